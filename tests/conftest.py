@@ -1,0 +1,32 @@
+"""Test isolation: every test gets a throw-away D365SYNC_HOME and the test keyring backend; Qt runs offscreen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.keyring_backend.TestKeyring"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh D365SYNC_HOME and keyring for each test (subprocesses inherit both)."""
+    from tests.support.keyring_backend import TestKeyring
+
+    home = tmp_path / "d365sync-home"
+    home.mkdir()
+    monkeypatch.setenv("D365SYNC_HOME", str(home))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(TestKeyring())
+    try:
+        yield home
+    finally:
+        keyring.set_keyring(previous)
