@@ -11,19 +11,21 @@ import getpass
 import json
 import logging
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from wizard import __version__
+from wizard.crm import records
+from wizard.crm.auth import DeviceFlow
 from wizard.errors import ConfigurationError, D365SyncError
-from wizard.paths import Locations, locations
-from wizard.settings import OrgProfile, Profile, load_profile, save_profile
+from wizard.paths import locations
+from wizard.services import NotConfigured, Services
+from wizard.settings import MailboxBinding, OrgProfile, Profile
 
 log = logging.getLogger(__name__)
 
@@ -33,99 +35,12 @@ EXIT_USAGE = 2
 EXIT_NOT_CONFIGURED = 3
 
 
-class NotConfigured(ConfigurationError):
-    """Nothing (or not enough) is configured for the command; exit code 3."""
-
-
 class NotSynchronizingComputer(D365SyncError):
     """Another computer holds the synchronizing-client claim; exit code 3."""
 
 
 class Refused(D365SyncError):
     """The user (or the lack of a terminal) said no to a confirmation; exit code 1."""
-
-
-# ------------------------------------------------------------------------------------------------
-# Composition root
-# ------------------------------------------------------------------------------------------------
-class Services:
-    """Builds the product's objects from the profile: secrets, sign-in, Dataverse clients.
-
-    Everything that touches the network is created here and handed to the commands (and later to the GUI's
-    controllers), so tests and the GUI can replace one piece without patching modules.
-    """
-
-    def __init__(self, where: Locations, *, stdin: TextIO | None = None) -> None:
-        self.where = where
-        self.stdin = stdin or sys.stdin
-        self._profile: Profile | None = None
-        self._token_cache: Any = None
-
-    # -- profile -------------------------------------------------------------------------------
-    @property
-    def profile(self) -> Profile:
-        if self._profile is None:
-            self._profile = load_profile(self.where.profile_file)
-        return self._profile
-
-    def save(self) -> None:
-        save_profile(self.where.profile_file, self.profile)
-
-    # -- secrets and sign-in -------------------------------------------------------------------
-    def secret_store(self) -> Any:
-        from wizard.secrets import SecretStore
-
-        return SecretStore()
-
-    def token_cache(self) -> Any:
-        if self._token_cache is None:
-            from wizard.secrets import load_token_cache
-
-            self._token_cache = load_token_cache(self.where)
-        return self._token_cache
-
-    def sign_in(self, org: OrgProfile) -> Any:
-        from wizard.crm.auth import DEFAULT_CLIENT_ID, SignIn
-
-        return SignIn(
-            authority=org.authority,
-            client_id=org.client_id or DEFAULT_CLIENT_ID,
-            cache=self.token_cache(),
-            verify=org.ca_file or True,
-        )
-
-    # -- Dataverse -----------------------------------------------------------------------------
-    def session_for(self, org: OrgProfile, auth: Any) -> Any:
-        from wizard.odata import ODataSession
-
-        return ODataSession(_service_root(org.api_url), auth=auth, verify=org.ca_file or True)
-
-    def dataverse(self, org: OrgProfile) -> Any:
-        """A client for a configured organization, signed in silently (token cache or keyring password)."""
-        from wizard.crm.client import DataverseClient
-
-        if org.auth_kind == "ntlm":
-            from wizard.crm.auth import ntlm_auth
-
-            password = self.secret_store().get(_password_key(org))
-            if password is None:
-                raise NotConfigured(
-                    f"no stored password for {org.username}",
-                    user_text=f"No password is stored for {org.username} at {org.display_name}. "
-                    f"Add the organization again: d365sync orgs add {org.web_url} --auth ntlm",
-                )
-            auth = ntlm_auth(org.username, password)
-        else:
-            auth = self.sign_in(org).provider(org.api_url, org.username)
-        return DataverseClient(self.session_for(org, auth))
-
-
-def _service_root(api_url: str) -> str:
-    return api_url.rstrip("/") + "/api/data/v9.2/"
-
-
-def _password_key(org: OrgProfile) -> str:
-    return f"org:{org.id}:{org.username}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,9 +68,9 @@ def _confirm(question: str, *, yes: bool) -> bool:
     return answer in ("y", "yes", "j", "ja")
 
 
-def _read_password(services: Services, from_stdin: bool, prompt: str) -> str:
+def _read_password(stdin: TextIO, from_stdin: bool, prompt: str) -> str:
     if from_stdin:
-        line = services.stdin.readline()
+        line = stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
             raise ConfigurationError(
@@ -177,32 +92,6 @@ def _iso(value: datetime | None) -> str | None:
 def _when(value: datetime | None) -> str:
     """A moment for people: local time, minutes precision."""
     return value.astimezone().strftime("%d %b %Y %H:%M") if value is not None else "never"
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _org_by_id(profile: Profile, ident: str) -> OrgProfile:
-    wanted = ident.strip().lower()
-    for org in profile.organizations:
-        if wanted in (org.id.lower(), org.unique_name.lower()):
-            return org
-    raise NotConfigured(
-        f"no organization {ident}",
-        user_text=f"No configured organization has the id {ident}. See: d365sync orgs list",
-    )
-
-
-def _require_sync_org(profile: Profile) -> OrgProfile:
-    org = profile.sync_org
-    if org is None:
-        raise NotConfigured(
-            "no synchronizing organization",
-            user_text="No organization synchronizes yet, so messaging data is not synchronized. "
-            "Choose one: d365sync orgs set-sync ID",
-        )
-    return org
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,118 +139,54 @@ def cmd_orgs_list(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _connect_new_org(services: Services, args: argparse.Namespace) -> tuple[OrgProfile, Any]:
-    """Sign in to a pasted organization URL and confirm it with WhoAmI; returns the new profile entry and a client."""
-    from wizard.crm.client import DataverseClient
-    from wizard.crm.discovery import discover_authority, normalize_org_url
+def cmd_orgs_add(services: Services, args: argparse.Namespace) -> int:
+    password: str | None = None
+    if args.auth == "ntlm" or args.password_stdin:
+        if not args.username:
+            raise ConfigurationError("--username is required", user_text="This sign-in needs --username.")
+        password = _read_password(
+            args.stdin or sys.stdin, args.password_stdin, f"Password for {args.username}: "
+        )
 
-    url = normalize_org_url(args.url)
-    ca_file = str(Path(args.ca_file).resolve()) if args.ca_file else ""
-    org = OrgProfile(
-        id="",
-        display_name=url,
-        web_url=url,
-        api_url=url,
-        found_via="url",
+    def show_code(flow: DeviceFlow) -> None:
+        print(flow.message, file=sys.stderr, flush=True)
+
+    connected = services.connect_org(
+        args.url,
         auth_kind=args.auth,
         username=args.username or "",
-        ca_file=ca_file,
+        password=password,
+        ca_file=str(Path(args.ca_file).resolve()) if args.ca_file else "",
+        authority=args.authority or "",
         client_id=args.client_id or "",
-        added_at=_now_iso(),
+        on_device_code=show_code,
     )
-    password: str | None = None
-    if args.auth == "ntlm":
-        from wizard.crm.auth import ntlm_auth
-
-        if not org.username:
-            raise ConfigurationError(
-                "--username is required", user_text="On-premises sign-in needs --username DOMAIN\\user."
-            )
-        password = _read_password(services, args.password_stdin, f"Password for {org.username}: ")
-        auth: Any = ntlm_auth(org.username, password)
-    else:
-        org.authority = args.authority or discover_authority(_service_root(url), verify=ca_file or True)
-        sign_in = services.sign_in(org)
-        scopes = [f"{url.rstrip('/')}/user_impersonation"]
-        if args.password_stdin:
-            if not org.username:
-                raise ConfigurationError(
-                    "--username is required", user_text="--password-stdin needs --username."
-                )
-            password = _read_password(services, True, "")
-            account = sign_in.sign_in_password(org.username, password, scopes)
-        else:
-            flow = sign_in.start_device_flow(scopes)
-            print(flow.message, file=sys.stderr, flush=True)
-            account = sign_in.finish_device_flow(flow)
-        org.username = account.username if hasattr(account, "username") else str(account)
-        auth = sign_in.provider(url, org.username)
-    client = DataverseClient(services.session_for(org, auth))
-    who = client.whoami()
-    org.id = who.organization_id
-    org.user_id = who.user_id
-    details = client.current_organization()
-    org.display_name = details.friendly_name or details.unique_name or url
-    org.unique_name = details.unique_name
-    org.version = details.version
-    org.tenant_id = details.tenant_id
-    if details.web_url:
-        org.web_url = details.web_url
-    if password is not None and args.auth == "ntlm":
-        services.secret_store().set(_password_key(org), password)
-    return org, client
-
-
-def cmd_orgs_add(services: Services, args: argparse.Namespace) -> int:
-    profile = services.profile
-    org, client = _connect_new_org(services, args)
-    existing = profile.org(org.id)
-    if existing is not None:
-        profile.organizations[profile.organizations.index(existing)] = org
-        print(f"Updated {org.display_name} ({org.id}).")
-    else:
-        profile.organizations.append(org)
-        print(f"Added {org.display_name} ({org.id}) as {org.username}.")
-    first = profile.sync_org_id is None and len(profile.organizations) == 1
-    services.save()
-    if first and not args.no_sync:
-        from wizard.crm import records
-
-        records.set_sync_org(client, [])
-        profile.sync_org_id = org.id
-        services.save()
+    org = connected.org
+    updated = services.profile.org(org.id) is not None
+    became_sync = services.save_org(connected, make_sync_if_first=not args.no_sync)
+    print(f"{'Updated' if updated else 'Added'} {org.display_name} ({org.id}) as {org.username}.")
+    if became_sync:
         print(f"{org.display_name} is the synchronizing organization.")
     return EXIT_OK
 
 
 def cmd_orgs_remove(services: Services, args: argparse.Namespace) -> int:
     profile = services.profile
-    org = _org_by_id(profile, args.id)
-    if org.id == profile.sync_org_id:
-        if not _confirm(
-            f"{org.display_name} is the synchronizing organization. Remove it? Messaging data will then not be "
-            "synchronized until you choose another one.",
-            yes=args.yes,
-        ):
-            raise Refused("not confirmed", user_text="Nothing was removed (confirm with --yes).")
-        profile.sync_org_id = None
-    profile.organizations.remove(org)
-    services.save()
-    if org.auth_kind == "ntlm":
-        try:
-            services.secret_store().delete(_password_key(org))
-        except D365SyncError as exc:
-            log.warning("could not delete the stored password: %s", exc.user_text)
+    org = services.org(args.id)
+    if org.id == profile.sync_org_id and not _confirm(
+        f"{org.display_name} is the synchronizing organization. Remove it? Messaging data will then not be "
+        "synchronized until you choose another one.",
+        yes=args.yes,
+    ):
+        raise Refused("not confirmed", user_text="Nothing was removed (confirm with --yes).")
+    services.remove_org(org)
     print(f"Removed {org.display_name} ({org.id}).")
     return EXIT_OK
 
 
 def cmd_orgs_set_sync(services: Services, args: argparse.Namespace) -> int:
-    from wizard.crm import records
-
-    profile = services.profile
-    org = _org_by_id(profile, args.id)
-    current = profile.sync_org
+    org = services.org(args.id)
+    current = services.profile.sync_org
     if (
         current is not None
         and current.id != org.id
@@ -376,11 +201,7 @@ def cmd_orgs_set_sync(services: Services, args: argparse.Namespace) -> int:
             user_text=f"The synchronizing organization stays {current.display_name} "
             "(confirm the change with --yes).",
         )
-    chosen = services.dataverse(org)
-    others = [services.dataverse(o) for o in profile.organizations if o.id != org.id]
-    report = records.set_sync_org(chosen, others)
-    profile.sync_org_id = org.id
-    services.save()
+    report = services.set_sync_org(org)
     print(f"{org.display_name} is now the synchronizing organization.")
     if not report.complete:
         print(f"d365sync: {report.user_text}", file=sys.stderr)
@@ -404,14 +225,12 @@ def _claim_dict(claim: Any, instance_id: str) -> dict[str, Any] | None:
 
 
 def cmd_instance_show(services: Services, args: argparse.Namespace) -> int:
-    from wizard.crm import records
-
     profile = services.profile
-    org = _require_sync_org(profile)
-    claim = records.read_claim(services.dataverse(org))
+    org = services.require_sync_org()
+    claim = services.read_claim()
     data = {
         "organization": org.display_name,
-        "this_computer": {"instance_id": profile.instance_id, "hostname": socket.gethostname()},
+        "this_computer": {"instance_id": profile.instance_id, "hostname": services.hostname()},
         "claim": _claim_dict(claim, profile.instance_id),
     }
     if args.json:
@@ -420,7 +239,8 @@ def cmd_instance_show(services: Services, args: argparse.Namespace) -> int:
         print(f"No computer synchronizes {org.display_name} yet. Claim it: d365sync instance claim")
     elif claim.instance_id == profile.instance_id:
         print(
-            f"This computer ({claim.hostname}) is the synchronizing client for {org.display_name} since {_when(claim.claimed_at)}."
+            f"This computer ({claim.hostname}) is the synchronizing client for {org.display_name} "
+            f"since {_when(claim.claimed_at)}."
         )
     else:
         print(
@@ -431,14 +251,9 @@ def cmd_instance_show(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_instance_claim(services: Services, args: argparse.Namespace) -> int:
-    from wizard.crm import records
-
-    profile = services.profile
-    org = _require_sync_org(profile)
-    client = services.dataverse(org)
-    hostname = socket.gethostname()
+    org = services.require_sync_org()
     try:
-        claim = records.claim(client, profile.instance_id, hostname, force=False)
+        claim = services.claim(force=False)
     except records.ClaimHeldElsewhere as held:
         question = (
             f"The synchronizing client for {org.display_name} is {held.claim.hostname}, since "
@@ -452,20 +267,16 @@ def cmd_instance_claim(services: Services, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILURE
-        claim = records.claim(client, profile.instance_id, hostname, force=True)
+        claim = services.claim(force=True)
     print(f"This computer ({claim.hostname}) is now the synchronizing client for {org.display_name}.")
     return EXIT_OK
 
 
 def cmd_instance_release(services: Services, args: argparse.Namespace) -> int:
-    from wizard.crm import records
-
-    profile = services.profile
-    org = _require_sync_org(profile)
-    released = records.release(services.dataverse(org), profile.instance_id)
+    org = services.require_sync_org()
     print(
         f"This computer no longer synchronizes {org.display_name}."
-        if released
+        if services.release()
         else f"This computer did not hold the synchronizing-client claim for {org.display_name}."
     )
     return EXIT_OK
@@ -482,12 +293,94 @@ def cmd_mailbox_show(services: Services, args: argparse.Namespace) -> int:
     if binding is None:
         print("No mailbox is bound. Bind your primary mailbox: d365sync mailbox bind ADDRESS")
         return EXIT_NOT_CONFIGURED
-    print(f"Mailbox {binding.address} ({binding.kind})")
+    print("\n".join(_describe_binding(binding)))
+    return EXIT_OK
+
+
+def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxBinding:
+    kind = args.kind
+    ca_file = str(Path(args.ca_file).resolve()) if args.ca_file else ""
+    if kind == "pop3":
+        if not args.pop3_host:
+            raise ConfigurationError(
+                "--pop3-host is required", user_text="POP3 needs --pop3-host (and --smtp-host to send)."
+            )
+        return MailboxBinding(
+            address=args.address.strip(),
+            kind="pop3",
+            username=args.username or "",
+            pop3_host=args.pop3_host,
+            pop3_port=args.pop3_port or (995 if args.pop3_tls == "ssl" else 110),
+            pop3_tls=args.pop3_tls,
+            smtp_host=args.smtp_host or "",
+            smtp_port=args.smtp_port or (465 if args.smtp_tls == "ssl" else 587),
+            smtp_tls=args.smtp_tls,
+            ca_file=ca_file,
+        )
+    return MailboxBinding(
+        address=args.address.strip(),
+        kind="exchange",
+        username=args.username or "",
+        auth=args.auth,
+        ews_url=args.ews_url or "",
+        autodiscover_url=args.autodiscover_url or "",
+        ca_file=ca_file,
+    )
+
+
+def _mailbox_password(args: argparse.Namespace) -> str | None:
+    if args.kind == "exchange" and args.auth == "oauth2":
+        return None
+    label = args.username or args.address
+    return _read_password(args.stdin or sys.stdin, args.password_stdin, f"Password for the mailbox {label}: ")
+
+
+def _describe_binding(binding: MailboxBinding) -> list[str]:
+    lines = [f"Mailbox {binding.address} ({binding.kind})"]
     if binding.ews_url:
-        print(f"  EWS: {binding.ews_url}{' (Autodiscover)' if binding.autodiscovered else ''}")
+        lines.append(
+            f"  EWS: {binding.ews_url}{' (found by Autodiscover)' if binding.autodiscovered else ''}"
+        )
     if binding.pop3_host:
-        print(f"  POP3: {binding.pop3_host}:{binding.pop3_port} ({binding.pop3_tls})")
-        print(f"  SMTP: {binding.smtp_host}:{binding.smtp_port} ({binding.smtp_tls})")
+        lines.append(f"  POP3: {binding.pop3_host}:{binding.pop3_port} ({binding.pop3_tls})")
+    if binding.smtp_host:
+        lines.append(f"  SMTP: {binding.smtp_host}:{binding.smtp_port} ({binding.smtp_tls})")
+    return lines
+
+
+def cmd_mailbox_bind(services: Services, args: argparse.Namespace) -> int:
+    binding = _binding_from_args(services, args)
+    bound = services.bind_mailbox(binding, _mailbox_password(args))
+    print("\n".join(_describe_binding(bound)))
+    org = services.profile.org(bound.org_id)
+    print(f"Bound as your primary mailbox for {org.display_name if org else bound.org_id}.")
+    return EXIT_OK
+
+
+def cmd_mailbox_test(services: Services, args: argparse.Namespace) -> int:
+    binding = services.profile.mailbox
+    if binding is None:
+        raise NotConfigured(
+            "no mailbox", user_text="No mailbox is bound. Bind one: d365sync mailbox bind ADDRESS"
+        )
+    found = services.test_mailbox(binding)
+    print("\n".join(_describe_binding(found)))
+    print("✓ The mailbox answered.")
+    return EXIT_OK
+
+
+def cmd_mailbox_unbind(services: Services, args: argparse.Namespace) -> int:
+    binding = services.profile.mailbox
+    if binding is None:
+        print("No mailbox is bound.")
+        return EXIT_OK
+    if not _confirm(
+        f"Unbind {binding.address}? Nothing is synchronized with a mailbox until you bind one again.",
+        yes=args.yes,
+    ):
+        raise Refused("not confirmed", user_text="The mailbox stays bound (confirm with --yes).")
+    services.unbind_mailbox()
+    print(f"Unbound {binding.address}.")
     return EXIT_OK
 
 
@@ -560,10 +453,9 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
         user = info["users"][0]
-        demo = Services(locations(Path(home) / "profile").ensure(), stdin=io.StringIO())
+        demo = Services(locations(Path(home) / "profile").ensure())
         print(f"Demo: signing in to the sandbox as {user['upn']} …")
         for env in info["environments"]:
-            demo.stdin = io.StringIO(user["password"] + "\n")
             cmd_orgs_add(
                 demo,
                 argparse.Namespace(
@@ -571,6 +463,7 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
                     auth="oauth",
                     username=user["upn"],
                     password_stdin=True,
+                    stdin=io.StringIO(user["password"] + "\n"),
                     ca_file=info["ca_file"],
                     authority=None,
                     client_id=None,
@@ -580,7 +473,22 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
         cmd_orgs_list(demo, argparse.Namespace(json=False))
         print()
         cmd_instance_claim(demo, argparse.Namespace(yes=True))
-        cmd_instance_show(demo, argparse.Namespace(json=False))
+        print()
+        cmd_mailbox_bind(
+            demo,
+            argparse.Namespace(
+                address=user["primary_email"],
+                kind="exchange",
+                auth="basic",
+                ews_url=None,
+                autodiscover_url=info["autodiscover_url"],
+                username=None,
+                password_stdin=True,
+                stdin=io.StringIO(user["ews_password"] + "\n"),
+                ca_file=info["ca_file"],
+            ),
+        )
+        print("\nSetup complete. This build does not synchronize yet: the sync engine is still being built.")
     return EXIT_OK
 
 
@@ -637,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-sync", action="store_true", help="do not make the first organization the synchronizing one"
     )
+    p.set_defaults(stdin=None)
     p = command(orgs_sub, "remove", cmd_orgs_remove, "remove an organization from this profile")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask")
@@ -660,6 +569,32 @@ def build_parser() -> argparse.ArgumentParser:
     mb_sub = mailbox.add_subparsers(dest="mailbox_command", metavar="ACTION", required=True)
     p = command(mb_sub, "show", cmd_mailbox_show, "show the bound mailbox")
     p.add_argument("--json", action="store_true")
+    p = command(
+        mb_sub,
+        "bind",
+        cmd_mailbox_bind,
+        "bind your primary mailbox (must be your Primary Email in Dynamics 365)",
+    )
+    p.add_argument("address")
+    p.add_argument("--kind", choices=["exchange", "pop3"], default="exchange")
+    p.add_argument("--ews-url", help="Exchange: the EWS endpoint (default: Autodiscover)")
+    p.add_argument(
+        "--autodiscover-url", help="Exchange: ask this SOAP Autodiscover URL instead of the domain's"
+    )
+    p.add_argument("--auth", choices=["ntlm", "basic", "oauth2"], default="ntlm", help="Exchange sign-in")
+    p.add_argument("--username", help="login name if it differs from the address")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--ca-file", help="also trust this CA bundle")
+    p.add_argument("--pop3-host")
+    p.add_argument("--pop3-port", type=int)
+    p.add_argument("--pop3-tls", choices=["ssl", "starttls"], default="ssl")
+    p.add_argument("--smtp-host")
+    p.add_argument("--smtp-port", type=int)
+    p.add_argument("--smtp-tls", choices=["ssl", "starttls"], default="starttls")
+    p.set_defaults(stdin=None)
+    command(mb_sub, "test", cmd_mailbox_test, "connect to the bound mailbox")
+    p = command(mb_sub, "unbind", cmd_mailbox_unbind, "release the bound mailbox")
+    p.add_argument("--yes", action="store_true", help="do not ask")
     return parser
 
 
@@ -689,4 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_code(error)
     except KeyboardInterrupt:
         print("d365sync: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception:
+        # A bug, not a user error: the details go to the (redacted) log file, not the terminal.
+        log.exception("unexpected failure in %s", args.command)
+        print(
+            f"d365sync: an unexpected error occurred; nothing more was changed. Details are in {where.log_file}",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE

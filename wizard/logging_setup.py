@@ -14,6 +14,17 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class ConsoleFormatter(RedactingFormatter):
+    """One line per message on the terminal: tracebacks stay in the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        plain = logging.makeLogRecord(record.__dict__)
+        plain.exc_info = None
+        plain.exc_text = None
+        plain.stack_info = None
+        return super().format(plain)
+
+
 def configure(where: Locations, *, verbose: bool = False) -> None:
     """File log at INFO (DEBUG with verbose), stderr at WARNING (INFO with verbose)."""
     root = logging.getLogger()
@@ -32,7 +43,7 @@ def configure(where: Locations, *, verbose: bool = False) -> None:
         pass  # a read-only log folder must not stop the program
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(RedactingFormatter("%(levelname)s: %(message)s"))
+    console.setFormatter(ConsoleFormatter("%(levelname)s: %(message)s"))
     root.addHandler(console)
     for noisy in ("urllib3", "msal", "exchangelib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

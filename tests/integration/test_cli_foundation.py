@@ -233,3 +233,13 @@ def test_sandbox_command_writes_port_file_and_stops_on_sigint(tmp_path: Path) ->
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+
+
+def test_demo_headless(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "demo", "--headless")
+    assert result.returncode == 0, result.stderr
+    assert "● Contoso Sales" in result.stdout
+    assert "now the synchronizing client" in result.stdout
+    assert "Bound as your primary mailbox" in result.stdout
+    # the demo's profile is thrown away: nothing is left in the user's own home
+    assert run_cli(tmp_path, "orgs", "list", "--json").json()["organizations"] == []

@@ -214,7 +214,9 @@ class SyncOrgReport:
             return f"{self.chosen} is now your synchronizing organization."
         lines = [f"{self.chosen} is now your synchronizing organization, but these could not be updated:"]
         lines += [f"  {org}: {error.user_text}" for org, error in self.failed.items()]
-        lines.append("They may still be marked as synchronizing; run d365sync orgs set-sync again once they can be reached.")
+        lines.append(
+            "They may still be marked as synchronizing; run d365sync orgs set-sync again once they can be reached."
+        )
         return "\n".join(lines)
 
 

@@ -61,7 +61,9 @@ class MailboxBinding:
     kind: MailboxKind
     org_id: str = ""  # the organization whose mailbox record was bound
     username: str = ""  # login name if it differs from the address
+    auth: str = "ntlm"  # Exchange: "ntlm" | "basic" (TLS only) | "oauth2" (the organization's sign-in)
     ews_url: str = ""  # Exchange: the EWS endpoint (found by Autodiscover or given)
+    autodiscover_url: str = ""  # Exchange: a SOAP Autodiscover URL to ask instead of the domain's usual ones
     autodiscovered: bool = False
     pop3_host: str = ""
     pop3_port: int = 995
@@ -141,6 +143,8 @@ class Profile:
                 )
         if self.mailbox is not None and self.mailbox.kind not in ("exchange", "exchange_online", "pop3"):
             raise ProfileFormatError("$.mailbox.kind", f"unknown value {self.mailbox.kind!r}")
+        if self.mailbox is not None and self.mailbox.auth not in ("ntlm", "basic", "oauth2"):
+            raise ProfileFormatError("$.mailbox.auth", f"unknown value {self.mailbox.auth!r}")
         for kind, policy in self.sync.conflict_policy.items():
             if policy not in CONFLICT_POLICIES:
                 raise ProfileFormatError(f"$.sync.conflict_policy.{kind}", f"unknown value {policy!r}")

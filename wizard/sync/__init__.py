@@ -1,1 +1,11 @@
-"""sync."""
+"""The Qt-free sync engine (DESIGN section 4).
+
+- ``model``: the shared vocabulary (kinds, directions, Fields, Link, content_hash);
+- ``merge``: the three-way merge per field and the conflict policies;
+- ``planner``: the pure ``plan()`` that turns the three views into operations;
+- ``state``: the SQLite state DB (links and merge bases, cursors, create journal, conflicts, runs).
+"""
+
+from wizard.sync.model import KINDS, Direction, Fields, Kind, Link, content_hash
+
+__all__ = ["KINDS", "Direction", "Fields", "Kind", "Link", "content_hash"]

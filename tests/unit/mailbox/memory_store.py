@@ -237,6 +237,9 @@ class MemoryStore:
         self._put(FolderKind.SENT_ITEMS, copy_, new=True)
         return str(mime["Message-ID"])
 
+    def check(self) -> None:
+        return None
+
     def close(self) -> None:
         pass
 

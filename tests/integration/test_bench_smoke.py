@@ -1,0 +1,78 @@
+"""The Dataverse benchmark at small sizes: keeps its request-count formulas honest in CI (nothing is timed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("wizard.sandbox.dataverse.server")
+
+from bench import bench_dataverse as bd
+
+CONTACTS = 600
+PAGE = 250
+CREATES = 1001  # one past the $batch limit: the split into two batches is part of the formula
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[bd.Standin]:
+    with bd.standin_in_process(CONTACTS) as (running, _seed_seconds):
+        yield running
+
+
+def test_the_issues_bounds() -> None:
+    assert bd.page_bound(10_000, 5_000) == 3
+    assert bd.batch_bound(1_000) == 2
+    assert bd.pages(10_000, 5_000) == 2 and bd.pages(0, 5_000) == 1 and bd.pages(10_001, 5_000) == 3
+    assert bd.batch_requests(1_000) == 1 and bd.batch_requests(1_001) == 2
+    assert bd.filter_matches(CONTACTS) == 240
+
+
+def test_request_counts_match_the_formulas(standin: bd.Standin) -> None:
+    results = bd.run_all(standin, contacts=CONTACTS, page_size=PAGE, creates=CREATES, memory=False)
+    by_name = {r.name.split(" (")[0]: r for r in results}
+    assert set(by_name) == {
+        "WhoAmI round trips",
+        "full read",
+        "fetchXml filter",
+        "change tracking, initial",
+        "delta read, no changes",
+        "$batch create",
+    }
+    for result in results:
+        assert result.problems() == [] and result.ok, result
+        assert result.requests == result.expected_requests, result
+        assert result.server_requests == result.requests
+    assert by_name["full read"].requests == 3 and by_name["full read"].items == CONTACTS
+    assert by_name["fetchXml filter"].items == 240 and by_name["fetchXml filter"].requests == 1
+    assert by_name["change tracking, initial"].requests == 3
+    assert by_name["delta read, no changes"].requests == 1 and by_name["delta read, no changes"].items == 0
+    assert by_name["$batch create"].requests == 2 and by_name["$batch create"].items == CREATES
+
+
+def test_a_broken_bound_is_reported() -> None:
+    over = bd.Result("read", 10, 10, 4, 2, 3, 4, 0.1)
+    assert not over.ok and "bound is <= 3" in over.problems()[0]
+    delta = bd.Result("delta", 0, 0, 2, 1, 1, 2, 0.1, exact=True)
+    assert not delta.ok and "bound is == 1" in delta.problems()[0]
+    mismatch = bd.Result("read", 10, 10, 2, 2, 3, 3, 0.1)
+    assert not mismatch.ok  # the client and the server disagree on what was sent
+
+
+def test_main_exit_status_and_write_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "PERFORMANCE.md"
+    args = ["--in-process", "--contacts", "60", "--page-size", "25", "--creates", "5", "--repeat", "1"]
+    assert bd.main([*args, "--no-memory"]) == 0
+    assert "full read (25/page)" in capsys.readouterr().out
+    # in-process memory figures would include the server: --write refuses them
+    assert bd.main([*args, "--no-memory", "--write", "--output", str(out)]) == 1
+    assert not out.exists()
+
+
+def test_section_markdown_names_bounds_and_machine() -> None:
+    results = [bd.Result("full read (250/page)", 600, 600, 3, 3, 3, 3, 0.05, peak_bytes=1 << 20)]
+    text = bd.section_markdown(results, contacts=600, page_size=250, creates=10, seed_seconds=0.1)
+    assert text.startswith("## Dataverse") and "Python " in text and "logical cores" in text
+    assert "| full read (250/page)" in text and "≤ 3" in text and "1.0" in text

@@ -1,0 +1,189 @@
+"""`d365sync mailbox bind|test|show|unbind` against the stand-ins (EWS) and a real Dovecot (POP3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import CliResult, run_cli
+from tests.support.dovecot import DovecotMailbox, dovecot, dovecot_server  # noqa: F401 (fixtures)
+from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
+from wizard.sandbox import Sandbox
+
+MISMATCH = (
+    "To track emails and perform synchronization, your Outlook email address should be the same as your "
+    "email address in Microsoft Dynamics 365 apps."
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
+        yield box
+
+
+@pytest.fixture
+def info(sandbox: Sandbox) -> dict[str, Any]:
+    return sandbox.port_info()
+
+
+def _mailbox_row(sandbox: Sandbox, user_index: int, org: str = "contososales") -> dict[str, Any]:
+    env = sandbox.environment(org)
+    systemuserid = sandbox.directory.users[user_index].systemuserid(env.org)
+    (row,) = [r for r in env.store.rows("mailboxes") if r.get("_regardingobjectid_value") == systemuserid]
+    return dict(row)
+
+
+@pytest.fixture(autouse=True)
+def _unbound_records(sandbox: Sandbox) -> None:
+    """Every test starts from mailbox records that nobody has bound."""
+    env = sandbox.environment("contososales")
+    for index, user in enumerate(sandbox.directory.users):
+        if not user.member_of(env.org):
+            continue
+        row = _mailbox_row(sandbox, index)
+        env.store.update(
+            "mailboxes",
+            row["mailboxid"],
+            {
+                "emailaddress": user.primary_email,
+                "incomingemaildeliverymethod": 0,
+                "outgoingemaildeliverymethod": 0,
+                "actdeliverymethod": 2,
+            },
+        )
+
+
+def _add_org(home: Path, info: dict[str, Any], user: int) -> None:
+    u = info["users"][user]
+    result = run_cli(
+        home,
+        "orgs", "add", info["dataverse_url"], "--ca-file", info["ca_file"], "--username", u["upn"], "--password-stdin",
+        stdin=u["password"] + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def _bind_exchange(home: Path, info: dict[str, Any], address: str, password: str) -> CliResult:
+    return run_cli(
+        home,
+        "mailbox", "bind", address, "--auth", "basic", "--autodiscover-url", info["autodiscover_url"],
+        "--ca-file", info["ca_file"], "--password-stdin",
+        stdin=password + "\n",
+    )  # fmt: skip
+
+
+def test_bind_exchange_by_autodiscover_test_show_unbind(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    bound = _bind_exchange(tmp_path, info, anna["primary_email"], anna["ews_password"])
+    assert bound.returncode == 0, bound.stderr
+    assert "found by Autodiscover" in bound.stdout
+
+    shown = run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]
+    assert shown["kind"] == "exchange"
+    assert shown["ews_url"] == info["ews_url"]
+    assert shown["autodiscovered"] is True
+    assert "password" not in str(shown).lower()
+
+    row = _mailbox_row(sandbox, 0)
+    assert (
+        row["incomingemaildeliverymethod"],
+        row["outgoingemaildeliverymethod"],
+        row["actdeliverymethod"],
+    ) == (1, 1, 0)
+    assert row["emailaddress"] == anna["primary_email"]
+
+    # the synchronizing organization is stamped on the mailbox root folder, as server-side sync does
+    org_id = run_cli(tmp_path, "orgs", "list", "--json").json()["sync_org_id"]
+    settings = EwsSettings(
+        address=anna["primary_email"], ews_url=info["ews_url"], auth=EwsAuth.BASIC, ca_file=info["ca_file"]
+    )
+    with EwsStore(settings, password=anna["ews_password"]) as store:
+        assert store.root_sync_org() == org_id
+
+    assert run_cli(tmp_path, "mailbox", "test").returncode == 0
+
+    second = _bind_exchange(tmp_path, info, info["users"][1]["primary_email"], "whatever")
+    assert second.returncode == 1
+    assert "only one mailbox" in second.stderr
+
+    assert run_cli(tmp_path, "mailbox", "unbind").returncode == 1  # asks; no terminal
+    assert run_cli(tmp_path, "mailbox", "unbind", "--yes").returncode == 0
+    assert _mailbox_row(sandbox, 0)["incomingemaildeliverymethod"] == 0
+    assert run_cli(tmp_path, "mailbox", "show").returncode == 3
+
+
+def test_address_must_be_the_primary_email(tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]) -> None:
+    nancy = info["users"][3]
+    assert nancy["upn"] != nancy["primary_email"]
+    _add_org(tmp_path, info, 3)
+    result = _bind_exchange(tmp_path, info, nancy["upn"], nancy["ews_password"])
+    assert result.returncode == 1
+    assert MISMATCH in result.stderr
+    assert nancy["primary_email"] in result.stderr
+    assert run_cli(tmp_path, "mailbox", "show", "--json").json() == {"mailbox": None}
+    assert _mailbox_row(sandbox, 3)["incomingemaildeliverymethod"] == 0
+
+
+def test_address_bound_to_another_user_is_refused(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    ben = info["users"][2]
+    env = sandbox.environment("contososales")
+    joerg_row = _mailbox_row(sandbox, 1)
+    env.store.update(
+        "mailboxes",
+        joerg_row["mailboxid"],
+        {"emailaddress": ben["primary_email"], "incomingemaildeliverymethod": 1},
+    )
+    _add_org(tmp_path, info, 2)
+    result = _bind_exchange(tmp_path, info, ben["primary_email"], ben["ews_password"])
+    assert result.returncode == 1
+    assert "Jörg Bär" in result.stderr
+    assert _mailbox_row(sandbox, 2)["incomingemaildeliverymethod"] == 0
+
+
+def test_wrong_mailbox_password_binds_nothing(tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]) -> None:
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    result = _bind_exchange(tmp_path, info, anna["primary_email"], "not-the-password")
+    assert result.returncode == 1
+    assert "not-the-password" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_cli(tmp_path, "mailbox", "show", "--json").json() == {"mailbox": None}
+    assert _mailbox_row(sandbox, 0)["incomingemaildeliverymethod"] == 0
+
+
+@pytest.mark.dovecot
+def test_bind_pop3_against_dovecot(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    info: dict[str, Any],
+    dovecot: DovecotMailbox,  # noqa: F811
+) -> None:
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    result = run_cli(
+        tmp_path,
+        "mailbox", "bind", anna["primary_email"], "--kind", "pop3", "--username", dovecot.username,
+        "--pop3-host", "127.0.0.1", "--pop3-port", str(dovecot.server.pop3s_port), "--pop3-tls", "ssl",
+        "--ca-file", str(dovecot.server.ca_file), "--password-stdin",
+        stdin=dovecot.password + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    row = _mailbox_row(sandbox, 0)
+    assert (
+        row["incomingemaildeliverymethod"],
+        row["outgoingemaildeliverymethod"],
+        row["actdeliverymethod"],
+    ) == (1, 1, 2)
+    shown = run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]
+    assert shown["kind"] == "pop3"
+    assert shown["pop3_port"] == dovecot.server.pop3s_port
+    assert run_cli(tmp_path, "mailbox", "test").returncode == 0

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from wizard import cli
+
+
+def test_unexpected_error_is_logged_not_dumped(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(services: object, args: argparse.Namespace) -> int:
+        raise RuntimeError("secret=hunter2 internal detail")
+
+    monkeypatch.setattr(cli, "cmd_orgs_list", broken)
+    assert cli.main(["orgs", "list"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "unexpected error" in err
+    assert "Traceback" not in err
+    assert "hunter2" not in err
+    log_text = (isolated_home / "logs" / "d365sync.log").read_text(encoding="utf-8")
+    assert "RuntimeError" in log_text
+    assert "hunter2" not in log_text
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == cli.EXIT_USAGE
+    assert "orgs" in capsys.readouterr().out
