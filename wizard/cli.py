@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -436,6 +437,49 @@ def cmd_sandbox(services: Services, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------
 # demo
 # ------------------------------------------------------------------------------------------------
+def _no_display() -> bool:
+    """True on a Linux/BSD machine without X11 or Wayland (and no Qt platform chosen explicitly)."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _require_display(hint: str) -> None:
+    if _no_display():
+        raise ConfigurationError("no display", user_text=f"There is no display to show the window on. {hint}")
+
+
+def cmd_wizard(services: Services, args: argparse.Namespace) -> int:
+    """The Configuration Wizard (also what plain ``d365sync`` opens)."""
+    _require_display("Use the command line instead (d365sync --help).")
+    from wizard.ui.app import run_wizard
+
+    return run_wizard(services)
+
+
+def _demo_gui(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from wizard.sandbox import Sandbox
+    from wizard.ui.app import run_wizard
+    from wizard.ui.demo import DemoHints
+
+    _require_display("Run the demo without a window: d365sync demo --headless")
+    with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
+        info = sandbox.port_info()
+        user = info["users"][0]
+        hints = DemoHints(
+            discovery_url=info["discovery_url"],
+            authority_url=info["authority_url"],
+            ca_file=info["ca_file"],
+            username=user["upn"],
+            password=user["password"],
+            autodiscover_url=info["autodiscover_url"],
+            mailbox_password=user["ews_password"],
+        )
+        return run_wizard(Services(locations(Path(home) / "profile").ensure()), demo=hints)
+
+
 def cmd_demo(services: Services, args: argparse.Namespace) -> int:
     """Stand-ins with demo data, a throw-away profile, and the setup steps the wizard takes, as the demo user."""
     import io
@@ -444,12 +488,9 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
     from wizard.sandbox import Sandbox
     from wizard.secrets import use_memory_keyring
 
-    if not args.headless:
-        print(
-            "The Configuration Wizard window is not part of this build yet; running the headless demo.",
-            file=sys.stderr,
-        )
     use_memory_keyring()
+    if not args.headless:
+        return _demo_gui(args)
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
         user = info["users"][0]
@@ -513,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
+    command(sub, "wizard", cmd_wizard, "open the Configuration Wizard")
     demo = command(
         sub, "demo", cmd_demo, "run against the built-in stand-ins with demo data in a throw-away profile"
     )
@@ -609,8 +651,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
+        if args.command is not None or _no_display():
+            parser.print_help()
+            return EXIT_USAGE
+        handler = cmd_wizard  # plain `d365sync` on a desktop: the wizard (the status window follows)
     where = locations().ensure()
     from wizard import logging_setup
 

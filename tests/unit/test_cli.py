@@ -25,6 +25,23 @@ def test_unexpected_error_is_logged_not_dumped(
     assert "hunter2" not in log_text
 
 
-def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_command_without_display_prints_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli.sys, "platform", "linux")
     assert cli.main([]) == cli.EXIT_USAGE
     assert "orgs" in capsys.readouterr().out
+
+
+def test_wizard_without_display_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    assert cli.main(["wizard"]) == cli.EXIT_FAILURE
+    assert "no display" in capsys.readouterr().err
+    assert cli.main(["demo"]) == cli.EXIT_FAILURE
+    assert "--headless" in capsys.readouterr().err

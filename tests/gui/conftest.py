@@ -1,0 +1,67 @@
+"""GUI tests: the wizard offscreen against the real stand-ins (one sandbox per module)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard.paths import locations
+from wizard.sandbox import Sandbox
+from wizard.services import Services
+from wizard.ui.demo import DemoHints
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
+        yield box
+
+
+@pytest.fixture
+def info(sandbox: Sandbox) -> dict[str, Any]:
+    sandbox.faults.clear()
+    return sandbox.port_info()
+
+
+def hints_for(info: dict[str, Any], user: int = 0) -> DemoHints:
+    u = info["users"][user]
+    return DemoHints(
+        discovery_url=info["discovery_url"],
+        authority_url=info["authority_url"],
+        ca_file=info["ca_file"],
+        username=u["upn"],
+        password=u["password"],
+        autodiscover_url=info.get("autodiscover_url", ""),
+        mailbox_password=u.get("ews_password", ""),
+    )
+
+
+@pytest.fixture
+def hints(info: dict[str, Any]) -> DemoHints:
+    return hints_for(info)
+
+
+@pytest.fixture
+def services(isolated_home: Path) -> Services:
+    return Services(locations().ensure())
+
+
+@pytest.fixture
+def make_wizard(qtbot: Any, services: Services) -> Iterator[Any]:
+    from wizard.ui.app import create_wizard
+
+    made: list[Any] = []
+
+    def make(demo: DemoHints | None = None, svc: Services | None = None) -> Any:
+        wizard = create_wizard(svc or services, demo=demo)
+        qtbot.addWidget(wizard)
+        wizard.show()
+        made.append(wizard)
+        return wizard
+
+    yield make
+    for wizard in made:
+        wizard.controller.shutdown(10000)

@@ -1,0 +1,245 @@
+"""The state DB: links, cursors, the create journal, conflicts, runs, upgrades, corruption and locking."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from wizard.errors import Severity
+from wizard.sync.merge import FieldConflict
+from wizard.sync.model import content_hash
+from wizard.sync.state import SCHEMA_VERSION, UPGRADES, JournalEntry, RunCounts, StateDB, StateDBError
+
+
+def clock() -> datetime:
+    return datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[StateDB]:
+    with StateDB.open(tmp_path / "state.sqlite3", clock=clock) as state:
+        yield state
+
+
+def test_fresh_db_has_the_current_schema_in_wal_mode(db: StateDB) -> None:
+    assert db.schema_version == SCHEMA_VERSION and not db.rebuilt and db.moved_to is None
+    conn = sqlite3.connect(db.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_links_round_trip_and_are_one_to_one(db: StateDB) -> None:
+    base = {"subject": "s", "attendees": [{"address": "a@x"}], "@owned_by_me": True}
+    made = db.link("contacts", "c1", "m1", base, crm_etag="W/1", mailbox_change_key="ck1")
+    got = db.link_by_crm("contacts", "c1")
+    assert got == made and got is not None and got.base == base and got.content_hash == content_hash(base)
+    assert db.link_by_mailbox("contacts", "m1") == made
+    assert db.links("contacts") == {"c1": made} and db.links("tasks") == {}
+    with pytest.raises(StateDBError):
+        db.link("contacts", "c1", "m2", None)
+    with pytest.raises(StateDBError):
+        db.link("contacts", "c2", "m1", None)
+    db.link("tasks", "c1", "m1", None)  # other kinds are independent
+    assert db.count_links("contacts") == 1 and db.link_by_crm("tasks", "c1").base is None  # type: ignore[union-attr]
+
+
+def test_update_base_and_forget(db: StateDB) -> None:
+    db.link("contacts", "c1", "m1", {"a": 1}, crm_etag="W/1")
+    db.update_base("contacts", "c1", {"a": 2}, mailbox_change_key="ck2")
+    link = db.link_by_crm("contacts", "c1")
+    assert (
+        link is not None
+        and link.base == {"a": 2}
+        and link.crm_etag == "W/1"
+        and link.mailbox_change_key == "ck2"
+    )
+    with pytest.raises(StateDBError):
+        db.update_base("contacts", "nope", {})
+    assert db.forget("contacts", mailbox_id="m1") and not db.forget("contacts", crm_id="c1")
+    assert db.links("contacts") == {}
+
+
+def test_transactions_roll_back_as_a_whole(db: StateDB) -> None:
+    with pytest.raises(RuntimeError), db.transaction():
+        db.link("contacts", "c1", "m1", {})
+        db.set_cursor("contacts", "crm", "token")
+        raise RuntimeError("boom")
+    assert db.links("contacts") == {} and db.cursor("contacts", "crm") is None
+
+
+def test_cursors(db: StateDB) -> None:
+    assert db.cursor("tasks", "mailbox") is None
+    db.set_cursor("tasks", "mailbox", "state-1")
+    db.set_cursor("tasks", "mailbox", "state-2")
+    db.set_cursor("tasks", "crm", "delta")
+    assert db.cursor("tasks", "mailbox") == "state-2" and db.cursor("tasks", "crm") == "delta"
+    db.set_cursor("tasks", "mailbox", None)
+    assert db.cursor("tasks", "mailbox") is None
+
+
+def test_journal_survives_a_crash_and_recovery_links_what_was_created(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path, clock=clock) as db:
+        made = db.journal_create("contacts", "mailbox", "c1", "h1")  # created remotely, then crash
+        db.journal_create("contacts", "mailbox", "c2", "h2")  # crash before the create was sent
+        db.journal_create("tasks", "crm", "m3", "h3", target_id="guid-3")  # client-chosen CRM id
+        done = db.journal_create("tasks", "mailbox", "c4", "h4")
+        db.journal_done(done.id, "m4")
+    remote_mailbox = {"c1": "m1"}  # crmid -> item id, as a search by the crmid property finds it
+    remote_crm = {"guid-3"}
+    with StateDB.open(path) as db:
+        assert [e.source_id for e in db.pending_creates()] == ["c1", "c2", "m3"]
+        assert db.pending_creates("tasks")[0] == JournalEntry(
+            3, "tasks", "crm", "m3", "h3", made.created_at, "pending", "guid-3"
+        )
+
+        def find(entry: JournalEntry) -> str | None:
+            if entry.side == "mailbox":
+                return remote_mailbox.get(entry.source_id)
+            return entry.target_id if entry.target_id in remote_crm else None
+
+        out = db.recover_creates(find)
+        assert [(r.entry.source_id, r.target_id, r.linked) for r in out] == [
+            ("c1", "m1", True),
+            ("c2", None, False),
+            ("m3", "guid-3", True),
+        ]
+        assert db.pending_creates() == []
+        assert db.link_by_crm("contacts", "c1").mailbox_id == "m1"  # type: ignore[union-attr]
+        assert db.link_by_crm("contacts", "c1").base is None  # type: ignore[union-attr]
+        assert db.link_by_mailbox("tasks", "m3").crm_id == "guid-3"  # type: ignore[union-attr]
+        assert db.recover_creates(find) == []  # idempotent
+
+
+def test_recovery_failure_keeps_the_entry_pending(db: StateDB) -> None:
+    db.journal_create("contacts", "mailbox", "c1", "h")
+
+    def broken(entry: JournalEntry) -> str | None:
+        raise ConnectionError("offline")
+
+    with pytest.raises(ConnectionError):
+        db.recover_creates(broken)
+    assert len(db.pending_creates()) == 1
+
+
+def test_recovery_does_not_link_twice(db: StateDB) -> None:
+    db.link("contacts", "c1", "m1", {})
+    db.journal_create("contacts", "mailbox", "c1", "h")
+    (r,) = db.recover_creates(lambda e: "m9")
+    assert not r.linked and db.link_by_crm("contacts", "c1").mailbox_id == "m1"  # type: ignore[union-attr]
+
+
+def test_conflicts_keep_the_losing_value_and_dedupe_unresolved_ones(db: StateDB) -> None:
+    won = FieldConflict("subject", "a", "crm", "mbx", "crm")
+    ask = FieldConflict("attendees", [], [{"address": "a@x"}], None, None)
+    first = db.record_conflict("contacts", "c1", "m1", won, "crm_wins")
+    assert db.record_conflict("contacts", "c1", "m1", won, "crm_wins") != first  # resolved: history
+    asked = db.record_conflict("appointments", "c1", "m1", ask, "ask")
+    assert db.record_conflict("appointments", "c1", "m1", ask, "ask") == asked  # no pile-up
+    rows = db.conflicts()
+    assert len(rows) == 3 and rows[0].mailbox_value == "mbx" and rows[0].resolved and rows[0].resolved_at
+    (open_one,) = db.conflicts(unresolved_only=True)
+    assert (
+        open_one.crm_value == [{"address": "a@x"}]
+        and open_one.mailbox_value is None
+        and open_one.winner is None
+    )
+    db.resolve_conflict(open_one.id, "mailbox")
+    assert db.conflicts("appointments")[0].winner == "mailbox" and not db.conflicts(unresolved_only=True)
+
+
+def test_runs_counts_and_errors(db: StateDB) -> None:
+    run = db.start_run()
+    db.add_counts(run, "contacts", "to_mailbox", RunCounts(created=2, updated=1))
+    db.add_counts(run, "contacts", "to_mailbox", RunCounts(created=1, conflicts=1))
+    db.add_counts(run, "tasks", "to_crm", RunCounts(deleted=3))
+    db.record_error(run, "tasks", Severity.ITEM, "could not update task", "c9")
+    db.finish_run(run, "partial")
+    (rec,) = db.runs()
+    assert rec.status == "partial" and rec.finished is not None
+    assert rec.counts[("contacts", "to_mailbox")] == RunCounts(created=3, updated=1, conflicts=1)
+    assert rec.counts[("tasks", "to_crm")].deleted == 3
+    (err,) = db.errors(run)
+    assert err.severity is Severity.ITEM and err.item == "c9" and err.kind == "tasks"
+    total = RunCounts()
+    for c in rec.counts.values():
+        total.add(c)
+    assert total == RunCounts(created=3, updated=1, deleted=3, conflicts=1)
+
+
+def test_corrupted_file_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with StateDB.open(path, clock=clock) as db:
+        assert db.rebuilt and db.moved_to is not None and db.moved_to.exists()
+        assert db.moved_to.name.startswith("state.sqlite3.corrupt-20261125T160000")
+        assert db.schema_version == SCHEMA_VERSION and db.links("contacts") == {}
+    with StateDB.open(path) as again:
+        assert not again.rebuilt
+
+
+def test_damaged_pages_are_detected(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateDB.open(path) as db:
+        for i in range(300):
+            db.link("contacts", f"c{i}", f"m{i}", {"x": "y" * 200})
+        db._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = bytearray(path.read_bytes())
+    for offset in range(4096 * 2, min(len(raw), 4096 * 6)):
+        raw[offset] = 0xA5
+    path.write_bytes(bytes(raw))
+    with StateDB.open(path) as db:
+        assert db.rebuilt
+
+
+def test_upgrade_ladder_keeps_a_backup(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    UPGRADES[1](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO links VALUES ('contacts', 'c1', 'm1', NULL, NULL, NULL, 'null', 't', 't')")
+    conn.commit()
+    conn.close()
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION
+        assert db.link_by_crm("contacts", "c1") is not None  # data kept
+        db.start_run()  # v2 tables exist
+    backup = tmp_path / "state.sqlite3.v1.bak"
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    old.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StateDBError) as info:
+        StateDB.open(path)
+    assert info.value.severity is Severity.FATAL and "newer" in info.value.user_text
+
+
+def test_a_second_writer_gets_a_retriable_error_not_a_retry_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wizard.sync.state as state_module
+
+    monkeypatch.setattr(state_module, "BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "state.sqlite3"
+    with StateDB.open(path) as first:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            with StateDB.open(path) as second, pytest.raises(StateDBError) as info:
+                second.set_cursor("contacts", "crm", "x")
+            assert info.value.retriable
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        first.set_cursor("contacts", "crm", "y")
+        assert first.cursor("contacts", "crm") == "y"

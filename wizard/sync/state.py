@@ -1,0 +1,613 @@
+"""The sync state DB: links (with the merge base), cursors, the create journal, conflicts, runs and errors.
+
+One SQLite file per profile (``Locations.state_db``), WAL, one writer, a busy timeout and no retry loop on
+"database is locked" (OfflineIMAP's lesson): a locked DB is reported as a retriable error. Every write is a
+short ``BEGIN IMMEDIATE`` transaction. The schema has a version and an ascending upgrade ladder; the file
+is copied aside before an upgrade. A corrupted file is moved aside with a timestamp and a fresh DB is
+created: ``StateDB.rebuilt`` tells the engine to relink through the ``crmid`` on mailbox items.
+
+No SQL lives outside this module; callers get dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from wizard.errors import D365SyncError, Severity
+from wizard.sync.merge import FieldConflict
+from wizard.sync.model import Fields, Kind, Link, content_hash
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 5000
+
+Side = Literal["crm", "mailbox"]
+RunDirection = Literal["to_crm", "to_mailbox"]
+
+
+class StateDBError(D365SyncError):
+    """The state DB cannot be used: locked by another writer, newer schema, disk problems."""
+
+    severity = Severity.ACCOUNT
+
+
+# ------------------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """An intended create. ``side`` is where the item is created; ``source_id`` the id on the other side.
+
+    ``target_id`` is known in advance when the caller chose the new id (Dataverse accepts a client GUID),
+    else it is filled in once the create is resolved.
+    """
+
+    id: int
+    kind: Kind
+    side: Side
+    source_id: str
+    payload_hash: str
+    created_at: str
+    state: Literal["pending", "done"]
+    target_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A pending create resolved at start-up: ``target_id`` None means it had never been made."""
+
+    entry: JournalEntry
+    target_id: str | None
+    linked: bool
+
+
+@dataclass(frozen=True)
+class ConflictRecord:
+    id: int
+    kind: Kind
+    crm_id: str
+    mailbox_id: str
+    field: str
+    crm_value: Any
+    mailbox_value: Any
+    base_value: Any
+    policy: str
+    reason: str
+    winner: str | None
+    resolved: bool
+    created_at: str
+    resolved_at: str | None
+
+
+@dataclass
+class RunCounts:
+    """Counts for one kind and direction in one run."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unlinked: int = 0
+    conflicts: int = 0
+    errors: int = 0
+
+    def add(self, other: RunCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started: str
+    finished: str | None
+    status: str
+    counts: Mapping[tuple[str, str], RunCounts] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    run_id: int
+    kind: str | None
+    severity: Severity
+    message: str
+    item: str | None
+
+
+# ------------------------------------------------------------------------------------------- schema
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run DDL statements one by one: ``executescript`` would COMMIT the upgrade's transaction."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE links (
+            kind TEXT NOT NULL, crm_id TEXT NOT NULL, mailbox_id TEXT NOT NULL,
+            crm_etag TEXT, mailbox_change_key TEXT, content_hash TEXT, base TEXT,
+            linked_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            PRIMARY KEY (kind, crm_id), UNIQUE (kind, mailbox_id));
+        CREATE TABLE cursors (
+            kind TEXT NOT NULL, side TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, side));
+        CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, side TEXT NOT NULL,
+            source_id TEXT NOT NULL, payload_hash TEXT NOT NULL, target_id TEXT,
+            created_at TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('pending', 'done')));
+        CREATE INDEX journal_pending ON journal (state);
+        """,
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, crm_id TEXT NOT NULL,
+            mailbox_id TEXT NOT NULL, field TEXT NOT NULL, crm_value TEXT, mailbox_value TEXT,
+            base_value TEXT, policy TEXT NOT NULL, reason TEXT NOT NULL, winner TEXT,
+            resolved INTEGER NOT NULL, created_at TEXT NOT NULL, resolved_at TEXT);
+        CREATE INDEX conflicts_open ON conflicts (resolved, kind);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, finished TEXT,
+            status TEXT NOT NULL);
+        CREATE TABLE run_counts (
+            run_id INTEGER NOT NULL REFERENCES runs (id), kind TEXT NOT NULL, direction TEXT NOT NULL,
+            created INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,
+            unlinked INTEGER NOT NULL, conflicts INTEGER NOT NULL, errors INTEGER NOT NULL,
+            PRIMARY KEY (run_id, kind, direction));
+        CREATE TABLE errors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs (id),
+            kind TEXT, severity INTEGER NOT NULL, message TEXT NOT NULL, item TEXT);
+        """,
+    )
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2}
+"""version -> the step that brings the schema from version-1 to version (the ladder)."""
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------------- the DB
+
+
+class StateDB:
+    """The engine's memory. Open with :meth:`open`; use as a context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        rebuilt: bool,
+        moved_to: Path | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = conn
+        self.path = path
+        self.rebuilt = rebuilt
+        self.moved_to = moved_to
+        self._clock = clock
+        self._depth = 0
+
+    # ------------------------------------------------------------------ opening, versions, corruption
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> StateDB:
+        """Open (creating or upgrading) the DB; a corrupted file is moved aside and ``rebuilt`` is True."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        moved_to: Path | None = None
+        try:
+            conn = cls._connect_checked(path)
+        except sqlite3.DatabaseError as exc:
+            if _is_locked(exc):
+                raise StateDBError(f"state DB is in use: {exc}", retriable=True) from exc
+            moved_to = _move_aside(path, clock())
+            log.warning("state DB %s was corrupted (%s); moved to %s, starting afresh", path, exc, moved_to)
+            conn = cls._connect_checked(path)
+        db = cls(conn, path, rebuilt=moved_to is not None, moved_to=moved_to, clock=clock)
+        try:
+            db._upgrade()
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    @staticmethod
+    def _connect_checked(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            row = conn.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no answer'}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _upgrade(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StateDBError(
+                f"state DB schema {version} is newer than this program's {SCHEMA_VERSION}",
+                user_text="The sync state was written by a newer version of d365sync. Please update.",
+                severity=Severity.FATAL,
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+            target = sqlite3.connect(backup)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
+            log.info("state DB schema %d -> %d; copy kept at %s", version, SCHEMA_VERSION, backup)
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                UPGRADES[step](self._db)
+                self._db.execute(f"PRAGMA user_version = {step}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> StateDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One short write transaction; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    # ----------------------------------------------------------------------------------------- links
+
+    def links(self, kind: Kind) -> dict[str, Link]:
+        """All links of a kind, keyed by CRM id (the planner's input)."""
+        rows = self._db.execute("SELECT * FROM links WHERE kind = ? ORDER BY crm_id", (kind,)).fetchall()
+        return {row[1]: self._link(row) for row in rows}
+
+    def link_by_crm(self, kind: Kind, crm_id: str) -> Link | None:
+        row = self._db.execute("SELECT * FROM links WHERE kind = ? AND crm_id = ?", (kind, crm_id)).fetchone()
+        return None if row is None else self._link(row)
+
+    def link_by_mailbox(self, kind: Kind, mailbox_id: str) -> Link | None:
+        row = self._db.execute(
+            "SELECT * FROM links WHERE kind = ? AND mailbox_id = ?", (kind, mailbox_id)
+        ).fetchone()
+        return None if row is None else self._link(row)
+
+    def count_links(self, kind: Kind) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM links WHERE kind = ?", (kind,)).fetchone()[0])
+
+    @staticmethod
+    def _link(row: tuple[Any, ...]) -> Link:
+        kind, crm_id, mailbox_id, etag, change_key, chash, base, linked_at, updated_at = row
+        return Link(kind, crm_id, mailbox_id, _load(base), etag, change_key, chash, linked_at, updated_at)
+
+    def link(
+        self,
+        kind: Kind,
+        crm_id: str,
+        mailbox_id: str,
+        base: Fields | None,
+        *,
+        crm_etag: str | None = None,
+        mailbox_change_key: str | None = None,
+    ) -> Link:
+        """Create a link; a link already held by either id is an error (links are one-to-one)."""
+        now = self._now()
+        chash = None if base is None else content_hash(base)
+        try:
+            with self.transaction():
+                self._db.execute(
+                    "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (kind, crm_id, mailbox_id, crm_etag, mailbox_change_key, chash, _dump(base), now, now),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StateDBError(
+                f"{kind}: {crm_id} or {mailbox_id} is already linked", severity=Severity.ITEM
+            ) from exc
+        return Link(kind, crm_id, mailbox_id, base, crm_etag, mailbox_change_key, chash, now, now)
+
+    def update_base(
+        self,
+        kind: Kind,
+        crm_id: str,
+        base: Fields,
+        *,
+        crm_etag: str | None = None,
+        mailbox_change_key: str | None = None,
+    ) -> None:
+        """Store a new merge base (and the versions it was read at, when given)."""
+        with self.transaction():
+            cur = self._db.execute(
+                "UPDATE links SET base = ?, content_hash = ?, updated_at = ?,"
+                " crm_etag = COALESCE(?, crm_etag), mailbox_change_key = COALESCE(?, mailbox_change_key)"
+                " WHERE kind = ? AND crm_id = ?",
+                (_dump(base), content_hash(base), self._now(), crm_etag, mailbox_change_key, kind, crm_id),
+            )
+            if cur.rowcount != 1:
+                raise StateDBError(f"{kind}: no link for {crm_id}", severity=Severity.ITEM)
+
+    def forget(self, kind: Kind, *, crm_id: str | None = None, mailbox_id: str | None = None) -> bool:
+        """Drop the link held by either id; True if there was one."""
+        with self.transaction():
+            cur = self._db.execute(
+                "DELETE FROM links WHERE kind = ? AND (crm_id = ? OR mailbox_id = ?)",
+                (kind, crm_id, mailbox_id),
+            )
+        return cur.rowcount > 0
+
+    def forget_all_links(self, kind: Kind) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM links WHERE kind = ?", (kind,))
+
+    # --------------------------------------------------------------------------------------- cursors
+
+    def cursor(self, kind: Kind, side: Side) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM cursors WHERE kind = ? AND side = ?", (kind, side)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_cursor(self, kind: Kind, side: Side, value: str | None) -> None:
+        """Remember a delta link / sync state; None forgets it (the next run lists everything)."""
+        with self.transaction():
+            if value is None:
+                self._db.execute("DELETE FROM cursors WHERE kind = ? AND side = ?", (kind, side))
+            else:
+                self._db.execute(
+                    "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (kind, side) DO UPDATE SET value = excluded.value",
+                    (kind, side, value),
+                )
+
+    # --------------------------------------------------------------------------------------- journal
+
+    def journal_create(
+        self, kind: Kind, side: Side, source_id: str, payload_hash: str, *, target_id: str | None = None
+    ) -> JournalEntry:
+        """Write down a create BEFORE sending it, so a crash before it is recorded cannot duplicate it."""
+        now = self._now()
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO journal (kind, side, source_id, payload_hash, target_id, created_at, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+                (kind, side, source_id, payload_hash, target_id, now),
+            )
+        assert cur.lastrowid is not None
+        return JournalEntry(cur.lastrowid, kind, side, source_id, payload_hash, now, "pending", target_id)
+
+    def journal_done(self, entry_id: int, target_id: str | None) -> None:
+        """The create was sent and recorded (or is known never to have happened: ``target_id`` None)."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE journal SET state = 'done', target_id = ? WHERE id = ?", (target_id, entry_id)
+            )
+
+    def pending_creates(self, kind: Kind | None = None) -> list[JournalEntry]:
+        sql = "SELECT id, kind, side, source_id, payload_hash, created_at, state, target_id FROM journal"
+        sql += " WHERE state = 'pending'" + (" AND kind = ?" if kind else "") + " ORDER BY id"
+        rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
+        return [JournalEntry(*row) for row in rows]
+
+    def recover_creates(self, find: Callable[[JournalEntry], str | None]) -> list[Recovered]:
+        """Resolve creates left pending by a crash; call once at start-up, before planning.
+
+        ``find(entry)`` looks for the created item on ``entry.side``: for the mailbox, the item whose
+        crmid is ``entry.source_id``; for CRM, the row ``entry.target_id`` (a client-chosen GUID). It
+        returns its id or None. A found item is linked with no base (the next merge compares both sides,
+        nothing is assumed); an item not found was never created, and the next plan creates it again.
+        An exception from ``find`` leaves the entry pending for the next start (no retry loop here).
+        """
+        out: list[Recovered] = []
+        for entry in self.pending_creates():
+            target = find(entry)
+            linked = False
+            if target is not None:
+                crm_id, mailbox_id = (
+                    (entry.source_id, target) if entry.side == "mailbox" else (target, entry.source_id)
+                )
+                with self.transaction():
+                    if self.link_by_crm(entry.kind, crm_id) is None and (
+                        self.link_by_mailbox(entry.kind, mailbox_id) is None
+                    ):
+                        self.link(entry.kind, crm_id, mailbox_id, None)
+                        linked = True
+                    self.journal_done(entry.id, target)
+            else:
+                self.journal_done(entry.id, None)
+            out.append(Recovered(entry, target, linked))
+        return out
+
+    # ------------------------------------------------------------------------------------- conflicts
+
+    def record_conflict(
+        self, kind: Kind, crm_id: str, mailbox_id: str, conflict: FieldConflict, policy: str
+    ) -> int:
+        """Keep a losing value. An identical unresolved conflict is not stored twice ("ask" repeats)."""
+        values = (_dump(conflict.crm), _dump(conflict.mailbox), _dump(conflict.base))
+        with self.transaction():
+            if not conflict.resolved:
+                row = self._db.execute(
+                    "SELECT id FROM conflicts WHERE resolved = 0 AND kind = ? AND crm_id = ? AND field = ?"
+                    " AND crm_value IS ? AND mailbox_value IS ? AND base_value IS ?",
+                    (kind, crm_id, conflict.field, *values),
+                ).fetchone()
+                if row is not None:
+                    return int(row[0])
+            now = self._now()
+            cur = self._db.execute(
+                "INSERT INTO conflicts (kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value,"
+                " policy, reason, winner, resolved, created_at, resolved_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind, crm_id, mailbox_id, conflict.field, *values, policy, conflict.reason,
+                    conflict.winner, int(conflict.resolved), now, now if conflict.resolved else None,
+                ),
+            )  # fmt: skip
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def conflicts(self, kind: Kind | None = None, *, unresolved_only: bool = False) -> list[ConflictRecord]:
+        sql = "SELECT * FROM conflicts WHERE 1 = 1"
+        args: list[Any] = []
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if unresolved_only:
+            sql += " AND resolved = 0"
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            ConflictRecord(
+                r[0], r[1], r[2], r[3], r[4], _load(r[5]), _load(r[6]), _load(r[7]), r[8], r[9], r[10],
+                bool(r[11]), r[12], r[13],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def resolve_conflict(self, conflict_id: int, winner: Literal["crm", "mailbox"]) -> None:
+        """Mark a conflict decided; applying the chosen value is the engine's job (an ordinary edit)."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE conflicts SET resolved = 1, winner = ?, resolved_at = ? WHERE id = ?",
+                (winner, self._now(), conflict_id),
+            )
+
+    # ------------------------------------------------------------------------------- runs and errors
+
+    def start_run(self) -> int:
+        with self.transaction():
+            cur = self._db.execute("INSERT INTO runs (started, status) VALUES (?, 'running')", (self._now(),))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def add_counts(self, run_id: int, kind: Kind, direction: RunDirection, counts: RunCounts) -> None:
+        """Add to a run's counts for one kind and direction (called as batches finish)."""
+        with self.transaction():
+            self._db.execute(
+                _ADD_COUNTS_SQL, (run_id, kind, direction, *(getattr(counts, n) for n in _COUNT_NAMES))
+            )
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE runs SET finished = ?, status = ? WHERE id = ?", (self._now(), status, run_id)
+            )
+
+    def record_error(
+        self, run_id: int, kind: Kind | None, severity: Severity, message: str, item: str | None = None
+    ) -> None:
+        """Keep a failure for the status window; ``message`` must already be free of secrets."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO errors (run_id, kind, severity, message, item) VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, int(severity), message, item),
+            )
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first, with their counts."""
+        out: list[RunRecord] = []
+        for run_id, started, finished, status in self._db.execute(
+            "SELECT id, started, finished, status FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall():
+            counts = {
+                (row[0], row[1]): RunCounts(*row[2:])
+                for row in self._db.execute(
+                    "SELECT kind, direction, created, updated, deleted, unlinked, conflicts, errors"
+                    " FROM run_counts WHERE run_id = ? ORDER BY kind, direction",
+                    (run_id,),
+                ).fetchall()
+            }
+            out.append(RunRecord(run_id, started, finished, status, counts))
+        return out
+
+    def errors(self, run_id: int) -> list[ErrorRecord]:
+        rows = self._db.execute(
+            "SELECT run_id, kind, severity, message, item FROM errors WHERE run_id = ? ORDER BY id", (run_id,)
+        ).fetchall()
+        return [ErrorRecord(r[0], r[1], Severity(r[2]), r[3], r[4]) for r in rows]
+
+
+_COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
+_ADD_COUNTS_SQL = (  # built from the dataclass's own field names, never from input
+    f"INSERT INTO run_counts (run_id, kind, direction, {', '.join(_COUNT_NAMES)})"  # noqa: S608
+    f" VALUES (?, ?, ?, {', '.join('?' for _ in _COUNT_NAMES)})"
+    " ON CONFLICT (run_id, kind, direction) DO UPDATE SET "
+    + ", ".join(f"{n} = {n} + excluded.{n}" for n in _COUNT_NAMES)
+)
+
+
+def _is_locked(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename a corrupted DB (and its WAL/SHM files) to ``<name>.corrupt-<timestamp>``."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.replace(path.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,104 @@
+"""The GUI entry point the command line calls: ``run_wizard(services, demo=...)``."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from wizard.services import Services
+from wizard.ui.controller import WizardController
+from wizard.ui.demo import DemoHints
+from wizard.ui.icons import icon
+from wizard.ui.wizard import ConfigurationWizard
+
+__all__ = ["DemoHints", "application", "create_wizard", "run_wizard"]
+
+
+def application() -> QApplication:
+    """The QApplication (created once, with the product's names, icon and a palette that follows the system)."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("d365sync")
+    app.setOrganizationName("d365sync")
+    app.setApplicationDisplayName("d365sync")
+    app.setWindowIcon(icon("app"))
+    _follow_colour_scheme(app)
+    return app
+
+
+def _follow_colour_scheme(app: QApplication) -> None:
+    """Windows and macOS styles follow the system's light/dark setting themselves; elsewhere Fusion with a
+    light or dark palette as the desktop prefers (and again when it changes)."""
+    if sys.platform in ("win32", "darwin"):
+        return
+    app.setStyle("Fusion")
+    hints = QGuiApplication.styleHints()
+
+    def apply() -> None:
+        dark = hints.colorScheme() == Qt.ColorScheme.Dark
+        app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+
+    apply()
+    hints.colorSchemeChanged.connect(lambda *_: apply())
+
+
+def _dark_palette() -> QPalette:
+    from PySide6.QtGui import QColor
+
+    p = QPalette()
+    window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(230, 230, 230)
+    role = QPalette.ColorRole
+    for r, c in (
+        (role.Window, window),
+        (role.WindowText, text),
+        (role.Base, base),
+        (role.AlternateBase, window),
+        (role.ToolTipBase, window),
+        (role.ToolTipText, text),
+        (role.Text, text),
+        (role.Button, window),
+        (role.ButtonText, text),
+        (role.BrightText, QColor(255, 80, 80)),
+        (role.Link, QColor(100, 170, 255)),
+        (role.Highlight, QColor(38, 110, 200)),
+        (role.HighlightedText, QColor(255, 255, 255)),
+        (role.PlaceholderText, QColor(150, 150, 150)),
+    ):
+        p.setColor(r, c)
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(disabled, r, QColor(120, 120, 120))
+    return p
+
+
+def create_wizard(services: Services, *, demo: DemoHints | None = None) -> ConfigurationWizard:
+    """Build the controller and the wizard window (tests and screenshots use this; run_wizard shows it)."""
+    application()
+    controller = WizardController(services)
+    wizard = ConfigurationWizard(controller, demo=demo)
+    controller.setParent(wizard)
+    return wizard
+
+
+def _settings(services: Services) -> QSettings:
+    """Window geometry lives beside the profile (QSettings in INI format under the config folder)."""
+    return QSettings(str(services.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
+
+
+def run_wizard(services: Services, *, demo: DemoHints | None = None) -> int:
+    """Show the Configuration Wizard and run the event loop; 0 when finished, 1 when cancelled."""
+    app = application()
+    wizard = create_wizard(services, demo=demo)
+    settings = _settings(services)
+    geometry = settings.value("wizard/geometry")
+    if geometry is not None:
+        wizard.restoreGeometry(geometry)
+    wizard.finished.connect(lambda *_: settings.setValue("wizard/geometry", wizard.saveGeometry()))
+    wizard.show()
+    app.exec()
+    wizard.controller.shutdown()
+    return 0 if wizard.result() == ConfigurationWizard.DialogCode.Accepted else 1

@@ -1,0 +1,416 @@
+"""The Configuration Wizard's controller: pages emit intents, this runs the Services steps on a worker thread
+and answers with signals (Nextcloud's owncloudsetupwizard split: the wizard shows, the controller talks).
+
+All Services calls run on one worker thread of their own (``maxThreadCount`` 1): the steps are sequential in
+the user's eyes, and Services (profile, token cache) is not meant for concurrent use. Results carry copies of
+what the GUI shows, so the GUI thread never reads state a worker is changing.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from wizard.crm import filters as crm_filters
+from wizard.crm.entities import UserQuery
+from wizard.crm.records import Claim, ClaimHeldElsewhere
+from wizard.errors import D365SyncError
+from wizard.services import ConnectedOrg, Services
+from wizard.settings import MailboxBinding, OrgProfile, Profile
+from wizard.settings.profile import SyncOptions
+from wizard.ui.workers import Task, TaskContext, TaskRunner
+
+log = logging.getLogger(__name__)
+
+# Operation names: the first argument of ``busy`` and ``failed``.
+OP_DISCOVER = "discover"
+OP_CONNECT = "connect"
+OP_TEST = "test"
+OP_SET_SYNC = "set_sync"
+OP_REMOVE = "remove"
+OP_CLAIM_READ = "claim_read"
+OP_CLAIM = "claim"
+OP_RELEASE = "release"
+OP_PRIMARY_EMAIL = "primary_email"
+OP_MAILBOX_TEST = "mailbox_test"
+OP_MAILBOX_BIND = "mailbox_bind"
+OP_MAILBOX_UNBIND = "mailbox_unbind"
+OP_OPTIONS_LOAD = "options_load"
+OP_DEFAULT_FILTERS = "default_filters"
+OP_SAVE = "save"
+
+# Connection states shown in the Organizations list.
+STATE_UNTESTED = "untested"
+STATE_CONNECTED = "connected"
+STATE_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    """One row of the Organizations list (a snapshot)."""
+
+    org: OrgProfile
+    synchronizes: bool
+    state: str  # STATE_*
+    detail: str = ""  # why the last test failed
+
+
+@dataclass(frozen=True)
+class ClaimInfo:
+    this_hostname: str
+    this_instance: str
+    claim: Claim | None
+    org_name: str
+
+    @property
+    def held_here(self) -> bool:
+        return self.claim is not None and self.claim.instance_id == self.this_instance
+
+
+@dataclass
+class OptionsState:
+    """What the "What to synchronize" page shows, as read from the synchronizing organization."""
+
+    org_name: str
+    filters: list[UserQuery]
+    tracking: int  # usersettings.incomingemailfilteringmethod 0..4
+    interval: int | None  # usersettings.outlooksyncinterval
+    min_interval: int  # organization.minoutlooksyncinterval
+    sync: SyncOptions
+
+
+@dataclass
+class OptionsChoice:
+    """What the user chose on the "What to synchronize" page; written on Finish."""
+
+    sync: SyncOptions
+    tracking: int | None = None  # None: leave the server's value alone
+    interval: int | None = None
+    filter_active: dict[str, bool] = field(default_factory=dict)  # userqueryid -> wanted state
+    selected_tracking: int | None = None  # what the page shows (for the summary), changed or not
+
+
+class WizardController(QObject):
+    """Signals out to the pages; slots (plain methods) in from the pages' intents."""
+
+    busy = Signal(str, bool)
+    failed = Signal(str, object)  # operation, D365SyncError
+    orgs_changed = Signal(object)  # list[OrgRow]
+    device_code = Signal(object)  # DeviceFlow
+    discovered = Signal(str, object)  # username, list[Instance]
+    org_added = Signal(object, bool)  # OrgProfile, became the synchronizing organization
+    sync_org_changed = Signal(object)  # records.SyncOrgReport
+    claim_loaded = Signal(object)  # ClaimInfo
+    claimed = Signal(object)  # Claim
+    claim_conflict = Signal(object)  # Claim held by another computer
+    released = Signal()
+    primary_email_found = Signal(str)
+    mailbox_tested = Signal(object)  # MailboxBinding with what was found
+    mailbox_changed = Signal(object)  # MailboxBinding | None (bound / unbound)
+    options_loaded = Signal(object)  # OptionsState
+    filters_changed = Signal(object)  # list[UserQuery]
+    saved = Signal()
+
+    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        self.runner = TaskRunner(self, pool)
+        self._tasks: dict[str, Task] = {}
+        self._states: dict[str, tuple[str, str]] = {}
+        self._profile: Profile = copy.deepcopy(services.profile)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _start(
+        self,
+        op: str,
+        work: Callable[[TaskContext], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[D365SyncError], None] | None = None,
+    ) -> Task:
+        def failure(error: D365SyncError) -> None:
+            if on_failure is not None:
+                on_failure(error)
+            self.failed.emit(op, error)
+
+        def finished() -> None:
+            if self._tasks.get(op) is task:  # else a newer run of the same step is going on
+                del self._tasks[op]
+                self.busy.emit(op, False)
+
+        task = self.runner.run(
+            op, work, on_success=on_success, on_failure=failure, on_progress=self._progress
+        )
+        task.signals.finished.connect(finished)
+        self._tasks[op] = task
+        self.busy.emit(op, True)
+        return task
+
+    def _progress(self, value: object) -> None:
+        from wizard.crm.auth import DeviceFlow
+
+        if isinstance(value, DeviceFlow):
+            self.device_code.emit(value)
+
+    def cancel(self, op: str) -> None:
+        task = self._tasks.get(op)
+        if task is not None:
+            task.cancel()
+
+    def is_busy(self, op: str | None = None) -> bool:
+        return op in self._tasks if op is not None else bool(self._tasks)
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        self.runner.wait_all(timeout_ms)
+
+    @property
+    def profile(self) -> Profile:
+        """The last snapshot of the profile (safe to read in the GUI thread)."""
+        return self._profile
+
+    def _snapshot(self) -> Profile:
+        """Called in the worker: a copy for the GUI thread."""
+        return copy.deepcopy(self.services.profile)
+
+    def _take(self, profile: Profile) -> None:
+        self._profile = profile
+        self.emit_orgs()
+
+    def emit_orgs(self) -> None:
+        rows = []
+        for org in self._profile.organizations:
+            state, detail = self._states.get(org.id, (STATE_UNTESTED, ""))
+            rows.append(OrgRow(org, org.id == self._profile.sync_org_id, state, detail))
+        self.orgs_changed.emit(rows)
+
+    # -- organizations -------------------------------------------------------------------------
+    def discover(
+        self,
+        *,
+        discovery_url: str,
+        authority: str,
+        ca_file: str = "",
+        username: str = "",
+        password: str | None = None,
+    ) -> Task:
+        def work(ctx: TaskContext) -> tuple[str, list[Any]]:
+            return self.services.discover(
+                discovery_url=discovery_url,
+                authority=authority,
+                ca_file=ca_file,
+                username=username,
+                password=password,
+                on_device_code=ctx.progress,
+                cancelled=ctx.cancelled,
+            )
+
+        return self._start(OP_DISCOVER, work, lambda result: self.discovered.emit(result[0], result[1]))
+
+    def connect_org(
+        self,
+        url: str,
+        *,
+        auth_kind: str = "oauth",
+        username: str = "",
+        password: str | None = None,
+        ca_file: str = "",
+        authority: str = "",
+        discovery_url: str = "",
+    ) -> Task:
+        """Sign in, confirm with WhoAmI, and add the organization to the profile (the first one synchronizes)."""
+
+        def work(ctx: TaskContext) -> tuple[OrgProfile, bool, Profile]:
+            connected: ConnectedOrg = self.services.connect_org(
+                url,
+                auth_kind=auth_kind,
+                username=username,
+                password=password,
+                ca_file=ca_file,
+                authority=authority,
+                on_device_code=ctx.progress,
+                cancelled=ctx.cancelled,
+            )
+            if discovery_url:
+                connected.org.found_via = "discovery"
+                connected.org.discovery_url = discovery_url
+            became_sync = self.services.save_org(connected)
+            return copy.deepcopy(connected.org), became_sync, self._snapshot()
+
+        def done(result: tuple[OrgProfile, bool, Profile]) -> None:
+            org, became_sync, profile = result
+            self._states[org.id] = (STATE_CONNECTED, "")
+            self._take(profile)
+            self.org_added.emit(org, became_sync)
+
+        return self._start(OP_CONNECT, work, done)
+
+    def test_org(self, org_id: str) -> Task:
+        def work(ctx: TaskContext) -> str:
+            org = self.services.org(org_id)
+            self.services.dataverse(org).whoami()
+            return org_id
+
+        def done(_: str) -> None:
+            self._states[org_id] = (STATE_CONNECTED, "")
+            self.emit_orgs()
+
+        def fail(error: D365SyncError) -> None:
+            self._states[org_id] = (STATE_FAILED, error.user_text)
+            self.emit_orgs()
+
+        return self._start(OP_TEST, work, done, fail)
+
+    def set_sync_org(self, org_id: str) -> Task:
+        def work(ctx: TaskContext) -> tuple[Any, Profile]:
+            report = self.services.set_sync_org(self.services.org(org_id))
+            return report, self._snapshot()
+
+        def done(result: tuple[Any, Profile]) -> None:
+            report, profile = result
+            self._states[org_id] = (STATE_CONNECTED, "")
+            self._take(profile)
+            self.sync_org_changed.emit(report)
+
+        return self._start(OP_SET_SYNC, work, done)
+
+    def remove_org(self, org_id: str) -> Task:
+        def work(ctx: TaskContext) -> Profile:
+            self.services.remove_org(self.services.org(org_id))
+            return self._snapshot()
+
+        def done(profile: Profile) -> None:
+            self._states.pop(org_id, None)
+            self._take(profile)
+
+        return self._start(OP_REMOVE, work, done)
+
+    # -- the synchronizing computer ------------------------------------------------------------
+    def read_claim(self) -> Task:
+        def work(ctx: TaskContext) -> ClaimInfo:
+            org = self.services.require_sync_org()
+            return ClaimInfo(
+                self.services.hostname(),
+                self.services.profile.instance_id,
+                self.services.read_claim(),
+                org.display_name,
+            )
+
+        return self._start(OP_CLAIM_READ, work, self.claim_loaded.emit)
+
+    def claim(self, *, force: bool = False) -> Task:
+        """Make this computer the synchronizing client; another holder is answered with ``claim_conflict``."""
+
+        def work(ctx: TaskContext) -> Claim | ClaimHeldElsewhere:
+            try:
+                return self.services.claim(force=force)
+            except ClaimHeldElsewhere as held:
+                return held
+
+        def done(result: Claim | ClaimHeldElsewhere) -> None:
+            if isinstance(result, ClaimHeldElsewhere):
+                self.claim_conflict.emit(result.claim)
+            else:
+                self.claimed.emit(result)
+
+        return self._start(OP_CLAIM, work, done)
+
+    def release(self) -> Task:
+        """This computer stops being the synchronizing client (the claim is removed if it is ours)."""
+        return self._start(OP_RELEASE, lambda ctx: self.services.release(), lambda _: self.released.emit())
+
+    # -- the primary mailbox -------------------------------------------------------------------
+    def find_primary_email(self) -> Task:
+        return self._start(
+            OP_PRIMARY_EMAIL, lambda ctx: self.services.primary_email(), self.primary_email_found.emit
+        )
+
+    def test_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
+        return self._start(
+            OP_MAILBOX_TEST,
+            lambda ctx: self.services.test_mailbox(binding, password),
+            self.mailbox_tested.emit,
+        )
+
+    def bind_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
+        def work(ctx: TaskContext) -> tuple[MailboxBinding, Profile]:
+            bound = self.services.bind_mailbox(binding, password)
+            return copy.deepcopy(bound), self._snapshot()
+
+        def done(result: tuple[MailboxBinding, Profile]) -> None:
+            self._profile = result[1]
+            self.mailbox_changed.emit(result[0])
+
+        return self._start(OP_MAILBOX_BIND, work, done)
+
+    def unbind_mailbox(self) -> Task:
+        def work(ctx: TaskContext) -> Profile:
+            self.services.unbind_mailbox()
+            return self._snapshot()
+
+        def done(profile: Profile) -> None:
+            self._profile = profile
+            self.mailbox_changed.emit(None)
+
+        return self._start(OP_MAILBOX_UNBIND, work, done)
+
+    # -- what to synchronize -------------------------------------------------------------------
+    def load_options(self) -> Task:
+        def work(ctx: TaskContext) -> OptionsState:
+            org = self.services.require_sync_org()
+            client = self.services.dataverse(org)
+            user = client.user_settings(org.user_id or None)
+            minimum = client.organization_settings().minoutlooksyncinterval or 15
+            return OptionsState(
+                org_name=org.display_name,
+                filters=crm_filters.outlook_filters(client),
+                tracking=user.incomingemailfilteringmethod,
+                interval=user.outlooksyncinterval,
+                min_interval=minimum,
+                sync=copy.deepcopy(self.services.profile.sync),
+            )
+
+        return self._start(OP_OPTIONS_LOAD, work, self.options_loaded.emit)
+
+    def create_default_filters(self) -> Task:
+        def work(ctx: TaskContext) -> list[UserQuery]:
+            client = self.services.dataverse(self.services.require_sync_org())
+            return crm_filters.ensure_default_filters(client)
+
+        return self._start(OP_DEFAULT_FILTERS, work, self.filters_changed.emit)
+
+    def save(self, choice: OptionsChoice | None) -> Task:
+        """Finish: write the filters' states and the user settings to Dynamics 365, then the profile."""
+
+        def work(ctx: TaskContext) -> Profile:
+            services = self.services
+            if choice is not None:
+                org = services.profile.sync_org
+                if org is not None and (
+                    choice.filter_active or choice.tracking is not None or choice.interval
+                ):
+                    client = services.dataverse(org)
+                    for query_id, active in choice.filter_active.items():
+                        crm_filters.set_active(client, query_id, active)
+                    changes: dict[str, Any] = {}
+                    if choice.tracking is not None:
+                        changes["incomingemailfilteringmethod"] = choice.tracking
+                    if choice.interval:
+                        changes["outlooksyncinterval"] = choice.interval
+                    if changes:
+                        user_id = org.user_id or client.whoami().user_id
+                        client.update("usersettingscollection", user_id, changes)
+                services.profile.sync = copy.deepcopy(choice.sync)
+            services.save()
+            return self._snapshot()
+
+        def done(profile: Profile) -> None:
+            self._profile = profile
+            self.saved.emit()
+
+        return self._start(OP_SAVE, work, done)

@@ -1,0 +1,392 @@
+"""Mailbox: the one primary mailbox. Address (prefilled with the Primary Email), type, Test, Bind.
+
+The rules (address = Primary Email, one user per mailbox, one mailbox per user) are enforced by Services;
+their messages appear here as they are, in the page.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
+
+from wizard.errors import D365SyncError
+from wizard.settings import MailboxBinding
+from wizard.ui.controller import (
+    OP_MAILBOX_BIND,
+    OP_MAILBOX_TEST,
+    OP_MAILBOX_UNBIND,
+    OP_PRIMARY_EMAIL,
+    WizardController,
+)
+from wizard.ui.demo import DemoHints
+from wizard.ui.pages.base import BasePage
+from wizard.ui.widgets import MessageBanner, PasswordEdit, hint
+
+TYPE_AUTODISCOVER = "autodiscover"
+TYPE_EWS_URL = "ews_url"
+TYPE_ONLINE = "exchange_online"
+TYPE_POP3 = "pop3"
+
+
+class MailboxPage(BasePage):
+    OPS = (OP_PRIMARY_EMAIL, OP_MAILBOX_TEST, OP_MAILBOX_BIND, OP_MAILBOX_UNBIND)
+
+    def __init__(
+        self, controller: WizardController, demo: DemoHints | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(controller, parent)
+        self.demo = demo
+        self.setTitle(self.tr("Your primary mailbox"))
+        self.setSubTitle(
+            self.tr(
+                "The mailbox that synchronizes with your synchronizing organization. Its address must be your "
+                "Primary Email in Dynamics 365."
+            )
+        )
+        self.primary_email = ""
+        self._email_for = ""  # the organization the Primary Email was read from
+        self.tested: MailboxBinding | None = None
+
+        self.address = QLineEdit(self)
+        self.address.setPlaceholderText(self.tr("anna.schmidt@contoso.com"))
+        self.address_hint = hint("", self)
+        self.address_hint.setWordWrap(False)
+        self.username = QLineEdit(self)
+        self.username.setPlaceholderText(self.tr("only if it differs from the address"))
+        self.password = PasswordEdit(self)
+        self.exchange_auth = QComboBox(self)
+        self.exchange_auth.addItem(self.tr("Windows (NTLM)"), "ntlm")
+        self.exchange_auth.addItem(self.tr("Basic (over TLS only)"), "basic")
+        self.exchange_auth.addItem(self.tr("Your Dynamics 365 sign-in (OAuth)"), "oauth2")
+
+        # -- type ----------------------------------------------------------------------------------
+        self.type_group = QButtonGroup(self)
+        self.autodiscover_radio = QRadioButton(self.tr("E&xchange (find the server automatically)"), self)
+        self.ews_radio = QRadioButton(self.tr("Exchange, server &URL:"), self)
+        self.online_radio = QRadioButton(self.tr("Exchange &Online (Microsoft 365)"), self)
+        self.pop3_radio = QRadioButton(self.tr("&POP3 + SMTP (email only)"), self)
+        for kind, radio in (
+            (TYPE_AUTODISCOVER, self.autodiscover_radio),
+            (TYPE_EWS_URL, self.ews_radio),
+            (TYPE_ONLINE, self.online_radio),
+            (TYPE_POP3, self.pop3_radio),
+        ):
+            radio.setProperty("kind", kind)
+            self.type_group.addButton(radio)
+        self.autodiscover_radio.setChecked(True)
+        self.autodiscover_url = QLineEdit(self)
+        self.autodiscover_url.setPlaceholderText(
+            self.tr("https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
+        )
+        self.autodiscover_url.setAccessibleName(self.tr("Autodiscover service URL"))
+        self.ews_url = QLineEdit(self)
+        self.ews_url.setPlaceholderText("https://mail.contoso.com/EWS/Exchange.asmx")
+        self.ews_url.setAccessibleName(self.tr("Exchange server URL"))
+        self.pop3_host = QLineEdit(self)
+        self.pop3_host.setPlaceholderText(self.tr("POP3 server"))
+        self.pop3_host.setAccessibleName(self.tr("POP3 server"))
+        self.pop3_port = self._port(995, self.tr("POP3 port"))
+        self.pop3_tls = self._tls(self.tr("POP3 security"), "ssl")
+        self.smtp_host = QLineEdit(self)
+        self.smtp_host.setPlaceholderText(self.tr("SMTP server"))
+        self.smtp_host.setAccessibleName(self.tr("SMTP server"))
+        self.smtp_port = self._port(587, self.tr("SMTP port"))
+        self.smtp_tls = self._tls(self.tr("SMTP security"), "starttls")
+        self.pop3_tls.currentIndexChanged.connect(
+            lambda: self.pop3_port.setValue(995 if self.pop3_tls.currentData() == "ssl" else 110)
+        )
+        self.smtp_tls.currentIndexChanged.connect(
+            lambda: self.smtp_port.setValue(465 if self.smtp_tls.currentData() == "ssl" else 587)
+        )
+
+        types = QGridLayout()
+        types.setColumnMinimumWidth(0, 20)
+        types.addWidget(self.autodiscover_radio, 0, 0, 1, 2)
+        autodiscover_row = QHBoxLayout()
+        self.autodiscover_label = QLabel(self.tr("Autodiscover &service (optional):"), self)
+        self.autodiscover_label.setBuddy(self.autodiscover_url)
+        autodiscover_row.addWidget(self.autodiscover_label)
+        autodiscover_row.addWidget(self.autodiscover_url, 1)
+        types.addLayout(autodiscover_row, 1, 1)
+        types.addWidget(self.ews_radio, 2, 0, 1, 2)
+        types.addWidget(self.ews_url, 3, 1)
+        types.addWidget(self.online_radio, 4, 0, 1, 2)
+        types.addWidget(self.pop3_radio, 5, 0, 1, 2)
+        self.pop3_box = QWidget(self)
+        pop3 = QGridLayout(self.pop3_box)
+        pop3.setContentsMargins(0, 0, 0, 0)
+        for row, (name, host, port, tls) in enumerate(
+            (
+                (self.tr("POP3:"), self.pop3_host, self.pop3_port, self.pop3_tls),
+                (self.tr("SMTP:"), self.smtp_host, self.smtp_port, self.smtp_tls),
+            )
+        ):
+            label = QLabel(name, self)
+            label.setBuddy(host)
+            pop3.addWidget(label, row, 0)
+            pop3.addWidget(host, row, 1)
+            port_label = QLabel(self.tr("Port:"), self)
+            port_label.setBuddy(port)
+            pop3.addWidget(port_label, row, 2)
+            pop3.addWidget(port, row, 3)
+            pop3.addWidget(tls, row, 4)
+        pop3.setColumnStretch(1, 1)
+        types.addWidget(self.pop3_box, 6, 1)
+        self.type_group.buttonToggled.connect(lambda *_: self._type_changed())
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self._row(form, self.tr("&Address:"), self.address)
+        form.addRow("", self.address_hint)
+        type_label = QLabel(self.tr("Type:"), self)
+        type_label.setBuddy(self.autodiscover_radio)
+        form.addRow(type_label, types)
+        self._row(form, self.tr("User na&me:"), self.username)
+        self._row(form, self.tr("Pass&word:"), self.password)
+        self._row(form, self.tr("Exchange si&gn-in:"), self.exchange_auth)
+
+        self.test_button = QPushButton(self.tr("&Test"), self)
+        self.bind_button = QPushButton(self.tr("B&ind this mailbox"), self)
+        self.unbind_button = QPushButton(self.tr("Unbin&d"), self)
+        for button in (self.test_button, self.bind_button, self.unbind_button):
+            button.setAutoDefault(False)
+        self.test_button.clicked.connect(self.test)
+        self.bind_button.clicked.connect(self.bind)
+        self.unbind_button.clicked.connect(self.unbind)
+        actions = QHBoxLayout()
+        actions.addWidget(self.test_button)
+        actions.addWidget(self.bind_button)
+        actions.addStretch(1)
+        actions.addWidget(self.unbind_button)
+        self.bound_banner = MessageBanner(self)
+
+        self.body.addLayout(form)
+        self.body.addLayout(actions)
+        self.body.addWidget(self.bound_banner)
+        self.body.addStretch(1)
+
+        controller.primary_email_found.connect(self._primary_email)
+        controller.mailbox_tested.connect(self._tested)
+        controller.mailbox_changed.connect(self._bound_changed)
+        self.address.textChanged.connect(self.update_controls)
+        if demo is not None:
+            self.exchange_auth.setCurrentIndex(self.exchange_auth.findData("basic"))
+            self.autodiscover_url.setText(demo.autodiscover_url)
+            self.password.setText(demo.mailbox_password)
+        self._type_changed()
+
+    def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
+        label = QLabel(text, self)
+        label.setBuddy(field)
+        field.setAccessibleName(text.replace("&", "").rstrip(":"))
+        form.addRow(label, field)
+
+    def _port(self, value: int, name: str) -> QSpinBox:
+        box = QSpinBox(self)
+        box.setRange(1, 65535)
+        box.setValue(value)
+        box.setAccessibleName(name)
+        return box
+
+    def _tls(self, name: str, value: str) -> QComboBox:
+        box = QComboBox(self)
+        box.addItem(self.tr("SSL/TLS"), "ssl")
+        box.addItem(self.tr("STARTTLS"), "starttls")
+        box.setCurrentIndex(box.findData(value))
+        box.setAccessibleName(name)
+        return box
+
+    # -- page life -------------------------------------------------------------------------------
+    def initializePage(self) -> None:
+        profile = self.controller.profile
+        self._show_bound(profile.mailbox)
+        if profile.mailbox is not None and not self.address.text():
+            self._load_binding(profile.mailbox)
+        if profile.sync_org is None:
+            self.banner.show_message(
+                "warning",
+                self.tr(
+                    "No organization synchronizes, so no mailbox can be bound. Go back and choose a "
+                    "synchronizing organization, or continue without a mailbox."
+                ),
+            )
+        elif (not self.primary_email or self._email_for != profile.sync_org.id) and not self.running:
+            self._email_for = profile.sync_org.id
+            self.run_step(
+                OP_PRIMARY_EMAIL,
+                self.tr("Looking up your Primary Email in {0}…").format(profile.sync_org.display_name),
+            )
+            self.controller.find_primary_email()
+        self.update_controls()
+
+    def _load_binding(self, binding: MailboxBinding) -> None:
+        self.address.setText(binding.address)
+        self.username.setText(binding.username)
+        if binding.kind == "pop3":
+            self.pop3_radio.setChecked(True)
+            self.pop3_host.setText(binding.pop3_host)
+            self.pop3_port.setValue(binding.pop3_port)
+            self.smtp_host.setText(binding.smtp_host)
+            self.smtp_port.setValue(binding.smtp_port)
+        elif binding.kind == "exchange_online":
+            self.online_radio.setChecked(True)
+        elif binding.autodiscovered or not binding.ews_url:
+            self.autodiscover_radio.setChecked(True)
+            self.autodiscover_url.setText(binding.autodiscover_url)
+        else:
+            self.ews_radio.setChecked(True)
+            self.ews_url.setText(binding.ews_url)
+
+    def kind(self) -> str:
+        button = self.type_group.checkedButton()
+        return str(button.property("kind")) if button is not None else TYPE_AUTODISCOVER
+
+    def _type_changed(self) -> None:
+        kind = self.kind()
+        self.autodiscover_url.setEnabled(kind == TYPE_AUTODISCOVER)
+        self.autodiscover_label.setEnabled(kind == TYPE_AUTODISCOVER)
+        self.ews_url.setEnabled(kind == TYPE_EWS_URL)
+        self.pop3_box.setEnabled(kind == TYPE_POP3)
+        self.exchange_auth.setEnabled(kind in (TYPE_AUTODISCOVER, TYPE_EWS_URL))
+        self.password.setEnabled(kind != TYPE_ONLINE)
+        self.username.setEnabled(kind != TYPE_ONLINE)
+        self.tested = None
+        self.update_controls()
+
+    def update_controls(self) -> None:
+        idle = not self.running
+        has_org = self.controller.profile.sync_org is not None
+        ready = idle and has_org and bool(self.address.text().strip())
+        self.test_button.setEnabled(ready)
+        self.bind_button.setEnabled(ready)
+        self.unbind_button.setVisible(self.controller.profile.mailbox is not None)
+        self.unbind_button.setEnabled(idle)
+
+    # -- intents ---------------------------------------------------------------------------------
+    def binding(self) -> MailboxBinding:
+        """The binding the fields describe."""
+        kind = self.kind()
+        ca_file = self.demo.ca_file if self.demo is not None else ""
+        address = self.address.text().strip()
+        username = self.username.text().strip()
+        if kind == TYPE_POP3:
+            return MailboxBinding(
+                address=address,
+                kind="pop3",
+                username=username,
+                pop3_host=self.pop3_host.text().strip(),
+                pop3_port=self.pop3_port.value(),
+                pop3_tls=self.pop3_tls.currentData(),
+                smtp_host=self.smtp_host.text().strip(),
+                smtp_port=self.smtp_port.value(),
+                smtp_tls=self.smtp_tls.currentData(),
+                ca_file=ca_file,
+            )
+        if kind == TYPE_ONLINE:
+            return MailboxBinding(address=address, kind="exchange_online", auth="oauth2", ca_file=ca_file)
+        return MailboxBinding(
+            address=address,
+            kind="exchange",
+            username=username,
+            auth=self.exchange_auth.currentData(),
+            ews_url=self.ews_url.text().strip() if kind == TYPE_EWS_URL else "",
+            autodiscover_url=self.autodiscover_url.text().strip() if kind == TYPE_AUTODISCOVER else "",
+            ca_file=ca_file,
+        )
+
+    def _password(self, binding: MailboxBinding) -> str | None:
+        if binding.auth == "oauth2" and binding.kind != "pop3":
+            return None
+        return self.password.text() or None
+
+    def test(self) -> None:
+        binding = self.binding()
+        text = (
+            self.tr("Looking for your Exchange server (Autodiscover)…")
+            if binding.kind == "exchange" and not binding.ews_url
+            else self.tr("Connecting to your mailbox…")
+        )
+        self.run_step(OP_MAILBOX_TEST, text, cancellable=False)
+        self.controller.test_mailbox(binding, self._password(binding))
+
+    def bind(self) -> None:
+        binding = self.binding()
+        self.run_step(OP_MAILBOX_BIND, self.tr("Binding {0}…").format(binding.address), cancellable=False)
+        self.controller.bind_mailbox(binding, self._password(binding))
+
+    def unbind(self) -> None:
+        self.run_step(OP_MAILBOX_UNBIND, self.tr("Unbinding the mailbox…"), cancellable=False)
+        self.controller.unbind_mailbox()
+
+    # -- answers ---------------------------------------------------------------------------------
+    def _primary_email(self, address: str) -> None:
+        previous, self.primary_email = self.primary_email, address
+        if address:
+            self.address_hint.setText(self.tr("Your Primary Email in Dynamics 365 is {0}.").format(address))
+            if self.address.text().strip() in ("", previous):
+                self.address.setText(address)
+        else:
+            self.address_hint.setText(
+                self.tr(
+                    "Your user record in Dynamics 365 has no Primary Email; ask your administrator to set it."
+                )
+            )
+
+    def _describe(self, binding: MailboxBinding) -> str:
+        if binding.kind == "pop3":
+            text = self.tr("POP3 {0}:{1}").format(binding.pop3_host, binding.pop3_port)
+            if binding.smtp_host:
+                text += self.tr(", SMTP {0}:{1}").format(binding.smtp_host, binding.smtp_port)
+            return text
+        if binding.kind == "exchange_online":
+            return self.tr("Exchange Online")
+        if binding.autodiscovered:
+            return self.tr("Exchange at {0} (found by Autodiscover)").format(binding.ews_url)
+        return self.tr("Exchange at {0}").format(binding.ews_url)
+
+    def _tested(self, binding: MailboxBinding) -> None:
+        self.tested = binding
+        self.banner.show_message(
+            "ok", self.tr("Found {0}. Click Bind this mailbox to use it.").format(self._describe(binding))
+        )
+
+    def _bound_changed(self, binding: MailboxBinding | None) -> None:
+        self._show_bound(binding)
+        if binding is not None:
+            self.banner.show_message(
+                "ok", self.tr("{0} is now your primary mailbox.").format(binding.address)
+            )
+        else:
+            self.banner.show_message("info", self.tr("The mailbox was unbound."))
+        self.update_controls()
+
+    def _show_bound(self, binding: MailboxBinding | None) -> None:
+        if binding is None:
+            self.bound_banner.show_message(
+                "info",
+                self.tr("No mailbox is bound yet. Without one, nothing is synchronized with a mailbox."),
+            )
+        else:
+            self.bound_banner.show_message(
+                "ok",
+                self.tr("Bound: {0} — {1}").format(binding.address, self._describe(binding)),
+            )
+
+    def show_error(self, op: str, error: D365SyncError) -> None:
+        if op == OP_PRIMARY_EMAIL:
+            self.address_hint.setText(
+                self.tr("Your Primary Email could not be read: {0}").format(error.user_text)
+            )
+            return
+        self.banner.show_message("error", error.user_text)
