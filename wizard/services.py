@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wizard.crm import records
@@ -27,6 +27,9 @@ from wizard.odata import ODataSession
 from wizard.paths import Locations
 from wizard.secrets import SecretStore, load_token_cache, mailbox_key, org_key
 from wizard.settings import MailboxBinding, OrgProfile, Profile, load_profile, save_profile
+
+if TYPE_CHECKING:
+    from wizard.sync.engine import Engine, Reporter
 
 log = logging.getLogger(__name__)
 
@@ -435,6 +438,40 @@ class Services:
         self.profile.mailbox = None
         self.save()
         return binding
+
+    # -- the sync engine ---------------------------------------------------------------------------
+    def engine(self, reporter: Reporter | None = None) -> Engine:
+        """The sync engine for this profile (state DB, the synchronizing organization's client, the bound
+        mailbox, the email kind when it is built); close it with ``Engine.close()`` or ``with``."""
+        from wizard.sync.email import EmailSync
+        from wizard.sync.engine import Engine
+        from wizard.sync.state import StateDB
+
+        org = self.require_sync_org()
+        binding = self.profile.mailbox
+        if binding is None:
+            raise NotConfigured(
+                "no mailbox",
+                user_text="No mailbox is bound, so nothing can be synchronized. Bind one: d365sync mailbox bind ADDRESS",
+            )
+        client = self.dataverse(org)
+        email = EmailSync()
+        store = self.mailbox_store(binding)
+        try:
+            state = StateDB.open(self.where.state_db)
+        except BaseException:
+            store.close()
+            raise
+        return Engine(
+            crm=client,
+            mailbox=store,
+            state=state,
+            profile=self.profile,
+            org=org,
+            reporter=reporter,
+            email=email,
+            lock_path=self.where.lock_file,
+        )
 
 
 def _origin(url: str) -> str:

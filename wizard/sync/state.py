@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -275,6 +275,9 @@ class StateDB:
             log.info("state DB schema %d -> %d; copy kept at %s", version, SCHEMA_VERSION, backup)
         for step in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
+                # another connection may have upgraded while this one waited for the write lock
+                if int(self._db.execute("PRAGMA user_version").fetchone()[0]) >= step:
+                    continue
                 UPGRADES[step](self._db)
                 self._db.execute(f"PRAGMA user_version = {step}")
 
@@ -450,7 +453,9 @@ class StateDB:
         rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
         return [JournalEntry(*row) for row in rows]
 
-    def recover_creates(self, find: Callable[[JournalEntry], str | None]) -> list[Recovered]:
+    def recover_creates(
+        self, find: Callable[[JournalEntry], str | None], *, kinds: Collection[str] | None = None
+    ) -> list[Recovered]:
         """Resolve creates left pending by a crash; call once at start-up, before planning.
 
         ``find(entry)`` looks for the created item on ``entry.side``: for the mailbox, the item whose
@@ -458,9 +463,12 @@ class StateDB:
         returns its id or None. A found item is linked with no base (the next merge compares both sides,
         nothing is assumed); an item not found was never created, and the next plan creates it again.
         An exception from ``find`` leaves the entry pending for the next start (no retry loop here).
+        ``kinds`` limits recovery to the kinds whose owner knows how to look (email recovers its own).
         """
         out: list[Recovered] = []
         for entry in self.pending_creates():
+            if kinds is not None and entry.kind not in kinds:
+                continue
             target = find(entry)
             linked = False
             if target is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from wizard.services import Services
 from wizard.ui.controller import WizardController
 from wizard.ui.demo import DemoHints
+from wizard.ui.i18n import install_translations
 from wizard.ui.icons import icon
 from wizard.ui.wizard import ConfigurationWizard
 
@@ -26,6 +28,7 @@ def application() -> QApplication:
     app.setOrganizationName("d365sync")
     app.setApplicationDisplayName("d365sync")
     app.setWindowIcon(icon("app"))
+    install_translations(app)  # D365SYNC_LANG or the system language; before any widget is built
     _follow_colour_scheme(app)
     return app
 
@@ -102,3 +105,49 @@ def run_wizard(services: Services, *, demo: DemoHints | None = None) -> int:
     app.exec()
     wizard.controller.shutdown()
     return 0 if wizard.result() == ConfigurationWizard.DialogCode.Accepted else 1
+
+
+def run_status(services: Services, *, open_wizard: Callable[[], None] | None = None) -> int:
+    """Show the status window (the home screen after setup) and run the event loop until Quit; 0 then.
+
+    With a system tray the app lives in the tray (closing the window hides it; the tray's Quit ends it);
+    without one the window is the app."""
+    from wizard.ui.status_window import build_status_window
+    from wizard.ui.tray import StatusTray, tray_available
+
+    app = application()
+    window = build_status_window(services, open_wizard=open_wizard, settings=_settings(services))
+    tray = None
+    if tray_available():
+        app.setQuitOnLastWindowClosed(False)
+        tray = StatusTray(window, quit_app=app.quit)
+        tray.show()
+    window.show()
+    window.start()
+    app.exec()
+    window.adapter.shutdown(10000)
+    window.runner.wait_all(5000)
+    window.dispose()
+    if tray is not None:
+        tray.hide()
+    return 0
+
+
+def run_home(services: Services) -> int:
+    """What plain ``d365sync`` opens: the wizard until an organization synchronizes and a mailbox is bound,
+    the status window afterwards (its "Open the wizard" shows the wizard over it)."""
+    profile = services.profile
+    if profile.sync_org is None or profile.mailbox is None:
+        if run_wizard(services) != 0:
+            return 1
+        profile = services.reload()
+        if profile.sync_org is None or profile.mailbox is None:
+            return 0
+
+    def open_wizard() -> None:
+        wizard = create_wizard(services)
+        wizard.exec()
+        wizard.controller.shutdown()
+        services.reload()
+
+    return run_status(services, open_wizard=open_wizard)

@@ -243,3 +243,28 @@ def test_a_second_writer_gets_a_retriable_error_not_a_retry_loop(
             other.close()
         first.set_cursor("contacts", "crm", "y")
         assert first.cursor("contacts", "crm") == "y"
+
+
+def test_two_threads_creating_the_db_at_once(tmp_path: Path) -> None:
+    import threading
+
+    from wizard.sync.state import SCHEMA_VERSION, StateDB
+
+    path = tmp_path / "race.sqlite3"
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_it() -> None:
+        try:
+            barrier.wait()
+            with StateDB.open(path) as db:
+                assert db.schema_version == SCHEMA_VERSION
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

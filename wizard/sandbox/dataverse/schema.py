@@ -142,6 +142,7 @@ ACTIVITY_COLUMNS = (
     Column("statuscode", CHOICE),
     Column("activitytypecode", STRING, 64, read_only=True),
     Column("isregularactivity", BOOL, read_only=True),
+    *COMMON_COLUMNS,  # activities have createdon/modifiedon/versionnumber like every table
 )
 
 

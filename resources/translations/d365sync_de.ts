@@ -1,0 +1,1366 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE" sourcelanguage="en_US">
+<context>
+    <name>AccountState</name>
+    <message>
+        <source>Signed out</source>
+        <translation>Abgemeldet</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbindung wird hergestellt…</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <source>Synchronizing…</source>
+        <translation>Synchronisierung läuft…</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>Angehalten</translation>
+    </message>
+    <message>
+        <source>Offline</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>Not the synchronizing computer</source>
+        <translation>Nicht der synchronisierende Computer</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Fehler</translation>
+    </message>
+</context>
+<context>
+    <name>AddOrganizationDialog</name>
+    <message>
+        <source>Add a Dynamics 365 organization</source>
+        <translation>Dynamics 365-Organisation hinzufügen</translation>
+    </message>
+    <message>
+        <source>Where is your organization?</source>
+        <translation>Wo befindet sich Ihre Organisation?</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 (&amp;online)</source>
+        <translation>Dynamics 365 (&amp;online)</translation>
+    </message>
+    <message>
+        <source>Microsoft cloud</source>
+        <translation>Microsoft-Cloud</translation>
+    </message>
+    <message>
+        <source>name@contoso.com</source>
+        <translation>name@contoso.com</translation>
+    </message>
+    <message>
+        <source>leave empty to sign in with a code</source>
+        <translation>leer lassen, um sich mit einem Code anzumelden</translation>
+    </message>
+    <message>
+        <source>&amp;Sign in</source>
+        <translation>&amp;Anmelden</translation>
+    </message>
+    <message>
+        <source>&amp;Cloud:</source>
+        <translation>&amp;Cloud:</translation>
+    </message>
+    <message>
+        <source>&amp;User name:</source>
+        <translation>&amp;Benutzername:</translation>
+    </message>
+    <message>
+        <source>Pass&amp;word:</source>
+        <translation>&amp;Kennwort:</translation>
+    </message>
+    <message>
+        <source>&amp;Environments you can use:</source>
+        <translation>&amp;Umgebungen, die Sie verwenden können:</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>Region</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>Environments you can use</source>
+        <translation>Umgebungen, die Sie verwenden können</translation>
+    </message>
+    <message>
+        <source>On-&amp;premises, or enter the organization URL</source>
+        <translation>Lokal (On-&amp;Premises) oder Organisations-URL eingeben</translation>
+    </message>
+    <message>
+        <source>https://crm.contoso.local/Contoso</source>
+        <translation>https://crm.contoso.local/Contoso</translation>
+    </message>
+    <message>
+        <source>Windows account (NTLM)</source>
+        <translation>Windows-Konto (NTLM)</translation>
+    </message>
+    <message>
+        <source>Organization account (OAuth, AD FS)</source>
+        <translation>Organisationskonto (OAuth, AD FS)</translation>
+    </message>
+    <message>
+        <source>CONTOSO\anna</source>
+        <translation>CONTOSO\anna</translation>
+    </message>
+    <message>
+        <source>only for a private certificate authority</source>
+        <translation>nur für eine private Zertifizierungsstelle</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>&amp;Address:</source>
+        <translation>Adr&amp;esse:</translation>
+    </message>
+    <message>
+        <source>Sign in wit&amp;h:</source>
+        <translation>Anmelden &amp;mit:</translation>
+    </message>
+    <message>
+        <source>User na&amp;me:</source>
+        <translation>Benutzer&amp;name:</translation>
+    </message>
+    <message>
+        <source>Passwo&amp;rd:</source>
+        <translation>Kenn&amp;wort:</translation>
+    </message>
+    <message>
+        <source>Certificate au&amp;thority:</source>
+        <translation>&amp;Zertifizierungsstelle:</translation>
+    </message>
+    <message>
+        <source>Certificate authority file</source>
+        <translation>Datei der Zertifizierungsstelle</translation>
+    </message>
+    <message>
+        <source>Co&amp;nnect</source>
+        <translation>&amp;Verbinden</translation>
+    </message>
+    <message>
+        <source>Certificate authority</source>
+        <translation>Zertifizierungsstelle</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>Zertifikate (*.pem *.crt *.cer);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Signing in and looking for your environments…</source>
+        <translation>Anmeldung läuft, Ihre Umgebungen werden gesucht…</translation>
+    </message>
+    <message>
+        <source>Connecting to {0}…</source>
+        <translation>Verbindung mit {0} wird hergestellt…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>Waiting for you to sign in…</source>
+        <translation>Warten auf Ihre Anmeldung…</translation>
+    </message>
+    <message>
+        <source>Signed in as {0}</source>
+        <translation>Angemeldet als {0}</translation>
+    </message>
+    <message>
+        <source>{0} can&apos;t use any Dynamics 365 environment in this cloud. Check the cloud, or ask your administrator for a security role in an environment.</source>
+        <translation>{0} kann in dieser Cloud keine Dynamics 365-Umgebung verwenden. Prüfen Sie die Cloud, oder bitten Sie Ihren Administrator um eine Sicherheitsrolle in einer Umgebung.</translation>
+    </message>
+    <message>
+        <source>{0} (added)</source>
+        <translation>{0} (hinzugefügt)</translation>
+    </message>
+    <message>
+        <source>The sign-in was cancelled.</source>
+        <translation>Die Anmeldung wurde abgebrochen.</translation>
+    </message>
+</context>
+<context>
+    <name>BasePage</name>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+</context>
+<context>
+    <name>BusyBar</name>
+    <message>
+        <source>Working</source>
+        <translation>In Arbeit</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>ComputerPage</name>
+    <message>
+        <source>Synchronizing computer</source>
+        <translation>Synchronisierender Computer</translation>
+    </message>
+    <message>
+        <source>Only one computer synchronizes your mailbox with Dynamics 365. Decide whether it is this one.</source>
+        <translation>Nur ein Computer synchronisiert Ihr Postfach mit Dynamics 365. Legen Sie fest, ob es dieser ist.</translation>
+    </message>
+    <message>
+        <source>&amp;Make this computer the synchronizing client</source>
+        <translation>Diesen Computer zum synchronisierenden &amp;Client machen</translation>
+    </message>
+    <message>
+        <source>&amp;Stop synchronizing on this computer</source>
+        <translation>Auf diesem Computer &amp;nicht mehr synchronisieren</translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation>&amp;Aktualisieren</translation>
+    </message>
+    <message>
+        <source>If you don&apos;t, you can still connect and browse, but nothing is synchronized from this computer.</source>
+        <translation>Andernfalls können Sie weiterhin eine Verbindung herstellen und Daten ansehen, aber von diesem Computer aus wird nichts synchronisiert.</translation>
+    </message>
+    <message>
+        <source>This computer: &lt;b&gt;{0}&lt;/b&gt;</source>
+        <translation>Dieser Computer: &lt;b&gt;{0}&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>No organization synchronizes, so there is no synchronizing computer to choose.</source>
+        <translation>Keine Organisation synchronisiert, daher gibt es keinen synchronisierenden Computer auszuwählen.</translation>
+    </message>
+    <message>
+        <source>Asking {0} which computer synchronizes…</source>
+        <translation>{0} wird gefragt, welcher Computer synchronisiert…</translation>
+    </message>
+    <message>
+        <source>just now</source>
+        <translation>gerade eben</translation>
+    </message>
+    <message>
+        <source>{0} minutes ago</source>
+        <translation>vor {0} Minuten</translation>
+    </message>
+    <message>
+        <source>{0} hours ago</source>
+        <translation>vor {0} Stunden</translation>
+    </message>
+    <message>
+        <source>{0} days ago</source>
+        <translation>vor {0} Tagen</translation>
+    </message>
+    <message>
+        <source>No computer synchronizes for you in {0} yet.</source>
+        <translation>In {0} synchronisiert noch kein Computer für Sie.</translation>
+    </message>
+    <message>
+        <source>This computer is the synchronizing client for {0}, since {1}.</source>
+        <translation>Dieser Computer ist seit {1} der synchronisierende Client für {0}.</translation>
+    </message>
+    <message>
+        <source>The synchronizing client for {0} is: &lt;b&gt;{1}&lt;/b&gt;, since {2} (last seen {3}).</source>
+        <translation>Der synchronisierende Client für {0} ist seit {2}: &lt;b&gt;{1}&lt;/b&gt; (zuletzt gesehen {3}).</translation>
+    </message>
+    <message>
+        <source>Making this computer the synchronizing client…</source>
+        <translation>Dieser Computer wird zum synchronisierenden Client gemacht…</translation>
+    </message>
+    <message>
+        <source>{0} is the synchronizing client for your mailbox (last seen {1}).
+
+Make this computer the synchronizing client? {0} will stop synchronizing.</source>
+        <translation>{0} ist der synchronisierende Client für Ihr Postfach (zuletzt gesehen {1}).
+
+Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann nicht mehr.</translation>
+    </message>
+    <message>
+        <source>Releasing the synchronizing client…</source>
+        <translation>Der synchronisierende Client wird freigegeben…</translation>
+    </message>
+    <message>
+        <source>This computer is now the synchronizing client.</source>
+        <translation>Dieser Computer ist jetzt der synchronisierende Client.</translation>
+    </message>
+    <message>
+        <source>This computer no longer synchronizes. Another computer can now take over.</source>
+        <translation>Dieser Computer synchronisiert nicht mehr. Ein anderer Computer kann jetzt übernehmen.</translation>
+    </message>
+    <message>
+        <source>{0} stays the synchronizing client; this computer will not synchronize.</source>
+        <translation>{0} bleibt der synchronisierende Client; dieser Computer synchronisiert nicht.</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigurationWizard</name>
+    <message>
+        <source>d365sync – Configuration Wizard</source>
+        <translation>d365sync – Konfigurations-Assistent</translation>
+    </message>
+    <message>
+        <source>unknown (the synchronizing computer was not checked)</source>
+        <translation>unbekannt (der synchronisierende Computer wurde nicht geprüft)</translation>
+    </message>
+    <message>
+        <source>{0} synchronizes</source>
+        <translation>{0} synchronisiert</translation>
+    </message>
+    <message>
+        <source>{0} does not synchronize (no computer does)</source>
+        <translation>{0} synchronisiert nicht (kein Computer synchronisiert)</translation>
+    </message>
+    <message>
+        <source>{0} does not synchronize ({1} does)</source>
+        <translation>{0} synchronisiert nicht ({1} synchronisiert)</translation>
+    </message>
+</context>
+<context>
+    <name>ConflictCard</name>
+    <message>
+        <source>Conflict: {what} — {field}</source>
+        <translation>Konflikt: {what} — {field}</translation>
+    </message>
+    <message>
+        <source>Dynamics 365:</source>
+        <translation>Dynamics 365:</translation>
+    </message>
+    <message>
+        <source>Mailbox:</source>
+        <translation>Postfach:</translation>
+    </message>
+    <message>
+        <source>Dynamics 365&apos;s value is kept for now.</source>
+        <translation>Der Wert aus Dynamics 365 bleibt vorerst erhalten.</translation>
+    </message>
+    <message>
+        <source>The mailbox&apos;s value is kept for now.</source>
+        <translation>Der Wert aus dem Postfach bleibt vorerst erhalten.</translation>
+    </message>
+    <message>
+        <source>Use mailbox value</source>
+        <translation>Wert aus dem Postfach verwenden</translation>
+    </message>
+    <message>
+        <source>Use Dynamics 365 value</source>
+        <translation>Wert aus Dynamics 365 verwenden</translation>
+    </message>
+    <message>
+        <source>Keep</source>
+        <translation>Beibehalten</translation>
+    </message>
+    <message>
+        <source>Keep what the policy chose and stop asking</source>
+        <translation>Die Wahl der Regel beibehalten und nicht mehr fragen</translation>
+    </message>
+</context>
+<context>
+    <name>DeviceCodePanel</name>
+    <message>
+        <source>Cop&amp;y code</source>
+        <translation>Code kop&amp;ieren</translation>
+    </message>
+    <message>
+        <source>To sign in, open &lt;a href=&quot;{0}&quot;&gt;{0}&lt;/a&gt; in a browser (on any device) and enter this code:</source>
+        <translation>Öffnen Sie zum Anmelden &lt;a href=&quot;{0}&quot;&gt;{0}&lt;/a&gt; in einem Browser (auf einem beliebigen Gerät), und geben Sie diesen Code ein:</translation>
+    </message>
+    <message>
+        <source>Sign-in code {0}</source>
+        <translation>Anmeldecode {0}</translation>
+    </message>
+</context>
+<context>
+    <name>EngineAdapter</name>
+    <message>
+        <source>the last run failed</source>
+        <translation>der letzte Lauf ist fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>{reason}; retrying at {time}.</source>
+        <translation>{reason}; neuer Versuch um {time}.</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorLine</name>
+    <message>
+        <source>Retry now</source>
+        <translation>Jetzt wiederholen</translation>
+    </message>
+    <message>
+        <source>Synchronize anyway…</source>
+        <translation>Trotzdem synchronisieren…</translation>
+    </message>
+</context>
+<context>
+    <name>KindTable</name>
+    <message>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>Last run</source>
+        <translation>Letzter Lauf</translation>
+    </message>
+    <message>
+        <source>Next run</source>
+        <translation>Nächster Lauf</translation>
+    </message>
+    <message>
+        <source>→ Mailbox</source>
+        <translation>→ Postfach</translation>
+    </message>
+    <message>
+        <source>→ Dynamics</source>
+        <translation>→ Dynamics</translation>
+    </message>
+    <message>
+        <source>Issues</source>
+        <translation>Probleme</translation>
+    </message>
+    <message>
+        <source>Synchronization by kind</source>
+        <translation>Synchronisierung nach Art</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>Angehalten</translation>
+    </message>
+    <message>
+        <source>not yet</source>
+        <translation>noch nicht</translation>
+    </message>
+    <message>
+        <source>1 conflict</source>
+        <translation>1 Konflikt</translation>
+    </message>
+    <message>
+        <source>{n} conflicts</source>
+        <translation>{n} Konflikte</translation>
+    </message>
+    <message>
+        <source>1 error</source>
+        <translation>1 Fehler</translation>
+    </message>
+    <message>
+        <source>{n} errors</source>
+        <translation>{n} Fehler</translation>
+    </message>
+    <message>
+        <source>Succeeded</source>
+        <translation>Erfolgreich</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Skipped</source>
+        <translation>Übersprungen</translation>
+    </message>
+    <message>
+        <source>Waiting for your confirmation</source>
+        <translation>Wartet auf Ihre Bestätigung</translation>
+    </message>
+</context>
+<context>
+    <name>LogView</name>
+    <message>
+        <source>Log</source>
+        <translation>Protokoll</translation>
+    </message>
+    <message>
+        <source>Log messages</source>
+        <translation>Protokollmeldungen</translation>
+    </message>
+</context>
+<context>
+    <name>MailboxPage</name>
+    <message>
+        <source>Your primary mailbox</source>
+        <translation>Ihr primäres Postfach</translation>
+    </message>
+    <message>
+        <source>The mailbox that synchronizes with your synchronizing organization. Its address must be your Primary Email in Dynamics 365.</source>
+        <translation>Das Postfach, das mit Ihrer Synchronisierungsorganisation synchronisiert. Seine Adresse muss Ihre primäre E-Mail-Adresse in Dynamics 365 sein.</translation>
+    </message>
+    <message>
+        <source>anna.schmidt@contoso.com</source>
+        <translation>anna.schmidt@contoso.com</translation>
+    </message>
+    <message>
+        <source>only if it differs from the address</source>
+        <translation>nur wenn er von der Adresse abweicht</translation>
+    </message>
+    <message>
+        <source>Windows (NTLM)</source>
+        <translation>Windows (NTLM)</translation>
+    </message>
+    <message>
+        <source>Basic (over TLS only)</source>
+        <translation>Standard (nur über TLS)</translation>
+    </message>
+    <message>
+        <source>Your Dynamics 365 sign-in (OAuth)</source>
+        <translation>Ihre Dynamics 365-Anmeldung (OAuth)</translation>
+    </message>
+    <message>
+        <source>E&amp;xchange (find the server automatically)</source>
+        <translation>E&amp;xchange (Server automatisch finden)</translation>
+    </message>
+    <message>
+        <source>Exchange, server &amp;URL:</source>
+        <translation>Exchange, Server-&amp;URL:</translation>
+    </message>
+    <message>
+        <source>Exchange &amp;Online (Microsoft 365)</source>
+        <translation>Exchange &amp;Online (Microsoft 365)</translation>
+    </message>
+    <message>
+        <source>&amp;POP3 + SMTP (email only)</source>
+        <translation>&amp;POP3 + SMTP (nur E-Mail)</translation>
+    </message>
+    <message>
+        <source>https://autodiscover.contoso.com/autodiscover/autodiscover.svc</source>
+        <translation>https://autodiscover.contoso.com/autodiscover/autodiscover.svc</translation>
+    </message>
+    <message>
+        <source>Autodiscover service URL</source>
+        <translation>URL des Autodiscover-Dienstes</translation>
+    </message>
+    <message>
+        <source>Exchange server URL</source>
+        <translation>URL des Exchange-Servers</translation>
+    </message>
+    <message>
+        <source>POP3 server</source>
+        <translation>POP3-Server</translation>
+    </message>
+    <message>
+        <source>POP3 port</source>
+        <translation>POP3-Port</translation>
+    </message>
+    <message>
+        <source>POP3 security</source>
+        <translation>POP3-Sicherheit</translation>
+    </message>
+    <message>
+        <source>SMTP server</source>
+        <translation>SMTP-Server</translation>
+    </message>
+    <message>
+        <source>SMTP port</source>
+        <translation>SMTP-Port</translation>
+    </message>
+    <message>
+        <source>SMTP security</source>
+        <translation>SMTP-Sicherheit</translation>
+    </message>
+    <message>
+        <source>Autodiscover &amp;service (optional):</source>
+        <translation>Autodiscover-&amp;Dienst (optional):</translation>
+    </message>
+    <message>
+        <source>POP3:</source>
+        <translation>POP3:</translation>
+    </message>
+    <message>
+        <source>SMTP:</source>
+        <translation>SMTP:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>Port:</translation>
+    </message>
+    <message>
+        <source>&amp;Address:</source>
+        <translation>&amp;Adresse:</translation>
+    </message>
+    <message>
+        <source>Type:</source>
+        <translation>Typ:</translation>
+    </message>
+    <message>
+        <source>User na&amp;me:</source>
+        <translation>Benutzer&amp;name:</translation>
+    </message>
+    <message>
+        <source>Pass&amp;word:</source>
+        <translation>&amp;Kennwort:</translation>
+    </message>
+    <message>
+        <source>Exchange si&amp;gn-in:</source>
+        <translation>Exchange-Anmeldun&amp;g:</translation>
+    </message>
+    <message>
+        <source>&amp;Test</source>
+        <translation>&amp;Testen</translation>
+    </message>
+    <message>
+        <source>B&amp;ind this mailbox</source>
+        <translation>Dieses Postfach &amp;verknüpfen</translation>
+    </message>
+    <message>
+        <source>Unbin&amp;d</source>
+        <translation>Verknüpfung auf&amp;heben</translation>
+    </message>
+    <message>
+        <source>SSL/TLS</source>
+        <translation>SSL/TLS</translation>
+    </message>
+    <message>
+        <source>STARTTLS</source>
+        <translation>STARTTLS</translation>
+    </message>
+    <message>
+        <source>No organization synchronizes, so no mailbox can be bound. Go back and choose a synchronizing organization, or continue without a mailbox.</source>
+        <translation>Keine Organisation synchronisiert, daher kann kein Postfach verknüpft werden. Gehen Sie zurück und wählen Sie eine Synchronisierungsorganisation, oder fahren Sie ohne Postfach fort.</translation>
+    </message>
+    <message>
+        <source>Looking up your Primary Email in {0}…</source>
+        <translation>Ihre primäre E-Mail-Adresse wird in {0} gesucht…</translation>
+    </message>
+    <message>
+        <source>Looking for your Exchange server (Autodiscover)…</source>
+        <translation>Ihr Exchange-Server wird gesucht (Autodiscover)…</translation>
+    </message>
+    <message>
+        <source>Connecting to your mailbox…</source>
+        <translation>Verbindung mit Ihrem Postfach wird hergestellt…</translation>
+    </message>
+    <message>
+        <source>Binding {0}…</source>
+        <translation>{0} wird verknüpft…</translation>
+    </message>
+    <message>
+        <source>Unbinding the mailbox…</source>
+        <translation>Die Verknüpfung des Postfachs wird aufgehoben…</translation>
+    </message>
+    <message>
+        <source>Your Primary Email in Dynamics 365 is {0}.</source>
+        <translation>Ihre primäre E-Mail-Adresse in Dynamics 365 ist {0}.</translation>
+    </message>
+    <message>
+        <source>Your user record in Dynamics 365 has no Primary Email; ask your administrator to set it.</source>
+        <translation>Ihr Benutzerdatensatz in Dynamics 365 hat keine primäre E-Mail-Adresse; bitten Sie Ihren Administrator, sie festzulegen.</translation>
+    </message>
+    <message>
+        <source>POP3 {0}:{1}</source>
+        <translation>POP3 {0}:{1}</translation>
+    </message>
+    <message>
+        <source>, SMTP {0}:{1}</source>
+        <translation>, SMTP {0}:{1}</translation>
+    </message>
+    <message>
+        <source>Exchange Online</source>
+        <translation>Exchange Online</translation>
+    </message>
+    <message>
+        <source>Exchange at {0} (found by Autodiscover)</source>
+        <translation>Exchange unter {0} (von Autodiscover gefunden)</translation>
+    </message>
+    <message>
+        <source>Exchange at {0}</source>
+        <translation>Exchange unter {0}</translation>
+    </message>
+    <message>
+        <source>Found {0}. Click Bind this mailbox to use it.</source>
+        <translation>{0} gefunden. Klicken Sie auf „Dieses Postfach verknüpfen“, um es zu verwenden.</translation>
+    </message>
+    <message>
+        <source>{0} is now your primary mailbox.</source>
+        <translation>{0} ist jetzt Ihr primäres Postfach.</translation>
+    </message>
+    <message>
+        <source>The mailbox was unbound.</source>
+        <translation>Die Verknüpfung des Postfachs wurde aufgehoben.</translation>
+    </message>
+    <message>
+        <source>No mailbox is bound yet. Without one, nothing is synchronized with a mailbox.</source>
+        <translation>Es ist noch kein Postfach verknüpft. Ohne Postfach wird nichts mit einem Postfach synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Bound: {0} — {1}</source>
+        <translation>Verknüpft: {0} — {1}</translation>
+    </message>
+    <message>
+        <source>Your Primary Email could not be read: {0}</source>
+        <translation>Ihre primäre E-Mail-Adresse konnte nicht gelesen werden: {0}</translation>
+    </message>
+</context>
+<context>
+    <name>OptionsPage</name>
+    <message>
+        <source>What to synchronize</source>
+        <translation>Was synchronisiert wird</translation>
+    </message>
+    <message>
+        <source>Choose what is synchronized between Dynamics 365 and your mailbox, and how often.</source>
+        <translation>Wählen Sie, was zwischen Dynamics 365 und Ihrem Postfach synchronisiert wird und wie oft.</translation>
+    </message>
+    <message>
+        <source>Trac&amp;k:</source>
+        <translation>&amp;Nachverfolgen:</translation>
+    </message>
+    <message>
+        <source>Email messages to track in Dynamics 365</source>
+        <translation>In Dynamics 365 nachzuverfolgende E-Mail-Nachrichten</translation>
+    </message>
+    <message>
+        <source>S&amp;end email from Dynamics 365</source>
+        <translation>&amp;E-Mails aus Dynamics 365 senden</translation>
+    </message>
+    <message>
+        <source>Send the email messages you create in Dynamics 365 through your mailbox</source>
+        <translation>Die in Dynamics 365 erstellten E-Mail-Nachrichten über Ihr Postfach senden</translation>
+    </message>
+    <message>
+        <source>Synchronization filter</source>
+        <translation>Synchronisierungsfilter</translation>
+    </message>
+    <message>
+        <source>Record type</source>
+        <translation>Datensatztyp</translation>
+    </message>
+    <message>
+        <source>Your synchronization filters; checked filters are active</source>
+        <translation>Ihre Synchronisierungsfilter; angehakte Filter sind aktiv</translation>
+    </message>
+    <message>
+        <source>Your synchronization filte&amp;rs (checked = active):</source>
+        <translation>Ihre Synchronisierungsfilte&amp;r (angehakt = aktiv):</translation>
+    </message>
+    <message>
+        <source>Create the &amp;default filters</source>
+        <translation>Stan&amp;dardfilter erstellen</translation>
+    </message>
+    <message>
+        <source> minutes</source>
+        <translation> Minuten</translation>
+    </message>
+    <message>
+        <source>Synchronize e&amp;very</source>
+        <translation>Synchronisierung &amp;alle</translation>
+    </message>
+    <message>
+        <source>Synchronization interval in minutes</source>
+        <translation>Synchronisierungsintervall in Minuten</translation>
+    </message>
+    <message>
+        <source>When both sides changed the same field:</source>
+        <translation>Wenn beide Seiten dasselbe Feld geändert haben:</translation>
+    </message>
+    <message>
+        <source>When both sides changed the same field</source>
+        <translation>Wenn beide Seiten dasselbe Feld geändert haben</translation>
+    </message>
+    <message>
+        <source>Synchronization F&amp;ields…</source>
+        <translation>Synchronisierungs&amp;felder…</translation>
+    </message>
+    <message>
+        <source>No organization synchronizes: these options are kept, but nothing is synchronized.</source>
+        <translation>Keine Organisation synchronisiert: Diese Optionen werden gespeichert, aber nichts wird synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Reading your options from {0}…</source>
+        <translation>Ihre Optionen werden aus {0} gelesen…</translation>
+    </message>
+    <message>
+        <source>(your organization allows {0} or more)</source>
+        <translation>(Ihre Organisation erlaubt {0} oder mehr)</translation>
+    </message>
+    <message>
+        <source>Filter: {0}</source>
+        <translation>Filter: {0}</translation>
+    </message>
+    <message>
+        <source>No active filter: nothing is synchronized</source>
+        <translation>Kein aktiver Filter: Es wird nichts synchronisiert</translation>
+    </message>
+    <message>
+        <source>You have no synchronization filters, so no contacts, appointments or tasks are synchronized. Click Create the default filters.</source>
+        <translation>Sie haben keine Synchronisierungsfilter, daher werden keine Kontakte, Termine oder Aufgaben synchronisiert. Klicken Sie auf „Standardfilter erstellen“.</translation>
+    </message>
+    <message>
+        <source>No active filter for: {0}. Nothing of those is synchronized.</source>
+        <translation>Kein aktiver Filter für: {0}. Davon wird nichts synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Creating the default filters…</source>
+        <translation>Die Standardfilter werden erstellt…</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationsPage</name>
+    <message>
+        <source>Organizations</source>
+        <translation>Organisationen</translation>
+    </message>
+    <message>
+        <source>Add the Dynamics 365 organizations you work with. One of them synchronizes your email, contacts, appointments and tasks with your mailbox.</source>
+        <translation>Fügen Sie die Dynamics 365-Organisationen hinzu, mit denen Sie arbeiten. Eine davon synchronisiert Ihre E-Mails, Kontakte, Termine und Aufgaben mit Ihrem Postfach.</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Configured organizations</source>
+        <translation>Konfigurierte Organisationen</translation>
+    </message>
+    <message>
+        <source>&amp;Add…</source>
+        <translation>&amp;Hinzufügen…</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>&amp;Entfernen</translation>
+    </message>
+    <message>
+        <source>&amp;Test connection</source>
+        <translation>Verbindung &amp;testen</translation>
+    </message>
+    <message>
+        <source>S&amp;ynchronize</source>
+        <translation>S&amp;ynchronisieren</translation>
+    </message>
+    <message>
+        <source>Make the selected organization the synchronizing organization</source>
+        <translation>Die ausgewählte Organisation zur Synchronisierungsorganisation machen</translation>
+    </message>
+    <message>
+        <source>The synchronizing organization</source>
+        <translation>Die Synchronisierungsorganisation</translation>
+    </message>
+    <message>
+        <source>Messaging data will not be synchronized. No organization synchronizes: select one and click Synchronize.</source>
+        <translation>Nachrichtendaten werden nicht synchronisiert. Keine Organisation synchronisiert: Wählen Sie eine aus, und klicken Sie auf „Synchronisieren“.</translation>
+    </message>
+    <message>
+        <source>Cannot connect</source>
+        <translation>Keine Verbindung möglich</translation>
+    </message>
+    <message>
+        <source>Synchronizes</source>
+        <translation>Synchronisiert</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <source>Not tested</source>
+        <translation>Nicht getestet</translation>
+    </message>
+    <message>
+        <source>Connecting to {0}…</source>
+        <translation>Verbindung mit {0} wird hergestellt…</translation>
+    </message>
+    <message>
+        <source>Do you want to change your synchronizing organization from {0} to {1}?
+
+Email, contacts, appointments and tasks will then be synchronized with {1} only; {0} stays available but its messaging data will not be synchronized.</source>
+        <translation>Möchten Sie Ihre Synchronisierungsorganisation von {0} in {1} ändern?
+
+E-Mails, Kontakte, Termine und Aufgaben werden dann nur noch mit {1} synchronisiert; {0} bleibt verfügbar, aber ihre Nachrichtendaten werden nicht synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Do you want to make {0} your synchronizing organization?
+
+Email, contacts, appointments and tasks will be synchronized with {0}.</source>
+        <translation>Möchten Sie {0} zu Ihrer Synchronisierungsorganisation machen?
+
+E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Change the synchronizing organization</source>
+        <translation>Synchronisierungsorganisation ändern</translation>
+    </message>
+    <message>
+        <source>Making {0} the synchronizing organization…</source>
+        <translation>{0} wird zur Synchronisierungsorganisation gemacht…</translation>
+    </message>
+    <message>
+        <source>Remove {0} from this computer? Nothing is deleted in Dynamics 365.</source>
+        <translation>{0} von diesem Computer entfernen? In Dynamics 365 wird nichts gelöscht.</translation>
+    </message>
+    <message>
+        <source>It is your synchronizing organization: until you choose another one, messaging data will not be synchronized.</source>
+        <translation>Sie ist Ihre Synchronisierungsorganisation: Bis Sie eine andere auswählen, werden keine Nachrichtendaten synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Remove organization</source>
+        <translation>Organisation entfernen</translation>
+    </message>
+    <message>
+        <source>Removing {0}…</source>
+        <translation>{0} wird entfernt…</translation>
+    </message>
+    <message>
+        <source>{0} was added. It is your synchronizing organization.</source>
+        <translation>{0} wurde hinzugefügt. Sie ist Ihre Synchronisierungsorganisation.</translation>
+    </message>
+    <message>
+        <source>{0} was added. To synchronize with it instead, select it and click Synchronize.</source>
+        <translation>{0} wurde hinzugefügt. Um stattdessen mit ihr zu synchronisieren, wählen Sie sie aus, und klicken Sie auf „Synchronisieren“.</translation>
+    </message>
+    <message>
+        <source>{0} is now your synchronizing organization.</source>
+        <translation>{0} ist jetzt Ihre Synchronisierungsorganisation.</translation>
+    </message>
+    <message>
+        <source>{0} is now your synchronizing organization, but these could not be updated:</source>
+        <translation>{0} ist jetzt Ihre Synchronisierungsorganisation, aber diese Organisationen konnten nicht aktualisiert werden:</translation>
+    </message>
+    <message>
+        <source>They may still be marked as synchronizing. Click Synchronize again once they can be reached.</source>
+        <translation>Sie sind möglicherweise noch als synchronisierend markiert. Klicken Sie erneut auf „Synchronisieren“, sobald sie erreichbar sind.</translation>
+    </message>
+    <message>
+        <source>Can&apos;t connect to {0}: {1}</source>
+        <translation>Keine Verbindung mit {0} möglich: {1}</translation>
+    </message>
+    <message>
+        <source>Connected to {0}.</source>
+        <translation>Mit {0} verbunden.</translation>
+    </message>
+</context>
+<context>
+    <name>PasswordEdit</name>
+    <message>
+        <source>Hide password</source>
+        <translation>Kennwort ausblenden</translation>
+    </message>
+    <message>
+        <source>Show password</source>
+        <translation>Kennwort anzeigen</translation>
+    </message>
+</context>
+<context>
+    <name>StatusTray</name>
+    <message>
+        <source>&amp;Open</source>
+        <translation>&amp;Öffnen</translation>
+    </message>
+    <message>
+        <source>&amp;Sync now</source>
+        <translation>&amp;Jetzt synchronisieren</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Anhalten</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>&amp;Fortsetzen</translation>
+    </message>
+</context>
+<context>
+    <name>StatusWindow</name>
+    <message>
+        <source>&amp;Synchronization</source>
+        <translation>&amp;Synchronisierung</translation>
+    </message>
+    <message>
+        <source>Synchronization progress</source>
+        <translation>Synchronisierungsfortschritt</translation>
+    </message>
+    <message>
+        <source>Needs your attention</source>
+        <translation>Erfordert Ihre Aufmerksamkeit</translation>
+    </message>
+    <message>
+        <source>Conflicts and errors</source>
+        <translation>Konflikte und Fehler</translation>
+    </message>
+    <message>
+        <source>Nothing needs your attention.</source>
+        <translation>Nichts erfordert Ihre Aufmerksamkeit.</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>created</source>
+        <translation>erstellt</translation>
+    </message>
+    <message>
+        <source>tracked</source>
+        <translation>nachverfolgt</translation>
+    </message>
+    <message>
+        <source>sent</source>
+        <translation>gesendet</translation>
+    </message>
+    <message>
+        <source>updated</source>
+        <translation>aktualisiert</translation>
+    </message>
+    <message>
+        <source>deleted</source>
+        <translation>gelöscht</translation>
+    </message>
+    <message>
+        <source>unlinked</source>
+        <translation>Verknüpfung aufgehoben</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>(leer)</translation>
+    </message>
+    <message>
+        <source>Sync &amp;now</source>
+        <translation>&amp;Jetzt synchronisieren</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Anhalten</translation>
+    </message>
+    <message>
+        <source>Open the &amp;wizard…</source>
+        <translation>Assis&amp;tent öffnen…</translation>
+    </message>
+    <message>
+        <source>&amp;Log</source>
+        <translation>&amp;Protokoll</translation>
+    </message>
+    <message>
+        <source>Synchronize anyway?</source>
+        <translation>Trotzdem synchronisieren?</translation>
+    </message>
+    <message>
+        <source>{kind} stopped because the run would delete many items. Synchronize anyway and delete them?</source>
+        <translation>{kind} wurde angehalten, weil der Lauf viele Elemente löschen würde. Trotzdem synchronisieren und sie löschen?</translation>
+    </message>
+    <message>
+        <source>The synchronization</source>
+        <translation>Die Synchronisierung</translation>
+    </message>
+    <message>
+        <source>no synchronizing organization</source>
+        <translation>keine Synchronisierungsorganisation</translation>
+    </message>
+    <message>
+        <source>No mailbox is bound. Open the wizard to bind your mailbox.</source>
+        <translation>Es ist kein Postfach verknüpft. Öffnen Sie den Assistenten, um Ihr Postfach zu verknüpfen.</translation>
+    </message>
+    <message>
+        <source>this computer synchronizes</source>
+        <translation>dieser Computer synchronisiert</translation>
+    </message>
+    <message>
+        <source>{host} synchronizes, not this computer</source>
+        <translation>{host} synchronisiert, nicht dieser Computer</translation>
+    </message>
+    <message>
+        <source>no computer synchronizes yet</source>
+        <translation>noch kein Computer synchronisiert</translation>
+    </message>
+    <message>
+        <source>checking which computer synchronizes…</source>
+        <translation>es wird geprüft, welcher Computer synchronisiert…</translation>
+    </message>
+    <message>
+        <source>Mailbox {address} ({kind}) · {who}</source>
+        <translation>Postfach {address} ({kind}) · {who}</translation>
+    </message>
+    <message>
+        <source>{text} Retrying at {time}.</source>
+        <translation>{text} Neuer Versuch um {time}.</translation>
+    </message>
+    <message>
+        <source>Account state: {state}</source>
+        <translation>Kontostatus: {state}</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>&amp;Fortsetzen</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>Wird gestartet…</translation>
+    </message>
+    <message>
+        <source>{kind}: starting…</source>
+        <translation>{kind}: wird gestartet…</translation>
+    </message>
+    <message>
+        <source>{kind}: {done} of {total}</source>
+        <translation>{kind}: {done} von {total}</translation>
+    </message>
+    <message>
+        <source>{kind}: {done}</source>
+        <translation>{kind}: {done}</translation>
+    </message>
+</context>
+<context>
+    <name>SummaryPage</name>
+    <message>
+        <source>Summary</source>
+        <translation>Zusammenfassung</translation>
+    </message>
+    <message>
+        <source>Click Finish to save these settings and write your options to Dynamics 365.</source>
+        <translation>Klicken Sie auf „Abschließen“, um diese Einstellungen zu speichern und Ihre Optionen in Dynamics 365 zu schreiben.</translation>
+    </message>
+    <message>
+        <source>{0} (synchronizes)</source>
+        <translation>{0} (synchronisiert)</translation>
+    </message>
+    <message>
+        <source>Organizations</source>
+        <translation>Organisationen</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+    <message>
+        <source>Messaging data will not be synchronized: no organization synchronizes.</source>
+        <translation>Nachrichtendaten werden nicht synchronisiert: Keine Organisation synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Mailbox</source>
+        <translation>Postfach</translation>
+    </message>
+    <message>
+        <source>none bound — nothing is synchronized with a mailbox</source>
+        <translation>keines verknüpft – nichts wird mit einem Postfach synchronisiert</translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation>Dieser Computer</translation>
+    </message>
+    <message>
+        <source>Synchronize</source>
+        <translation>Synchronisieren</translation>
+    </message>
+    <message>
+        <source>nothing</source>
+        <translation>nichts</translation>
+    </message>
+    <message>
+        <source>Track</source>
+        <translation>Nachverfolgen</translation>
+    </message>
+    <message>
+        <source>Send email from Dynamics 365</source>
+        <translation>E-Mails aus Dynamics 365 senden</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>nein</translation>
+    </message>
+    <message>
+        <source>Interval</source>
+        <translation>Intervall</translation>
+    </message>
+    <message>
+        <source>every {0} minutes</source>
+        <translation>alle {0} Minuten</translation>
+    </message>
+    <message>
+        <source>Conflicts</source>
+        <translation>Konflikte</translation>
+    </message>
+    <message>
+        <source>Filters</source>
+        <translation>Filter</translation>
+    </message>
+    <message>
+        <source>{0} to activate, {1} to deactivate</source>
+        <translation>{0} zu aktivieren, {1} zu deaktivieren</translation>
+    </message>
+    <message>
+        <source>Saving your settings…</source>
+        <translation>Ihre Einstellungen werden gespeichert…</translation>
+    </message>
+</context>
+<context>
+    <name>SyncFieldsDialog</name>
+    <message>
+        <source>Synchronization Fields</source>
+        <translation>Synchronisierungsfelder</translation>
+    </message>
+    <message>
+        <source>&amp;Record type:</source>
+        <translation>&amp;Datensatztyp:</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 field</source>
+        <translation>Dynamics 365-Feld</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>Richtung</translation>
+    </message>
+    <message>
+        <source>Mailbox field</source>
+        <translation>Postfachfeld</translation>
+    </message>
+    <message>
+        <source>Synchronized fields</source>
+        <translation>Synchronisierte Felder</translation>
+    </message>
+    <message>
+        <source>Arrows show where changes go. Fields locked by your administrator can&apos;t be changed.</source>
+        <translation>Pfeile zeigen, wohin Änderungen übertragen werden. Von Ihrem Administrator gesperrte Felder können nicht geändert werden.</translation>
+    </message>
+    <message>
+        <source>Restore &amp;defaults</source>
+        <translation>Standard&amp;werte wiederherstellen</translation>
+    </message>
+    <message>
+        <source>{0} (locked)</source>
+        <translation>{0} (gesperrt)</translation>
+    </message>
+    <message>
+        <source>Direction of {0}</source>
+        <translation>Richtung von {0}</translation>
+    </message>
+    <message>
+        <source>Locked by your administrator</source>
+        <translation>Von Ihrem Administrator gesperrt</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to the Configuration Wizard</source>
+        <translation>Willkommen beim Konfigurations-Assistenten</translation>
+    </message>
+    <message>
+        <source>Connect this computer to Dynamics 365 and your mailbox, the way Dynamics 365 for Outlook did.</source>
+        <translation>Verbinden Sie diesen Computer mit Dynamics 365 und Ihrem Postfach, so wie es Dynamics 365 für Outlook getan hat.</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;d365sync keeps your &lt;b&gt;email, contacts, appointments and tasks&lt;/b&gt; in step between your mailbox (Exchange, Exchange Online, or POP3 for email only) and one Dynamics 365 organization: the &lt;i&gt;synchronizing organization&lt;/i&gt;.&lt;/p&gt;&lt;p&gt;In the next steps you will add your organizations, choose the one that synchronizes, bind your primary mailbox, decide whether this computer synchronizes, and choose what to synchronize.&lt;/p&gt;&lt;p&gt;&lt;b&gt;What this wizard changes in Dynamics 365&lt;/b&gt;&lt;/p&gt;&lt;ul&gt;&lt;li&gt;Your &lt;b&gt;mailbox record&lt;/b&gt;: the email address, the delivery methods for incoming and outgoing email, and the flag that marks your synchronizing organization (it is cleared in your other organizations).&lt;/li&gt;&lt;li&gt;The &lt;b&gt;synchronizing computer&lt;/b&gt;: a note on your mailbox record naming the one computer that synchronizes for you.&lt;/li&gt;&lt;li&gt;Your &lt;b&gt;personal options&lt;/b&gt;: which incoming email is tracked, how often to synchronize, and your synchronization filters.&lt;/li&gt;&lt;/ul&gt;&lt;p&gt;The steps you start with a button (&lt;i&gt;Synchronize&lt;/i&gt;, &lt;i&gt;Bind this mailbox&lt;/i&gt;, &lt;i&gt;Make this computer the synchronizing client&lt;/i&gt;, &lt;i&gt;Create the default filters&lt;/i&gt;) take effect at once; your options are written when you click &lt;b&gt;Finish&lt;/b&gt;. Nothing else is changed. Passwords are kept in your system&apos;s keyring, never in a file.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;d365sync hält Ihre &lt;b&gt;E-Mails, Kontakte, Termine und Aufgaben&lt;/b&gt; zwischen Ihrem Postfach (Exchange, Exchange Online oder POP3 nur für E-Mails) und einer Dynamics 365-Organisation auf dem gleichen Stand: der &lt;i&gt;Synchronisierungsorganisation&lt;/i&gt;.&lt;/p&gt;&lt;p&gt;In den nächsten Schritten fügen Sie Ihre Organisationen hinzu, wählen die synchronisierende aus, verknüpfen Ihr primäres Postfach, legen fest, ob dieser Computer synchronisiert, und wählen aus, was synchronisiert wird.&lt;/p&gt;&lt;p&gt;&lt;b&gt;Was dieser Assistent in Dynamics 365 ändert&lt;/b&gt;&lt;/p&gt;&lt;ul&gt;&lt;li&gt;Ihren &lt;b&gt;Postfachdatensatz&lt;/b&gt;: die E-Mail-Adresse, die Übermittlungsmethoden für eingehende und ausgehende E-Mails und die Kennzeichnung Ihrer Synchronisierungsorganisation (sie wird in Ihren anderen Organisationen entfernt).&lt;/li&gt;&lt;li&gt;Den &lt;b&gt;synchronisierenden Computer&lt;/b&gt;: eine Notiz in Ihrem Postfachdatensatz, die den einen Computer nennt, der für Sie synchronisiert.&lt;/li&gt;&lt;li&gt;Ihre &lt;b&gt;persönlichen Optionen&lt;/b&gt;: welche eingehenden E-Mails nachverfolgt werden, wie oft synchronisiert wird und Ihre Synchronisierungsfilter.&lt;/li&gt;&lt;/ul&gt;&lt;p&gt;Die Schritte, die Sie mit einer Schaltfläche starten (&lt;i&gt;Synchronisieren&lt;/i&gt;, &lt;i&gt;Dieses Postfach verknüpfen&lt;/i&gt;, &lt;i&gt;Diesen Computer zum synchronisierenden Client machen&lt;/i&gt;, &lt;i&gt;Standardfilter erstellen&lt;/i&gt;), werden sofort wirksam; Ihre Optionen werden geschrieben, wenn Sie auf &lt;b&gt;Abschließen&lt;/b&gt; klicken. Sonst wird nichts geändert. Kennwörter werden im Schlüsselbund Ihres Systems gespeichert, nie in einer Datei.&lt;/p&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>options</name>
+    <message>
+        <source>All email messages</source>
+        <translation>Alle E-Mail-Nachrichten</translation>
+    </message>
+    <message>
+        <source>Email messages in response to Dynamics 365 email</source>
+        <translation>E-Mail-Nachrichten als Antwort auf Dynamics 365-E-Mails</translation>
+    </message>
+    <message>
+        <source>Email messages from Dynamics 365 Leads, Contacts and Accounts</source>
+        <translation>E-Mail-Nachrichten von Dynamics 365-Leads, -Kontakten und -Firmen</translation>
+    </message>
+    <message>
+        <source>Email messages from Dynamics 365 records that are email enabled</source>
+        <translation>E-Mail-Nachrichten von Dynamics 365-Datensätzen mit aktivierter E-Mail</translation>
+    </message>
+    <message>
+        <source>No email messages</source>
+        <translation>Keine E-Mail-Nachrichten</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 wins</source>
+        <translation>Dynamics 365 gewinnt</translation>
+    </message>
+    <message>
+        <source>The mailbox wins</source>
+        <translation>Das Postfach gewinnt</translation>
+    </message>
+    <message>
+        <source>The newest change wins</source>
+        <translation>Die neueste Änderung gewinnt</translation>
+    </message>
+    <message>
+        <source>Ask me</source>
+        <translation>Mich fragen</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>⇄  Both ways</source>
+        <translation>⇄  In beide Richtungen</translation>
+    </message>
+    <message>
+        <source>→  To the mailbox</source>
+        <translation>→  Zum Postfach</translation>
+    </message>
+    <message>
+        <source>←  To Dynamics 365</source>
+        <translation>←  Zu Dynamics 365</translation>
+    </message>
+    <message>
+        <source>✕  Not synchronized</source>
+        <translation>✕  Nicht synchronisiert</translation>
+    </message>
+</context>
+</TS>

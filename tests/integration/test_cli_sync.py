@@ -1,0 +1,145 @@
+"""`d365sync sync|status|conflicts` and `demo --headless` as a user runs them (subprocesses, the stand-ins)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import CliResult, run_cli
+from wizard.crm import records
+from wizard.mailbox.base import ContactItem, FolderKind
+from wizard.paths import locations
+from wizard.sandbox import Sandbox
+from wizard.services import Services
+
+
+@pytest.fixture
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
+        yield box
+
+
+def _ok(result: CliResult) -> CliResult:
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def home(isolated_home: Path, sandbox: Sandbox) -> Path:
+    """A profile configured through the CLI: organization, this computer claimed, mailbox bound."""
+    info = sandbox.port_info()
+    anna = info["users"][0]
+    _ok(run_cli(
+        isolated_home,
+        "orgs", "add", info["dataverse_url"], "--ca-file", info["ca_file"], "--username", anna["upn"],
+        "--password-stdin", stdin=anna["password"] + "\n",
+    ))  # fmt: skip
+    _ok(run_cli(isolated_home, "instance", "claim", "--yes"))
+    _ok(run_cli(
+        isolated_home,
+        "mailbox", "bind", anna["primary_email"], "--auth", "basic", "--autodiscover-url", info["autodiscover_url"],
+        "--ca-file", info["ca_file"], "--password-stdin", stdin=anna["ews_password"] + "\n",
+    ))  # fmt: skip
+    return isolated_home
+
+
+def _services() -> Services:
+    return Services(locations().ensure())  # the same D365SYNC_HOME the subprocesses use
+
+
+def _contact(home: Path, first: str, last: str, **extra: Any) -> str:
+    client = _services().dataverse(_services().require_sync_org())
+    return client.create("contacts", {"firstname": first, "lastname": last, **extra})
+
+
+def _kind(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(k for k in data["kinds"] if k["kind"] == name)
+
+
+def test_sync_status_and_conflicts(home: Path) -> None:
+    contact_id = _contact(home, "Carla", "Cli", jobtitle="Buyer")
+
+    never = _ok(run_cli(home, "status", "--json")).json()
+    assert never["last_run"] is None and _kind(never, "contacts")["status"] == "never"
+    assert never["is_sync_computer"] is True
+
+    synced = _ok(run_cli(home, "sync", "--once", "--kind", "contacts", "--json")).json()
+    assert synced["status"] == "ok"
+    assert _kind(synced, "contacts")["to_mailbox"]["created"] == 1
+
+    status = _ok(run_cli(home, "status", "--json")).json()
+    contacts = _kind(status, "contacts")
+    assert contacts["status"] == "ok" and contacts["linked"] == 1
+    assert contacts["to_mailbox"]["created"] == 1
+    assert _kind(status, "tasks")["status"] == "never"  # only contacts ran
+    assert status["mailbox"]["kind"] == "exchange"
+    table = _ok(run_cli(home, "status")).stdout
+    assert "contacts" in table and "1 created" in table
+
+    # Both sides change the job title: Dynamics 365 wins, the mailbox's value is kept in the conflict log.
+    services = _services()
+    client = services.dataverse(services.require_sync_org())
+    assert services.profile.mailbox is not None
+    with services.mailbox_store(services.profile.mailbox) as store:  # type: ignore[attr-defined]
+        ids = [i for b in store.changes(FolderKind.CONTACTS, None) for i in b.created]
+        (item,) = [r.value for r in store.get_many(FolderKind.CONTACTS, ids)]
+        assert isinstance(item, ContactItem)
+        item.job_title = "Owner"
+        assert store.update_many(FolderKind.CONTACTS, [item])[0].ok
+    client.update("contacts", contact_id, {"jobtitle": "Director"})
+
+    dry = _ok(run_cli(home, "sync", "--dry-run", "--kind", "contacts"))
+    assert "Dry run" in dry.stdout and "conflict on jobtitle" in dry.stdout
+    assert _ok(run_cli(home, "conflicts", "list", "--json")).json() == {"conflicts": []}
+
+    _ok(run_cli(home, "sync", "--once", "--kind", "contacts"))
+    (conflict,) = _ok(run_cli(home, "conflicts", "list", "--json")).json()["conflicts"]
+    assert (conflict["field"], conflict["crm_value"], conflict["mailbox_value"]) == (
+        "jobtitle",
+        "Director",
+        "Owner",
+    )
+    assert conflict["winner"] == "crm"
+    listing = _ok(run_cli(home, "conflicts", "list")).stdout
+    assert "Owner" in listing and "Director" in listing
+
+    _ok(run_cli(home, "conflicts", "resolve", str(conflict["id"]), "--use", "mailbox"))
+    assert client.get("contacts", contact_id, select=["jobtitle"])["jobtitle"] == "Owner"
+    (after,) = _ok(run_cli(home, "conflicts", "list", "--json")).json()["conflicts"]
+    assert after["winner"] == "mailbox" and after["resolved"] is True
+    assert run_cli(home, "conflicts", "resolve", "999", "--use", "crm").returncode == 1
+
+    again = _ok(run_cli(home, "sync", "--once", "--kind", "contacts", "--json")).json()
+    counts = _kind(again, "contacts")
+    assert counts["to_crm"]["updated"] == counts["to_mailbox"]["updated"] == 0
+
+
+def test_not_the_synchronizing_computer_exits_3(home: Path) -> None:
+    _contact(home, "Nina", "Notmine")
+    services = _services()
+    records.claim(services.dataverse(services.require_sync_org()), "another-instance", "other-pc", force=True)
+    result = run_cli(home, "sync", "--once")
+    assert result.returncode == 3
+    assert "not the synchronizing client" in result.stderr
+    status = _ok(run_cli(home, "status", "--json")).json()
+    assert status["is_sync_computer"] is False and status["last_run"] is None
+    assert run_cli(home, "conflicts", "resolve", "1", "--use", "crm").returncode == 3
+
+
+def test_sync_needs_configuration(isolated_home: Path) -> None:
+    assert run_cli(isolated_home, "sync", "--once").returncode == 3
+    assert run_cli(isolated_home, "status").returncode == 3
+
+
+def test_demo_headless_syncs_and_prints_the_status(isolated_home: Path) -> None:
+    result = run_cli(isolated_home, "demo", "--headless", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "does not synchronize yet" not in result.stdout
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Kind"))
+    rows = {line.split()[0]: line for line in lines[header + 1 : header + 5]}
+    assert set(rows) == {"email", "contacts", "appointments", "tasks"}
+    assert "created" in rows["contacts"] and rows["contacts"].split()[1] == "ok"

@@ -1,0 +1,442 @@
+"""The run-time sync engine: runs one sync for the enabled kinds and reports progress.
+
+The pure parts (planner, merge, mapping) decide; ``wizard.sync.kinds`` (contacts, appointments, tasks) and
+``wizard.sync.email`` do the I/O per kind and record results in the state DB. The engine itself checks
+that this computer holds the synchronizing-computer claim (and renews its heartbeat), takes the
+profile's lock so only one engine runs, resolves creates a crash left pending, runs the kinds (a
+kind-level failure stops that kind only, an account-level one the run) and keeps the run's counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wizard.errors import D365SyncError, Severity
+
+if TYPE_CHECKING:
+    from wizard.crm.client import DataverseClient
+    from wizard.mailbox.base import MailboxStore
+    from wizard.settings.profile import OrgProfile, Profile
+    from wizard.sync.state import StateDB
+
+log = logging.getLogger(__name__)
+
+RECORD_KINDS: tuple[str, ...] = ("contacts", "appointments", "tasks")
+ALL_KINDS: tuple[str, ...] = ("email", *RECORD_KINDS)
+
+
+@dataclass
+class KindCounts:
+    """Counts for one kind and one direction."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unlinked: int = 0
+    conflicts: int = 0
+    errors: int = 0
+
+
+@dataclass
+class KindResult:
+    kind: str  # "email" | "contacts" | "appointments" | "tasks"
+    to_crm: KindCounts = field(default_factory=KindCounts)
+    to_mailbox: KindCounts = field(default_factory=KindCounts)
+    status: str = "ok"  # "ok" | "error" | "skipped" | "needs_confirmation"
+    message: str = ""  # user text for error / needs_confirmation
+
+
+@dataclass
+class RunSummary:
+    run_id: int | None
+    started: datetime
+    finished: datetime
+    status: str  # "ok" | "partial" | "failed" | "not_sync_computer" | "dry_run"
+    kinds: list[KindResult] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # human lines of the plan (dry run)
+
+
+class Reporter(Protocol):
+    """Progress events; the GUI adapts them to Qt signals."""
+
+    def run_started(self, kinds: Sequence[str]) -> None: ...
+    def kind_started(self, kind: str) -> None: ...
+    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None: ...
+    def kind_finished(self, result: KindResult) -> None: ...
+    def run_finished(self, summary: RunSummary) -> None: ...
+
+
+class NullReporter:
+    """A Reporter that does nothing."""
+
+    def run_started(self, kinds: Sequence[str]) -> None:
+        pass
+
+    def kind_started(self, kind: str) -> None:
+        pass
+
+    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None:
+        pass
+
+    def kind_finished(self, result: KindResult) -> None:
+        pass
+
+    def run_finished(self, summary: RunSummary) -> None:
+        pass
+
+
+@dataclass
+class RunContext:
+    crm: DataverseClient
+    mailbox: MailboxStore
+    state: StateDB
+    profile: Profile
+    org: OrgProfile
+    user_id: str
+    reporter: Reporter
+    run_id: int | None
+    now: datetime
+    planned: list[str] = field(default_factory=list)  # plan lines (dry run, mass delete) the kinds append to
+    cache: dict[str, Any] = field(default_factory=dict)  # per-run values shared by the kinds
+
+
+class KindSync(Protocol):
+    """One kind's synchronizer; the engine calls run() per kind."""
+
+    kind: str
+
+    def run(self, ctx: RunContext, *, dry_run: bool, force: bool) -> KindResult: ...
+
+
+class EngineBusy(D365SyncError):
+    """Another engine runs for this profile (the lock file is held)."""
+
+    severity = Severity.FATAL
+
+
+class EngineLock:
+    """One engine per profile: an OS lock on a file (fcntl / msvcrt), released when the process dies.
+
+    The OS drops the lock with its holder, so a stale lock file left by a crash never blocks anyone; the
+    file itself only names the last holder's pid, for the message.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = ""
+            with suppress(OSError):
+                holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise EngineBusy(
+                f"engine lock {self.path} is held{f' by pid {holder}' if holder else ''}",
+                user_text="A synchronization is already running for this profile"
+                + (f" (process {holder})" if holder else "")
+                + ". Wait for it to finish.",
+                retriable=True,
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode("ascii"))
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class Engine:
+    """Runs one sync: checks the claim and the lock, recovers pending creates, then each enabled kind.
+
+    ``email`` is the email KindSync (wizard/sync/email.py) when there is one; ``kinds`` overrides the
+    record kinds' synchronizers (tests). ``lock_path`` is the profile's lock file (``Locations.lock_file``).
+    """
+
+    def __init__(
+        self,
+        *,
+        crm: DataverseClient,
+        mailbox: MailboxStore,
+        state: StateDB,
+        profile: Profile,
+        org: OrgProfile,
+        reporter: Reporter | None = None,
+        clock: Callable[[], datetime] | None = None,
+        email: KindSync | None = None,
+        lock_path: Path | None = None,
+        kinds: dict[str, KindSync] | None = None,
+    ) -> None:
+        self.crm = crm
+        self.mailbox = mailbox
+        self.state = state
+        self.profile = profile
+        self.org = org
+        self.reporter: Reporter = reporter or NullReporter()
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.email = email
+        self.lock_path = lock_path
+        if kinds is None:
+            from wizard.sync.kinds import RecordSync
+
+            kinds = {k: RecordSync(k) for k in ("contacts", "appointments", "tasks")}
+        self.syncs: dict[str, KindSync] = dict(kinds)
+        if email is not None:
+            self.syncs["email"] = email
+
+    def close(self) -> None:
+        """Close what the engine was given: the state DB and the mailbox connection."""
+        try:
+            self.mailbox.close()
+        finally:
+            self.state.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- which kinds ---------------------------------------------------------------------------------
+    def enabled_kinds(self, wanted: Sequence[str] | None = None) -> list[str]:
+        """The kinds to run, in a fixed order: those asked for (or all) that are enabled and available."""
+        enabled = self.profile.sync.kinds
+        names = [k for k in ALL_KINDS if k in self.syncs]
+        if wanted:
+            unknown = set(wanted) - set(ALL_KINDS)
+            if unknown:
+                raise ValueError(f"unknown kind(s): {', '.join(sorted(unknown))}")
+            names = [k for k in names if k in wanted]
+        return [k for k in names if enabled.get(k, True)]
+
+    def is_sync_computer(self) -> bool:
+        """True when this profile's instance holds the synchronizing-computer claim (one request)."""
+        from wizard.crm import records
+
+        claim = records.read_claim(self.crm)
+        return claim is not None and claim.instance_id == self.profile.instance_id
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run_once(
+        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+    ) -> RunSummary:
+        """One sync of ``kinds`` (default: every enabled kind). Never raises for a kind's failure."""
+        started = self.clock()
+        names = self.enabled_kinds(kinds)
+        if not self._claim_is_ours(dry_run=dry_run):
+            summary = RunSummary(None, started, self.clock(), "not_sync_computer", [], [])
+            self.reporter.run_finished(summary)
+            return summary
+        if self.lock_path is None:
+            return self._run(names, started, dry_run=dry_run, force=force)
+        with EngineLock(self.lock_path).held():
+            return self._run(names, started, dry_run=dry_run, force=force)
+
+    def _claim_is_ours(self, *, dry_run: bool) -> bool:
+        from wizard.crm import records
+
+        if not self.is_sync_computer():
+            return False
+        if dry_run:
+            return True
+        try:
+            records.heartbeat(self.crm, self.profile.instance_id, now=self.clock())
+        except records.ClaimHeldElsewhere:
+            return False
+        return True
+
+    def _run(self, names: list[str], started: datetime, *, dry_run: bool, force: bool) -> RunSummary:
+        state = self.state
+        run_id = None if dry_run else state.start_run()
+        ctx = RunContext(
+            crm=self.crm,
+            mailbox=self.mailbox,
+            state=state,
+            profile=self.profile,
+            org=self.org,
+            user_id=self.org.user_id or self.crm.whoami().user_id,
+            reporter=self.reporter,
+            run_id=run_id,
+            now=started,
+        )
+        if not dry_run:
+            self._recover_creates(ctx)
+        self.reporter.run_started(names)
+        results: list[KindResult] = []
+        fatal: D365SyncError | None = None
+        for name in names:
+            if fatal is not None:
+                results.append(KindResult(name, KindCounts(), KindCounts(), "skipped", fatal.user_text))
+                continue
+            self.reporter.kind_started(name)
+            raised = True
+            try:
+                result = self.syncs[name].run(ctx, dry_run=dry_run, force=force)
+                raised = False
+            except D365SyncError as error:
+                result = KindResult(name, KindCounts(), KindCounts(), "error", error.user_text)
+                if error.severity >= Severity.ACCOUNT and not _kind_level(error):
+                    fatal = error
+                self._record_error(run_id, name, max(error.severity, Severity.KIND), error.user_text)
+            except Exception as error:  # a bug in one kind must not take the others down
+                log.exception("%s: unexpected failure", name)
+                result = KindResult(
+                    name, KindCounts(), KindCounts(), "error", f"An unexpected error stopped {name}: {error}"
+                )
+                self._record_error(run_id, name, Severity.KIND, result.message)
+            if result.status == "error" and not raised:  # a kind that reported its failure itself
+                self._record_error(run_id, name, Severity.KIND, result.message or f"{name} failed")
+            if result.status == "needs_confirmation":
+                self._record_error(run_id, name, Severity.KIND, result.message, item="needs_confirmation")
+            if run_id is not None:
+                from wizard.sync.state import RunCounts
+
+                for direction, counts in (("to_crm", result.to_crm), ("to_mailbox", result.to_mailbox)):
+                    state.add_counts(run_id, name, direction, RunCounts(**vars(counts)))  # type: ignore[arg-type]
+            results.append(result)
+            self.reporter.kind_finished(result)
+        status = _overall(results, dry_run=dry_run, fatal=fatal is not None)
+        if run_id is not None:
+            state.finish_run(run_id, status)
+        summary = RunSummary(run_id, started, self.clock(), status, results, list(ctx.planned))
+        self.reporter.run_finished(summary)
+        return summary
+
+    def resolve_conflict(self, conflict_id: int, use: str) -> str:
+        """Apply the chosen value of a logged conflict to the other side and mark it resolved.
+
+        Works for conflicts the policy decided too: choosing the losing side applies the losing value.
+
+        Raises KeyError for an unknown id and ValueError for ``use`` other than "crm"/"mailbox"; returns
+        a sentence saying what was done. Takes the profile lock like a run does.
+        """
+        from wizard.sync.kinds import resolve_conflict
+
+        if use not in ("crm", "mailbox"):
+            raise ValueError("use must be 'crm' or 'mailbox'")
+        record = next((c for c in self.state.conflicts() if c.id == conflict_id), None)
+        if record is None:
+            raise KeyError(conflict_id)
+        if record.resolved and record.winner == use:
+            return f"the {'Dynamics 365' if use == 'crm' else 'mailbox'} value is applied already"
+        ctx = RunContext(
+            crm=self.crm,
+            mailbox=self.mailbox,
+            state=self.state,
+            profile=self.profile,
+            org=self.org,
+            user_id=self.org.user_id or self.crm.whoami().user_id,
+            reporter=self.reporter,
+            run_id=None,
+            now=self.clock(),
+        )
+        lock = EngineLock(self.lock_path) if self.lock_path is not None else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            done = resolve_conflict(ctx, record, use)
+            self.state.resolve_conflict(conflict_id, "crm" if use == "crm" else "mailbox")
+        finally:
+            if lock is not None:
+                lock.release()
+        return done
+
+    def _record_error(
+        self, run_id: int | None, kind: str, severity: Severity, message: str, item: str | None = None
+    ) -> None:
+        if run_id is not None:
+            self.state.record_error(run_id, kind, severity, message, item)  # type: ignore[arg-type]
+
+    def _recover_creates(self, ctx: RunContext) -> None:
+        """Resolve creates a crash left pending, so none is made twice (the journal's contract)."""
+        from wizard.crm.client import guid
+        from wizard.sync.kinds import RecordSync
+        from wizard.sync.mapping import crm_entity_set
+
+        def find(entry: Any) -> str | None:
+            if entry.side == "mailbox":
+                if not self.mailbox.capabilities.named_properties:
+                    return None
+                found = RecordSync(entry.kind).find_by_crmids(ctx, [entry.source_id])
+                items = found.get(entry.source_id) or []
+                return items[0].id if items else None
+            if not entry.target_id:
+                return None
+            sets = [crm_entity_set(entry.kind)]
+            if entry.kind == "appointments":
+                sets.append("recurringappointmentmasters")
+            key = "contactid" if entry.kind == "contacts" else "activityid"
+            for entity_set in sets:
+                rows = list(
+                    self.crm.query(entity_set, select=[key], filter=f"{key} eq {guid(entry.target_id)}")
+                )
+                if rows:
+                    return str(entry.target_id)
+            return None
+
+        for recovered in self.state.recover_creates(find, kinds=RECORD_KINDS):
+            log.info(
+                "recovered a pending %s create on the %s side: %s",
+                recovered.entry.kind,
+                recovered.entry.side,
+                "linked" if recovered.linked else "not made",
+            )
+
+
+def _kind_level(error: D365SyncError) -> bool:
+    """A mailbox that cannot do something (NotSupported) stops that kind only, whatever its severity."""
+    from wizard.mailbox.base import NotSupported
+
+    return isinstance(error, NotSupported)
+
+
+def _overall(results: Sequence[KindResult], *, dry_run: bool, fatal: bool) -> str:
+    if dry_run:
+        return "dry_run"
+    if fatal:
+        return "failed"
+    statuses = [r.status for r in results]
+    if any(s in ("error", "needs_confirmation") for s in statuses):
+        return "failed" if all(s == "error" for s in statuses) else "partial"
+    return "ok"

@@ -1,0 +1,181 @@
+"""What the status window and ``d365sync status`` show: per kind the last run, its counts, conflicts, errors.
+
+Built from the state DB alone (plus facts the caller knows: whether this computer synchronizes and when the
+next run is due), so it costs no network request. ``StatusSnapshot.to_json()`` is the documented
+``d365sync status --json`` shape::
+
+    {"is_sync_computer": true | false | null,
+     "sync_org": {"id": "…", "name": "…"} | null,
+     "mailbox": {"address": "…", "kind": "exchange"} | null,
+     "last_run": {"id": 3, "started": "…Z", "finished": "…Z", "status": "ok"} | null,
+     "next_run": "…Z" | null,
+     "kinds": [{"kind": "contacts", "enabled": true, "last_run": "…Z" | null,
+                "status": "ok" | "error" | "needs_confirmation" | "running" | "never",
+                "to_crm": {"created": 0, "updated": 0, "deleted": 0, "unlinked": 0, "conflicts": 0, "errors": 0},
+                "to_mailbox": {…same keys…}, "linked": 12, "unresolved_conflicts": 0,
+                "errors": ["…user text…"]}, …]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wizard.errors import Severity
+from wizard.settings.profile import Profile
+from wizard.sync.engine import ALL_KINDS
+from wizard.sync.state import RunCounts, RunRecord, StateDB
+
+NEEDS_CONFIRMATION = "needs_confirmation"  # the item marker the engine writes for a mass-delete stop
+
+
+@dataclass
+class KindStatus:
+    kind: str
+    enabled: bool
+    last_run: str | None = None
+    status: str = "never"
+    to_crm: RunCounts = field(default_factory=RunCounts)
+    to_mailbox: RunCounts = field(default_factory=RunCounts)
+    linked: int = 0
+    unresolved_conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "enabled": self.enabled,
+            "last_run": self.last_run,
+            "status": self.status,
+            "to_crm": asdict(self.to_crm),
+            "to_mailbox": asdict(self.to_mailbox),
+            "linked": self.linked,
+            "unresolved_conflicts": self.unresolved_conflicts,
+            "errors": list(self.errors),
+        }
+
+
+@dataclass
+class StatusSnapshot:
+    is_sync_computer: bool | None
+    sync_org: dict[str, str] | None
+    mailbox: dict[str, str] | None
+    last_run: dict[str, Any] | None
+    next_run: str | None
+    kinds: list[KindStatus]
+
+    def kind(self, name: str) -> KindStatus:
+        return next(k for k in self.kinds if k.kind == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "is_sync_computer": self.is_sync_computer,
+            "sync_org": self.sync_org,
+            "mailbox": self.mailbox,
+            "last_run": self.last_run,
+            "next_run": self.next_run,
+            "kinds": [k.to_json() for k in self.kinds],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]) -> KindStatus:
+    out = KindStatus(kind, enabled)
+    out.linked = state.count_links(kind)  # type: ignore[arg-type]
+    out.unresolved_conflicts = len(state.conflicts(kind, unresolved_only=True))  # type: ignore[arg-type]
+    for run in runs:  # newest first: the last run that included this kind
+        if not any(k == kind for k, _ in run.counts):
+            continue
+        out.last_run = run.finished or run.started
+        out.to_crm = run.counts.get((kind, "to_crm"), RunCounts())
+        out.to_mailbox = run.counts.get((kind, "to_mailbox"), RunCounts())
+        errors = [e for e in state.errors(run.id) if e.kind == kind]
+        out.errors = [e.message for e in errors]
+        if run.status == "running":
+            out.status = "running"
+        elif any(e.item == NEEDS_CONFIRMATION for e in errors):
+            out.status = NEEDS_CONFIRMATION
+        elif any(e.severity >= Severity.KIND for e in errors):
+            out.status = "error"
+        else:
+            out.status = "ok"
+        break
+    return out
+
+
+def status_snapshot(
+    state: StateDB, profile: Profile, *, is_sync_computer: bool | None, next_run: datetime | None
+) -> StatusSnapshot:
+    """The status of every kind from the state DB (newest run first); no network access."""
+    runs = state.runs(limit=50)
+    org = profile.sync_org
+    binding = profile.mailbox
+    last = runs[0] if runs else None
+    kinds = [_kind_status(state, k, bool(profile.sync.kinds.get(k, True)), runs) for k in ALL_KINDS]
+    return StatusSnapshot(
+        is_sync_computer=is_sync_computer,
+        sync_org={"id": org.id, "name": org.display_name} if org else None,
+        mailbox={"address": binding.address, "kind": binding.kind} if binding else None,
+        last_run=(
+            {"id": last.id, "started": last.started, "finished": last.finished, "status": last.status}
+            if last
+            else None
+        ),
+        next_run=_iso(next_run),
+        kinds=kinds,
+    )
+
+
+def status_lines(snapshot: StatusSnapshot) -> list[str]:
+    """The status as a small table for people (``d365sync status``, ``demo --headless``)."""
+    from wizard.sync.reporter import describe_counts
+
+    lines: list[str] = []
+    org = snapshot.sync_org["name"] if snapshot.sync_org else "none"
+    mailbox = f"{snapshot.mailbox['address']} ({snapshot.mailbox['kind']})" if snapshot.mailbox else "none"
+    lines.append(f"Synchronizing organization: {org}")
+    lines.append(f"Mailbox: {mailbox}")
+    if snapshot.is_sync_computer is not None:
+        lines.append(
+            "This computer synchronizes."
+            if snapshot.is_sync_computer
+            else "This computer is not the synchronizing computer: nothing is synchronized here."
+        )
+    if snapshot.last_run:
+        lines.append(f"Last run: {snapshot.last_run['finished'] or snapshot.last_run['started']} "
+                     f"({snapshot.last_run['status']})")  # fmt: skip
+    else:
+        lines.append("Last run: never")
+    if snapshot.next_run:
+        lines.append(f"Next run: {snapshot.next_run}")
+    rows = []
+    for k in snapshot.kinds:
+        rows.append(
+            [
+                k.kind,
+                k.status if k.enabled else "off",
+                describe_counts(_kc(k.to_crm)),
+                describe_counts(_kc(k.to_mailbox)),
+                str(k.linked),
+                str(k.unresolved_conflicts),
+            ]
+        )
+    headers = ["Kind", "Status", "To Dynamics 365", "To mailbox", "Linked", "Conflicts"]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines.append("")
+    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    for k in snapshot.kinds:
+        for message in k.errors[:3]:
+            lines.append(f"  {k.kind}: {message}")
+    return lines
+
+
+def _kc(counts: RunCounts) -> Any:
+    from wizard.sync.engine import KindCounts
+
+    return KindCounts(**asdict(counts))

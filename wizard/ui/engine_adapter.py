@@ -1,0 +1,315 @@
+"""The GUI's adapter over the Qt-free sync engine (dangerzone's pattern): Reporter events become Qt signals.
+
+The engine runs on a worker thread (:class:`~wizard.ui.workers.TaskRunner`); building it signs in and
+connects, so that happens on the worker too: the GUI thread never waits on the network. Its Reporter
+calls arrive here from the worker and are re-emitted in the GUI thread (queued connections to this
+object's own slots). The adapter also owns the schedule: the next run after the interval (never under 15
+minutes), Pause/Resume, Sync now, and a growing back-off after a failure, with the retry time shown in the
+account state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from wizard.errors import D365SyncError
+from wizard.sync.engine import KindResult, Reporter, RunSummary
+from wizard.ui.account_state import AccountState, AccountStateModel
+from wizard.ui.workers import Task, TaskContext, TaskRunner
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL_MINUTES = 15  # the organization's minimum in the original product
+FIRST_RETRY = timedelta(minutes=5)
+MAX_RETRY = timedelta(minutes=60)
+
+
+class RunsOnce(Protocol):
+    """What the adapter needs of :class:`wizard.sync.engine.Engine`."""
+
+    def run_once(
+        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+    ) -> RunSummary: ...
+
+
+EngineFactory = Callable[[Reporter], RunsOnce]  # called on the worker thread: it may sign in and connect
+
+
+def interval_for(minutes: int | None) -> timedelta:
+    """The run interval: the profile's minutes or 15, never below 15."""
+    return timedelta(minutes=max(MIN_INTERVAL_MINUTES, minutes or MIN_INTERVAL_MINUTES))
+
+
+def backoff(failures: int, interval: timedelta) -> timedelta:
+    """5, 10, 20, 40 minutes … after consecutive failures, at most an hour (and never more than that
+    even when the interval is longer: an error should not hide for hours)."""
+    if failures <= 0:
+        return interval
+    delay: timedelta = FIRST_RETRY * (2 ** (failures - 1))
+    return min(delay, MAX_RETRY)
+
+
+def clock_text(when: datetime) -> str:
+    """10:47 in the local time zone."""
+    return when.astimezone().strftime("%H:%M")
+
+
+def classify(error: D365SyncError) -> AccountState:
+    """Which state a failure of a whole run puts the account in."""
+    from wizard.crm.auth import AuthenticationError
+    from wizard.crm.records import ClaimHeldElsewhere
+    from wizard.mailbox.base import AuthenticationFailed, ServerUnreachable
+    from wizard.odata.errors import AuthError, NetworkError
+
+    if isinstance(error, ClaimHeldElsewhere):
+        return AccountState.NOT_SYNC_COMPUTER
+    if isinstance(error, AuthenticationError | AuthError | AuthenticationFailed):
+        return AccountState.SIGNED_OUT
+    if isinstance(error, NetworkError | ServerUnreachable):
+        return AccountState.OFFLINE
+    return AccountState.ERROR
+
+
+class _SignalReporter:
+    """The engine's Reporter: each call emits one of the adapter's private signals (from the worker)."""
+
+    def __init__(self, adapter: EngineAdapter) -> None:
+        self._adapter = adapter
+
+    def run_started(self, kinds: Sequence[str]) -> None:
+        self._adapter._run_started.emit(list(kinds))
+
+    def kind_started(self, kind: str) -> None:
+        self._adapter._kind_started.emit(kind)
+
+    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None:
+        self._adapter._progress.emit(kind, done, -1 if total is None else total, message)
+
+    def kind_finished(self, result: KindResult) -> None:
+        self._adapter._kind_finished.emit(result)
+
+    def run_finished(self, summary: RunSummary) -> None:
+        pass  # the task's result carries the same summary; one source avoids a double event
+
+
+class EngineAdapter(QObject):
+    """Runs the engine on a worker, re-emits its progress in the GUI thread and schedules the next run.
+
+    Public signals (always in the GUI thread): ``run_started(kinds)``, ``kind_started(kind)``,
+    ``progress(kind, done, total)`` (total -1 when unknown), ``kind_finished(KindResult)``,
+    ``run_finished(RunSummary)``, ``run_failed(D365SyncError)``, ``running_changed(bool)``,
+    ``schedule_changed(next_run or None)``. ``state`` is the account state everyone shows.
+    """
+
+    run_started = Signal(list)
+    kind_started = Signal(str)
+    progress = Signal(str, int, int, str)
+    kind_finished = Signal(object)
+    run_finished = Signal(object)
+    run_failed = Signal(object)
+    running_changed = Signal(bool)
+    schedule_changed = Signal(object)
+
+    _run_started = Signal(list)
+    _kind_started = Signal(str)
+    _progress = Signal(str, int, int, str)
+    _kind_finished = Signal(object)
+
+    def __init__(
+        self,
+        make_engine: EngineFactory,
+        *,
+        interval_minutes: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+        runner: TaskRunner | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._make_engine = make_engine
+        self.interval = interval_for(interval_minutes)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.runner = runner or TaskRunner(self)
+        self.state = AccountStateModel(self)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._due)
+        self.next_run: datetime | None = None
+        self.failures = 0
+        self.last_summary: RunSummary | None = None
+        self.last_error: D365SyncError | None = None
+        self._task: Task | None = None
+        self._paused = False
+        self._idle: tuple[AccountState, str] = (AccountState.CONNECTING, "")
+        queued = Qt.ConnectionType.QueuedConnection
+        self._run_started.connect(self._on_run_started, queued)
+        self._kind_started.connect(self._on_kind_started, queued)
+        self._progress.connect(self._on_progress, queued)
+        self._kind_finished.connect(self._on_kind_finished, queued)
+
+    # -- commands ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def start(self, *, run_now: bool = True) -> None:
+        """Begin: a run right away (the usual start-up) or only the schedule."""
+        if run_now:
+            self.sync_now()
+        else:
+            self._schedule(self.interval)
+
+    def sync_now(self, kinds: Sequence[str] | None = None, *, force: bool = False) -> bool:
+        """Start a run now (also while paused: the user asked for it). False when one is running already."""
+        if self._task is not None:
+            return False
+        self.timer.stop()
+        self.state.set_state(AccountState.CONNECTING)
+        reporter = _SignalReporter(self)
+        wanted = list(kinds) if kinds is not None else None
+
+        def work(_ctx: TaskContext) -> RunSummary:
+            engine = self._make_engine(reporter)
+            try:
+                return engine.run_once(wanted, force=force)
+            finally:
+                close = getattr(engine, "close", None)  # the real engine holds the state DB and the mailbox
+                if close is not None:
+                    close()
+
+        self._task = self.runner.run("Synchronize", work, on_success=self._succeeded, on_failure=self._failed)
+        self.running_changed.emit(True)
+        return True
+
+    def pause(self) -> None:
+        """No more scheduled runs until :meth:`resume`; a running one finishes."""
+        if self._paused:
+            return
+        self._paused = True
+        self.timer.stop()
+        self._set_next(None)
+        if self._task is None:
+            self.state.set_state(AccountState.PAUSED)
+
+    def resume(self) -> None:
+        """Scheduled runs again: right away when one was due while paused, else at the interval."""
+        if not self._paused:
+            return
+        self._paused = False
+        if self._task is not None:
+            return
+        self.state.set_state(*self._idle)
+        self._schedule(timedelta(0) if self._idle[0] is not AccountState.CONNECTED else self.interval)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop the schedule and give a running engine a moment to finish (window closed, Quit)."""
+        self.timer.stop()
+        self.runner.wait_all(timeout_ms)
+
+    # -- the schedule -----------------------------------------------------------------------------
+    def _schedule(self, delay: timedelta) -> None:
+        if self._paused:
+            self._set_next(None)
+            return
+        self._set_next(self.clock() + delay)
+        self.timer.start(max(0, int(delay.total_seconds() * 1000)))
+
+    def _set_next(self, when: datetime | None) -> None:
+        self.next_run = when
+        self.schedule_changed.emit(when)
+
+    @Slot()
+    def _due(self) -> None:
+        if not self._paused:
+            self.sync_now()
+
+    def set_idle_state(self, state: AccountState, detail: str = "") -> None:
+        """The state to show between runs (PAUSED hides it until Resume)."""
+        self._idle = (state, detail)
+        self.state.set_state(AccountState.PAUSED if self._paused else state, "" if self._paused else detail)
+
+    # -- engine events (GUI thread) -------------------------------------------------------------------
+    @Slot(list)
+    def _on_run_started(self, kinds: list[str]) -> None:
+        self.state.set_state(AccountState.SYNCING)
+        self.run_started.emit(kinds)
+
+    @Slot(str)
+    def _on_kind_started(self, kind: str) -> None:
+        self.kind_started.emit(kind)
+
+    @Slot(str, int, int, str)
+    def _on_progress(self, kind: str, done: int, total: int, message: str) -> None:
+        self.progress.emit(kind, done, total, message)
+
+    @Slot(object)
+    def _on_kind_finished(self, result: Any) -> None:
+        self.kind_finished.emit(result)
+
+    def _end_task(self) -> None:
+        self._task = None
+        self.running_changed.emit(False)
+
+    def _succeeded(self, summary: Any) -> None:
+        self._end_task()
+        assert isinstance(summary, RunSummary) or hasattr(summary, "status")
+        self.last_summary = summary
+        status = summary.status
+        if status == "not_sync_computer":
+            self.failures = 0
+            self._schedule(self.interval)
+            self.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
+        elif status in ("partial", "failed"):
+            failed = [k for k in summary.kinds if k.status == "error"]
+            waiting = [k for k in summary.kinds if k.status == "needs_confirmation"]
+            if failed or not waiting:
+                self.failures += 1
+                self._schedule(backoff(self.failures, self.interval))
+                reason = failed[0].message if failed and failed[0].message else self.tr("the last run failed")
+                self.set_idle_state(AccountState.ERROR, self._retry_text(reason))
+            else:  # only a confirmation is missing: retrying sooner cannot help
+                self.failures = 0
+                self._schedule(self.interval)
+                self.set_idle_state(AccountState.ERROR, waiting[0].message)
+        else:
+            self.failures = 0
+            self.last_error = None
+            self._schedule(self.interval)
+            self.set_idle_state(AccountState.CONNECTED)
+        self.run_finished.emit(summary)
+
+    def _failed(self, error: D365SyncError) -> None:
+        self._end_task()
+        self.last_error = error
+        state = classify(error)
+        log.info("synchronization failed: %s", error)
+        if state is AccountState.NOT_SYNC_COMPUTER:
+            self._schedule(self.interval)
+            self.set_idle_state(state, error.user_text)
+        elif error.retriable:
+            self.failures += 1
+            delay = backoff(self.failures, self.interval)
+            retry_after = getattr(error, "retry_after", None)
+            if isinstance(retry_after, int | float) and retry_after > delay.total_seconds():
+                delay = timedelta(seconds=retry_after)
+            self._schedule(delay)
+            self.set_idle_state(state, self._retry_text(error.user_text))
+        else:  # will not heal by itself (sign-in, configuration): only "Retry now"
+            self._set_next(None)
+            self.timer.stop()
+            self.set_idle_state(state, error.user_text)
+        self.run_failed.emit(error)
+
+    def _retry_text(self, reason: str) -> str:
+        reason = reason.rstrip(". ")
+        if self._paused or self.next_run is None:
+            return reason + "."
+        return self.tr("{reason}; retrying at {time}.").format(reason=reason, time=clock_text(self.next_run))

@@ -1,0 +1,893 @@
+"""The status window: the home screen after setup (UI.md, "Status window").
+
+It shows the account state, the mailbox and which computer synchronizes, a row per kind (last run, next run,
+counts per direction, issues), the progress of a running sync, conflicts to decide with both values side by
+side, and the last errors with "Retry now". It reads the state DB through a ``load_status`` callable (local
+SQLite, no network) and talks to the engine only through :class:`~wizard.ui.engine_adapter.EngineAdapter`;
+anything that may touch the network (resolving a conflict, asking who synchronizes) runs on a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wizard.errors import D365SyncError
+from wizard.services import Services
+from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.ui.account_state import AccountState
+from wizard.ui.engine_adapter import EngineAdapter, clock_text
+from wizard.ui.icons import icon
+from wizard.ui.log_view import LogView, SignalLogHandler
+from wizard.ui.widgets import heading, hint, tree_items
+from wizard.ui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+KIND_ORDER = ("email", "contacts", "appointments", "tasks")
+MAILBOX_KINDS = {"exchange": "Exchange", "exchange_online": "Exchange Online", "pop3": "POP3"}
+Resolve = Callable[
+    [int, str], None
+]  # (conflict id, "mailbox" | "crm" | "keep"); may do I/O: runs on a worker
+
+
+@dataclass
+class KindRow:
+    """One row of the table."""
+
+    kind: str
+    last_run: datetime | None = None
+    last_status: str = ""  # "ok" | "error" | "skipped" | "needs_confirmation" | "" (never ran)
+    to_mailbox: KindCounts = field(default_factory=KindCounts)
+    to_crm: KindCounts = field(default_factory=KindCounts)
+    conflicts: int = 0  # unresolved
+    errors: list[str] = field(default_factory=list)  # user texts of the last run's errors
+
+
+@dataclass
+class ConflictView:
+    """An unresolved conflict: the field and both values (the state DB's ConflictRecord, trimmed)."""
+
+    id: int
+    kind: str
+    field: str
+    crm_value: Any
+    mailbox_value: Any
+    winner: str | None = None  # which side's value was kept by the policy ("crm" | "mailbox")
+    item: str = ""  # a name for the item when known
+
+
+@dataclass
+class StatusView:
+    """Everything the window shows that is not a live engine event."""
+
+    org_name: str = ""
+    mailbox_address: str = ""
+    mailbox_kind: str = ""
+    is_sync_computer: bool | None = None
+    sync_computer: str = ""  # the other computer's name when this one does not synchronize
+    kinds: list[KindRow] = field(default_factory=list)
+    conflicts: list[ConflictView] = field(default_factory=list)
+
+
+LoadStatus = Callable[[], StatusView]
+
+
+KIND_TITLES = {
+    "email": QT_TRANSLATE_NOOP("StatusWindow", "Email"),
+    "contacts": QT_TRANSLATE_NOOP("StatusWindow", "Contacts"),
+    "appointments": QT_TRANSLATE_NOOP("StatusWindow", "Appointments"),
+    "tasks": QT_TRANSLATE_NOOP("StatusWindow", "Tasks"),
+}
+
+
+def kind_title(kind: str) -> str:
+    return QCoreApplication.translate("StatusWindow", str(KIND_TITLES.get(kind, kind.title())))
+
+
+def number(n: int) -> str:
+    """1,000 in the user's locale (grouped even when Qt runs in the C locale)."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return f"{n:,}"
+    return locale.toString(n)
+
+
+def counts_text(kind: str, counts: KindCounts, direction: str) -> str:
+    """ "3 updated, 1 created" (email: "12 tracked" / "1 sent"); "—" when nothing changed."""
+    created = QCoreApplication.translate("StatusWindow", "created")
+    if kind == "email":
+        created = (
+            QCoreApplication.translate("StatusWindow", "tracked")
+            if direction == "to_crm"
+            else QCoreApplication.translate("StatusWindow", "sent")
+        )
+    parts = [
+        (counts.created, created),
+        (counts.updated, QCoreApplication.translate("StatusWindow", "updated")),
+        (counts.deleted, QCoreApplication.translate("StatusWindow", "deleted")),
+        (counts.unlinked, QCoreApplication.translate("StatusWindow", "unlinked")),
+    ]
+    text = ", ".join(f"{number(n)} {word}" for n, word in parts if n)
+    return text or "—"
+
+
+def value_text(value: Any) -> str:
+    if value is None or value == "":
+        return QCoreApplication.translate("StatusWindow", "(empty)")
+    return str(value)
+
+
+class KindTable(QTreeWidget):
+    """Kind, Last run, Next run, → Mailbox, → Dynamics, Issues."""
+
+    COLUMNS = (
+        QT_TRANSLATE_NOOP("KindTable", "Kind"),
+        QT_TRANSLATE_NOOP("KindTable", "Last run"),
+        QT_TRANSLATE_NOOP("KindTable", "Next run"),
+        QT_TRANSLATE_NOOP("KindTable", "→ Mailbox"),
+        QT_TRANSLATE_NOOP("KindTable", "→ Dynamics"),
+        QT_TRANSLATE_NOOP("KindTable", "Issues"),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(len(self.COLUMNS))
+        self.setHeaderLabels([self.tr(str(c)) for c in self.COLUMNS])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(self.tr("Synchronization by kind"))
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.rows: dict[str, KindRow] = {}
+        self.next_run: datetime | None = None
+        self.paused = False
+
+    def show_kinds(self, kinds: list[KindRow]) -> None:
+        self.rows = {k.kind: k for k in kinds}
+        self.clear()
+        for kind in sorted(self.rows, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
+            item = QTreeWidgetItem(self)
+            item.setData(0, Qt.ItemDataRole.UserRole, kind)
+            self._fill(item, self.rows[kind])
+        self.setFixedHeight(self._height())
+
+    def _height(self) -> int:
+        rows = max(1, self.topLevelItemCount())
+        row = self.sizeHintForRow(0) if self.topLevelItemCount() else self.fontMetrics().height() + 8
+        return self.header().sizeHint().height() + rows * row + 2 * self.frameWidth() + 4
+
+    def item_for(self, kind: str) -> QTreeWidgetItem | None:
+        return next((i for i in tree_items(self) if i.data(0, Qt.ItemDataRole.UserRole) == kind), None)
+
+    def update_kind(self, row: KindRow) -> None:
+        self.rows[row.kind] = row
+        item = self.item_for(row.kind)
+        if item is None:
+            self.show_kinds(list(self.rows.values()))
+        else:
+            self._fill(item, row)
+
+    def set_next_run(self, when: datetime | None, *, paused: bool) -> None:
+        self.next_run, self.paused = when, paused
+        for item in tree_items(self):
+            item.setText(2, self._next_text())
+
+    def _next_text(self) -> str:
+        if self.paused:
+            return self.tr("Paused")
+        return clock_text(self.next_run) if self.next_run is not None else "—"
+
+    def _fill(self, item: QTreeWidgetItem, row: KindRow) -> None:
+        item.setText(0, kind_title(row.kind))
+        if row.last_run is None:
+            item.setText(1, self.tr("not yet"))
+            item.setIcon(1, icon("info"))
+        else:
+            item.setText(1, clock_text(row.last_run))
+            ok = row.last_status in ("ok", "skipped")
+            item.setIcon(1, icon("ok" if ok else "error" if row.last_status == "error" else "warning"))
+            item.setToolTip(1, self._status_text(row.last_status))
+        item.setText(2, self._next_text())
+        item.setText(3, counts_text(row.kind, row.to_mailbox, "to_mailbox"))
+        item.setText(4, counts_text(row.kind, row.to_crm, "to_crm"))
+        issues: list[str] = []
+        if row.conflicts:
+            n = row.conflicts
+            issues.append(self.tr("1 conflict") if n == 1 else self.tr("{n} conflicts").format(n=number(n)))
+        if row.errors:
+            n = len(row.errors)
+            issues.append(self.tr("1 error") if n == 1 else self.tr("{n} errors").format(n=number(n)))
+        item.setText(5, ", ".join(issues) or "—")
+        item.setIcon(5, icon("error") if row.errors else icon("warning") if row.conflicts else icon(""))
+        item.setToolTip(5, "\n".join(row.errors))
+
+    def _status_text(self, status: str) -> str:
+        return {
+            "ok": self.tr("Succeeded"),
+            "error": self.tr("Failed"),
+            "skipped": self.tr("Skipped"),
+            "needs_confirmation": self.tr("Waiting for your confirmation"),
+        }.get(status, status)
+
+
+class ConflictCard(QFrame):
+    """One conflict: the field, both values side by side, and the three decisions."""
+
+    def __init__(
+        self, conflict: ConflictView, on_choice: Callable[[int, str], None], parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self.conflict = conflict
+        self.setObjectName("conflictCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("QFrame#conflictCard { border: 1px solid #b37400; border-radius: 4px; }")
+        what = kind_title(conflict.kind) + (f" · {conflict.item}" if conflict.item else "")
+        title = QLabel(self.tr("Conflict: {what} — {field}").format(what=what, field=conflict.field), self)
+        title.setWordWrap(True)
+        badge = QLabel(self)
+        badge.setPixmap(icon("warning").pixmap(16, 16))
+        badge.setFixedSize(18, 18)
+        crm_caption = QLabel(self.tr("Dynamics 365:"), self)
+        self.crm_value = QLabel(html.escape(value_text(conflict.crm_value)), self)
+        mail_caption = QLabel(self.tr("Mailbox:"), self)
+        self.mailbox_value = QLabel(html.escape(value_text(conflict.mailbox_value)), self)
+        for caption, value in ((crm_caption, self.crm_value), (mail_caption, self.mailbox_value)):
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            font = value.font()
+            font.setBold(True)
+            value.setFont(font)
+            caption.setBuddy(value)
+        kept = {"crm": self.tr("Dynamics 365's value is kept for now."),
+                "mailbox": self.tr("The mailbox's value is kept for now.")}.get(conflict.winner or "", "")  # fmt: skip
+        self.use_mailbox = QPushButton(self.tr("Use mailbox value"), self)
+        self.use_crm = QPushButton(self.tr("Use Dynamics 365 value"), self)
+        self.keep = QPushButton(self.tr("Keep"), self)
+        self.keep.setToolTip(self.tr("Keep what the policy chose and stop asking"))
+        for button, use in ((self.use_mailbox, "mailbox"), (self.use_crm, "crm"), (self.keep, "keep")):
+            button.setAutoDefault(False)
+            button.setAccessibleDescription(title.text())
+            button.clicked.connect(lambda _=False, u=use: on_choice(conflict.id, u))
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.addWidget(crm_caption, 0, 0)
+        grid.addWidget(self.crm_value, 0, 1)
+        grid.addWidget(mail_caption, 0, 2)
+        grid.addWidget(self.mailbox_value, 0, 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        buttons = QHBoxLayout()
+        if kept:
+            buttons.addWidget(hint(kept, self), 1)
+        else:
+            buttons.addStretch(1)
+        buttons.addWidget(self.use_mailbox)
+        buttons.addWidget(self.use_crm)
+        buttons.addWidget(self.keep)
+        top = QHBoxLayout()
+        top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(title, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(top)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+
+    def set_busy(self, busy: bool) -> None:
+        for button in (self.use_mailbox, self.use_crm, self.keep):
+            button.setEnabled(not busy)
+
+
+class ErrorLine(QFrame):
+    """ "✗ Tasks: the server is busy; retrying at 10:47.  [Retry now]". A kind that stopped before deleting
+    many items (``needs_confirmation``) offers "Synchronize anyway…" instead."""
+
+    def __init__(
+        self,
+        kind: str | None,
+        text: str,
+        on_retry: Callable[[str | None], None],
+        parent: QWidget,
+        *,
+        needs_confirmation: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.needs_confirmation = needs_confirmation
+        self.setObjectName("errorLine")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        colour = "#b37400" if needs_confirmation else "#c62828"
+        self.setStyleSheet(f"QFrame#errorLine {{ border: 1px solid {colour}; border-radius: 4px; }}")
+        badge = QLabel(self)
+        badge.setPixmap(icon("warning" if needs_confirmation else "error").pixmap(16, 16))
+        badge.setFixedSize(18, 18)
+        prefix = f"{kind_title(kind)}: " if kind else ""
+        self.label = QLabel(prefix + text, self)
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        caption = self.tr("Synchronize anyway…") if needs_confirmation else self.tr("Retry now")
+        self.retry = QPushButton(caption, self)
+        self.retry.setAutoDefault(False)
+        self.retry.setAccessibleDescription(self.label.text())
+        self.retry.clicked.connect(lambda: on_retry(kind))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.label, 1)  # no alignment: a wrapped label needs the whole cell for its height
+        layout.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignVCenter)
+
+
+class StatusWindow(QMainWindow):
+    """The home screen. ``load_status`` reads the state DB and profile (no network); ``resolve`` decides a
+    conflict; ``read_claim`` (optional) tells who synchronizes: it returns ``(is_this_computer, hostname)``.
+    All three run on a worker."""
+
+    refreshed = Signal()
+
+    def __init__(
+        self,
+        adapter: EngineAdapter,
+        load_status: LoadStatus,
+        *,
+        resolve: Resolve,
+        read_claim: Callable[[], tuple[bool | None, str]] | None = None,
+        open_wizard: Callable[[], None] | None = None,
+        settings: QSettings | None = None,
+        log_handler: SignalLogHandler | None = None,
+    ) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.load_status = load_status
+        self.resolve = resolve
+        self.read_claim = read_claim
+        self.open_wizard_callback = open_wizard
+        self.settings = settings
+        self.hide_on_close = False  # set when a tray icon keeps the app running
+        self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it
+        self.runner = TaskRunner(self)
+        self._refresh_seq = 0
+        self.view = StatusView()
+        self.run_error: tuple[str | None, str] | None = None  # a failure of a whole run
+        self.cards: list[ConflictCard] = []
+        self.error_lines: list[ErrorLine] = []
+        self.log_handler = log_handler or SignalLogHandler()
+        self._own_handler = log_handler is None
+        self.log_view = LogView(self)
+        self.log_view.attach(self.log_handler)
+        if self._own_handler:
+            logging.getLogger().addHandler(self.log_handler)
+        self._build()
+        self._connect()
+        self.refresh()
+        self._show_state(adapter.state.state, adapter.state.detail)
+        if settings is not None:
+            geometry = settings.value("status/geometry")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.setWindowIcon(icon("app"))
+        self.resize(760, 560)
+        central = QWidget(self)
+        self.setCentralWidget(central)
+
+        self.title = QLabel(central)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.state_icon = QLabel(central)
+        self.state_icon.setFixedSize(18, 18)
+        self.state_label = QLabel(central)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.state_icon)
+        header.addWidget(self.state_label)
+        self.state_detail = QLabel(central)
+        self.state_detail.setWordWrap(True)
+        self.state_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state_detail.hide()
+        self.mailbox_line = QLabel(central)
+        self.mailbox_line.setWordWrap(True)
+        self.mailbox_line.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.table_caption = heading(self.tr("&Synchronization"), central)
+        self.table = KindTable(central)
+        self.table_caption.setBuddy(self.table)
+
+        self.progress_bar = QProgressBar(central)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedWidth(220)
+        self.progress_bar.setAccessibleName(self.tr("Synchronization progress"))
+        self.progress_label = QLabel(central)
+        self.progress_label.setBuddy(self.progress_bar)
+        self.progress_row = QWidget(central)
+        progress = QHBoxLayout(self.progress_row)
+        progress.setContentsMargins(0, 0, 0, 0)
+        progress.addWidget(self.progress_bar)
+        progress.addWidget(self.progress_label, 1)
+        self.progress_row.hide()
+
+        self.issues_caption = heading(self.tr("Needs your attention"), central)
+        self.issues = QWidget()
+        self.issues_layout = QVBoxLayout(self.issues)
+        self.issues_layout.setContentsMargins(0, 0, 0, 0)
+        self.nothing_label = hint(self.tr("Nothing needs your attention."), self.issues)
+        self.issues_layout.addWidget(self.nothing_label)
+        self.issues_layout.addStretch(1)
+        self.issues_area = QScrollArea(central)
+        self.issues_area.setWidgetResizable(True)
+        self.issues_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.issues_area.setWidget(self.issues)
+        self.issues_area.setAccessibleName(self.tr("Conflicts and errors"))
+        self.issues_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take focus, it scrolls to them
+
+        self.sync_button = QPushButton(icon("sync"), self.tr("Sync &now"), central)
+        self.pause_button = QPushButton(self.tr("&Pause"), central)
+        self.wizard_button = QPushButton(self.tr("Open the &wizard…"), central)
+        self.wizard_button.setEnabled(self.open_wizard_callback is not None)
+        self.log_button = QPushButton(self.tr("&Log"), central)
+        buttons = QHBoxLayout()
+        for button in (self.sync_button, self.pause_button, self.wizard_button):
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.log_button)
+
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(8)
+        layout.addLayout(header)
+        layout.addWidget(self.state_detail)
+        layout.addWidget(self.mailbox_line)
+        layout.addSpacing(6)
+        layout.addWidget(self.table_caption)
+        layout.addWidget(self.table)
+        layout.addWidget(self.progress_row)
+        layout.addSpacing(6)
+        layout.addWidget(self.issues_caption)
+        layout.addWidget(self.issues_area, 1)
+        layout.addLayout(buttons)
+
+        order = [self.table, self.sync_button, self.pause_button, self.wizard_button,
+                 self.log_button]  # fmt: skip
+        for first, second in itertools.pairwise(order):
+            QWidget.setTabOrder(first, second)
+        self.sync_button.setFocus()
+
+    def _connect(self) -> None:
+        a = self.adapter
+        a.state.state_changed.connect(self._show_state)
+        a.run_started.connect(self._run_started)
+        a.kind_started.connect(self._kind_started)
+        a.progress.connect(self._progress)
+        a.kind_finished.connect(self._kind_finished)
+        a.run_finished.connect(self._run_finished)
+        a.run_failed.connect(self._run_failed)
+        a.running_changed.connect(self._running_changed)
+        a.schedule_changed.connect(lambda when: self.table.set_next_run(when, paused=a.paused))
+        self.sync_button.clicked.connect(self.sync_now)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.wizard_button.clicked.connect(self.open_wizard)
+        self.log_button.clicked.connect(self.show_log)
+
+    # -- commands -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Find out who synchronizes (on a worker), then run now or only schedule."""
+        if self.read_claim is None:
+            self.adapter.start()
+            return
+        self.adapter.state.set_state(AccountState.CONNECTING)
+        read_claim = self.read_claim
+        self.runner.run(
+            "Who synchronizes",
+            lambda _ctx: read_claim(),
+            on_success=self._claim_known,
+            on_failure=lambda _e: self.adapter.start(),  # the run reports the real failure
+        )
+
+    def _claim_known(self, answer: Any) -> None:
+        this_one, hostname = answer
+        self.view.is_sync_computer, self.view.sync_computer = this_one, hostname
+        self._show_mailbox()
+        if this_one is False:
+            self.adapter.start(run_now=False)
+            self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
+        else:
+            self.adapter.start()
+
+    def sync_now(self) -> None:
+        self.adapter.sync_now()
+
+    def retry(self, kind: str | None) -> None:
+        self.adapter.sync_now([kind] if kind else None)
+
+    def force(self, kind: str | None) -> None:
+        """A kind stopped before deleting many items: run it with ``force`` once the user confirms."""
+        title = self.tr("Synchronize anyway?")
+        text = self.tr(
+            "{kind} stopped because the run would delete many items. Synchronize anyway and delete them?"
+        ).format(kind=kind_title(kind) if kind else self.tr("The synchronization"))
+        if self.confirm(title, text):
+            self.adapter.sync_now([kind] if kind else None, force=True)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
+
+    def toggle_pause(self) -> None:
+        if self.adapter.paused:
+            self.adapter.resume()
+        else:
+            self.adapter.pause()
+        self._update_buttons()
+        self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
+
+    def open_wizard(self) -> None:
+        if self.open_wizard_callback is not None:
+            self.open_wizard_callback()
+
+    def show_log(self) -> None:
+        self.log_view.show()
+        self.log_view.raise_()
+        self.log_view.activateWindow()
+
+    def choose(self, conflict_id: int, use: str) -> None:
+        """Resolve a conflict on a worker; the list reloads when it is done."""
+        for card in self.cards:
+            if card.conflict.id == conflict_id:
+                card.set_busy(True)
+        resolve = self.resolve
+        self.runner.run(
+            "Resolve conflict",
+            lambda _ctx: resolve(conflict_id, use),
+            on_success=lambda _r: self.refresh(),
+            on_failure=self._resolve_failed,
+        )
+
+    def _resolve_failed(self, error: D365SyncError) -> None:
+        self.run_error = (None, error.user_text)
+        self.refresh()
+
+    # -- the status from the state DB ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the status (state DB + profile) on a worker, then redraw all but the live progress;
+        ``refreshed`` fires when the new status is shown."""
+        self._refresh_seq += 1
+        seq = self._refresh_seq
+        load = self.load_status
+        self.runner.run(
+            "Load status",
+            lambda _ctx: load(),
+            on_success=lambda view: self._loaded(seq, view),
+            on_failure=lambda error: self._load_failed(seq, error),
+        )
+
+    def _load_failed(self, seq: int, error: D365SyncError) -> None:
+        log.warning("status not available: %s", error)
+        self.run_error = (None, error.user_text)
+        self._loaded(seq, self.view)
+
+    def _loaded(self, seq: int, view: StatusView) -> None:
+        if seq != self._refresh_seq:  # a newer load is on its way
+            return
+        known = (self.view.is_sync_computer, self.view.sync_computer)
+        self.view = view
+        if view.is_sync_computer is None:
+            view.is_sync_computer, view.sync_computer = known
+        name = view.org_name or self.tr("no synchronizing organization")
+        self.title.setText(f"d365sync — {name}")
+        self.setWindowTitle(f"d365sync — {name}")
+        self._show_mailbox()
+        self.table.show_kinds(view.kinds)
+        self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
+        self._show_issues()
+        self._update_buttons()
+        self.refreshed.emit()
+
+    def _show_mailbox(self) -> None:
+        v = self.view
+        if not v.mailbox_address:
+            self.mailbox_line.setText(self.tr("No mailbox is bound. Open the wizard to bind your mailbox."))
+            return
+        kind = MAILBOX_KINDS.get(v.mailbox_kind, v.mailbox_kind)
+        if v.is_sync_computer:
+            who = self.tr("this computer synchronizes")
+        elif v.is_sync_computer is False:
+            who = (
+                self.tr("{host} synchronizes, not this computer").format(host=v.sync_computer)
+                if v.sync_computer
+                else self.tr("no computer synchronizes yet")
+            )
+        else:
+            who = self.tr("checking which computer synchronizes…")
+        self.mailbox_line.setText(
+            self.tr("Mailbox {address} ({kind}) · {who}").format(
+                address=v.mailbox_address, kind=kind, who=who
+            )
+        )
+
+    def _show_issues(self) -> None:
+        for widget in [*self.cards, *self.error_lines]:
+            widget.setParent(None)
+            widget.deleteLater()
+        self.cards, self.error_lines = [], []
+        position = 0
+        for conflict in self.view.conflicts:
+            card = ConflictCard(conflict, self.choose, self.issues)
+            card.set_busy(self.adapter.running)
+            self.issues_layout.insertWidget(position, card)
+            self.cards.append(card)
+            position += 1
+        errors: list[tuple[str | None, str]] = [(k.kind, e) for k in self.view.kinds for e in k.errors]
+        if self.run_error is not None and self.run_error not in errors:
+            errors.insert(0, self.run_error)
+        waiting = {k.kind for k in self.view.kinds if k.last_status == "needs_confirmation"}
+        for kind, text in errors:
+            if kind in waiting:
+                line = ErrorLine(kind, text, self.force, self.issues, needs_confirmation=True)
+            else:
+                line = ErrorLine(kind, self._with_retry_time(text), self.retry, self.issues)
+            self.issues_layout.insertWidget(position, line)
+            self.error_lines.append(line)
+            position += 1
+        self.nothing_label.setVisible(not (self.cards or self.error_lines))
+        self._chain_issue_focus()
+
+    def _with_retry_time(self, text: str) -> str:
+        text = text.rstrip()
+        when = self.adapter.next_run
+        if self.adapter.paused or when is None or "retrying at" in text:
+            return text
+        return self.tr("{text} Retrying at {time}.").format(
+            text=text if text.endswith(".") else text + ".", time=clock_text(when)
+        )
+
+    def _chain_issue_focus(self) -> None:
+        chain: list[QWidget] = [self.table]
+        for card in self.cards:
+            chain += [card.use_mailbox, card.use_crm, card.keep]
+        chain += [line.retry for line in self.error_lines]
+        chain.append(self.sync_button)
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    # -- engine events ------------------------------------------------------------------------------
+    def _show_state(self, state: AccountState, detail: str) -> None:
+        self.state_icon.setPixmap(icon(state.icon_name).pixmap(16, 16))
+        self.state_label.setText(state.text)
+        self.state_label.setAccessibleName(self.tr("Account state: {state}").format(state=state.text))
+        self.state_detail.setText(detail)
+        self.state_detail.setVisible(bool(detail))
+        self.state_label.setAccessibleDescription(detail)
+        if state is AccountState.NOT_SYNC_COMPUTER:
+            self.view.is_sync_computer = False
+            self._show_mailbox()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.sync_button.setEnabled(not self.adapter.running)
+        self.pause_button.setText(self.tr("&Resume") if self.adapter.paused else self.tr("&Pause"))
+        self.pause_button.setAccessibleName(self.pause_button.text().replace("&", ""))
+
+    def _running_changed(self, running: bool) -> None:
+        self._update_buttons()
+        for card in self.cards:  # applying a value needs the engine's lock: not while a run holds it
+            card.set_busy(running)
+        if not running:
+            self.progress_row.hide()
+
+    def _run_started(self, kinds: list[str]) -> None:
+        self.run_error = None
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText(self.tr("Starting…"))
+        self.progress_row.show()
+
+    def _kind_started(self, kind: str) -> None:
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText(self.tr("{kind}: starting…").format(kind=kind_title(kind)))
+        self.progress_row.show()
+
+    def _progress(self, kind: str, done: int, total: int, message: str) -> None:
+        if total >= 0:
+            self.progress_bar.setRange(0, max(total, 1))
+            self.progress_bar.setValue(min(done, max(total, 1)))
+            text = self.tr("{kind}: {done} of {total}").format(
+                kind=kind_title(kind), done=number(done), total=number(total)
+            )
+        else:
+            self.progress_bar.setRange(0, 0)
+            text = self.tr("{kind}: {done}").format(kind=kind_title(kind), done=number(done))
+        if message:
+            text += f" — {message}"
+        self.progress_label.setText(text)
+        self.progress_row.show()
+
+    def _kind_finished(self, result: KindResult) -> None:
+        previous = self.table.rows.get(result.kind, KindRow(result.kind))
+        conflicts = previous.conflicts + result.to_crm.conflicts + result.to_mailbox.conflicts
+        failed = result.status in ("error", "needs_confirmation")
+        errors = [result.message] if failed and result.message else []
+        self.table.update_kind(
+            KindRow(
+                kind=result.kind,
+                last_run=datetime.now(UTC),
+                last_status=result.status,
+                to_mailbox=result.to_mailbox,
+                to_crm=result.to_crm,
+                conflicts=conflicts,
+                errors=errors,
+            )
+        )
+
+    def _run_finished(self, summary: RunSummary) -> None:
+        self.progress_row.hide()
+        self.refresh()
+
+    def _run_failed(self, error: D365SyncError) -> None:
+        self.progress_row.hide()
+        self.run_error = (None, error.user_text)
+        self.refresh()
+
+    # -- window -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """With a tray icon closing only hides the window (the tray's Quit ends the app); without one the
+        window is the app."""
+        if self.settings is not None:
+            self.settings.setValue("status/geometry", self.saveGeometry())
+        if self.hide_on_close:
+            event.ignore()
+            self.hide()
+            return
+        self.dispose()
+        super().closeEvent(event)
+
+    def dispose(self) -> None:
+        """Detach from the root logger (once; the window may be closed and then quit)."""
+        if self._own_handler:
+            logging.getLogger().removeHandler(self.log_handler)
+            self._own_handler = False
+
+
+# -- composition: the window over the real Services ---------------------------------------------------------
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def view_from_snapshot(snapshot: Any, conflicts: list[Any], hostname: str = "") -> StatusView:
+    """The window's view of ``wizard.sync.status.StatusSnapshot`` plus the unresolved ConflictRecords."""
+    rows = [
+        KindRow(
+            kind=k.kind,
+            last_run=_parse_time(k.last_run),
+            last_status="" if k.status in ("never", "running") else k.status,
+            to_mailbox=KindCounts(**vars(k.to_mailbox)),
+            to_crm=KindCounts(**vars(k.to_crm)),
+            conflicts=k.unresolved_conflicts,
+            errors=list(k.errors),
+        )
+        for k in snapshot.kinds
+        if k.enabled
+    ]
+    return StatusView(
+        org_name=(snapshot.sync_org or {}).get("name", ""),
+        mailbox_address=(snapshot.mailbox or {}).get("address", ""),
+        mailbox_kind=(snapshot.mailbox or {}).get("kind", ""),
+        is_sync_computer=snapshot.is_sync_computer,
+        sync_computer=hostname,
+        kinds=rows,
+        conflicts=[
+            ConflictView(c.id, c.kind, c.field, c.crm_value, c.mailbox_value, winner=c.winner)
+            for c in conflicts
+        ],
+    )
+
+
+class ServicesStatus:
+    """The window's callables over :class:`wizard.services.Services` (each runs on a worker thread)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._lock = threading.Lock()
+
+    def load(self) -> StatusView:
+        """The snapshot of the state DB. Never creates the DB (only the engine does, so two threads never
+        race to build its schema) and reads one at a time."""
+        from wizard.sync.state import StateDB
+        from wizard.sync.status import status_snapshot
+
+        services = self.services
+        with self._lock:
+            if not services.where.state_db.exists():  # never synchronized: an empty status
+                with StateDB.open(":memory:") as empty:
+                    snapshot = status_snapshot(empty, services.profile, is_sync_computer=None, next_run=None)
+                return view_from_snapshot(snapshot, [])
+            with StateDB.open(services.where.state_db) as state:
+                snapshot = status_snapshot(state, services.profile, is_sync_computer=None, next_run=None)
+                conflicts = state.conflicts(unresolved_only=True)
+        return view_from_snapshot(snapshot, conflicts)
+
+    def read_claim(self) -> tuple[bool | None, str]:
+        claim = self.services.read_claim()
+        if claim is None:
+            return False, ""
+        return claim.instance_id == self.services.profile.instance_id, claim.hostname
+
+    def resolve(self, conflict_id: int, use: str) -> None:
+        """ "crm"/"mailbox": the engine applies that value to the other side; "keep": leave both sides as
+        they are and stop asking (marked decided for the side the policy kept, Dynamics 365 when none)."""
+        if use == "keep":
+            from wizard.sync.state import StateDB
+
+            with StateDB.open(self.services.where.state_db) as state:
+                record = next((c for c in state.conflicts() if c.id == conflict_id), None)
+                if record is not None and not record.resolved:
+                    state.resolve_conflict(conflict_id, "mailbox" if record.winner == "mailbox" else "crm")
+            return
+        with self.services.engine() as engine:
+            engine.resolve_conflict(conflict_id, use)
+
+    def make_engine(self, reporter: Any) -> Any:
+        return self.services.engine(reporter)
+
+
+def build_status_window(
+    services: Services,
+    *,
+    open_wizard: Callable[[], None] | None = None,
+    settings: QSettings | None = None,
+) -> StatusWindow:
+    """The adapter, the window and their callables for a configured profile (not started: call ``start()``)."""
+    profile = services.profile  # loaded here, in the GUI thread, before workers share it
+    source = ServicesStatus(services)
+    adapter = EngineAdapter(source.make_engine, interval_minutes=profile.sync.interval_minutes)
+    window = StatusWindow(
+        adapter,
+        source.load,
+        resolve=source.resolve,
+        read_claim=source.read_claim,
+        open_wizard=open_wizard,
+        settings=settings,
+    )
+    adapter.setParent(window)
+    return window
