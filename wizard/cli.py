@@ -639,7 +639,7 @@ def _demo_gui(args: argparse.Namespace) -> int:
     import tempfile
 
     from wizard.sandbox import Sandbox
-    from wizard.ui.app import run_wizard
+    from wizard.ui.app import run_home
     from wizard.ui.demo import DemoHints
 
     _require_display("Run the demo without a window: d365sync demo --headless")
@@ -655,7 +655,7 @@ def _demo_gui(args: argparse.Namespace) -> int:
             autodiscover_url=info["autodiscover_url"],
             mailbox_password=user["ews_password"],
         )
-        return run_wizard(Services(locations(Path(home) / "profile").ensure()), demo=hints)
+        return run_home(Services(locations(Path(home) / "profile").ensure()), demo=hints)
 
 
 def cmd_demo(services: Services, args: argparse.Namespace) -> int:

@@ -133,19 +133,20 @@ def run_status(services: Services, *, open_wizard: Callable[[], None] | None = N
     return 0
 
 
-def run_home(services: Services) -> int:
-    """What plain ``d365sync`` opens: the wizard until an organization synchronizes and a mailbox is bound,
-    the status window afterwards (its "Open the wizard" shows the wizard over it)."""
+def run_home(services: Services, *, demo: DemoHints | None = None) -> int:
+    """What plain ``d365sync`` (and ``d365sync demo``) opens: the wizard until an organization synchronizes and
+    a mailbox is bound, then the status window, which starts the first sync at once (its "Open the wizard"
+    shows the wizard over it)."""
     profile = services.profile
     if profile.sync_org is None or profile.mailbox is None:
-        if run_wizard(services) != 0:
+        if run_wizard(services, demo=demo) != 0:
             return 1
         profile = services.reload()
         if profile.sync_org is None or profile.mailbox is None:
             return 0
 
     def open_wizard() -> None:
-        wizard = create_wizard(services)
+        wizard = create_wizard(services, demo=demo)
         wizard.exec()
         wizard.controller.shutdown()
         services.reload()
