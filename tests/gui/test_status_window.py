@@ -527,16 +527,20 @@ def test_log_handler_survives_a_deleted_emitter(qapp: Any) -> None:
     handler.emit(record)  # no receiver: nothing happens, nothing raises
 
 
-def test_signal_emits_cannot_exhaust_true(qapp: Any) -> None:
-    """The PySide6 emit reference bug cannot kill the app: True/False are protected when it is present."""
+def test_pyside_reference_drains_cannot_kill_the_app(qapp: Any) -> None:
+    """The PySide6 reference bugs cannot kill the app: True/False (emit) and None (void calls) are protected
+    when the bugs are present."""
     import sys
 
     from wizard.ui import account_state
 
     if account_state.signal_calls_drain_true():
-        assert account_state.BOOLEANS_PROTECTED
+        assert account_state.SINGLETONS_PROTECTED
         assert sys.getrefcount(True) > 1 << 39
-    assert account_state.protect_booleans() is account_state.BOOLEANS_PROTECTED  # idempotent
+    if account_state.void_calls_drain_none():
+        assert account_state.SINGLETONS_PROTECTED
+        assert sys.getrefcount(None) > 1 << 39
+    assert account_state.protect_singletons() is account_state.SINGLETONS_PROTECTED  # idempotent
 
 
 # -- the real engine against the stand-ins -----------------------------------------------------------------

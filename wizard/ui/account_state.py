@@ -32,26 +32,42 @@ def signal_calls_drain_true() -> bool:
 _BOOST = 1 << 40
 
 
-def protect_booleans() -> bool:
-    """Make ``True``/``False`` practically immortal (as Python 3.12+ does) when PySide drains them.
+def void_calls_drain_none() -> bool:
+    """The same PySide6 6.12 / CPython 3.11 bug for ``None``: every Qt method that returns nothing, called from
+    Python, takes one reference from ``None`` (setText, setValue, show, ...); a status window that runs for
+    hours then dies with "Fatal Python error: none_dealloc". Measured, not assumed."""
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(8):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) <= before - 8
 
-    The two objects are static and never freed; only a count that reaches zero is fatal. Adding 2**40
-    references (over a trillion emits) is safer than wrapping PySide's signal methods. Idempotent;
-    returns True when the counts were raised (now or before)."""
+
+def protect_singletons() -> bool:
+    """Make ``True``/``False``/``None`` practically immortal (as Python 3.12+ does) when PySide drains them.
+
+    The three objects are static and never freed; only a count that reaches zero is fatal. Adding 2**40
+    references (over a trillion calls) is safer than wrapping PySide's methods. Idempotent; returns True when
+    the counts were raised (now or before). Remove once PySide6 is fixed or Python 3.12 is the minimum."""
     global _PROTECTED
     if _PROTECTED:
         return True
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or not signal_calls_drain_true():
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    for value in (True, False):
+    drained: list[object] = []
+    if signal_calls_drain_true():
+        drained += [True, False]
+    if void_calls_drain_none():
+        drained.append(None)
+    for value in drained:
         count = ctypes.c_ssize_t.from_address(id(value))  # ob_refcnt is the first field of every object
         count.value += _BOOST
-    _PROTECTED = True
-    return True
+    _PROTECTED = bool(drained)
+    return _PROTECTED
 
 
 _PROTECTED = False
-BOOLEANS_PROTECTED = protect_booleans()
+SINGLETONS_PROTECTED = protect_singletons()
 
 
 class AccountState(enum.Enum):

@@ -11,6 +11,7 @@ account state.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -76,19 +77,44 @@ def classify(error: D365SyncError) -> AccountState:
 
 
 class _SignalReporter:
-    """The engine's Reporter: each call emits one of the adapter's private signals (from the worker)."""
+    """The engine's Reporter: each call emits one of the adapter's private signals (from the worker).
+
+    Progress is coalesced: the worker keeps only the latest value and emits again only once the GUI thread
+    has taken the previous one, so a fast engine cannot flood the event queue (bench/bench_gui.py measured
+    stalls of several hundred milliseconds with one queued signal per item)."""
 
     def __init__(self, adapter: EngineAdapter) -> None:
         self._adapter = adapter
+        self._lock = threading.Lock()
+        self._latest: tuple[str, int, int, str] | None = None
+        self._pending = False
+        self._generation = 0  # bumped by kind_started: a ready event of an earlier kind takes nothing
+
+    def take_progress(self, generation: int) -> tuple[str, int, int, str] | None:
+        """Called in the GUI thread: the newest progress since the last call (and re-arm the emitter)."""
+        with self._lock:
+            if generation != self._generation:
+                return None
+            latest, self._latest, self._pending = self._latest, None, False
+        return latest
 
     def run_started(self, kinds: Sequence[str]) -> None:
         self._adapter._run_started.emit(list(kinds))
 
     def kind_started(self, kind: str) -> None:
+        with self._lock:  # a progress event still queued for the previous kind must not show this kind's
+            self._latest, self._pending = None, False  # numbers before its "starting…"
+            self._generation += 1
         self._adapter._kind_started.emit(kind)
 
     def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None:
-        self._adapter._progress.emit(kind, done, -1 if total is None else total, message)
+        with self._lock:
+            self._latest = (kind, done, -1 if total is None else total, message)
+            if self._pending:
+                return
+            self._pending = True
+            generation = self._generation
+        self._adapter._progress_ready.emit(self, generation)
 
     def kind_finished(self, result: KindResult) -> None:
         self._adapter._kind_finished.emit(result)
@@ -117,7 +143,7 @@ class EngineAdapter(QObject):
 
     _run_started = Signal(list)
     _kind_started = Signal(str)
-    _progress = Signal(str, int, int, str)
+    _progress_ready = Signal(object, int)  # a _SignalReporter with progress to take, its generation
     _kind_finished = Signal(object)
 
     def __init__(
@@ -148,7 +174,7 @@ class EngineAdapter(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self._run_started.connect(self._on_run_started, queued)
         self._kind_started.connect(self._on_kind_started, queued)
-        self._progress.connect(self._on_progress, queued)
+        self._progress_ready.connect(self._on_progress_ready, queued)
         self._kind_finished.connect(self._on_kind_finished, queued)
 
     # -- commands ----------------------------------------------------------------------------------
@@ -245,6 +271,12 @@ class EngineAdapter(QObject):
     @Slot(str)
     def _on_kind_started(self, kind: str) -> None:
         self.kind_started.emit(kind)
+
+    @Slot(object, int)
+    def _on_progress_ready(self, reporter: _SignalReporter, generation: int) -> None:
+        latest = reporter.take_progress(generation)
+        if latest is not None:
+            self._on_progress(*latest)
 
     @Slot(str, int, int, str)
     def _on_progress(self, kind: str, done: int, total: int, message: str) -> None:
