@@ -447,3 +447,22 @@ def test_registrations_do_not_outlive_the_store(make_store: StoreFactory) -> Non
         Contact.get_field_by_fieldname("d365_crmid")
     store.check()  # a closed store reconnects on its next call
     assert Contact.get_field_by_fieldname("d365_crmid")
+
+
+def test_find_by_crmid_and_scan_links_as_a_fresh_store_s_first_request(make_store: StoreFactory) -> None:
+    """exchangelib fills a well-known folder's DistinguishedFolderId lazily while building FindItem, which
+    changes the folder's hash while it is a key of the paging table: KeyError, unless the id is set first."""
+    writer = make_store()
+    a, b, _ = ok_values(writer.create_many(FolderKind.CONTACTS, [_contact(n) for n in ("Ann", "Bob", "Cy")]))
+    writer.set_named_props(
+        FolderKind.CONTACTS,
+        [
+            (a.id, NamedProps(crmid="crm-1", crmlinkstate=LinkState.TRACKED)),
+            (b.id, NamedProps(crmid="crm-2")),
+        ],
+    )
+    found = make_store().find_by_crmid(FolderKind.CONTACTS, "crm-1")
+    assert [item.id for item in found] == [a.id]
+    assert found[0].props.crmid == "crm-1"
+    assert make_store().find_by_crmid(FolderKind.CONTACTS, "crm-3") == []
+    assert dict(make_store().scan_links(FolderKind.CONTACTS)).keys() == {a.id, b.id}

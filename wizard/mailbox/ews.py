@@ -586,6 +586,18 @@ def translate_error(exc: BaseException, *, server: str = "the Exchange server") 
     )
 
 
+def _hash_stable(folder: Any) -> Any:
+    """``folder`` with its DistinguishedFolderId filled in now, before it is used in a FindItem.
+
+    exchangelib (5.x) fills a well-known folder's ``_distinguished_id`` lazily in ``to_id()``, while it
+    builds the FindItem request; the folder's hash covers that field, and ``_paged_call`` keys its paging
+    table by folder, so a folder whose first request is a FindItem changes its hash mid-call and the
+    paging bookkeeping fails with KeyError. (An exchangelib bug; the stand-in's answer is fine.)
+    """
+    folder.to_id()
+    return folder
+
+
 _NOT_ITEM_LEVEL = (
     _THROTTLED
     | _UNAVAILABLE
@@ -1855,7 +1867,7 @@ class EwsStore:
         attr = NAMED_PROPERTIES["crmid"][0]
 
         def work(opened: _Open) -> list[Item]:
-            folder = self._folder_obj(opened, kind)
+            folder = _hash_stable(self._folder_obj(opened, kind))
             ids = [x.id for x in folder.filter(**{attr: crmid}).only(attr)]
             if not ids:
                 return []
@@ -1872,7 +1884,7 @@ class EwsStore:
         attr = NAMED_PROPERTIES["crmid"][0]
 
         def work(opened: _Open) -> list[tuple[str, NamedProps]]:
-            folder = self._folder_obj(opened, kind)
+            folder = _hash_stable(self._folder_obj(opened, kind))
             query = folder.filter(**{f"{attr}__exists": True}).only(*PROP_ATTRS)
             query.page_size = MAX_SYNC_PAGE
             return [(x.id, props_from_item(x)) for x in query if not isinstance(x, Exception)]

@@ -4,12 +4,24 @@ One :class:`RecordSync` per kind implements :class:`wizard.sync.engine.KindSync`
 this module does the I/O the planner's docstring asks for:
 
 - CRM side: the scope is the union of the user's active Outlook filters for the table (created from the
-  defaults when the user has none; none active -> nothing of the kind). Every run reads the in-scope ids
-  with the filters' FetchXML and then the rows themselves (chunked ``Microsoft.Dynamics.CRM.In`` queries).
-  Change detection compares each row's ETag with the snapshot of the previous run (the CRM cursor, a JSON
-  map id -> ETag), so only rows that changed reach the planner, and ids that left the scope are checked
-  for existence (deleted vs. out of scope). Simple and correct; it costs a full read of the in-scope rows
-  per run (Dataverse change tracking via ``read_changes`` would make an unchanged run cheaper).
+  defaults when the user has none; none active -> nothing of the kind). The user's filters are read once
+  per run (shared by the kinds). The CRM cursor (:class:`CrmCursor`) keeps the Dataverse change token
+  (``DataverseClient.read_changes``: change tracking, ``$deletedEntity`` rows), a digest of the active
+  filters' FetchXML, the time of the last full read and the snapshot id -> ETag of the in-scope rows.
+
+  * Incremental run (token valid, same filters, full read less than a day old): one delta read of the
+    table's ids -- a run with nothing changed costs exactly that one request. Changed ids (plus last run's
+    failures) are checked against the filters by running each filter's FetchXML with an extra
+    ``<condition attribute="<pk>" operator="in">`` (chunked; filters directly under an entity are AND-ed,
+    so the user's conditions still decide); the in-scope ones are read (chunked ``In`` queries) and
+    reach the planner if their ETag differs from the snapshot. A changed row the filters no longer match,
+    and a ``$deletedEntity`` id, is checked for existence if we knew it: deleted vs. out of scope (a
+    series in ``recurringappointmentmasters`` counts as existing).
+  * Full read (no token, token expired, filters changed, tracking off -- the ``modifiedon`` fallback
+    cannot see deletions --, or the daily safety read, since a filter on time or on related rows can move
+    a row in or out of scope without the row changing): a fresh token first (so what changes meanwhile
+    comes back next run), then the whole scope with the filters' FetchXML and the rows, compared with the
+    snapshot exactly as before. A cursor in the old format (a bare snapshot) leads to a full read.
 - Mailbox side: ``MailboxStore.changes`` from the stored sync state, then ``get_many`` for what changed.
 - Items whose operations failed are retried on the next run: their CRM id is left out of the snapshot
   (so the row is listed as changed again) and their mailbox id goes into the mailbox cursor's retry list.
@@ -21,13 +33,19 @@ this module does the I/O the planner's docstring asks for:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, cast
 
+import defusedxml.ElementTree as SafeET
+
+from wizard.crm.changes import ChangeSet
 from wizard.crm.client import DataverseClient, guid, new_id, odata_string
 from wizard.crm.entities import QUERYTYPE_OUTLOOK
 from wizard.crm.filters import DEFAULT_OUTLOOK_FILTERS, TABLES, ensure_default_filters, list_filters
@@ -82,6 +100,7 @@ FOLDERS: dict[Kind, FolderKind] = {
 TABLE: dict[Kind, str] = {"contacts": "contact", "appointments": "appointment", "tasks": "task"}
 ID_COLUMN: dict[Kind, str] = {"contacts": "contactid", "appointments": "activityid", "tasks": "activityid"}
 CHUNK = 50
+SCOPE_CHUNK = 100  # ids per FetchXML scope check (a GET: the URL stays well below 32 KB)
 OPTIONAL_COLUMNS = frozenset({"modifiedon"})  # metadata a read can do without (see _read_rows)
 _MISSING_PROPERTY = re.compile(r"Could not find a property named '(\w+)'")
 SERIES_INSTANCE_TYPES = (2, 3, 4)
@@ -232,14 +251,104 @@ class MailboxCursor:
         )
 
 
-def _load_snapshot(text: str | None) -> dict[str, str] | None:
+def _parse_stamp(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        data = json.loads(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+CURSOR_VERSION = 2
+FULL_READ_EVERY = timedelta(days=1)
+"""A full read of the scope at least this often: filters on time ("next 7 days") or on related rows
+(link-entity) can move a row in or out of scope without the row itself changing."""
+
+
+@dataclass
+class CrmCursor:
+    """The CRM side's cursor: the change token, what the scope was computed with, and the in-scope rows.
+
+    ``versions`` (in-scope id -> ETag) is the snapshot of the last run: a full read compares against it so
+    only rows that really changed reach the planner, and the mass-delete guard knows the kind's size.
+    ``filters`` is a digest of the active filters' FetchXML: when it changes, the scope is read in full.
+    ``retry``: ids whose operations failed, treated as changed next run.
+    """
+
+    token: str | None = None
+    filters: str | None = None
+    full_at: str | None = None
+    versions: dict[str, str] | None = None
+    retry: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, text: str | None) -> CrmCursor:
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        if data.get("v") != CURSOR_VERSION:  # the old format: a bare id -> ETag snapshot
+            return cls(versions={str(k): str(v) for k, v in data.items()})
+        versions = data.get("versions")
+        return cls(
+            token=data.get("token") or None,
+            filters=data.get("filters") or None,
+            full_at=data.get("full_at") or None,
+            versions={str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else None,
+            retry=[str(i) for i in data.get("retry") or []],
+        )
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "v": CURSOR_VERSION,
+                "token": self.token,
+                "filters": self.filters,
+                "full_at": self.full_at,
+                "versions": self.versions,
+                "retry": sorted(set(self.retry)),
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass
+class _CrmRead:
+    changed: dict[str, Fields]
+    deleted: frozenset[str]
+    out_of_scope: frozenset[str]
+    full_resync: bool
+    views: dict[str, Fields]  # the views of every row read this run (all in scope)
+    cursor: CrmCursor  # the next cursor
+    queries: list[str]  # the active filters' FetchXML
+
+
+def _filters_digest(queries: Sequence[str]) -> str:
+    return hashlib.sha256("\x00".join(sorted(queries)).encode()).hexdigest()[:32]
+
+
+def restrict_to_ids(fetchxml: str, column: str, ids: Sequence[str]) -> str:
+    """``fetchxml`` with an extra ``<filter>`` on the top entity: ``column in (ids)``, and no paging.
+
+    Filters directly under an entity are AND-ed, so the filter's own conditions (whatever their shape)
+    still decide; this only narrows the rows looked at.
+    """
+    root = SafeET.fromstring(fetchxml)
+    entity = root.find("entity")
+    if root.tag != "fetch" or entity is None:
+        raise ValueError("FetchXML must have a <fetch> root with an <entity>")
+    for attribute in ("page", "paging-cookie", "count", "top"):
+        root.attrib.pop(attribute, None)
+    extra = ET.SubElement(entity, "filter", {"type": "and"})
+    condition = ET.SubElement(extra, "condition", {"attribute": column, "operator": "in"})
+    for value in ids:
+        ET.SubElement(condition, "value").text = guid(value)
+    return ET.tostring(root, encoding="unicode")
 
 
 # ---------------------------------------------------------------------------------------- the kind
@@ -249,7 +358,7 @@ def _load_snapshot(text: str | None) -> dict[str, str] | None:
 class _Read:
     crm: CrmChanges
     mailbox: MailboxChanges
-    versions: dict[str, str]  # in-scope CRM id -> version (the next CRM snapshot)
+    cursor: CrmCursor  # the next CRM cursor (versions: in-scope CRM id -> version)
     mailbox_state: str | None
     items: dict[str, MailboxItem]  # mailbox items fetched this run
     crm_rows: dict[str, Fields]  # every in-scope CRM row's view
@@ -398,29 +507,158 @@ class RecordSync:
                 names[str(row["accountid"]).lower()] = str(row.get("name") or "")
         return names
 
-    def _read(self, ctx: RunContext, mctx: mapping.MappingContext, *, create_defaults: bool) -> _Read:
-        kind, state = self.record_kind, ctx.state
-        # CRM: the scope, the rows, and what changed since the snapshot.
-        ids = scope_ids(ctx.crm, TABLE[kind], create_defaults=create_defaults)
-        rows = self._read_rows(ctx, sorted(ids))
-        if kind == "contacts" and mctx.sync_contact_company:
-            mctx.account_names = self._account_names(ctx, rows)
-        previous = _load_snapshot(state.cursor(kind, "crm"))
-        versions: dict[str, str] = {}
+    def _queries(self, ctx: RunContext, *, create_defaults: bool) -> list[str]:
+        """The active filters' FetchXML for this kind; the user's filters are read once per run."""
+        table = TABLE[self.record_kind]
+        if "outlook_filters" not in ctx.cache:
+            if create_defaults:
+                ctx.cache["outlook_filters"] = ensure_default_filters(ctx.crm, QUERYTYPE_OUTLOOK)
+            else:
+                ctx.cache["outlook_filters"] = list_filters(ctx.crm, QUERYTYPE_OUTLOOK)
+        filters = ctx.cache["outlook_filters"]
+        if not filters and not create_defaults:  # a dry run only evaluates the defaults
+            return [d.fetchxml for d in DEFAULT_OUTLOOK_FILTERS if d.table == table]
+        return [f.fetchxml for f in filters if f.active and f.returnedtypecode == table]
+
+    def _in_scope(self, ctx: RunContext, queries: Sequence[str], ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` the filters match (the union), asking with the ids as a condition."""
+        entity_set, key = TABLES[TABLE[self.record_kind]]
+        wanted = sorted({i.lower() for i in ids})
+        found: set[str] = set()
+        for fetchxml in queries:
+            for chunk in _chunks([i for i in wanted if i not in found], SCOPE_CHUNK):
+                for row in ctx.crm.fetch(entity_set, restrict_to_ids(fetchxml, key, chunk)):
+                    if row.get(key):
+                        found.add(str(row[key]).lower())
+        return found
+
+    def _views(
+        self, ctx: RunContext, mctx: mapping.MappingContext, rows: Iterable[Mapping[str, Any]]
+    ) -> tuple[dict[str, Fields], dict[str, str]]:
+        kind = self.record_kind
         views: dict[str, Fields] = {}
+        versions: dict[str, str] = {}
         for row in rows:
             if kind == "appointments" and row.get("instancetypecode") in SERIES_INSTANCE_TYPES:
                 continue  # occurrences of a series: the series itself is not synchronized yet
             cid = str(row[ID_COLUMN[kind]]).lower()
             views[cid] = mapping.crm_view(kind, row, mctx)
             versions[cid] = str(row.get("@odata.etag") or row.get("modifiedon") or content_hash(views[cid]))
-        full = previous is None
-        changed = {cid: v for cid, v in views.items() if full or previous.get(cid) != versions[cid]}  # type: ignore[union-attr]
-        links = state.links(kind)
-        gone = (set(previous or {}) | set(links)) - set(views)
+        return views, versions
+
+    def _scoped_views(
+        self, ctx: RunContext, mctx: mapping.MappingContext, ids: Iterable[str], queries: Sequence[str]
+    ) -> tuple[dict[str, Fields], dict[str, str]]:
+        """Views and versions of those of ``ids`` that are in scope (read fresh)."""
+        in_scope = self._in_scope(ctx, queries, ids) if queries else set()
+        rows = self._read_rows(ctx, sorted(in_scope)) if in_scope else []
+        if self.record_kind == "contacts" and mctx.sync_contact_company and rows:
+            mctx.account_names = {**mctx.account_names, **self._account_names(ctx, rows)}
+        return self._views(ctx, mctx, rows)
+
+    def _read_crm(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        links: Mapping[str, Any],
+        *,
+        create_defaults: bool,
+    ) -> _CrmRead:
+        """What changed on the CRM side since the cursor; see the module docstring."""
+        kind = self.record_kind
+        entity_set, key = TABLES[TABLE[kind]]
+        previous = CrmCursor.load(ctx.state.cursor(kind, "crm"))
+        queries = self._queries(ctx, create_defaults=create_defaults)
+        digest = _filters_digest(queries)
+        full_at = _parse_stamp(previous.full_at)
+        try:
+            due = full_at is None or ctx.now - full_at >= FULL_READ_EVERY or ctx.now < full_at
+        except TypeError:  # naive vs. aware (a clock that changed kind): read in full once
+            due = True
+        needs_full = previous.token is None or previous.versions is None or previous.filters != digest or due
+        changes: ChangeSet | None
+        try:
+            changes = ctx.crm.read_changes(entity_set, [key], None if needs_full else previous.token)
+        except D365SyncError as error:
+            if error.severity >= Severity.ACCOUNT:
+                raise
+            log.warning("%s: reading the changes failed (%s); reading the whole scope", kind, error)
+            changes = None
+        if changes is not None and changes.notices:
+            for notice in changes.notices:
+                log.info("%s: %s", kind, notice)
+        incremental = (
+            changes is not None and not needs_full and not changes.full_read and changes.deletes_detected
+        )
+        token = changes.next_token if changes is not None else None
+        if not incremental:
+            return self._read_crm_full(ctx, mctx, links, previous, queries, digest, token)
+        assert changes is not None and previous.versions is not None
+        known = set(previous.versions) | {k.lower() for k in links}
+        touched = {str(row[key]).lower() for row in changes.rows if row.get(key)} | set(previous.retry)
+        removed = {str(i).lower() for i in changes.deleted_ids} - touched
+        versions = dict(previous.versions)
+        views: dict[str, Fields] = {}
+        if touched:
+            views, fresh = self._scoped_views(ctx, mctx, touched, queries)
+            versions.update(fresh)
+        left = (touched - set(views)) & known  # changed and no longer matched (or a series now)
+        gone = (removed & known) | left
         existing = self._existing(ctx, gone) if gone else set()
+        # a series row (recurringappointmentmasters) counts as existing: it left the synced kind's scope
         deleted = frozenset(gone - existing)
         out_of_scope = frozenset(gone & existing)
+        for cid in gone:
+            versions.pop(cid, None)
+        changed = {cid: v for cid, v in views.items() if previous.versions.get(cid) != versions[cid]}
+        changed.update({cid: views[cid] for cid in previous.retry if cid in views})
+        cursor = replace(previous, token=token, versions=versions, retry=[])
+        return _CrmRead(changed, deleted, out_of_scope, False, views, cursor, queries)
+
+    def _read_crm_full(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        links: Mapping[str, Any],
+        previous: CrmCursor,
+        queries: Sequence[str],
+        digest: str,
+        token: str | None,
+    ) -> _CrmRead:
+        """Read the whole scope (the filters' FetchXML, then the rows) and compare with the snapshot."""
+        kind = self.record_kind
+        entity_set, key = TABLES[TABLE[kind]]
+        ids: set[str] = set()
+        for fetchxml in queries:
+            for row in ctx.crm.fetch(entity_set, fetchxml):
+                if row.get(key):
+                    ids.add(str(row[key]).lower())
+        rows = self._read_rows(ctx, sorted(ids))
+        if kind == "contacts" and mctx.sync_contact_company:
+            mctx.account_names = self._account_names(ctx, rows)
+        views, versions = self._views(ctx, mctx, rows)
+        snapshot = previous.versions
+        full = snapshot is None
+        changed = {cid: v for cid, v in views.items() if full or snapshot.get(cid) != versions[cid]}  # type: ignore[union-attr]
+        gone = (set(snapshot or {}) | {k.lower() for k in links}) - set(views)
+        existing = self._existing(ctx, gone) if gone else set()
+        cursor = CrmCursor(token, digest, ctx.now.isoformat(), versions, [])
+        return _CrmRead(
+            changed,
+            frozenset(gone - existing),
+            frozenset(gone & existing),
+            full,
+            views,
+            cursor,
+            list(queries),
+        )
+
+    def _read(self, ctx: RunContext, mctx: mapping.MappingContext, *, create_defaults: bool) -> _Read:
+        kind, state = self.record_kind, ctx.state
+        links = state.links(kind)
+        crm = self._read_crm(ctx, mctx, links, create_defaults=create_defaults)
+        changed, deleted, out_of_scope = crm.changed, crm.deleted, crm.out_of_scope
+        views, versions = crm.views, crm.cursor.versions or {}
 
         # Mailbox: what changed since the stored sync state (+ last run's failures).
         cursor = MailboxCursor.load(state.cursor(kind, "mailbox"))
@@ -450,7 +688,9 @@ class RecordSync:
                     and mid not in linked_mailbox
                 )
             }
-        crm_changes = CrmChanges(changed, deleted, out_of_scope, full_resync=full, total=len(views))
+        crm_changes = CrmChanges(
+            changed, deleted, out_of_scope, full_resync=crm.full_resync, total=len(versions)
+        )
         mailbox_changes = MailboxChanges(
             {mid: _mailbox_view(kind, item, mctx) for mid, item in items.items()},
             frozenset(removed),
@@ -471,6 +711,10 @@ class RecordSync:
         if need.crm_rows:
             more = dict(crm_changes.changed)
             unknown = [cid for cid in need.crm_rows if cid.lower() not in views]
+            if unknown and not crm.full_resync:
+                # Only the changed rows were read: an unchanged row may still be in scope.
+                views.update(self._scoped_views(ctx, mctx, unknown, crm.queries)[0])
+                unknown = [cid for cid in unknown if cid.lower() not in views]
             for cid in need.crm_rows:
                 if cid.lower() in views:
                     more[cid.lower()] = views[cid.lower()]
@@ -481,7 +725,7 @@ class RecordSync:
                 out_of_scope=crm_changes.out_of_scope | {c.lower() for c in unknown if c.lower() in alive},
                 deleted=crm_changes.deleted | {c.lower() for c in unknown if c.lower() not in alive},
             )
-        return _Read(crm_changes, mailbox_changes, versions, new_state, items, views)
+        return _Read(crm_changes, mailbox_changes, crm.cursor, new_state, items, views)
 
     def find_by_crmids(self, ctx: RunContext, crm_ids: Sequence[str]) -> dict[str, list[MailboxItem]]:
         """Mailbox items that carry each of ``crm_ids`` in their crmid named property.
@@ -718,8 +962,10 @@ class RecordSync:
 
     # -- cursors -----------------------------------------------------------------------------------
     def _save_cursors(self, ctx: RunContext, read: _Read, tally: _Tally) -> None:
-        snapshot = {cid: v for cid, v in read.versions.items() if cid not in tally.failed_crm}
-        ctx.state.set_cursor(self.record_kind, "crm", json.dumps(snapshot, sort_keys=True))
+        versions = {cid: v for cid, v in (read.cursor.versions or {}).items() if cid not in tally.failed_crm}
+        # A failed row must come back although the delta will not list it again: the retry list.
+        next_cursor = replace(read.cursor, versions=versions, retry=sorted(tally.failed_crm))
+        ctx.state.set_cursor(self.record_kind, "crm", next_cursor.dump())
         cursor = MailboxCursor(read.mailbox_state, sorted(tally.failed_mailbox))
         if tally.mailbox_writes and cursor.state is not None:
             # Catch up past our own writes: a sync state from before them would later report an item we

@@ -1,0 +1,154 @@
+"""What a sync run costs in requests against the stand-ins (DESIGN section 4: "a run with no changes
+costs one request per kind and side").
+
+Counted on the Dataverse side: every request to the environment's Web API except the per-run ones that do
+not depend on the kinds (the synchronizing-computer claim heartbeat, ``WhoAmI``, ``usersettings`` and the
+one read of the user's Outlook filters, ``userqueries``). What remains is the change read of each kind's
+table: ``GET /api/data/v9.2/<contacts|appointments|tasks>`` with the delta link. On the EWS side every
+request is counted by SOAP operation: one ``SyncFolderItems`` per folder, plus one ``ConvertId`` per run
+(exchangelib guessing the server version when the store opens a session).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.test_engine import KINDS, Setup, _configure, _new_contact, _ok
+from wizard.mailbox.base import LinkState
+from wizard.sandbox import Sandbox
+
+PER_RUN = ("mailboxes", "userqueries", "usersettings", "WhoAmI")
+
+
+@pytest.fixture
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
+        s = _configure(box)
+        try:
+            yield s
+        finally:
+            s.store.close()
+
+
+def _kind_requests(log: list[tuple[str, str]]) -> Counter[str]:
+    """Dataverse requests per entity set, the per-run reads (PER_RUN) left out."""
+    counts: Counter[str] = Counter()
+    for _method, path in log:
+        resource = path.split("?", 1)[0].split("/api/data/v9.2/", 1)[-1].split("(", 1)[0]
+        if not any(resource.startswith(name) for name in PER_RUN):
+            counts[resource] += 1
+    return counts
+
+
+def _measure(setup: Setup) -> tuple[Counter[str], Counter[str], list[tuple[str, str]]]:
+    """(Dataverse requests per entity set, EWS operations by name, the Dataverse log) of one run."""
+    env = setup.sandbox.environments[0].server
+    ews = setup.sandbox.ews
+    operations: Counter[str] = Counter()
+    handle = ews.operations.handle
+
+    def counting(caller: Any, request: Any) -> Any:
+        operations[str(request.tag).rsplit("}", 1)[-1]] += 1
+        return handle(caller, request)
+
+    env.reset_counts()
+    ews.server.reset_counts()
+    ews.operations.handle = counting
+    try:
+        _ok(setup.run())
+    finally:
+        del ews.operations.handle
+    assert sum(operations.values()) == ews.server.request_count  # one SOAP operation per request
+    return _kind_requests(list(env.request_log)), operations, list(env.request_log)
+
+
+def test_a_run_with_no_changes_costs_one_request_per_kind_and_side(setup: Setup) -> None:
+    for n in range(3):
+        _new_contact(setup.client, "Ada", f"Lovelace{n}")
+    first, _, _ = _measure(setup)  # the initial sync reads the whole scope
+    assert sum(first.values()) > 3
+    # The run after one that wrote to the mailbox re-reads the written items once (GetItem): the
+    # catch-up past the engine's own writes cannot tell them from a user's edit made meanwhile.
+    crm, ews, log = _measure(setup)
+    assert crm == {"contacts": 1, "appointments": 1, "tasks": 1}, log
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS), "GetItem": 1}
+    crm, ews, log = _measure(setup)
+    assert crm == {"contacts": 1, "appointments": 1, "tasks": 1}, log
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS)}
+
+
+def test_a_changed_row_costs_the_scope_check_and_its_read(setup: Setup) -> None:
+    ids = [_new_contact(setup.client, "Ada", f"Lovelace{n}") for n in range(3)]
+    _measure(setup)
+    setup.client.update("contacts", ids[0], {"jobtitle": "Analyst"})
+    crm, _, log = _measure(setup)
+    # the delta, the filter evaluated for the changed id, the row itself
+    assert crm["contacts"] == 3, log
+    assert crm["appointments"] == crm["tasks"] == 1
+    assert setup.contacts()["Lovelace0"].job_title == "Analyst"
+
+
+def test_leaving_the_scope_is_seen_in_the_delta_and_unlinks(setup: Setup) -> None:
+    other = setup.sandbox.port_info()["users"][1]["systemuserid"]
+    moved = _new_contact(setup.client, "Mo", "Moved")
+    _new_contact(setup.client, "Stay", "Put")
+    _measure(setup)
+    setup.client.update("contacts", moved, {"ownerid@odata.bind": f"/systemusers({other})"})
+    crm, _, log = _measure(setup)
+    # the delta, the filter on the changed id (no match), then the existence check
+    assert crm["contacts"] == 3, log
+    contacts = setup.contacts()
+    assert set(contacts) == {"Moved", "Put"}  # leaving the scope never deletes
+    assert contacts["Moved"].props.crmlinkstate == LinkState.NOT_TRACKED
+    with setup.state() as state:
+        assert state.link_by_crm("contacts", moved) is None
+        assert state.count_links("contacts") == 1
+
+
+def test_without_change_tracking_every_run_reads_the_scope(setup: Setup) -> None:
+    store = setup.sandbox.environments[0].store
+    store.set_tracking("contacts", False)
+    gone = _new_contact(setup.client, "Del", "Eted")
+    _new_contact(setup.client, "Stay", "Put")
+    _measure(setup)
+    crm, _, log = _measure(setup)
+    assert crm["contacts"] > 1 and crm["tasks"] == 1, log  # modifiedon fallback: the full scope again
+    # a deletion cannot be seen by modifiedon: the full read still notices it (not in scope, not there)
+    with setup.state() as state:
+        link = state.link_by_crm("contacts", gone)
+        assert link is not None
+    owner_copy = setup.contacts()["Eted"].id
+    setup.client.delete("contacts", gone)
+    _measure(setup)
+    with setup.state() as state:
+        assert state.link_by_crm("contacts", gone) is None
+    assert setup.contacts()["Eted"].id == owner_copy  # mine: the mailbox keeps an unlinked copy
+    assert setup.contacts()["Eted"].props.crmlinkstate == LinkState.NOT_TRACKED
+
+
+def test_changed_filters_read_the_scope_again(setup: Setup) -> None:
+    from wizard.crm.filters import list_filters, set_active
+
+    _new_contact(setup.client, "Ada", "Lovelace")
+    _measure(setup)
+    (contacts_filter,) = [f for f in list_filters(setup.client) if f.returnedtypecode == "contact"]
+    set_active(setup.client, contacts_filter.id, False)  # no active filter: nothing of the kind
+    crm, _, log = _measure(setup)
+    assert crm["contacts"] > 1, log
+    assert setup.contacts()["Lovelace"].props.crmlinkstate == LinkState.NOT_TRACKED
+    with setup.state() as state:
+        assert state.count_links("contacts") == 0
+
+
+def test_the_engine_benchmark_runs_and_names_its_bounds() -> None:
+    from bench import bench_engine
+
+    result = bench_engine.run(10)
+    assert result["nochange"]["ews_operations"] == {"ConvertId": 1, "SyncFolderItems": 3}
+    assert result["initial"]["created_in_mailbox"] == result["items"] == 20
+    text = bench_engine.render(result)
+    assert "lower bound" in text and "no-change run: Dataverse requests" in text
