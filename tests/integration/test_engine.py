@@ -498,3 +498,25 @@ def test_deleted_while_edited_can_be_restored(setup: Setup) -> None:
     _ok(setup.run())
     (back,) = _items(setup.store, FolderKind.TASKS, TaskItem)
     assert back.subject == "Call back today"
+
+
+def test_claim_check_failure_is_a_failed_run_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from wizard.odata.errors import ServerError
+    from wizard.sync.engine import Engine
+
+    engine = Engine.__new__(Engine)
+    engine.clock = lambda: datetime.now(UTC)
+    engine.reporter = SimpleNamespace(run_finished=lambda summary: None)
+    monkeypatch.setattr(Engine, "enabled_kinds", lambda self, kinds: ["contacts", "tasks"])
+
+    def boom(self: Engine, *, dry_run: bool) -> bool:
+        raise ServerError("500 from the organization", status=500, user_text="Dynamics 365 had a problem.")
+
+    monkeypatch.setattr(Engine, "_claim_is_ours", boom)
+    summary = engine.run_once()
+    assert summary.status == "failed"
+    assert [k.status for k in summary.kinds] == ["error", "error"]
+    assert summary.kinds[0].message == "Dynamics 365 had a problem."

@@ -264,7 +264,15 @@ class Engine:
         """One sync of ``kinds`` (default: every enabled kind). Never raises for a kind's failure."""
         started = self.clock()
         names = self.enabled_kinds(kinds)
-        if not self._claim_is_ours(dry_run=dry_run):
+        try:
+            ours = self._claim_is_ours(dry_run=dry_run)
+        except D365SyncError as error:  # the organization did not answer the claim check: nothing ran
+            log.warning("synchronizing-computer check failed: %s", error)
+            failed = [KindResult(n, KindCounts(), KindCounts(), "error", error.user_text) for n in names]
+            summary = RunSummary(None, started, self.clock(), "failed", failed, [])
+            self.reporter.run_finished(summary)
+            return summary
+        if not ours:
             summary = RunSummary(None, started, self.clock(), "not_sync_computer", [], [])
             self.reporter.run_finished(summary)
             return summary

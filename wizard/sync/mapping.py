@@ -144,19 +144,19 @@ def _address_specs(prefix: str) -> list[FieldSpec]:
     ]
 
 
-_NAME = "Full Name (aggregate, admin-locked two-way)"
+_NAME = "part of Full Name"  # aggregate, locked two-way by the administrator
 
 _CONTACT_SPECS: list[FieldSpec] = [
-    _spec("firstname", "firstname", "given_name", f"First Name — {_NAME}", locked=True, group="fullname"),
+    _spec("firstname", "firstname", "given_name", f"First Name ({_NAME})", locked=True, group="fullname"),
     _spec(
         "middlename",
         "middlename",
         "display_name (middle part)",
-        f"Middle Name — {_NAME}",
+        f"Middle Name ({_NAME})",
         locked=True,
         group="fullname",
     ),
-    _spec("lastname", "lastname", "surname", f"Last Name — {_NAME}", locked=True, group="fullname"),
+    _spec("lastname", "lastname", "surname", f"Last Name ({_NAME})", locked=True, group="fullname"),
     _spec(
         "company",
         "_parentcustomerid_value",
@@ -181,20 +181,20 @@ _CONTACT_SPECS: list[FieldSpec] = [
 ]
 _CONTACT_EXTRA_ADDRESSES: list[FieldSpec] = _address_specs("address2")
 
-_TIME = "Appointment Time (aggregate, admin-locked two-way)"
+_TIME = "part of Appointment Time"  # aggregate, locked two-way by the administrator
 _APPOINTMENT_SPECS: list[FieldSpec] = [
     _spec("subject", "subject", "subject", "Subject"),
     _spec(
         "scheduledstart",
         ("scheduledstart", "starttime"),
         "start",
-        f"Start — {_TIME}",
+        f"Start ({_TIME})",
         locked=True,
         group="time",
     ),
-    _spec("scheduledend", ("scheduledend", "endtime"), "end", f"End — {_TIME}", locked=True, group="time"),
+    _spec("scheduledend", ("scheduledend", "endtime"), "end", f"End ({_TIME})", locked=True, group="time"),
     _spec(
-        "isalldayevent", "isalldayevent", "is_all_day", f"All Day Event — {_TIME}", locked=True, group="time"
+        "isalldayevent", "isalldayevent", "is_all_day", f"All Day Event ({_TIME})", locked=True, group="time"
     ),
     _spec("location", "location", "location", "Location"),
     _spec("description", "description", "body", "Body"),
@@ -202,7 +202,7 @@ _APPOINTMENT_SPECS: list[FieldSpec] = [
         "attendees",
         ("appointment_activity_parties",),
         "organizer, required_attendees, optional_attendees",
-        "Organizer, Required Attendees, Optional Attendees (admin-locked two-way)",
+        "Organizer, Required Attendees, Optional Attendees",
         locked=True,
     ),
     _spec(
@@ -224,7 +224,7 @@ _APPOINTMENT_SPECS: list[FieldSpec] = [
             "isweekdaypattern",
         ),
         "recurrence",
-        "Recurrence (recurringappointmentmaster; admin-locked two-way)",
+        "Recurrence",
         locked=True,
     ),
 ]
@@ -238,14 +238,14 @@ _TASK_SPECS: list[FieldSpec] = [
         "status",
         ("statecode", "statuscode"),
         "status",
-        "Status (computed from Activity Status and Status Reason; admin-locked two-way)",
+        "Status (from Activity Status and Status Reason)",
         locked=True,
     ),
     _spec(
         "prioritycode",
         "prioritycode",
         "importance",
-        "Importance ↔ Priority (admin-locked two-way)",
+        "Priority",
         locked=True,
     ),
     _spec("description", "description", "body", "Notes"),
