@@ -79,6 +79,18 @@ class StatusSnapshot:
         }
 
 
+def _for_people(value: object) -> str:
+    """An ISO moment as local time to the minute ("25 Nov 2026 10:42"); anything else as it is."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    return moment.astimezone().strftime("%d %b %Y %H:%M")
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
@@ -146,12 +158,12 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
             else "This computer is not the synchronizing computer: nothing is synchronized here."
         )
     if snapshot.last_run:
-        lines.append(f"Last run: {snapshot.last_run['finished'] or snapshot.last_run['started']} "
-                     f"({snapshot.last_run['status']})")  # fmt: skip
+        when = _for_people(snapshot.last_run["finished"] or snapshot.last_run["started"])
+        lines.append(f"Last run: {when} ({snapshot.last_run['status']})")
     else:
         lines.append("Last run: never")
     if snapshot.next_run:
-        lines.append(f"Next run: {snapshot.next_run}")
+        lines.append(f"Next run: {_for_people(snapshot.next_run)}")
     rows = []
     for k in snapshot.kinds:
         rows.append(
