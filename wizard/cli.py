@@ -92,7 +92,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def _when(value: datetime | None) -> str:
     """A moment for people: local time, minutes precision."""
-    return value.astimezone().strftime("%d %b %Y %H:%M") if value is not None else "never"
+    from wizard.sync.status import for_people
+
+    return for_people(value) if value is not None else "never"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -645,16 +647,7 @@ def _demo_gui(args: argparse.Namespace) -> int:
     _require_display("Run the demo without a window: d365sync demo --headless")
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
-        user = info["users"][0]
-        hints = DemoHints(
-            discovery_url=info["discovery_url"],
-            authority_url=info["authority_url"],
-            ca_file=info["ca_file"],
-            username=user["upn"],
-            password=user["password"],
-            autodiscover_url=info["autodiscover_url"],
-            mailbox_password=user["ews_password"],
-        )
+        hints = DemoHints.from_port_info(info)
         return run_home(Services(locations(Path(home) / "profile").ensure()), demo=hints)
 
 

@@ -27,16 +27,7 @@ def info(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def hints_for(info: dict[str, Any], user: int = 0) -> DemoHints:
-    u = info["users"][user]
-    return DemoHints(
-        discovery_url=info["discovery_url"],
-        authority_url=info["authority_url"],
-        ca_file=info["ca_file"],
-        username=u["upn"],
-        password=u["password"],
-        autodiscover_url=info.get("autodiscover_url", ""),
-        mailbox_password=u.get("ews_password", ""),
-    )
+    return DemoHints.from_port_info(info, user)
 
 
 @pytest.fixture

@@ -73,15 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="d365sync-shots-") as home, Sandbox(demo_data=False) as sandbox:
         info = sandbox.port_info()
         user = info["users"][0]
-        hints = DemoHints(
-            discovery_url=info["discovery_url"],
-            authority_url=info["authority_url"],
-            ca_file=info["ca_file"],
-            username=user["upn"],
-            password=user["password"],
-            autodiscover_url=info["autodiscover_url"],
-            mailbox_password=user["ews_password"],
-        )
+        hints = DemoHints.from_port_info(info)
         services = Services(locations(Path(home)).ensure())
         wizard: Any = create_wizard(services, demo=hints)
         wizard.resize(*SIZE)

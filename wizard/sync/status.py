@@ -79,7 +79,7 @@ class StatusSnapshot:
         }
 
 
-def _for_people(value: object) -> str:
+def for_people(value: object) -> str:
     """An ISO moment as local time to the minute ("25 Nov 2026 10:42"); anything else as it is."""
     if isinstance(value, datetime):
         moment = value
@@ -158,12 +158,12 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
             else "This computer is not the synchronizing computer: nothing is synchronized here."
         )
     if snapshot.last_run:
-        when = _for_people(snapshot.last_run["finished"] or snapshot.last_run["started"])
+        when = for_people(snapshot.last_run["finished"] or snapshot.last_run["started"])
         lines.append(f"Last run: {when} ({snapshot.last_run['status']})")
     else:
         lines.append("Last run: never")
     if snapshot.next_run:
-        lines.append(f"Next run: {_for_people(snapshot.next_run)}")
+        lines.append(f"Next run: {for_people(snapshot.next_run)}")
     rows = []
     for k in snapshot.kinds:
         rows.append(

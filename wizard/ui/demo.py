@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,17 @@ class DemoHints:
     autodiscover_url: str = ""  # the sandbox's SOAP Autodiscover endpoint (mailbox page)
     mailbox_password: str = field(default="", repr=False)  # the demo user's Exchange password
     label: str = "Sandbox (demo)"
+
+    @classmethod
+    def from_port_info(cls, info: dict[str, Any], user: int = 0) -> DemoHints:
+        """Hints for one demo user from the sandbox's port information (docs/sandbox.md)."""
+        u = info["users"][user]
+        return cls(
+            discovery_url=info["discovery_url"],
+            authority_url=info["authority_url"],
+            ca_file=info["ca_file"],
+            username=u["upn"],
+            password=u["password"],
+            autodiscover_url=info.get("autodiscover_url", ""),
+            mailbox_password=u.get("ews_password", ""),
+        )
