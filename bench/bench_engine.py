@@ -1,14 +1,20 @@
 """Benchmark of the sync engine end to end against the stand-ins (Dataverse Web API + EWS).
 
-    python -m bench.bench_engine                    # N=2,000 contacts, N/2 appointments, N/2 tasks
-    python -m bench.bench_engine --contacts 10000   # larger
-    python -m bench.bench_engine --write            # also update the "Engine" section of docs/PERFORMANCE.md
+    python -m bench.bench_engine                    # 2,000 contacts, 1,000 appointments, 1,000 tasks, 2,000 emails
+    python -m bench.bench_engine --full             # the issue's sizes: 10,000 / 5,000 / 5,000 / 20,000
+    python -m bench.bench_engine --contacts 4000 --emails 0 --no-trace
+    python -m bench.bench_engine --full --write     # also update the "Engine" section of docs/PERFORMANCE.md
 
-Measures an initial sync (every CRM row created in the mailbox) and then a run with no changes: requests per
-side against the lower bound (reads in pages of 5,000 rows, Dataverse writes in $batch of 1,000, EWS writes
-of 100 items a request), items per second, peak Python memory (tracemalloc) and CPU time per item.
-Caveat: the stand-ins run in this process, so CPU time and the memory peak include the servers' threads;
-they are upper bounds for the engine alone.
+Measures an initial sync (every CRM row created in the mailbox, every received email tracked in Dynamics 365),
+the run right after it, and a run with no changes: requests per side against the lower bound (reads in pages
+of 5,000 rows, Dataverse writes in $batch of 1,000, EWS writes of 100 items a request), items per second, peak
+memory and CPU time per item.
+
+Memory, two figures: the tracemalloc peak of the initial sync (Python allocations above the baseline before
+it started; tracemalloc slows the run, ``--no-trace`` skips it) and the process's peak resident set size
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, a high-water mark of the whole process since it started,
+seeding included). The stand-ins run in this process, so both figures, and the CPU time, include the servers
+and their stores: upper bounds for the engine alone.
 """
 
 from __future__ import annotations
@@ -17,20 +23,74 @@ import argparse
 import datetime as dt
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.common import PERFORMANCE_MD, machine_description, markdown_table, measure, today, update_section
 
-KINDS = ["contacts", "appointments", "tasks"]
-READ_PAGE, CRM_BATCH, EWS_BATCH = 5000, 1000, 100
+RECORD_KINDS = ["contacts", "appointments", "tasks"]
+READ_PAGE, CRM_BATCH, EWS_BATCH, EMAIL_PAGE, SYNC_PAGE = 5000, 1000, 100, 100, 512
+FULL = {"contacts": 10_000, "appointments": 5_000, "tasks": 5_000, "emails": 20_000}
+SENDERS = 20  # distinct senders of the seeded emails (contacts of the user: resolved, two look-ups each)
 
 
-def _configure(box: Any) -> tuple[Any, Any, Any, str]:
+@dataclass(frozen=True)
+class Sizes:
+    contacts: int
+    appointments: int
+    tasks: int
+    emails: int
+
+    @property
+    def records(self) -> int:
+        return self.contacts + self.appointments + self.tasks
+
+    @property
+    def items(self) -> int:
+        return self.records + self.emails
+
+    def of(self, kind: str) -> int:
+        return int(getattr(self, kind))
+
+
+def pages(n: int, size: int) -> int:
+    """Requests to move ``n`` items ``size`` at a time (at least one: an empty read is still a request)."""
+    return max(1, math.ceil(n / size))
+
+
+def crm_read_bound(sizes: Sizes) -> int:
+    """Initial sync, Dataverse reads per record kind: the change token (the table listed once, it is the
+    scope here), the scope's ids (the filter's FetchXML) and the rows, each in pages of 5,000."""
+    return sum(3 * pages(sizes.of(k), READ_PAGE) for k in RECORD_KINDS)
+
+
+def crm_write_bound(sizes: Sizes) -> int:
+    """Tracked emails (each with its parties in the same request) in $batch of 1,000."""
+    return math.ceil(sizes.emails / CRM_BATCH)
+
+
+def ews_bound(sizes: Sizes) -> int:
+    """Initial sync, EWS: creates of 100 a request; per folder the listing before the writes and the
+    catch-up listing past them (SyncFolderItems pages of at most 512 changes); email: the Inbox listed
+    (the stamps are changes too: twice the messages), per 100 messages one GetItem and one stamp
+    (UpdateItem); the Sent Items listing."""
+    record = sum(math.ceil(sizes.of(k) / EWS_BATCH) + 1 + pages(sizes.of(k), SYNC_PAGE) for k in RECORD_KINDS)
+    if not sizes.emails:
+        return record + 2
+    return record + pages(2 * sizes.emails, SYNC_PAGE) + 2 * pages(sizes.emails, EMAIL_PAGE) + 1
+
+
+# --------------------------------------------------------------------------------------------- setup
+
+
+def _configure(box: Any, emails: bool) -> tuple[Any, Any, Any, str]:
     from wizard.paths import locations
     from wizard.services import Services
     from wizard.settings import MailboxBinding
@@ -53,29 +113,68 @@ def _configure(box: Any) -> tuple[Any, Any, Any, str]:
     bound = services.bind_mailbox(binding, u["ews_password"])
     store = services.mailbox_store(bound)
     client = services.dataverse(services.require_sync_org())
+    if emails:  # track every received email (incomingemailfilteringmethod 0 = all)
+        user_id = connected.org.user_id
+        client.update("usersettingscollection", user_id, {"incomingemailfilteringmethod": 0}, etag="*")
     return services, client, store, connected.org.user_id
 
 
-def _seed(client: Any, user_id: str, contacts: int) -> None:
+def _z(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _seed_crm(client: Any, user_id: str, sizes: Sizes) -> None:
+    """The CRM rows, created through $batch (seeding is not what is measured)."""
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
-    for n in range(contacts):
-        client.create(
-            "contacts", {"firstname": "Bench", "lastname": f"Contact {n:06d}", "jobtitle": "Tester"}
-        )
-    for n in range(contacts // 2):
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for n in range(sizes.contacts):
+        row = {"firstname": "Bench", "lastname": f"Contact {n:06d}", "jobtitle": "Tester"}
+        if n < SENDERS:
+            row["emailaddress1"] = f"sender{n}@fabrikam.example"
+        rows.append(("contacts", row))
+    for n in range(sizes.appointments):
         begin = start + dt.timedelta(hours=n)
-        client.create(
-            "appointments",
-            {
-                "subject": f"Meeting {n}",
-                "scheduledstart": begin.isoformat().replace("+00:00", "Z"),
-                "scheduledend": (begin + dt.timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
-                "appointment_activity_parties": [
-                    {"partyid_systemuser@odata.bind": f"/systemusers({user_id})", "participationtypemask": 7}
-                ],
-            },
+        party = {"partyid_systemuser@odata.bind": f"/systemusers({user_id})", "participationtypemask": 7}
+        rows.append(
+            (
+                "appointments",
+                {
+                    "subject": f"Meeting {n}",
+                    "scheduledstart": _z(begin),
+                    "scheduledend": _z(begin + dt.timedelta(minutes=30)),
+                    "appointment_activity_parties": [party],
+                },
+            )
         )
-        client.create("tasks", {"subject": f"Task {n}"})
+    rows.extend(("tasks", {"subject": f"Task {n}"}) for n in range(sizes.tasks))
+    for start_at in range(0, len(rows), CRM_BATCH):
+        results = client.create_many(rows[start_at : start_at + CRM_BATCH])
+        bad = [r.error for r in results if not r.ok]
+        if bad:
+            raise SystemExit(f"seeding failed: {bad[0]}")
+
+
+def _seed_mail(box: Any, address: str, count: int) -> None:
+    """Received emails straight into the EWS stand-in's Inbox (through its store, as mail delivery would)."""
+    from wizard.sandbox.ews.demo import build_message
+
+    store = box.ews.store
+    inbox = store.folder(address, "inbox")
+    received = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for n in range(count):
+        sender = n % SENDERS
+        store.insert(
+            address,
+            inbox.id,
+            build_message(
+                subject=f"Order {n}",
+                body=f"Please confirm order {n}.",
+                sender=(f"Sender {sender}", f"sender{sender}@fabrikam.example"),
+                to=[("Me", address)],
+                received=received + dt.timedelta(seconds=n),
+                message_id=f"<bench-{n:06d}@fabrikam.example>",
+            ),
+        )
 
 
 def _ews_operations(ews: Any) -> Counter[str]:
@@ -90,10 +189,33 @@ def _ews_operations(ews: Any) -> Counter[str]:
     return counts
 
 
-def run(contacts: int) -> dict[str, Any]:
+def _maxrss_mib() -> float:
+    """Peak resident set size of this process (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+# ----------------------------------------------------------------------------------------------- run
+
+
+def run(
+    contacts: int,
+    appointments: int | None = None,
+    tasks: int | None = None,
+    emails: int = 0,
+    *,
+    trace_memory: bool = True,
+) -> dict[str, Any]:
+    """Seed, then three runs (initial, the one right after, no changes); the figures of each."""
+    sizes = Sizes(
+        contacts,
+        contacts // 2 if appointments is None else appointments,
+        contacts // 2 if tasks is None else tasks,
+        emails,
+    )
     saved = os.environ.get("D365SYNC_HOME")
     try:
-        return _run(contacts)
+        return _run(sizes, trace_memory)
     finally:
         if saved is None:
             os.environ.pop("D365SYNC_HOME", None)
@@ -101,125 +223,190 @@ def run(contacts: int) -> dict[str, Any]:
             os.environ["D365SYNC_HOME"] = saved
 
 
-def _run(contacts: int) -> dict[str, Any]:
+def _run(sizes: Sizes, trace_memory: bool) -> dict[str, Any]:
+    kinds = [*RECORD_KINDS, *(["email"] if sizes.emails else [])]
     with tempfile.TemporaryDirectory() as home:
         os.environ["D365SYNC_HOME"] = home  # a throw-away profile: never the user's
         from wizard.sandbox import Sandbox
 
         with Sandbox(Path(home) / "sandbox", demo_data=False) as box:
-            services, client, store, user_id = _configure(box)
+            services, client, store, user_id = _configure(box, bool(sizes.emails))
             seeded = time.perf_counter()
-            _seed(client, user_id, contacts)
+            _seed_crm(client, user_id, sizes)
+            _seed_mail(box, box.port_info()["users"][0]["primary_email"], sizes.emails)
             seed_seconds = time.perf_counter() - seeded
             env, ews = box.environments[0].server, box.ews
-            items = contacts + 2 * (contacts // 2)
-            out: dict[str, Any] = {"contacts": contacts, "items": items, "seed_seconds": seed_seconds}
+            out: dict[str, Any] = {
+                "sizes": sizes.__dict__,
+                "items": sizes.items,
+                "seed_seconds": seed_seconds,
+                "trace_memory": trace_memory,
+            }
             for label in ("initial", "settle", "nochange"):
                 env.reset_counts()
                 ews.server.reset_counts()
                 operations = _ews_operations(ews)
                 cpu = time.process_time()
-                with measure(trace_memory=label == "initial") as m, services.engine() as engine:
-                    summary = engine.run_once(KINDS)
+                traced = trace_memory and label == "initial"
+                with measure(trace_memory=traced) as m, services.engine() as engine:
+                    summary = engine.run_once(kinds)
+                cpu_seconds = time.process_time() - cpu
                 del ews.operations.handle
                 if summary.status != "ok":
                     raise SystemExit(
                         f"{label} run: {summary.status} {[(k.kind, k.message) for k in summary.kinds]}"
                     )
-                created = sum(k.to_mailbox.created for k in summary.kinds)
                 by_method = Counter(method for method, _ in env.request_log)
+                by_kind = {k.kind: (k.to_mailbox.created, k.to_crm.created) for k in summary.kinds}
                 out[label] = {
                     "seconds": m.seconds,
-                    "peak_mib": m.peak_mib,
-                    "cpu_ms_per_item": 1000 * (time.process_time() - cpu) / items,
+                    "peak_mib": m.peak_mib if traced else None,
+                    "maxrss_mib": _maxrss_mib(),
+                    "cpu_seconds": cpu_seconds,
+                    "cpu_ms_per_item": 1000 * cpu_seconds / max(1, sizes.items),
                     "crm_requests": env.request_count,
                     "crm_reads": by_method["GET"],
                     "crm_writes": env.request_count - by_method["GET"],
+                    "crm_batches": sum(1 for _, path in env.request_log if path.endswith("$batch")),
                     "ews_requests": ews.server.request_count,
                     "ews_operations": dict(operations),
-                    "created_in_mailbox": created,
+                    "created_in_mailbox": sum(v[0] for v in by_kind.values()),
+                    "created_in_crm": sum(v[1] for v in by_kind.values()),
+                    "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
                 }
             store.close()
             return out
 
 
+# ------------------------------------------------------------------------------------------- output
+
+
+def _ops(operations: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(operations.items()))
+
+
 def render(r: dict[str, Any]) -> str:
-    n, items = r["contacts"], r["items"]
+    sizes = Sizes(**r["sizes"])
     first, settle, again = r["initial"], r["settle"], r["nochange"]
-    per_kind = [n, n // 2, n // 2]
-    # Lower bound of the initial sync: CRM reads of the scope in 5,000-row pages per kind (the ids, then
-    # the rows), no CRM writes (everything goes CRM -> mailbox); EWS writes of 100 items a request, plus
-    # one sync-state read per folder before and one after the writes.
-    crm_bound = sum(2 * math.ceil(k / READ_PAGE) for k in per_kind)
-    ews_bound = sum(math.ceil(k / EWS_BATCH) for k in per_kind) + 2 * len(KINDS)
-    ops = ", ".join(f"{name} {count}" for name, count in sorted(first["ews_operations"].items()))
+    items = sizes.items
+    kinds = len(RECORD_KINDS) + (1 if sizes.emails else 0)
+    folders = len(RECORD_KINDS) + (2 if sizes.emails else 0)  # email: Inbox and Sent Items
     rows = [
         [
-            "initial sync: Dataverse requests",
-            first["crm_requests"],
-            crm_bound,
-            f"{first['crm_reads']} reads, {first['crm_writes']} writes (claim heartbeat and filter set-up)",
+            "initial sync: Dataverse reads",
+            first["crm_reads"],
+            crm_read_bound(sizes),
+            "per record kind: change token, scope ids (FetchXML), rows - pages of 5,000"
+            + (
+                "; email: per 100 messages the Message-ID duplicate check and the correlation look-ups"
+                if sizes.emails
+                else ""
+            ),
         ],
-        ["initial sync: EWS requests", first["ews_requests"], ews_bound, ops],
         [
-            "next run (no changes): EWS requests",
+            "initial sync: Dataverse writes",
+            first["crm_writes"],
+            crm_write_bound(sizes),
+            f"{first['crm_batches']} `$batch`; the rest per run (claim heartbeat, filter set-up)",
+        ],
+        [
+            "initial sync: EWS requests",
+            first["ews_requests"],
+            ews_bound(sizes),
+            _ops(first["ews_operations"]),
+        ],
+        [
+            "next run: Dataverse requests",
+            settle["crm_requests"],
+            kinds,
+            "1 change read per kind + per run: claim check, WhoAmI, usersettings, filters, org settings",
+        ],
+        [
+            "next run: EWS requests",
             settle["ews_requests"],
-            len(KINDS),
-            ", ".join(f"{k} {v}" for k, v in sorted(settle["ews_operations"].items()))
-            + " (re-reads the items the initial sync wrote)",
+            folders,
+            _ops(settle["ews_operations"]),
         ],
         [
             "no-change run: Dataverse requests",
             again["crm_requests"],
-            len(KINDS),
-            "1 delta read per kind + per-run claim check, WhoAmI, usersettings, filters",
+            kinds,
+            "1 change read per kind + the per-run reads above",
         ],
-        [
-            "no-change run: EWS requests",
-            again["ews_requests"],
-            len(KINDS),
-            ", ".join(f"{k} {v}" for k, v in sorted(again["ews_operations"].items())),
-        ],
+        ["no-change run: EWS requests", again["ews_requests"], folders, _ops(again["ews_operations"])],
     ]
     table = markdown_table(["what", "requests", "lower bound", "notes"], rows)
+    command = (
+        "--full"
+        if sizes.__dict__ == FULL
+        else f"--contacts {sizes.contacts} --appointments {sizes.appointments} --tasks {sizes.tasks} "
+        f"--emails {sizes.emails}"
+    )
+    traced = f"tracemalloc peak {first['peak_mib']:.1f} MiB, " if first.get("peak_mib") is not None else ""
+    load = first.get("loadavg")
+    load_note = (
+        f" Load average when the initial sync ended: {load:.1f} on {os.cpu_count() or 0} cores (other "
+        "work shared the machine: wall times are inflated, CPU per item is the steadier figure)."
+        if load is not None and load > (os.cpu_count() or 1)
+        else ""
+    )
     return (
         "## Engine\n\n"
-        f"Measured {today()} on {machine_description()} with `python -m bench.bench_engine --contacts {n}`: "
-        f"{n:,} contacts, {n // 2:,} appointments, {n // 2:,} tasks in Dynamics 365, an empty mailbox.\n\n"
+        f"Measured {today()} on {machine_description()} with `python -m bench.bench_engine {command}`: "
+        f"{sizes.contacts:,} contacts, {sizes.appointments:,} appointments, {sizes.tasks:,} tasks in "
+        f"Dynamics 365 and {sizes.emails:,} received emails to track (every one: incoming-email filtering "
+        f'"all"), an empty mailbox otherwise. Seeding took {r["seed_seconds"]:.0f} s.\n\n'
         f"{table}\n\n"
-        f"- Initial sync: {items:,} items in {first['seconds']:.1f} s = {items / first['seconds']:.0f} items/s; "
-        f"CPU {first['cpu_ms_per_item']:.2f} ms per item; peak traced memory {first['peak_mib']:.1f} MiB "
-        "(stand-ins run in-process: CPU and memory include the servers' threads, so both are upper bounds; "
-        "tracemalloc also slows the measured run).\n"
-        f"- No-change run: {again['seconds']:.2f} s; the run right after the initial sync: "
-        f"{settle['seconds']:.2f} s.\n"
-        "- Where the engine is above the bound: the CRM scope is read per filter with FetchXML and the rows "
-        "again in `Microsoft.Dynamics.CRM.In` chunks of 50 ids (DataverseClient has no 5,000-row paging for "
-        "them), so the initial read costs about N/50 requests instead of N/5,000; the change-token read "
-        "on a full read scans the whole table once more. CRM creates and updates (mailbox -> CRM) go one "
-        "request each, not `$batch` (none in this scenario). On the EWS side the creates are at the bound "
-        "(100 a request); above it are the catch-up `SyncFolderItems` pages after the engine's own writes "
-        "(the run reads the folder again past what it wrote) and `GetItem` reads.\n"
-        "- Where the time goes (a cProfile of a 400-contact run, 2026-11-25, not part of this script): half "
-        "of the initial sync is `EwsStore.create_many`, most of it the read-back of every created item with "
-        "`GetItem` and exchangelib turning the XML into objects (~5 ms per item); the Dataverse side is "
-        "small next to it.\n"
-        "- The run right after a run that wrote to the mailbox re-reads the written items once (`GetItem`, 100 a "
-        "request): the catch-up past the engine's own writes cannot tell them from a user's edit made meanwhile "
-        "(ChangeBatch carries no change keys, though SyncFolderItems returns them).\n"
-        "- A run with no changes meets DESIGN's goal on the per-kind part: one delta read per kind on "
-        "Dataverse, one `SyncFolderItems` per folder on EWS; the rest is per run (claim heartbeat, "
-        "`WhoAmI`, `usersettings`, the user's filters; on EWS one `ConvertId`: exchangelib guessing the server "
-        "version when the store opens its session).\n"
+        f"- Initial sync: {items:,} items in {first['seconds']:.1f} s = {items / first['seconds']:.0f} items/s"
+        f"{' (tracemalloc on)' if first.get('peak_mib') is not None else ''}; CPU "
+        f"{first['cpu_ms_per_item']:.2f} ms per item ({first['cpu_seconds']:.0f} s). Memory: {traced}peak "
+        f"RSS of the process {first['maxrss_mib']:.0f} MiB (`ru_maxrss`, seeding included). The stand-ins run "
+        "in this process: CPU and memory include the servers and their stores, so all are upper bounds for "
+        "the engine.\n"
+        f"- The run right after it: {settle['seconds']:.1f} s; a run with no changes: "
+        f"{again['seconds']:.2f} s.{load_note}\n"
+        "- Lower bounds: reads in pages of 5,000 rows, Dataverse writes in `$batch` of 1,000, EWS writes of "
+        "100 items a request. Record kinds read the table's change token, the scope's ids and the rows "
+        "(the rows by id instead when the scope is small next to the table). Creates in the mailbox are not "
+        "read back (id and change key come with the answer); a created appointment's UID and organizer, "
+        "which only the server knows, are read back alone (`GetItem`, 100 a request).\n"
+        "- Email tracking streams: 100 messages at a time are listed, read, checked against Dynamics 365 "
+        "(Message-IDs, correlation: one query each for the page) and created in one `$batch` (each email "
+        "with its parties in one request, attachments as requests of their own), then stamped in one "
+        "`UpdateItem`. It stays one batch per page so the folder's cursor advances only past messages done: "
+        "its Dataverse writes are N/100, not N/1,000.\n"
+        "- The run after a run that wrote to the mailbox lists the folders past the engine's own writes and "
+        "reads nothing back: the listing's change keys equal those stored on the links. Stamped emails are "
+        "listed again by the Inbox (the stamp is a change) but not read (they are linked).\n"
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--appointments", type=int, default=None, help="default: contacts / 2")
+    parser.add_argument("--tasks", type=int, default=None, help="default: contacts / 2")
+    parser.add_argument("--emails", type=int, default=None, help="default: as many as contacts")
+    parser.add_argument("--full", action="store_true", help="the issue's sizes: " + str(FULL))
+    parser.add_argument("--no-trace", action="store_true", help="skip tracemalloc (faster)")
     parser.add_argument("--write", action="store_true", help="update docs/PERFORMANCE.md")
     args = parser.parse_args(argv)
-    result = run(args.contacts)
+    if args.full:
+        sizes = dict(FULL)
+    else:
+        sizes = {
+            "contacts": args.contacts,
+            "appointments": args.appointments if args.appointments is not None else args.contacts // 2,
+            "tasks": args.tasks if args.tasks is not None else args.contacts // 2,
+            "emails": args.emails if args.emails is not None else args.contacts,
+        }
+    result = run(
+        sizes["contacts"],
+        sizes["appointments"],
+        sizes["tasks"],
+        sizes["emails"],
+        trace_memory=not args.no_trace,
+    )
     text = render(result)
     print(text)
     if args.write:

@@ -76,3 +76,24 @@ def test_section_markdown_names_bounds_and_machine() -> None:
     text = bd.section_markdown(results, contacts=600, page_size=250, creates=10, seed_seconds=0.1)
     assert text.startswith("## Dataverse") and "Python " in text and "logical cores" in text
     assert "| full read (250/page)" in text and "≤ 3" in text and "1.0" in text
+
+
+def test_engine_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
+    """bench_engine at 30/15/15 records and 40 emails: the per-side counts the Engine section explains."""
+    from bench import bench_engine as be
+
+    r = be.run(30, 15, 15, 40, trace_memory=False)
+    first, settle, again = r["initial"], r["settle"], r["nochange"]
+    assert (first["created_in_mailbox"], first["created_in_crm"]) == (60, 40)
+    ops = first["ews_operations"]
+    assert ops["CreateItem"] == 3  # 100 items a request, one request per folder here
+    assert ops["GetItem"] == 2  # the appointments' UID/organizer (one request) and the page of 40 emails
+    assert ops["UpdateItem"] == 1  # the 40 stamps
+    assert first["crm_batches"] == 1  # the 40 tracked emails
+    # the runs after: one listing per folder (3 record folders, Inbox, Sent Items), nothing read back
+    assert settle["ews_operations"] == again["ews_operations"] == {"ConvertId": 1, "SyncFolderItems": 5}
+    assert settle["crm_requests"] == again["crm_requests"]
+    sizes = be.Sizes(**r["sizes"])
+    assert be.crm_read_bound(sizes) == 9 and be.crm_write_bound(sizes) == 1
+    text = be.render(r)
+    assert text.startswith("## Engine") and "lower bound" in text and "ru_maxrss" in text

@@ -384,8 +384,11 @@ def test_a_create_cut_short_by_a_crash_is_not_made_twice(setup: Setup) -> None:
         assert link is not None and link.mailbox_id == made.id
 
 
-def test_a_tracked_series_stays_in_the_mailbox_only(setup: Setup) -> None:
-    """Recurring series are not synchronized yet: tracking one must neither copy nor delete anything."""
+def test_a_tracked_series_is_synchronized_as_a_recurring_master(setup: Setup) -> None:
+    """A series tracked in the mailbox becomes one recurringappointmentmaster (not appointments); the rerun is quiet.
+
+    Series in depth: tests/integration/test_engine_series.py.
+    """
     from wizard.mailbox.base import Recurrence, RecurrencePattern
 
     start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(microsecond=0, second=0, minute=0)
@@ -398,12 +401,17 @@ def test_a_tracked_series_stays_in_the_mailbox_only(setup: Setup) -> None:
         categories=[TRACKED_CATEGORY],
     )
     assert setup.store.create_many(FolderKind.CALENDAR, [series])[0].ok
-    for _ in range(2):
-        _ok(setup.run())
+    _ok(setup.run())
+    (master,) = setup.client.query(
+        "recurringappointmentmasters", select=["activityid", "subject", "occurrences"]
+    )
+    assert master["subject"] == "Daily stand-up" and master["occurrences"] == 5
+    assert not list(setup.client.query("appointments", select=["activityid"], filter="instancetypecode eq 0"))
     (kept,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
-    assert kept.subject == "Daily stand-up"
-    assert not list(setup.client.query("appointments", select=["activityid"]))
-    assert not list(setup.client.query("recurringappointmentmasters", select=["activityid"]))
+    assert kept.props.crmid == master["activityid"]
+    again = setup.run()
+    _ok(again)
+    assert _totals(again) == dict.fromkeys(_totals(again), 0)
 
 
 def test_an_item_failure_skips_that_pair_and_is_retried(setup: Setup) -> None:

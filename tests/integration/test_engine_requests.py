@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_engine import KINDS, Setup, _configure, _new_contact, _ok
-from wizard.mailbox.base import LinkState
+from wizard.mailbox.base import TRACKED_CATEGORY, ContactItem, FolderKind, LinkState
 from wizard.sandbox import Sandbox
 
 PER_RUN = ("mailboxes", "userqueries", "usersettings", "WhoAmI")
@@ -71,11 +71,11 @@ def test_a_run_with_no_changes_costs_one_request_per_kind_and_side(setup: Setup)
         _new_contact(setup.client, "Ada", f"Lovelace{n}")
     first, _, _ = _measure(setup)  # the initial sync reads the whole scope
     assert sum(first.values()) > 3
-    # The run after one that wrote to the mailbox re-reads the written items once (GetItem): the
-    # catch-up past the engine's own writes cannot tell them from a user's edit made meanwhile.
+    # The run after one that wrote to the mailbox reads nothing back: the catch-up past the engine's own
+    # writes lists the written items with their change keys, equal to the ones stored on the links.
     crm, ews, log = _measure(setup)
     assert crm == {"contacts": 1, "appointments": 1, "tasks": 1}, log
-    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS), "GetItem": 1}
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS)}
     crm, ews, log = _measure(setup)
     assert crm == {"contacts": 1, "appointments": 1, "tasks": 1}, log
     assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS)}
@@ -152,3 +152,67 @@ def test_the_engine_benchmark_runs_and_names_its_bounds() -> None:
     assert result["initial"]["created_in_mailbox"] == result["items"] == 20
     text = bench_engine.render(result)
     assert "lower bound" in text and "no-change run: Dataverse requests" in text
+
+
+def test_after_a_mailbox_update_only_the_folder_sync_and_a_user_edit_is_still_seen(setup: Setup) -> None:
+    ada = _new_contact(setup.client, "Ada", "Lovelace")
+    _new_contact(setup.client, "Bob", "Babbage")
+    _measure(setup)
+    _measure(setup)
+    setup.client.update("contacts", ada, {"jobtitle": "Analyst"})
+    _, ews, _ = _measure(setup)  # writes the change to the mailbox (UpdateItem)
+    assert ews["UpdateItem"] == 1 and ews["GetItem"] == 1, ews  # the item the change applies to
+    _, ews, _ = _measure(setup)  # the catch-up saw our own change key: nothing to read back
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS)}
+    # A user's edit after the engine's write has another change key: read and synchronized.
+    item = setup.contacts()["Lovelace"]
+    item.department = "Engines"
+    assert setup.store.update_many(FolderKind.CONTACTS, [item])[0].ok
+    _, ews, _ = _measure(setup)
+    assert ews["GetItem"] == 1, ews
+    assert setup.crm_contacts()["Lovelace"]["department"] == "Engines"
+
+
+def test_mailbox_items_go_to_dynamics_in_one_batch(setup: Setup) -> None:
+    made = setup.store.create_many(
+        FolderKind.CONTACTS,
+        [
+            ContactItem(id="", given_name="T", surname=f"Tracked{n}", categories=[TRACKED_CATEGORY])
+            for n in range(5)
+        ],
+    )
+    assert all(r.ok for r in made)
+    _, ews, log = _measure(setup)
+    posts = [path.split("/api/data/v9.2/", 1)[-1] for method, path in log if method == "POST"]
+    assert posts.count("$batch") == 1 and "contacts" not in posts, posts  # 5 creates, 1 request
+    assert ews["UpdateItem"] == 1, ews  # the 5 stamps: one request
+    crm_rows = setup.crm_contacts()
+    assert {f"Tracked{n}" for n in range(5)} <= set(crm_rows)
+    with setup.state() as state:
+        assert state.count_links("contacts") == 5
+        assert state.pending_creates() == []
+    contacts = setup.contacts()
+    assert all(contacts[f"Tracked{n}"].props.crmlinkstate == LinkState.TRACKED for n in range(5))
+    # Stamping overwrites (it must not conflict with the user): its change key may cover a user's edit
+    # made meanwhile, so the stamped items are read once more (one GetItem for the five), then no more.
+    _, ews, _ = _measure(setup)
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS), "GetItem": 1}
+    _, ews, _ = _measure(setup)
+    assert ews == {"ConvertId": 1, "SyncFolderItems": len(KINDS)}
+
+
+def test_a_create_dynamics_refuses_fails_that_item_only(setup: Setup) -> None:
+    items = [
+        ContactItem(id="", given_name="T", surname=f"Tracked{n}", categories=[TRACKED_CATEGORY])
+        for n in range(3)
+    ]
+    items[1].job_title = "x" * 5000  # longer than the column allows: the service refuses that row alone
+    assert all(r.ok for r in setup.store.create_many(FolderKind.CONTACTS, items))
+    summary = setup.run()
+    contacts_result = next(k for k in summary.kinds if k.kind == "contacts")
+    crm_rows = setup.crm_contacts()
+    assert {"Tracked0", "Tracked2"} <= set(crm_rows) and "Tracked1" not in crm_rows
+    assert contacts_result.to_crm.created == 2 and contacts_result.to_crm.errors == 1
+    with setup.state() as state:
+        assert state.pending_creates() == []  # the refused create was journaled and closed
+        assert state.count_links("contacts") == 2

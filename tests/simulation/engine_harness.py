@@ -3,41 +3,83 @@
 The sandbox and the profile are real (the stand-ins, ``Services`` as the wizard configures it); the model only
 remembers what was edited where and in which order, so that after a clean run it can say whether the sides agree,
 whether anything was duplicated and whether any edit was lost (kept on both sides, or its value in the conflict log).
+Kinds: contacts, single appointments, tasks, and received email (tracked by category or not; a tracked message
+must reach Dynamics 365 exactly once, by its Message-ID). Edits happen between runs on both sides and, through the
+stand-ins' ``on_request`` hooks, during a run on both sides (:meth:`World.midrun_edit`).
 Retry waits are shortened (Dataverse: a recording no-op sleeper; EWS: tiny waits) so faults cost no wall time.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import datetime as dt
 import itertools
 import os
 import random
+import subprocess
+import sys
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from wizard.crm.client import DataverseClient
-from wizard.mailbox.base import TRACKED_CATEGORY, ContactItem, FolderKind, MailboxStore, TaskItem
+from wizard.mailbox.base import (
+    TRACKED_CATEGORY,
+    AppointmentItem,
+    ContactItem,
+    FolderKind,
+    MailboxStore,
+    TaskItem,
+)
 from wizard.odata.retry import FaultTolerance
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
+from wizard.sandbox.ews._soap import el, t
+from wizard.sandbox.ews.demo import build_message
+from wizard.sandbox.ews.ops import apply_update, refresh_computed
 from wizard.services import Services
 from wizard.settings import MailboxBinding
+from wizard.sync.correlation import normalize_message_id
 from wizard.sync.engine import Engine, RunSummary
 from wizard.sync.state import StateDB
 
-KINDS = ["contacts", "tasks"]
+RECORD_KINDS = ["contacts", "appointments", "tasks"]
+KINDS = ["email", *RECORD_KINDS]  # what a run syncs (the engine's own order puts email first)
 SEED_ENV = "D365SYNC_SIM_SEED"
+WORKER = Path(__file__).with_name("crash_worker.py")
+TIMEOUT = 60.0  # seconds any wait on the worker or a held request may take at most
 #: kind -> (CRM entity set, CRM key, mailbox folder, item class)
 SIDES: dict[str, tuple[str, str, FolderKind, type[Any]]] = {
     "contacts": ("contacts", "contactid", FolderKind.CONTACTS, ContactItem),
+    "appointments": ("appointments", "activityid", FolderKind.CALENDAR, AppointmentItem),
     "tasks": ("tasks", "activityid", FolderKind.TASKS, TaskItem),
 }
 #: kind -> [(CRM column, mailbox attribute)] the simulation edits and compares
 FIELDS: dict[str, list[tuple[str, str]]] = {
     "contacts": [("jobtitle", "job_title"), ("department", "department")],
+    "appointments": [("subject", "subject"), ("location", "location")],
     "tasks": [("subject", "subject")],
 }
+#: kind -> (stand-in folder, item tag, {CRM column: EWS field URI}) for edits made in the EWS stand-in itself
+EWS_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "contacts": (
+        "contacts",
+        "Contact",
+        {"jobtitle": "contacts:JobTitle", "department": "contacts:Department"},
+    ),
+    "appointments": (
+        "calendar",
+        "CalendarItem",
+        {"subject": "item:Subject", "location": "calendar:Location"},
+    ),
+    "tasks": ("tasks", "Task", {"subject": "item:Subject"}),
+}
+PREFIX = {"contacts": "C", "appointments": "A", "tasks": "T", "email": "E"}
+MAIL_DOMAIN = "sim.example.org"  # senders no Dynamics 365 record has: only tracked mail is in scope
 
 
 def seeds(default: list[int]) -> list[int]:
@@ -68,6 +110,10 @@ class Rig:
     def run(self) -> RunSummary:
         with self.engine() as engine:
             return engine.run_once(KINDS)
+
+    @property
+    def address(self) -> str:
+        return str(self.sandbox.port_info()["users"][0]["primary_email"])
 
     def state(self) -> StateDB:
         return StateDB.open(self.services.where.state_db)
@@ -115,9 +161,20 @@ def configure(sandbox: Sandbox, user: int = 0) -> Rig:
 def crm_rows(rig: Rig, kind: str) -> list[dict[str, Any]]:
     entity_set, key, _folder, _cls = SIDES[kind]
     columns = [key, *(c for c, _ in FIELDS[kind])]
-    if kind == "contacts":
-        columns.append("lastname")
+    if kind != "contacts":
+        return list(rig.client.query(entity_set, select=sorted(set(columns))))
+    columns.append("lastname")
     return list(rig.client.query(entity_set, select=sorted(set(columns))))
+
+
+def crm_emails(rig: Rig) -> Counter[str]:
+    """Message-ID -> how many Dynamics 365 email rows carry it."""
+    rows = rig.client.query("emails", select=["activityid", "messageid"])
+    return Counter(normalize_message_id(str(r.get("messageid") or "")) or "" for r in rows)
+
+
+def message_id(name: str) -> str:
+    return f"<{name.lower()}.sim@{MAIL_DOMAIN}>"
 
 
 def mailbox_items(rig: Rig, kind: str) -> list[Any]:
@@ -126,6 +183,36 @@ def mailbox_items(rig: Rig, kind: str) -> list[Any]:
     for batch in rig.store.changes(folder, None):
         ids.extend(batch.created)
     return [r.value for r in rig.store.get_many(folder, ids) if r.ok and isinstance(r.value, cls)]
+
+
+FUTURE = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def deliver(rig: Rig, name: str, *, tracked: bool) -> None:
+    """A message arrives in the Inbox (the stand-in's own store, as delivery would put it there)."""
+    store, address = rig.sandbox.ews.store, rig.address
+    inbox = store.folder(address, "inbox")
+    assert inbox is not None
+    element = build_message(
+        subject=f"{name} about the offer",
+        body=f"Message {name}",
+        sender=(f"Sender {name}", f"{name.lower()}@{MAIL_DOMAIN}"),
+        to=[("Me", address)],
+        received=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=int(name[1:])),
+        message_id=message_id(name),
+        categories=[TRACKED_CATEGORY] if tracked else [],
+    )
+    store.insert(address, inbox.id, element)
+
+
+def _stored_name(kind: str, item: Any) -> str:
+    """The model's name of an item in the EWS stand-in's store."""
+    text = item.text("Surname") if kind == "contacts" else item.text("Subject")
+    return str(text or "").split(" ", 1)[0]
 
 
 def crm_name(kind: str, row: dict[str, Any]) -> str:
@@ -157,6 +244,7 @@ class Record:
     edits: list[Edit] = field(default_factory=list)
     deleted_on: str | None = None
     dirty: bool = True  # edited since the last clean run
+    tracked: bool = False  # email: carries the "Tracked to Dynamics 365" category
 
 
 @dataclass
@@ -165,7 +253,8 @@ class Stats:
     edits: int = 0
     creates: int = 0
     deletes: int = 0
-    midrun_edits: int = 0
+    mails: int = 0  # messages received (tracked or not)
+    midrun_edits: Counter[str] = field(default_factory=Counter)  # by side: crm, mailbox, mail
     conflicts: int = 0  # in the conflict log once converged
     faults_armed: Counter[str] = field(default_factory=Counter)
     faults_hit: Counter[str] = field(default_factory=Counter)
@@ -188,26 +277,52 @@ class World:
         return f"{tag}{next(self.seq)}"
 
     def create(self, kind: str, side: str) -> Record:
-        name = f"{'C' if kind == 'contacts' else 'T'}{next(self.names):03d}"
+        name = f"{PREFIX[kind]}{next(self.names):03d}"
         record = Record(kind, name, side)
-        values = {}
+        if kind == "email":
+            return self._receive(record)
+        values: dict[str, str] = {}
         if kind == "contacts":
             values = {"jobtitle": self.value("j"), "department": self.value("d")}
+        elif kind == "appointments":
+            values = {"subject": f"{name} {self.value('s')}", "location": self.value("l")}
         else:
             values = {"subject": f"{name} {self.value('s')}"}
+        start = FUTURE + dt.timedelta(hours=int(name[1:]))  # in the future: CRM deletes propagate
         if side == "crm":
             body: dict[str, Any] = dict(values)
             if kind == "contacts":
                 body.update(firstname="Sim", lastname=name)
+            elif kind == "appointments":
+                body.update(
+                    scheduledstart=_iso(start),
+                    scheduledend=_iso(start + dt.timedelta(minutes=30)),
+                    appointment_activity_parties=[
+                        {
+                            "partyid_systemuser@odata.bind": f"/systemusers({self.rig.user_id})",
+                            "participationtypemask": 7,  # organizer
+                        }
+                    ],
+                )
             self.rig.client.create(SIDES[kind][0], body)
         else:
+            item: Any
             if kind == "contacts":
-                item: Any = ContactItem(
+                item = ContactItem(
                     id="",
                     given_name="Sim",
                     surname=name,
                     job_title=values["jobtitle"],
                     department=values["department"],
+                    categories=[TRACKED_CATEGORY],
+                )
+            elif kind == "appointments":
+                item = AppointmentItem(
+                    id="",
+                    subject=values["subject"],
+                    location=values["location"],
+                    start=start,
+                    end=start + dt.timedelta(minutes=30),
                     categories=[TRACKED_CATEGORY],
                 )
             else:
@@ -220,6 +335,14 @@ class World:
         self.stats.creates += 1
         return record
 
+    def _receive(self, record: Record) -> Record:
+        """A message arrives in the Inbox; tracked (the category) with probability 0.7."""
+        record.tracked = self.rnd.random() < 0.7
+        deliver(self.rig, record.name, tracked=record.tracked)
+        self.records[record.name] = record
+        self.stats.mails += 1
+        return record
+
     @staticmethod
     def _seq_of(value: str) -> int:
         return int("".join(ch for ch in value.rsplit(" ", 1)[-1] if ch.isdigit()))
@@ -229,16 +352,26 @@ class World:
         return rows[0] if rows else None
 
     def find_mailbox(self, record: Record) -> Any:
+        if record.kind == "email":
+            return next(
+                (i for i in self.rig.sandbox.ews.store.list_items(self.rig.address, "inbox")
+                 if i.text("InternetMessageId") == message_id(record.name)),
+                None,
+            )  # fmt: skip
         items = [
             i for i in mailbox_items(self.rig, record.kind) if mailbox_name(record.kind, i) == record.name
         ]
         return items[0] if items else None
 
-    def update(self, record: Record, side: str) -> bool:
-        column, attribute = self.rnd.choice(FIELDS[record.kind])
+    def new_value(self, record: Record, column: str) -> str:
         value = self.value(column[0])
-        if column == "subject":
-            value = f"{record.name} {value}"
+        return f"{record.name} {value}" if column == "subject" else value
+
+    def update(self, record: Record, side: str) -> bool:
+        if record.kind == "email":
+            return False  # received mail is not edited; tracking only creates in Dynamics 365
+        column, attribute = self.rnd.choice(FIELDS[record.kind])
+        value = self.new_value(record, column)
         if side == "crm":
             row = self.find_crm(record)
             if row is None:
@@ -258,10 +391,18 @@ class World:
         return True
 
     def delete(self, record: Record, side: str) -> bool:
-        """Delete a clean, linked record on one side (a dirty one would make a delete-vs-edit case)."""
+        """Delete a clean, linked record on one side (a dirty one would make a delete-vs-edit case).
+
+        Email: a tracked message the user deletes from the Inbox (Dynamics 365 keeps its copy)."""
         if record.dirty or record.deleted_on is not None:
             return False
-        if side == "crm":
+        if record.kind == "email":
+            stored = self.find_mailbox(record)
+            if stored is None or not record.tracked:
+                return False
+            self.rig.sandbox.ews.store.delete(stored)
+            side = "mailbox"
+        elif side == "crm":
             row = self.find_crm(record)
             if row is None:
                 return False
@@ -290,23 +431,90 @@ class World:
             else:
                 self.delete(self.rnd.choice(live), side)
 
-    def midrun_edit(self) -> Any:
-        """An edit of a CRM row straight in the stand-in's store, for use while a run is under way."""
-        live = [r for r in self.records.values() if r.deleted_on is None and r.kind == "contacts"]
+    def midrun_edit(self, side: str) -> Callable[[], None] | None:
+        """An edit made straight in a stand-in's store, to apply while a run is under way (in its thread).
+
+        Dataverse: a synced field of a CRM row. Mailbox: a synced field of an item (what an UpdateItem
+        would do, new ChangeKey included), or a message arriving in the Inbox (tracked or not)."""
+        live = sorted(
+            (r for r in self.records.values() if r.deleted_on is None and r.kind != "email"),
+            key=lambda r: r.name,
+        )
+        if side == "mailbox" and (not live or self.rnd.random() < 0.3):
+            return self._midrun_mail()
         if not live:
             return None
-        record = self.rnd.choice(sorted(live, key=lambda r: r.name))
+        record = self.rnd.choice(live)
+        column, _attribute = self.rnd.choice(FIELDS[record.kind])
+        return self.midrun_edit_of(record, side, column)
+
+    def midrun_edit_of(self, record: Record, side: str, column: str) -> Callable[[], None] | None:
+        """An edit of one field of ``record`` straight in the stand-in of ``side`` (see :meth:`midrun_edit`)."""
+        value = self.new_value(record, column)
+        return (
+            self._midrun_crm(record, column, value)
+            if side == "crm"
+            else self._midrun_ews(record, column, value)
+        )
+
+    def _edited(self, record: Record, side: str, column: str, value: str) -> None:
+        record.edits.append(Edit(self._seq_of(value), side, column, value))
+        record.dirty = True
+        self.stats.midrun_edits[side] += 1
+
+    def _midrun_crm(self, record: Record, column: str, value: str) -> Callable[[], None] | None:
+        entity_set, key, _f, _c = SIDES[record.kind]
         env = self.rig.sandbox.environments[0]
-        rows = [r for r in env.store.rows("contacts") if str(r.get("lastname")) == record.name]
+        rows = [r for r in env.store.rows(entity_set) if crm_name(record.kind, r) == record.name]
         if not rows:
             return None
-        value = self.value("j")
+        row_id = rows[0][key]
 
         def apply() -> None:
-            env.store.update("contacts", rows[0]["contactid"], {"jobtitle": value})
-            record.edits.append(Edit(self._seq_of(value), "crm", "jobtitle", value))
-            record.dirty = True
-            self.stats.midrun_edits += 1
+            env.store.update(entity_set, row_id, {column: value})
+            self._edited(record, "crm", column, value)
+
+        return apply
+
+    def _midrun_ews(self, record: Record, column: str, value: str) -> Callable[[], None] | None:
+        folder, tag, uris = EWS_FIELDS[record.kind]
+        store, address = self.rig.sandbox.ews.store, self.rig.address
+        field_name = uris[column].split(":", 1)[1]
+
+        def apply() -> None:
+            with store.transaction():
+                found = [
+                    i
+                    for i in store.list_items(address, folder)
+                    if _stored_name(record.kind, i) == record.name
+                ]
+                if not found:
+                    return  # deleted meanwhile (by the run): nothing to edit
+                item = found[0]
+                working = copy.deepcopy(item.element)
+                update = el(t("SetItemField"))
+                update.append(el(t("FieldURI"), attrs={"FieldURI": uris[column]}))
+                holder = el(t(tag))
+                holder.append(el(t(field_name), value))
+                update.append(holder)
+                changed = apply_update(working, update)
+                refresh_computed(working, item.tag)
+                item.element = working
+                store.save(item, {changed})
+            self._edited(record, "mailbox", column, value)
+
+        return apply
+
+    def _midrun_mail(self) -> Callable[[], None]:
+        record = Record("email", f"E{next(self.names):03d}", "mailbox")
+        tracked = self.rnd.random() < 0.7
+
+        def apply() -> None:
+            record.tracked = tracked
+            deliver(self.rig, record.name, tracked=tracked)
+            self.records[record.name] = record
+            self.stats.mails += 1
+            self.stats.midrun_edits["mail"] += 1
 
         return apply
 
@@ -367,7 +575,8 @@ def check_converged(world: World) -> list[str]:
     with rig.state() as state:
         conflicts = state.conflicts()
         links = {kind: state.links(kind) for kind in KINDS}  # type: ignore[arg-type]
-    for kind in KINDS:
+    problems += _check_email(world, links["email"])
+    for kind in RECORD_KINDS:
         _set, key, _folder, _cls = SIDES[kind]
         rows = crm_rows(rig, kind)
         items = mailbox_items(rig, kind)
@@ -402,6 +611,31 @@ def check_converged(world: World) -> list[str]:
     return problems
 
 
+def _check_email(world: World, links: dict[str, Any]) -> list[str]:
+    """A tracked message is in Dynamics 365 exactly once (by Message-ID) and linked while it is in the
+    Inbox; an untracked one (a sender no record has, filter "leads, contacts and accounts") never."""
+    rig = world.rig
+    counts = crm_emails(rig)
+    inbox = {
+        i.text("InternetMessageId"): i.id for i in rig.sandbox.ews.store.list_items(rig.address, "inbox")
+    }
+    linked = {link.mailbox_id for link in links.values()}
+    problems: list[str] = []
+    for record in (r for r in world.records.values() if r.kind == "email"):
+        mid = message_id(record.name)
+        want = 1 if record.tracked else 0
+        if counts[mid] != want:
+            problems.append(
+                f"email {record.name} (tracked {record.tracked}): {counts[mid]} in crm, want {want}"
+            )
+        in_inbox = inbox.get(mid)
+        if record.deleted_on is None and in_inbox is None:
+            problems.append(f"email {record.name}: gone from the Inbox")
+        if record.tracked and in_inbox is not None and in_inbox not in linked:
+            problems.append(f"email {record.name}: tracked but not linked")
+    return problems
+
+
 def _check_record(
     record: Record,
     crm_names: dict[str, dict[str, Any]],
@@ -416,6 +650,8 @@ def _check_record(
         expected = {
             ("contacts", "mailbox"): (True, False),  # CRM keeps the contact
             ("contacts", "crm"): (False, True),  # mine: the mailbox keeps an unlinked copy
+            ("appointments", "mailbox"): (False, False),  # deleted in CRM too
+            ("appointments", "crm"): (False, False),  # future, I organize it: deleted in the mailbox too
             ("tasks", "mailbox"): (False, False),  # deleted in CRM too
             ("tasks", "crm"): (False, False),  # current task: deleted in the mailbox too
         }[(kind, record.deleted_on)]
@@ -454,3 +690,77 @@ def _check_record(
             f"neither kept nor in the conflict log"
         )
     return problems
+
+
+# ------------------------------------------------------------------------------------------ real crashes
+
+
+class KillSwitch:
+    """Counts the engine process's requests on both stand-ins; holds the k-th one until the process is dead.
+
+    The held request is then let through, so the stand-in applies it with nobody left to read the answer:
+    the nastiest point for a crash ("made remotely, never recorded locally").
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k, self.seen = k, 0
+        self.held = ""
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, method: str, path: str) -> None:
+        with self.lock:
+            self.seen += 1
+            hold = self.seen == self.k
+        if hold:
+            self.held = f"{method} {path.split('?', 1)[0]}"
+            self.thread = threading.current_thread()
+            self.reached.set()
+            self.release.wait(TIMEOUT)
+
+
+def crash_run(rig: Rig, k: int, tmp: Path) -> bool:
+    """Run one engine run in ``crash_worker.py``, SIGKILL it while the stand-ins hold its k-th request.
+
+    True if it was killed (False: the run made fewer than k requests and finished)."""
+    switch = KillSwitch(k)
+    servers = [rig.sandbox.environments[0].server, rig.sandbox.ews.server]
+    for server in servers:
+        server.on_request = switch
+    log = tmp / f"worker-{k}.log"
+    try:
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, str(WORKER)],
+                env=dict(os.environ),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                waiter = threading.Thread(target=proc.wait, daemon=True)
+                waiter.start()
+                while not switch.reached.is_set() and waiter.is_alive():
+                    switch.reached.wait(0.05)  # bounded polling: the request arrives or the process ends
+                    if not waiter.is_alive():
+                        break
+                killed = switch.reached.is_set()
+                if killed:
+                    proc.kill()
+                proc.wait(TIMEOUT)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(TIMEOUT)
+    finally:
+        for server in servers:
+            server.on_request = None
+        switch.release.set()
+        if switch.thread is not None:  # the held request is applied (its answer goes nowhere) before going on
+            switch.thread.join(TIMEOUT)
+            assert not switch.thread.is_alive()
+    if not killed:
+        assert proc.returncode == 0, log.read_text()
+    print(f"k={k}: {'killed holding ' + switch.held if killed else 'run finished first'}")
+    return killed

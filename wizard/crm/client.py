@@ -24,7 +24,13 @@ from wizard.crm.entities import (
     WhoAmI,
 )
 from wizard.odata import etag as etags
-from wizard.odata.batch import BatchItem, BatchResult, entity_id_from_header
+from wizard.odata.batch import (
+    MAX_BATCH_REQUESTS,
+    BatchItem,
+    BatchRequest,
+    BatchResult,
+    entity_id_from_header,
+)
 from wizard.odata.errors import NotFoundError, malformed
 from wizard.odata.session import ODataSession
 
@@ -274,6 +280,21 @@ class DataverseClient:
 
     def batch(self, items: Sequence[BatchItem], *, continue_on_error: bool = True) -> list[BatchResult]:
         return self.session.batch(items, continue_on_error=continue_on_error)
+
+    def create_many(
+        self, rows: Sequence[tuple[str, Mapping[str, Any]]], *, max_requests: int = MAX_BATCH_REQUESTS
+    ) -> list[BatchResult]:
+        """Create ``(entity set, row)`` pairs through ``$batch``, up to ``max_requests`` rows a request.
+
+        Each row is its own request, sent with ``odata.continue-on-error``: a row the service refuses fails
+        alone (its result carries the error), the others are created. One result per row, in order. A
+        transport failure raises (the outcome of that request is then unknown: callers choose row ids
+        themselves so they can look the rows up).
+        """
+        items: list[BatchItem] = [
+            BatchRequest("POST", _entity_set(entity_set), body=dict(row)) for entity_set, row in rows
+        ]
+        return self.session.batch(items, continue_on_error=True, max_requests=max_requests)
 
     def read_changes(
         self, entity_set: str, select: Sequence[str], token: str | None, *, page_size: int | None = None

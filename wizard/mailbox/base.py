@@ -12,6 +12,7 @@ named properties (reference B.10), so links survive a lost state DB.
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -285,6 +286,24 @@ class RecurrencePattern(enum.Enum):
     RELATIVE_YEARLY = "relative_yearly"
 
 
+#: how many occurrences an open-ended series is expanded to at most (Exchange caps CalendarView too)
+MAX_EXPANSION = 999
+
+
+@dataclass(frozen=True)
+class ModifiedOccurrence:
+    """One changed occurrence: its original date, its own times and what differs from the series.
+
+    ``subject`` / ``location`` are None when the occurrence keeps the series' value.
+    """
+
+    original: date
+    start: datetime | None = None
+    end: datetime | None = None
+    subject: str | None = None
+    location: str | None = None
+
+
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEK_INDEX_NAMES = ("first", "second", "third", "fourth", "last")
 
@@ -307,6 +326,18 @@ class Recurrence:
     end_date: date | None = None
     occurrences: int | None = None
     first_day_of_week: int = 0
+    #: original (pattern) dates of occurrences deleted from the series, sorted
+    deleted_occurrences: tuple[date, ...] = ()
+    #: occurrences changed on their own (an Exchange exception / a Dataverse exception instance)
+    modified_occurrences: tuple[ModifiedOccurrence, ...] = ()
+
+    def dates(self, *, limit: int = MAX_EXPANSION, until: date | None = None) -> list[date]:
+        """The pattern's occurrence dates (deleted ones included: they keep their instance index).
+
+        ``InstanceIndex`` in EWS and the instances of a Dataverse series count from the first of these.
+        A series without an end stops after ``limit`` dates or at ``until``.
+        """
+        return expand_dates(self, limit=limit, until=until)
 
     def describe(self) -> str:
         """A sentence like Outlook's: "every 2 weeks on Monday, Wednesday from 2024-01-01, 10 times"."""
@@ -339,6 +370,76 @@ class Recurrence:
         elif self.occurrences is not None:
             text += f", {self.occurrences} times"
         return text
+
+
+def _month_days(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _nth_in_month(year: int, month: int, weekdays: tuple[int, ...], week_index: int) -> date | None:
+    """The first..fourth (0..3) or last (4) day of ``month`` that falls on one of ``weekdays``.
+
+    As in Outlook, a set of days counts as one: "the second weekday" is the 2nd Monday-to-Friday day.
+    """
+    days = [
+        date(year, month, d)
+        for d in range(1, _month_days(year, month) + 1)
+        if date(year, month, d).weekday() in (weekdays or tuple(range(7)))
+    ]
+    if not days:
+        return None
+    if week_index >= 4:
+        return days[-1]
+    return days[week_index] if week_index < len(days) else None
+
+
+def _candidates(rec: Recurrence) -> Iterator[date]:
+    """Pattern dates on or after the start date, in order, without the range's end."""
+    start, step = rec.start_date, max(1, rec.interval)
+    pattern = rec.pattern
+    if pattern is RecurrencePattern.DAILY:
+        day = start
+        while True:
+            yield day
+            day = day.fromordinal(day.toordinal() + step)
+    elif pattern is RecurrencePattern.WEEKLY:
+        weekdays = set(rec.weekdays or (start.weekday(),))
+        # weeks begin on first_day_of_week; "every N weeks" counts from the week holding the start date
+        week = start.fromordinal(start.toordinal() - (start.weekday() - rec.first_day_of_week) % 7)
+        while True:
+            for offset in range(7):
+                day = week.fromordinal(week.toordinal() + offset)
+                if day >= start and day.weekday() in weekdays:
+                    yield day
+            week = week.fromordinal(week.toordinal() + 7 * step)
+    else:
+        yearly = pattern in (RecurrencePattern.ABSOLUTE_YEARLY, RecurrencePattern.RELATIVE_YEARLY)
+        year, month = start.year, (rec.month or start.month) if yearly else start.month
+        months = 12 * step if yearly else step
+        while year <= 9999:
+            if pattern in (RecurrencePattern.ABSOLUTE_MONTHLY, RecurrencePattern.ABSOLUTE_YEARLY):
+                wanted = rec.day_of_month or start.day
+                day_or_none: date | None = date(year, month, min(wanted, _month_days(year, month)))
+            else:
+                day_or_none = _nth_in_month(year, month, rec.weekdays, rec.week_index or 0)
+            if day_or_none is not None and day_or_none >= start:
+                yield day_or_none
+            month += months
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+
+
+def expand_dates(rec: Recurrence, *, limit: int = MAX_EXPANSION, until: date | None = None) -> list[date]:
+    """See :meth:`Recurrence.dates`."""
+    out: list[date] = []
+    count = rec.occurrences if rec.occurrences is not None else limit
+    last = rec.end_date
+    if until is not None and (last is None or until < last):
+        last = until
+    for day in _candidates(rec):
+        if len(out) >= min(count, limit) or (last is not None and day > last):
+            break
+        out.append(day)
+    return out
 
 
 @dataclass
@@ -438,6 +539,9 @@ class ChangeBatch:
     ``full_resync`` means the old cursor was unusable (expired, lost, corrupt) and ``created`` lists
     *everything* in the folder: the engine must reconcile against its state, not create duplicates.
     ``more`` is True when another page follows in the same iteration.
+    ``change_keys`` maps created/updated ids to the change key the server listed with them (EWS
+    SyncFolderItems answers ItemId with ChangeKey), where the backend knows one: an item whose change key
+    equals the one the engine stored after its own write has not changed since, and needs no read.
     """
 
     kind: FolderKind
@@ -447,6 +551,7 @@ class ChangeBatch:
     cursor: str = ""
     full_resync: bool = False
     more: bool = False
+    change_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:

@@ -100,7 +100,7 @@ from exchangelib.items import (
     SAVE_ONLY,
     SEND_TO_NONE,
 )
-from exchangelib.properties import DistinguishedFolderId
+from exchangelib.properties import DistinguishedFolderId, OccurrenceItemId
 from exchangelib.protocol import FaultTolerance, Protocol
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
@@ -132,6 +132,7 @@ from wizard.mailbox.base import (
     ItemResult,
     MailboxError,
     MailItem,
+    ModifiedOccurrence,
     NamedProps,
     OutgoingMessage,
     PhysicalAddress,
@@ -1064,6 +1065,74 @@ def recurrence_from_ews(xrec: Any) -> Recurrence | None:
     return None  # regenerating patterns (tasks) have no counterpart in the item model
 
 
+def _pattern_key(rec: Recurrence) -> tuple[Any, ...]:
+    """What makes two patterns the same series (the week start only matters for every-N-weeks)."""
+    weekly_n = rec.pattern is RecurrencePattern.WEEKLY and rec.interval > 1
+    return (
+        rec.pattern,
+        rec.interval,
+        tuple(sorted(rec.weekdays)),
+        rec.day_of_month,
+        rec.week_index,
+        rec.month,
+        rec.start_date,
+        rec.end_date,
+        rec.occurrences,
+        rec.first_day_of_week if weekly_n else 0,
+    )
+
+
+@dataclass
+class OccurrencePlan:
+    """How to bring a series' exceptions from ``current`` to the wanted ones (see :func:`occurrence_plan`)."""
+
+    #: send the pattern again (Exchange then drops every exception; what is wanted is applied after)
+    reset: bool
+    #: 1-based instance indexes to delete
+    deletes: list[int]
+    #: (instance index, change) to apply to single occurrences
+    modifies: list[tuple[int, ModifiedOccurrence]]
+    #: wanted exceptions on dates the pattern does not produce (left out, logged)
+    skipped: list[dt.date]
+
+
+def occurrence_plan(target: Recurrence, current: Recurrence | None) -> OccurrencePlan:
+    """The EWS writes that give a master ``target``'s deleted and modified occurrences.
+
+    ``current`` is the series as the server has it (None: a new series, no exceptions yet). EWS cannot
+    restore a deleted occurrence nor undo an exception: either, or a new pattern, means sending the pattern
+    again (``reset``), which drops all exceptions, and applying the wanted ones from scratch. Occurrences are
+    addressed by InstanceIndex: the position of their original date in the pattern, deleted ones counted.
+    """
+    reset = current is not None and _pattern_key(current) != _pattern_key(target)
+    have_deleted: set[dt.date] = set()
+    have_modified: dict[dt.date, ModifiedOccurrence] = {}
+    if current is not None and not reset:
+        have_deleted = set(current.deleted_occurrences)
+        have_modified = {m.original: m for m in current.modified_occurrences}
+        want_deleted = set(target.deleted_occurrences)
+        want_modified = {m.original for m in target.modified_occurrences}
+        if not have_deleted <= want_deleted or not set(have_modified) <= want_modified | want_deleted:
+            reset, have_deleted, have_modified = True, set(), {}
+    wanted = sorted({*target.deleted_occurrences, *(m.original for m in target.modified_occurrences)})
+    index = {day: n for n, day in enumerate(target.dates(until=wanted[-1]), start=1)} if wanted else {}
+    plan = OccurrencePlan(reset, [], [], [])
+    deleted = set(target.deleted_occurrences)
+    for day in sorted(deleted - have_deleted):
+        if day in index:
+            plan.deletes.append(index[day])
+        else:
+            plan.skipped.append(day)
+    for change in sorted(target.modified_occurrences, key=lambda m: m.original):
+        if change.original in deleted or have_modified.get(change.original) == change:
+            continue
+        if change.original in index:
+            plan.modifies.append((index[change.original], change))
+        else:
+            plan.skipped.append(change.original)
+    return plan
+
+
 def _physical(addresses: Any, label: str) -> PhysicalAddress | None:
     for entry in addresses or []:
         if entry.label == label:
@@ -1506,6 +1575,9 @@ class EwsStore:
                 continue
             seen.add(item_id)
             target.append(item_id)
+            change_key = getattr(obj, "changekey", None) if change_type in ("create", "update") else None
+            if change_key:
+                batch.change_keys[item_id] = str(change_key)
         new_state = svc.sync_state or state or ""
         batch.cursor = self._encode_cursor(kind, new_state)
         done = bool(svc.includes_last_item_in_range) or new_state == state
@@ -1516,7 +1588,16 @@ class EwsStore:
         if kind is FolderKind.CONTACTS:
             base = [*CONTACT_FIELDS, "last_modified_time"]
         elif kind is FolderKind.CALENDAR:
-            base = [*CALENDAR_FIELDS, "uid", "organizer", "is_cancelled", "last_modified_time", "type"]
+            base = [
+                *CALENDAR_FIELDS,
+                "uid",
+                "organizer",
+                "is_cancelled",
+                "last_modified_time",
+                "type",
+                "modified_occurrences",
+                "deleted_occurrences",
+            ]
         elif kind is FolderKind.TASKS:
             base = [*TASK_FIELDS, "complete_date", "last_modified_time"]
         else:
@@ -1541,14 +1622,20 @@ class EwsStore:
 
         def work(opened: _Open) -> list[ItemResult[Item]]:
             out: list[ItemResult[Item]] = []
+            read: list[tuple[Item, Any]] = []
             for item_id, got in zip(ids, self._fetch(opened, kind, ids), strict=True):
                 if isinstance(got, Exception):
                     out.append(ItemResult(id=item_id, error=_item_error(got)))
                     continue
                 try:
-                    out.append(ItemResult(id=item_id, value=self._to_item(opened, kind, got)))
+                    value = self._to_item(opened, kind, got)
                 except MailboxError as exc:
                     out.append(ItemResult(id=item_id, error=exc))
+                    continue
+                out.append(ItemResult(id=item_id, value=value))
+                read.append((value, got))
+            if kind is FolderKind.CALENDAR:
+                self._fill_exceptions(opened, [v for v, _ in read], [x for _, x in read])
             return out
 
         return self._run(f"read {kind.value}", work)
@@ -1607,7 +1694,7 @@ class EwsStore:
             organizer=_address(x.organizer),
             required_attendees=[a for a in (_address(t.mailbox) for t in x.required_attendees or []) if a],
             optional_attendees=[a for a in (_address(t.mailbox) for t in x.optional_attendees or []) if a],
-            recurrence=recurrence_from_ews(x.recurrence),
+            recurrence=self._series_from_ews(x, tz),
             uid=x.uid,
             is_cancelled=bool(x.is_cancelled),
             show_as=show_as,
@@ -1616,6 +1703,222 @@ class EwsStore:
             last_modified=_aware(x.last_modified_time),
             props=props_from_item(x),
         )
+
+    def _series_from_ews(self, x: Any, tz: Any) -> Recurrence | None:
+        """The pattern plus deleted and modified occurrences (dates in the mailbox zone).
+
+        A modified occurrence's subject and location need the exception itself: :meth:`_fill_exceptions`.
+        """
+        rec = recurrence_from_ews(x.recurrence)
+        if rec is None:
+            return None
+
+        def day(value: Any) -> dt.date | None:
+            local = _in_zone(value, tz)
+            return local.date() if local is not None else None
+
+        deleted = sorted({d for d in (day(o.start) for o in x.deleted_occurrences or []) if d is not None})
+        modified = []
+        for occ in x.modified_occurrences or []:
+            original = day(occ.original_start)
+            if original is not None:
+                modified.append(ModifiedOccurrence(original, _in_zone(occ.start, tz), _in_zone(occ.end, tz)))
+        return replace(
+            rec,
+            deleted_occurrences=tuple(deleted),
+            modified_occurrences=tuple(sorted(modified, key=lambda m: m.original)),
+        )
+
+    def _fill_exceptions(self, opened: _Open, items: Sequence[Item], xs: Sequence[Any]) -> None:
+        """Subject and location of each modified occurrence, read from the exceptions in one GetItem."""
+        wanted: list[tuple[AppointmentItem, int, str]] = []
+        tz = self._tz(opened)
+        for item, x in zip(items, xs, strict=True):
+            if not isinstance(item, AppointmentItem) or item.recurrence is None:
+                continue
+            ids: dict[dt.date, str] = {}
+            for occ in x.modified_occurrences or []:
+                original = _in_zone(occ.original_start, tz)
+                if occ.id and original is not None:
+                    ids[original.date()] = occ.id
+            for n, change in enumerate(item.recurrence.modified_occurrences):
+                if change.original in ids:
+                    wanted.append((item, n, ids[change.original]))
+        if not wanted:
+            return
+        fetched = opened.account.fetch(
+            ids=[(occ_id, None) for _, _, occ_id in wanted],
+            folder=self._folder_obj(opened, FolderKind.CALENDAR),
+            only_fields=["subject", "location"],
+            chunk_size=self.settings.batch_size,
+        )
+        for (item, n, _), got in zip(wanted, fetched, strict=True):
+            if isinstance(got, Exception) or item.recurrence is None:
+                continue
+            changes = list(item.recurrence.modified_occurrences)
+            subject, location = _text(got.subject), _text(got.location)
+            changes[n] = replace(
+                changes[n],
+                subject=subject if subject != item.subject else None,
+                location=location if location != item.location else None,
+            )
+            item.recurrence = replace(item.recurrence, modified_occurrences=tuple(changes))
+
+    def _write_occurrences(
+        self, opened: _Open, pairs: Sequence[tuple[str, AppointmentItem, Recurrence | None]]
+    ) -> dict[str, MailboxError]:
+        """Delete / change single occurrences of the masters in ``pairs`` (id, wanted item, server's series).
+
+        Never tells attendees (SendToNone). Returns the masters whose occurrence writes failed.
+        """
+        tz = self._tz(opened)
+        deletes: list[tuple[str, Any]] = []
+        updates: list[tuple[str, tuple[Any, list[str]]]] = []
+        for master_id, item, current in pairs:
+            target = item.recurrence
+            if target is None:
+                continue
+            plan = occurrence_plan(target, current)
+            if plan.skipped:
+                log.warning(
+                    "%s: %d exception(s) on dates the pattern does not produce were left out",
+                    item.subject,
+                    len(plan.skipped),
+                )
+            for index in plan.deletes:
+                deletes.append(
+                    (master_id, OccurrenceItemId(id=master_id, changekey=None, instance_index=index))
+                )
+            for index, change in plan.modifies:
+                values: dict[str, Any] = {
+                    "subject": change.subject or item.subject or None,
+                    "location": change.location or item.location or None,
+                }
+                if change.start is not None and change.end is not None:
+                    for key, moment in (("start", change.start), ("end", change.end)):
+                        local = moment.astimezone(tz)
+                        values[key] = (
+                            local if isinstance(local, EWSDateTime) else EWSDateTime.from_datetime(local)
+                        )
+                xitem = CalendarItem(
+                    account=opened.account,
+                    folder=self._folder_obj(opened, FolderKind.CALENDAR),
+                    _id=OccurrenceItemId(id=master_id, changekey=None, instance_index=index),
+                    **values,
+                )
+                updates.append((master_id, (xitem, list(values))))
+        failed: dict[str, MailboxError] = {}
+        answers = self._update(opened, [pair for _, pair in updates], ALWAYS_OVERWRITE)
+        for (master_id, _), res in zip(updates, answers, strict=True):
+            if isinstance(res, Exception):
+                failed[master_id] = _item_error(res)
+        gone = self._call_batch(
+            opened,
+            _BatchDeleteItem,
+            items=[occ for _, occ in deletes],
+            delete_type=HARD_DELETE,
+            send_meeting_cancellations=SEND_TO_NONE,
+            affected_task_occurrences=ALL_OCCURRENCES,
+            suppress_read_receipts=True,
+        )
+        for (master_id, _), res in zip(deletes, gone, strict=True):
+            if isinstance(res, Exception):
+                failed[master_id] = _item_error(res)
+        return failed
+
+    def _occurrences_after_create(
+        self, opened: _Open, chunk: Sequence[Item], results: list[ItemResult[Item] | None]
+    ) -> None:
+        """Deleted / modified occurrences of new masters (the master exists first, as in Outlook).
+
+        A failure here is logged, not returned: the master exists and gets linked; the next run sees the
+        missing exception and writes it again.
+        """
+        pairs = [
+            (r.id, item, None)
+            for item, r in zip(chunk, results, strict=True)
+            if r is not None
+            and r.ok
+            and r.id
+            and isinstance(item, AppointmentItem)
+            and item.recurrence is not None
+            and (item.recurrence.deleted_occurrences or item.recurrence.modified_occurrences)
+        ]
+        for master_id, error in self._write_occurrences(opened, pairs).items():
+            log.warning("calendar: occurrences of %s not written: %s", master_id, error)
+        keys = self._change_keys(opened, [master_id for master_id, _, _ in pairs])
+        for r in results:
+            if r is not None and r.id in keys and r.value is not None:
+                r.value.change_key = keys[r.id]  # the occurrence writes gave the master a new one
+
+    def _series_before_update(
+        self, opened: _Open, kind: FolderKind, chunk: Sequence[Item]
+    ) -> dict[str, tuple[bool, Recurrence | None]]:
+        """For masters being updated: (send the pattern, the server's series); one GetItem for the chunk."""
+        if kind is not FolderKind.CALENDAR:
+            return {}
+        ids = [i.id for i in chunk if isinstance(i, AppointmentItem) and i.id and i.recurrence is not None]
+        out: dict[str, tuple[bool, Recurrence | None]] = {}
+        for item_id, current in self._current_series(opened, ids).items():
+            item = next(i for i in chunk if i.id == item_id)
+            assert isinstance(item, AppointmentItem) and item.recurrence is not None
+            plan = occurrence_plan(item.recurrence, current)
+            out[item_id] = (current is None or plan.reset, None if current is None or plan.reset else current)
+        return out
+
+    def _occurrences_after_update(
+        self,
+        opened: _Open,
+        chunk: Sequence[Item],
+        results: list[ItemResult[Item] | None],
+        series: dict[str, tuple[bool, Recurrence | None]],
+    ) -> None:
+        """Write the occurrence changes of updated masters; a failure fails that item (retried next run)."""
+        pairs: list[tuple[str, AppointmentItem, Recurrence | None]] = []
+        for item, r in zip(chunk, results, strict=True):
+            if r is not None and r.ok and item.id in series and isinstance(item, AppointmentItem):
+                pairs.append((item.id, item, series[item.id][1]))
+        failed = self._write_occurrences(opened, pairs)
+        keys = self._change_keys(opened, [item_id for item_id, _, _ in pairs])
+        for n, r in enumerate(results):
+            if r is None or r.id is None:
+                continue
+            if r.id in failed:
+                results[n] = ItemResult(id=r.id, error=failed[r.id])
+            elif r.id in keys and r.value is not None:
+                r.value.change_key = keys[r.id]  # the occurrence writes gave the master a new one
+
+    def _change_keys(self, opened: _Open, ids: Sequence[str]) -> dict[str, str]:
+        """The masters' change keys after their occurrences were written (one GetItem; none if no ids)."""
+        if not ids:
+            return {}
+        keys: dict[str, str] = {}
+        fetched = opened.account.fetch(
+            ids=[(i, None) for i in ids],
+            folder=self._folder_obj(opened, FolderKind.CALENDAR),
+            only_fields=["last_modified_time"],
+            chunk_size=self.settings.batch_size,
+        )
+        for item_id, got in zip(ids, fetched, strict=True):
+            if not isinstance(got, Exception) and got.changekey:
+                keys[item_id] = got.changekey
+        return keys
+
+    def _current_series(self, opened: _Open, ids: Sequence[str]) -> dict[str, Recurrence | None]:
+        """The series the server has for ``ids`` (pattern and exceptions), one GetItem."""
+        if not ids:
+            return {}
+        tz = self._tz(opened)
+        fetched = opened.account.fetch(
+            ids=[(i, None) for i in ids],
+            folder=self._folder_obj(opened, FolderKind.CALENDAR),
+            only_fields=["recurrence", "modified_occurrences", "deleted_occurrences"],
+            chunk_size=self.settings.batch_size,
+        )
+        return {
+            i: (None if isinstance(x, Exception) else self._series_from_ews(x, tz))
+            for i, x in zip(ids, fetched, strict=True)
+        }
 
     def _appointment_fields(self, opened: _Open, item: AppointmentItem) -> dict[str, Any]:
         tz = self._tz(opened)
@@ -1759,6 +2062,7 @@ class EwsStore:
                         value.id, value.change_key = res.id, res.changekey
                         results[n] = ItemResult(id=res.id, value=value)
                 if kind is FolderKind.CALENDAR:
+                    self._occurrences_after_create(opened, chunk, results)
                     self._read_back(opened, kind, results)
                 out.extend(r for r in results if r is not None)
             return out
@@ -1766,14 +2070,32 @@ class EwsStore:
         return self._run(f"create {kind.value}", work)
 
     def _read_back(self, opened: _Open, kind: FolderKind, results: list[ItemResult[Item] | None]) -> None:
-        """Replace created values by what the server stored (organizer, UID): one GetItem per batch."""
+        """Add what only the server knows of a created appointment (organizer, UID): one GetItem per batch.
+
+        Id and change key come with the CreateItem answer (kept: a key read now could cover an edit made
+        since); everything else is what was sent. So only these two server-made fields are read, not the
+        whole item: parsing full items was most of the cost of a create.
+        """
         ok = [(n, r.id) for n, r in enumerate(results) if r is not None and r.ok and r.id]
         if not ok:
             return
-        fetched = self._fetch(opened, kind, [i for _, i in ok])
-        for (n, item_id), got in zip(ok, fetched, strict=True):
-            if not isinstance(got, Exception):
-                results[n] = ItemResult(id=item_id, value=self._to_item(opened, kind, got))
+        folder = self._folder_obj(opened, kind)
+        fetched = opened.account.fetch(
+            ids=[(i, None) for _, i in ok],
+            folder=folder,
+            only_fields=["uid", "organizer"],
+            chunk_size=self.settings.batch_size,
+        )
+        for (n, _item_id), got in zip(ok, fetched, strict=True):
+            current = results[n]
+            if (
+                isinstance(got, Exception)
+                or current is None
+                or not isinstance(current.value, AppointmentItem)
+            ):
+                continue
+            current.value.uid = got.uid
+            current.value.organizer = _address(got.organizer)
 
     def update_many(self, kind: FolderKind, items: Sequence[Item]) -> list[ItemResult[Item]]:
         self._writable(kind)
@@ -1785,6 +2107,7 @@ class EwsStore:
             for chunk in self._chunks(items):
                 results: list[ItemResult[Item] | None] = [None] * len(chunk)
                 built: list[tuple[int, tuple[Any, list[str]]]] = []
+                series = self._series_before_update(opened, kind, chunk)
                 for n, item in enumerate(chunk):
                     if not item.id:
                         results[n] = ItemResult(
@@ -1792,9 +2115,13 @@ class EwsStore:
                         )
                         continue
                     try:
-                        built.append((n, self._build_x(opened, kind, item)))
+                        xitem, fields = self._build_x(opened, kind, item)
                     except MailboxError as exc:
                         results[n] = ItemResult(id=item.id, error=exc)
+                        continue
+                    if item.id in series and not series[item.id][0]:
+                        fields = [f for f in fields if f != "recurrence"]  # same pattern: keep the exceptions
+                    built.append((n, (xitem, fields)))
                 # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
                 answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
                 for (n, _), res in zip(built, answers, strict=True):
@@ -1805,6 +2132,8 @@ class EwsStore:
                         value = copy.deepcopy(original)
                         value.id, value.change_key = res[0], res[1]
                         results[n] = ItemResult(id=value.id, value=value)
+                if series:
+                    self._occurrences_after_update(opened, chunk, results, series)
                 out.extend(r for r in results if r is not None)
             return out
 
@@ -1871,11 +2200,11 @@ class EwsStore:
             ids = [x.id for x in folder.filter(**{attr: crmid}).only(attr)]
             if not ids:
                 return []
-            return [
-                self._to_item(opened, kind, x)
-                for x in self._fetch(opened, kind, ids)
-                if not isinstance(x, Exception)
-            ]
+            xs = [x for x in self._fetch(opened, kind, ids) if not isinstance(x, Exception)]
+            found = [self._to_item(opened, kind, x) for x in xs]
+            if kind is FolderKind.CALENDAR:
+                self._fill_exceptions(opened, found, xs)
+            return found
 
         return self._run(f"find {kind.value}", work)
 

@@ -56,13 +56,16 @@ from wizard.mailbox.base import (
     NotSupported,
     OutgoingMessage,
 )
+from wizard.odata.batch import BatchRequest
 from wizard.odata.errors import NotFoundError, ODataError, ValidationError
 from wizard.sync.correlation import (
     DEFAULT_TRACKING_PREFIX,
     Correlation,
     EmailRef,
+    conversation_root,
     correlate,
     normalize_message_id,
+    reply_message_ids,
     root_search_prefix,
     token_variants,
 )
@@ -136,8 +139,12 @@ _REF_SELECT = (
     "actualend",
     "directioncode",
 )
-#: Message-IDs per ``or`` filter (keeps the URL well under the service's limits)
-_IDS_PER_QUERY = 15
+#: Message-IDs (or conversation prefixes) per ``or`` filter: a page of messages in one query, and the URL
+#: (about 110 characters a Message-ID) still well under the service's 32 KB
+_IDS_PER_QUERY = 100
+#: tracked emails per ``$batch`` (each with its attachments), and the most bytes of payload one may carry
+_BATCH_EMAILS = 100
+_BATCH_BYTES = 16 * 1024 * 1024
 _TRACK_FOLDERS = (FolderKind.INBOX, FolderKind.SENT_ITEMS)
 _IMPORTANCE = {"low": 0, "normal": 1, "high": 2}
 
@@ -226,6 +233,100 @@ class CrmEmails:
             if key and key not in out:
                 out[key] = _ref_from_row(row)
         return out
+
+
+class _PageLookup:
+    """The correlation look-ups of one page of messages, asked of Dynamics 365 together.
+
+    ``prefetch`` reads, for the whole page, the emails the messages answer (In-Reply-To/References) and
+    those of their conversations (ConversationIndex root) in ``or`` queries of _IDS_PER_QUERY, instead
+    of a query or two per message. The emails this page tracks are added as they are decided (``add``),
+    before their ``$batch`` is sent, so a later message of the page correlates with them exactly as if
+    each had been created on its own. A question the prefetch did not cover goes to Dynamics 365 after
+    the page's pending creates were sent (``flush``), so the answer is never older than sequential work.
+    """
+
+    def __init__(self, base: CrmEmails, flush: Callable[[], None]) -> None:
+        self.base = base
+        self.flush = flush
+        self.by_id: dict[str, list[EmailRef]] = {}
+        self.by_root: dict[str, list[EmailRef]] = {}
+        self.page: list[EmailRef] = []
+
+    def prefetch(self, items: Sequence[MailItem]) -> None:
+        wanted = list(dict.fromkeys(m for i in items for m in reply_message_ids(i)))
+        for message_id in wanted:
+            self.by_id.setdefault(message_id.lower(), [])  # the service compares case-insensitively
+        for row in self.base._by_ids(wanted, None):
+            key = (normalize_message_id(row.get("messageid")) or "").lower()
+            if key in self.by_id:
+                self.by_id[key].append(_ref_from_row(row))
+        prefixes = list(
+            dict.fromkeys(
+                root_search_prefix(root)
+                for i in items
+                if (root := conversation_root(i.conversation_index)) is not None
+            )
+        )
+        for start in range(0, len(prefixes), _IDS_PER_QUERY):
+            chunk = prefixes[start : start + _IDS_PER_QUERY]
+            for prefix in chunk:
+                self.by_root.setdefault(prefix, [])
+            flt = " or ".join(f"startswith(conversationindex,{odata_string(p)})" for p in chunk)
+            for row in self.base._rows(flt):
+                ref = _ref_from_row(row)
+                for prefix in chunk:
+                    if (ref.conversationindex or "").startswith(prefix):
+                        self.by_root[prefix].append(ref)
+
+    def add(self, ref: EmailRef) -> None:
+        self.page.append(ref)
+
+    @staticmethod
+    def _unique(refs: Iterable[EmailRef]) -> list[EmailRef]:
+        return list({r.activityid: r for r in refs}.values())
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[EmailRef]:
+        wanted = {m.lower() for m in message_ids if m}
+        if wanted <= set(self.by_id):
+            found = [r for m in wanted for r in self.by_id[m]]
+        else:
+            self.flush()
+            found = self.base.by_message_ids(message_ids)
+        mine = [r for r in self.page if (normalize_message_id(r.messageid) or "").lower() in wanted]
+        return self._unique([*found, *mine])
+
+    def forget(self, activity_id: str) -> None:
+        """An email of this page that could not be created: no later message may correlate with it."""
+        self.page = [r for r in self.page if r.activityid != activity_id]
+
+    def by_tracking_token(self, token: str) -> list[EmailRef]:
+        self.flush()  # a new email's token is the service's: ask it, with this page's emails created
+        return self.base.by_tracking_token(token)
+
+    def by_conversation_root(self, root: bytes) -> list[EmailRef]:
+        prefix = root_search_prefix(root)
+        if prefix in self.by_root:
+            found = list(self.by_root[prefix])
+        else:
+            self.flush()
+            found = self.base.by_conversation_root(root)
+        mine = [r for r in self.page if (r.conversationindex or "").startswith(prefix)]
+        return self._unique([*found, *mine])
+
+
+@dataclass
+class _Pending:
+    """A tracked email decided on, waiting for its page's ``$batch``."""
+
+    folder: FolderKind
+    item: MailItem
+    activity_id: str
+    body: dict[str, Any]
+    attachments: list[dict[str, Any]]
+    all_saved: bool  # False when an attachment was left out before sending (too large, unreadable)
+    ref: EmailRef
+    size: int
 
 
 @dataclass(frozen=True)
@@ -619,7 +720,13 @@ class EmailSync:
             if retry:
                 failed += self._track_page(ctx, st, folder, retry, resolver, lookup, result, dry_run=dry_run)
             for batch in ctx.mailbox.changes(folder, cursors.folders.get(folder.value), self.page_size):
-                ids = [i for i in dict.fromkeys(batch.created + batch.updated) if i not in retry]
+                # A message linked already is left alone (_track_item): not even read. The run after a run
+                # that tracked (and stamped) thousands of messages then lists them, and reads none.
+                ids = [
+                    i
+                    for i in dict.fromkeys(batch.created + batch.updated)
+                    if i not in retry and ctx.state.link_by_mailbox(_KIND, i) is None
+                ]
                 if ids:
                     failed += self._track_page(
                         ctx, st, folder, ids, resolver, lookup, result, dry_run=dry_run
@@ -661,15 +768,30 @@ class EmailSync:
             [normalize_message_id(i.message_id) or "" for i in items], outgoing=outgoing
         )
         failed: list[str] = []
+        pending: list[_Pending] = []
+
+        def flush() -> None:
+            if pending:
+                sending = list(pending)
+                pending.clear()
+                failed.extend(self._send_tracked(ctx, st, folder, sending, existing, page, result))
+
+        page = _PageLookup(lookup, flush)
+        page.prefetch(items)
         for item in items:
             try:
-                self._track_item(ctx, st, folder, item, resolver, lookup, existing, result, dry_run=dry_run)
+                self._track_item(
+                    ctx, st, folder, item, resolver, page, existing, result, dry_run=dry_run, pending=pending
+                )
             except D365SyncError as exc:
                 if exc.severity > Severity.ITEM:
                     raise
                 failed.append(item.id)
                 result.to_crm.errors += 1
                 self._record(ctx, exc.severity, f"{item.subject}: could not be tracked: {exc}", item.id)
+            if len(pending) >= _BATCH_EMAILS or sum(p.size for p in pending) >= _BATCH_BYTES:
+                flush()
+        flush()
         return failed
 
     def in_scope(
@@ -703,12 +825,14 @@ class EmailSync:
         folder: FolderKind,
         item: MailItem,
         resolver: PartyResolver,
-        lookup: CrmEmails,
+        lookup: _PageLookup,
         existing: dict[str, EmailRef],
         result: KindResult,
         *,
         dry_run: bool,
+        pending: list[_Pending],
     ) -> None:
+        """Decide on one message; a new tracked email joins ``pending`` (sent by the page's ``$batch``)."""
         link = ctx.state.link_by_mailbox(_KIND, item.id)
         if link is not None:
             return
@@ -721,6 +845,9 @@ class EmailSync:
         if item.props.crmlinkstate == LinkState.NOT_TRACKED and not manual:
             return  # the user stopped tracking it (crmlinkstate 0): never tracked again by itself
         known = existing.get(message_id) if message_id else None
+        if known is not None and any(p.activity_id == known.activityid for p in pending):
+            lookup.flush()  # a copy of a message decided on in this page: link only once that exists
+            known = existing.get(message_id) if message_id else None
         if known is not None:
             if not dry_run:  # already in Dynamics 365 (tracked elsewhere, or our own sent email): link it
                 self._link(ctx, known.activityid, item.id, message_id)
@@ -737,17 +864,11 @@ class EmailSync:
             who = item.sender[1] if item.sender else "?"
             ctx.planned.append(f"email: track {item.subject!r} from {who} ({reason})")
             return
-        activity_id = self._create(ctx, st, folder, item, correlation, sender, resolver)
-        ref = EmailRef(
-            activityid=activity_id,
-            messageid=message_id,
-            regarding_id=correlation.email.regarding_id if correlation else None,
-            regarding_type=correlation.email.regarding_type if correlation else None,
-        )
+        ready = self._prepare(ctx, st, folder, item, correlation, sender, resolver)
         if message_id:
-            existing[message_id] = ref
-        self._stamp(ctx, st, folder, item.id, ref)
-        result.to_crm.created += 1
+            existing[message_id] = ready.ref
+        lookup.add(ready.ref)
+        pending.append(ready)
 
     def email_body(
         self,
@@ -806,7 +927,7 @@ class EmailSync:
             body["notifications"] = NOTIFY_ATTACHMENTS_NOT_SAVED
         return {k: v for k, v in body.items() if v is not None}
 
-    def _create(
+    def _prepare(
         self,
         ctx: RunContext,
         st: EmailSettings,
@@ -815,31 +936,109 @@ class EmailSync:
         correlation: Correlation | None,
         sender: ResolvedParty | None,
         resolver: PartyResolver,
-    ) -> str:
+    ) -> _Pending:
+        """The ``emails`` row (with a client-chosen ``activityid``) and the attachments that fit."""
         body = self.email_body(st, folder, item, correlation, sender, resolver)
         activity_id = str(uuid.uuid4())
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-        entry = ctx.state.journal_create(
-            _KIND, "crm", f"{folder.value} {item.id}", digest, target_id=activity_id
+        attachments, all_saved = self._attachment_rows(st, activity_id, item.attachments)
+        ref = EmailRef(
+            activityid=activity_id,
+            messageid=body.get("messageid") or None,
+            regarding_id=correlation.email.regarding_id if correlation else None,
+            regarding_type=correlation.email.regarding_type if correlation else None,
+            conversationindex=body.get("conversationindex"),
+            createdon=str(body.get("actualend") or ""),
         )
-        try:
-            ctx.crm.create("emails", {"activityid": activity_id, **body})
-        except ODataError as exc:
-            if not exc.retriable:  # a definite "no": nothing was created
-                ctx.state.journal_done(entry.id, None)
-            raise  # else unknown: the next run's recovery looks the row up by its id
-        ctx.state.journal_done(entry.id, activity_id)
-        self._link(ctx, activity_id, item.id, body.get("messageid"))
-        saved = self._attach(ctx, st, activity_id, item.attachments)
-        if not saved and body.get("notifications") != NOTIFY_ATTACHMENTS_NOT_SAVED:
-            ctx.crm.update("emails", activity_id, {"notifications": NOTIFY_ATTACHMENTS_NOT_SAVED}, etag="*")
-        return activity_id
+        size = len(str(body)) + sum(len(a["body"]) for a in attachments)
+        return _Pending(folder, item, activity_id, body, attachments, all_saved, ref, size)
 
-    def _attach(
-        self, ctx: RunContext, st: EmailSettings, activity_id: str, attachments: Iterable[Attachment]
-    ) -> bool:
-        """Upload what fits; False when anything was left out (too large, refused, not downloaded)."""
+    def _send_tracked(
+        self,
+        ctx: RunContext,
+        st: EmailSettings,
+        folder: FolderKind,
+        emails: Sequence[_Pending],
+        existing: dict[str, EmailRef],
+        page: _PageLookup,
+        result: KindResult,
+    ) -> list[str]:
+        """Create ``emails`` with their attachments in ``$batch`` requests; returns the ids that failed.
+
+        Every create is journaled with its ``activityid`` first (all before the request), so a crash
+        while the batch is under way is resolved by looking the rows up (``recover``). Each row is its
+        own request (continue-on-error): a refused email fails alone, a refused attachment only sets
+        ``notifications``, as when each was sent by itself. Then the items are linked and stamped (one
+        ``set_named_props`` call).
+        """
+        state = ctx.state
+        with state.transaction():
+            entries = [
+                state.journal_create(
+                    _KIND,
+                    "crm",
+                    f"{folder.value} {p.item.id}",
+                    hashlib.sha256(json.dumps(p.body, sort_keys=True, default=str).encode()).hexdigest(),
+                    target_id=p.activity_id,
+                )
+                for p in emails
+            ]
+        requests: list[BatchRequest] = []
+        for p in emails:
+            requests.append(BatchRequest("POST", "emails", body={"activityid": p.activity_id, **p.body}))
+            requests.extend(BatchRequest("POST", "activitymimeattachments", body=a) for a in p.attachments)
+        try:
+            answers = ctx.crm.batch(requests, continue_on_error=True)
+        except D365SyncError as exc:
+            if isinstance(exc, ODataError) and not exc.retriable:  # a definite "no": nothing was created
+                for entry in entries:
+                    state.journal_done(entry.id, None)
+            if exc.severity > Severity.ITEM:
+                raise  # else unknown: the next run's recovery looks the rows up by their ids
+            answers = []
+            failure: D365SyncError | None = exc
+        else:
+            failure = None
+        failed: list[str] = []
+        created: list[_Pending] = []
+        position = 0
+        for p, entry in zip(emails, entries, strict=True):
+            mine = answers[position : position + 1 + len(p.attachments)]
+            position += 1 + len(p.attachments)
+            error = failure if not mine else (None if mine[0].ok else mine[0].error)
+            if error is not None or not mine:
+                if failure is None:  # the service answered this row: it was not created
+                    state.journal_done(entry.id, None)
+                page.forget(p.activity_id)
+                key = normalize_message_id(p.item.message_id)
+                if key and existing.get(key) is p.ref:
+                    del existing[key]
+                failed.append(p.item.id)
+                result.to_crm.errors += 1
+                reason = error or D365SyncError("no answer", severity=Severity.ITEM)
+                self._record(
+                    ctx, reason.severity, f"{p.item.subject}: could not be tracked: {reason}", p.item.id
+                )
+                continue
+            state.journal_done(entry.id, p.activity_id)
+            self._link(ctx, p.activity_id, p.item.id, p.body.get("messageid"))
+            refused = [a for a in mine[1:] if not a.ok]
+            for answer in refused:
+                log.info("attachment refused: %s", answer.error)
+            if (refused or not p.all_saved) and p.body.get("notifications") != NOTIFY_ATTACHMENTS_NOT_SAVED:
+                ctx.crm.update(
+                    "emails", p.activity_id, {"notifications": NOTIFY_ATTACHMENTS_NOT_SAVED}, etag="*"
+                )
+            created.append(p)
+        self._stamp_many(ctx, st, folder, [(p.item.id, p.ref) for p in created])
+        result.to_crm.created += len(created)
+        return failed
+
+    def _attachment_rows(
+        self, st: EmailSettings, activity_id: str, attachments: Iterable[Attachment]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The ``activitymimeattachments`` rows of what fits; False when anything was left out."""
         all_saved = True
+        rows: list[dict[str, Any]] = []
         for number, attachment in enumerate(attachments, start=1):
             try:
                 data = attachment.data()
@@ -862,12 +1061,8 @@ class EmailSync:
             }
             if attachment.content_id:
                 row["attachmentcontentid"] = attachment.content_id.strip("<>")[:200]
-            try:
-                ctx.crm.create("activitymimeattachments", row)
-            except ValidationError as exc:  # blocked type or too large for the service
-                log.info("attachment %r refused: %s", attachment.name, exc)
-                all_saved = False
-        return all_saved
+            rows.append(row)
+        return rows, all_saved
 
     # -------------------------------------------------------------------------------- links, stamps
 
@@ -880,24 +1075,41 @@ class EmailSync:
         except StateDBError as exc:  # a race with ourselves cannot happen; a duplicate link is harmless
             log.debug("email link not stored: %s", exc)
 
-    @staticmethod
-    def _stamp(ctx: RunContext, st: EmailSettings, folder: FolderKind, item_id: str, ref: EmailRef) -> None:
+    @classmethod
+    def _stamp(
+        cls, ctx: RunContext, st: EmailSettings, folder: FolderKind, item_id: str, ref: EmailRef
+    ) -> None:
         """crmid / crmlinkstate 2 / crmorgid on the item, like the original (POP3: state DB only)."""
-        if not ctx.mailbox.capabilities.named_properties:
+        cls._stamp_many(ctx, st, folder, [(item_id, ref)])
+
+    @staticmethod
+    def _stamp_many(
+        ctx: RunContext, st: EmailSettings, folder: FolderKind, stamps: Sequence[tuple[str, EmailRef]]
+    ) -> None:
+        """:meth:`_stamp` for many items in one call (the store sends them in batches)."""
+        if not stamps or not ctx.mailbox.capabilities.named_properties:
             return
-        props = NamedProps(
-            crmid=ref.activityid,
-            crmlinkstate=LinkState.TRACKED,
-            crmorgid=st.org_id or None,
-            crmregardingobjectid=ref.regarding_id,
-            crmregardingobjecttypecode=REGARDING_TYPE_CODES.get(ref.regarding_type or ""),
-            crmownersystemuserid=st.me,
-        )
-        (answer,) = ctx.mailbox.set_named_props(folder, [(item_id, props)])
-        if answer.error is not None:
-            if answer.error.severity > Severity.ITEM:
-                raise answer.error
-            log.info("could not stamp %s: %s", item_id, answer.error)
+        updates = [
+            (
+                item_id,
+                NamedProps(
+                    crmid=ref.activityid,
+                    crmlinkstate=LinkState.TRACKED,
+                    crmorgid=st.org_id or None,
+                    crmregardingobjectid=ref.regarding_id,
+                    crmregardingobjecttypecode=REGARDING_TYPE_CODES.get(ref.regarding_type or ""),
+                    crmownersystemuserid=st.me,
+                ),
+            )
+            for item_id, ref in stamps
+        ]
+        for (item_id, _props), answer in zip(
+            updates, ctx.mailbox.set_named_props(folder, updates), strict=True
+        ):
+            if answer.error is not None:
+                if answer.error.severity > Severity.ITEM:
+                    raise answer.error
+                log.info("could not stamp %s: %s", item_id, answer.error)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -26,7 +26,10 @@ this module does the I/O the planner's docstring asks for:
 - Items whose operations failed are retried on the next run: their CRM id is left out of the snapshot
   (so the row is listed as changed again) and their mailbox id goes into the mailbox cursor's retry list.
 - Creates are journaled before they are sent; CRM rows get a client-chosen GUID so a crash between
-  "created" and "linked" is resolved by ``StateDB.recover_creates`` (see the engine).
+  "created" and "linked" is resolved by ``StateDB.recover_creates`` (see the engine). CRM creates go in
+  ``$batch`` requests of up to 1,000 (a refused row fails that item only), mailbox creates 100 a request.
+- After writing to the mailbox the folder is listed once more (the catch-up); an item listed with the change
+  key its link stored after our own write is skipped, so the next run reads nothing back.
 - A plan that needs confirmation (mass delete) writes nothing and keeps both cursors.
 """
 
@@ -52,6 +55,7 @@ from wizard.crm.filters import DEFAULT_OUTLOOK_FILTERS, TABLES, ensure_default_f
 from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import (
     AppointmentItem,
+    ChangeBatch,
     ContactItem,
     FolderKind,
     ItemNotFound,
@@ -63,9 +67,9 @@ from wizard.mailbox.base import (
     TaskItem,
 )
 from wizard.odata.errors import NotFoundError, ValidationError
-from wizard.sync import mapping
+from wizard.sync import mapping, series
 from wizard.sync.engine import KindCounts, KindResult, RunContext
-from wizard.sync.merge import ConflictPolicy
+from wizard.sync.merge import ConflictPolicy, canonical
 from wizard.sync.model import Fields, Kind, content_hash
 from wizard.sync.planner import (
     UNRESOLVED,
@@ -99,11 +103,14 @@ FOLDERS: dict[Kind, FolderKind] = {
 }
 TABLE: dict[Kind, str] = {"contacts": "contact", "appointments": "appointment", "tasks": "task"}
 ID_COLUMN: dict[Kind, str] = {"contacts": "contactid", "appointments": "activityid", "tasks": "activityid"}
-CHUNK = 50
+CHUNK = 50  # ids per ``In`` query (a GET: the URL stays short)
+READ_PAGE = 5000  # rows per page of a table read (odata.maxpagesize; the service maximum)
+CREATE_BATCH = 1000  # CRM creates per $batch request (the service maximum)
 SCOPE_CHUNK = 100  # ids per FetchXML scope check (a GET: the URL stays well below 32 KB)
 OPTIONAL_COLUMNS = frozenset({"modifiedon"})  # metadata a read can do without (see _read_rows)
 _MISSING_PROPERTY = re.compile(r"Could not find a property named '(\w+)'")
 SERIES_INSTANCE_TYPES = (2, 3, 4)
+SERIES_TOUCHED = "appointments:series_touched"  # run cache: series whose instances changed
 _MAILBOX_WRITES = (
     CreateInMailbox,
     UpdateMailbox,
@@ -371,6 +378,7 @@ class _Tally:
     failed_crm: set[str] = field(default_factory=set)
     failed_mailbox: set[str] = field(default_factory=set)
     mailbox_writes: bool = False  # something was written to the mailbox folder this run
+    recreated: set[str] = field(default_factory=set)  # CRM ids this plan creates in the mailbox (again)
 
 
 class RecordSync:
@@ -410,7 +418,10 @@ class RecordSync:
         if dry_run:
             ctx.planned.extend(describe(the_plan))
             return KindResult(kind, *self._preview_counts(the_plan), status="ok")
-        tally = _Tally(mailbox_writes=any(isinstance(op, _MAILBOX_WRITES) for op in the_plan.operations))
+        tally = _Tally(
+            mailbox_writes=any(isinstance(op, _MAILBOX_WRITES) for op in the_plan.operations),
+            recreated={op.crm_id for op in the_plan.operations if isinstance(op, CreateInMailbox)},
+        )
         self._execute(ctx, mctx, the_plan, read, tally)
         self._save_cursors(ctx, read, tally)
         return KindResult(kind, _counts(tally.to_crm), _counts(tally.to_mailbox), "ok")
@@ -442,7 +453,15 @@ class RecordSync:
         )
 
     # -- reading -----------------------------------------------------------------------------------
-    def _read_rows(self, ctx: RunContext, ids: Sequence[str]) -> list[dict[str, Any]]:
+    def _read_rows(
+        self, ctx: RunContext, ids: Sequence[str], *, table_rows: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of ``ids`` with the columns the mapping needs.
+
+        By id (``In`` queries of CHUNK ids), or -- when ``table_rows`` (the table's size, known after a
+        full change read) says that costs fewer requests -- the whole table in pages of READ_PAGE rows,
+        keeping the rows asked for: an initial sync of N rows costs N/5,000 requests instead of N/50.
+        """
         kind = self.record_kind
         entity_set = TABLES[TABLE[kind]][0]
         select = mapping.crm_select(kind, all_addresses=ctx.profile.sync.sync_all_addresses)
@@ -450,18 +469,30 @@ class RecordSync:
             select = list(dict.fromkeys([*select, "_parentcustomerid_value"]))
         expand = mapping.crm_expand() if kind == "appointments" else None
         select = [c for c in select if c not in ctx.cache.setdefault("missing_columns", set())]
+        key = ID_COLUMN[kind]
+        wanted = {i.lower() for i in ids}
+        if not wanted:
+            return []
+        paged = table_rows is not None and -(-max(table_rows, 1) // READ_PAGE) < -(-len(wanted) // CHUNK)
         rows: list[dict[str, Any]] = []
-        for chunk in _chunks(sorted(ids)):
+        parts: list[Sequence[str] | None] = [None] if paged else list(_chunks(sorted(wanted)))
+        for chunk in parts:
             while True:
                 try:
-                    rows.extend(
-                        ctx.crm.query(
-                            entity_set,
-                            select=select,
-                            filter=_in_filter(ID_COLUMN[kind], chunk),
-                            expand=expand,
+                    if chunk is None:
+                        rows = [
+                            row
+                            for row in ctx.crm.query(
+                                entity_set, select=select, expand=expand, page_size=READ_PAGE
+                            )
+                            if str(row.get(key) or "").lower() in wanted
+                        ]
+                    else:
+                        rows.extend(
+                            ctx.crm.query(
+                                entity_set, select=select, filter=_in_filter(key, chunk), expand=expand
+                            )
                         )
-                    )
                     break
                 except ValidationError as error:
                     missing = _MISSING_PROPERTY.search(error.message or "")
@@ -540,7 +571,10 @@ class RecordSync:
         versions: dict[str, str] = {}
         for row in rows:
             if kind == "appointments" and row.get("instancetypecode") in SERIES_INSTANCE_TYPES:
-                continue  # occurrences of a series: the series itself is not synchronized yet
+                # an occurrence is part of its series (read by wizard.sync.series): its change marks the series
+                if row.get("_seriesid_value"):
+                    ctx.cache.setdefault(SERIES_TOUCHED, set()).add(str(row["_seriesid_value"]).lower())
+                continue
             cid = str(row[ID_COLUMN[kind]]).lower()
             views[cid] = mapping.crm_view(kind, row, mctx)
             versions[cid] = str(row.get("@odata.etag") or row.get("modifiedon") or content_hash(views[cid]))
@@ -592,7 +626,9 @@ class RecordSync:
         )
         token = changes.next_token if changes is not None else None
         if not incremental:
-            return self._read_crm_full(ctx, mctx, links, previous, queries, digest, token)
+            # A full change read listed the whole table: its size decides how the scope's rows are read.
+            table_rows = len(changes.rows) if changes is not None and changes.full_read else None
+            return self._read_crm_full(ctx, mctx, links, previous, queries, digest, token, table_rows)
         assert changes is not None and previous.versions is not None
         known = set(previous.versions) | {k.lower() for k in links}
         touched = {str(row[key]).lower() for row in changes.rows if row.get(key)} | set(previous.retry)
@@ -624,16 +660,21 @@ class RecordSync:
         queries: Sequence[str],
         digest: str,
         token: str | None,
+        table_rows: int | None = None,
     ) -> _CrmRead:
-        """Read the whole scope (the filters' FetchXML, then the rows) and compare with the snapshot."""
+        """Read the whole scope (the filters' FetchXML, then the rows) and compare with the snapshot.
+
+        Both reads go in pages of READ_PAGE rows (the rows by id instead when the scope is small next to
+        the table ``table_rows``: see :meth:`_read_rows`).
+        """
         kind = self.record_kind
         entity_set, key = TABLES[TABLE[kind]]
         ids: set[str] = set()
         for fetchxml in queries:
-            for row in ctx.crm.fetch(entity_set, fetchxml):
+            for row in ctx.crm.fetch(entity_set, fetchxml, page_size=READ_PAGE):
                 if row.get(key):
                     ids.add(str(row[key]).lower())
-        rows = self._read_rows(ctx, sorted(ids))
+        rows = self._read_rows(ctx, sorted(ids), table_rows=table_rows)
         if kind == "contacts" and mctx.sync_contact_company:
             mctx.account_names = self._account_names(ctx, rows)
         views, versions = self._views(ctx, mctx, rows)
@@ -656,7 +697,10 @@ class RecordSync:
     def _read(self, ctx: RunContext, mctx: mapping.MappingContext, *, create_defaults: bool) -> _Read:
         kind, state = self.record_kind, ctx.state
         links = state.links(kind)
+        previous_crm = CrmCursor.load(state.cursor(kind, "crm")) if kind == "appointments" else None
         crm = self._read_crm(ctx, mctx, links, create_defaults=create_defaults)
+        if previous_crm is not None:
+            crm = self._with_series(ctx, mctx, links, crm, previous_crm)
         changed, deleted, out_of_scope = crm.changed, crm.deleted, crm.out_of_scope
         views, versions = crm.views, crm.cursor.versions or {}
 
@@ -675,19 +719,6 @@ class RecordSync:
             mailbox_full = mailbox_full or batch.full_resync
         wanted = sorted((created | updated) - removed)
         items = self._get_items(ctx, wanted, removed)
-        if kind == "appointments":
-            # Recurring series are not synchronized yet (neither side): a series the user tracks stays
-            # in the mailbox only, and a linked appointment that became a series is left alone.
-            linked_mailbox = {link.mailbox_id for link in links.values()}
-            items = {
-                mid: item
-                for mid, item in items.items()
-                if not (
-                    isinstance(item, AppointmentItem)
-                    and item.recurrence is not None
-                    and mid not in linked_mailbox
-                )
-            }
         crm_changes = CrmChanges(
             changed, deleted, out_of_scope, full_resync=crm.full_resync, total=len(versions)
         )
@@ -726,6 +757,43 @@ class RecordSync:
                 deleted=crm_changes.deleted | {c.lower() for c in unknown if c.lower() not in alive},
             )
         return _Read(crm_changes, mailbox_changes, crm.cursor, new_state, items, views)
+
+    def _with_series(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        links: Mapping[str, Any],
+        crm: _CrmRead,
+        previous: CrmCursor,
+    ) -> _CrmRead:
+        """Add the recurring series (``recurringappointmentmasters``) to the appointments' CRM read.
+
+        The appointment read cannot see them (it calls a linked series out of scope); :mod:`.series`
+        decides about every series id instead. See that module for what is read when.
+        """
+        touched = set(ctx.cache.pop(SERIES_TOUCHED, set())) | {c.lower() for c in previous.retry}
+        linked = [cid for cid, link in links.items() if link.base and link.base.get("recurrence") is not None]
+        got = series.read(
+            ctx.crm,
+            mctx,
+            crm.queries,
+            previous=previous.versions or {},
+            linked=linked,
+            touched=touched,
+            full=crm.cursor.full_at != previous.full_at or previous.versions is None,
+        )
+        # An id the appointment read found is an appointment now (a series turned back into one).
+        handled = got.handled - set(crm.views)
+        versions = {cid: v for cid, v in (crm.cursor.versions or {}).items() if cid not in handled}
+        versions.update(got.versions)
+        return replace(
+            crm,
+            changed={**{k: v for k, v in crm.changed.items() if k not in handled}, **got.changed},
+            deleted=frozenset((crm.deleted - handled) | (got.deleted - set(crm.views))),
+            out_of_scope=frozenset((crm.out_of_scope - handled) | (got.out_of_scope - set(crm.views))),
+            views={**crm.views, **got.views},
+            cursor=replace(crm.cursor, versions=versions),
+        )
 
     def find_by_crmids(self, ctx: RunContext, crm_ids: Sequence[str]) -> dict[str, list[MailboxItem]]:
         """Mailbox items that carry each of ``crm_ids`` in their crmid named property.
@@ -778,13 +846,19 @@ class RecordSync:
         groups = _groups(the_plan.operations)
         total = len(groups)
         creates = [op for g in groups if len(g) == 1 for op in g if isinstance(op, CreateInMailbox)]
+        crm_creates = [op for g in groups if len(g) == 1 for op in g if isinstance(op, CreateInCrm)]
         done = 0
         if creates:
             self._create_in_mailbox(ctx, mctx, creates, tally)
             done = len(creates)
             ctx.reporter.progress(self.record_kind, done, total)
+        if crm_creates:  # independent of each other and of the rest: $batch (item errors stay per item)
+            for op, error in self._create_in_crm_many(ctx, mctx, crm_creates, read, tally):
+                self._fail(ctx, tally, error, None, op.mailbox_id, "crm")
+            done += len(crm_creates)
+            ctx.reporter.progress(self.record_kind, done, total)
         for group in groups:
-            if len(group) == 1 and isinstance(group[0], CreateInMailbox):
+            if len(group) == 1 and isinstance(group[0], CreateInMailbox | CreateInCrm):
                 continue
             self._run_group(ctx, mctx, group, read, tally)
             done += 1
@@ -819,10 +893,11 @@ class RecordSync:
         self, ctx: RunContext, mctx: mapping.MappingContext, ops: list[CreateInMailbox], tally: _Tally
     ) -> None:
         state = ctx.state
-        entries = [
-            state.journal_create(self.record_kind, "mailbox", op.crm_id, content_hash(op.fields))
-            for op in ops
-        ]
+        with state.transaction():  # one commit for the batch's journal entries, all before the writes
+            entries = [
+                state.journal_create(self.record_kind, "mailbox", op.crm_id, content_hash(op.fields))
+                for op in ops
+            ]
         items = [
             mapping.apply_to_mailbox(self.record_kind, {**op.fields, "@crmid": op.crm_id}, None, mctx)
             for op in ops
@@ -879,12 +954,28 @@ class RecordSync:
         elif isinstance(op, UpdateCrm):
             base = state.link_by_crm(kind, op.crm_id)
             shape = read.crm_rows.get(op.crm_id) or (base.base if base else None)
+            if kind == "appointments" and series.update(ctx.crm, mctx, op.crm_id, op.changes, shape):
+                tally.to_crm.updated += 1  # a series (or an appointment that became one, or the reverse)
+                return None
             payload = mapping.crm_payload(kind, op.changes, mctx, creating=False)
-            if payload:
-                ctx.crm.update(mapping.crm_entity_set(kind, shape), op.crm_id, payload)
+            if payload:  # If-Match the version read: an edit made since is not overwritten (412, retried)
+                ctx.crm.update(
+                    mapping.crm_entity_set(kind, shape), op.crm_id, payload, _read_etag(read, op.crm_id)
+                )
             tally.to_crm.updated += 1
         elif isinstance(op, UpdateMailbox):
-            item = read.items.get(op.mailbox_id) or self._fetch_one(ctx, op.mailbox_id)
+            item = read.items.get(op.mailbox_id)
+            # The new change key goes on the link (so the next run skips the item) only when the write was
+            # based on a version the plan knew: the item read this run (the update is refused if it changed
+            # since), or a fresh read that still has the link's change key. A fresh read with another key
+            # may hold a user's edit of another field the plan never saw: the next run must read it.
+            seen = item is not None
+            if item is None:
+                item = self._fetch_unchanged(ctx, mctx, op)
+                known = state.link_by_crm(kind, op.crm_id)
+                seen = bool(
+                    known and known.mailbox_change_key and known.mailbox_change_key == item.change_key
+                )
             updated = mapping.apply_to_mailbox(kind, op.changes, item, mctx)
             (result,) = store.update_many(folder, [updated])
             if not result.ok:
@@ -892,7 +983,7 @@ class RecordSync:
             tally.to_mailbox.updated += 1
             if result.value is not None:
                 read.items[op.mailbox_id] = cast(MailboxItem, result.value)
-            return getattr(result.value, "change_key", None)
+            return getattr(result.value, "change_key", None) if seen else None
         elif isinstance(op, DeleteInMailbox):
             (gone,) = store.delete_many(folder, [op.mailbox_id])
             if not gone.ok and not isinstance(gone.error, ItemNotFound):
@@ -912,13 +1003,69 @@ class RecordSync:
                 state.forget(kind, crm_id=op.crm_id, mailbox_id=op.mailbox_id)
             tally.to_mailbox.unlinked += 1
         elif isinstance(op, ForgetLink):
-            state.forget(kind, crm_id=op.crm_id, mailbox_id=op.mailbox_id)
+            self._forget_seen(ctx, op, read, tally)
             tally.to_crm.unlinked += 1
         elif isinstance(op, CreateInCrm):
             self._create_in_crm(ctx, mctx, op, read, tally)
         elif isinstance(op, CreateInMailbox):
             self._create_in_mailbox(ctx, mctx, [op], tally)
         return None
+
+    def _stamp_many(
+        self,
+        ctx: RunContext,
+        pairs: Sequence[tuple[str, str | None]],
+        link_state: LinkState,
+        read: _Read,
+    ) -> dict[str, str | D365SyncError | None]:
+        """:meth:`_stamp` for many ``(mailbox id, crm id)`` in one call: mailbox id -> the new change key
+        (None when unknown or gone), or the error of that item."""
+        if not pairs or not ctx.mailbox.capabilities.named_properties:
+            return {}
+        updates: list[tuple[str, NamedProps]] = []
+        for mailbox_id, crm_id in pairs:
+            item = read.items.get(mailbox_id)
+            props = replace(item.props) if item is not None else NamedProps()
+            props.crmid = crm_id or props.crmid
+            props.crmlinkstate = link_state
+            props.crmorgid = ctx.org.id
+            updates.append((mailbox_id, props))
+        out: dict[str, str | D365SyncError | None] = {}
+        for (mailbox_id, _props), result in zip(
+            updates, ctx.mailbox.set_named_props(self.folder, updates), strict=True
+        ):
+            if result.ok or isinstance(result.error, ItemNotFound):
+                out[mailbox_id] = result.value if isinstance(result.value, str) else None
+            else:
+                out[mailbox_id] = result.error or MailboxError("stamping failed", severity=Severity.ITEM)
+        return out
+
+    def _fetch_unchanged(
+        self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox
+    ) -> MailboxItem:
+        """The item to update when this run did not read it (the plan took it to be as the base says).
+
+        Fetched now, it carries a fresh ChangeKey, so the server cannot see an edit the user made since this
+        run read the folder: writing over it would lose that edit unrecorded. If a field to be written no
+        longer has its base value, the pair fails as an item error; the id goes to the retry list and the
+        next run merges the edit (conflict log included).
+        """
+        item = self._fetch_one(ctx, op.mailbox_id)
+        link = ctx.state.link_by_crm(self.record_kind, op.crm_id)
+        base = link.base if link is not None and link.base is not None else None
+        if base is not None:
+            view = _mailbox_view(self.record_kind, item, mctx)
+            moved = sorted(
+                f for f in op.changes if f in base and canonical(view.get(f)) != canonical(base[f])
+            )
+            if moved:
+                raise MailboxError(
+                    f"{self.record_kind}: {op.mailbox_id} changed during the run ({', '.join(moved)})",
+                    user_text="An item changed in the mailbox while it was being synchronized; "
+                    "it is merged again on the next run.",
+                    severity=Severity.ITEM,
+                )
+        return item
 
     def _fetch_one(self, ctx: RunContext, mailbox_id: str) -> MailboxItem:
         (result,) = ctx.mailbox.get_many(self.folder, [mailbox_id])
@@ -944,23 +1091,116 @@ class RecordSync:
     def _create_in_crm(
         self, ctx: RunContext, mctx: mapping.MappingContext, op: CreateInCrm, read: _Read, tally: _Tally
     ) -> None:
+        """One create (in a group with more operations): :meth:`_create_in_crm_many`; its error raises."""
+        for _op, error in self._create_in_crm_many(ctx, mctx, [op], read, tally):
+            raise error
+
+    def _create_in_crm_many(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        ops: Sequence[CreateInCrm],
+        read: _Read,
+        tally: _Tally,
+    ) -> list[tuple[CreateInCrm, D365SyncError]]:
+        """Create CRM rows from mailbox items, CREATE_BATCH a ``$batch`` request; returns what failed.
+
+        Each create is journaled with its client-chosen GUID before its request is sent, so
+        ``StateDB.recover_creates`` can look any of them up after a crash. A row the service refuses fails
+        that item alone (continue-on-error). When a whole request fails and the error is retriable its
+        outcome is unknown: those creates stay pending in the journal and the next run's recovery finds
+        out. The created items are then stamped in one ``set_named_props`` call (the store batches it).
+        """
         kind, state = self.record_kind, ctx.state
-        new = new_id()
-        entity_set = mapping.crm_entity_set(kind, op.fields)
-        payload = mapping.crm_payload(kind, op.fields, mctx, creating=True)
-        payload["activityid" if entity_set != "contacts" else "contactid"] = new
-        entry = state.journal_create(kind, "crm", op.mailbox_id, content_hash(op.fields), target_id=new)
-        try:
-            ctx.crm.create(entity_set, payload)
-        except D365SyncError:
-            state.journal_done(entry.id, None)
-            raise
-        state.link(kind, new, op.mailbox_id, op.base)
-        state.journal_done(entry.id, new)
-        tally.to_crm.created += 1
-        self._stamp(ctx, op.mailbox_id, new, LinkState.TRACKED, read)
+        failed: list[tuple[CreateInCrm, D365SyncError]] = []
+        prepared: list[tuple[CreateInCrm, str, str, dict[str, Any]]] = []
+        for op in ops:
+            try:
+                entity_set = mapping.crm_entity_set(kind, op.fields)
+                payload = mapping.crm_payload(kind, op.fields, mctx, creating=True)
+            except D365SyncError as error:
+                failed.append((op, error))
+                continue
+            new = new_id()
+            payload["activityid" if entity_set != "contacts" else "contactid"] = new
+            prepared.append((op, new, entity_set, payload))
+        created: list[tuple[CreateInCrm, str]] = []
+        for start in range(0, len(prepared), CREATE_BATCH):
+            part = prepared[start : start + CREATE_BATCH]
+            with state.transaction():
+                entries = [
+                    state.journal_create(kind, "crm", op.mailbox_id, content_hash(op.fields), target_id=new)
+                    for op, new, _set, _payload in part
+                ]
+            outcomes: list[D365SyncError | None]
+            try:
+                if len(part) == 1:  # one row: a plain POST
+                    ctx.crm.create(part[0][2], part[0][3])
+                    outcomes = [None]
+                else:
+                    results = ctx.crm.create_many(
+                        [(entity_set, payload) for _op, _new, entity_set, payload in part],
+                        max_requests=CREATE_BATCH,
+                    )
+                    outcomes = [None if r.ok else (r.error or _batch_error(r.status)) for r in results]
+            except D365SyncError as error:
+                for entry in entries:
+                    if len(part) == 1 or not error.retriable:
+                        state.journal_done(entry.id, None)
+                failed.extend((op, error) for op, *_rest in part)
+                if error.severity >= Severity.KIND:
+                    break  # the caller stops the kind (or the run); the rest is planned again next run
+                continue
+            for (op, new, _set, _payload), entry, outcome in zip(part, entries, outcomes, strict=True):
+                if outcome is not None:
+                    state.journal_done(entry.id, None)
+                    failed.append((op, outcome))
+                    continue
+                try:
+                    state.link(kind, new, op.mailbox_id, op.base)
+                except D365SyncError as error:  # left pending: the next run's recovery resolves it
+                    failed.append((op, error))
+                    continue
+                state.journal_done(entry.id, new)
+                tally.to_crm.created += 1
+                created.append((op, new))
+                if kind == "appointments":  # a series' deleted / modified occurrences (may adjust op.base)
+                    series.after_create(ctx.crm, mctx, new, op.fields, op.base)
+        stamped = self._stamp_many(
+            ctx, [(op.mailbox_id, new) for op, new in created], LinkState.TRACKED, read
+        )
+        for op, _new in created:
+            stamp = stamped.get(op.mailbox_id)
+            if isinstance(stamp, D365SyncError):
+                failed.append((op, stamp))
+            # The stamp's change key is not stored: stamping overwrites whatever the item is now, so that
+            # key may cover a user's edit made meanwhile, which the next run must still read.
+        return failed
 
     # -- cursors -----------------------------------------------------------------------------------
+    def _forget_seen(self, ctx: RunContext, op: ForgetLink, read: _Read, tally: _Tally) -> None:
+        """Forget a link whose CRM row lives on, and note that row's version as seen, in ONE transaction.
+
+        The row stays in Dynamics 365, unlinked, on purpose (a contact deleted in the mailbox, a declined
+        delete). Until this run's cursor is saved, the stored snapshot still lists the row as changed (our
+        own create or update of it last run, or the edit that came with this run's delta), and an unlinked
+        changed row is created in the mailbox: a crash, or a kind aborted after the forget, would undo the
+        user's delete. So the stored snapshot learns the row's current version together with the forget.
+        Not when this plan creates the row in the mailbox again (edited in CRM): then it must stay changed
+        until that create is done.
+        """
+        kind, state = self.record_kind, ctx.state
+        version = (read.cursor.versions or {}).get(op.crm_id)
+        with state.transaction():
+            state.forget(kind, crm_id=op.crm_id, mailbox_id=op.mailbox_id)
+            if version is None or op.crm_id in tally.recreated:
+                return
+            stored = CrmCursor.load(state.cursor(kind, "crm"))
+            if stored.versions is None:  # no snapshot yet: the next run reads in full and compares nothing
+                return
+            stored.versions[op.crm_id] = version
+            state.set_cursor(kind, "crm", stored.dump())
+
     def _save_cursors(self, ctx: RunContext, read: _Read, tally: _Tally) -> None:
         versions = {cid: v for cid, v in (read.cursor.versions or {}).items() if cid not in tally.failed_crm}
         # A failed row must come back although the delta will not list it again: the retry list.
@@ -975,7 +1215,7 @@ class RecordSync:
                 if batch.full_resync:
                     cursor = MailboxCursor(None)  # next run lists the folder; a full listing deletes nothing
                     break
-                cursor.retry.extend([*batch.created, *batch.updated])
+                cursor.retry.extend(_changed_since_written(ctx, self.record_kind, batch))
                 cursor.deleted.extend(batch.deleted)
                 cursor.state = batch.cursor or cursor.state
         ctx.state.set_cursor(self.record_kind, "mailbox", cursor.dump())
@@ -1012,6 +1252,38 @@ def _mailbox_view(kind: Kind, item: MailboxItem, mctx: mapping.MappingContext) -
     if isinstance(crmid, str) and crmid:
         view["@crmid"] = crmid.strip().strip("{}").lower()
     return view
+
+
+def _changed_since_written(ctx: RunContext, kind: Kind, batch: ChangeBatch) -> list[str]:
+    """The created/updated ids of ``batch`` minus the items still exactly as this engine wrote them.
+
+    An item whose listed change key equals the one stored on its link after our own write has not been
+    touched since: reading it again next run would only find what we wrote. Without a change key (a
+    backend that lists none, a link without one) the item counts as changed.
+    """
+    ids = [*batch.created, *batch.updated]
+    if not batch.change_keys:
+        return ids
+
+    def unchanged(item_id: str) -> bool:
+        key = batch.change_keys.get(item_id)
+        if not key:
+            return False
+        link = ctx.state.link_by_mailbox(kind, item_id)  # one indexed look-up per listed item
+        return link is not None and link.mailbox_change_key == key
+
+    return [i for i in ids if not unchanged(i)]
+
+
+def _batch_error(status: int) -> D365SyncError:
+    """The error of a ``$batch`` part that failed without one (should not happen; item-level)."""
+    return D365SyncError(f"a $batch part answered {status}", severity=Severity.ITEM, retriable=True)
+
+
+def _read_etag(read: _Read, crm_id: str) -> str | None:
+    """The ETag of the row as this run knows it (read now, or unchanged since the last run), if it is one."""
+    version = (read.cursor.versions or {}).get(crm_id)
+    return version if version and version.startswith('W/"') else None
 
 
 def _key(op: Operation) -> tuple[str | None, str | None]:

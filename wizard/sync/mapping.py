@@ -336,6 +336,7 @@ def crm_select(kind: Kind, *, all_addresses: bool = False) -> list[str]:
             "location",
             "description",
             "instancetypecode",
+            "_seriesid_value",  # an occurrence's change marks its series (wizard.sync.series)
         ]
     elif kind == "tasks":
         columns = ["activityid"]
@@ -729,10 +730,19 @@ def _crm_attendees(parties: Sequence[Mapping[str, Any]], ctx: MappingContext) ->
 
 
 def _series_end(recurrence: Mapping[str, Any] | None, tz: str) -> str | None:
-    if recurrence is None or recurrence.get("end_date") is None:
+    """When a series is over (the delete rules' "past"): the day after its last occurrence; None if never."""
+    if recurrence is None:
         return None
-    last = date.fromisoformat(recurrence["end_date"]) + timedelta(days=1)
-    return tzs.to_utc_iso(tzs.local_midnight(last, tz))
+    if recurrence.get("end_date") is not None:
+        last = date.fromisoformat(recurrence["end_date"])
+    elif recurrence.get("occurrences") is not None:
+        dates = rec.to_mailbox({**recurrence, "deleted": [], "modified": []}).dates()
+        if not dates:
+            return None
+        last = dates[-1]
+    else:
+        return None
+    return tzs.to_utc_iso(tzs.local_midnight(last + timedelta(days=1), tz))
 
 
 def _appointment_crm_view(
@@ -747,7 +757,15 @@ def _appointment_crm_view(
     start_raw = (series.get("starttime") if series is not None else None) or row.get("scheduledstart")
     end_raw = (series.get("endtime") if series is not None else None) or row.get("scheduledend")
     start, end = _appointment_times(start_raw, end_raw, all_day, ctx.mailbox_tz, "UTC")
-    recurrence = rec.from_crm(series, ctx.mailbox_tz, instances=instances) if series is not None else None
+    recurrence = (
+        rec.strip_same_as_series(
+            rec.from_crm(series, ctx.mailbox_tz, instances=instances),
+            _text(row.get("subject")),
+            _text(row.get("location")),
+        )
+        if series is not None
+        else None
+    )
     attendees = _crm_attendees(parties, ctx)
     organizers = [p for p in parties if _int_or(p.get("participationtypemask"), 0) == MASK_ORGANIZER]
     out: Fields = {
@@ -781,15 +799,8 @@ def _appointment_mailbox_view(item: AppointmentItem, ctx: MappingContext) -> Fie
         entries.append(_attendee(_address(item.organizer[1]), item.organizer[0], "organizer"))
     entries += [_attendee(_address(a), n, "required") for n, a in item.required_attendees]
     entries += [_attendee(_address(a), n, "optional") for n, a in item.optional_attendees]
-    pattern = item.recurrence
-    recurrence = (
-        rec.from_mailbox(
-            pattern,
-            deleted=getattr(pattern, "deleted_occurrences", None) or (),
-            modified=getattr(pattern, "modified_occurrences", None) or (),
-        )
-        if pattern is not None
-        else None
+    recurrence = rec.strip_same_as_series(
+        rec.from_mailbox(item.recurrence), _text(item.subject), _text(item.location)
     )
     out: Fields = {
         "subject": _text(item.subject),

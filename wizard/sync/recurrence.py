@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from wizard.mailbox.base import Recurrence, RecurrencePattern
+from wizard.mailbox.base import ModifiedOccurrence, Recurrence, RecurrencePattern
 from wizard.sync import timezones as tzs
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "from_mailbox",
     "mask_from_weekdays",
     "normalize",
+    "pattern_only",
+    "strip_same_as_series",
     "to_crm",
     "to_mailbox",
     "weekdays_from_mask",
@@ -354,7 +356,7 @@ def from_mailbox(
     deleted: Iterable[date | datetime | str] = (),
     modified: Iterable[Any] = (),
 ) -> dict[str, Any] | None:
-    """Canonical recurrence from a mailbox :class:`Recurrence` (exceptions passed in by the caller)."""
+    """Canonical recurrence from a mailbox :class:`Recurrence`, its exceptions included (plus any passed in)."""
     if rec is None:
         return None
     return normalize(
@@ -369,21 +371,17 @@ def from_mailbox(
             "start_date": rec.start_date.isoformat(),
             "end_date": rec.end_date.isoformat() if rec.end_date else None,
             "occurrences": rec.occurrences,
-            "deleted": [_as_date_str(d) for d in deleted],
-            "modified": [_entry_from_object(m) for m in modified],
+            "deleted": [_as_date_str(d) for d in (*rec.deleted_occurrences, *deleted)],
+            "modified": [_entry_from_object(m) for m in (*rec.modified_occurrences, *modified)],
         }
     )
 
 
 def to_mailbox(rec: Mapping[str, Any]) -> Recurrence:
-    """A mailbox :class:`Recurrence` for a canonical recurrence.
-
-    The mailbox dataclass has no exception fields today; when it grows ``deleted_occurrences`` /
-    ``modified_occurrences`` they are filled in too (see :func:`exceptions_supported`).
-    """
+    """A mailbox :class:`Recurrence` for a canonical recurrence, deleted and modified occurrences included."""
     canon = normalize(rec)
     assert canon is not None
-    out = Recurrence(
+    return Recurrence(
         pattern=RecurrencePattern(canon["pattern"]),
         start_date=date.fromisoformat(canon["start_date"]),
         interval=canon["interval"],
@@ -394,16 +392,47 @@ def to_mailbox(rec: Mapping[str, Any]) -> Recurrence:
         end_date=date.fromisoformat(canon["end_date"]) if canon["end_date"] else None,
         occurrences=canon["occurrences"],
         first_day_of_week=canon["first_day_of_week"],
+        deleted_occurrences=tuple(date.fromisoformat(d) for d in canon["deleted"]),
+        modified_occurrences=tuple(
+            ModifiedOccurrence(
+                original=date.fromisoformat(m["original"]),
+                start=tzs.parse_datetime(m["start"]) if m["start"] else None,
+                end=tzs.parse_datetime(m["end"]) if m["end"] else None,
+                subject=m["subject"],
+                location=m["location"],
+            )
+            for m in canon["modified"]
+        ),
     )
-    names = {f.name for f in dataclasses.fields(out)}
-    if "deleted_occurrences" in names:
-        object.__setattr__(out, "deleted_occurrences", [date.fromisoformat(d) for d in canon["deleted"]])
-    if "modified_occurrences" in names:
-        object.__setattr__(out, "modified_occurrences", [dict(m) for m in canon["modified"]])
-    return out
 
 
 def exceptions_supported() -> bool:
-    """Whether the mailbox Recurrence dataclass can carry deleted/modified occurrences."""
+    """Whether the mailbox Recurrence dataclass can carry deleted/modified occurrences (it can)."""
     names = {f.name for f in dataclasses.fields(Recurrence)}
     return "deleted_occurrences" in names
+
+
+def pattern_only(rec: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The canonical recurrence without its exceptions (what decides whether a series is the same series)."""
+    canon = normalize(rec)
+    if canon is None:
+        return None
+    return {**canon, "deleted": [], "modified": []}
+
+
+def strip_same_as_series(
+    rec: dict[str, Any] | None, subject: str | None, location: str | None
+) -> dict[str, Any] | None:
+    """Blank a modified occurrence's subject/location where it equals the series' own.
+
+    Both sides then describe an exception by what it changes, so renaming the series does not make every
+    exception look changed (Exchange and Dataverse differ in whether a rename reaches the exceptions).
+    """
+    if rec is None:
+        return None
+    for entry in rec.get("modified") or ():
+        if entry.get("subject") == (subject or None):
+            entry["subject"] = None
+        if entry.get("location") == (location or None):
+            entry["location"] = None
+    return rec

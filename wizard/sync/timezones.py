@@ -18,12 +18,23 @@ __all__ = [
     "local_date",
     "local_date_nearest",
     "local_midnight",
+    "local_zone_name",
     "parse_date",
     "parse_datetime",
     "to_local",
     "to_utc_iso",
     "zone",
 ]
+
+
+def local_zone_name() -> str:
+    """The computer's IANA zone (exchangelib's default for mailbox times), UTC when unknown."""
+    try:
+        import tzlocal
+
+        return str(tzlocal.get_localzone_name() or "UTC")
+    except Exception:
+        return "UTC"
 
 
 @lru_cache(maxsize=64)

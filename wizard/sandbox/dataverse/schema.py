@@ -473,6 +473,7 @@ def _entities() -> dict[str, EntityDef]:
                 ("isnthyearly", BOOL),
                 ("isregenerate", BOOL),
                 ("isweekdaypattern", BOOL),
+                Column("deletedexceptionslist", MEMO, 1_048_576, read_only=True),
             ),
             {**_common_lookups(), "regardingobjectid": _regarding("recurringappointmentmaster")},
             party_collection="recurringappointmentmaster_activity_parties",

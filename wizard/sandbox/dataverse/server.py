@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from wizard.sandbox._http import FaultPlan, SandboxHandler, SandboxServer
 from wizard.sandbox.dataverse import odata_query as oq
+from wizard.sandbox.dataverse import series
 from wizard.sandbox.dataverse.fetchxml import execute_fetch, parse_fetch
 from wizard.sandbox.dataverse.schema import (
     BIGINT,
@@ -1003,7 +1004,19 @@ class _Context:
             self._count_attachments(
                 values.get("_objectid_value"), values.get("_objectid_value" + LOOKUP_NAME)
             )
+        if definition.entity_set == "recurringappointmentmasters":
+            series.expand(self.store, row_id, self._copy_parties)
         return row_id
+
+    def _copy_parties(self, master_id: str, instance_id: str) -> None:
+        """An instance of a series gets the master's parties (as Dataverse copies them)."""
+        for old in self.api.parties_of(instance_id):
+            self.store.delete("activityparties", old["activitypartyid"])
+        for party in self.api.parties_of(master_id):
+            values = {k: v for k, v in party.items() if k not in ("activitypartyid", "versionnumber")}
+            values["_activityid_value"] = instance_id
+            values["_activityid_value" + LOOKUP_NAME] = "appointment"
+            self.store.create("activityparties", values, user_id=self.request.caller.systemuserid)
 
     def _check_attachment(self, values: dict[str, Any]) -> None:
         """Blocked file types and the organization's upload limit; filesize and objecttypecode filled in."""
@@ -1221,6 +1234,19 @@ class _Context:
             self.store.update(definition.entity_set, row_id, values, user_id=self.request.caller.systemuserid)
             if parties is not None:
                 self._replace_parties(definition, row_id, parties)
+            if definition.entity_set == "recurringappointmentmasters":
+                series.after_master_update(
+                    self.store,
+                    row_id,
+                    values,
+                    parties is not None,
+                    lambda instance: self._delete_cascade(
+                        ENTITIES["appointments"], instance, series_of=False
+                    ),
+                    self._copy_parties,
+                )
+            elif definition.entity_set == "appointments":
+                series.after_instance_update(self.store, current, values)
         response = self._written(definition, row_id, created=False)
         return response
 
@@ -1236,7 +1262,15 @@ class _Context:
                 )
         return Response(204)
 
-    def _delete_cascade(self, definition: EntityDef, row_id: str) -> None:
+    def _delete_cascade(self, definition: EntityDef, row_id: str, *, series_of: bool = True) -> None:
+        """Delete a row and what hangs on it; a series' instances go with it, a deleted instance is recorded."""
+        if definition.entity_set == "recurringappointmentmasters":
+            for instance in series.instances_of(self.store, row_id):
+                self._delete_cascade(ENTITIES["appointments"], str(instance["activityid"]), series_of=False)
+        elif definition.entity_set == "appointments" and series_of:
+            current = self.store.get("appointments", row_id)
+            if current is not None:
+                series.after_instance_delete(self.store, current)
         self.store.delete(definition.entity_set, row_id)
         if definition.is_activity:
             for party in self.api.parties_of(row_id):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from wizard.sandbox.ews import series
 from wizard.sandbox.ews._soap import (
     DISTINGUISHED_SETS,
     MNS,
@@ -285,7 +286,14 @@ class Shape:
         return {p.name for p in self.paths if p.kind != "ext"}
 
 
-NEVER_BY_DEFAULT = {"MimeContent", "ExtendedProperty", "TextBody", "UniqueBody", "NormalizedBody"}
+NEVER_BY_DEFAULT = {
+    "MimeContent",
+    "ExtendedProperty",
+    "TextBody",
+    "UniqueBody",
+    "NormalizedBody",
+    series.EXCEPTIONS,  # the stand-in's own store of exceptions, never shown
+}
 
 
 def html_to_text(markup: str) -> str:
@@ -342,6 +350,8 @@ def render_item(item: StoredItem, shape: Shape, store: MailboxStore) -> Element:
             out.append(text_body)
     if (shape.include_mime or "MimeContent" in names) and out.find(t("MimeContent")) is None:
         out.append(el(t("MimeContent"), mime_for(item), {"CharacterSet": "UTF-8"}))
+    if item.tag == "CalendarItem" and src.find(t("Recurrence")) is not None:
+        _render_master_extras(item, out, names, everything)
     for path in shape.paths:
         if path.kind != "ext":
             continue
@@ -350,6 +360,38 @@ def render_item(item: StoredItem, shape: Shape, store: MailboxStore) -> Element:
             if uri is not None and ext_key(uri) == path.uri:
                 out.append(copy.deepcopy(prop))
     return out
+
+
+def _render_master_extras(item: StoredItem, out: Element, names: set[str], everything: bool) -> None:
+    """A master's computed occurrence fields: First/LastOccurrence, ModifiedOccurrences with current ids."""
+    for old in out.findall(t("ModifiedOccurrences")):
+        out.remove(old)
+    if everything or "ModifiedOccurrences" in names:
+        fresh = copy.deepcopy(item.element)
+        series.refresh_ids(fresh, item.id, item.changekey)
+        for node in fresh.findall(t("ModifiedOccurrences")):
+            out.append(node)
+    if everything or names & {"FirstOccurrence", "LastOccurrence"}:
+        for node in series.first_last(item.element, item.id, item.changekey):
+            if everything or local(node.tag) in names:
+                out.append(node)
+
+
+def occurrence_item(master: StoredItem, occ: series.Occurrence) -> StoredItem:
+    """A transient item for one occurrence of ``master`` (rendered like any item, never stored)."""
+    elem = series.occurrence_element(master.element, master.id, master.changekey, occ)
+    return StoredItem(
+        id=elem.find(t("ItemId")).get("Id"),
+        mailbox=master.mailbox,
+        folder_id=master.folder_id,
+        tag="CalendarItem",
+        element=elem,
+        changekey=master.changekey,
+        seq=master.seq,
+        created_seq=master.created_seq,
+        content_seq=master.content_seq,
+        position=master.position,
+    )
 
 
 def mime_for(item: StoredItem) -> str:
@@ -593,6 +635,8 @@ class EwsOperations:
     def __init__(self, store: MailboxStore, resolve_mailbox: Callable[[str], Mailbox | None]) -> None:
         self.store = store
         self.resolve_mailbox = resolve_mailbox  # address -> sandbox mailbox (for delivery and ResolveNames)
+        #: meeting requests and cancellations put into sandbox inboxes (tests check SendToNone with it)
+        self.invitations_sent = 0
 
     def handle(self, caller: Mailbox, request: Element) -> Element:
         op = local(request.tag)
@@ -651,6 +695,32 @@ class EwsOperations:
         if item.mailbox != caller.address:
             raise EwsError("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         return item
+
+    def _target(self, caller: Mailbox, ref: Element) -> tuple[StoredItem, series.Occurrence | None]:
+        """An item, or (master, occurrence) for an occurrence's ItemId / OccurrenceItemId.
+
+        A ``RecurringMasterItemId`` names the master of the occurrence it carries.
+        """
+        name = local(ref.tag)
+        try:
+            if name == "OccurrenceItemId":
+                master = self._item(caller, el(t("ItemId"), attrs={"Id": ref.get("RecurringMasterId") or ""}))
+                index = int(ref.get("InstanceIndex") or "0")
+                return master, series.occurrence_at(master.element, index)
+            if name == "RecurringMasterItemId":
+                parsed = series.parse_occurrence_id(ref.get("OccurrenceId") or "")
+                master_id = parsed[0] if parsed else ref.get("OccurrenceId") or ""
+                return self._item(caller, el(t("ItemId"), attrs={"Id": master_id})), None
+            if name == "ItemId" and self.store.get(ref.get("Id") or "") is None:
+                parsed = series.parse_occurrence_id(ref.get("Id") or "")
+                if parsed is not None:
+                    master = self._item(caller, el(t("ItemId"), attrs={"Id": parsed[0]}))
+                    return master, series.occurrence_at(master.element, parsed[1])
+        except series.SeriesError as exc:
+            raise EwsError(exc.code, exc.text) from None
+        except ValueError:
+            raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
+        return self._item(caller, ref), None
 
     def _per_item(
         self, op: str, refs: list[Element], work: Callable[[Element], Element | None]
@@ -824,7 +894,20 @@ class EwsOperations:
                 items = [i for i in items if matches(i.element, restriction)]
             if calendar is not None:
                 start, end = parse_dt(calendar.get("StartDate")), parse_dt(calendar.get("EndDate"))
-                items = [i for i in items if _overlaps(i.element, start, end)]
+                # a CalendarView lists single items and the occurrences of masters, never a master itself
+                expanded: list[StoredItem] = []
+                for i in items:
+                    if i.tag == "CalendarItem" and i.element.find(t("Recurrence")) is not None:
+                        expanded.extend(
+                            occurrence_item(i, occ)
+                            for occ in series.occurrences(i.element, until=end)
+                            if not occ.deleted
+                            and (end is None or occ.start < end)
+                            and (start is None or occ.end > start)
+                        )
+                    elif _overlaps(i.element, start, end):
+                        expanded.append(i)
+                items = expanded
                 items.sort(key=lambda i: i.element.findtext(t("Start")) or "")
                 limit = int(calendar.get("MaxEntriesReturned") or 0)
                 if limit and len(items) > limit:
@@ -848,7 +931,9 @@ class EwsOperations:
 
         def get(ref: Element) -> Element:
             holder = el(m("Items"))
-            holder.append(render_item(self._item(caller, ref), shape, self.store))
+            item, occ = self._target(caller, ref)
+            shown = occurrence_item(item, occ) if occ is not None else item
+            holder.append(render_item(shown, shape, self.store))
             return holder
 
         return self._per_item("GetItem", list(request.find(m("ItemIds"))), get)
@@ -1024,8 +1109,8 @@ class EwsOperations:
                 refresh_computed(copy_elem, "Message")
                 self.store.insert(target.address, inbox.id, copy_elem)
 
-    def _invite(self, caller: Mailbox, elem: Element) -> None:
-        """A meeting request in each attendee's Inbox (SendToAllAndSaveCopy / SendOnlyToAll)."""
+    def _invite(self, caller: Mailbox, elem: Element, tag: str = "MeetingRequest") -> None:
+        """A meeting request (or cancellation) in each attendee's Inbox; counted in ``invitations_sent``."""
         attendee_addrs: list[str] = []
         for name in ("RequiredAttendees", "OptionalAttendees"):
             attendee_addrs.extend(addresses(elem.find(t(name))))
@@ -1034,30 +1119,44 @@ class EwsOperations:
             inbox = self.store.folder(target.address, "inbox") if target else None
             if target is None or inbox is None:
                 continue
-            request = el(t("MeetingRequest"))
+            request = el(t(tag))
             for name in ("Subject", "Body", "Start", "End", "Location", "UID", "Recurrence", "IsAllDayEvent"):
                 found = elem.find(t(name))
                 if found is not None:
                     request.append(copy.deepcopy(found))
-            set_child(request, "ItemClass", "IPM.Schedule.Meeting.Request")
+            set_child(
+                request,
+                "ItemClass",
+                "IPM.Schedule.Meeting.Canceled"
+                if tag == "MeetingCancellation"
+                else "IPM.Schedule.Meeting.Request",
+            )
+            self.invitations_sent += 1
             request.append(mailbox_elem(t("From"), caller.display_name, caller.address))
             request.append(mailbox_elem(t("Organizer"), caller.display_name, caller.address))
             set_child(request, "IsRead", False)
             set_child(request, "DateTimeReceived", format_dt(utcnow()))
-            refresh_computed(request, "MeetingRequest")
+            refresh_computed(request, tag)
             self.store.insert(target.address, inbox.id, request)
 
     def op_UpdateItem(self, caller: Mailbox, request: Element) -> list[Element]:
         resolution = request.get("ConflictResolution", "AutoResolve")
         disposition = request.get("MessageDisposition")
+        invitations = request.get("SendMeetingInvitationsOrCancellations")
 
         def update(change: Element) -> Element:
             ref = change[0]
-            item = self._item(caller, ref)
+            item, occ = self._target(caller, ref)
+            if occ is not None:
+                return self._update_occurrence(caller, item, occ, change, invitations)
             working = copy.deepcopy(item.element)
             changed: set[str] = set()
             for upd in change.find(t("Updates")):
                 changed.add(apply_update(working, upd))
+            if item.tag == "CalendarItem" and "Recurrence" in changed:
+                series.reset_exceptions(
+                    working
+                )  # setting the pattern drops exceptions and deleted occurrences
             given = ref.get("ChangeKey")
             if given and given != item.changekey and resolution != "AlwaysOverwrite":
                 since = changekey_seq(given)
@@ -1081,6 +1180,8 @@ class EwsOperations:
             refresh_computed(working, item.tag)
             item.element = working
             self.store.save(item, changed, read_flag_only=changed == {"IsRead"})
+            if item.tag == "CalendarItem" and invitations in SENDING_INVITATIONS:
+                self._invite(caller, working)
             if item.tag == "Message" and disposition in ("SendOnly", "SendAndSaveCopy"):
                 self._send(caller, item, save=disposition == "SendAndSaveCopy", saved=None)
             holder = el(m("Items"))
@@ -1092,6 +1193,51 @@ class EwsOperations:
             if msg.get("ResponseClass") == "Success":
                 sub(sub(msg, "m:ConflictResults"), "t:Count", "0")
         return out
+
+    def _update_occurrence(
+        self,
+        caller: Mailbox,
+        master: StoredItem,
+        occ: series.Occurrence,
+        change: Element,
+        invitations: str | None,
+    ) -> Element:
+        """Updating one occurrence makes (or changes) an exception; the master gets a new ChangeKey."""
+        working = series.occurrence_element(master.element, master.id, master.changekey, occ)
+        for upd in change.find(t("Updates")):
+            name = parse_path(upd[0]).name
+            if name in ("Recurrence", "ItemId"):
+                raise EwsError("ErrorInvalidPropertySet", f"{name} cannot be set on an occurrence.")
+            apply_update(working, upd)
+        start, end = parse_dt(working.findtext(t("Start"))), parse_dt(working.findtext(t("End")))
+        if start is not None and end is not None and end < start:
+            raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate")
+        refresh_computed(working, "CalendarItem")
+        set_child(working, "CalendarItemType", "Exception")
+        elem = copy.deepcopy(master.element)
+        series.store_exception(elem, master.id, master.changekey, occ, working)
+        master.element = elem
+        self.store.save(master, {"ModifiedOccurrences"})
+        if invitations in SENDING_INVITATIONS:
+            self._invite(caller, working)
+        holder = el(m("Items"))
+        echo = sub(holder, "t:CalendarItem")
+        sub(
+            echo,
+            "t:ItemId",
+            attrs={"Id": series.occurrence_id(master.id, occ.index), "ChangeKey": master.changekey},
+        )
+        return holder
+
+    def _cancel(self, caller: Mailbox, elem: Element) -> None:
+        """A meeting cancellation in each sandbox attendee's Inbox (a delete that does not say SendToNone)."""
+        if elem.find(t("RequiredAttendees")) is None and elem.find(t("OptionalAttendees")) is None:
+            return
+        request = copy.deepcopy(elem)
+        for name in ("ItemId", "ParentFolderId", "ExtendedProperty", series.EXCEPTIONS):
+            for old in request.findall(t(name)):
+                request.remove(old)
+        self._invite(caller, request, tag="MeetingCancellation")
 
     def _send(self, caller: Mailbox, item: StoredItem, *, save: bool, saved: StoredFolder | None) -> None:
         elem = item.element
@@ -1128,9 +1274,23 @@ class EwsOperations:
 
     def op_DeleteItem(self, caller: Mailbox, request: Element) -> list[Element]:
         delete_type = request.get("DeleteType", "HardDelete")
+        cancellations = request.get("SendMeetingCancellations")
 
         def delete(ref: Element) -> None:
-            item = self._item(caller, ref)
+            item, occ = self._target(caller, ref)
+            if item.tag == "CalendarItem" and cancellations in SENDING_INVITATIONS:
+                shown = (
+                    series.occurrence_element(item.element, item.id, item.changekey, occ)
+                    if occ
+                    else item.element
+                )
+                self._cancel(caller, shown)
+            if occ is not None:  # one occurrence: the master records it as deleted
+                elem = copy.deepcopy(item.element)
+                series.delete_occurrence(elem, item.id, item.changekey, occ)
+                item.element = elem
+                self.store.save(item, {"DeletedOccurrences"})
+                return None
             if delete_type == "MoveToDeletedItems":
                 trash = self._dist(caller, "deleteditems")
                 if item.folder_id != trash.id:
@@ -1235,6 +1395,14 @@ class EwsOperations:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
+SENDING_INVITATIONS = {
+    "SendOnlyToAll",
+    "SendToAllAndSaveCopy",
+    "SendOnlyToChanged",
+    "SendToChangedAndSaveCopy",
+}
+
+
 def _sync_error(op: str, error: EwsError, last_name: str) -> Element:
     """Sync errors still carry an empty SyncState and the in-range flag (as in the documented sample)."""
     msg = response_message(op, error)

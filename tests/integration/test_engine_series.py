@@ -1,0 +1,318 @@
+"""Recurring series end to end against the stand-ins: Dataverse recurringappointmentmasters <-> EWS masters.
+
+Set up like :mod:`tests.integration.test_engine` (a sandbox per test, a profile configured through
+``Services``). Series start tomorrow so their occurrences are inside Dataverse's expansion window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.integration.test_engine import Setup, _configure, _items, _ok, _totals
+from wizard.mailbox.base import (
+    TRACKED_CATEGORY,
+    AppointmentItem,
+    FolderKind,
+    ModifiedOccurrence,
+    Recurrence,
+    RecurrencePattern,
+)
+from wizard.sandbox import Sandbox
+from wizard.sync import recurrence as rec
+from wizard.sync import timezones as tzs
+from wizard.sync.kinds import _local_zone
+
+INSTANCE_SELECT = ["activityid", "subject", "scheduledstart", "originalstartdate", "instancetypecode"]
+
+
+@pytest.fixture
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
+        yield box
+
+
+@pytest.fixture
+def setup(sandbox: Sandbox) -> Iterator[Setup]:
+    s = _configure(sandbox)
+    try:
+        yield s
+    finally:
+        s.store.close()
+
+
+def _zone(setup: Setup) -> str:
+    return getattr(getattr(setup.store, "settings", None), "timezone", None) or _local_zone()
+
+
+def _tomorrow_at(setup: Setup, hour: int) -> dt.datetime:
+    tz = tzs.zone(_zone(setup))
+    day = dt.datetime.now(tz).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
+
+
+def _z(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quiet(setup: Setup) -> None:
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary) == dict.fromkeys(_totals(summary), 0), _totals(summary)
+
+
+def _series_in_mailbox(setup: Setup) -> list[AppointmentItem]:
+    return [a for a in _items(setup.store, FolderKind.CALENDAR, AppointmentItem) if a.recurrence is not None]
+
+
+def _crm_series(setup: Setup, subject: str, canonical: dict[str, Any], *, attendee: str | None = None) -> str:
+    start = _tomorrow_at(setup, 9)
+    parties: list[dict[str, Any]] = [
+        {"partyid_systemuser@odata.bind": f"/systemusers({setup.user_id})", "participationtypemask": 7}
+    ]
+    if attendee:
+        parties.append({"addressused": attendee, "participationtypemask": 5})
+    body = {
+        "subject": subject,
+        "location": "Room 1",
+        "starttime": _z(start),
+        "endtime": _z(start + dt.timedelta(minutes=30)),
+        "recurringappointmentmaster_activity_parties": parties,
+        **rec.to_crm({"start_date": start.date().isoformat(), **canonical}, _zone(setup), creating=True),
+    }
+    return setup.client.create("recurringappointmentmasters", body)
+
+
+def _instances(setup: Setup, master_id: str) -> list[dict[str, Any]]:
+    rows = setup.client.query(
+        "appointments",
+        select=INSTANCE_SELECT,
+        filter=f"_seriesid_value eq {master_id}",
+        orderby="originalstartdate",
+    )
+    return list(rows)
+
+
+PATTERNS = {
+    "daily-count": {"pattern": "daily", "interval": 1, "occurrences": 5},
+    "weekly-date": {"pattern": "weekly", "weekdays": [0, 2, 4], "end_date": "+20"},
+    "monthly-never": {"pattern": "absolute_monthly", "day_of_month": 0},
+    "yearly-count": {"pattern": "absolute_yearly", "day_of_month": 0, "month": 0, "occurrences": 3},
+}
+
+
+def _canonical(setup: Setup, name: str) -> dict[str, Any]:
+    start = _tomorrow_at(setup, 9).date()
+    out = dict(PATTERNS[name])
+    if out.get("end_date") == "+20":
+        out["end_date"] = (start + dt.timedelta(days=20)).isoformat()
+    if out.get("day_of_month") == 0:
+        out["day_of_month"] = start.day
+    if out.get("month") == 0:
+        out["month"] = start.month
+    return out
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+def test_a_series_made_in_dynamics_appears_in_the_mailbox_without_invitations(
+    setup: Setup, name: str
+) -> None:
+    other = setup.sandbox.port_info()["users"][1]["primary_email"]
+    master_id = _crm_series(setup, f"Series {name}", _canonical(setup, name), attendee=other)
+    _ok(setup.run())
+    (item,) = _series_in_mailbox(setup)
+    assert item.subject == f"Series {name}" and item.props.crmid == master_id
+    canonical = rec.normalize(
+        {"start_date": _tomorrow_at(setup, 9).date().isoformat(), **_canonical(setup, name)}
+    )
+    assert rec.from_mailbox(item.recurrence) == canonical
+    assert item.start == _tomorrow_at(setup, 9)
+    assert [a for _n, a in item.required_attendees] == [other]
+    assert setup.sandbox.ews.operations.invitations_sent == 0  # SendToNone, always
+    assert setup.sandbox.ews.store.list_items(other, "inbox") == []
+    _quiet(setup)
+
+
+@pytest.mark.parametrize("name", ["weekly-date", "yearly-count"])
+def test_a_tracked_series_goes_to_dynamics_with_its_exceptions(setup: Setup, name: str) -> None:
+    start = _tomorrow_at(setup, 10)
+    pattern = rec.to_mailbox({"start_date": start.date().isoformat(), **_canonical(setup, name)})
+    dates = pattern.dates(limit=3)
+    moved = dt.datetime.combine(dates[1], dt.time(15), start.tzinfo)
+    extra = {}
+    if len(dates) == 3 and dates[2] - dates[0] < dt.timedelta(days=100):  # inside the expansion window
+        extra = {
+            "deleted_occurrences": (dates[2],),
+            "modified_occurrences": (
+                ModifiedOccurrence(dates[1], moved, moved + dt.timedelta(hours=1), "Moved", None),
+            ),
+        }
+    item = AppointmentItem(
+        id="",
+        subject="Planning",
+        start=start,
+        end=start + dt.timedelta(minutes=45),
+        recurrence=replace(pattern, **extra),
+        categories=[TRACKED_CATEGORY],
+    )
+    assert setup.store.create_many(FolderKind.CALENDAR, [item])[0].ok
+    _ok(setup.run())
+    (master,) = setup.client.query(
+        "recurringappointmentmasters",
+        select=["activityid", "subject", "recurrencepatterntype", "patternendtype"],
+    )
+    assert master["subject"] == "Planning"
+    assert not list(setup.client.query("appointments", select=["activityid"], filter="instancetypecode eq 0"))
+    (mine,) = _series_in_mailbox(setup)
+    assert mine.props.crmid == master["activityid"]
+    if extra:
+        rows = _instances(setup, master["activityid"])
+        by_date = {tzs.local_date(r["originalstartdate"], _zone(setup)): r for r in rows}
+        assert dates[2] not in by_date  # deleted
+        assert by_date[dates[1]]["instancetypecode"] == 3 and by_date[dates[1]]["subject"] == "Moved"
+        assert by_date[dates[1]]["scheduledstart"] == _z(moved)
+    _quiet(setup)
+
+
+def test_occurrence_changes_in_dynamics_reach_the_mailbox(setup: Setup) -> None:
+    master_id = _crm_series(setup, "Stand-up", _canonical(setup, "daily-count"))
+    _ok(setup.run())
+    first, second, third, *_ = _instances(setup, master_id)
+    moved = _tomorrow_at(setup, 14) + dt.timedelta(days=1)
+    setup.client.update(
+        "appointments",
+        second["activityid"],
+        {
+            "subject": "Stand-up (late)",
+            "scheduledstart": _z(moved),
+            "scheduledend": _z(moved + dt.timedelta(hours=1)),
+        },
+    )
+    setup.client.delete("appointments", third["activityid"])
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["updated"] == 1
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    day = _tomorrow_at(setup, 9).date()
+    assert item.recurrence.deleted_occurrences == (day + dt.timedelta(days=2),)
+    (changed,) = item.recurrence.modified_occurrences
+    assert (changed.original, changed.subject, changed.start) == (
+        day + dt.timedelta(days=1),
+        "Stand-up (late)",
+        moved,
+    )
+    assert setup.sandbox.ews.operations.invitations_sent == 0
+    _quiet(setup)
+    del first
+
+
+def test_occurrence_changes_in_the_mailbox_reach_dynamics(setup: Setup) -> None:
+    master_id = _crm_series(setup, "Stand-up", _canonical(setup, "daily-count"))
+    _ok(setup.run())
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    day = _tomorrow_at(setup, 9).date()
+    moved = _tomorrow_at(setup, 16) + dt.timedelta(days=3)
+    item.recurrence = replace(
+        item.recurrence,
+        deleted_occurrences=(day,),
+        modified_occurrences=(
+            ModifiedOccurrence(
+                day + dt.timedelta(days=3), moved, moved + dt.timedelta(minutes=30), None, "Cafe"
+            ),
+        ),
+    )
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["updated"] == 1
+    rows = {tzs.local_date(r["originalstartdate"], _zone(setup)): r for r in _instances(setup, master_id)}
+    assert day not in rows
+    assert rows[day + dt.timedelta(days=3)]["instancetypecode"] == 3
+    assert rows[day + dt.timedelta(days=3)]["scheduledstart"] == _z(moved)
+    master = setup.client.get("recurringappointmentmasters", master_id, select=["deletedexceptionslist"])
+    assert master["deletedexceptionslist"]
+    _quiet(setup)
+    # a restored occurrence: the pattern goes again and the exception that is still wanted is re-applied
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    item.recurrence = replace(item.recurrence, deleted_occurrences=())
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    _ok(setup.run())
+    rows = {tzs.local_date(r["originalstartdate"], _zone(setup)): r for r in _instances(setup, master_id)}
+    assert day in rows and rows[day + dt.timedelta(days=3)]["instancetypecode"] == 3
+    _quiet(setup)
+
+
+def test_deleting_a_series_on_either_side(setup: Setup) -> None:
+    kept = _crm_series(setup, "Kept", _canonical(setup, "daily-count"))
+    dropped = _crm_series(setup, "Dropped in Dynamics", _canonical(setup, "weekly-date"))
+    _ok(setup.run())
+    assert {s.subject for s in _series_in_mailbox(setup)} == {"Kept", "Dropped in Dynamics"}
+    setup.client.delete("recurringappointmentmasters", dropped)
+    summary = setup.run()
+    _ok(summary)
+    assert [s.subject for s in _series_in_mailbox(setup)] == ["Kept"]
+    (item,) = _series_in_mailbox(setup)
+    assert setup.store.delete_many(FolderKind.CALENDAR, [item.id])[0].ok
+    _ok(setup.run())
+    assert not list(setup.client.query("recurringappointmentmasters", select=["activityid"]))
+    assert _instances(setup, kept) == []
+    _quiet(setup)
+
+
+def test_an_appointment_that_becomes_a_series_and_back_keeps_its_id(setup: Setup) -> None:
+    start = _tomorrow_at(setup, 11)
+    made = setup.store.create_many(
+        FolderKind.CALENDAR,
+        [
+            AppointmentItem(
+                id="",
+                subject="Review",
+                start=start,
+                end=start + dt.timedelta(hours=1),
+                categories=[TRACKED_CATEGORY],
+            )
+        ],
+    )
+    assert made[0].ok
+    _ok(setup.run())
+    (row,) = setup.client.query("appointments", select=["activityid"])
+    (item,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
+    item.recurrence = Recurrence(RecurrencePattern.DAILY, start.date(), occurrences=3)
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    _ok(setup.run())
+    (master,) = setup.client.query("recurringappointmentmasters", select=["activityid", "subject"])
+    assert master["activityid"] == row["activityid"] and master["subject"] == "Review"
+    assert len(_instances(setup, master["activityid"])) == 3
+    _quiet(setup)
+    (item,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
+    item.recurrence = None
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    _ok(setup.run())
+    assert not list(setup.client.query("recurringappointmentmasters", select=["activityid"]))
+    (single,) = setup.client.query("appointments", select=["activityid", "subject"])
+    assert single["activityid"] == row["activityid"]
+    _quiet(setup)
+
+
+def test_a_series_relinks_after_the_state_db_is_lost(setup: Setup) -> None:
+    _crm_series(setup, "Weekly", _canonical(setup, "weekly-date"))
+    _ok(setup.run())
+    state_db = setup.services.where.state_db
+    for suffix in ("", "-wal", "-shm"):
+        path = state_db.with_name(state_db.name + suffix)
+        if path.exists():
+            path.unlink()
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["created"] == 0
+    assert len(_series_in_mailbox(setup)) == 1
+    assert len(list(setup.client.query("recurringappointmentmasters", select=["activityid"]))) == 1
+    with setup.state() as state:
+        assert state.count_links("appointments") == 1

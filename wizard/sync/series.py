@@ -1,0 +1,453 @@
+"""Recurring series on the Dynamics 365 side: reading in-scope masters, writing patterns and exceptions.
+
+A series is one record of the appointments kind (its Fields carry ``"recurrence"``, with its deleted and
+modified occurrences); its CRM id is the ``recurringappointmentmaster``'s activityid, which is also the
+``crmid`` stamped on the mailbox master, so links survive a lost state DB like any other.
+
+Scope: a series is in scope when one of the user's active appointment filters, run against
+``recurringappointmentmaster`` (the same FetchXML with the entity renamed), matches the master. The
+instances of a series are never synchronized on their own; a filter that matches an instance does not bring
+its series in. A filter the master table cannot answer (a column only appointments have) matches no series.
+
+Reading costs nothing while no series is linked: new series are found on the full reads of the appointments
+scope and through their instances, which are appointment rows and so show up in the appointments delta
+(``_seriesid_value``). Linked series are checked every run with one query for their versions (one per 50),
+which also tells a deleted series (and a deleted occurrence: Dataverse then updates the master's
+``deletedexceptionslist``). A series' version is its row version plus a digest of its exception instances.
+
+Exceptions are the instances: a modified occurrence is an instance changed in place (Dataverse makes it an
+exception, instancetypecode 3); a deleted occurrence is a deleted instance (Dataverse adds it to the master's
+``deletedexceptionslist``). Neither a deleted occurrence nor an exception can be taken back in Dataverse, and
+a new pattern regenerates all instances, so such a change sends the pattern again and writes the wanted
+exceptions from scratch. Only occurrences inside Dataverse's expansion window have instances; an exception
+outside it is left out (logged) and tried again next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+
+from wizard.crm.client import DataverseClient, guid, odata_string
+from wizard.errors import D365SyncError, Severity
+from wizard.odata.errors import NotFoundError, ValidationError
+from wizard.sync import mapping
+from wizard.sync import recurrence as rec
+from wizard.sync import timezones as tzs
+from wizard.sync.model import Fields
+
+log = logging.getLogger(__name__)
+
+MASTERS = "recurringappointmentmasters"
+#: versions of series in the CRM cursor's snapshot start with this (the others are appointment rows)
+MARK = "S|"
+CHUNK = 50
+_INSTANCE_COLUMNS = [
+    "activityid",
+    "_seriesid_value",
+    "instancetypecode",
+    "originalstartdate",
+    "scheduledstart",
+    "scheduledend",
+    "subject",
+    "location",
+    "statecode",
+]
+
+
+class SeriesWriteError(D365SyncError):
+    """An exception of a series could not be written to Dynamics 365 (retried next run)."""
+
+    severity = Severity.ITEM
+
+
+def _in(column: str, ids: Sequence[str]) -> str:
+    values = ",".join(odata_string(guid(i)) for i in ids)
+    return f"Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{values}])"
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def master_fetch(fetchxml: str) -> str | None:
+    """An appointment filter's FetchXML asked of ``recurringappointmentmaster`` (None if it is not one)."""
+    import xml.etree.ElementTree as ET
+
+    root = SafeET.fromstring(fetchxml)
+    entity = root.find("entity")
+    if root.tag != "fetch" or entity is None or entity.get("name") != "appointment":
+        return None
+    entity.set("name", "recurringappointmentmaster")
+    return ET.tostring(root, encoding="unicode")
+
+
+def is_series_version(version: str | None) -> bool:
+    return bool(version) and str(version).startswith(MARK)
+
+
+# -------------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class SeriesRead:
+    """What the series side of the appointments kind says this run."""
+
+    views: dict[str, Fields] = field(default_factory=dict)  # every series read this run (in scope)
+    versions: dict[str, str] = field(default_factory=dict)  # every in-scope series -> version
+    changed: dict[str, Fields] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    out_of_scope: set[str] = field(default_factory=set)
+    handled: set[str] = field(default_factory=set)  # series ids decided on here (not by the appointment read)
+
+
+def _version(master: Mapping[str, Any], instances: Sequence[Mapping[str, Any]]) -> str:
+    etag = str(master.get("@odata.etag") or master.get("modifiedon") or "")
+    digest = hashlib.sha256(
+        "|".join(
+            sorted(f"{i.get('activityid')}:{i.get('@odata.etag') or i.get('modifiedon')}" for i in instances)
+        ).encode()
+    ).hexdigest()[:16]
+    return f"{MARK}{etag}|{digest}"
+
+
+def _scope(client: DataverseClient, queries: Sequence[str], ids: Sequence[str] | None) -> set[str]:
+    """Master ids the filters match (all of them, or which of ``ids``)."""
+    from wizard.sync.kinds import restrict_to_ids  # the appointments' own scope check, same shape
+
+    found: set[str] = set()
+    for fetchxml in queries:
+        query = master_fetch(fetchxml)
+        if query is None:
+            continue
+        chunks: Iterable[Sequence[str] | None] = [None] if ids is None else _chunks(sorted(set(ids) - found))
+        for chunk in chunks:
+            text = query if chunk is None else restrict_to_ids(query, "activityid", chunk)
+            try:
+                for row in client.fetch(MASTERS, text):
+                    if row.get("activityid"):
+                        found.add(str(row["activityid"]).lower())
+            except ValidationError as error:  # a column only appointments have: no series match this filter
+                log.info("appointments: a filter cannot be asked of recurring series (%s)", error.message)
+                break
+    return found
+
+
+def _read_series(
+    client: DataverseClient, mctx: mapping.MappingContext, ids: Sequence[str]
+) -> tuple[dict[str, Fields], dict[str, str]]:
+    """Views (pattern, exceptions, parties) and versions of the masters ``ids``."""
+    masters: dict[str, dict[str, Any]] = {}
+    instances: dict[str, list[dict[str, Any]]] = {}
+    for chunk in _chunks(sorted(ids)):
+        for row in client.query(
+            MASTERS,
+            select=[*mapping.crm_master_select(), "deletedexceptionslist"],
+            filter=_in("activityid", chunk),
+            expand=mapping.crm_expand(series=True),
+        ):
+            masters[str(row["activityid"]).lower()] = row
+        for row in client.query(
+            "appointments",
+            select=_INSTANCE_COLUMNS,
+            filter=f"{_in('_seriesid_value', chunk)} and (instancetypecode eq 3 or instancetypecode eq 4 "
+            "or statecode eq 2)",
+        ):
+            instances.setdefault(str(row.get("_seriesid_value") or "").lower(), []).append(row)
+    views: dict[str, Fields] = {}
+    versions: dict[str, str] = {}
+    for cid, row in masters.items():
+        mine = instances.get(cid, [])
+        try:
+            views[cid] = mapping.crm_view("appointments", row, mctx, instances=mine)
+        except ValueError as error:  # a pattern we cannot express (e.g. a regenerating one): not synced
+            log.warning("appointments: series %s left out: %s", cid, error)
+            continue
+        versions[cid] = _version(row, mine)
+    return views, versions
+
+
+def read(
+    client: DataverseClient,
+    mctx: mapping.MappingContext,
+    queries: Sequence[str],
+    *,
+    previous: Mapping[str, str],
+    linked: Iterable[str],
+    touched: Iterable[str],
+    full: bool,
+) -> SeriesRead:
+    """The series side of a run; see the module docstring for when it reads what.
+
+    ``previous`` is last run's snapshot (series versions are marked), ``linked`` the CRM ids of linked
+    series, ``touched`` series whose instances the appointments read saw change (or that failed last run).
+    """
+    known = {cid for cid, v in previous.items() if is_series_version(v)} | {c.lower() for c in linked}
+    touched = {c.lower() for c in touched}
+    out = SeriesRead()
+    if full:
+        in_scope = _scope(client, queries, None) if queries else set()
+        gone = known - in_scope
+        alive = _existing(client, sorted(gone)) if gone else set()
+        out.deleted, out.out_of_scope = gone - alive, gone & alive
+        out.views, out.versions = _read_series(client, mctx, sorted(in_scope))
+        out.changed = {cid: v for cid, v in out.views.items() if previous.get(cid) != out.versions[cid]}
+        out.handled = known | in_scope
+        return out
+    candidates = known | touched
+    if not candidates:
+        return out  # nothing linked, nothing touched: no request at all
+    current = _current_versions(client, sorted(candidates))
+    out.deleted = known - set(current)
+    stale = {
+        cid
+        for cid, etag in current.items()
+        if cid in touched or cid not in known or not str(previous.get(cid, "")).startswith(f"{MARK}{etag}|")
+    }
+    in_scope = _scope(client, queries, sorted(stale)) if stale and queries else set()
+    out.out_of_scope = (stale - in_scope) & known
+    out.views, versions = _read_series(client, mctx, sorted(in_scope))
+    out.versions = {
+        cid: v for cid, v in previous.items() if cid in known and cid in current and cid not in stale
+    }
+    out.versions.update(versions)
+    out.changed = {cid: v for cid, v in out.views.items() if previous.get(cid) != versions[cid]}
+    out.handled = known | set(current)  # ids that are series (a touched id may be an appointment)
+    return out
+
+
+def _current_versions(client: DataverseClient, ids: Sequence[str]) -> dict[str, str]:
+    """Master id -> row version (ETag) for those of ``ids`` that exist."""
+    out: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        for row in client.query(
+            MASTERS, select=["activityid", "modifiedon"], filter=_in("activityid", chunk)
+        ):
+            out[str(row["activityid"]).lower()] = str(row.get("@odata.etag") or row.get("modifiedon") or "")
+    return out
+
+
+def _existing(client: DataverseClient, ids: Sequence[str]) -> set[str]:
+    return set(_current_versions(client, ids))
+
+
+# -------------------------------------------------------------------------------------------- writing
+
+
+def _instances_by_date(client: DataverseClient, master_id: str, tz: str) -> dict[date, dict[str, Any]]:
+    """The series' instances (occurrences and exceptions) by original date in the mailbox zone."""
+    out: dict[date, dict[str, Any]] = {}
+    for row in client.query(
+        "appointments",
+        select=_INSTANCE_COLUMNS,
+        filter=f"_seriesid_value eq {guid(master_id)}",
+    ):
+        original = row.get("originalstartdate") or row.get("scheduledstart")
+        if original:
+            out[tzs.local_date(original, tz)] = row
+    return out
+
+
+def needs_reset(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    """Whether the pattern must be sent again: a new pattern, a restored occurrence or an undone exception."""
+    if current is None:
+        return False
+    if rec.pattern_only(current) != rec.pattern_only(wanted):
+        return True
+    have_deleted, want_deleted = set(current["deleted"]), set(wanted["deleted"])
+    have_modified = {m["original"] for m in current["modified"]}
+    want_modified = {m["original"] for m in wanted["modified"]}
+    return not have_deleted <= want_deleted or not have_modified <= want_modified | want_deleted
+
+
+def write_exceptions(
+    client: DataverseClient,
+    mctx: mapping.MappingContext,
+    master_id: str,
+    wanted_raw: Mapping[str, Any],
+    current_raw: Mapping[str, Any] | None,
+    series_fields: Mapping[str, Any],
+) -> list[str]:
+    """Delete / change instances so the series has ``wanted``'s exceptions; returns the dates left out.
+
+    ``current`` is what the series has now (None: freshly created or regenerated, no exceptions).
+    ``series_fields`` give the subject and location an exception keeps when it does not change them.
+    """
+    wanted = rec.normalize(wanted_raw)
+    current = rec.normalize(current_raw) if current_raw is not None else None
+    assert wanted is not None
+    have_deleted = set(current["deleted"]) if current else set()
+    have_modified = {m["original"]: m for m in current["modified"]} if current else {}
+    to_delete = sorted(set(wanted["deleted"]) - have_deleted)
+    to_change = [
+        m
+        for m in wanted["modified"]
+        if m["original"] not in wanted["deleted"] and have_modified.get(m["original"]) != m
+    ]
+    if not to_delete and not to_change:
+        return []
+    instances = _instances_by_date(client, master_id, mctx.mailbox_tz)
+    skipped: list[str] = []
+    for day in to_delete:
+        row = instances.get(date.fromisoformat(day))
+        if row is None:
+            skipped.append(day)
+            continue
+        with contextlib.suppress(NotFoundError):  # gone already: what we wanted
+            client.delete("appointments", str(row["activityid"]))
+    for change in to_change:
+        row = instances.get(date.fromisoformat(change["original"]))
+        if row is None:
+            skipped.append(change["original"])
+            continue
+        body: dict[str, Any] = {
+            "subject": change["subject"] or series_fields.get("subject") or "",
+            "location": change["location"] or series_fields.get("location") or "",
+        }
+        if change["start"] and change["end"]:
+            body.update(scheduledstart=change["start"], scheduledend=change["end"])
+        client.update("appointments", str(row["activityid"]), body)
+    if skipped:
+        log.warning(
+            "appointments: %d exception(s) of series %s have no instance in Dynamics 365 (outside its "
+            "expansion window); they are tried again next run",
+            len(skipped),
+            master_id,
+        )
+    return skipped
+
+
+def without_exceptions(recurrence: Mapping[str, Any] | None, dates: Iterable[str]) -> dict[str, Any] | None:
+    """``recurrence`` minus the exceptions on ``dates`` (the ones Dynamics 365 does not have)."""
+    if recurrence is None:
+        return None
+    left_out = set(dates)
+    out = dict(recurrence)
+    out["deleted"] = [d for d in recurrence.get("deleted") or [] if d not in left_out]
+    out["modified"] = [m for m in recurrence.get("modified") or [] if m.get("original") not in left_out]
+    return out
+
+
+# ------------------------------------------------------------------------------------ the executor's hooks
+
+#: columns whose change makes Dataverse regenerate a series' instances (exceptions are lost)
+REGENERATING = frozenset(
+    {
+        *next(s for s in mapping.field_specs("appointments") if s.name == "recurrence").crm,
+        "starttime",
+        "endtime",
+        "duration",
+        "isalldayevent",
+    }
+)
+
+
+def _synced(fields: Mapping[str, Any]) -> Fields:
+    return {k: v for k, v in fields.items() if not k.startswith("@")}
+
+
+def update(
+    client: DataverseClient,
+    mctx: mapping.MappingContext,
+    crm_id: str,
+    changes: Fields,
+    shape: Mapping[str, Any] | None,
+) -> bool:
+    """Carry out an UpdateCrm when a series is involved (False: a plain appointment, not handled here).
+
+    ``shape`` is the record as Dynamics 365 has it (this run's view, else the merge base). A single
+    appointment that becomes a series, or the reverse, is deleted and created again in the other table with
+    the same activityid, so the link and the mailbox item's crmid stay valid.
+    """
+    old_series = shape is not None and shape.get("recurrence") is not None
+    new_series = changes["recurrence"] is not None if "recurrence" in changes else old_series
+    if not old_series and not new_series:
+        return False
+    merged = {**_synced(shape or {}), **changes}
+    if old_series != new_series:
+        _replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series)
+        return True
+    current = (shape or {}).get("recurrence")
+    wanted = merged["recurrence"]
+    payload = mapping.crm_payload("appointments", changes, mctx, creating=False, series=True)
+    reset = "recurrence" in changes and needs_reset(current, wanted)
+    if "recurrence" in changes and not reset:
+        pattern = next(s for s in mapping.field_specs("appointments") if s.name == "recurrence").crm
+        for column in pattern:
+            payload.pop(column, None)  # the same pattern: sending it would regenerate the instances
+    regenerated = bool(REGENERATING & set(payload))
+    if payload:
+        client.update(MASTERS, crm_id, payload)
+    if "recurrence" in changes or regenerated:
+        skipped = write_exceptions(client, mctx, crm_id, wanted, None if regenerated else current, merged)
+        if skipped:
+            raise SeriesWriteError(
+                f"series {crm_id}: exceptions on {', '.join(skipped)} have no instance",
+                user_text="Some changed or deleted occurrences of a recurring appointment could not be written "
+                "to Dynamics 365 yet (they are outside its expansion window). They are tried again.",
+            )
+    return True
+
+
+def _replace(
+    client: DataverseClient,
+    mctx: mapping.MappingContext,
+    crm_id: str,
+    fields: Fields,
+    old: Fields,
+    old_series: bool,
+) -> None:
+    """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id."""
+    old_set = MASTERS if old_series else "appointments"
+    new_set = mapping.crm_entity_set("appointments", fields)
+    payload = mapping.crm_payload("appointments", fields, mctx, creating=True)
+    payload["activityid"] = guid(crm_id)
+    client.delete(old_set, crm_id)
+    try:
+        client.create(new_set, payload)
+    except D365SyncError:
+        # put the old row back (same id) so a refused create loses nothing; the next run tries again
+        restore = mapping.crm_payload("appointments", old, mctx, creating=True)
+        restore["activityid"] = guid(crm_id)
+        try:
+            client.create(old_set, restore)
+        except D365SyncError as again:
+            log.error("appointments: %s could not be restored after a failed conversion: %s", crm_id, again)
+        raise
+    recurrence = fields.get("recurrence")
+    if recurrence is not None:
+        skipped = write_exceptions(client, mctx, crm_id, recurrence, None, fields)
+        if skipped:
+            log.warning(
+                "appointments: series %s: %d exception(s) left for the next run", crm_id, len(skipped)
+            )
+
+
+def after_create(
+    client: DataverseClient, mctx: mapping.MappingContext, crm_id: str, fields: Fields, base: Fields
+) -> None:
+    """A series just created from the mailbox gets its deleted and modified occurrences.
+
+    Exceptions it could not get (no instance yet) are taken out of the merge base, so the next run sees the
+    mailbox ahead of the base and writes them again instead of taking them away from the mailbox.
+    """
+    recurrence = fields.get("recurrence")
+    if recurrence is None or not (recurrence.get("deleted") or recurrence.get("modified")):
+        return
+    try:
+        skipped = write_exceptions(client, mctx, crm_id, recurrence, None, fields)
+    except D365SyncError as error:
+        if error.severity >= Severity.ACCOUNT:
+            raise
+        log.warning("appointments: exceptions of new series %s not written: %s", crm_id, error)
+        skipped = [*recurrence.get("deleted", []), *(m["original"] for m in recurrence.get("modified", []))]
+    if skipped and base.get("recurrence") is not None:
+        base["recurrence"] = without_exceptions(base["recurrence"], skipped)
