@@ -204,10 +204,12 @@ def cmd_orgs_set_sync(services: Services, args: argparse.Namespace) -> int:
             user_text=f"The synchronizing organization stays {current.display_name} "
             "(confirm the change with --yes).",
         )
-    report = services.set_sync_org(org)
+    switched = services.switch_sync_org(org)  # holds the engine lock: refused while a sync runs
     print(f"{org.display_name} is now the synchronizing organization.")
-    if not report.complete:
-        print(f"d365sync: {report.user_text}", file=sys.stderr)
+    if not switched.mailbox.ready:
+        print(f"d365sync: {switched.mailbox.user_text}", file=sys.stderr)
+    if not switched.report.complete:
+        print(f"d365sync: {switched.report.user_text}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
@@ -320,6 +322,14 @@ def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxB
             smtp_tls=args.smtp_tls,
             ca_file=ca_file,
         )
+    if kind == "exchange_online":
+        return MailboxBinding(
+            address=args.address.strip(),
+            kind="exchange_online",
+            auth="oauth2",
+            graph_url=args.graph_url or "",
+            ca_file=ca_file,
+        )
     return MailboxBinding(
         address=args.address.strip(),
         kind="exchange",
@@ -332,8 +342,8 @@ def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxB
 
 
 def _mailbox_password(args: argparse.Namespace) -> str | None:
-    if args.kind == "exchange" and args.auth == "oauth2":
-        return None
+    if args.kind == "exchange_online" or (args.kind == "exchange" and args.auth == "oauth2"):
+        return None  # the organization's sign-in gets the token
     label = args.username or args.address
     return _read_password(args.stdin or sys.stdin, args.password_stdin, f"Password for the mailbox {label}: ")
 
@@ -344,6 +354,8 @@ def _describe_binding(binding: MailboxBinding) -> list[str]:
         lines.append(
             f"  EWS: {binding.ews_url}{' (found by Autodiscover)' if binding.autodiscovered else ''}"
         )
+    if binding.kind == "exchange_online":
+        lines.append(f"  Microsoft Graph: {binding.graph_url or 'https://graph.microsoft.com/v1.0'}")
     if binding.pop3_host:
         lines.append(f"  POP3: {binding.pop3_host}:{binding.pop3_port} ({binding.pop3_tls})")
     if binding.smtp_host:
@@ -594,6 +606,8 @@ def cmd_sandbox(services: Services, args: argparse.Namespace) -> int:
             print(f"  Authority  {info['authority_url']}")
             if "ews_url" in info:
                 print(f"  EWS        {info['ews_url']}")
+            if "graph_url" in info:
+                print(f"  Graph      {info['graph_url']}")
             print(f"  CA file    {info['ca_file']}")
             print("  Users (UPN / password / Primary Email):")
             for user in info["users"]:
@@ -802,7 +816,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bind your primary mailbox (must be your Primary Email in Dynamics 365)",
     )
     p.add_argument("address")
-    p.add_argument("--kind", choices=["exchange", "pop3"], default="exchange")
+    p.add_argument(
+        "--kind",
+        choices=["exchange", "exchange_online", "pop3"],
+        default="exchange",
+        help="exchange (EWS), exchange_online (Microsoft Graph, your Microsoft 365 sign-in) or pop3",
+    )
+    p.add_argument("--graph-url", help="Exchange Online: the Graph service root (default: the public cloud)")
     p.add_argument("--ews-url", help="Exchange: the EWS endpoint (default: Autodiscover)")
     p.add_argument(
         "--autodiscover-url", help="Exchange: ask this SOAP Autodiscover URL instead of the domain's"

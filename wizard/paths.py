@@ -2,12 +2,17 @@
 
 platformdirs gives each platform's usual folders; ``D365SYNC_HOME=DIR`` puts config, data, state, logs and
 the offline store under one folder instead (tests, portable use). Nothing else in the product computes a path.
+
+The sync state (links, cursors, conflicts) belongs to one organization: each organization that synchronized
+has its own ``state/<org id>/sync-state.sqlite3``, so switching the synchronizing organization and back finds
+the first one's state intact. ``Locations.for_org(id)`` gives the folders with that organization's state DB.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -15,6 +20,8 @@ import platformdirs
 APP_NAME = "d365sync"
 APP_AUTHOR = "d365sync"
 HOME_ENV = "D365SYNC_HOME"
+STATE_DB_NAME = "sync-state.sqlite3"
+_ORG_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,12 @@ class Locations:
     state_dir: Path
     log_dir: Path
     cache_dir: Path
+    org_id: str | None = None  # whose state DB ``state_db`` names; None: the unscoped (pre-0.x) file
+    home: Path | None = None  # the one folder everything is under (``D365SYNC_HOME`` / ``locations(home)``)
+
+    def for_org(self, org_id: str | None) -> Locations:
+        """The same folders with ``org_id``'s state DB (None: the unscoped legacy file)."""
+        return self if org_id == self.org_id else replace(self, org_id=org_id)
 
     @property
     def profile_file(self) -> Path:
@@ -36,7 +49,22 @@ class Locations:
 
     @property
     def state_db(self) -> Path:
-        return self.state_dir / "sync-state.sqlite3"
+        """The state DB of ``org_id`` (the synchronizing organization in a Services' ``where``)."""
+        if self.org_id:
+            return self.org_state_db(self.org_id)
+        return self.legacy_state_db
+
+    def org_state_db(self, org_id: str) -> Path:
+        """``state/<org id>/sync-state.sqlite3``; the id is a GUID, anything else is refused (no path tricks)."""
+        if not _ORG_ID.fullmatch(org_id):
+            raise ValueError(f"not an organization id: {org_id!r}")
+        return self.state_dir / org_id.lower() / STATE_DB_NAME
+
+    @property
+    def legacy_state_db(self) -> Path:
+        """The one state DB of versions before per-organization state; adopted by the synchronizing
+        organization once (``wizard.services.Services``)."""
+        return self.state_dir / STATE_DB_NAME
 
     @property
     def offline_db(self) -> Path:
@@ -67,6 +95,7 @@ def locations(home: str | os.PathLike[str] | None = None) -> Locations:
             state_dir=root / "state",
             log_dir=root / "logs",
             cache_dir=root / "cache",
+            home=root,
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, APP_AUTHOR)
     return Locations(

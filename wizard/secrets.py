@@ -163,6 +163,12 @@ def use_memory_keyring() -> MemoryKeyring:
     return backend
 
 
+def keyring_is_process_local() -> bool:
+    """True when this process keeps its secrets in memory (``use_memory_keyring``): another process
+    cannot see them, so work that needs them must stay in this process."""
+    return isinstance(keyring.get_keyring(), MemoryKeyring)
+
+
 class KeyringPersistence(BasePersistence):  # type: ignore[misc]
     """msal-extensions persistence that keeps the serialized token cache in the OS keyring.
 

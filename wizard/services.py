@@ -9,6 +9,7 @@ threads. Only ``wizard/cli.py`` creates a Services object.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,8 +21,9 @@ from wizard.crm import records
 from wizard.crm.auth import DEFAULT_CLIENT_ID, DeviceFlow, SignIn, SignInRequired, ntlm_auth, resource_scope
 from wizard.crm.client import DataverseClient
 from wizard.crm.discovery import Instance, discover_authority, discover_instances, normalize_org_url
+from wizard.crm.entities import DELIVERY_OUTLOOK
 from wizard.crm.records import addresses_match
-from wizard.errors import ConfigurationError, RuleViolation
+from wizard.errors import ConfigurationError, D365SyncError, RuleViolation
 from wizard.mailbox.base import MailboxStore
 from wizard.odata import ODataSession
 from wizard.paths import Locations
@@ -47,6 +49,41 @@ class ConnectedOrg:
     password: str | None = None  # NTLM only: stored in the keyring when the organization is saved
 
 
+NO_MAILBOX_TEXT = (
+    "No mailbox is bound, so nothing can be synchronized. Bind one in the wizard (Mailbox page) or with: "
+    "d365sync mailbox bind ADDRESS"
+)
+
+
+def not_bound_text(address: str, org_name: str) -> str:
+    """What to do when the mailbox is bound in another organization than the synchronizing one."""
+    return (
+        f"Your mailbox {address} is not bound in {org_name}, so nothing is synchronized with it. Bind it there: "
+        f"open the wizard and bind it on the Mailbox page, or run: d365sync mailbox bind {address}"
+    )
+
+
+@dataclass(frozen=True)
+class MailboxReadiness:
+    """Whether the bound mailbox can synchronize with an organization: ``state`` is "ready", "no_mailbox" or
+    "not_bound"; ``user_text`` says what to do (empty when ready)."""
+
+    state: str
+    user_text: str
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+
+@dataclass(frozen=True)
+class SyncOrgSwitch:
+    """The outcome of :meth:`Services.switch_sync_org`: the server flags and the mailbox in the new org."""
+
+    report: records.SyncOrgReport
+    mailbox: MailboxReadiness
+
+
 def service_root(api_url: str) -> str:
     return api_url.rstrip("/") + "/api/data/v9.2/"
 
@@ -57,9 +94,52 @@ def now_iso() -> str:
 
 class Services:
     def __init__(self, where: Locations) -> None:
-        self.where = where
+        self._where = where.for_org(None)
         self._profile: Profile | None = None
         self._token_cache: Any = None
+        self._legacy_checked = False
+
+    @property
+    def where(self) -> Locations:
+        """The folders; once the profile is loaded ``where.state_db`` is the synchronizing organization's state
+        DB (each organization keeps its own links, cursors and conflicts; see wizard.paths)."""
+        profile = self._profile
+        if profile is None or profile.sync_org_id is None:
+            return self._where
+        if not self._legacy_checked:
+            self._adopt_legacy_state(profile.sync_org_id)
+        return self._where.for_org(profile.sync_org_id)
+
+    def _adopt_legacy_state(self, org_id: str) -> None:
+        """Move the one state DB of earlier versions to the synchronizing organization's folder, once.
+
+        It can only be that organization's (earlier versions synchronized one at a time and kept no record of
+        older ones). Done under the engine lock so a running engine of another process never loses its file;
+        while one runs the move waits for the next look. An organization that already has its own DB keeps
+        it and the old file stays where it is (logged)."""
+        legacy = self._where.legacy_state_db
+        if not legacy.exists():
+            self._legacy_checked = True
+            return
+        target = self._where.org_state_db(org_id)
+        if target.exists():
+            log.warning("state DB %s left in place: %s has its own state DB already", legacy, org_id)
+            self._legacy_checked = True
+            return
+        from wizard.sync.engine import EngineBusy, EngineLock
+
+        try:
+            with EngineLock(self._where.lock_file).held():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                for suffix in ("-wal", "-shm", ""):  # the main file last: its presence means "adopted"
+                    part = legacy.with_name(legacy.name + suffix)
+                    if part.exists():
+                        os.replace(part, target.with_name(target.name + suffix))
+        except EngineBusy:
+            log.info("state DB not moved yet: a synchronization is running")
+            return
+        log.info("state DB moved to %s (state is kept per organization now)", target)
+        self._legacy_checked = True
 
     # -- profile -------------------------------------------------------------------------------
     @property
@@ -280,13 +360,65 @@ class Services:
             self.secret_store().delete(org_key(org.id, org.username))
 
     def set_sync_org(self, org: OrgProfile) -> records.SyncOrgReport:
-        """Flip the server-side flags (set here, clear in every other configured organization), then the profile."""
-        chosen = self.dataverse(org)
-        others = [self.dataverse(o) for o in self.profile.organizations if o.id != org.id]
-        report = records.set_sync_org(chosen, others)
-        self.profile.sync_org_id = org.id
-        self.save()
+        """Flip the server-side flags (set here, clear in every other configured organization), then the profile.
+
+        Holds the engine lock meanwhile, so no run of this profile (another process's included) synchronizes
+        while the organization changes under it; a running one makes this raise EngineBusy (retriable) before
+        anything changed. Each organization keeps its own state DB, so switching back finds its links, cursors
+        and conflicts as they were."""
+        from wizard.sync.engine import EngineLock
+
+        self.where  # noqa: B018 - adopts an old unscoped state DB for the organization that was synchronizing
+        with EngineLock(self._where.lock_file).held():
+            chosen = self.dataverse(org)
+            others = [self.dataverse(o) for o in self.profile.organizations if o.id != org.id]
+            report = records.set_sync_org(chosen, others)
+            self.profile.sync_org_id = org.id
+            self.save()
         return report
+
+    def switch_sync_org(self, org: OrgProfile) -> SyncOrgSwitch:
+        """Change the synchronizing organization (:meth:`set_sync_org`), then check the mailbox binding in the
+        new one (:meth:`mailbox_readiness`): what the CLI's ``orgs set-sync`` and both GUI paths call."""
+        report = self.set_sync_org(org)
+        return SyncOrgSwitch(report, self.mailbox_readiness(org))
+
+    def mailbox_readiness(self, org: OrgProfile | None = None) -> MailboxReadiness:
+        """Whether the bound mailbox can synchronize with ``org`` (the synchronizing organization by default).
+
+        DESIGN section 1 binds the mailbox on the user's mailbox record of one organization; after a switch
+        the new organization's record must be bound as well. When it is (bound there before), the binding
+        follows the organization (and an Exchange mailbox's root folder gets its id, as at binding); when not,
+        the text says what to do and the engine refuses to run until it is bound. Reads the record (network);
+        a missing record raises MailboxRecordMissing (its text names the administrator's part)."""
+        org = org or self.require_sync_org()
+        binding = self.profile.mailbox
+        if binding is None:
+            return MailboxReadiness("no_mailbox", NO_MAILBOX_TEXT)
+        if binding.org_id == org.id:
+            return MailboxReadiness("ready", "")
+        record = records.own_mailbox(self.dataverse(org))
+        if record.incomingemaildeliverymethod == DELIVERY_OUTLOOK and addresses_match(
+            record.emailaddress, binding.address
+        ):
+            if binding.kind == "exchange":
+                self._stamp_root(binding, org)
+            binding.org_id = org.id
+            self.save()
+            return MailboxReadiness("ready", "")
+        return MailboxReadiness("not_bound", not_bound_text(binding.address, org.display_name))
+
+    def _stamp_root(self, binding: MailboxBinding, org: OrgProfile) -> None:
+        """The synchronizing organization's id on the Exchange root folder; informational, so a mailbox that
+        cannot be reached now only delays it (logged) instead of failing the switch."""
+        try:
+            store = self.mailbox_store(binding)
+            try:
+                store.set_root_sync_org(org.id)
+            finally:
+                store.close()
+        except D365SyncError as error:
+            log.warning("could not stamp the synchronizing organization on the mailbox: %s", error.message)
 
     # -- wizard steps: the synchronizing computer -----------------------------------------------
     @staticmethod
@@ -315,12 +447,7 @@ class Services:
     def mailbox_store(self, binding: MailboxBinding, password: str | None = None) -> MailboxStore:
         """The MailboxStore backend for a binding; the password comes from the keyring unless given."""
         if binding.kind == "exchange_online":
-            raise ConfigurationError(
-                "Exchange Online (Microsoft Graph) backend not available",
-                user_text="Exchange Online through Microsoft Graph is not supported by this version yet. "
-                "If your organization still allows EWS, choose Exchange with the server "
-                "https://outlook.office365.com/EWS/Exchange.asmx.",
-            )
+            return self._graph_store(binding)
         if password is None and not (binding.kind == "exchange" and binding.auth == "oauth2"):
             password = self.mailbox_password(binding)
             if password is None:
@@ -361,6 +488,30 @@ class Services:
             else None
         )
         return Pop3Store(pop3, smtp)
+
+    def _graph_store(self, binding: MailboxBinding) -> MailboxStore:
+        """Exchange Online through Microsoft Graph: no password; the synchronizing organization's sign-in
+        (same Entra ID account) gets the Graph token silently. The UPN is passed, not the address (they may
+        differ); ``check()`` refuses a sign-in that does not own the address."""
+        from wizard.mailbox.graph import GRAPH_URL, GraphSettings, GraphStore, GraphTokenProvider
+        from wizard.sync.timezones import local_zone_name
+
+        org = self.require_sync_org()
+        if org.auth_kind != "oauth":
+            raise ConfigurationError(
+                "Exchange Online needs an online sign-in",
+                user_text="Exchange Online uses your Microsoft 365 sign-in, but this organization is on premises "
+                "(Windows sign-in). Choose Exchange or POP3 for this organization.",
+            )
+        graph_url = binding.graph_url or GRAPH_URL
+        settings = GraphSettings(
+            address=binding.address,
+            graph_url=graph_url,
+            ca_file=binding.ca_file or None,
+            timezone=local_zone_name(),
+        )
+        provider = GraphTokenProvider(self.sign_in(org), graph_url, org.username)
+        return GraphStore(settings, token_provider=provider)
 
     def _ews_store(self, binding: MailboxBinding, password: str | None) -> MailboxStore:
         from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
@@ -414,7 +565,7 @@ class Services:
         records.bind_mailbox(client, binding.address, "pop3" if binding.kind == "pop3" else "exchange")
         if password is not None:
             self.secret_store().set(mailbox_key(binding.address), password)
-        if found.kind == "exchange":
+        if found.kind in ("exchange", "exchange_online"):
             store = self.mailbox_store(found, password)
             try:
                 store.set_root_sync_org(org.id)
@@ -450,15 +601,19 @@ class Services:
         org = self.require_sync_org()
         binding = self.profile.mailbox
         if binding is None:
+            raise NotConfigured("no mailbox", user_text=NO_MAILBOX_TEXT)
+        if (
+            binding.org_id and binding.org_id != org.id
+        ):  # switched to an org whose mailbox record is not bound
             raise NotConfigured(
-                "no mailbox",
-                user_text="No mailbox is bound, so nothing can be synchronized. Bind one: d365sync mailbox bind ADDRESS",
+                f"mailbox bound in {binding.org_id}, not in {org.id}",
+                user_text=not_bound_text(binding.address, org.display_name),
             )
         client = self.dataverse(org)
         email = EmailSync()
         store = self.mailbox_store(binding)
         try:
-            state = StateDB.open(self.where.state_db)
+            state = StateDB.open(self.where.state_db)  # the synchronizing organization's own state DB
         except BaseException:
             store.close()
             raise

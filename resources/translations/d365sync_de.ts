@@ -32,6 +32,10 @@
         <translation>Nicht der synchronisierende Computer</translation>
     </message>
     <message>
+        <source>Not set up</source>
+        <translation>Nicht eingerichtet</translation>
+    </message>
+    <message>
         <source>Error</source>
         <translation>Fehler</translation>
     </message>
@@ -402,6 +406,145 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>{reason}; retrying at {time}.</source>
         <translation>{reason}; neuer Versuch um {time}.</translation>
+    </message>
+</context>
+<context>
+    <name>EngineText</name>
+    <message>
+        <source>{host} is limiting how many requests we may send (service protection). Synchronization continues automatically later.</source>
+        <translation>{host} begrenzt, wie viele Anfragen wir senden dürfen (Dienstschutz). Die Synchronisierung wird später automatisch fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>{host} is unavailable or failed (HTTP {status}). It will be tried again later.</source>
+        <translation>{host} ist nicht verfügbar oder hat einen Fehler gemeldet (HTTP {status}). Es wird später erneut versucht.</translation>
+    </message>
+    <message>
+        <source>The sign-in to {host} is no longer valid. Sign in again (Configuration Wizard &gt; Organizations).</source>
+        <translation>Die Anmeldung bei {host} ist nicht mehr gültig. Melden Sie sich erneut an (Konfigurations-Assistent &gt; Organisationen).</translation>
+    </message>
+    <message>
+        <source>Your user account in {host} lacks a privilege for this: {message} Ask your Dynamics 365 administrator for the missing security role.</source>
+        <translation>Ihrem Benutzerkonto in {host} fehlt dafür eine Berechtigung: {message} Bitten Sie Ihren Dynamics 365-Administrator um die fehlende Sicherheitsrolle.</translation>
+    </message>
+    <message>
+        <source>The record no longer exists on {host}: {message}</source>
+        <translation>Der Datensatz existiert auf {host} nicht mehr: {message}</translation>
+    </message>
+    <message>
+        <source>The server refused the request: {message}</source>
+        <translation>Der Server hat die Anfrage abgelehnt: {message}</translation>
+    </message>
+    <message>
+        <source>The record was changed by someone else after it was read; it will be read again and the change retried.</source>
+        <translation>Der Datensatz wurde nach dem Lesen von jemand anderem geändert; er wird erneut gelesen und die Änderung wiederholt.</translation>
+    </message>
+    <message>
+        <source>{host} did not answer in time. Check your network connection; it will be tried again.</source>
+        <translation>{host} hat nicht rechtzeitig geantwortet. Prüfen Sie Ihre Netzwerkverbindung; es wird erneut versucht.</translation>
+    </message>
+    <message>
+        <source>{host} accepted the connection but did not answer in time. It will be tried again.</source>
+        <translation>{host} hat die Verbindung angenommen, aber nicht rechtzeitig geantwortet. Es wird erneut versucht.</translation>
+    </message>
+    <message>
+        <source>The server name {host} could not be found. Check the address and your network connection.</source>
+        <translation>Der Servername {host} wurde nicht gefunden. Prüfen Sie die Adresse und Ihre Netzwerkverbindung.</translation>
+    </message>
+    <message>
+        <source>{host} refused the connection: the service is not running there, or the port is wrong.</source>
+        <translation>{host} hat die Verbindung abgelehnt: Der Dienst läuft dort nicht, oder der Port ist falsch.</translation>
+    </message>
+    <message>
+        <source>The connection to {host} was interrupted before the answer arrived. It will be tried again.</source>
+        <translation>Die Verbindung zu {host} wurde unterbrochen, bevor die Antwort eintraf. Es wird erneut versucht.</translation>
+    </message>
+    <message>
+        <source>Talking to {host} failed ({error}). Check your network connection.</source>
+        <translation>Die Verbindung mit {host} ist fehlgeschlagen ({error}). Prüfen Sie Ihre Netzwerkverbindung.</translation>
+    </message>
+    <message>
+        <source>{server} is busy and asked us to slow down. Synchronization continues later.</source>
+        <translation>{server} ist ausgelastet und bittet um weniger Anfragen. Die Synchronisierung wird später fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>{server} did not accept the user name or password (or the sign-in token). Check them and try again.</source>
+        <translation>{server} hat den Benutzernamen oder das Kennwort (oder das Anmeldetoken) nicht akzeptiert. Prüfen Sie die Angaben und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>{server} cannot be reached right now. Check the network connection; synchronization continues later.</source>
+        <translation>{server} ist im Moment nicht erreichbar. Prüfen Sie die Netzwerkverbindung; die Synchronisierung wird später fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>{server} reported an internal error. Synchronization will try again later.</source>
+        <translation>{server} hat einen internen Fehler gemeldet. Die Synchronisierung versucht es später erneut.</translation>
+    </message>
+    <message>
+        <source>Talking to {server} failed unexpectedly.</source>
+        <translation>Die Verbindung mit {server} ist unerwartet fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>This run would delete {mailbox_deletes} of {mailbox_total} items in the mailbox and {crm_deletes} of {crm_total} records in Dynamics 365. Nothing was changed; choose “Synchronize anyway…” to delete them.</source>
+        <translation>Dieser Lauf würde {mailbox_deletes} von {mailbox_total} Elementen im Postfach und {crm_deletes} von {crm_total} Datensätzen in Dynamics 365 löschen. Es wurde nichts geändert; wählen Sie „Trotzdem synchronisieren…“, um sie zu löschen.</translation>
+    </message>
+    <message>
+        <source>An unexpected error stopped {kind}: {error}</source>
+        <translation>Ein unerwarteter Fehler hat {kind} angehalten: {error}</translation>
+    </message>
+    <message>
+        <source>This mailbox has no {kind}.</source>
+        <translation>Dieses Postfach hat keine {kind}.</translation>
+    </message>
+    <message>
+        <source>A synchronization is already running for this profile (process {pid}). Wait for it to finish.</source>
+        <translation>Für dieses Profil läuft bereits eine Synchronisierung (Prozess {pid}). Warten Sie, bis sie beendet ist.</translation>
+    </message>
+    <message>
+        <source>A synchronization is already running for this profile. Wait for it to finish.</source>
+        <translation>Für dieses Profil läuft bereits eine Synchronisierung. Warten Sie, bis sie beendet ist.</translation>
+    </message>
+    <message>
+        <source>The computer {host} is the synchronizing computer for your mailbox (since {since}, last seen {seen}). Make this computer the synchronizing client? If not, you can still connect and browse, but this computer will not synchronize.</source>
+        <translation>Der Computer {host} ist der synchronisierende Computer für Ihr Postfach (seit {since}, zuletzt gesehen {seen}). Diesen Computer zum synchronisierenden Client machen? Wenn nicht, können Sie weiterhin eine Verbindung herstellen und Daten ansehen, aber dieser Computer synchronisiert nicht.</translation>
+    </message>
+    <message>
+        <source>The computer {host} took over as the synchronizing computer for your mailbox (since {since}, last seen {seen}). Make this computer the synchronizing client? If not, you can still connect and browse, but this computer will not synchronize.</source>
+        <translation>Der Computer {host} hat die Rolle des synchronisierenden Computers für Ihr Postfach übernommen (seit {since}, zuletzt gesehen {seen}). Diesen Computer zum synchronisierenden Client machen? Wenn nicht, können Sie weiterhin eine Verbindung herstellen und Daten ansehen, aber dieser Computer synchronisiert nicht.</translation>
+    </message>
+    <message>
+        <source>Your user has no mailbox record in {url}. Ask your Dynamics 365 administrator to check your user&apos;s mailbox (Settings &gt; Email Configuration &gt; Mailboxes).</source>
+        <translation>Ihr Benutzer hat keinen Postfach-Datensatz in {url}. Bitten Sie Ihren Dynamics 365-Administrator, das Postfach Ihres Benutzers zu prüfen (Einstellungen &gt; E-Mail-Konfiguration &gt; Postfächer).</translation>
+    </message>
+    <message>
+        <source>No organization synchronizes yet, so messaging data is not synchronized. Choose one in the wizard (Organizations page) or above.</source>
+        <translation>Noch synchronisiert keine Organisation, daher werden keine Messagingdaten synchronisiert. Wählen Sie eine im Assistenten (Seite Organisationen) oder oben aus.</translation>
+    </message>
+    <message>
+        <source>No mailbox is bound, so nothing can be synchronized. Open the wizard and bind your mailbox on the Mailbox page.</source>
+        <translation>Es ist kein Postfach verknüpft, daher kann nichts synchronisiert werden. Öffnen Sie den Assistenten und verknüpfen Sie Ihr Postfach auf der Seite Postfach.</translation>
+    </message>
+    <message>
+        <source>Your mailbox {address} is not bound in {org}, so nothing is synchronized with it. Open the wizard and bind it on the Mailbox page; the address must be your Primary Email in {org}.</source>
+        <translation>Ihr Postfach {address} ist in {org} nicht verknüpft, daher wird nichts damit synchronisiert. Öffnen Sie den Assistenten und verknüpfen Sie es auf der Seite Postfach; die Adresse muss Ihre primäre E-Mail-Adresse in {org} sein.</translation>
+    </message>
+    <message>
+        <source>No password is stored for the mailbox {address}. Open the wizard and bind it again on the Mailbox page.</source>
+        <translation>Für das Postfach {address} ist kein Kennwort gespeichert. Öffnen Sie den Assistenten und verknüpfen Sie es auf der Seite Postfach erneut.</translation>
+    </message>
+    <message>
+        <source>reading Dynamics 365 and the mailbox</source>
+        <translation>Dynamics 365 und das Postfach werden gelesen</translation>
+    </message>
+    <message>
+        <source>Reading email settings</source>
+        <translation>E-Mail-Einstellungen werden gelesen</translation>
+    </message>
+    <message>
+        <source>Sending: {subject}</source>
+        <translation>Senden: {subject}</translation>
+    </message>
+    <message>
+        <source>Checking {folder}</source>
+        <translation>{folder} wird geprüft</translation>
     </message>
 </context>
 <context>
@@ -1059,6 +1202,18 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
         <translation>(leer)</translation>
     </message>
     <message>
+        <source>Synchronizing organization</source>
+        <translation>Synchronisierungsorganisation</translation>
+    </message>
+    <message>
+        <source>Only this organization synchronizes email, contacts, appointments and tasks</source>
+        <translation>Nur diese Organisation synchronisiert E-Mails, Kontakte, Termine und Aufgaben</translation>
+    </message>
+    <message>
+        <source>Synchronizing &amp;organization:</source>
+        <translation>Synchronisierungs&amp;organisation:</translation>
+    </message>
+    <message>
         <source>Sync &amp;now</source>
         <translation>&amp;Jetzt synchronisieren</translation>
     </message>
@@ -1087,12 +1242,32 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
         <translation>Die Synchronisierung</translation>
     </message>
     <message>
+        <source>Waiting for the running synchronization to finish…</source>
+        <translation>Warten, bis die laufende Synchronisierung beendet ist…</translation>
+    </message>
+    <message>
+        <source>Making {0} the synchronizing organization…</source>
+        <translation>{0} wird zur Synchronisierungsorganisation gemacht…</translation>
+    </message>
+    <message>
+        <source>{0} is now your synchronizing organization, but these could not be updated:</source>
+        <translation>{0} ist jetzt Ihre Synchronisierungsorganisation, aber diese konnten nicht aktualisiert werden:</translation>
+    </message>
+    <message>
+        <source>(none: messaging data is not synchronized)</source>
+        <translation>(keine: Messagingdaten werden nicht synchronisiert)</translation>
+    </message>
+    <message>
         <source>no synchronizing organization</source>
         <translation>keine Synchronisierungsorganisation</translation>
     </message>
     <message>
         <source>No mailbox is bound. Open the wizard to bind your mailbox.</source>
         <translation>Es ist kein Postfach verknüpft. Öffnen Sie den Assistenten, um Ihr Postfach zu verknüpfen.</translation>
+    </message>
+    <message>
+        <source>not set up for this organization (see above)</source>
+        <translation>für diese Organisation nicht eingerichtet (siehe oben)</translation>
     </message>
     <message>
         <source>this computer synchronizes</source>

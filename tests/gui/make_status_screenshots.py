@@ -1,5 +1,6 @@
-"""Save the status window as docs/screenshots/20-status.png (after a run: counts, a conflict, an error) and
-21-status-syncing.png (a run in progress).
+"""Save the status window as docs/screenshots/20-status.png (after a run: counts, a conflict, an error),
+21-status-syncing.png (a run in progress) and 22-status-switched-org.png (after switching the synchronizing
+organization to one where the mailbox is not bound yet).
 
 Run: ``python -m tests.gui.make_status_screenshots [--out DIR]`` (offscreen unless QT_QPA_PLATFORM says
 otherwise). The engine is a scripted stand-in that follows wizard.sync.engine's API, so the pictures show
@@ -26,6 +27,12 @@ DEFAULT_OUT = REPO / "docs" / "screenshots"
 SIZE = (820, 600)
 
 
+# what the EWS backend says when Exchange throttles (wizard/mailbox/ews.py): the window shows it translated
+BUSY = "outlook.contoso.com is busy and asked us to slow down. Synchronization continues later."
+ORGS = [("8f1010f0-0a7a-5fe6-8efb-aed25180e649", "Contoso Sales"),
+        ("304921f6-37d0-50b9-8897-88fdfcc4952b", "Contoso Test")]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -35,12 +42,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QLocale
 
+    from wizard.services import not_bound_text
     from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
-    from wizard.ui.status_window import ConflictView, KindRow, StatusView, StatusWindow
+    from wizard.ui.i18n import LANG_ENV
+    from wizard.ui.status_window import ConflictView, KindRow, OrgSwitch, StatusView, StatusWindow
 
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    german = os.environ.get(LANG_ENV) == "de"  # numbers as the language writes them (1.000 / 1,000)
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany) if german
+                       else QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))  # fmt: skip
     application()
     gate = threading.Event()
     at_gate = threading.Event()
@@ -50,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "appointments": KindResult("appointments", to_crm=KindCounts(updated=2), to_mailbox=KindCounts()),
         "tasks": KindResult(
             "tasks", KindCounts(), KindCounts(), status="error",
-            message="The server is busy (throttled)",
+            message=BUSY,
         ),
     }  # fmt: skip
 
@@ -81,19 +92,31 @@ def main(argv: list[str] | None = None) -> int:
             KindRow("email", finished_at, "ok", KindCounts(created=1), KindCounts(created=12)),
             KindRow("contacts", finished_at, "ok", KindCounts(updated=3), KindCounts(created=1), conflicts=1),
             KindRow("appointments", finished_at, "ok", KindCounts(), KindCounts(updated=2)),
-            KindRow("tasks", finished_at, "error", errors=["The server is busy (throttled)."]),
+            KindRow("tasks", finished_at, "error", errors=[BUSY]),
         ],
         conflicts=[
             ConflictView(1, "contacts", "Job title", "Einkauf", "Purchasing", winner=None, item="Jörg Bär"),
         ],
+        organizations=ORGS,
+        sync_org_id=ORGS[0][0],
     )
     first_view = StatusView(
         **{**view.__dict__, "kinds": [KindRow(k.kind) for k in view.kinds], "conflicts": []}
     )
     current = {"view": first_view}
     adapter = EngineAdapter(ScriptedEngine, interval_minutes=15)
+
+    def switch(org_id: str) -> OrgSwitch:  # the flags flip; the mailbox is not bound in Contoso Test yet
+        current["view"] = StatusView(org_name="Contoso Test", mailbox_address="anna.schmidt@contoso.com",
+                                     mailbox_kind="exchange", is_sync_computer=True,
+                                     kinds=[KindRow(k.kind) for k in view.kinds], organizations=ORGS,
+                                     sync_org_id=org_id)  # fmt: skip
+        return OrgSwitch(
+            "Contoso Test", mailbox_text=not_bound_text("anna.schmidt@contoso.com", "Contoso Test")
+        )
+
     window = StatusWindow(adapter, lambda: current["view"], resolve=lambda _id, _use: None,
-                          open_wizard=lambda: None)  # fmt: skip
+                          open_wizard=lambda: None, switch_org=switch)  # fmt: skip
     adapter.setParent(window)
     window.resize(*SIZE)
     window.show()
@@ -102,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     adapter.sync_now()
     wait_until(at_gate.is_set)
-    wait_until(lambda: window.progress_label.text() == "Contacts: 620 of 1,000")
+    wait_until(lambda: window.progress_bar.value() == 620 and window.progress_row.isVisible())
     grab(window, out, "21-status-syncing", saved)
 
     current["view"] = view
@@ -110,6 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     wait_until(lambda: not adapter.running and not window.runner.busy and bool(window.cards))
     settle()
     grab(window, out, "20-status", saved)
+
+    # Switching the synchronizing organization from the combo: asked, flipped, then the new one's state.
+    window.confirm = lambda _title, _text: True
+    window.org_combo.setCurrentIndex(window.org_combo.findData(ORGS[1][0]))
+    window.org_combo.activated.emit(window.org_combo.currentIndex())
+    wait_until(
+        lambda: not window.switching and not window.runner.busy and window.title.text().endswith("Test")
+    )
+    settle()
+    grab(window, out, "22-status-switched-org", saved)
     adapter.shutdown()
     window.runner.wait_all()
     window.dispose()

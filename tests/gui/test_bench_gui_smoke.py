@@ -108,3 +108,19 @@ def test_healthy_runs_render_without_findings() -> None:
     calm = _stall(25, 6.5)
     text = render(paints, 5, [calm], [[calm]])
     assert "the event queue floods" not in text and "still stalls" not in text and "none_dealloc" not in text
+
+
+def test_real_stall_runs_a_real_sync_against_the_stand_ins(
+    qapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--real N`` at a tiny size: the sandbox process starts, the contacts land in the mailbox through the
+    product's status window (engine in its child process), and the figures render into the section."""
+    home = bench_gui.os.environ.get("D365SYNC_HOME")
+    result = bench_gui.real_stall(20, timeout_s=120)
+    assert bench_gui.os.environ.get("D365SYNC_HOME") == home  # the throw-away profile is gone again
+    assert result.status == "ok" and result.created == 20
+    assert result.ticks >= 2 and result.max_stall_ms >= result.p99_stall_ms >= 0
+    fake = stall(40, every=25, work_rounds=1, timeout_s=30)
+    paint = FirstPaint("wizard", 1, 2, 3, 4, 5)
+    text = render({"wizard": paint}, 1, [fake], [[fake]], (0.1, 0.1), result)
+    assert "A real 20-item sync" in text and "(`--real 20`)" in text

@@ -625,8 +625,9 @@ def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
     poll.timeout.connect(close_when_settled)
     poll.start(10)
     assert app_module.run_status(services) == 0
-    assert seen["state"] is AccountState.ERROR
+    assert seen["state"] is AccountState.NOT_CONFIGURED
     assert "No organization synchronizes yet" in seen["detail"]
+    assert "wizard" in seen["detail"]  # the GUI says where to choose one, not the command line
     assert seen["timer"] is False  # a configuration problem does not heal by itself: no retry loop
     assert any("No organization synchronizes yet" in e for e in seen["errors"])
     settings = QSettings(str(services.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)

@@ -173,3 +173,25 @@ def test_run_wizard_remembers_geometry_and_reports_cancel(qtbot: Any, services: 
     QTimer.singleShot(0, close_it)
     assert run_wizard(services) == 1
     assert (services.where.config_dir / "gui.ini").read_text().count("geometry") == 1
+
+
+def test_mailbox_page_binds_exchange_online_through_graph(
+    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, services: Services, info: dict[str, Any]
+) -> None:
+    """Exchange Online needs no mailbox password: the organization's sign-in reaches Microsoft Graph."""
+    wizard = make_wizard(hints)
+    next_page(qtbot, wizard)
+    add_via_discovery(qtbot, wizard, "Contoso Sales")
+    next_page(qtbot, wizard)
+    mailbox = wizard.mailbox_page
+    wait_idle(qtbot, mailbox)
+    mailbox.online_radio.setChecked(True)
+    assert not mailbox.password.isEnabled()
+    click(qtbot, mailbox.bind_button)
+    wait_idle(qtbot, mailbox)
+    assert mailbox.banner.kind == "ok", mailbox.banner.text()
+    bound = services.reload().mailbox
+    assert bound is not None
+    assert (bound.kind, bound.graph_url) == ("exchange_online", info["graph_url"])
+    row = _row(sandbox, "mailboxes", "emailaddress", info["users"][0]["primary_email"])
+    assert (row["incomingemaildeliverymethod"], row["outgoingemaildeliverymethod"]) == (1, 1)

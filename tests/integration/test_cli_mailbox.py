@@ -187,3 +187,51 @@ def test_bind_pop3_against_dovecot(
     assert shown["kind"] == "pop3"
     assert shown["pop3_port"] == dovecot.server.pop3s_port
     assert run_cli(tmp_path, "mailbox", "test").returncode == 0
+
+
+def test_bind_exchange_online_and_sync_through_graph(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    """Exchange Online: no mailbox password, the organization's sign-in gets a Graph token silently."""
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    bound = run_cli(
+        tmp_path,
+        "mailbox", "bind", anna["primary_email"], "--kind", "exchange_online",
+        "--graph-url", info["graph_url"], "--ca-file", info["ca_file"],
+    )  # fmt: skip
+    assert bound.returncode == 0, bound.stderr
+    assert f"Microsoft Graph: {info['graph_url']}" in bound.stdout
+    shown = run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]
+    assert (shown["kind"], shown["graph_url"], shown["auth"]) == (
+        "exchange_online",
+        info["graph_url"],
+        "oauth2",
+    )
+    row = _mailbox_row(sandbox, 0)
+    assert (row["incomingemaildeliverymethod"], row["outgoingemaildeliverymethod"]) == (1, 1)
+    assert run_cli(tmp_path, "mailbox", "test").returncode == 0
+
+    assert run_cli(tmp_path, "instance", "claim").returncode == 0
+    synced = run_cli(tmp_path, "sync", "--once", "--kind", "contacts", "--kind", "tasks", "--json")
+    assert synced.returncode == 0, synced.stderr
+    status = run_cli(tmp_path, "status", "--json").json()
+    assert status["mailbox"] == {"address": anna["primary_email"], "kind": "exchange_online"}
+    kinds = {k["kind"]: k for k in status["kinds"]}
+    assert kinds["contacts"]["status"] == kinds["tasks"]["status"] == "ok"
+    assert run_cli(tmp_path, "mailbox", "unbind", "--yes").returncode == 0
+
+
+def test_exchange_online_refuses_someone_elses_address(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    """Signed in as Anna, Jörg's Exchange Online mailbox is not hers: refused before anything is bound."""
+    _add_org(tmp_path, info, 0)
+    other = info["users"][1]["primary_email"]
+    result = run_cli(
+        tmp_path,
+        "mailbox", "bind", other, "--kind", "exchange_online", "--graph-url", info["graph_url"],
+        "--ca-file", info["ca_file"],
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert run_cli(tmp_path, "mailbox", "show").returncode == 3

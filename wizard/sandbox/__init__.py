@@ -1,8 +1,8 @@
 """Loopback stand-ins that speak the real protocols (DESIGN section 5).
 
 :class:`Sandbox` starts all of them on 127.0.0.1 with one throw-away CA: the OAuth2 authority, one Dataverse
-environment per organization of the demo directory, Global Discovery, and the EWS server. Used by the tests,
-the benchmarks and ``d365sync sandbox`` / ``d365sync demo``; the product itself never imports this package
+environment per organization of the demo directory, Global Discovery, the EWS server and Microsoft Graph. Used
+by the tests, the benchmarks and ``d365sync sandbox`` / ``d365sync demo``; the product itself never imports this package
 outside those commands.
 """
 
@@ -30,6 +30,7 @@ class Sandbox:
         demo_data: bool = True,
         seed: int = 0,
         ews: bool = True,
+        graph: bool = True,
         token_lifetime: int = 3600,
     ) -> None:
         self._own_dir = data_dir is None
@@ -38,6 +39,7 @@ class Sandbox:
         self.demo_data = demo_data
         self.seed = seed
         self.with_ews = ews
+        self.with_graph = graph
         self.token_lifetime = token_lifetime
         self.signer = TokenSigner()
         self.faults = FaultPlan(seed=seed)
@@ -46,6 +48,7 @@ class Sandbox:
         self.environments: list[Any] = []
         self.discovery: Any = None
         self.ews: Any = None
+        self.graph: Any = None
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -89,17 +92,26 @@ class Sandbox:
                     signer=self.signer,
                     demo_data=self.demo_data,
                 ).start()
+            if self.with_graph:
+                from wizard.sandbox.graph import GraphStandIn
+
+                self.graph = GraphStandIn(
+                    self.directory,
+                    tls=self.tls,
+                    signer=self.signer,
+                    demo_data=self.demo_data,
+                ).start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        for service in [self.ews, self.discovery, *self.environments, self.authority]:
+        for service in [self.graph, self.ews, self.discovery, *self.environments, self.authority]:
             if service is not None:
                 service.stop()
         self.environments = []
-        self.ews = self.discovery = self.authority = None
+        self.ews = self.graph = self.discovery = self.authority = None
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -130,6 +142,8 @@ class Sandbox:
         resources = [e.url for e in self.environments] + [self.discovery.url]
         if self.ews is not None:
             resources.append(self.ews.base_url)
+        if self.graph is not None:
+            resources.append(self.graph.base_url)
         users = []
         for user in self.directory.users:
             entry: dict[str, Any] = {
@@ -160,4 +174,6 @@ class Sandbox:
         if self.ews is not None:
             info["ews_url"] = self.ews.url
             info["autodiscover_url"] = self.ews.autodiscover_url
+        if self.graph is not None:
+            info["graph_url"] = self.graph.url
         return info

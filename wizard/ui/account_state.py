@@ -82,6 +82,10 @@ class AccountState(enum.Enum):
     PAUSED = "paused"  # the user paused synchronization; nothing runs until Resume
     OFFLINE = "offline"  # the organization or the mailbox cannot be reached; retried later
     NOT_SYNC_COMPUTER = "not_sync_computer"  # another computer synchronizes this mailbox; nothing runs here
+    NOT_CONFIGURED = (
+        "not_configured"  # no synchronizing organization, or no mailbox bound in it: the detail says
+    )
+    # what to do (the wizard); nothing runs and nothing is retried until the setup changes
     ERROR = "error"  # the last run failed; the detail says why and when it is retried
 
     @property
@@ -107,6 +111,7 @@ _TEXTS = {
     AccountState.PAUSED: QT_TRANSLATE_NOOP("AccountState", "Paused"),
     AccountState.OFFLINE: QT_TRANSLATE_NOOP("AccountState", "Offline"),
     AccountState.NOT_SYNC_COMPUTER: QT_TRANSLATE_NOOP("AccountState", "Not the synchronizing computer"),
+    AccountState.NOT_CONFIGURED: QT_TRANSLATE_NOOP("AccountState", "Not set up"),
     AccountState.ERROR: QT_TRANSLATE_NOOP("AccountState", "Error"),
 }
 
@@ -118,6 +123,7 @@ _ICONS = {
     AccountState.PAUSED: "info",
     AccountState.OFFLINE: "warning",
     AccountState.NOT_SYNC_COMPUTER: "info",
+    AccountState.NOT_CONFIGURED: "warning",
     AccountState.ERROR: "error",
 }
 

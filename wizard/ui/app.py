@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -33,23 +34,36 @@ def application() -> QApplication:
     return app
 
 
+COLOR_SCHEME_ENV = "D365SYNC_COLOR_SCHEME"  # "dark" or "light": Fusion with that palette on every platform
+
+
 def _follow_colour_scheme(app: QApplication) -> None:
     """Windows and macOS styles follow the system's light/dark setting themselves; elsewhere Fusion with a
-    light or dark palette as the desktop prefers (and again when it changes)."""
+    light or dark palette as the desktop prefers (and again when it changes). ``D365SYNC_COLOR_SCHEME=dark``
+    (or ``light``) chooses one everywhere (screenshots, tests, a desktop that reports no preference)."""
+    forced = os.environ.get(COLOR_SCHEME_ENV, "").strip().lower()
+    if forced in ("dark", "light"):
+        apply_palette(app, dark=forced == "dark")
+        return
     if sys.platform in ("win32", "darwin"):
         return
-    app.setStyle("Fusion")
     hints = QGuiApplication.styleHints()
 
     def apply() -> None:
-        dark = hints.colorScheme() == Qt.ColorScheme.Dark
-        app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+        apply_palette(app, dark=hints.colorScheme() == Qt.ColorScheme.Dark)
 
     apply()
     hints.colorSchemeChanged.connect(lambda *_: apply())
 
 
-def _dark_palette() -> QPalette:
+def apply_palette(app: QApplication, *, dark: bool) -> None:
+    """Fusion with the product's dark palette or Fusion's own light one."""
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+
+
+def dark_palette() -> QPalette:
+    """Fusion's roles in dark colours; text keeps a contrast of at least 4.5:1 (placeholder and link too)."""
     from PySide6.QtGui import QColor
 
     p = QPalette()

@@ -268,8 +268,8 @@ class WizardController(QObject):
 
     def set_sync_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> tuple[Any, Profile]:
-            report = self.services.set_sync_org(self.services.org(org_id))
-            return report, self._snapshot()
+            switched = self.services.switch_sync_org(self.services.org(org_id))  # the Mailbox page binds
+            return switched.report, self._snapshot()
 
         def done(result: tuple[Any, Profile]) -> None:
             report, profile = result

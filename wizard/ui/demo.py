@@ -17,6 +17,7 @@ class DemoHints:
     password: str = field(default="", repr=False)
     autodiscover_url: str = ""  # the sandbox's SOAP Autodiscover endpoint (mailbox page)
     mailbox_password: str = field(default="", repr=False)  # the demo user's Exchange password
+    graph_url: str = ""  # the sandbox's Microsoft Graph stand-in (Exchange Online on the mailbox page)
     label: str = "Sandbox (demo)"
 
     @classmethod
@@ -31,4 +32,5 @@ class DemoHints:
             password=u["password"],
             autodiscover_url=info.get("autodiscover_url", ""),
             mailbox_password=u.get("ews_password", ""),
+            graph_url=info.get("graph_url", ""),
         )

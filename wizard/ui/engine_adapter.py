@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, Reporter, RunSummary
 from wizard.ui.account_state import AccountState, AccountStateModel
+from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,15 @@ def clock_text(when: datetime) -> str:
 def classify(error: D365SyncError) -> AccountState:
     """Which state a failure of a whole run puts the account in."""
     from wizard.crm.auth import AuthenticationError
-    from wizard.crm.records import ClaimHeldElsewhere
+    from wizard.crm.records import ClaimHeldElsewhere, MailboxRecordMissing
     from wizard.mailbox.base import AuthenticationFailed, ServerUnreachable
     from wizard.odata.errors import AuthError, NetworkError
+    from wizard.services import NotConfigured
 
     if isinstance(error, ClaimHeldElsewhere):
         return AccountState.NOT_SYNC_COMPUTER
+    if isinstance(error, NotConfigured | MailboxRecordMissing):
+        return AccountState.NOT_CONFIGURED
     if isinstance(error, AuthenticationError | AuthError | AuthenticationFailed):
         return AccountState.SIGNED_OUT
     if isinstance(error, NetworkError | ServerUnreachable):
@@ -170,6 +174,8 @@ class EngineAdapter(QObject):
         self.last_error: D365SyncError | None = None
         self._task: Task | None = None
         self._paused = False
+        self._held = False  # hold(): no run starts (the synchronizing organization is being changed)
+        self._when_idle: list[Callable[[], None]] = []
         self._idle: tuple[AccountState, str] = (AccountState.CONNECTING, "")
         queued = Qt.ConnectionType.QueuedConnection
         self._run_started.connect(self._on_run_started, queued)
@@ -193,9 +199,45 @@ class EngineAdapter(QObject):
         else:
             self._schedule(self.interval)
 
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def hold(self, then: Callable[[], None]) -> None:
+        """Stop the engine for a change under it (the synchronizing organization): no run starts from now on
+        until :meth:`release`, and ``then`` is called in the GUI thread once no run is going on (at once when
+        idle, else when the running one has finished and its result was reported; the engine is not
+        interrupted mid-run, its writes are not cut in half)."""
+        self._held = True
+        self.timer.stop()
+        self._set_next(None)
+        if self._task is None:
+            then()
+        else:
+            self._when_idle.append(then)
+
+    def release(self, *, schedule: bool = True) -> None:
+        """End :meth:`hold`: the schedule goes on at the interval (``schedule``), or nothing is scheduled and
+        the caller starts a run or says why none can run."""
+        self._held = False
+        self._when_idle.clear()
+        if schedule:
+            self._schedule(self.interval)
+
+    def show_idle(self) -> None:
+        """Show the state between runs again (after a step that showed its own, such as a switch)."""
+        self.set_idle_state(*self._idle)
+
+    def reset(self) -> None:
+        """Forget the last run's outcome and failures (a different organization now synchronizes)."""
+        self.failures = 0
+        self.last_summary = None
+        self.last_error = None
+
     def sync_now(self, kinds: Sequence[str] | None = None, *, force: bool = False) -> bool:
-        """Start a run now (also while paused: the user asked for it). False when one is running already."""
-        if self._task is not None:
+        """Start a run now (also while paused: the user asked for it). False when one is running already
+        or the engine is held."""
+        if self._task is not None or self._held:
             return False
         self.timer.stop()
         self.state.set_state(AccountState.CONNECTING)
@@ -242,6 +284,8 @@ class EngineAdapter(QObject):
 
     # -- the schedule -----------------------------------------------------------------------------
     def _schedule(self, delay: timedelta) -> None:
+        if self._held:  # release() schedules again
+            return
         if self._paused:
             self._set_next(None)
             return
@@ -290,6 +334,12 @@ class EngineAdapter(QObject):
         self._task = None
         self.running_changed.emit(False)
 
+    def _call_when_idle(self) -> None:
+        """After a run's result was handled: the callbacks of :meth:`hold` that waited for it."""
+        waiting, self._when_idle = self._when_idle, []
+        for then in waiting:
+            then()
+
     def _succeeded(self, summary: Any) -> None:
         self._end_task()
         assert isinstance(summary, RunSummary) or hasattr(summary, "status")
@@ -305,27 +355,33 @@ class EngineAdapter(QObject):
             if failed or not waiting:
                 self.failures += 1
                 self._schedule(backoff(self.failures, self.interval))
-                reason = failed[0].message if failed and failed[0].message else self.tr("the last run failed")
+                reason = (
+                    engine_text(failed[0].message)
+                    if failed and failed[0].message
+                    else self.tr("the last run failed")
+                )
                 self.set_idle_state(AccountState.ERROR, self._retry_text(reason))
             else:  # only a confirmation is missing: retrying sooner cannot help
                 self.failures = 0
                 self._schedule(self.interval)
-                self.set_idle_state(AccountState.ERROR, waiting[0].message)
+                self.set_idle_state(AccountState.ERROR, engine_text(waiting[0].message))
         else:
             self.failures = 0
             self.last_error = None
             self._schedule(self.interval)
             self.set_idle_state(AccountState.CONNECTED)
         self.run_finished.emit(summary)
+        self._call_when_idle()
 
     def _failed(self, error: D365SyncError) -> None:
         self._end_task()
         self.last_error = error
         state = classify(error)
         log.info("synchronization failed: %s", error)
+        text = engine_text(error.user_text)
         if state is AccountState.NOT_SYNC_COMPUTER:
             self._schedule(self.interval)
-            self.set_idle_state(state, error.user_text)
+            self.set_idle_state(state, text)
         elif error.retriable:
             self.failures += 1
             delay = backoff(self.failures, self.interval)
@@ -333,12 +389,13 @@ class EngineAdapter(QObject):
             if isinstance(retry_after, int | float) and retry_after > delay.total_seconds():
                 delay = timedelta(seconds=retry_after)
             self._schedule(delay)
-            self.set_idle_state(state, self._retry_text(error.user_text))
+            self.set_idle_state(state, self._retry_text(text))
         else:  # will not heal by itself (sign-in, configuration): only "Retry now"
             self._set_next(None)
             self.timer.stop()
-            self.set_idle_state(state, error.user_text)
+            self.set_idle_state(state, text)
         self.run_failed.emit(error)
+        self._call_when_idle()
 
     def _retry_text(self, reason: str) -> str:
         reason = reason.rstrip(". ")

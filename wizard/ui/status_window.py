@@ -22,6 +22,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QSettin
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -43,9 +44,12 @@ from wizard.services import Services
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter, clock_text
+from wizard.ui.engine_texts import kind_title
+from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
-from wizard.ui.widgets import heading, hint, tree_items
+from wizard.ui.sync_org import change_sync_org_question
+from wizard.ui.widgets import AccentFrame, heading, hint, tree_items
 from wizard.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -94,21 +98,23 @@ class StatusView:
     sync_computer: str = ""  # the other computer's name when this one does not synchronize
     kinds: list[KindRow] = field(default_factory=list)
     conflicts: list[ConflictView] = field(default_factory=list)
+    organizations: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the configured ones
+    sync_org_id: str = ""
+
+
+@dataclass
+class OrgSwitch:
+    """What switching the synchronizing organization came to (``Services.switch_sync_org``, trimmed):
+    the organizations whose flags could not be cleared (name -> text) and, when the mailbox is not bound
+    in the new one, what to do."""
+
+    org_name: str
+    failed: dict[str, str] = field(default_factory=dict)
+    mailbox_text: str = ""  # empty: the mailbox is bound there and synchronization starts
 
 
 LoadStatus = Callable[[], StatusView]
-
-
-KIND_TITLES = {
-    "email": QT_TRANSLATE_NOOP("StatusWindow", "Email"),
-    "contacts": QT_TRANSLATE_NOOP("StatusWindow", "Contacts"),
-    "appointments": QT_TRANSLATE_NOOP("StatusWindow", "Appointments"),
-    "tasks": QT_TRANSLATE_NOOP("StatusWindow", "Tasks"),
-}
-
-
-def kind_title(kind: str) -> str:
-    return QCoreApplication.translate("StatusWindow", str(KIND_TITLES.get(kind, kind.title())))
+SwitchOrg = Callable[[str], OrgSwitch]  # (organization id); flips the server flags: runs on a worker
 
 
 def number(n: int) -> str:
@@ -242,17 +248,15 @@ class KindTable(QTreeWidget):
         }.get(status, status)
 
 
-class ConflictCard(QFrame):
+class ConflictCard(AccentFrame):
     """One conflict: the field, both values side by side, and the three decisions."""
 
     def __init__(
         self, conflict: ConflictView, on_choice: Callable[[int, str], None], parent: QWidget
     ) -> None:
-        super().__init__(parent)
+        super().__init__("conflictCard", parent)
         self.conflict = conflict
-        self.setObjectName("conflictCard")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("QFrame#conflictCard { border: 1px solid #b37400; border-radius: 4px; }")
+        self.set_accent("warning")
         what = kind_title(conflict.kind) + (f" · {conflict.item}" if conflict.item else "")
         title = QLabel(self.tr("Conflict: {what} — {field}").format(what=what, field=conflict.field), self)
         title.setWordWrap(True)
@@ -311,7 +315,7 @@ class ConflictCard(QFrame):
             button.setEnabled(not busy)
 
 
-class ErrorLine(QFrame):
+class ErrorLine(AccentFrame):
     """ "✗ Tasks: the server is busy; retrying at 10:47.  [Retry now]". A kind that stopped before deleting
     many items (``needs_confirmation``) offers "Synchronize anyway…" instead."""
 
@@ -324,13 +328,10 @@ class ErrorLine(QFrame):
         *,
         needs_confirmation: bool = False,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("errorLine", parent)
         self.kind = kind
         self.needs_confirmation = needs_confirmation
-        self.setObjectName("errorLine")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        colour = "#b37400" if needs_confirmation else "#c62828"
-        self.setStyleSheet(f"QFrame#errorLine {{ border: 1px solid {colour}; border-radius: 4px; }}")
+        self.set_accent("warning" if needs_confirmation else "error")
         badge = QLabel(self)
         badge.setPixmap(icon("warning" if needs_confirmation else "error").pixmap(16, 16))
         badge.setFixedSize(18, 18)
@@ -369,12 +370,17 @@ class StatusWindow(QMainWindow):
         open_wizard: Callable[[], None] | None = None,
         settings: QSettings | None = None,
         log_handler: SignalLogHandler | None = None,
+        switch_org: SwitchOrg | None = None,
     ) -> None:
         super().__init__()
         self.adapter = adapter
         self.load_status = load_status
         self.resolve = resolve
         self.read_claim = read_claim
+        self.switch_org = switch_org
+        self.switching = (
+            False  # from choosing another organization until the new one runs (or nothing changed)
+        )
         self.open_wizard_callback = open_wizard
         self.settings = settings
         self.hide_on_close = False  # set when a tray icon keeps the app running
@@ -426,6 +432,18 @@ class StatusWindow(QMainWindow):
         self.mailbox_line = QLabel(central)
         self.mailbox_line.setWordWrap(True)
         self.mailbox_line.setTextFormat(Qt.TextFormat.PlainText)
+        self.org_combo = QComboBox(central)
+        self.org_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.org_combo.setAccessibleName(self.tr("Synchronizing organization"))
+        self.org_combo.setToolTip(
+            self.tr("Only this organization synchronizes email, contacts, appointments and tasks")
+        )
+        self.org_label = QLabel(self.tr("Synchronizing &organization:"), central)
+        self.org_label.setBuddy(self.org_combo)
+        org_row = QHBoxLayout()
+        org_row.addWidget(self.org_label)
+        org_row.addWidget(self.org_combo)
+        org_row.addStretch(1)
 
         self.table_caption = heading(self.tr("&Synchronization"), central)
         self.table = KindTable(central)
@@ -475,6 +493,7 @@ class StatusWindow(QMainWindow):
         layout.setSpacing(8)
         layout.addLayout(header)
         layout.addWidget(self.state_detail)
+        layout.addLayout(org_row)
         layout.addWidget(self.mailbox_line)
         layout.addSpacing(6)
         layout.addWidget(self.table_caption)
@@ -485,7 +504,7 @@ class StatusWindow(QMainWindow):
         layout.addWidget(self.issues_area, 1)
         layout.addLayout(buttons)
 
-        order = [self.table, self.sync_button, self.pause_button, self.wizard_button,
+        order = [self.org_combo, self.table, self.sync_button, self.pause_button, self.wizard_button,
                  self.log_button]  # fmt: skip
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
@@ -506,6 +525,7 @@ class StatusWindow(QMainWindow):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.wizard_button.clicked.connect(self.open_wizard)
         self.log_button.clicked.connect(self.show_log)
+        self.org_combo.activated.connect(self._org_chosen)
 
     # -- commands -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -552,6 +572,97 @@ class StatusWindow(QMainWindow):
                                       QMessageBox.StandardButton.No)  # fmt: skip
         return answer == QMessageBox.StandardButton.Yes
 
+    # -- switching the synchronizing organization --------------------------------------------------------
+    def _org_chosen(self, index: int) -> None:
+        org_id = self.org_combo.itemData(index)
+        if org_id and org_id != self.view.sync_org_id:
+            self.switch_to(str(org_id))
+
+    def switch_to(self, org_id: str) -> None:
+        """Make ``org_id`` the synchronizing organization: stop the engine (a running sync finishes first),
+        ask as the original did, flip the server flags on a worker, then start the engine for the new
+        organization with its own state. Declined or failed: nothing changes and the schedule goes on."""
+        if self.switch_org is None or self.switching:
+            return
+        names = dict(self.view.organizations)
+        if org_id not in names:
+            return
+        self.switching = True
+        self._update_buttons()
+        if self.adapter.running:
+            self.progress_label.setText(self.tr("Waiting for the running synchronization to finish…"))
+        self.adapter.hold(lambda: self._ask_switch(org_id, names))
+
+    def _ask_switch(self, org_id: str, names: dict[str, str]) -> None:
+        current = names.get(self.view.sync_org_id) if self.view.sync_org_id else None
+        title, text = change_sync_org_question(current, names[org_id])
+        if not self.confirm(title, text):
+            self._switch_ended("resume")
+            return
+        switch = self.switch_org
+        assert switch is not None
+        self.adapter.state.set_state(
+            AccountState.CONNECTING,
+            self.tr("Making {0} the synchronizing organization…").format(names[org_id]),
+        )
+        self.runner.run(
+            "Switch the synchronizing organization",
+            lambda _ctx: switch(org_id),
+            on_success=lambda outcome: self._switched(org_id, outcome),
+            on_failure=self._switch_failed,
+        )
+
+    def _switched(self, org_id: str, outcome: OrgSwitch) -> None:
+        """The flags are flipped and the profile saved: show the new organization's own state, then run."""
+        self.adapter.reset()
+        self.view = StatusView(  # nothing of the old organization's status (claim, kinds) carries over
+            org_name=outcome.org_name, organizations=self.view.organizations, sync_org_id=org_id
+        )
+        self.run_error = None
+        if outcome.failed:
+            lines = [f"{name}: {engine_text(text)}" for name, text in outcome.failed.items()]
+            head = self.tr("{0} is now your synchronizing organization, but these could not be updated:")
+            self.run_error = (None, "\n".join([head.format(outcome.org_name), *lines]))
+        if outcome.mailbox_text:  # nothing can run until the mailbox is bound there: say what to do
+            self._switch_ended("idle")
+            self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, engine_text(outcome.mailbox_text))
+        else:
+            self._switch_ended("start")
+        self.refresh()
+
+    def _switch_failed(self, error: D365SyncError) -> None:
+        """Nothing was changed (the chosen organization refused, or a sync of another process held the
+        lock): say so and go on with the organization that synchronized."""
+        self.run_error = (None, engine_text(error.user_text))
+        self.adapter.show_idle()
+        self._switch_ended("resume")
+        self.refresh()
+
+    def _switch_ended(self, then: str) -> None:
+        """``then``: "resume" the schedule, "start" the engine for the new organization (claim check, run),
+        or stay "idle" (nothing can run yet)."""
+        self.switching = False
+        self._show_orgs()
+        self.adapter.release(schedule=then == "resume")
+        if then == "start":
+            self.start()
+        self._update_buttons()
+
+    def _show_orgs(self) -> None:
+        """The combo lists the configured organizations with the synchronizing one selected (none: a
+        "(none)" entry that says messaging data does not synchronize)."""
+        combo = self.org_combo
+        combo.blockSignals(True)
+        combo.clear()
+        if not self.view.sync_org_id:
+            combo.addItem(self.tr("(none: messaging data is not synchronized)"), "")
+        for org_id, name in self.view.organizations:
+            combo.addItem(name, org_id)
+        index = combo.findData(self.view.sync_org_id)
+        combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+        self._update_buttons()
+
     def toggle_pause(self) -> None:
         if self.adapter.paused:
             self.adapter.resume()
@@ -583,7 +694,7 @@ class StatusWindow(QMainWindow):
         )
 
     def _resolve_failed(self, error: D365SyncError) -> None:
-        self.run_error = (None, error.user_text)
+        self.run_error = (None, engine_text(error.user_text))
         self.refresh()
 
     # -- the status from the state DB ---------------------------------------------------------------
@@ -602,12 +713,14 @@ class StatusWindow(QMainWindow):
 
     def _load_failed(self, seq: int, error: D365SyncError) -> None:
         log.warning("status not available: %s", error)
-        self.run_error = (None, error.user_text)
+        self.run_error = (None, engine_text(error.user_text))
         self._loaded(seq, self.view)
 
     def _loaded(self, seq: int, view: StatusView) -> None:
         if seq != self._refresh_seq:  # a newer load is on its way
             return
+        for row in view.kinds:  # the state DB keeps the engine's English texts
+            row.errors = [engine_text(e) for e in row.errors]
         known = (self.view.is_sync_computer, self.view.sync_computer)
         self.view = view
         if view.is_sync_computer is None:
@@ -616,6 +729,8 @@ class StatusWindow(QMainWindow):
         self.title.setText(f"d365sync — {name}")
         self.setWindowTitle(f"d365sync — {name}")
         self._show_mailbox()
+        if not self.switching:
+            self._show_orgs()
         self.table.show_kinds(view.kinds)
         self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
         self._show_issues()
@@ -628,7 +743,9 @@ class StatusWindow(QMainWindow):
             self.mailbox_line.setText(self.tr("No mailbox is bound. Open the wizard to bind your mailbox."))
             return
         kind = MAILBOX_KINDS.get(v.mailbox_kind, v.mailbox_kind)
-        if v.is_sync_computer:
+        if self.adapter.state.state is AccountState.NOT_CONFIGURED:
+            who = self.tr("not set up for this organization (see above)")
+        elif v.is_sync_computer:
             who = self.tr("this computer synchronizes")
         elif v.is_sync_computer is False:
             who = (
@@ -699,11 +816,13 @@ class StatusWindow(QMainWindow):
         self.state_label.setAccessibleDescription(detail)
         if state is AccountState.NOT_SYNC_COMPUTER:
             self.view.is_sync_computer = False
-            self._show_mailbox()
+        self._show_mailbox()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.sync_button.setEnabled(not self.adapter.running)
+        self.sync_button.setEnabled(not self.adapter.running and not self.switching)
+        choices = len(self.view.organizations) > 1 or (self.view.organizations and not self.view.sync_org_id)
+        self.org_combo.setEnabled(self.switch_org is not None and bool(choices) and not self.switching)
         self.pause_button.setText(self.tr("&Resume") if self.adapter.paused else self.tr("&Pause"))
         self.pause_button.setAccessibleName(self.pause_button.text().replace("&", ""))
 
@@ -736,7 +855,7 @@ class StatusWindow(QMainWindow):
             self.progress_bar.setRange(0, 0)
             text = self.tr("{kind}: {done}").format(kind=kind_title(kind), done=number(done))
         if message:
-            text += f" — {message}"
+            text += f" — {engine_text(message)}"
         self.progress_label.setText(text)
         self.progress_row.show()
 
@@ -744,7 +863,7 @@ class StatusWindow(QMainWindow):
         previous = self.table.rows.get(result.kind, KindRow(result.kind))
         conflicts = previous.conflicts + result.to_crm.conflicts + result.to_mailbox.conflicts
         failed = result.status in ("error", "needs_confirmation")
-        errors = [result.message] if failed and result.message else []
+        errors = [engine_text(result.message)] if failed and result.message else []
         self.table.update_kind(
             KindRow(
                 kind=result.kind,
@@ -763,7 +882,7 @@ class StatusWindow(QMainWindow):
 
     def _run_failed(self, error: D365SyncError) -> None:
         self.progress_row.hide()
-        self.run_error = (None, error.user_text)
+        self.run_error = (None, engine_text(error.user_text))
         self.refresh()
 
     # -- window -------------------------------------------------------------------------------------
@@ -794,8 +913,11 @@ def _parse_time(text: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def view_from_snapshot(snapshot: Any, conflicts: list[Any], hostname: str = "") -> StatusView:
-    """The window's view of ``wizard.sync.status.StatusSnapshot`` plus the unresolved ConflictRecords."""
+def view_from_snapshot(
+    snapshot: Any, conflicts: list[Any], hostname: str = "", profile: Any = None
+) -> StatusView:
+    """The window's view of ``wizard.sync.status.StatusSnapshot`` plus the unresolved ConflictRecords and the
+    profile's organizations."""
     rows = [
         KindRow(
             kind=k.kind,
@@ -820,14 +942,17 @@ def view_from_snapshot(snapshot: Any, conflicts: list[Any], hostname: str = "") 
             ConflictView(c.id, c.kind, c.field, c.crm_value, c.mailbox_value, winner=c.winner)
             for c in conflicts
         ],
+        organizations=[(o.id, o.display_name) for o in getattr(profile, "organizations", [])],
+        sync_org_id=getattr(profile, "sync_org_id", None) or "",
     )
 
 
 class ServicesStatus:
     """The window's callables over :class:`wizard.services.Services` (each runs on a worker thread)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, engine_in_process: bool = False) -> None:
         self.services = services
+        self.engine_in_process = engine_in_process
         self._lock = threading.Lock()
 
     def load(self) -> StatusView:
@@ -838,14 +963,29 @@ class ServicesStatus:
 
         services = self.services
         with self._lock:
-            if not services.where.state_db.exists():  # never synchronized: an empty status
+            profile = services.profile
+            state_db = services.where.state_db  # the synchronizing organization's own
+            if not state_db.exists():  # never synchronized: an empty status
                 with StateDB.open(":memory:") as empty:
-                    snapshot = status_snapshot(empty, services.profile, is_sync_computer=None, next_run=None)
-                return view_from_snapshot(snapshot, [])
-            with StateDB.open(services.where.state_db) as state:
-                snapshot = status_snapshot(state, services.profile, is_sync_computer=None, next_run=None)
+                    snapshot = status_snapshot(empty, profile, is_sync_computer=None, next_run=None)
+                return view_from_snapshot(snapshot, [], profile=profile)
+            with StateDB.open(state_db) as state:
+                snapshot = status_snapshot(state, profile, is_sync_computer=None, next_run=None)
                 conflicts = state.conflicts(unresolved_only=True)
-        return view_from_snapshot(snapshot, conflicts)
+        return view_from_snapshot(snapshot, conflicts, profile=profile)
+
+    def switch(self, org_id: str) -> OrgSwitch:
+        """Make ``org_id`` the synchronizing organization (server flags in every configured organization,
+        the profile) and check the mailbox binding there; see ``Services.switch_sync_org``."""
+        services = self.services
+        with self._lock:  # no status load reads the profile's state DB path meanwhile
+            org = services.org(org_id)
+            switched = services.switch_sync_org(org)
+        names = {o.web_url: o.display_name for o in services.profile.organizations}
+        names.update({o.api_url: o.display_name for o in services.profile.organizations})
+        failed = {names.get(url, url): error.user_text for url, error in switched.report.failed.items()}
+        mailbox = "" if switched.mailbox.ready else switched.mailbox.user_text
+        return OrgSwitch(org.display_name, failed, mailbox)
 
     def read_claim(self) -> tuple[bool | None, str]:
         claim = self.services.read_claim()
@@ -868,7 +1008,15 @@ class ServicesStatus:
             engine.resolve_conflict(conflict_id, use)
 
     def make_engine(self, reporter: Any) -> Any:
-        return self.services.engine(reporter)
+        """The engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI thread
+        by holding the interpreter lock), or in this process when asked (debugging)."""
+        from wizard.secrets import keyring_is_process_local
+
+        if self.engine_in_process or keyring_is_process_local():  # the demo's secrets live in this process
+            return self.services.engine(reporter)
+        from wizard.ui.engine_process import ProcessEngine
+
+        return ProcessEngine(reporter, home=self.services.where.home)
 
 
 def build_status_window(
@@ -876,10 +1024,12 @@ def build_status_window(
     *,
     open_wizard: Callable[[], None] | None = None,
     settings: QSettings | None = None,
+    engine_in_process: bool = False,
 ) -> StatusWindow:
-    """The adapter, the window and their callables for a configured profile (not started: call ``start()``)."""
+    """The adapter, the window and their callables for a configured profile (not started: call ``start()``).
+    The engine runs in a child process unless ``engine_in_process``."""
     profile = services.profile  # loaded here, in the GUI thread, before workers share it
-    source = ServicesStatus(services)
+    source = ServicesStatus(services, engine_in_process=engine_in_process)
     adapter = EngineAdapter(source.make_engine, interval_minutes=profile.sync.interval_minutes)
     window = StatusWindow(
         adapter,
@@ -888,6 +1038,7 @@ def build_status_window(
         read_claim=source.read_claim,
         open_wizard=open_wizard,
         settings=settings,
+        switch_org=source.switch,
     )
     adapter.setParent(window)
     return window

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.ui.icons import icon
+from wizard.ui.icons import icon, palette_is_dark
 
 KINDS = ("info", "ok", "warning", "error")
 
@@ -29,16 +30,59 @@ def _strip_tags(text: str) -> str:
     return html.unescape(re.sub(r"<br\s*/?>", "\n", re.sub(r"<(?!br)[^>]+>", "", text)))
 
 
-class MessageBanner(QFrame):
+# The accent colours of frames (banners, conflict cards, error lines): the first for a light palette, the
+# second for a dark one. Each keeps a contrast of at least 3:1 (WCAG's for borders) against its background.
+ACCENTS = {
+    "info": ("#1565c0", "#64b5f6"),
+    "ok": ("#2e8540", "#66bb6a"),
+    "warning": ("#b37400", "#ffb74d"),
+    "error": ("#c62828", "#ef5350"),
+}
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+
+
+def accent(kind: str, palette: QPalette) -> str:
+    """The colour of ``kind`` ("info", "ok", "warning", "error") that reads on ``palette``'s window."""
+    light, dark = ACCENTS[kind]
+    return dark if palette_is_dark(palette) else light
+
+
+class AccentFrame(QFrame):
+    """A frame with a rounded border in an accent colour that follows the palette (light or dark, also when
+    the desktop switches while the window is open)."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._accent = ""
+
+    def set_accent(self, kind: str) -> None:
+        self._accent = kind
+        self._apply_accent()
+
+    def _apply_accent(self) -> None:
+        if not self._accent:
+            return
+        colour = accent(self._accent, self.palette())
+        sheet = f"QFrame#{self.objectName()} {{ border: 1px solid {colour}; border-radius: 4px; }}"
+        if sheet != self.styleSheet():  # setting a style sheet can itself announce a palette change
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in _PALETTE_EVENTS:
+            self._apply_accent()
+        super().changeEvent(event)
+
+
+class MessageBanner(AccentFrame):
     """An icon and a wrapped text, in the page: errors say what happened and what to do next.
 
     Kept in the page instead of message boxes (UI.md). Screen readers get the text as the accessible name.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageBanner")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        super().__init__("messageBanner", parent)
         self.kind = ""
         self.plain_text = ""
         self._icon = QLabel(self)
@@ -66,10 +110,7 @@ class MessageBanner(QFrame):
         self.plain_text = text if not rich else _strip_tags(text)
         self.label.setText(text if rich else html.escape(text).replace("\n", "<br>"))
         self.setAccessibleName(self.plain_text)
-        colours = {"info": "#1565c0", "ok": "#2e8540", "warning": "#b37400", "error": "#c62828"}
-        self.setStyleSheet(
-            f"QFrame#messageBanner {{ border: 1px solid {colours[kind]}; border-radius: 4px; }}"
-        )
+        self.set_accent(kind)
         self.show()
 
     def text(self) -> str:
@@ -159,11 +200,29 @@ def heading(text: str, parent: QWidget | None = None) -> QLabel:
     return label
 
 
+class Hint(QLabel):
+    """A wrapped explanatory text in the palette's placeholder colour (again after a palette change)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self._follow_palette()
+
+    def _follow_palette(self) -> None:
+        parent = self.parentWidget()
+        source = parent.palette() if parent is not None else QApplication.palette()
+        wanted = source.color(QPalette.ColorRole.PlaceholderText)
+        palette = self.palette()
+        if palette.color(QPalette.ColorRole.WindowText) != wanted:
+            palette.setColor(QPalette.ColorRole.WindowText, wanted)
+            self.setPalette(palette)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in _PALETTE_EVENTS or event.type() == QEvent.Type.ParentChange:
+            self._follow_palette()
+
+
 def hint(text: str, parent: QWidget | None = None) -> QLabel:
     """A wrapped explanatory text in the palette's placeholder colour."""
-    label = QLabel(text, parent)
-    label.setWordWrap(True)
-    palette = label.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText))
-    label.setPalette(palette)
-    return label
+    return Hint(text, parent)

@@ -294,7 +294,10 @@ class MailboxPage(BasePage):
                 ca_file=ca_file,
             )
         if kind == TYPE_ONLINE:
-            return MailboxBinding(address=address, kind="exchange_online", auth="oauth2", ca_file=ca_file)
+            graph_url = self.demo.graph_url if self.demo is not None else ""
+            return MailboxBinding(
+                address=address, kind="exchange_online", auth="oauth2", graph_url=graph_url, ca_file=ca_file
+            )
         return MailboxBinding(
             address=address,
             kind="exchange",

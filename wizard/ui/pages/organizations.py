@@ -31,6 +31,7 @@ from wizard.ui.demo import DemoHints
 from wizard.ui.icons import icon
 from wizard.ui.pages.add_org import AddOrganizationDialog
 from wizard.ui.pages.base import BasePage
+from wizard.ui.sync_org import change_sync_org_question
 from wizard.ui.widgets import MessageBanner, tree_items
 
 
@@ -192,18 +193,10 @@ class OrganizationsPage(BasePage):
         if org is None:
             return
         current = self.controller.profile.sync_org
-        if current is not None:
-            text = self.tr(
-                "Do you want to change your synchronizing organization from {0} to {1}?\n\n"
-                "Email, contacts, appointments and tasks will then be synchronized with {1} only; "
-                "{0} stays available but its messaging data will not be synchronized."
-            ).format(current.display_name, org.display_name)
-        else:
-            text = self.tr(
-                "Do you want to make {0} your synchronizing organization?\n\n"
-                "Email, contacts, appointments and tasks will be synchronized with {0}."
-            ).format(org.display_name)
-        if not self.confirm(self.tr("Change the synchronizing organization"), text):
+        title, text = change_sync_org_question(
+            current.display_name if current is not None else None, org.display_name
+        )
+        if not self.confirm(title, text):
             return
         self.run_step(
             OP_SET_SYNC, self.tr("Making {0} the synchronizing organization…").format(org.display_name)
