@@ -23,8 +23,9 @@ from wizard.mailbox.base import (
     ModifiedOccurrence,
     Recurrence,
     RecurrencePattern,
+    occurrence_plan,
 )
-from wizard.mailbox.ews import occurrence_plan
+from wizard.mailbox.ews import instance_indexes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=BERLIN)  # a Monday
@@ -48,14 +49,26 @@ def _moved(day: int, hour: int, subject: str | None = None) -> ModifiedOccurrenc
 
 
 def test_the_plan_addresses_occurrences_by_instance_index() -> None:
+    """The shared plan names dates; EWS sends their InstanceIndex (deleted occurrences keep counting)."""
     rec = Recurrence(RecurrencePattern.WEEKLY, START.date(), weekdays=(0, 2), occurrences=6)
     wanted = replace(rec, deleted_occurrences=(dt.date(2027, 3, 8),), modified_occurrences=(_moved(10, 14),))
     plan = occurrence_plan(wanted, None)
-    assert (plan.reset, plan.deletes, [i for i, _ in plan.modifies]) == (False, [3], [4])
+    days = [*plan.deletes, *(m.original for m in plan.modifies)]
+    assert (plan.reset, days) == (False, [dt.date(2027, 3, 8), dt.date(2027, 3, 10)])
+    assert instance_indexes(wanted, days) == {
+        dt.date(2027, 3, 1): 1,
+        dt.date(2027, 3, 3): 2,
+        dt.date(2027, 3, 8): 3,
+        dt.date(2027, 3, 10): 4,
+    }
     # the same exceptions on the server: nothing to do; one fewer deleted: the pattern again, then both
     assert occurrence_plan(wanted, wanted).deletes == [] and occurrence_plan(wanted, wanted).modifies == []
     restore = occurrence_plan(replace(wanted, deleted_occurrences=()), wanted)
-    assert restore.reset and restore.deletes == [] and [i for i, _ in restore.modifies] == [4]
+    assert (
+        restore.reset
+        and restore.deletes == []
+        and [m.original for m in restore.modifies] == [dt.date(2027, 3, 10)]
+    )
     # a date the pattern never produces is left out, not sent
     odd = occurrence_plan(replace(rec, deleted_occurrences=(dt.date(2027, 3, 2),)), None)
     assert odd.deletes == [] and odd.skipped == [dt.date(2027, 3, 2)]

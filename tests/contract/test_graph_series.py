@@ -27,8 +27,8 @@ from wizard.mailbox.base import (
     ModifiedOccurrence,
     Recurrence,
     RecurrencePattern,
+    occurrence_plan,
 )
-from wizard.mailbox.graph import occurrence_plan
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=BERLIN)  # a Monday

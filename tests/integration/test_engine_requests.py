@@ -216,3 +216,31 @@ def test_a_create_dynamics_refuses_fails_that_item_only(setup: Setup) -> None:
     with setup.state() as state:
         assert state.pending_creates() == []  # the refused create was journaled and closed
         assert state.count_links("contacts") == 2
+
+
+def test_updates_of_many_pairs_go_in_one_request_per_side(setup: Setup) -> None:
+    """Six contacts changed in Dynamics 365: one UpdateItem for the six; six changed in the mailbox: one
+    $batch of PATCHes (If-Match each)."""
+    ids = {f"Person{n}": _new_contact(setup.client, "P", f"Person{n}") for n in range(6)}
+    _measure(setup)
+    _measure(setup)
+    for n, crm_id in enumerate(ids.values()):
+        setup.client.update("contacts", crm_id, {"jobtitle": f"Role {n}"})
+    _, ews, _ = _measure(setup)
+    assert (ews["UpdateItem"], ews["GetItem"]) == (1, 1), ews  # the six fetched and written together
+    assert {c.surname: c.job_title for c in setup.contacts().values()} == {
+        f"Person{n}": f"Role {n}" for n in range(6)
+    }
+
+    contacts = setup.contacts()
+    for n in range(6):
+        contacts[f"Person{n}"].department = f"Dept {n}"
+    assert all(r.ok for r in setup.store.update_many(FolderKind.CONTACTS, list(contacts.values())))
+    _, _, log = _measure(setup)
+    patches = [path for method, path in log if method == "PATCH" and "/contacts(" in path]
+    posts = [path.split("/api/data/v9.2/", 1)[-1] for method, path in log if method == "POST"]
+    assert patches == [] and posts.count("$batch") == 1, (patches, posts)
+    rows = setup.crm_contacts()
+    assert {rows[f"Person{n}"]["department"] for n in range(6)} == {f"Dept {n}" for n in range(6)}
+    with setup.state() as state:
+        assert state.pending_creates() == []

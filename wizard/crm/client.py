@@ -296,6 +296,26 @@ class DataverseClient:
         ]
         return self.session.batch(items, continue_on_error=True, max_requests=max_requests)
 
+    def update_many(
+        self,
+        rows: Sequence[tuple[str, str, Mapping[str, Any], str | None]],
+        *,
+        max_requests: int = MAX_BATCH_REQUESTS,
+    ) -> list[BatchResult]:
+        """PATCH ``(entity set, row id, changes, etag)`` rows through ``$batch``, as :meth:`update` does one:
+        ``If-Match`` on the ETag (a row changed since fails alone with 412) or ``*`` (never an upsert).
+        One result per row, in order; a refused row fails alone (``odata.continue-on-error``)."""
+        items: list[BatchItem] = [
+            BatchRequest(
+                "PATCH",
+                f"{_entity_set(entity_set)}({guid(row_id)})",
+                body=dict(changes),
+                headers=etags.if_match(etag),
+            )
+            for entity_set, row_id, changes, etag in rows
+        ]
+        return self.session.batch(items, continue_on_error=True, max_requests=max_requests)
+
     def read_changes(
         self, entity_set: str, select: Sequence[str], token: str | None, *, page_size: int | None = None
     ) -> ChangeSet:

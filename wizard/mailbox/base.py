@@ -372,6 +372,72 @@ class Recurrence:
         return text
 
 
+def pattern_key(rec: Recurrence) -> tuple[object, ...]:
+    """What makes two patterns the same series (the week start only matters for every-N-weeks)."""
+    weekly_n = rec.pattern is RecurrencePattern.WEEKLY and rec.interval > 1
+    return (
+        rec.pattern,
+        rec.interval,
+        tuple(sorted(rec.weekdays)),
+        rec.day_of_month,
+        rec.week_index,
+        rec.month,
+        rec.start_date,
+        rec.end_date,
+        rec.occurrences,
+        rec.first_day_of_week if weekly_n else 0,
+    )
+
+
+@dataclass
+class OccurrencePlan:
+    """How to bring a series' exceptions from what the server has to ``target``'s (see :func:`occurrence_plan`)."""
+
+    #: send the pattern again (the server then drops every exception; the wanted ones are applied after)
+    reset: bool
+    #: original dates of occurrences to delete (cancel)
+    deletes: list[date] = field(default_factory=list)
+    #: changes to apply to single occurrences (the instance on ``change.original`` becomes an exception)
+    modifies: list[ModifiedOccurrence] = field(default_factory=list)
+    #: wanted exceptions on dates the pattern does not produce (left out, logged)
+    skipped: list[date] = field(default_factory=list)
+
+
+def occurrence_plan(target: Recurrence, current: Recurrence | None) -> OccurrencePlan:
+    """The occurrence writes that give a master ``target``'s deleted and modified occurrences.
+
+    ``current`` is the series as the server has it (None: a new series without exceptions). Neither EWS nor
+    Graph can restore a deleted occurrence or undo an exception: either, or a new pattern, means sending the
+    pattern again (``reset``), which drops all exceptions, and applying the wanted ones from scratch. The plan
+    names occurrences by original date; EWS turns a date into its InstanceIndex (:meth:`Recurrence.dates`),
+    Graph into an instance id (``/instances``).
+    """
+    reset = current is not None and pattern_key(current) != pattern_key(target)
+    have_deleted: set[date] = set()
+    have_modified: dict[date, ModifiedOccurrence] = {}
+    if current is not None and not reset:
+        have_deleted = set(current.deleted_occurrences)
+        have_modified = {m.original: m for m in current.modified_occurrences}
+        want_deleted = set(target.deleted_occurrences)
+        want_modified = {m.original for m in target.modified_occurrences}
+        if not have_deleted <= want_deleted or not set(have_modified) <= want_modified | want_deleted:
+            reset, have_deleted, have_modified = True, set(), {}
+    wanted = sorted({*target.deleted_occurrences, *(m.original for m in target.modified_occurrences)})
+    produced = set(target.dates(until=wanted[-1])) if wanted else set()
+    plan = OccurrencePlan(reset)
+    deleted = set(target.deleted_occurrences)
+    for day in sorted(deleted - have_deleted):
+        (plan.deletes if day in produced else plan.skipped).append(day)
+    for change in sorted(target.modified_occurrences, key=lambda m: m.original):
+        if change.original in deleted or have_modified.get(change.original) == change:
+            continue
+        if change.original in produced:
+            plan.modifies.append(change)
+        else:
+            plan.skipped.append(change.original)
+    return plan
+
+
 def _month_days(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 

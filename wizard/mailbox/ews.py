@@ -145,6 +145,7 @@ from wizard.mailbox.base import (
     Throttled,
     TLSFailure,
     not_supported,
+    occurrence_plan,
 )
 from wizard.mailbox.message import build_mime, parse_message, render
 from wizard.odata.session import TokenProvider
@@ -1065,72 +1066,11 @@ def recurrence_from_ews(xrec: Any) -> Recurrence | None:
     return None  # regenerating patterns (tasks) have no counterpart in the item model
 
 
-def _pattern_key(rec: Recurrence) -> tuple[Any, ...]:
-    """What makes two patterns the same series (the week start only matters for every-N-weeks)."""
-    weekly_n = rec.pattern is RecurrencePattern.WEEKLY and rec.interval > 1
-    return (
-        rec.pattern,
-        rec.interval,
-        tuple(sorted(rec.weekdays)),
-        rec.day_of_month,
-        rec.week_index,
-        rec.month,
-        rec.start_date,
-        rec.end_date,
-        rec.occurrences,
-        rec.first_day_of_week if weekly_n else 0,
-    )
-
-
-@dataclass
-class OccurrencePlan:
-    """How to bring a series' exceptions from ``current`` to the wanted ones (see :func:`occurrence_plan`)."""
-
-    #: send the pattern again (Exchange then drops every exception; what is wanted is applied after)
-    reset: bool
-    #: 1-based instance indexes to delete
-    deletes: list[int]
-    #: (instance index, change) to apply to single occurrences
-    modifies: list[tuple[int, ModifiedOccurrence]]
-    #: wanted exceptions on dates the pattern does not produce (left out, logged)
-    skipped: list[dt.date]
-
-
-def occurrence_plan(target: Recurrence, current: Recurrence | None) -> OccurrencePlan:
-    """The EWS writes that give a master ``target``'s deleted and modified occurrences.
-
-    ``current`` is the series as the server has it (None: a new series, no exceptions yet). EWS cannot
-    restore a deleted occurrence nor undo an exception: either, or a new pattern, means sending the pattern
-    again (``reset``), which drops all exceptions, and applying the wanted ones from scratch. Occurrences are
-    addressed by InstanceIndex: the position of their original date in the pattern, deleted ones counted.
-    """
-    reset = current is not None and _pattern_key(current) != _pattern_key(target)
-    have_deleted: set[dt.date] = set()
-    have_modified: dict[dt.date, ModifiedOccurrence] = {}
-    if current is not None and not reset:
-        have_deleted = set(current.deleted_occurrences)
-        have_modified = {m.original: m for m in current.modified_occurrences}
-        want_deleted = set(target.deleted_occurrences)
-        want_modified = {m.original for m in target.modified_occurrences}
-        if not have_deleted <= want_deleted or not set(have_modified) <= want_modified | want_deleted:
-            reset, have_deleted, have_modified = True, set(), {}
-    wanted = sorted({*target.deleted_occurrences, *(m.original for m in target.modified_occurrences)})
-    index = {day: n for n, day in enumerate(target.dates(until=wanted[-1]), start=1)} if wanted else {}
-    plan = OccurrencePlan(reset, [], [], [])
-    deleted = set(target.deleted_occurrences)
-    for day in sorted(deleted - have_deleted):
-        if day in index:
-            plan.deletes.append(index[day])
-        else:
-            plan.skipped.append(day)
-    for change in sorted(target.modified_occurrences, key=lambda m: m.original):
-        if change.original in deleted or have_modified.get(change.original) == change:
-            continue
-        if change.original in index:
-            plan.modifies.append((index[change.original], change))
-        else:
-            plan.skipped.append(change.original)
-    return plan
+def instance_indexes(target: Recurrence, days: Sequence[dt.date]) -> dict[dt.date, int]:
+    """EWS's InstanceIndex of each date: its 1-based position in the pattern, deleted occurrences counted."""
+    if not days:
+        return {}
+    return {day: n for n, day in enumerate(target.dates(until=max(days)), start=1)}
 
 
 def _physical(addresses: Any, label: str) -> PhysicalAddress | None:
@@ -1785,11 +1725,13 @@ class EwsStore:
                     item.subject,
                     len(plan.skipped),
                 )
-            for index in plan.deletes:
+            index_of = instance_indexes(target, [*plan.deletes, *(m.original for m in plan.modifies)])
+            for day in plan.deletes:
                 deletes.append(
-                    (master_id, OccurrenceItemId(id=master_id, changekey=None, instance_index=index))
+                    (master_id, OccurrenceItemId(id=master_id, changekey=None, instance_index=index_of[day]))
                 )
-            for index, change in plan.modifies:
+            for change in plan.modifies:
+                index = index_of[change.original]
                 values: dict[str, Any] = {
                     "subject": change.subject or item.subject or None,
                     "location": change.location or item.location or None,

@@ -43,7 +43,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from email.utils import formataddr, parsedate_to_datetime
@@ -69,6 +69,7 @@ from wizard.mailbox.base import (
     MailboxError,
     ModifiedOccurrence,
     NamedProps,
+    OccurrencePlan,
     OutgoingMessage,
     PhysicalAddress,
     ProtocolError,
@@ -80,6 +81,7 @@ from wizard.mailbox.base import (
     Throttled,
     TLSFailure,
     not_supported,
+    occurrence_plan,
 )
 from wizard.mailbox.message import build_mime, parse_message, render
 from wizard.odata.errors import (
@@ -444,71 +446,6 @@ def recurrence_from(value: Any) -> Recurrence | None:
         occurrences=int(rng["numberOfOccurrences"]) if range_type == "numbered" else None,
         first_day_of_week=_WEEKDAYS.index(first_day) if first_day in _WEEKDAYS else 6,
     )
-
-
-def _pattern_key(rec: Recurrence) -> tuple[Any, ...]:
-    """What makes two patterns the same series (the week start only matters for every-N-weeks)."""
-    weekly_n = rec.pattern is RecurrencePattern.WEEKLY and rec.interval > 1
-    return (
-        rec.pattern,
-        rec.interval,
-        tuple(sorted(rec.weekdays)),
-        rec.day_of_month,
-        rec.week_index,
-        rec.month,
-        rec.start_date,
-        rec.end_date,
-        rec.occurrences,
-        rec.first_day_of_week if weekly_n else 0,
-    )
-
-
-@dataclass
-class OccurrencePlan:
-    """How to bring a series' exceptions from what the server has to ``target``'s (see :func:`occurrence_plan`)."""
-
-    #: send the pattern again (Exchange then drops every exception; the wanted ones are applied after)
-    reset: bool
-    #: original dates of occurrences to delete (cancel)
-    deletes: list[date] = field(default_factory=list)
-    #: changes to apply to single occurrences (the instance on ``change.original`` becomes an exception)
-    modifies: list[ModifiedOccurrence] = field(default_factory=list)
-    #: wanted exceptions on dates the pattern does not produce (left out, logged)
-    skipped: list[date] = field(default_factory=list)
-
-
-def occurrence_plan(target: Recurrence, current: Recurrence | None) -> OccurrencePlan:
-    """The instance writes that give a master ``target``'s deleted and modified occurrences.
-
-    ``current`` is the series as the server has it (None: a new series without exceptions). As in EWS, a
-    cancelled occurrence cannot be restored nor an exception undone: either, or a new pattern, means sending
-    the pattern again (``reset``), which drops all exceptions, and applying the wanted ones from scratch.
-    Graph addresses instances by id, found by original date through ``/instances``.
-    """
-    reset = current is not None and _pattern_key(current) != _pattern_key(target)
-    have_deleted: set[date] = set()
-    have_modified: dict[date, ModifiedOccurrence] = {}
-    if current is not None and not reset:
-        have_deleted = set(current.deleted_occurrences)
-        have_modified = {m.original: m for m in current.modified_occurrences}
-        want_deleted = set(target.deleted_occurrences)
-        want_modified = {m.original for m in target.modified_occurrences}
-        if not have_deleted <= want_deleted or not set(have_modified) <= want_modified | want_deleted:
-            reset, have_deleted, have_modified = True, set(), {}
-    wanted = sorted({*target.deleted_occurrences, *(m.original for m in target.modified_occurrences)})
-    produced = set(target.dates(until=wanted[-1])) if wanted else set()
-    plan = OccurrencePlan(reset)
-    deleted = set(target.deleted_occurrences)
-    for day in sorted(deleted - have_deleted):
-        (plan.deletes if day in produced else plan.skipped).append(day)
-    for change in sorted(target.modified_occurrences, key=lambda m: m.original):
-        if change.original in deleted or have_modified.get(change.original) == change:
-            continue
-        if change.original in produced:
-            plan.modifies.append(change)
-        else:
-            plan.skipped.append(change.original)
-    return plan
 
 
 def _recurrence_zone(resource: Mapping[str, Any], fallback: tzinfo) -> tzinfo:

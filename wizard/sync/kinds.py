@@ -106,6 +106,9 @@ ID_COLUMN: dict[Kind, str] = {"contacts": "contactid", "appointments": "activity
 CHUNK = 50  # ids per ``In`` query (a GET: the URL stays short)
 READ_PAGE = 5000  # rows per page of a table read (odata.maxpagesize; the service maximum)
 CREATE_BATCH = 1000  # CRM creates per $batch request (the service maximum)
+#: changes per mailbox listing page: ids and change keys only (the items are read separately), so the
+#: most EWS allows (MaxChangesReturned 512) costs little memory and saves listing requests
+LISTING_PAGE = 512
 SCOPE_CHUNK = 100  # ids per FetchXML scope check (a GET: the URL stays well below 32 KB)
 OPTIONAL_COLUMNS = frozenset({"modifiedon"})  # metadata a read can do without (see _read_rows)
 _MISSING_PROPERTY = re.compile(r"Could not find a property named '(\w+)'")
@@ -711,7 +714,7 @@ class RecordSync:
         removed: set[str] = set(cursor.deleted)
         new_state = cursor.state
         mailbox_full = cursor.state is None
-        for batch in ctx.mailbox.changes(self.folder, cursor.state):
+        for batch in ctx.mailbox.changes(self.folder, cursor.state, LISTING_PAGE):
             created.update(batch.created)
             updated.update(batch.updated)
             removed.update(batch.deleted)
@@ -819,7 +822,9 @@ class RecordSync:
         wanted = {c.lower(): c for c in crm_ids}
         out: dict[str, list[MailboxItem]] = {c: [] for c in crm_ids}
         ids = [
-            i for batch in ctx.mailbox.changes(self.folder, None) for i in (*batch.created, *batch.updated)
+            i
+            for batch in ctx.mailbox.changes(self.folder, None, LISTING_PAGE)
+            for i in (*batch.created, *batch.updated)
         ]
         for item in self._get_items(ctx, ids, set()).values():
             crmid = (item.props.crmid or "").lower()
@@ -857,13 +862,116 @@ class RecordSync:
                 self._fail(ctx, tally, error, None, op.mailbox_id, "crm")
             done += len(crm_creates)
             ctx.reporter.progress(self.record_kind, done, total)
+        batched = self._update_many(ctx, mctx, groups, read, tally)
+        if batched:
+            done += len(batched)
+            ctx.reporter.progress(self.record_kind, done, total)
         for group in groups:
             if len(group) == 1 and isinstance(group[0], CreateInMailbox | CreateInCrm):
+                continue
+            if id(group) in batched:
                 continue
             self._run_group(ctx, mctx, group, read, tally)
             done += 1
             if done % 25 == 0 or done == total:
                 ctx.reporter.progress(self.record_kind, done, total)
+
+    def _update_many(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        groups: list[list[Operation]],
+        read: _Read,
+        tally: _Tally,
+    ) -> set[int]:
+        """The common one-sided updates of many pairs at once: ``[UpdateCrm, UpdateBase]`` (a field changed in
+        the mailbox) in one ``$batch``, ``[UpdateMailbox, UpdateBase]`` of items read this run (a field changed
+        in Dynamics 365) in one ``update_many`` (EWS batches of 100). Same checks as one by one: If-Match on the
+        row's ETag, the change key of the item read; a refused item fails alone. Series and everything else go
+        through :meth:`_run_group`. Returns the ``id()`` of the groups done here."""
+        kind = self.record_kind
+        to_crm: list[tuple[list[Operation], UpdateCrm, UpdateBase, str, dict[str, Any]]] = []
+        to_mailbox: list[tuple[list[Operation], UpdateMailbox, UpdateBase, MailboxItem, bool]] = []
+        unread: list[tuple[list[Operation], UpdateMailbox, UpdateBase]] = []
+        for group in groups:
+            if len(group) != 2 or not isinstance(group[1], UpdateBase):
+                continue
+            first, base_op = group[0], group[1]
+            if isinstance(first, UpdateCrm):
+                link = ctx.state.link_by_crm(kind, first.crm_id)
+                shape = read.crm_rows.get(first.crm_id) or (link.base if link else None)
+                if (shape or {}).get("recurrence") is not None or first.changes.get("recurrence") is not None:
+                    continue  # a series (or one in the making): series.update
+                payload = mapping.crm_payload(kind, first.changes, mctx, creating=False)
+                if payload:
+                    to_crm.append((group, first, base_op, mapping.crm_entity_set(kind, shape), payload))
+            elif isinstance(first, UpdateMailbox) and first.mailbox_id in read.items:
+                to_mailbox.append((group, first, base_op, read.items[first.mailbox_id], True))
+            elif isinstance(first, UpdateMailbox):
+                unread.append((group, first, base_op))
+        done: set[int] = set()
+        if len(to_mailbox) + len(unread) > 1 and unread:
+            # Items this run did not read (changed in Dynamics only): fetched now in one go, with the same
+            # check as _fetch_unchanged; the change key goes on the link only if it is still the link's.
+            fetched = self._get_items(ctx, [u.mailbox_id for _, u, _ in unread], set())
+            for group, uop, base_op in unread:
+                item = fetched.get(uop.mailbox_id)
+                failure = (
+                    self._moved_since_base(ctx, mctx, uop, item)
+                    if item is not None
+                    else ItemNotFound(f"{uop.mailbox_id} not found", severity=Severity.ITEM)
+                )
+                if item is None or failure is not None:
+                    done.add(id(group))
+                    self._fail(
+                        ctx, tally, failure or ItemNotFound("gone"), uop.crm_id, uop.mailbox_id, "mailbox"
+                    )
+                    continue
+                known = ctx.state.link_by_crm(kind, uop.crm_id)
+                seen = bool(
+                    known and known.mailbox_change_key and known.mailbox_change_key == item.change_key
+                )
+                to_mailbox.append((group, uop, base_op, item, seen))
+        if len(to_crm) > 1:
+            rows = [(es, op.crm_id, payload, _read_etag(read, op.crm_id)) for _, op, _, es, payload in to_crm]
+            try:
+                results = ctx.crm.update_many(rows)
+            except D365SyncError as error:
+                for group, op, _, _, _ in to_crm:
+                    done.add(id(group))
+                    self._fail(ctx, tally, error, op.crm_id, op.mailbox_id, "crm")
+            else:
+                for (group, op, base_op, _, _), result in zip(to_crm, results, strict=True):
+                    done.add(id(group))
+                    if not result.ok:
+                        refused = result.error or D365SyncError(
+                            f"update answered {result.status}", severity=Severity.ITEM
+                        )
+                        self._fail(ctx, tally, refused, op.crm_id, op.mailbox_id, "crm")
+                        continue
+                    tally.to_crm.updated += 1
+                    ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=None)
+        if len(to_mailbox) > 1 or (to_mailbox and unread):
+            items = [mapping.apply_to_mailbox(kind, m.changes, item, mctx) for _, m, _, item, _ in to_mailbox]
+            try:
+                answers = ctx.mailbox.update_many(self.folder, items)
+            except MailboxError as error:
+                for group, mop, _, _, _ in to_mailbox:
+                    done.add(id(group))
+                    self._fail(ctx, tally, error, mop.crm_id, mop.mailbox_id, "mailbox")
+            else:
+                for (group, mop, base_op, _, seen), answer in zip(to_mailbox, answers, strict=True):
+                    done.add(id(group))
+                    if not answer.ok:
+                        refused = answer.error or MailboxError("update failed", severity=Severity.ITEM)
+                        self._fail(ctx, tally, refused, mop.crm_id, mop.mailbox_id, "mailbox")
+                        continue
+                    tally.to_mailbox.updated += 1
+                    change_key = getattr(answer.value, "change_key", None) if seen else None
+                    if answer.value is not None:
+                        read.items[mop.mailbox_id] = cast(MailboxItem, answer.value)
+                    ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=change_key)
+        return done
 
     def _fail(
         self,
@@ -1051,21 +1159,29 @@ class RecordSync:
         next run merges the edit (conflict log included).
         """
         item = self._fetch_one(ctx, op.mailbox_id)
+        moved = self._moved_since_base(ctx, mctx, op, item)
+        if moved is not None:
+            raise moved
+        return item
+
+    def _moved_since_base(
+        self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox, item: MailboxItem
+    ) -> MailboxError | None:
+        """The item error for a fetched item whose fields to be written no longer have their base values."""
         link = ctx.state.link_by_crm(self.record_kind, op.crm_id)
         base = link.base if link is not None and link.base is not None else None
-        if base is not None:
-            view = _mailbox_view(self.record_kind, item, mctx)
-            moved = sorted(
-                f for f in op.changes if f in base and canonical(view.get(f)) != canonical(base[f])
-            )
-            if moved:
-                raise MailboxError(
-                    f"{self.record_kind}: {op.mailbox_id} changed during the run ({', '.join(moved)})",
-                    user_text="An item changed in the mailbox while it was being synchronized; "
-                    "it is merged again on the next run.",
-                    severity=Severity.ITEM,
-                )
-        return item
+        if base is None:
+            return None
+        view = _mailbox_view(self.record_kind, item, mctx)
+        moved = sorted(f for f in op.changes if f in base and canonical(view.get(f)) != canonical(base[f]))
+        if not moved:
+            return None
+        return MailboxError(
+            f"{self.record_kind}: {op.mailbox_id} changed during the run ({', '.join(moved)})",
+            user_text="An item changed in the mailbox while it was being synchronized; "
+            "it is merged again on the next run.",
+            severity=Severity.ITEM,
+        )
 
     def _fetch_one(self, ctx: RunContext, mailbox_id: str) -> MailboxItem:
         (result,) = ctx.mailbox.get_many(self.folder, [mailbox_id])
@@ -1211,7 +1327,7 @@ class RecordSync:
             # Catch up past our own writes: a sync state from before them would later report an item we
             # created and the user then deleted as nothing at all (created + deleted), and the delete
             # would be lost. Whatever changed meanwhile is kept to be looked at next run.
-            for batch in ctx.mailbox.changes(self.folder, cursor.state):
+            for batch in ctx.mailbox.changes(self.folder, cursor.state, LISTING_PAGE):
                 if batch.full_resync:
                     cursor = MailboxCursor(None)  # next run lists the folder; a full listing deletes nothing
                     break

@@ -657,3 +657,70 @@ def test_property_parse_filter_raises_only_query_error(text: str) -> None:
     for row in ({"name": "a", "num": 1, "p": None}, {}):
         with contextlib.suppress(QueryError):
             assert expr.evaluate(row, ctx) == reparsed.evaluate(row, ctx)
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["<a@x>", "<A@X>", "{C0000000-0000-4000-8000-000000000001}", "2026-11-25", "x", "7", "true"]
+    ),
+    st.integers(0, 9),
+    st.booleans(),
+)
+
+
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({"messageid": _VALUES, "subject": st.one_of(_VALUES, st.text(max_size=6))}),
+        max_size=12,
+    ),
+    wanted=st.lists(
+        st.sampled_from(
+            ["<a@x>", "<b@x>", "c0000000-0000-4000-8000-000000000001", "2026-11-25", "7", "true", "x"]
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    extra=st.booleans(),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_long_or_chain_of_equalities_answers_as_one_by_one(
+    rows: list[dict[str, Any]], wanted: list[str], extra: bool
+) -> None:
+    """The stand-in looks a long ``eq`` chain up in a set and ``startswith`` chains up in a prefix tuple; every
+    row must get the answer the operands give one by one (folding, GUID braces, numbers and booleans compared
+    as such, nulls never equal, LIKE wildcards in a needle still wildcards)."""
+    parts = [f"messageid eq '{w}'" for w in wanted] + [f"subject eq '{w}'" for w in wanted[:3]]
+    parts += [f"startswith(subject,'{w[:2]}')" for w in wanted[3:6]] + ["startswith(subject,'<_')"]
+    if extra:
+        parts.append("subject eq null")
+    expr = parse_filter(" or ".join(parts))
+    ctx = EvalContext(now=NOW, user_id=ME)
+    for row in rows:
+        one_by_one = any(parse_filter(p).evaluate(row, ctx) for p in parts)
+        assert expr.evaluate(row, ctx) is one_by_one, (row, parts)
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [("ABCdef", True), ("abx", False), ("q_z", True), ("qaz", True), (None, False), ("", False), (42, False)],
+)
+def test_a_long_startswith_chain_is_case_insensitive_and_keeps_wildcards(
+    subject: Any, expected: bool
+) -> None:
+    needles = [
+        "abc",
+        "zz1",
+        "zz2",
+        "zz3",
+        "zz4",
+        "zz5",
+        "zz6",
+        "zz7",
+        "q_",
+    ]  # "_" is LIKE's any-one-character
+    text = " or ".join(f"startswith(subject,'{n}')" for n in needles)
+    row = {"subject": subject}
+    ctx = EvalContext(now=NOW, user_id=ME)
+    assert parse_filter(text).evaluate(row, ctx) is expected
+    assert any(parse_filter(f"startswith(subject,'{n}')").evaluate(row, ctx) for n in needles) is expected
