@@ -698,8 +698,8 @@ def render(
     lines = [
         "## GUI",
         "",
-        f"Measured {today()} on {machine_description()} (load average {_load()} after the runs: other "
-        "processes shared the cores, and the stall figures are sensitive to that), Qt platform `offscreen` "
+        f"Measured {today()} on {machine_description()} (load average {_load()} after the runs; the stall "
+        "figures are sensitive to other work on the cores), Qt platform `offscreen` "
         "(`python -m bench.bench_gui --write`). Timings are informative, not asserted; "
         "`tests/gui/test_bench_gui_smoke.py` runs both measurements at small sizes in CI.",
         "",
