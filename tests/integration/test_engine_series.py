@@ -25,7 +25,7 @@ from wizard.mailbox.base import (
 from wizard.sandbox import Sandbox
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
-from wizard.sync.kinds import _local_zone
+from wizard.sync.timezones import local_zone_name
 
 INSTANCE_SELECT = ["activityid", "subject", "scheduledstart", "originalstartdate", "instancetypecode"]
 
@@ -46,7 +46,7 @@ def setup(sandbox: Sandbox) -> Iterator[Setup]:
 
 
 def _zone(setup: Setup) -> str:
-    return getattr(getattr(setup.store, "settings", None), "timezone", None) or _local_zone()
+    return getattr(getattr(setup.store, "settings", None), "timezone", None) or local_zone_name()
 
 
 def _tomorrow_at(setup: Setup, hour: int) -> dt.datetime:

@@ -34,8 +34,8 @@ from wizard.settings import MailboxBinding
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
 from wizard.sync.engine import Engine, RunSummary
-from wizard.sync.kinds import _local_zone
 from wizard.sync.state import StateDB
+from wizard.sync.timezones import local_zone_name
 
 KINDS = ["contacts", "tasks"]
 
@@ -174,7 +174,7 @@ def test_a_series_with_exceptions_round_trips_and_reruns_quietly_over_graph(sand
     deletes nothing in Dynamics; an occurrence deleted in the mailbox reaches Dynamics, the rest stays."""
     services, client, store, user_id = _configure(sandbox)
     run = _runner(services, client, store, ["appointments"])
-    zone_name = store.settings.timezone or _local_zone()
+    zone_name = store.settings.timezone or local_zone_name()
     zone = tzs.zone(zone_name)
     start = dt.datetime.combine(dt.datetime.now(zone).date() + dt.timedelta(days=1), dt.time(9), tzinfo=zone)
     day = start.date()

@@ -337,50 +337,27 @@ class TokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc
 # Named properties
 
 
-class _CrmId(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmid"
-    property_type = "String"
-
-
-class _CrmLinkState(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmlinkstate"
-    property_type = "Integer"
-
-
-class _CrmOrgId(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmorgid"
-    property_type = "String"
-
-
-class _CrmRegardingObjectId(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmregardingobjectid"
-    property_type = "String"
-
-
-class _CrmRegardingObjectTypeCode(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmregardingobjecttypecode"
-    property_type = "Integer"
-
-
-class _CrmOwnerSystemUserId(ExtendedProperty):  # type: ignore[misc]
-    property_set_id = PS_PUBLIC_STRINGS
-    property_name = "crmownersystemuserid"
-    property_type = "String"
+def _named_property(name: str, property_type: str) -> type[ExtendedProperty]:
+    """exchangelib wants one ExtendedProperty class per property: the crm* named property ``name`` in
+    PS_PUBLIC_STRINGS, as the original product stamps it."""
+    return type(
+        f"_Crm_{name}",
+        (ExtendedProperty,),
+        {"property_set_id": PS_PUBLIC_STRINGS, "property_name": name, "property_type": property_type},
+    )
 
 
 #: NamedProps attribute -> (exchangelib attribute name, property class)
 NAMED_PROPERTIES: dict[str, tuple[str, type[ExtendedProperty]]] = {
-    "crmid": ("d365_crmid", _CrmId),
-    "crmlinkstate": ("d365_crmlinkstate", _CrmLinkState),
-    "crmorgid": ("d365_crmorgid", _CrmOrgId),
-    "crmregardingobjectid": ("d365_crmregardingobjectid", _CrmRegardingObjectId),
-    "crmregardingobjecttypecode": ("d365_crmregardingobjecttypecode", _CrmRegardingObjectTypeCode),
-    "crmownersystemuserid": ("d365_crmownersystemuserid", _CrmOwnerSystemUserId),
+    name: (f"d365_{name}", _named_property(name, property_type))
+    for name, property_type in (
+        ("crmid", "String"),
+        ("crmlinkstate", "Integer"),
+        ("crmorgid", "String"),
+        ("crmregardingobjectid", "String"),
+        ("crmregardingobjecttypecode", "Integer"),
+        ("crmownersystemuserid", "String"),
+    )
 }
 PROP_ATTRS = tuple(attr for attr, _ in NAMED_PROPERTIES.values())
 ROOT_ORG_ATTR = "d365_sync_orgid"
@@ -408,7 +385,7 @@ def register_named_properties() -> None:
                     if not _is_registered(cls, attr):
                         cls.register(attr, prop)
             if not _is_registered(RootOfHierarchy, ROOT_ORG_ATTR):
-                RootOfHierarchy.register(ROOT_ORG_ATTR, _CrmOrgId)
+                RootOfHierarchy.register(ROOT_ORG_ATTR, NAMED_PROPERTIES["crmorgid"][1])
         _registrations += 1
 
 

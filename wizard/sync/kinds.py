@@ -93,6 +93,7 @@ from wizard.sync.planner import (
     plan,
 )
 from wizard.sync.state import ConflictRecord, RunCounts
+from wizard.sync.timezones import local_zone_name
 
 log = logging.getLogger(__name__)
 
@@ -143,16 +144,6 @@ def _in_filter(column: str, ids: Sequence[str]) -> str:
 def _chunks(values: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _local_zone() -> str:
-    """The computer's IANA zone (exchangelib's default for mailbox times), UTC when unknown."""
-    try:
-        import tzlocal
-
-        return str(tzlocal.get_localzone_name() or "UTC")
-    except Exception:
-        return "UTC"
 
 
 def scope_ids(client: DataverseClient, table: str, *, create_defaults: bool) -> set[str]:
@@ -431,7 +422,7 @@ class RecordSync:
 
     def _mapping_context(self, ctx: RunContext, all_addresses: bool) -> mapping.MappingContext:
         settings = getattr(ctx.mailbox, "settings", None)
-        zone = getattr(settings, "timezone", None) or _local_zone()
+        zone = getattr(settings, "timezone", None) or local_zone_name()
         cache = ctx.cache
         if "synccontactcompany" not in cache:
             try:
@@ -927,10 +918,7 @@ class RecordSync:
                         ctx, tally, failure or ItemNotFound("gone"), uop.crm_id, uop.mailbox_id, "mailbox"
                     )
                     continue
-                known = ctx.state.link_by_crm(kind, uop.crm_id)
-                seen = bool(
-                    known and known.mailbox_change_key and known.mailbox_change_key == item.change_key
-                )
+                seen = self._still_links_key(ctx, uop.crm_id, item)
                 to_mailbox.append((group, uop, base_op, item, seen))
         if len(to_crm) > 1:
             rows = [(es, op.crm_id, payload, _read_etag(read, op.crm_id)) for _, op, _, es, payload in to_crm]
@@ -1080,10 +1068,7 @@ class RecordSync:
             seen = item is not None
             if item is None:
                 item = self._fetch_unchanged(ctx, mctx, op)
-                known = state.link_by_crm(kind, op.crm_id)
-                seen = bool(
-                    known and known.mailbox_change_key and known.mailbox_change_key == item.change_key
-                )
+                seen = self._still_links_key(ctx, op.crm_id, item)
             updated = mapping.apply_to_mailbox(kind, op.changes, item, mctx)
             (result,) = store.update_many(folder, [updated])
             if not result.ok:
@@ -1163,6 +1148,12 @@ class RecordSync:
         if moved is not None:
             raise moved
         return item
+
+    def _still_links_key(self, ctx: RunContext, crm_id: str, item: MailboxItem) -> bool:
+        """Whether a freshly fetched item still has the change key stored on its link (then the key of our
+        write may go on the link: it covers no edit the plan did not see)."""
+        known = ctx.state.link_by_crm(self.record_kind, crm_id)
+        return bool(known and known.mailbox_change_key and known.mailbox_change_key == item.change_key)
 
     def _moved_since_base(
         self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox, item: MailboxItem
