@@ -316,3 +316,80 @@ def test_a_series_relinks_after_the_state_db_is_lost(setup: Setup) -> None:
     assert len(list(setup.client.query("recurringappointmentmasters", select=["activityid"]))) == 1
     with setup.state() as state:
         assert state.count_links("appointments") == 1
+
+
+class _Killed(BaseException):
+    """Stands for the process dying: not an Exception, so nothing in the engine catches it."""
+
+
+@pytest.mark.parametrize("back", [False, True], ids=["to-series", "to-single"])
+def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch, back: bool
+) -> None:
+    """Turning an appointment into a series (or back) deletes the row and creates it in the other table under
+    the same id. Killed between the two, the next run must put the row back, not read it as deleted in
+    Dynamics 365 and delete the mailbox's copy."""
+    from wizard.crm.client import DataverseClient
+
+    start = _tomorrow_at(setup, 11)
+    made = setup.store.create_many(
+        FolderKind.CALENDAR,
+        [
+            AppointmentItem(
+                id="",
+                subject="Review",
+                start=start,
+                end=start + dt.timedelta(hours=1),
+                categories=[TRACKED_CATEGORY],
+                recurrence=Recurrence(RecurrencePattern.DAILY, start.date(), occurrences=3) if back else None,
+            )
+        ],
+    )
+    assert made[0].ok
+    _ok(setup.run())
+    old_set, new_set = (
+        ("recurringappointmentmasters", "appointments")
+        if back
+        else ("appointments", "recurringappointmentmasters")
+    )
+    (row,) = setup.client.query(old_set, select=["activityid"])
+    (item,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
+    item.recurrence = None if back else Recurrence(RecurrencePattern.DAILY, start.date(), occurrences=3)
+    item.subject = "Review (moved)"
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+
+    real_create = DataverseClient.create
+
+    def dying_create(self: DataverseClient, entity_set: str, *args: Any, **kwargs: Any) -> Any:
+        if entity_set == new_set:
+            raise _Killed
+        return real_create(self, entity_set, *args, **kwargs)
+
+    monkeypatch.setattr(DataverseClient, "create", dying_create)
+    with pytest.raises(_Killed):
+        setup.run()
+    assert not list(setup.client.query(old_set, select=["activityid"]))  # deleted, not yet created anew
+    monkeypatch.setattr(DataverseClient, "create", real_create)
+    if not back:  # Dynamics 365 unreachable for the repair: appointments wait, nothing is deleted
+        from wizard.odata.errors import ServerError
+
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise ServerError("503 Service Unavailable")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("wizard.sync.series.finish_conversion", unavailable)
+            summary = setup.run()
+        (result,) = [k for k in summary.kinds if k.kind == "appointments"]
+        assert result.status == "error" and "not synchronized" in (result.message or "")
+        assert [a.id for a in _items(setup.store, FolderKind.CALENDAR, AppointmentItem)] == [item.id]
+    _ok(setup.run())
+    (again,) = setup.client.query(new_set, select=["activityid", "subject"])
+    assert again["activityid"] == row["activityid"] and again["subject"] == "Review (moved)"
+    (kept,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
+    assert kept.id == item.id and kept.subject == "Review (moved)"
+    assert (kept.recurrence is None) == back
+    if not back:
+        assert len(_instances(setup, again["activityid"])) == 3
+    _quiet(setup)
+    with setup.state() as state:
+        assert state.count_links("appointments") == 1 and not state.pending_creates()

@@ -396,6 +396,26 @@ class Engine:
         if run_id is not None:
             self.state.record_error(run_id, kind, severity, message, item)  # type: ignore[arg-type]
 
+    def _finish_conversions(self) -> None:
+        """Appointments a crash left between leaving one table and arriving in the other (a single appointment
+        that became a series, or the reverse): made again before anything reads Dynamics 365, where the
+        missing row would look deleted. One that cannot be made now stays pending, and the appointments are
+        not synchronized this run."""
+        from wizard.sync.series import finish_conversion
+
+        for entry in self.state.pending_creates("appointments"):
+            if not entry.is_conversion or not entry.target_id:
+                continue
+            try:
+                done = finish_conversion(self.crm, entry.target_id, entry.payload)
+            except D365SyncError as error:
+                log.warning(
+                    "appointments: the interrupted change of %s is still pending: %s", entry.target_id, error
+                )
+                continue
+            log.info("appointments: interrupted change of %s finished (%s)", entry.target_id, done)
+            self.state.journal_done(entry.id, entry.target_id)
+
     def _recover_creates(self, ctx: RunContext) -> None:
         """Resolve creates a crash left pending, so none is made twice (the journal's contract)."""
         from wizard.crm.client import guid
@@ -423,6 +443,7 @@ class Engine:
                     return str(entry.target_id)
             return None
 
+        self._finish_conversions()
         for recovered in self.state.recover_creates(find, kinds=RECORD_KINDS):
             log.info(
                 "recovered a pending %s create on the %s side: %s",

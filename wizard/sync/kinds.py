@@ -92,7 +92,7 @@ from wizard.sync.planner import (
     lookups,
     plan,
 )
-from wizard.sync.state import ConflictRecord, RunCounts
+from wizard.sync.state import ConflictRecord, RunCounts, StateDB
 from wizard.sync.timezones import local_zone_name
 
 log = logging.getLogger(__name__)
@@ -375,6 +375,21 @@ class _Tally:
     recreated: set[str] = field(default_factory=set)  # CRM ids this plan creates in the mailbox (again)
 
 
+@dataclass
+class _Conversions:
+    """:class:`series.Conversions` in the state DB's journal (recovered by the engine at start-up)."""
+
+    state: StateDB
+    kind: Kind
+    mailbox_id: str
+
+    def begin(self, crm_id: str, payload: Mapping[str, Any]) -> int:
+        return self.state.journal_conversion(self.kind, crm_id, self.mailbox_id, payload).id
+
+    def done(self, token: Any) -> None:
+        self.state.journal_done(int(token), None)
+
+
 class RecordSync:
     """Two-way sync of one kind (contacts, appointments or tasks) between Dynamics 365 and the mailbox."""
 
@@ -389,6 +404,15 @@ class RecordSync:
         caps = ctx.mailbox.capabilities
         if not caps.can_read(self.folder):
             return KindResult(kind, KindCounts(), KindCounts(), "skipped", f"This mailbox has no {kind}.")
+        if any(entry.is_conversion for entry in ctx.state.pending_creates(kind)):
+            # a row between two tables would read as deleted in Dynamics 365 (and be deleted in the mailbox)
+            raise D365SyncError(
+                f"{kind}: an interrupted conversion is still pending",
+                user_text="A recurring appointment that was being changed when synchronization stopped could not "
+                "be finished in Dynamics 365 yet, so appointments were not synchronized. It is tried again on "
+                "the next run.",
+                severity=Severity.KIND,
+            )
         all_addresses = ctx.profile.sync.sync_all_addresses
         directions = mapping.directions(
             kind, ctx.profile.sync.field_directions.get(kind), all_addresses=all_addresses
@@ -1050,7 +1074,10 @@ class RecordSync:
         elif isinstance(op, UpdateCrm):
             base = state.link_by_crm(kind, op.crm_id)
             shape = read.crm_rows.get(op.crm_id) or (base.base if base else None)
-            if kind == "appointments" and series.update(ctx.crm, mctx, op.crm_id, op.changes, shape):
+            conversions = _Conversions(state, kind, base.mailbox_id if base else "")
+            if kind == "appointments" and series.update(
+                ctx.crm, mctx, op.crm_id, op.changes, shape, conversions
+            ):
                 tally.to_crm.updated += 1  # a series (or an appointment that became one, or the reverse)
                 return None
             payload = mapping.crm_payload(kind, op.changes, mctx, creating=False)

@@ -21,6 +21,11 @@ exception, instancetypecode 3); a deleted occurrence is a deleted instance (Data
 a new pattern regenerates all instances, so such a change sends the pattern again and writes the wanted
 exceptions from scratch. Only occurrences inside Dataverse's expansion window have instances; an exception
 outside it is left out (logged) and tried again next run.
+
+An appointment that becomes a series (or the reverse) is deleted and created again in the other table under
+the same activityid. The row to create is journaled first (``Conversions``): a crash between the delete and
+the create must not read as a delete in Dynamics 365 on the next run, which would delete the mailbox's copy;
+the engine's start-up calls :func:`finish_conversion` for each one left pending.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import defusedxml.ElementTree as SafeET
 
@@ -354,12 +359,23 @@ def _synced(fields: Mapping[str, Any]) -> Fields:
     return {k: v for k, v in fields.items() if not k.startswith("@")}
 
 
+class Conversions(Protocol):
+    """Where a conversion is written down before its delete (the engine's state DB journal)."""
+
+    def begin(self, crm_id: str, payload: Mapping[str, Any]) -> Any:
+        """Record ``payload`` (see :func:`finish_conversion`) durably; returns a token for :meth:`done`."""
+
+    def done(self, token: Any) -> None:
+        """The conversion is over: the new row exists, or the old one is back."""
+
+
 def update(
     client: DataverseClient,
     mctx: mapping.MappingContext,
     crm_id: str,
     changes: Fields,
     shape: Mapping[str, Any] | None,
+    conversions: Conversions,
 ) -> bool:
     """Carry out an UpdateCrm when a series is involved (False: a plain appointment, not handled here).
 
@@ -373,7 +389,7 @@ def update(
         return False
     merged = {**_synced(shape or {}), **changes}
     if old_series != new_series:
-        _replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series)
+        _replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series, conversions)
         return True
     current = (shape or {}).get("recurrence")
     wanted = merged["recurrence"]
@@ -404,24 +420,31 @@ def _replace(
     fields: Fields,
     old: Fields,
     old_series: bool,
+    conversions: Conversions,
 ) -> None:
     """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id."""
     old_set = MASTERS if old_series else "appointments"
     new_set = mapping.crm_entity_set("appointments", fields)
     payload = mapping.crm_payload("appointments", fields, mctx, creating=True)
     payload["activityid"] = guid(crm_id)
+    restore = mapping.crm_payload("appointments", old, mctx, creating=True)
+    restore["activityid"] = guid(crm_id)
+    token = conversions.begin(
+        crm_id, {"entity_set": new_set, "row": payload, "old_set": old_set, "old_row": restore}
+    )
     client.delete(old_set, crm_id)
     try:
         client.create(new_set, payload)
     except D365SyncError:
         # put the old row back (same id) so a refused create loses nothing; the next run tries again
-        restore = mapping.crm_payload("appointments", old, mctx, creating=True)
-        restore["activityid"] = guid(crm_id)
         try:
             client.create(old_set, restore)
         except D365SyncError as again:
             log.error("appointments: %s could not be restored after a failed conversion: %s", crm_id, again)
+            raise  # left pending: the next start-up makes the row again (finish_conversion)
+        conversions.done(token)
         raise
+    conversions.done(token)
     recurrence = fields.get("recurrence")
     if recurrence is not None:
         skipped = write_exceptions(client, mctx, crm_id, recurrence, None, fields)
@@ -429,6 +452,29 @@ def _replace(
             log.warning(
                 "appointments: series %s: %d exception(s) left for the next run", crm_id, len(skipped)
             )
+
+
+def finish_conversion(client: DataverseClient, crm_id: str, payload: Mapping[str, Any]) -> str:
+    """Finish a conversion a crash interrupted (``payload`` as :func:`_replace` journaled it).
+
+    If the row exists in either table, nothing is done. Otherwise it is created in the new table, or, if
+    Dynamics 365 refuses that, the old row is put back; the next run then merges as usual (the link's base
+    still describes the old row, so the change is sent again). Returns what was done; raises
+    :class:`D365SyncError` when neither could be written (the entry stays pending).
+    """
+    for entity_set in (MASTERS, "appointments"):
+        rows = client.query(entity_set, select=["activityid"], filter=f"activityid eq {guid(crm_id)}")
+        if list(rows):
+            return "found"
+    try:
+        client.create(str(payload["entity_set"]), dict(payload["row"]))
+        return "created"
+    except ValidationError as refused:
+        log.warning(
+            "appointments: %s: the interrupted conversion was refused (%s); restoring", crm_id, refused
+        )
+    client.create(str(payload["old_set"]), dict(payload["old_row"]))
+    return "restored"
 
 
 def after_create(

@@ -27,7 +27,7 @@ from wizard.sync.model import Fields, Kind, Link, content_hash
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 
 Side = Literal["crm", "mailbox"]
@@ -48,7 +48,9 @@ class JournalEntry:
     """An intended create. ``side`` is where the item is created; ``source_id`` the id on the other side.
 
     ``target_id`` is known in advance when the caller chose the new id (Dataverse accepts a client GUID),
-    else it is filled in once the create is resolved.
+    else it is filled in once the create is resolved. ``payload`` is kept only for a create that follows a
+    delete of the same record (a CRM row moving to another table, see :meth:`StateDB.journal_conversion`):
+    what to create again if a crash comes between the two.
     """
 
     id: int
@@ -59,6 +61,15 @@ class JournalEntry:
     created_at: str
     state: Literal["pending", "done"]
     target_id: str | None = None
+    payload: Any = None
+
+    @property
+    def is_conversion(self) -> bool:
+        return self.payload_hash == CONVERSION
+
+
+#: ``payload_hash`` of a conversion entry (a delete followed by a create of the same row in another table)
+CONVERSION = "conversion"
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,11 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2}
+def _v3(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE journal ADD COLUMN payload TEXT")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 """version -> the step that brings the schema from version-1 to version (the ladder)."""
 
 
@@ -440,18 +455,41 @@ class StateDB:
         assert cur.lastrowid is not None
         return JournalEntry(cur.lastrowid, kind, side, source_id, payload_hash, now, "pending", target_id)
 
+    def journal_conversion(
+        self, kind: Kind, crm_id: str, mailbox_id: str, payload: Mapping[str, Any]
+    ) -> JournalEntry:
+        """Write down, before deleting CRM row ``crm_id``, the row that will replace it under the same id in
+        another table (``payload``: whatever the caller needs to create it again). The link stays as it is;
+        the entry is done once the new row exists (or the old one is back)."""
+        now = self._now()
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO journal (kind, side, source_id, payload_hash, target_id, created_at, state, payload)"
+                " VALUES (?, 'crm', ?, ?, ?, ?, 'pending', ?)",
+                (kind, mailbox_id, CONVERSION, crm_id, now, _dump(payload)),
+            )
+        assert cur.lastrowid is not None
+        return JournalEntry(
+            cur.lastrowid, kind, "crm", mailbox_id, CONVERSION, now, "pending", crm_id, payload
+        )
+
     def journal_done(self, entry_id: int, target_id: str | None) -> None:
         """The create was sent and recorded (or is known never to have happened: ``target_id`` None)."""
         with self.transaction():
             self._db.execute(
-                "UPDATE journal SET state = 'done', target_id = ? WHERE id = ?", (target_id, entry_id)
+                # a conversion's row (user data) is not kept once it is no longer needed
+                "UPDATE journal SET state = 'done', target_id = ?, payload = NULL WHERE id = ?",
+                (target_id, entry_id),
             )
 
     def pending_creates(self, kind: Kind | None = None) -> list[JournalEntry]:
-        sql = "SELECT id, kind, side, source_id, payload_hash, created_at, state, target_id FROM journal"
+        sql = "SELECT id, kind, side, source_id, payload_hash, created_at, state, target_id, payload FROM journal"
         sql += " WHERE state = 'pending'" + (" AND kind = ?" if kind else "") + " ORDER BY id"
         rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
-        return [JournalEntry(*row) for row in rows]
+        return [
+            JournalEntry(id_, kind_, side, source, digest, created, state, target, _load(payload))
+            for id_, kind_, side, source, digest, created, state, target, payload in rows
+        ]
 
     def recover_creates(
         self, find: Callable[[JournalEntry], str | None], *, kinds: Collection[str] | None = None
@@ -464,10 +502,11 @@ class StateDB:
         nothing is assumed); an item not found was never created, and the next plan creates it again.
         An exception from ``find`` leaves the entry pending for the next start (no retry loop here).
         ``kinds`` limits recovery to the kinds whose owner knows how to look (email recovers its own).
+        Conversions (:meth:`journal_conversion`) are not resolved here: their row must be made again.
         """
         out: list[Recovered] = []
         for entry in self.pending_creates():
-            if kinds is not None and entry.kind not in kinds:
+            if (kinds is not None and entry.kind not in kinds) or entry.is_conversion:
                 continue
             target = find(entry)
             linked = False

@@ -196,6 +196,43 @@ def test_damaged_pages_are_detected(tmp_path: Path) -> None:
         assert db.rebuilt
 
 
+def test_a_conversion_keeps_its_row_and_is_left_to_its_owner(db: StateDB) -> None:
+    """A conversion entry carries the row to make again; generic recovery leaves it alone (the engine makes
+    the row, it is never "not made")."""
+    row = {"entity_set": "recurringappointmentmasters", "row": {"subject": "Review", "activityid": "a1"}}
+    entry = db.journal_conversion("appointments", "a1", "m1", row)
+    db.journal_create("appointments", "crm", "m2", "h", target_id="a2")
+    (pending_conversion, plain) = db.pending_creates("appointments")
+    assert (
+        pending_conversion == entry and pending_conversion.is_conversion and pending_conversion.payload == row
+    )
+    assert (pending_conversion.target_id, pending_conversion.source_id) == ("a1", "m1")
+    assert not plain.is_conversion and plain.payload is None
+    recovered = db.recover_creates(lambda e: None)
+    assert [r.entry.target_id for r in recovered] == ["a2"]
+    assert db.pending_creates() == [pending_conversion]
+    db.journal_done(entry.id, "a1")
+    assert db.pending_creates() == []
+
+
+def test_upgrade_from_v2_keeps_pending_creates(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    UPGRADES[1](conn)
+    UPGRADES[2](conn)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO journal (kind, side, source_id, payload_hash, target_id, created_at, state)"
+        " VALUES ('contacts', 'mailbox', 'c1', 'h', NULL, 't', 'pending')"
+    )
+    conn.commit()
+    conn.close()
+    with StateDB.open(path) as db:
+        (entry,) = db.pending_creates()
+        assert (entry.source_id, entry.payload, entry.is_conversion) == ("c1", None, False)
+    assert (tmp_path / "state.sqlite3.v2.bak").exists()
+
+
 def test_upgrade_ladder_keeps_a_backup(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     conn = sqlite3.connect(path)
