@@ -82,7 +82,7 @@ def test_engine_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     """bench_engine at 30/15/15 records and 40 emails: the per-side counts the Engine section explains."""
     from bench import bench_engine as be
 
-    r = be.run(30, 15, 15, 40, trace_memory=False)
+    r = be.run(30, 15, 15, 40)
     first, settle, again = r["initial"], r["settle"], r["nochange"]
     assert (first["created_in_mailbox"], first["created_in_crm"]) == (60, 40)
     ops = first["ews_operations"]
@@ -96,4 +96,5 @@ def test_engine_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     sizes = be.Sizes(**r["sizes"])
     assert be.crm_read_bound(sizes) == 9 and be.crm_write_bound(sizes) == 1
     text = be.render(r)
-    assert text.startswith("## Engine") and "lower bound" in text and "ru_maxrss" in text
+    assert text.startswith("## Engine") and "lower bound" in text and "VmHWM" in text
+    assert 0 < first["maxrss_mib"] < be.MEMORY_BOUND_MB and r["baseline"]["maxrss_mib"] > 0
