@@ -731,3 +731,51 @@ def test_crash_after_create_before_recording_never_duplicates(
     assert list(world.tracked()) == [PILOT_ID]
     assert world.state.link_by_crm("email", created["activityid"]) is not None
     assert world.item_by_message_id(PILOT_ID).extended("crmid") == created["activityid"]
+
+
+def _count_ews(world: World, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    operations = world.sandbox.ews.operations
+    handle = operations.handle
+
+    def counting(caller: Any, request: Any) -> Any:
+        name = str(request.tag).rsplit("}", 1)[-1]
+        counts[name] = counts.get(name, 0) + 1
+        return handle(caller, request)
+
+    monkeypatch.setattr(operations, "handle", counting)
+    return counts
+
+
+def test_a_listing_page_is_worked_in_pages_and_a_stop_within_it_repeats_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Inbox is listed many changes a request (512 by default) and worked 100 messages at a time (here 30
+    and 10); the cursor passes a listing page only when all of it is done, so a run stopped in the middle lists
+    it again and neither reads nor tracks again what it finished."""
+    world.set_filter(0)
+    world.sync = EmailSync(page_size=10, listing_size=30)
+    counts = _count_ews(world, monkeypatch)
+    real = EmailSync._track_page
+    calls = {"n": 0}
+
+    def stopping(self: EmailSync, *args: Any, **kwargs: Any) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ServerUnreachable("the network went away")
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailSync, "_track_page", stopping)
+        with pytest.raises(ServerUnreachable):
+            world.run()
+    assert len(world.tracked()) == 10  # the first page of work, linked and stamped
+    assert counts["SyncFolderItems"] == 1  # one listing request for the 30 messages
+    counts.clear()
+    result, _ = world.run()
+    assert result.status == "ok" and result.to_crm.created == 20
+    assert set(world.tracked()) == set(_inbox_senders(world))  # all 30, each once
+    assert counts["GetItem"] == 2  # the 20 not done yet, 10 a request; the first 10 were not read again
+    counts.clear()
+    result, _ = world.run()
+    assert result.to_crm.created == 0 and "GetItem" not in counts

@@ -58,6 +58,10 @@ class FolderKind(enum.Enum):
 
 MAIL_FOLDERS = frozenset({FolderKind.INBOX, FolderKind.SENT_ITEMS, FolderKind.DELETED_ITEMS})
 
+#: changes per listing page the engine asks ``MailboxStore.changes`` for: ids and change keys only (the items
+#: are read separately), so the most EWS allows (MaxChangesReturned 512) costs little memory and saves requests
+LISTING_PAGE = 512
+
 
 class LinkState(enum.IntEnum):
     """``crmLinkState``: 0 = was tracked once, not any more; 1 = tracking pending; 2 = tracked."""

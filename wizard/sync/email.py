@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 from wizard.crm.client import guid, odata_string
 from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import (
+    LISTING_PAGE,
     TRACKED_CATEGORY,
     Attachment,
     FolderKind,
@@ -375,8 +376,15 @@ class EmailSync:
 
     kind = KIND
 
-    def __init__(self, *, page_size: int = 100, msgid_factory: Callable[[str], str] | None = None) -> None:
-        self.page_size = page_size
+    def __init__(
+        self,
+        *,
+        page_size: int = 100,
+        listing_size: int = LISTING_PAGE,
+        msgid_factory: Callable[[str], str] | None = None,
+    ) -> None:
+        self.page_size = page_size  # messages read, checked, created and stamped together
+        self.listing_size = listing_size  # changes per listing request (several pages of work each)
         self._msgid = msgid_factory or (lambda domain: make_msgid(domain=domain))
 
     # ------------------------------------------------------------------------------------ the run
@@ -719,7 +727,7 @@ class EmailSync:
             failed: list[str] = []
             if retry:
                 failed += self._track_page(ctx, st, folder, retry, resolver, lookup, result, dry_run=dry_run)
-            for batch in ctx.mailbox.changes(folder, cursors.folders.get(folder.value), self.page_size):
+            for batch in ctx.mailbox.changes(folder, cursors.folders.get(folder.value), self.listing_size):
                 # A message linked already is left alone (_track_item): not even read. The run after a run
                 # that tracked (and stamped) thousands of messages then lists them, and reads none.
                 ids = [
@@ -727,12 +735,15 @@ class EmailSync:
                     for i in dict.fromkeys(batch.created + batch.updated)
                     if i not in retry and ctx.state.link_by_mailbox(_KIND, i) is None
                 ]
-                if ids:
+                # The cursor moves past a listing page only once all of it is done; a run stopped within it
+                # lists the page again and skips what it linked already.
+                for start in range(0, len(ids), self.page_size):
+                    chunk = ids[start : start + self.page_size]
                     failed += self._track_page(
-                        ctx, st, folder, ids, resolver, lookup, result, dry_run=dry_run
+                        ctx, st, folder, chunk, resolver, lookup, result, dry_run=dry_run
                     )
-                done += len(ids)
-                ctx.reporter.progress(KIND, done, None, f"Checking {folder.value}")
+                    done += len(chunk)
+                    ctx.reporter.progress(KIND, done, None, f"Checking {folder.value}")
                 if not dry_run:
                     cursors.folders[folder.value] = batch.cursor
                     cursors.retry[folder.value] = list(dict.fromkeys(failed))

@@ -54,6 +54,7 @@ from wizard.crm.entities import QUERYTYPE_OUTLOOK
 from wizard.crm.filters import DEFAULT_OUTLOOK_FILTERS, TABLES, ensure_default_filters, list_filters
 from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import (
+    LISTING_PAGE,
     AppointmentItem,
     ChangeBatch,
     ContactItem,
@@ -107,9 +108,6 @@ ID_COLUMN: dict[Kind, str] = {"contacts": "contactid", "appointments": "activity
 CHUNK = 50  # ids per ``In`` query (a GET: the URL stays short)
 READ_PAGE = 5000  # rows per page of a table read (odata.maxpagesize; the service maximum)
 CREATE_BATCH = 1000  # CRM creates per $batch request (the service maximum)
-#: changes per mailbox listing page: ids and change keys only (the items are read separately), so the
-#: most EWS allows (MaxChangesReturned 512) costs little memory and saves listing requests
-LISTING_PAGE = 512
 SCOPE_CHUNK = 100  # ids per FetchXML scope check (a GET: the URL stays well below 32 KB)
 OPTIONAL_COLUMNS = frozenset({"modifiedon"})  # metadata a read can do without (see _read_rows)
 _MISSING_PROPERTY = re.compile(r"Could not find a property named '(\w+)'")
