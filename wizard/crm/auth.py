@@ -24,6 +24,7 @@ import msal
 import requests
 import requests.auth
 from requests_ntlm import HttpNtlmAuth
+from spnego.exceptions import SpnegoError
 
 from wizard.errors import ConfigurationError, D365SyncError, SecretStoreError, Severity
 from wizard.odata.session import TokenProvider
@@ -541,5 +542,32 @@ def ntlm_auth(username: str, password: str) -> requests.auth.AuthBase:
             raise ConfigurationError(
                 "malformed DOMAIN\\user name", user_text="Enter the user name as DOMAIN\\user or user@domain."
             )
-    auth: requests.auth.AuthBase = HttpNtlmAuth(name, password)
+    auth: requests.auth.AuthBase = _WindowsAuth(name, password)
     return auth
+
+
+class _WindowsAuth(HttpNtlmAuth):
+    """requests_ntlm's handshake, whose refusal is a sign-in error. IIS answers wrong Windows credentials with
+    an HTML 401 page, which the OData layer would otherwise report as "not a Dynamics 365 service"."""
+
+    def retry_using_http_NTLM_auth(
+        self, auth_header_field: str, auth_header: str, response: requests.Response, auth_type: str, args: Any
+    ) -> requests.Response:
+        host = urlsplit(response.url).netloc or "The server"
+        user_text = (
+            f"{host} did not accept the user name and password (Windows sign-in). Check both; enter the user "
+            "name as DOMAIN\\user or user@domain."
+        )
+        try:
+            answer = super().retry_using_http_NTLM_auth(
+                auth_header_field, auth_header, response, auth_type, args
+            )
+        except (PermissionError, SpnegoError) as exc:  # no usable CHALLENGE in the server's answer
+            raise AuthenticationError(
+                f"Windows sign-in to {host} failed ({type(exc).__name__})",
+                user_text=f"{host} asked for Windows sign-in but did not go on with it. Check the address.",
+            ) from None
+        if answer is not response and answer.status_code == 401:
+            answer.close()
+            raise AuthenticationError(f"Windows sign-in to {host} refused (HTTP 401)", user_text=user_text)
+        return answer

@@ -4,6 +4,10 @@
 environment per organization of the demo directory, Global Discovery, the EWS server and Microsoft Graph. Used
 by the tests, the benchmarks and ``d365sync sandbox`` / ``d365sync demo``; the product itself never imports this package
 outside those commands.
+
+With ``onprem=True`` (the default) one more environment, "Contoso On-Premises", stands in for Dynamics 365 on
+premises: Windows sign-in (NTLM) instead of tokens, at ``https://127.0.0.1:PORT/contosoonprem``, not listed by
+Global Discovery. NTLM's credential file is process-wide (``NTLM_USER_FILE``, :mod:`wizard.sandbox.ntlm`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from wizard.sandbox._http import FaultPlan
-from wizard.sandbox.directory import Directory, demo_directory
+from wizard.sandbox.directory import Directory, DirectoryOrg, demo_directory
+from wizard.sandbox.ntlm import down_level_name
 from wizard.sandbox.tls import SandboxTLS, make_tls
 from wizard.sandbox.tokens import TokenSigner
+
+# The on-premises organization (members as the directory says; every user is a domain account); 9.1 as on premises.
+ONPREM_ORG = DirectoryOrg(
+    unique_name="contosoonprem",
+    url_name="contosoonprem",
+    friendly_name="Contoso On-Premises",
+    region="",
+    version="9.1.0.0",
+)
 
 
 class Sandbox:
@@ -32,6 +46,7 @@ class Sandbox:
         ews: bool = True,
         graph: bool = True,
         token_lifetime: int = 3600,
+        onprem: bool = True,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="d365sync-sandbox-")) if data_dir is None else data_dir
@@ -40,12 +55,14 @@ class Sandbox:
         self.seed = seed
         self.with_ews = ews
         self.with_graph = graph
+        self.with_onprem = onprem
         self.token_lifetime = token_lifetime
         self.signer = TokenSigner()
         self.faults = FaultPlan(seed=seed)
         self.tls: SandboxTLS | None = None
         self.authority: Any = None
         self.environments: list[Any] = []
+        self.onprem: Any = None  # the on-premises (NTLM) environment, not in ``environments``
         self.discovery: Any = None
         self.ews: Any = None
         self.graph: Any = None
@@ -75,6 +92,19 @@ class Sandbox:
                     faults=self.faults,
                 )
                 self.environments.append(env.start())
+            if self.with_onprem:
+                self.onprem = DataverseEnvironment(
+                    self.directory,
+                    ONPREM_ORG,
+                    signer=self.signer,
+                    tls=self.tls,
+                    authority_url=self.authority.url,
+                    data_dir=self.data_dir / ONPREM_ORG.unique_name,
+                    demo_data=self.demo_data,
+                    seed=self.seed,
+                    faults=self.faults,
+                    auth="ntlm",
+                ).start()
             self.discovery = DiscoveryService(
                 self.directory,
                 self.environments,
@@ -107,11 +137,12 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        for service in [self.graph, self.ews, self.discovery, *self.environments, self.authority]:
+        services = [self.graph, self.ews, self.discovery, self.onprem, *self.environments, self.authority]
+        for service in services:
             if service is not None:
                 service.stop()
         self.environments = []
-        self.ews = self.graph = self.discovery = self.authority = None
+        self.ews = self.graph = self.discovery = self.authority = self.onprem = None
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -158,6 +189,8 @@ class Sandbox:
             }
             if self.ews is not None:
                 entry["ews_password"] = user.ews_password
+            if self.onprem is not None or self.ews is not None:
+                entry["ntlm_username"] = down_level_name(user.upn)
             users.append(entry)
         info: dict[str, Any] = {
             "dataverse_url": self.dataverse_url,
@@ -176,4 +209,11 @@ class Sandbox:
             info["autodiscover_url"] = self.ews.autodiscover_url
         if self.graph is not None:
             info["graph_url"] = self.graph.url
+        if self.onprem is not None:
+            info["onprem"] = {
+                "unique_name": self.onprem.org.unique_name,
+                "friendly_name": self.onprem.org.friendly_name,
+                "url": self.onprem.url,
+                "auth": "ntlm",
+            }
         return info

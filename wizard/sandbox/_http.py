@@ -4,6 +4,9 @@ Each stand-in subclasses :class:`SandboxHandler` and implements ``route()``; the
 an ephemeral port, runs in a daemon thread and speaks HTTP/1.1 with keep-alive. :class:`FaultPlan` makes
 requests slow, throttled (429 + Retry-After, or whatever the stand-in's protocol uses), failing (5xx) or
 dropped (the connection is closed without an answer), for the next N requests or a fraction of them.
+
+One handler object serves one TCP connection (keep-alive), so it also holds that connection's NTLM state
+(:attr:`SandboxHandler.ntlm`): IIS signs in connections, not requests (:mod:`wizard.sandbox.ntlm`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from wizard.sandbox.ntlm import IIS_401_PAGE, SCHEMES, NtlmAccounts, NtlmConnection, Outcome
 from wizard.sandbox.tls import SandboxTLS
 
 
@@ -104,6 +108,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     server: SandboxServer
 
     def setup(self) -> None:
+        self.ntlm = NtlmConnection()  # this connection's Windows sign-in (handshake or signed-in user)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(self.timeout)
             self.request.do_handshake()
@@ -171,6 +176,44 @@ class SandboxHandler(BaseHTTPRequestHandler):
         payload = json.dumps(document, ensure_ascii=False).encode("utf-8")
         self.send_bytes(status, payload, "application/json; charset=utf-8", headers)
 
+    def send_unauthorized(
+        self,
+        challenges: Sequence[str] = SCHEMES,
+        payload: bytes = IIS_401_PAGE,
+        content_type: str = "text/html",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """401 with one ``WWW-Authenticate`` header per challenge (as IIS sends them); the connection stays open."""
+        self.send_response(401)
+        self.send_header("Content-Type", content_type)
+        for challenge in challenges:
+            self.send_header("WWW-Authenticate", challenge)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def windows_sign_in(self, accounts: NtlmAccounts, offer: Sequence[str] = SCHEMES) -> str | None:
+        """The UPN this connection is signed in as with NTLM, after this request's step of the handshake.
+
+        None means a 401 has been sent: the CHALLENGE for a NEGOTIATE, else ``offer`` (no or wrong credentials,
+        an AUTHENTICATE without a CHALLENGE on this connection, another scheme).
+        """
+        outcome = self.ntlm_step(accounts)
+        if outcome.kind == "signed_in":
+            return outcome.upn
+        self.send_unauthorized([outcome.header] if outcome.kind == "challenge" else offer)
+        return None
+
+    def ntlm_step(self, accounts: NtlmAccounts) -> Outcome:
+        """This request's step of the connection's NTLM handshake (counted in ``server.ntlm_sign_ins``)."""
+        outcome = self.ntlm.accept(self.headers.get("Authorization"), accounts)
+        if outcome.handshake:
+            self.server.count_sign_in()
+        return outcome
+
     def send_throttled(self, retry_after: float) -> None:
         self.send_bytes(429, b"Too Many Requests", "text/plain", {"Retry-After": str(int(retry_after))})
 
@@ -195,6 +238,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.tls = tls
         self.faults = faults or FaultPlan()
         self.request_log: list[tuple[str, str]] = []
+        self.ntlm_sign_ins = 0  # completed NTLM handshakes (one per connection that signed in)
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         if tls is not None:
@@ -218,6 +262,10 @@ class SandboxServer(ThreadingHTTPServer):
             self.request_log.append((method, path))
         if self.on_request is not None:
             self.on_request(method, path)
+
+    def count_sign_in(self) -> None:
+        with self._count_lock:
+            self.ntlm_sign_ins += 1
 
     def reset_counts(self) -> None:
         with self._count_lock:

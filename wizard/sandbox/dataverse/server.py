@@ -48,6 +48,7 @@ from wizard.sandbox.dataverse.schema import (
 )
 from wizard.sandbox.dataverse.store import LOOKUP_NAME, Store, iso
 from wizard.sandbox.directory import Directory, DirectoryOrg
+from wizard.sandbox.ntlm import NtlmAccounts
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenRejected, TokenSigner
 
@@ -314,7 +315,7 @@ class WebApi:
         }
 
     def _dispatch(self, request: Request) -> Response:
-        match = PATH_RE.match(request.path)
+        match = PATH_RE.match(org_relative(request.path, self.base_url))
         if match is None:
             raise ApiError(404, f"Resource not found for the segment '{request.path}'.", NOT_SUPPORTED_CODE)
         version = match.group("version").lower()
@@ -1357,6 +1358,14 @@ class _Context:
         return Response(204)
 
 
+def org_relative(path: str, base_url: str) -> str:
+    """``/<org>/api/data/...`` -> ``/api/data/...`` for an on-premises environment (its URL ends in the org name)."""
+    prefix = urlsplit(base_url).path.rstrip("/")
+    if prefix and path.lower().startswith(prefix.lower() + "/"):
+        return path[len(prefix) :]
+    return path
+
+
 def _xml_attr(value: Any) -> str:
     return (
         str("" if value is None else value).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
@@ -1369,7 +1378,8 @@ class DataverseServer(SandboxServer):
 
 
 class DataverseHandler(SandboxHandler):
-    """HTTP front of :class:`WebApi`: bearer-token check, then dispatch (``$batch`` via :mod:`.batch`)."""
+    """HTTP front of :class:`WebApi`: bearer-token check (on premises: NTLM), then dispatch (``$batch`` via
+    :mod:`.batch`)."""
 
     def do_HEAD(self) -> None:
         self._handle("HEAD")
@@ -1378,11 +1388,18 @@ class DataverseHandler(SandboxHandler):
         environment = cast(DataverseServer, self.server).environment
         headers = Headers(self.headers.items())
         try:
-            caller = environment.authenticate(headers.get_header("Authorization"))
+            if environment.ntlm is not None:
+                upn = self.windows_sign_in(environment.ntlm)
+                if upn is None:
+                    return  # 401 sent: the CHALLENGE, or IIS's "access denied" page
+                user = environment.directory.user(upn)
+                caller = environment.caller_for(user.oid if user is not None else "")
+            else:
+                caller = environment.authenticate(headers.get_header("Authorization"))
         except ApiError as exc:
             self._send(Response.error(exc))
             return
-        request = Request(method, self.path, headers, body, caller)
+        request = Request(method, org_relative(self.path, environment.url), headers, body, caller)
         path = request.path.rstrip("/")
         if path.lower().endswith("/$batch") and PATH_RE.match(path):
             from wizard.sandbox.dataverse.batch import handle_batch
@@ -1437,11 +1454,21 @@ class DataverseEnvironment:
         demo_data: bool = True,
         seed: int = 0,
         faults: FaultPlan | None = None,
+        auth: str = "oauth",
     ) -> None:
+        """``auth="ntlm"``: an on-premises deployment: Windows sign-in (NTLM; every directory user is a domain
+        account with its ``password``, non-members get 403) instead of bearer tokens, and the URL ends in the
+        organization's name (``https://server/<org>``)."""
+        if auth not in ("oauth", "ntlm"):
+            raise ValueError(f"unknown auth {auth!r} (oauth or ntlm)")
         self.directory = directory
         self.org = org
         self.signer = signer
         self.authority_url = authority_url
+        self.auth = auth
+        self.ntlm: NtlmAccounts | None = None
+        if auth == "ntlm":
+            self.ntlm = NtlmAccounts((u.upn, u.password) for u in directory.users)
         self.server = DataverseServer(DataverseHandler, tls=tls, faults=faults)
         self.server.environment = self
         self.store = Store(data_dir)
@@ -1454,7 +1481,8 @@ class DataverseEnvironment:
 
     @property
     def url(self) -> str:
-        return self.server.base_url
+        """The organization URL: ``https://127.0.0.1:PORT`` online, ``https://127.0.0.1:PORT/<org>`` on premises."""
+        return self.server.base_url + (f"/{self.org.unique_name}" if self.auth == "ntlm" else "")
 
     @property
     def api_url(self) -> str:
@@ -1565,7 +1593,10 @@ class DataverseEnvironment:
             raise ApiError(
                 401, "The requested resource requires authentication.", "0x8005F101", challenge
             ) from exc
-        oid = str(claims.get("oid", ""))
+        return self.caller_for(str(claims.get("oid", "")))
+
+    def caller_for(self, oid: str) -> Caller:
+        """The caller for a signed-in directory user; ApiError 403 if not a member, or disabled."""
         user_id = self.systemuserid_for(oid)
         if user_id is None:
             raise ApiError(403, "The user is not a member of the organization.", "0x80072560")
@@ -1575,10 +1606,14 @@ class DataverseEnvironment:
         return Caller(systemuserid=user_id, oid=oid)
 
     def start(self) -> DataverseEnvironment:
+        if self.ntlm is not None:
+            self.ntlm.start()
         self.server.start()
         return self
 
     def stop(self) -> None:
+        if self.ntlm is not None:
+            self.ntlm.stop()
         if self.server._thread is not None:
             self.server.stop()  # shutdown() would wait forever on a server that never served
         else:

@@ -1,8 +1,9 @@
 """The EWS stand-in: SOAP 1.1 Exchange Web Services and SOAP Autodiscover on a loopback HTTPS port.
 
 It answers as Exchange Server SE (build 15.2.2562.17) does: ``ServerVersionInfo`` in every SOAP header,
-HTTP Basic (UPN or primary SMTP + the user's ``ews_password``) or a sandbox Bearer token, per-item
-ResponseMessages, and throttling as a SOAP fault ``ErrorServerBusy`` whose ``MessageXml`` carries
+Windows sign-in (NTLM on the keep-alive connection, ``DOMAIN\\user`` or UPN + ``ews_password``; see
+:mod:`wizard.sandbox.ntlm`), HTTP Basic (UPN or primary SMTP + the user's ``ews_password``) or a sandbox Bearer
+token, per-item ResponseMessages, and throttling as a SOAP fault ``ErrorServerBusy`` whose ``MessageXml`` carries
 ``BackOffMilliseconds`` (what exchangelib turns into ``ErrorServerBusy(back_off=...)``).
 """
 
@@ -34,6 +35,7 @@ from wizard.sandbox.ews._soap import (
 )
 from wizard.sandbox.ews.ops import EwsError, EwsOperations, Mailbox
 from wizard.sandbox.ews.store import MailboxStore
+from wizard.sandbox.ntlm import SCHEMES, NtlmAccounts
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenRejected, TokenSigner
 
@@ -88,6 +90,7 @@ class EwsStandIn:
     ) -> None:
         self.directory = directory
         self.signer = signer
+        self.ntlm = NtlmAccounts((u.upn, u.ews_password) for u in directory.users)
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.store = MailboxStore(data_dir / "ews.sqlite3" if data_dir is not None else None)
@@ -115,10 +118,12 @@ class EwsStandIn:
         return self.server.base_url + AUTODISCOVER_PATH
 
     def start(self) -> EwsStandIn:
+        self.ntlm.start()
         self.server.start()
         return self
 
     def stop(self) -> None:
+        self.ntlm.stop()
         self.server.stop()
         self.store.close()
 
@@ -249,22 +254,34 @@ class EwsHandler(SandboxHandler):
             self.send_bytes(status, b"Service Unavailable", "text/html")
 
     def _unauthorized(self) -> None:
-        self.send_bytes(
-            401,
-            b"",
-            "text/html",
-            {"WWW-Authenticate": 'Basic realm="127.0.0.1"'}
-            | ({"X-Bearer-Supported": "true"} if self.standin.signer else {}),
+        self.send_unauthorized(
+            [*SCHEMES, 'Basic realm="127.0.0.1"'],
+            headers={"X-Bearer-Supported": "true"} if self.standin.signer else None,
         )
+
+    def _caller(self) -> DirectoryUser | None:
+        """Who sends this request: NTLM (this connection's, or its handshake's last step), else Basic or
+        Bearer. None means a 401 has been sent (the NTLM CHALLENGE, or the offer of every scheme)."""
+        outcome = self.ntlm_step(self.standin.ntlm)
+        if outcome.kind == "signed_in":
+            return self.standin.user_for(outcome.upn)
+        if outcome.kind == "challenge":
+            self.send_unauthorized([outcome.header])
+            return None
+        user = (
+            self.standin.authenticate(self.headers.get("Authorization")) if outcome.kind == "other" else None
+        )
+        if user is None:
+            self._unauthorized()
+        return user
 
     def _xml(self, payload: bytes, status: int = 200) -> None:
         self.send_bytes(status, payload, "text/xml; charset=utf-8")
 
     # -- EWS ---------------------------------------------------------------------------------------------
     def _ews(self, body: bytes) -> None:
-        user = self.standin.authenticate(self.headers.get("Authorization"))
+        user = self._caller()
         if user is None:
-            self._unauthorized()
             return
         try:
             envelope = parse(body)
@@ -313,9 +330,8 @@ class EwsHandler(SandboxHandler):
 
     # -- SOAP Autodiscover ---------------------------------------------------------------------------------
     def _autodiscover(self, body: bytes) -> None:
-        user = self.standin.authenticate(self.headers.get("Authorization"))
+        user = self._caller()
         if user is None:
-            self._unauthorized()
             return
         try:
             envelope = parse(body)
