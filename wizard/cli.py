@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from wizard import __version__
 from wizard.crm import records
 from wizard.crm.auth import DeviceFlow
+from wizard.crm.client import API_VERSION
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.paths import locations
 from wizard.services import NotConfigured, Services
@@ -107,6 +108,7 @@ def _org_row(profile: Profile, org: OrgProfile) -> dict[str, Any]:
         "unique_name": org.unique_name,
         "url": org.web_url,
         "api_url": org.api_url,
+        "api_version": org.api_version or API_VERSION,
         "auth": org.auth_kind,
         "username": org.username,
         "found_via": org.found_via,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from wizard.crm import records
 from wizard.crm.auth import DEFAULT_CLIENT_ID, DeviceFlow, SignIn, SignInRequired, ntlm_auth, resource_scope
-from wizard.crm.client import DataverseClient
+from wizard.crm.client import API_VERSION, DataverseClient, connect_newest, service_root
 from wizard.crm.discovery import Instance, discover_authority, discover_instances, normalize_org_url
 from wizard.crm.entities import DELIVERY_OUTLOOK
 from wizard.crm.records import addresses_match
@@ -82,10 +82,6 @@ class SyncOrgSwitch:
 
     report: records.SyncOrgReport
     mailbox: MailboxReadiness
-
-
-def service_root(api_url: str) -> str:
-    return api_url.rstrip("/") + "/api/data/v9.2/"
 
 
 def now_iso() -> str:
@@ -195,7 +191,7 @@ class Services:
 
     # -- Dataverse -----------------------------------------------------------------------------
     def session_for(self, org: OrgProfile, auth: Any) -> ODataSession:
-        return ODataSession(service_root(org.api_url), auth=auth, verify=org.ca_file or True)
+        return ODataSession(service_root(org.api_url, org.api_version), auth=auth, verify=org.ca_file or True)
 
     def dataverse(self, org: OrgProfile) -> DataverseClient:
         """A client for a configured organization, signed in silently (token cache or keyring password)."""
@@ -259,7 +255,10 @@ class Services:
                 sign_in, url, username, password, on_device_code=on_device_code, cancelled=cancelled
             )
             auth = sign_in.provider(url, org.username)
-        client = DataverseClient(self.session_for(org, auth))
+        client, version = connect_newest(
+            url, lambda root: ODataSession(root, auth=auth, verify=org.ca_file or True)
+        )
+        org.api_version = "" if version == API_VERSION else version
         who = client.whoami()
         detail = client.current_organization()
         org.id = who.organization_id

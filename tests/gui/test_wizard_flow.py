@@ -195,3 +195,36 @@ def test_mailbox_page_binds_exchange_online_through_graph(
     assert (bound.kind, bound.graph_url) == ("exchange_online", info["graph_url"])
     row = _row(sandbox, "mailboxes", "emailaddress", info["users"][0]["primary_email"])
     assert (row["incomingemaildeliverymethod"], row["outgoingemaildeliverymethod"]) == (1, 1)
+
+
+def test_mailbox_page_on_premises_takes_the_windows_account(
+    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, services: Services, info: dict[str, Any]
+) -> None:
+    """An on-premises organization (Windows sign-in): the mailbox page proposes the organization's Windows
+    account for Exchange, and Test and Bind sign in to Exchange with NTLM."""
+    anna = info["users"][0]
+    connected = services.connect_org(
+        info["onprem"]["url"],
+        auth_kind="ntlm",
+        username=anna["ntlm_username"],
+        password=anna["password"],
+        ca_file=info["ca_file"],
+    )
+    services.save_org(connected)
+    services.claim(force=True)
+    wizard = make_wizard(hints)
+    wizard.setStartId(next(i for i in wizard.pageIds() if wizard.page(i) is wizard.mailbox_page))
+    wizard.restart()
+    mailbox = wizard.mailbox_page
+    assert wizard.currentPage() is mailbox
+    wait_idle(qtbot, mailbox)
+    assert mailbox.address.text() == anna["primary_email"]  # the Primary Email, read through NTLM
+    assert mailbox.username.text() == anna["ntlm_username"]
+    assert mailbox.exchange_auth.currentData() == "ntlm"
+    mailbox.password.setText(anna["ews_password"])
+    click(qtbot, mailbox.bind_button)
+    wait_idle(qtbot, mailbox)
+    assert mailbox.banner.kind == "ok", mailbox.banner.text()
+    bound = services.reload().mailbox
+    assert bound is not None and (bound.auth, bound.username) == ("ntlm", anna["ntlm_username"])
+    assert sandbox.ews.server.ntlm_sign_ins > 0

@@ -63,8 +63,10 @@ def test_connect_org_with_windows_sign_in(
     assert org.display_name == "Contoso On-Premises" and org.unique_name == "contosoonprem"
     assert org.api_url == info["onprem"]["url"] and org.web_url == info["onprem"]["url"]
     assert org.user_id == sandbox.directory.user(ANNA).systemuserid(sandbox.onprem.org)  # type: ignore[union-attr]
-    # WhoAmI and RetrieveCurrentOrganization on one keep-alive connection: one handshake, not one per request
-    assert sandbox.onprem.server.ntlm_sign_ins == signed_in_before + 1
+    # A 9.1 server has no v9.2 Web API: v9.2 answers 404, v9.1 is used and kept (the profile's api_version).
+    assert org.api_version == "v9.1" and connected.client.session.root.endswith("/api/data/v9.1/")
+    # one handshake per version tried; WhoAmI and RetrieveCurrentOrganization share the v9.1 connection
+    assert sandbox.onprem.server.ntlm_sign_ins == signed_in_before + 2
 
     services.save_org(connected)  # the password goes to the keyring; the next client signs in with it
     again = services.dataverse(services.profile.org(org.id))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import unquote
 
@@ -48,9 +48,32 @@ _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _SET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def service_root(org_url: str, version: str = API_VERSION) -> str:
-    """``https://org.crm4.dynamics.com`` -> ``https://org.crm4.dynamics.com/api/data/v9.2/``."""
-    return org_url.rstrip("/") + f"/api/data/{version}/"
+#: the Web API versions the product can use, newest first: Dynamics 365 online serves v9.2; on premises 9.0 and
+#: 9.1 serve only up to their own version (a newer segment is "Resource not found", 404)
+API_VERSIONS = ("v9.2", "v9.1", "v9.0")
+
+
+def service_root(org_url: str, version: str = "") -> str:
+    """``https://org.crm4.dynamics.com`` -> ``https://org.crm4.dynamics.com/api/data/v9.2/`` (or ``version``)."""
+    return org_url.rstrip("/") + f"/api/data/{version or API_VERSION}/"
+
+
+def connect_newest(org_url: str, session_for: Callable[[str], ODataSession]) -> tuple[DataverseClient, str]:
+    """A client at the newest Web API version the organization answers, and that version, found with WhoAmI
+    (so the client's WhoAmI is known already). Online that is the first request; an on-premises 9.0 or 9.1
+    server answers 404 to the newer versions, and the next one is tried. Other errors are raised as they are;
+    a server that answers no version raises the last 404."""
+    last: NotFoundError | None = None
+    for version in API_VERSIONS:
+        client = DataverseClient(session_for(service_root(org_url, version)))
+        try:
+            client.whoami()
+        except NotFoundError as error:
+            last = error
+            continue
+        return client, version
+    assert last is not None
+    raise last
 
 
 def guid(value: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from wizard.crm.client import DataverseClient, service_root
+from wizard.crm.client import connect_newest, service_root
 from wizard.crm.entities import WhoAmI
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.odata.errors import (
@@ -251,7 +251,7 @@ def discover_authority(service_root_url: str, *, verify: bool | str = True, time
 @dataclass(frozen=True)
 class OrgIdentity:
     url: str  # the normalised organization URL
-    api_root: str  # <url>/api/data/v9.2/
+    api_root: str  # <url>/api/data/v9.2/ (v9.1 or v9.0 on premises, whichever the server has)
     user_id: str
     organization_id: str
     business_unit_id: str
@@ -265,10 +265,9 @@ def check_org_url(url: str, session_factory: Callable[[str], ODataSession]) -> O
     Dynamics 365), NetworkError/TLSError (unreachable), AuthError (401).
     """
     org_url = normalise_org_url(url)
-    root = service_root(org_url)
-    session = session_factory(root)
     try:
-        who: WhoAmI = DataverseClient(session).whoami()
+        client, version = connect_newest(org_url, session_factory)
+        who: WhoAmI = client.whoami()
     except (NotFoundError, MalformedResponseError, MethodNotAllowedError, ValidationError) as error:
         raise NotDataverseError(
             f"{org_url} is not a Dynamics 365 organization ({error.message})",
@@ -298,7 +297,7 @@ def check_org_url(url: str, session_factory: Callable[[str], ODataSession]) -> O
         )
     return OrgIdentity(
         url=org_url,
-        api_root=root,
+        api_root=service_root(org_url, version),
         user_id=who.user_id,
         organization_id=who.organization_id,
         business_unit_id=who.business_unit_id,

@@ -38,7 +38,7 @@ class OrgProfile:
     id: str  # OrganizationId (from WhoAmI / discovery)
     display_name: str
     web_url: str  # what people open in a browser
-    api_url: str  # the service root for the Web API (…/api/data/v9.2/ is appended)
+    api_url: str  # the organization URL the Web API hangs off (…/api/data/<api_version>/ is appended)
     found_via: FoundVia = "url"
     auth_kind: AuthKind = "oauth"
     username: str = ""  # UPN for OAuth, DOMAIN\\user or UPN for NTLM
@@ -51,6 +51,8 @@ class OrgProfile:
     user_id: str = ""  # the signed-in user's systemuserid in this organization
     version: str = ""
     added_at: str = ""
+    #: the Web API version this organization answers ("" = v9.2; on premises 9.0/9.1 serve only their own)
+    api_version: str = ""
 
 
 @dataclass

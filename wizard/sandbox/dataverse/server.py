@@ -319,6 +319,9 @@ class WebApi:
         if match is None:
             raise ApiError(404, f"Resource not found for the segment '{request.path}'.", NOT_SUPPORTED_CODE)
         version = match.group("version").lower()
+        if version not in served_versions(self.org.version):
+            # a 9.1 server (on premises) knows no v9.2 endpoint; the product must fall back to what it serves
+            raise ApiError(404, f"Resource not found for the segment '{version}'.", NOT_SUPPORTED_CODE)
         root = f"{self.base_url}/api/data/{version}"
         rest = (match.group("rest") or "").strip("/")
         if rest in ("WhoAmI", "WhoAmI()"):
@@ -1358,6 +1361,17 @@ class _Context:
         return Response(204)
 
 
+def served_versions(org_version: str) -> tuple[str, ...]:
+    """The Web API versions a server of ``org_version`` answers: v9.0 up to its own major.minor (9.1 on
+    premises has v9.0 and v9.1; online, 9.2, all three)."""
+    parts = (org_version or "9.2").split(".")
+    try:
+        minor = int(parts[1]) if parts[0] == "9" and len(parts) > 1 else 2
+    except ValueError:
+        minor = 2
+    return tuple(f"v9.{n}" for n in range(min(max(minor, 0), 2) + 1))
+
+
 def org_relative(path: str, base_url: str) -> str:
     """``/<org>/api/data/...`` -> ``/api/data/...`` for an on-premises environment (its URL ends in the org name)."""
     prefix = urlsplit(base_url).path.rstrip("/")
@@ -1486,7 +1500,7 @@ class DataverseEnvironment:
 
     @property
     def api_url(self) -> str:
-        return self.url + "/api/data/v9.2/"
+        return self.url + f"/api/data/{served_versions(self.org.version)[-1]}/"
 
     def _seed_core(self) -> None:
         """The organization, its root business unit, and a systemuser + mailbox per member (idempotent)."""

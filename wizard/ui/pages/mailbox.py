@@ -213,6 +213,16 @@ class MailboxPage(BasePage):
         self._show_bound(profile.mailbox)
         if profile.mailbox is not None and not self.address.text():
             self._load_binding(profile.mailbox)
+        elif (
+            profile.mailbox is None
+            and profile.sync_org is not None
+            and profile.sync_org.auth_kind == "ntlm"
+            and not self.username.text()
+        ):
+            # on premises, Exchange takes the same Windows account as the organization (DOMAIN\user), which
+            # is rarely the email address
+            self.username.setText(profile.sync_org.username)
+            self.exchange_auth.setCurrentIndex(self.exchange_auth.findData("ntlm"))
         if profile.sync_org is None:
             self.banner.show_message(
                 "warning",
