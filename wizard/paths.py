@@ -84,6 +84,15 @@ class Locations:
         return self
 
 
+def resources_dir() -> Path:
+    """The product's own resource files (icons, translation sources): ``resources/`` of the source tree, which an
+    installed wheel carries inside the package as ``wizard/resources`` (pyproject maps it) and the PyInstaller
+    bundle beside the package, as in the source tree."""
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"
+    return installed if installed.is_dir() else package.parent / "resources"
+
+
 def locations(home: str | os.PathLike[str] | None = None) -> Locations:
     """The folders to use: ``home`` if given, else ``$D365SYNC_HOME``, else the platform's."""
     chosen = home if home is not None else os.environ.get(HOME_ENV) or None

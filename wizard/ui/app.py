@@ -19,6 +19,10 @@ from wizard.ui.wizard import ConfigurationWizard
 
 __all__ = ["DemoHints", "application", "create_wizard", "run_wizard"]
 
+# The reverse-DNS id of packaging/linux/<id>.desktop and <id>.metainfo.xml: Wayland's app_id, so the desktop
+# shows the window under the launcher's name and icon (X11 matches StartupWMClass= to the application name).
+DESKTOP_ID = "io.github.d365sync.D365Sync"
+
 
 def application() -> QApplication:
     """The QApplication (created once, with the product's names, icon and a palette that follows the system)."""
@@ -28,6 +32,7 @@ def application() -> QApplication:
     app.setApplicationName("d365sync")
     app.setOrganizationName("d365sync")
     app.setApplicationDisplayName("d365sync")
+    app.setDesktopFileName(DESKTOP_ID)
     app.setWindowIcon(icon("app"))
     install_translations(app)  # D365SYNC_LANG or the system language; before any widget is built
     _follow_colour_scheme(app)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from wizard.paths import resources_dir
+
 log = logging.getLogger(__name__)
 
 LANG_ENV = "D365SYNC_LANG"
@@ -34,7 +36,7 @@ LANGUAGES = ("en", "de")  # the languages a user can get; English is the source 
 CATALOG = "d365sync"
 
 QM_DIR = Path(__file__).resolve().parent / "translations"
-TS_DIR = Path(__file__).resolve().parents[2] / "resources" / "translations"
+TS_DIR = resources_dir() / "translations"
 
 _installed: list[QTranslator] = []
 _current: str | None = None

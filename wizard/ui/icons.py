@@ -6,11 +6,12 @@ the application's palette is dark; the filled status icons (ok, warning, error, 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QIcon, QPalette
 
-ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+from wizard.paths import resources_dir
+
+ICON_DIR = resources_dir() / "icons"
 DARK_DIR = ICON_DIR / "dark"
 
 

@@ -1,0 +1,1 @@
+"""Tests of packaging/: desktop integration files, the PyInstaller spec and bundle."""
