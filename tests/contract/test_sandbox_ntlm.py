@@ -61,7 +61,7 @@ def _challenge(response: http.client.HTTPResponse, scheme: str = "NTLM") -> byte
 
 
 def _whoami_path(sandbox: Sandbox) -> str:
-    return f"/{sandbox.onprem.org.unique_name}/api/data/v9.2/WhoAmI"
+    return f"/{sandbox.onprem.org.unique_name}/api/data/v9.1/WhoAmI"
 
 
 def _handshake(
@@ -211,3 +211,12 @@ def test_connection_state_without_a_server() -> None:
     assert (
         state.accept("Negotiate " + base64.b64encode(b"\x60\x82kerberos").decode(), accounts).kind == "denied"
     )
+
+
+def test_the_onprem_server_has_no_v9_2_web_api(sandbox: Sandbox) -> None:
+    """A 9.1 server serves v9.0 and v9.1 only; v9.2 is "Resource not found" (the product falls back)."""
+    from wizard.sandbox.dataverse.server import served_versions
+
+    assert served_versions(sandbox.onprem.org.version) == ("v9.0", "v9.1")
+    assert served_versions("9.2.26103.00185") == ("v9.0", "v9.1", "v9.2")
+    assert sandbox.onprem.api_url.endswith("/api/data/v9.1/")
