@@ -39,7 +39,7 @@ RECORD_KINDS = ["contacts", "appointments", "tasks"]
 READ_PAGE, CRM_BATCH, EWS_BATCH, EMAIL_PAGE, SYNC_PAGE = 5000, 1000, 100, 100, 512
 FULL = {"contacts": 10_000, "appointments": 5_000, "tasks": 5_000, "emails": 20_000}
 MEMORY_BOUND_MB = 300  # the bound for the engine's peak memory (MB = 10^6 bytes)
-SENDERS = 20  # distinct senders of the seeded emails (contacts of the user: resolved, two look-ups each)
+SENDERS = 20  # distinct senders of the seeded emails (contacts of the user: resolved)
 
 
 @dataclass(frozen=True)
@@ -353,7 +353,8 @@ def render(r: dict[str, Any]) -> str:
             crm_read_bound(sizes),
             "per record kind: change token, scope ids (FetchXML), rows - pages of 5,000"
             + (
-                "; email: per 100 messages the Message-ID duplicate check and the correlation look-ups"
+                "; email: per 100 messages the Message-ID duplicate check, the correlation look-ups and the "
+                "party look-up (one query per email-enabled table for all new addresses)"
                 if sizes.emails
                 else ""
             ),

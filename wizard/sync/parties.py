@@ -5,16 +5,18 @@ Lead, then the other email-enabled tables (queues, ...). With duplicates: the ro
 first, then the earliest created; never a disabled user; a systemuser loses against a duplicate the user
 owns. An address nobody has stays unresolved: the party keeps only ``addressused``.
 
-:func:`choose` is the pure ranking; :class:`PartyResolver` asks the Web API, one query per table and
-address, cached for the run.
+:func:`choose` is the pure ranking; :class:`PartyResolver` asks the Web API and caches the answers for the
+run. Email tracking hands it a page's addresses first (:meth:`PartyResolver.prefetch`): one ``or`` query per
+table (per chunk of addresses that keeps the URL short) instead of one per table and address.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from wizard.crm.client import odata_string
 from wizard.odata.errors import NotFoundError, ValidationError
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
 
 log = logging.getLogger(__name__)
+
+#: Characters of one ``$filter`` (URL-encoded, counted as the worst case ``%20`` for spaces) in a look-up:
+#: with ``$select`` and the service root the URL stays under ~16 KB, and the 250-odd comparisons of a full
+#: chunk are far from SQL Server's 2,100 parameters a query.
+FILTER_BUDGET = 12_000
+_OR = len(quote(" or ", safe=""))
 
 
 @dataclass(frozen=True)
@@ -116,20 +124,50 @@ def choose(candidates: Iterable[PartyCandidate], me: str) -> PartyCandidate | No
 
 
 class PartyResolver:
-    """Address -> row, asking Dynamics 365 once per address and table (cached for the resolver's life)."""
+    """Address -> row, cached for the resolver's life (unresolved addresses too).
 
-    def __init__(self, crm: DataverseClient, me: str, tables: Sequence[PartyTable] = PARTY_TABLES) -> None:
+    :meth:`prefetch` asks every table once for many addresses (``col eq 'a' or col eq 'b' ...``, split into
+    chunks of :data:`FILTER_BUDGET`); :meth:`lookup`/:meth:`resolve` answer from the cache and ask for an
+    address not prefetched alone, the same way. A table the deployment does not have (404, or 400 for a
+    column it lacks) is skipped for the rest of the run.
+    """
+
+    def __init__(
+        self,
+        crm: DataverseClient,
+        me: str,
+        tables: Sequence[PartyTable] = PARTY_TABLES,
+        *,
+        filter_budget: int = FILTER_BUDGET,
+    ) -> None:
         self.crm = crm
         self.me = me.lower()
         self.tables = tuple(tables)
+        self.filter_budget = filter_budget
         self._cache: dict[str, PartyCandidate | None] = {}
         self._missing: set[str] = set()  # tables this deployment does not have
         self.queries = 0
 
+    def prefetch(self, addresses: Iterable[str]) -> None:
+        """Resolve every address not cached yet, in one query per table (and chunk of addresses).
+
+        Nothing is cached when a query fails with anything but a missing table: the error propagates and
+        each address is asked again later (alone, by :meth:`lookup`)."""
+        keys = [k for k in dict.fromkeys(_key(a) for a in addresses) if k and k not in self._cache]
+        if not keys:
+            return
+        found = self._search(keys)
+        for key in keys:
+            self._cache[key] = choose(found[key], self.me)
+
     def candidates(self, address: str) -> list[PartyCandidate]:
         """Every row of every email-enabled table carrying ``address``."""
-        value = address.strip()
-        out: list[PartyCandidate] = []
+        key = _key(address)
+        return self._search([key])[key] if key else []
+
+    def _search(self, keys: Sequence[str]) -> dict[str, list[PartyCandidate]]:
+        """The candidates of each (lower-cased, stripped) key: per key in table order, then row order."""
+        out: dict[str, list[PartyCandidate]] = {k: [] for k in keys}
         for table in self.tables:
             if table.logical_name in self._missing:
                 continue
@@ -138,33 +176,47 @@ class PartyResolver:
                 select.append("_ownerid_value")
             if table.disabled_column:
                 select.append(table.disabled_column)
-            flt = " or ".join(f"{c} eq {odata_string(value)}" for c in table.address_columns)
-            try:
-                self.queries += 1
-                rows = list(self.crm.query(table.entity_set, select=select, filter=flt))
-            except (NotFoundError, ValidationError) as exc:
-                log.info("no %s table to resolve addresses against (%s)", table.logical_name, exc)
-                self._missing.add(table.logical_name)
-                continue
-            for row in rows:
-                if not any(
-                    str(row.get(c) or "").strip().lower() == value.lower() for c in table.address_columns
-                ):
-                    continue  # the service compares case-insensitively; so do we, and nothing looser
-                out.append(
-                    PartyCandidate(
-                        logical_name=table.logical_name,
-                        id=str(row.get(table.primary_key) or "").lower(),
-                        name=str(row.get(table.name_column) or ""),
-                        owner_id=(str(row["_ownerid_value"]).lower() if row.get("_ownerid_value") else None),
-                        createdon=str(row.get("createdon") or ""),
-                        disabled=bool(row.get(table.disabled_column)) if table.disabled_column else False,
+            for chunk in self._chunks(table, keys):
+                flt = " or ".join(f"{c} eq {odata_string(k)}" for k in chunk for c in table.address_columns)
+                try:
+                    self.queries += 1
+                    rows = list(self.crm.query(table.entity_set, select=select, filter=flt))
+                except (NotFoundError, ValidationError) as exc:
+                    log.info("no %s table to resolve addresses against (%s)", table.logical_name, exc)
+                    self._missing.add(table.logical_name)
+                    break
+                wanted = set(chunk)  # a row carrying addresses of other chunks counts there, not twice
+                for row in rows:
+                    # the service compares case-insensitively; so do we, and nothing looser
+                    values = dict.fromkeys(
+                        str(row.get(c) or "").strip().lower() for c in table.address_columns
                     )
-                )
+                    hits = [v for v in values if v in wanted]
+                    if not hits:
+                        continue
+                    candidate = _candidate(table, row)
+                    for value in hits:
+                        out[value].append(candidate)
         return out
 
+    def _chunks(self, table: PartyTable, keys: Sequence[str]) -> Iterator[list[str]]:
+        """``keys`` in runs whose filter fits :attr:`filter_budget` (at least one key a run)."""
+        chunk: list[str] = []
+        size = 0
+        for key in keys:
+            cost = sum(
+                len(quote(f"{c} eq {odata_string(key)}", safe="")) + _OR for c in table.address_columns
+            )
+            if chunk and size + cost > self.filter_budget:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(key)
+            size += cost
+        if chunk:
+            yield chunk
+
     def lookup(self, address: str) -> PartyCandidate | None:
-        key = address.strip().lower()
+        key = _key(address)
         if not key:
             return None
         if key not in self._cache:
@@ -180,8 +232,25 @@ class PartyResolver:
         )
 
 
+def _key(address: str) -> str:
+    """The cache key of an address: Dataverse compares addresses case-insensitively."""
+    return address.strip().lower()
+
+
+def _candidate(table: PartyTable, row: dict[str, Any]) -> PartyCandidate:
+    return PartyCandidate(
+        logical_name=table.logical_name,
+        id=str(row.get(table.primary_key) or "").lower(),
+        name=str(row.get(table.name_column) or ""),
+        owner_id=(str(row["_ownerid_value"]).lower() if row.get("_ownerid_value") else None),
+        createdon=str(row.get("createdon") or ""),
+        disabled=bool(row.get(table.disabled_column)) if table.disabled_column else False,
+    )
+
+
 __all__ = [
     "CUSTOMER_TABLES",
+    "FILTER_BUDGET",
     "PARTY_TABLES",
     "PartyCandidate",
     "PartyResolver",
