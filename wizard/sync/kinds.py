@@ -72,6 +72,7 @@ from wizard.sync import mapping, series
 from wizard.sync.engine import KindCounts, KindResult, RunContext
 from wizard.sync.merge import ConflictPolicy, canonical
 from wizard.sync.model import Fields, Kind, content_hash
+from wizard.sync.parties import PARTY_TABLES, PartyResolver
 from wizard.sync.planner import (
     UNRESOLVED,
     CreateInCrm,
@@ -169,53 +170,18 @@ def scope_ids(client: DataverseClient, table: str, *, create_defaults: bool) -> 
     return ids
 
 
-class PartyResolver:
-    """Address -> (logical name, id) for appointment parties, in the documented order; cached per run."""
-
-    ORDER: tuple[tuple[str, str, str, str], ...] = (
-        ("systemuser", "systemusers", "systemuserid", "internalemailaddress"),
-        ("contact", "contacts", "contactid", "emailaddress1"),
-        ("account", "accounts", "accountid", "emailaddress1"),
-        ("lead", "leads", "leadid", "emailaddress1"),
-    )
+class AttendeeResolver:
+    """Address -> (logical name, id) for appointment parties: the documented order and ranking of
+    :class:`wizard.sync.parties.PartyResolver` (shared with email tracking), over the tables an attendee can be
+    (not queues); cached per run. A look-up that fails for another reason than a missing table fails the item."""
 
     def __init__(self, client: DataverseClient, user_id: str) -> None:
-        self.client = client
-        self.user_id = user_id.lower()
-        self.cache: dict[str, tuple[str, str] | None] = {}
+        tables = [t for t in PARTY_TABLES if t.logical_name != "queue"]
+        self.parties = PartyResolver(client, user_id, tables)
 
     def __call__(self, address: str) -> tuple[str, str] | None:
-        key = address.strip().lower()
-        if key not in self.cache:
-            self.cache[key] = self._lookup(key)
-        return self.cache[key]
-
-    def _lookup(self, address: str) -> tuple[str, str] | None:
-        if not address:
-            return None
-        for logical, entity_set, key, column in self.ORDER:
-            try:
-                rows = list(
-                    self.client.query(
-                        entity_set,
-                        select=[key, "_ownerid_value", "createdon"] if logical != "systemuser" else [key],
-                        filter=f"{column} eq {odata_string(address)}",
-                        top=20,
-                    )
-                )
-            except D365SyncError as exc:
-                if exc.severity >= Severity.ACCOUNT:
-                    raise
-                continue
-            if rows:
-                rows.sort(
-                    key=lambda r: (
-                        str(r.get("_ownerid_value") or "").lower() != self.user_id,
-                        str(r.get("createdon") or ""),
-                    )
-                )
-                return logical, str(rows[0][key])
-        return None
+        found = self.parties.lookup(address)
+        return (found.logical_name, found.id) if found is not None else None
 
 
 # ------------------------------------------------------------------------------------------ cursors
@@ -454,7 +420,7 @@ class RecordSync:
                     raise
                 cache["synccontactcompany"] = True
         if "resolver" not in cache:
-            cache["resolver"] = PartyResolver(ctx.crm, ctx.user_id)
+            cache["resolver"] = AttendeeResolver(ctx.crm, ctx.user_id)
         binding = ctx.profile.mailbox
         return mapping.MappingContext(
             user_id=ctx.user_id,
@@ -866,9 +832,19 @@ class RecordSync:
         creates = [op for g in groups if len(g) == 1 for op in g if isinstance(op, CreateInMailbox)]
         crm_creates = [op for g in groups if len(g) == 1 for op in g if isinstance(op, CreateInCrm)]
         done = 0
+        # A contact deleted in the mailbox but edited in CRM: its link is forgotten and the row created in
+        # the mailbox again. The forget must come first, or the new item cannot be linked ("already
+        # linked") and every run would leave one more unlinked copy in the mailbox.
+        recreated = {op.crm_id for op in creates}
+        forgets = [
+            g for g in groups if any(isinstance(op, ForgetLink) and op.crm_id in recreated for op in g)
+        ]
+        for group in forgets:
+            self._run_group(ctx, mctx, group, read, tally)
+        done += len(forgets)
         if creates:
             self._create_in_mailbox(ctx, mctx, creates, tally)
-            done = len(creates)
+            done += len(creates)
             ctx.reporter.progress(self.record_kind, done, total)
         if crm_creates:  # independent of each other and of the rest: $batch (item errors stay per item)
             for op, error in self._create_in_crm_many(ctx, mctx, crm_creates, read, tally):
@@ -879,10 +855,11 @@ class RecordSync:
         if batched:
             done += len(batched)
             ctx.reporter.progress(self.record_kind, done, total)
+        done_first = {id(g) for g in forgets}
         for group in groups:
             if len(group) == 1 and isinstance(group[0], CreateInMailbox | CreateInCrm):
                 continue
-            if id(group) in batched:
+            if id(group) in batched or id(group) in done_first:
                 continue
             self._run_group(ctx, mctx, group, read, tally)
             done += 1
@@ -970,14 +947,16 @@ class RecordSync:
                     done.add(id(group))
                     self._fail(ctx, tally, error, mop.crm_id, mop.mailbox_id, "mailbox")
             else:
-                for (group, mop, base_op, _, seen), answer in zip(to_mailbox, answers, strict=True):
+                for (group, mop, base_op, _, seen), written, answer in zip(
+                    to_mailbox, items, answers, strict=True
+                ):
                     done.add(id(group))
                     if not answer.ok:
                         refused = answer.error or MailboxError("update failed", severity=Severity.ITEM)
                         self._fail(ctx, tally, refused, mop.crm_id, mop.mailbox_id, "mailbox")
                         continue
                     tally.to_mailbox.updated += 1
-                    change_key = getattr(answer.value, "change_key", None) if seen else None
+                    change_key = _written_key(written, answer.value) if seen else None
                     if answer.value is not None:
                         read.items[mop.mailbox_id] = cast(MailboxItem, answer.value)
                     ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=change_key)
@@ -1026,13 +1005,13 @@ class RecordSync:
             for entry in entries:
                 state.journal_done(entry.id, None)
             raise
-        for op, entry, result in zip(ops, entries, results, strict=True):
+        for op, entry, written, result in zip(ops, entries, items, results, strict=True):
             if not result.ok or not result.id:
                 state.journal_done(entry.id, None)
                 error = result.error or MailboxError("create failed", severity=Severity.ITEM)
                 self._fail(ctx, tally, error, op.crm_id, None, "mailbox")
                 continue
-            change_key = getattr(result.value, "change_key", None)
+            change_key = _written_key(written, result.value)
             state.link(self.record_kind, op.crm_id, result.id, op.base, mailbox_change_key=change_key)
             state.journal_done(entry.id, result.id)
             tally.to_mailbox.created += 1
@@ -1101,7 +1080,7 @@ class RecordSync:
             tally.to_mailbox.updated += 1
             if result.value is not None:
                 read.items[op.mailbox_id] = cast(MailboxItem, result.value)
-            return getattr(result.value, "change_key", None) if seen else None
+            return _written_key(updated, result.value) if seen else None
         elif isinstance(op, DeleteInMailbox):
             (gone,) = store.delete_many(folder, [op.mailbox_id])
             if not gone.ok and not isinstance(gone.error, ItemNotFound):
@@ -1384,6 +1363,18 @@ def _mailbox_view(kind: Kind, item: MailboxItem, mctx: mapping.MappingContext) -
     if isinstance(crmid, str) and crmid:
         view["@crmid"] = crmid.strip().strip("{}").lower()
     return view
+
+
+def _written_key(written: Any, result: Any) -> str | None:
+    """The change key to keep on the link after our own write (None: the next run reads the item again).
+
+    Not a series master's: the store reads its key again after writing the occurrences (EWS: a GetItem after
+    them), so a user's edit made in between would carry that key, be taken for our own write and never be
+    read (seed 170 in docs/RELIABILITY.md). Reading the master again next run costs one request.
+    """
+    if isinstance(written, AppointmentItem) and written.recurrence is not None:
+        return None
+    return getattr(result, "change_key", None)
 
 
 def _changed_since_written(ctx: RunContext, kind: Kind, batch: ChangeBatch) -> list[str]:

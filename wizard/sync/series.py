@@ -171,6 +171,7 @@ def _read_series(
     versions: dict[str, str] = {}
     for cid, row in masters.items():
         mine = instances.get(cid, [])
+        row["deletedexceptionslist"] = deleted_dates(row.get("deletedexceptionslist"), mctx.mailbox_tz)
         try:
             views[cid] = mapping.crm_view("appointments", row, mctx, instances=mine)
         except ValueError as error:  # a pattern we cannot express (e.g. a regenerating one): not synced
@@ -178,6 +179,27 @@ def _read_series(
             continue
         versions[cid] = _version(row, mine)
     return views, versions
+
+
+def deleted_dates(value: Any, tz: str) -> str | None:
+    """``deletedexceptionslist`` as dates in the mailbox zone (the zone the occurrences are matched in).
+
+    Dataverse lists a deleted instance by its original start, an instant (docs/sandbox-fidelity.md). Read as a
+    date-only value (nearest local midnight) an occurrence starting in the afternoon would move to the next
+    day, so its delete would be lost and a wrong occurrence deleted in the mailbox; an instant is therefore
+    taken as the local date it starts on. Plain dates are kept as they are.
+    """
+    if not value or not isinstance(value, str):
+        return value or None
+    out: list[str] = []
+    for part in (p.strip() for p in value.replace(";", ",").split(",")):
+        if not part:
+            continue
+        try:
+            out.append(part if len(part) == 10 else tzs.local_date(part, tz).isoformat())
+        except ValueError:
+            out.append(part)  # opaque: left to the recurrence reader
+    return ",".join(out)
 
 
 def read(

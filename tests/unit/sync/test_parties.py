@@ -316,3 +316,27 @@ def test_a_failed_prefetch_caches_nothing_and_the_address_is_asked_again() -> No
     found = resolver.lookup("x@y.de")
     assert found is not None and found.id == "l1"
     assert resolver.lookup("z@y.de") is None
+
+
+def test_appointment_attendees_use_the_same_rules_without_queues() -> None:
+    """The appointments' attendee resolver is this resolver over the tables an attendee can be: a disabled user
+    never wins, the user's own contact beats another user's systemuser, and queues are not asked."""
+    from wizard.sync.kinds import AttendeeResolver
+
+    crm = FakeCrm(
+        {
+            "systemusers": [
+                {"systemuserid": "U1", "fullname": "Gone", "internalemailaddress": "gone@y.de", "isdisabled": True},
+                {"systemuserid": "U2", "fullname": "Colleague", "internalemailaddress": "x@y.de"},
+            ],
+            "contacts": [
+                {"contactid": "C-MINE", "fullname": "Mine", "emailaddress1": "x@y.de", "_ownerid_value": ME,
+                 "createdon": "2024-01-01T00:00:00Z"},
+            ],
+            "queues": [{"queueid": "Q1", "name": "Sales", "emailaddress": "sales@y.de"}],
+        },
+    )  # fmt: skip
+    resolve = AttendeeResolver(crm, ME)  # type: ignore[arg-type]
+    assert resolve("X@y.de") == ("contact", "c-mine")
+    assert resolve("gone@y.de") is None and resolve("sales@y.de") is None
+    assert "queues" not in crm.asked
