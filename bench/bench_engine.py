@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import PERFORMANCE_MD, REPO_ROOT, machine_description, markdown_table, today, update_section
+from bench.common import (
+    PERFORMANCE_MD,
+    REPO_ROOT,
+    machine_description,
+    markdown_table,
+    restore_environ,
+    today,
+    update_section,
+)
 
 RECORD_KINDS = ["contacts", "appointments", "tasks"]
 READ_PAGE, CRM_BATCH, EWS_BATCH, EMAIL_PAGE, SYNC_PAGE = 5000, 1000, 100, 100, 512
@@ -270,11 +278,7 @@ def run(
         return _run(sizes)
     finally:
         keyring.set_keyring(saved_keyring)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_environ(saved)
 
 
 def _run(sizes: Sizes) -> dict[str, Any]:

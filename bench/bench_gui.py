@@ -53,6 +53,7 @@ from bench.common import (  # noqa: E402
     REPO_ROOT,
     machine_description,
     markdown_table,
+    restore_environ,
     today,
     update_section,
 )
@@ -625,11 +626,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
             proc.terminate()
             proc.wait(30)
             keyring.set_keyring(saved_keyring)
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            restore_environ(saved)
     result = outcome.get("result")
     if result is None:
         raise RuntimeError("the real sync did not finish within the time limit")

@@ -69,6 +69,15 @@ def update_section(path: str | os.PathLike[str], title: str, markdown: str) -> N
     os.replace(tmp, target)
 
 
+def restore_environ(saved: dict[str, str | None]) -> None:
+    """Put environment variables back as ``saved`` had them (None: it was not set)."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 # --------------------------------------------------------------------------- request counting
 
 

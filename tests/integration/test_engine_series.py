@@ -266,7 +266,8 @@ def test_deleting_a_series_on_either_side(setup: Setup) -> None:
     _quiet(setup)
 
 
-def test_an_appointment_that_becomes_a_series_and_back_keeps_its_id(setup: Setup) -> None:
+def _tracked_review(setup: Setup, recurrence: Recurrence | None = None) -> dt.datetime:
+    """A "Review" tomorrow at 11 in the mailbox, tracked, synchronized once; returns its start."""
     start = _tomorrow_at(setup, 11)
     made = setup.store.create_many(
         FolderKind.CALENDAR,
@@ -277,11 +278,17 @@ def test_an_appointment_that_becomes_a_series_and_back_keeps_its_id(setup: Setup
                 start=start,
                 end=start + dt.timedelta(hours=1),
                 categories=[TRACKED_CATEGORY],
+                recurrence=recurrence,
             )
         ],
     )
     assert made[0].ok
     _ok(setup.run())
+    return start
+
+
+def test_an_appointment_that_becomes_a_series_and_back_keeps_its_id(setup: Setup) -> None:
+    start = _tracked_review(setup)
     (row,) = setup.client.query("appointments", select=["activityid"])
     (item,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
     item.recurrence = Recurrence(RecurrencePattern.DAILY, start.date(), occurrences=3)
@@ -331,22 +338,10 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
     Dynamics 365 and delete the mailbox's copy."""
     from wizard.crm.client import DataverseClient
 
-    start = _tomorrow_at(setup, 11)
-    made = setup.store.create_many(
-        FolderKind.CALENDAR,
-        [
-            AppointmentItem(
-                id="",
-                subject="Review",
-                start=start,
-                end=start + dt.timedelta(hours=1),
-                categories=[TRACKED_CATEGORY],
-                recurrence=Recurrence(RecurrencePattern.DAILY, start.date(), occurrences=3) if back else None,
-            )
-        ],
+    tomorrow = _tomorrow_at(setup, 11).date()
+    start = _tracked_review(
+        setup, Recurrence(RecurrencePattern.DAILY, tomorrow, occurrences=3) if back else None
     )
-    assert made[0].ok
-    _ok(setup.run())
     old_set, new_set = (
         ("recurringappointmentmasters", "appointments")
         if back

@@ -160,12 +160,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # -- answers ---------------------------------------------------------------------------------
     def send_bytes(
-        self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        repeated: Sequence[tuple[str, str]] = (),
     ) -> None:
+        """``repeated``: headers sent once per value (``WWW-Authenticate`` with one challenge each)."""
         self.send_response(status)
         if payload or status not in (204, 304):
             self.send_header("Content-Type", content_type)
-        for name, value in (headers or {}).items():
+        for name, value in [*repeated, *(headers or {}).items()]:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -184,16 +190,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
     ) -> None:
         """401 with one ``WWW-Authenticate`` header per challenge (as IIS sends them); the connection stays open."""
-        self.send_response(401)
-        self.send_header("Content-Type", content_type)
-        for challenge in challenges:
-            self.send_header("WWW-Authenticate", challenge)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+        self.send_bytes(
+            401, payload, content_type, headers, repeated=[("WWW-Authenticate", c) for c in challenges]
+        )
 
     def windows_sign_in(self, accounts: NtlmAccounts, offer: Sequence[str] = SCHEMES) -> str | None:
         """The UPN this connection is signed in as with NTLM, after this request's step of the handshake.
