@@ -753,6 +753,7 @@ def test_a_listing_page_is_worked_in_pages_and_a_stop_within_it_repeats_nothing(
     """The Inbox is listed many changes a request (512 by default) and worked 100 messages at a time (here 30
     and 10); the cursor passes a listing page only when all of it is done, so a run stopped in the middle lists
     it again and neither reads nor tracks again what it finished."""
+    assert EmailSync().listing_size == 500  # whole pages of 100 within EWS's 512
     world.set_filter(0)
     world.sync = EmailSync(page_size=10, listing_size=30)
     counts = _count_ews(world, monkeypatch)

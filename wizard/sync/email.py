@@ -384,7 +384,8 @@ class EmailSync:
         msgid_factory: Callable[[str], str] | None = None,
     ) -> None:
         self.page_size = page_size  # messages read, checked, created and stamped together
-        self.listing_size = listing_size  # changes per listing request (several pages of work each)
+        # changes per listing request: whole pages of work (512 would leave a page of 12 every 5 pages)
+        self.listing_size = max(page_size, listing_size - listing_size % page_size)
         self._msgid = msgid_factory or (lambda domain: make_msgid(domain=domain))
 
     # ------------------------------------------------------------------------------------ the run
