@@ -332,10 +332,14 @@ def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxB
             graph_url=args.graph_url or "",
             ca_file=ca_file,
         )
+    username = args.username or ""
+    org = services.profile.sync_org
+    if not username and args.auth == "ntlm" and org is not None and org.auth_kind == "ntlm":
+        username = org.username  # on premises Exchange takes the organization's Windows account (DOMAIN\user)
     return MailboxBinding(
         address=args.address.strip(),
         kind="exchange",
-        username=args.username or "",
+        username=username,
         auth=args.auth,
         ews_url=args.ews_url or "",
         autodiscover_url=args.autodiscover_url or "",
@@ -830,7 +834,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--autodiscover-url", help="Exchange: ask this SOAP Autodiscover URL instead of the domain's"
     )
     p.add_argument("--auth", choices=["ntlm", "basic", "oauth2"], default="ntlm", help="Exchange sign-in")
-    p.add_argument("--username", help="login name if it differs from the address")
+    p.add_argument(
+        "--username",
+        help="login name if it differs from the address (ntlm: default the synchronizing organization's "
+        "Windows account when it has one)",
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--ca-file", help="also trust this CA bundle")
     p.add_argument("--pop3-host")

@@ -208,7 +208,7 @@ def test_command_line_on_premises(tmp_path: Path, info: dict[str, Any]) -> None:
     assert "Traceback" not in wrong.stderr and "Wrong-Password-1" not in wrong.stderr + wrong.stdout
     added = run_cli(tmp_path, *add, *ca, stdin=anna["password"] + "\n")
     assert added.returncode == 0, added.stderr
-    bind = ("mailbox", "bind", ANNA, "--auth", "ntlm", "--username", anna["ntlm_username"])
+    bind = ("mailbox", "bind", ANNA, "--auth", "ntlm")  # the user name: the organization's Windows account
     bound = run_cli(
         tmp_path,
         *bind,
@@ -218,4 +218,5 @@ def test_command_line_on_premises(tmp_path: Path, info: dict[str, Any]) -> None:
         stdin=anna["ews_password"] + "\n",
     )
     assert bound.returncode == 0, bound.stderr
-    assert run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]["auth"] == "ntlm"
+    shown = run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]
+    assert (shown["auth"], shown["username"]) == ("ntlm", anna["ntlm_username"])
