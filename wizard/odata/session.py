@@ -388,7 +388,14 @@ class ODataSession:
         raw = response.content or b""
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         parsed = parse_error_body(raw) if raw else None
-        if parsed is None and raw and ("html" in content_type or raw.lstrip()[:1] == b"<") and status != 429:
+        # A page instead of an error body: a proxy's, usually. Not for 401 (IIS and sign-in gateways answer a
+        # refused sign-in with a page; the status says it all) nor 429 (throttled, whatever the body).
+        if (
+            parsed is None
+            and raw
+            and ("html" in content_type or raw.lstrip()[:1] == b"<")
+            and status not in (401, 429)
+        ):
             return malformed(
                 "an HTML page instead of an error message", status=status, url=url, detail=f"HTTP {status}"
             )

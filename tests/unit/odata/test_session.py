@@ -203,6 +203,14 @@ def test_html_proxy_error_page(replay: ReplayServer) -> None:
     assert "proxy" in info.value.user_text
 
 
+def test_a_401_page_is_a_refused_sign_in_not_a_proxy(replay: ReplayServer) -> None:
+    page = b"<html><head><title>401 - Unauthorized: Access is denied</title></head></html>"
+    replay.on("GET", "contacts", (401, {"Content-Type": "text/html"}, page))
+    with pytest.raises(AuthError) as info:
+        session(replay, retry_policy=FailFast()).get_json("contacts")
+    assert info.value.status == 401 and "did not accept the sign-in" in info.value.user_text
+
+
 def test_html_page_with_200(replay: ReplayServer) -> None:
     replay.on("GET", "contacts", (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html>Sign in</html>"))
     with pytest.raises(MalformedResponseError, match="web page"):
