@@ -54,6 +54,12 @@ class Setup:
     def state(self) -> StateDB:
         return StateDB.open(self.services.where.state_db)
 
+    def lose_state(self) -> None:
+        """Delete the state DB with its WAL files, as a lost or wiped profile would."""
+        state_db = self.services.where.state_db
+        for suffix in ("", "-wal", "-shm"):
+            state_db.with_name(state_db.name + suffix).unlink(missing_ok=True)
+
     def contacts(self) -> dict[str, ContactItem]:
         return {c.surname: c for c in _items(self.store, FolderKind.CONTACTS, ContactItem)}
 
@@ -310,11 +316,7 @@ def test_one_engine_per_profile(setup: Setup) -> None:
 def test_rebuilt_state_relinks_instead_of_duplicating(setup: Setup) -> None:
     _new_contact(setup.client, "Rita", "Relink")
     _ok(setup.run())
-    state_db = setup.services.where.state_db
-    for suffix in ("", "-wal", "-shm"):
-        path = state_db.with_name(state_db.name + suffix)
-        if path.exists():
-            path.unlink()
+    setup.lose_state()
     summary = setup.run()
     _ok(summary)
     assert _totals(summary)["created"] == 0

@@ -311,11 +311,7 @@ def test_an_appointment_that_becomes_a_series_and_back_keeps_its_id(setup: Setup
 def test_a_series_relinks_after_the_state_db_is_lost(setup: Setup) -> None:
     _crm_series(setup, "Weekly", _canonical(setup, "weekly-date"))
     _ok(setup.run())
-    state_db = setup.services.where.state_db
-    for suffix in ("", "-wal", "-shm"):
-        path = state_db.with_name(state_db.name + suffix)
-        if path.exists():
-            path.unlink()
+    setup.lose_state()
     summary = setup.run()
     _ok(summary)
     assert _totals(summary)["created"] == 0
