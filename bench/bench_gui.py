@@ -236,6 +236,23 @@ def first_paint_median(window: str, repeat: int) -> tuple[FirstPaint, list[First
 # --------------------------------------------------------------------------- 2. UI-thread stall
 
 
+def _tick_timer() -> tuple[Any, list[float]]:
+    """A GUI-thread timer every TICK_MS (precise, not started) and the list of times it fires at."""
+    from PySide6.QtCore import Qt, QTimer  # noqa: TID251 (measures Qt itself)
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    return timer, ticks
+
+
+def _lateness(ticks: Sequence[float]) -> list[float]:
+    """How late each tick came after the one before it, in ms (0 when on time)."""
+    return [max(0.0, (b - a) * 1000 - TICK_MS) for a, b in itertools.pairwise(ticks)]
+
+
 def io_wait(microseconds: int) -> None:
     """Stand-in for waiting on the network: the worker gives the GIL up while it waits, as socket reads do."""
     until = time.perf_counter() + microseconds / 1e6
@@ -352,7 +369,7 @@ def stall(
     """Run the fake engine through a real StatusWindow + EngineAdapter and time the GUI thread's 5 ms ticks.
 
     Needs a QApplication-capable environment (set QT_QPA_PLATFORM=offscreen on a headless machine)."""
-    from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: TID251 (measures Qt itself)
+    from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (measures Qt itself)
 
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
@@ -383,11 +400,7 @@ def stall(
     QTimer.singleShot(100, loop.quit)
     loop.exec()
 
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer, ticks = _tick_timer()
     finished: dict[str, float] = {}
     progress_text: list[str] = []
 
@@ -429,7 +442,7 @@ def stall(
         raise RuntimeError("the sync did not finish within the time limit")
 
     gaps = [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
-    lateness = [max(0.0, g - TICK_MS) for g in gaps]
+    lateness = _lateness(ticks)
     return Stall(
         items=items,
         every=every,
@@ -457,23 +470,19 @@ def idle_stall(seconds: float = 1.0) -> tuple[float, float]:
     """The noise floor: (max, p99) lateness of the same 5 ms timer with no sync running, for ``seconds``.
 
     When this is already high, the machine (other processes on the cores), not the product, stalls."""
-    from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: TID251 (measures Qt itself)
+    from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (measures Qt itself)
 
     from wizard.ui.app import application
 
     application()
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer, ticks = _tick_timer()
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     timer.start()
     ticks.append(time.perf_counter())
     loop.exec()
     timer.stop()
-    lateness = [max(0.0, (b - a) * 1000 - TICK_MS) for a, b in itertools.pairwise(ticks)]
+    lateness = _lateness(ticks)
     return round(max(lateness, default=0.0), 1), round(percentile(lateness, 99), 1)
 
 
@@ -535,7 +544,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
     the product builds it (``build_status_window`` over Services, the engine on the adapter's worker), with
     the same 5 ms GUI-thread timer as :func:`stall`. Run in a throw-away ``D365SYNC_HOME``."""
     import keyring
-    from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: TID251 (measures Qt itself)
+    from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (measures Qt itself)
 
     from tests.support.keyring_backend import TestKeyring
     from wizard.paths import locations
@@ -589,11 +598,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
             loop = QEventLoop()
             QTimer.singleShot(100, loop.quit)
             loop.exec()
-            ticks: list[float] = []
-            timer = QTimer()
-            timer.setTimerType(Qt.TimerType.PreciseTimer)
-            timer.setInterval(TICK_MS)
-            timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+            timer, ticks = _tick_timer()
             outcome: dict[str, Any] = {}
             seen = {"progress": 0}
             window.adapter.progress.connect(lambda *_: seen.__setitem__("progress", seen["progress"] + 1))
@@ -632,7 +637,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
         raise RuntimeError("the real sync did not finish within the time limit")
     status = getattr(result, "status", type(result).__name__)
     created = sum(k.to_mailbox.created for k in getattr(result, "kinds", []))
-    lateness = [max(0.0, (b - a) * 1000 - TICK_MS) for a, b in itertools.pairwise(ticks)]
+    lateness = _lateness(ticks)
     return RealStall(
         items=items,
         seed_s=round(seed_s, 1),
