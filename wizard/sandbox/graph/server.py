@@ -279,6 +279,20 @@ def _as_utc_value(value: Any) -> Any:
     return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
 
 
+def _time_window(req: Request) -> tuple[datetime, datetime]:
+    """``startDateTime`` and ``endDateTime`` of a calendar view, instances or events delta request (both required)."""
+    if "startDateTime" not in req.query or "endDateTime" not in req.query:
+        raise GraphError(
+            400,
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
+        )
+    return (
+        _parse_when(req.query["startDateTime"], "startDateTime"),
+        _parse_when(req.query["endDateTime"], "endDateTime"),
+    )
+
+
 def _parse_when(text: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -912,14 +926,7 @@ class GraphStandIn:
 
     def _instances(self, box: Mailbox, req: Request, master: Entry) -> Reply:
         """``GET /me/events/{id}/instances?startDateTime=&endDateTime=``: the series' instances in the window."""
-        if "startDateTime" not in req.query or "endDateTime" not in req.query:
-            raise GraphError(
-                400,
-                "ErrorInvalidParameter",
-                "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
-            )
-        lo = _parse_when(req.query["startDateTime"], "startDateTime")
-        hi = _parse_when(req.query["endDateTime"], "endDateTime")
+        lo, hi = _time_window(req)
         if not master.resource.get("recurrence"):
             return Reply(200, {"value": []})
         return self._paged(box, req, self._instance_entries(master, lo, hi))
@@ -1101,14 +1108,7 @@ class GraphStandIn:
             else:
                 window = None
                 if collection == "events":
-                    if "startDateTime" not in req.query or "endDateTime" not in req.query:
-                        raise GraphError(
-                            400,
-                            "ErrorInvalidParameter",
-                            "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
-                        )
-                    start = _parse_when(req.query["startDateTime"], "startDateTime")
-                    end = _parse_when(req.query["endDateTime"], "endDateTime")
+                    start, end = _time_window(req)
                     window = (start.isoformat(), end.isoformat())
                 state = DeltaState(
                     box.oid, collection, 0, None, 0, box.generation, window, req.query.get("$select", "")
