@@ -483,6 +483,14 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Die Verbindung mit {server} ist unerwartet fehlgeschlagen.</translation>
     </message>
     <message>
+        <source>{host} did not accept the user name and password (Windows sign-in). Check both; enter the user name as {domain_user} or user@domain.</source>
+        <translation>{host} hat Benutzername und Kennwort nicht angenommen (Windows-Anmeldung). Prüfen Sie beides; geben Sie den Benutzernamen als {domain_user} oder benutzer@domäne ein.</translation>
+    </message>
+    <message>
+        <source>{host} asked for Windows sign-in but did not go on with it. Check the address.</source>
+        <translation>{host} hat eine Windows-Anmeldung verlangt, sie aber nicht fortgesetzt. Prüfen Sie die Adresse.</translation>
+    </message>
+    <message>
         <source>This run would delete {mailbox_deletes} of {mailbox_total} items in the mailbox and {crm_deletes} of {crm_total} records in Dynamics 365. Nothing was changed; choose “Synchronize anyway…” to delete them.</source>
         <translation>Dieser Lauf würde {mailbox_deletes} von {mailbox_total} Elementen im Postfach und {crm_deletes} von {crm_total} Datensätzen in Dynamics 365 löschen. Es wurde nichts geändert; wählen Sie „Trotzdem synchronisieren…“, um sie zu löschen.</translation>
     </message>
@@ -493,6 +501,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>This mailbox has no {kind}.</source>
         <translation>Dieses Postfach hat keine {kind}.</translation>
+    </message>
+    <message>
+        <source>A recurring appointment that was being changed when synchronization stopped could not be finished in Dynamics 365 yet, so appointments were not synchronized. It is tried again on the next run.</source>
+        <translation>Ein Serientermin, der beim Abbruch der Synchronisierung gerade geändert wurde, konnte in Dynamics 365 noch nicht fertiggestellt werden; deshalb wurden keine Termine synchronisiert. Beim nächsten Lauf wird es erneut versucht.</translation>
     </message>
     <message>
         <source>A synchronization is already running for this profile (process {pid}). Wait for it to finish.</source>

@@ -71,6 +71,9 @@ def test_real_errors_match_and_unknown_texts_pass_through(qapp: Any, tmp_path: P
         EngineLock(lock_file).acquire()
     found = engine_texts.match(busy.value.user_text)
     assert found is not None and found[1].get("pid") == str(os.getpid())
+    refused = "onprem.contoso.local did not accept the user name and password (Windows sign-in). Check both; "
+    found = engine_texts.match(refused + "enter the user name as DOMAIN\\user or user@domain.")
+    assert found is not None and found[1] == {"host": "onprem.contoso.local", "domain_user": "DOMAIN\\user"}
     assert engine_texts.translate("Something nobody listed.") == "Something nobody listed."
     assert engine_texts.translate("") == ""
 

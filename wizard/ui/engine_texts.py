@@ -78,6 +78,9 @@ TABLE: tuple[EngineText, ...] = (
     _same(QT_TRANSLATE_NOOP("EngineText", "{server} cannot be reached right now. Check the network connection; synchronization continues later.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "{server} reported an internal error. Synchronization will try again later.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "Talking to {server} failed unexpectedly.")),
+    # Windows sign-in on premises (wizard/crm/auth.py)
+    _same(QT_TRANSLATE_NOOP("EngineText", "{host} did not accept the user name and password (Windows sign-in). Check both; enter the user name as {domain_user} or user@domain.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{host} asked for Windows sign-in but did not go on with it. Check the address.")),
     # The engine (wizard/sync/engine.py, wizard/sync/kinds.py, wizard/crm/records.py)
     _own(
         "{kind}: this run would delete {mailbox_deletes} of {mailbox_total} items in the mailbox and "
@@ -87,6 +90,7 @@ TABLE: tuple[EngineText, ...] = (
     ),
     _same(QT_TRANSLATE_NOOP("EngineText", "An unexpected error stopped {kind}: {error}")),
     _same(QT_TRANSLATE_NOOP("EngineText", "This mailbox has no {kind}.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "A recurring appointment that was being changed when synchronization stopped could not be finished in Dynamics 365 yet, so appointments were not synchronized. It is tried again on the next run.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "A synchronization is already running for this profile (process {pid}). Wait for it to finish.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "A synchronization is already running for this profile. Wait for it to finish.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "The computer {host} is the synchronizing computer for your mailbox (since {since}, last seen {seen}). Make this computer the synchronizing client? If not, you can still connect and browse, but this computer will not synchronize.")),
