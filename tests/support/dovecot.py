@@ -85,6 +85,24 @@ class DovecotMailbox:
             p for sub in ("new", "cur") for p in (self.maildir / sub).iterdir() if not p.name.startswith(".")
         )
 
+    def logouts(self, count: int, timeout: float = READY_TIMEOUT) -> list[str]:
+        """This user's "Logged out" lines from Dovecot's log, once there are at least ``count`` of them.
+
+        Dovecot writes a session's line after answering QUIT, so a test that reads the log straight after
+        its client has disconnected can be ahead of it; this waits (bounded) instead of reading too early.
+        """
+        marker = f"pop3({self.username})<"
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [
+                line
+                for line in self.server.log_text().splitlines()
+                if marker in line and "Logged out" in line
+            ]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def remove(self, name: str) -> None:
         """Delete a delivered message on the server side (as another mail client would)."""
         for path in self.message_files():
