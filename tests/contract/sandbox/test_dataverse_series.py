@@ -97,3 +97,35 @@ def test_master_updates_reach_instances_and_a_new_pattern_regenerates(client: Cl
     assert master["deletedexceptionslist"] is None
     assert client.delete(f"recurringappointmentmasters({master_id})").status_code == 204
     assert _instances(client, master_id) == []
+
+
+def test_instances_exist_only_inside_the_organizations_expansion_window(client: Client) -> None:
+    """The partial expansion model: instances from pastexpansionwindow months ago to futureexpansionwindow
+    months ahead (organization columns); the expansion job adds the later ones as the window moves, and
+    leaves deleted occurrences and exceptions alone."""
+    env = client.env
+    org = client.get(f"organizations({env.org.id})?$select=pastexpansionwindow,futureexpansionwindow").json()
+    assert (org["pastexpansionwindow"], org["futureexpansionwindow"]) == (1, 4)
+    weekly = {  # every week, no end
+        "recurrencepatterntype": 1,
+        "daysofweekmask": 1 << ((_start().weekday() + 1) % 7),
+        "patternendtype": 1,
+        "occurrences": None,
+    }
+    master_id = _master(client, **weekly)
+    first = _instances(client, master_id)
+    last = datetime.fromisoformat(first[-1]["originalstartdate"].replace("Z", "+00:00"))
+    assert 15 <= len(first) <= 19 and last - _start() <= timedelta(days=124)  # four months of weeks
+    # an exception and a deleted occurrence, then the window grows to a year and the job runs
+    response = client.patch(f"appointments({first[1]['activityid']})", json={"subject": "Moved"})
+    assert response.status_code == 204, response.text
+    assert client.delete(f"appointments({first[2]['activityid']})").status_code == 204
+    assert env.run_expansion_job() == 0  # nothing new inside the same window
+    env.store.update("organizations", env.org.id, {"futureexpansionwindow": 12})
+    made = env.run_expansion_job()
+    later = _instances(client, master_id)
+    assert 30 <= made <= 38 and len(later) == len(first) - 1 + made
+    by_date = {r["originalstartdate"]: r for r in later}
+    assert by_date[first[1]["originalstartdate"]]["instancetypecode"] == 3  # the exception stays as it was
+    assert first[2]["originalstartdate"] not in by_date  # a deleted occurrence is not made again
+    assert env.run_expansion_job() == 0

@@ -193,6 +193,8 @@ def _entities() -> dict[str, EntityDef]:
                 ("name", STRING, 160),
                 ("minoutlooksyncinterval", INT),
                 ("maxuploadfilesize", INT),
+                ("pastexpansionwindow", INT),
+                ("futureexpansionwindow", INT),
                 ("trackingprefix", STRING, 256),
                 ("trackingtokenidbase", INT),
                 ("trackingtokeniddigits", INT),

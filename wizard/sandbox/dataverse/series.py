@@ -4,9 +4,11 @@ What the product relies on, done the way Dataverse does it:
 
 - Creating a ``recurringappointmentmaster`` creates its instances as ``appointment`` rows with ``seriesid``,
   ``instancetypecode`` 2 (recurring instance) and ``originalstartdate``, with the master's subject,
-  location, body, owner, state and parties, for the occurrences inside the expansion window
-  (``PAST_WINDOW`` before now to ``FUTURE_WINDOW`` after it; Dataverse takes these from the organization's
-  past/future expansion windows and expands the rest later in the background).
+  location, body, owner, state and parties, for the occurrences inside the expansion window: from the
+  organization's ``pastexpansionwindow`` months before now to its ``futureexpansionwindow`` months after it
+  (Dataverse's "partial expansion model"). Dataverse expands the rest later in an asynchronous job; the
+  stand-in has no background jobs, so ``DataverseEnvironment.run_expansion_job`` runs it when a test says
+  time has passed (or the window was raised).
 - Updating a master's pattern or times (``PATTERN_COLUMNS``) drops every instance, exceptions included, and
   clears ``deletedexceptionslist``, then expands again (Dataverse regenerates the series the same way).
   Any other update (subject, location, body, state, parties) is copied to the instances that are not
@@ -21,6 +23,7 @@ The pattern's calendar dates are in the owner's zone: the stand-in takes the zon
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
@@ -28,8 +31,10 @@ from zoneinfo import ZoneInfo
 
 from wizard.sandbox.dataverse.store import LOOKUP_NAME, Store, iso
 
-PAST_WINDOW = timedelta(days=30)
-FUTURE_WINDOW = timedelta(days=120)
+#: the stand-in organization's expansion windows, in months (organization.pastexpansionwindow and
+#: futureexpansionwindow; Dataverse allows 1-140 for the future one)
+PAST_MONTHS = 1
+FUTURE_MONTHS = 4
 #: columns whose change regenerates the series
 PATTERN_COLUMNS = frozenset(
     {
@@ -104,17 +109,36 @@ def instances_of(store: Store, master_id: str) -> list[dict[str, Any]]:
     return [r for r in store.rows("appointments") if r.get("_seriesid_value") == master_id]
 
 
-def expand(store: Store, master_id: str, copy_parties: Callable[[str, str], None]) -> None:
-    """Create the instances of the master inside the window (those already there are left alone)."""
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` moved by whole calendar months (the day clamped to the month's last)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def window(store: Store) -> tuple[datetime, datetime]:
+    """The instants between which series have instances now: the organization's expansion windows."""
+    orgs = store.rows("organizations")
+    org = orgs[0] if orgs else {}
+    past = int(org.get("pastexpansionwindow") or PAST_MONTHS)
+    future = int(org.get("futureexpansionwindow") or FUTURE_MONTHS)
+    now = store.clock()
+    return add_months(now, -past), add_months(now, future)
+
+
+def expand(store: Store, master_id: str, copy_parties: Callable[[str, str], None]) -> int:
+    """Create the instances of the master inside the window (those already there, deleted ones and exceptions
+    are left alone); returns how many it made."""
     master = store.get("recurringappointmentmasters", master_id)
     if master is None:
-        return
+        return 0
     start, end = _parse(master.get("starttime")), _parse(master.get("endtime"))
     if start is None or end is None:
-        return
+        return 0
     tz = _zone(store, master)
-    now = store.clock()
-    first, last = now - PAST_WINDOW, now + FUTURE_WINDOW
+    first, last = window(store)
+    made = 0
     deleted = set(deleted_list(master))
     have = {str(r.get("originalstartdate")) for r in instances_of(store, master_id)}
     local_start = start.astimezone(tz)
@@ -136,6 +160,8 @@ def expand(store: Store, master_id: str, copy_parties: Callable[[str, str], None
         row["_ownerid_value" + LOOKUP_NAME] = master.get("_ownerid_value" + LOOKUP_NAME) or "systemuser"
         instance_id = store.create("appointments", row)
         copy_parties(master_id, instance_id)
+        made += 1
+    return made
 
 
 def deleted_list(master: Mapping[str, Any]) -> list[str]:

@@ -423,6 +423,16 @@ class WebApi:
                 self._party_version = self.store.version
             return [dict(r) for r in self._party_index.get(str(activity_id), [])]
 
+    def copy_parties(self, master_id: str, instance_id: str, user_id: str | None) -> None:
+        """An instance of a series gets the master's parties (as Dataverse copies them)."""
+        for old in self.parties_of(instance_id):
+            self.store.delete("activityparties", old["activitypartyid"])
+        for party in self.parties_of(master_id):
+            values = {k: v for k, v in party.items() if k not in ("activitypartyid", "versionnumber")}
+            values["_activityid_value"] = instance_id
+            values["_activityid_value" + LOOKUP_NAME] = "appointment"
+            self.store.create("activityparties", values, user_id=user_id)
+
     def eval_context(self, caller: Caller) -> oq.EvalContext:
         return oq.EvalContext(
             user_id=caller.systemuserid,
@@ -1013,14 +1023,7 @@ class _Context:
         return row_id
 
     def _copy_parties(self, master_id: str, instance_id: str) -> None:
-        """An instance of a series gets the master's parties (as Dataverse copies them)."""
-        for old in self.api.parties_of(instance_id):
-            self.store.delete("activityparties", old["activitypartyid"])
-        for party in self.api.parties_of(master_id):
-            values = {k: v for k, v in party.items() if k not in ("activitypartyid", "versionnumber")}
-            values["_activityid_value"] = instance_id
-            values["_activityid_value" + LOOKUP_NAME] = "appointment"
-            self.store.create("activityparties", values, user_id=self.request.caller.systemuserid)
+        self.api.copy_parties(master_id, instance_id, self.request.caller.systemuserid)
 
     def _check_attachment(self, values: dict[str, Any]) -> None:
         """Blocked file types and the organization's upload limit; filesize and objecttypecode filled in."""
@@ -1498,6 +1501,22 @@ class DataverseEnvironment:
         """The organization URL: ``https://127.0.0.1:PORT`` online, ``https://127.0.0.1:PORT/<org>`` on premises."""
         return self.server.base_url + (f"/{self.org.unique_name}" if self.auth == "ntlm" else "")
 
+    def run_expansion_job(self) -> int:
+        """Dataverse's asynchronous expansion job, run now: every series gets the instances it lacks up to the
+        organization's current future expansion window (as time passes, or after ``futureexpansionwindow`` was
+        raised). The stand-in has no background jobs; tests call this where Dataverse would have run it.
+        Returns how many instances it made."""
+        made = 0
+        with self.store.transaction():
+            for master in self.store.rows("recurringappointmentmasters"):
+                owner = str(master.get("_ownerid_value") or "") or None
+
+                def copy(master_id: str, instance_id: str, owner: str | None = owner) -> None:
+                    self.api.copy_parties(master_id, instance_id, owner)
+
+                made += series.expand(self.store, str(master["activityid"]), copy)
+        return made
+
     @property
     def api_url(self) -> str:
         return self.url + f"/api/data/{served_versions(self.org.version)[-1]}/"
@@ -1518,6 +1537,8 @@ class DataverseEnvironment:
                         "name": org.unique_name,
                         "minoutlooksyncinterval": 15,
                         "maxuploadfilesize": 5_242_880,
+                        "pastexpansionwindow": series.PAST_MONTHS,
+                        "futureexpansionwindow": series.FUTURE_MONTHS,
                         "trackingprefix": "CRM:",
                         "trackingtokenidbase": 0,
                         "trackingtokeniddigits": 3,
