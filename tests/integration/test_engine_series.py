@@ -384,3 +384,121 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
     _quiet(setup)
     with setup.state() as state:
         assert state.count_links("appointments") == 1 and not state.pending_creates()
+
+
+def _far_dates(setup: Setup, start: dt.datetime) -> tuple[dt.date, dt.date, dt.date]:
+    """Of a weekly series from ``start``: one date inside the stand-in's expansion window (4 months) and two
+    beyond it."""
+    dates = rec.to_mailbox({"start_date": start.date().isoformat(), **_weekly(start)}).dates(limit=40)
+    near = dates[2]
+    far = [d for d in dates if d - start.date() > dt.timedelta(days=150)]
+    return near, far[0], far[1]
+
+
+def _weekly(start: dt.datetime) -> dict[str, Any]:
+    return {"pattern": "weekly", "weekdays": [start.weekday()], "end_date": None}
+
+
+@pytest.mark.parametrize("how", ["created", "edited", "converted"])
+def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup: Setup, how: str) -> None:
+    """Dataverse has instances only inside the organization's expansion window (Dynamics 365 for Outlook
+    synchronized nothing beyond it either). A mailbox exception on a later date is no error: it waits, is not
+    taken back from the mailbox, costs no request while it waits, and is written once Dataverse's expansion
+    job has made its occurrence."""
+    start = _tomorrow_at(setup, 10)
+    near, far_moved, far_deleted = _far_dates(setup, start)
+    weekly = rec.to_mailbox({"start_date": start.date().isoformat(), **_weekly(start)})
+    moved = dt.datetime.combine(far_moved, dt.time(15), start.tzinfo)
+    near_moved = dt.datetime.combine(near, dt.time(8), start.tzinfo)
+    exceptions = replace(
+        weekly,
+        deleted_occurrences=(far_deleted,),
+        modified_occurrences=(
+            ModifiedOccurrence(near, near_moved, near_moved + dt.timedelta(hours=1), "Early", None),
+            ModifiedOccurrence(far_moved, moved, moved + dt.timedelta(hours=1), "Late", "Annex"),
+        ),
+    )
+    if how == "created":
+        made = AppointmentItem(
+            id="",
+            subject="Planning",
+            start=start,
+            end=start + dt.timedelta(hours=1),
+            recurrence=exceptions,
+            categories=[TRACKED_CATEGORY],
+        )
+        assert setup.store.create_many(FolderKind.CALENDAR, [made])[0].ok
+    else:
+        _tracked_review(setup, weekly if how == "edited" else None)
+        (item,) = _items(setup.store, FolderKind.CALENDAR, AppointmentItem)
+        item.recurrence = replace(exceptions, start_date=item.start.date())
+        if how == "converted":  # a single appointment tomorrow at 11 that becomes the weekly series
+            item.recurrence = replace(exceptions, start_date=start.date())
+        assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["errors"] == 0
+    (master,) = setup.client.query("recurringappointmentmasters", select=["activityid"])
+    master_id = master["activityid"]
+    by_date = {tzs.local_date(r["originalstartdate"], _zone(setup)): r for r in _instances(setup, master_id)}
+    assert by_date[near]["instancetypecode"] == 3 and by_date[near]["subject"] == "Early"
+    assert far_moved not in by_date and far_deleted not in by_date  # beyond the window: no instances yet
+    with setup.state() as state:
+        link = state.link_by_crm("appointments", master_id)
+    assert link is not None and link.base is not None
+    assert link.base["@waiting"] == sorted([far_moved.isoformat(), far_deleted.isoformat()])
+    _quiet(setup)  # waiting is not a change: nothing is sent, and the mailbox keeps its exceptions
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    assert item.recurrence.deleted_occurrences == (far_deleted,)
+    assert {m.original for m in item.recurrence.modified_occurrences} == {near, far_moved}
+
+    # An occurrence deleted in Dynamics 365 meanwhile: Dynamics' recurrence goes to the mailbox, which keeps
+    # its own exceptions on the waiting dates (Dynamics 365 says nothing about those).
+    dropped = next(d for d, r in by_date.items() if d > near and r["instancetypecode"] == 2)
+    setup.client.delete("appointments", by_date[dropped]["activityid"])
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["updated"] == 1
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    assert item.recurrence.deleted_occurrences == (dropped, far_deleted)
+    assert {m.original for m in item.recurrence.modified_occurrences} == {near, far_moved}
+    _quiet(setup)
+
+    # An occurrence deleted in Outlook inside the window goes at once; the far ones still wait (seed 155 of the
+    # simulation: writing the near one forgot that the others waited, and they never arrived).
+    also = next(d for d in sorted(by_date) if d > dropped and by_date[d]["instancetypecode"] == 2)
+    item.recurrence = replace(item.recurrence, deleted_occurrences=(dropped, also, far_deleted))
+    assert setup.store.update_many(FolderKind.CALENDAR, [item])[0].ok
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["updated"] == 1
+    assert also not in {
+        tzs.local_date(r["originalstartdate"], _zone(setup)) for r in _instances(setup, master_id)
+    }
+    with setup.state() as state:
+        link = state.link_by_crm("appointments", master_id)
+    assert link is not None and link.base is not None
+    assert link.base["@waiting"] == sorted([far_moved.isoformat(), far_deleted.isoformat()])
+    _quiet(setup)
+
+    # Time passes (here: the administrator raises the window) and Dataverse's job makes the occurrences.
+    env = setup.sandbox.environments[0]
+    env.store.update("organizations", env.org.id, {"futureexpansionwindow": 12})
+    assert env.run_expansion_job() > 0
+    summary = setup.run()
+    _ok(summary)
+    assert _totals(summary)["updated"] == 1 and _totals(summary)["errors"] == 0
+    by_date = {tzs.local_date(r["originalstartdate"], _zone(setup)): r for r in _instances(setup, master_id)}
+    assert far_deleted not in by_date
+    late = by_date[far_moved]
+    assert (late["instancetypecode"], late["subject"], late["scheduledstart"]) == (3, "Late", _z(moved))
+    (item,) = _series_in_mailbox(setup)
+    assert item.recurrence is not None
+    assert item.recurrence.deleted_occurrences == (dropped, also, far_deleted)
+    assert {m.original for m in item.recurrence.modified_occurrences} == {near, far_moved}
+    with setup.state() as state:
+        link = state.link_by_crm("appointments", master_id)
+    assert link is not None and link.base is not None and "@waiting" not in link.base
+    _quiet(setup)

@@ -69,12 +69,14 @@ from wizard.mailbox.base import (
 )
 from wizard.odata.errors import NotFoundError, ValidationError
 from wizard.sync import mapping, series
+from wizard.sync import recurrence as rec
 from wizard.sync.engine import KindCounts, KindResult, RunContext
 from wizard.sync.merge import ConflictPolicy, canonical
 from wizard.sync.model import Fields, Kind, content_hash
 from wizard.sync.parties import PARTY_TABLES, PartyResolver
 from wizard.sync.planner import (
     UNRESOLVED,
+    WAITING,
     CreateInCrm,
     CreateInMailbox,
     CrmChanges,
@@ -291,6 +293,7 @@ class _CrmRead:
     views: dict[str, Fields]  # the views of every row read this run (all in scope)
     cursor: CrmCursor  # the next cursor
     queries: list[str]  # the active filters' FetchXML
+    reread: frozenset[str] = frozenset()  # waiting series with new instances: read their mailbox copy again
 
 
 def _filters_digest(queries: Sequence[str]) -> str:
@@ -327,6 +330,7 @@ class _Read:
     mailbox_state: str | None
     items: dict[str, MailboxItem]  # mailbox items fetched this run
     crm_rows: dict[str, Fields]  # every in-scope CRM row's view
+    reread: frozenset[str] = frozenset()  # waiting series whose mailbox copy was read whole (see CrmCursor)
 
 
 @dataclass
@@ -689,7 +693,9 @@ class RecordSync:
         # Mailbox: what changed since the stored sync state (+ last run's failures).
         cursor = MailboxCursor.load(state.cursor(kind, "mailbox"))
         created: set[str] = set()
-        updated: set[str] = set(cursor.retry)
+        updated: set[str] = set(cursor.retry) | {
+            links[cid].mailbox_id for cid in crm.reread if cid in links and links[cid].mailbox_id
+        }
         removed: set[str] = set(cursor.deleted)
         new_state = cursor.state
         mailbox_full = cursor.state is None
@@ -704,8 +710,13 @@ class RecordSync:
         crm_changes = CrmChanges(
             changed, deleted, out_of_scope, full_resync=crm.full_resync, total=len(versions)
         )
+        waiting = {
+            link.mailbox_id: series.waiting_dates(link.base)
+            for cid, link in links.items()
+            if link.base and link.base.get(WAITING) and cid not in crm.reread
+        }
         mailbox_changes = MailboxChanges(
-            {mid: _mailbox_view(kind, item, mctx) for mid, item in items.items()},
+            {mid: _planned_view(kind, item, mctx, waiting.get(mid)) for mid, item in items.items()},
             frozenset(removed),
             full_resync=mailbox_full,
             total=len(items) if mailbox_full else None,
@@ -738,7 +749,7 @@ class RecordSync:
                 out_of_scope=crm_changes.out_of_scope | {c.lower() for c in unknown if c.lower() in alive},
                 deleted=crm_changes.deleted | {c.lower() for c in unknown if c.lower() not in alive},
             )
-        return _Read(crm_changes, mailbox_changes, crm.cursor, new_state, items, views)
+        return _Read(crm_changes, mailbox_changes, crm.cursor, new_state, items, views, crm.reread)
 
     def _with_series(
         self,
@@ -766,6 +777,11 @@ class RecordSync:
         )
         # An id the appointment read found is an appointment now (a series turned back into one).
         handled = got.handled - set(crm.views)
+        # Our own writes touch a series too: only a waiting date that has an occurrence now is worth a read.
+        waiting = {
+            cid: series.waiting_dates(links[cid].base) for cid in touched & set(got.views) if cid in links
+        }
+        reread = frozenset(series.ready(ctx.crm, mctx, {cid: d for cid, d in waiting.items() if d}))
         versions = {cid: v for cid, v in (crm.cursor.versions or {}).items() if cid not in handled}
         versions.update(got.versions)
         return replace(
@@ -775,6 +791,7 @@ class RecordSync:
             out_of_scope=frozenset((crm.out_of_scope - handled) | (got.out_of_scope - set(crm.views))),
             views={**crm.views, **got.views},
             cursor=replace(crm.cursor, versions=versions),
+            reread=reread,
         )
 
     def find_by_crmids(self, ctx: RunContext, crm_ids: Sequence[str]) -> dict[str, list[MailboxItem]]:
@@ -907,7 +924,7 @@ class RecordSync:
             for group, uop, base_op in unread:
                 item = fetched.get(uop.mailbox_id)
                 failure = (
-                    self._moved_since_base(ctx, mctx, uop, item)
+                    self._moved_since_base(ctx, mctx, uop, item, read)
                     if item is not None
                     else ItemNotFound(f"{uop.mailbox_id} not found", severity=Severity.ITEM)
                 )
@@ -939,7 +956,10 @@ class RecordSync:
                     tally.to_crm.updated += 1
                     ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=None)
         if len(to_mailbox) > 1 or (to_mailbox and unread):
-            items = [mapping.apply_to_mailbox(kind, m.changes, item, mctx) for _, m, _, item, _ in to_mailbox]
+            items = [
+                mapping.apply_to_mailbox(kind, self._keep_waiting(mctx, b.base, m.changes, item), item, mctx)
+                for _, m, b, item, _ in to_mailbox
+            ]
             try:
                 answers = ctx.mailbox.update_many(self.folder, items)
             except MailboxError as error:
@@ -1025,12 +1045,13 @@ class RecordSync:
         tally: _Tally,
     ) -> None:
         change_key: str | None = None
+        base = next((op.base for op in group if isinstance(op, UpdateBase)), None)
         for op in group:
             crm_id = getattr(op, "crm_id", None)
             mailbox_id = getattr(op, "mailbox_id", None)
             side = "crm" if isinstance(op, UpdateCrm | DeleteInCrm | CreateInCrm) else "mailbox"
             try:
-                change_key = self._apply(ctx, mctx, op, read, tally) or change_key
+                change_key = self._apply(ctx, mctx, op, read, tally, base) or change_key
             except D365SyncError as error:
                 self._fail(ctx, tally, error, crm_id, mailbox_id, side)
                 return  # skip the rest of the group: the next run merges again
@@ -1038,9 +1059,18 @@ class RecordSync:
                 ctx.state.update_base(self.record_kind, op.crm_id, op.base, mailbox_change_key=change_key)
 
     def _apply(
-        self, ctx: RunContext, mctx: mapping.MappingContext, op: Operation, read: _Read, tally: _Tally
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        op: Operation,
+        read: _Read,
+        tally: _Tally,
+        base: Fields | None = None,
     ) -> str | None:
-        """Carry out one operation (not UpdateBase); returns a new mailbox change key when there is one."""
+        """Carry out one operation (not UpdateBase); returns a new mailbox change key when there is one.
+
+        ``base`` is the merge base its group's UpdateBase will store (a series' waiting exceptions are taken
+        out of it)."""
         kind, state, store, folder = self.record_kind, ctx.state, ctx.mailbox, self.folder
         if isinstance(op, RecordConflict):
             state.record_conflict(kind, op.crm_id, op.mailbox_id, op.conflict, op.policy)
@@ -1049,13 +1079,21 @@ class RecordSync:
             state.link(kind, op.crm_id, op.mailbox_id, None)
             self._stamp(ctx, op.mailbox_id, op.crm_id, LinkState.TRACKED, read)
         elif isinstance(op, UpdateCrm):
-            base = state.link_by_crm(kind, op.crm_id)
-            shape = read.crm_rows.get(op.crm_id) or (base.base if base else None)
-            conversions = _Conversions(state, kind, base.mailbox_id if base else "")
-            if kind == "appointments" and series.update(
-                ctx.crm, mctx, op.crm_id, op.changes, shape, conversions
-            ):
-                tally.to_crm.updated += 1  # a series (or an appointment that became one, or the reverse)
+            link = state.link_by_crm(kind, op.crm_id)
+            shape = read.crm_rows.get(op.crm_id) or (link.base if link else None)
+            conversions = _Conversions(state, kind, link.mailbox_id if link else "")
+            written = (
+                series.update(ctx.crm, mctx, op.crm_id, op.changes, shape, conversions)
+                if kind == "appointments"
+                else None
+            )
+            if written is not None:  # a series (or an appointment that became one, or the reverse)
+                tally.to_crm.updated += 1
+                if base is not None and written.waiting is not None:
+                    whole = op.crm_id in read.reread
+                    series.leave_out(
+                        base, series.still_waiting(base, shape, op.changes, written.waiting, whole=whole)
+                    )
                 return None
             payload = mapping.crm_payload(kind, op.changes, mctx, creating=False)
             if payload:  # If-Match the version read: an edit made since is not overwritten (412, retried)
@@ -1071,9 +1109,10 @@ class RecordSync:
             # may hold a user's edit of another field the plan never saw: the next run must read it.
             seen = item is not None
             if item is None:
-                item = self._fetch_unchanged(ctx, mctx, op)
+                item = self._fetch_unchanged(ctx, mctx, op, read)
                 seen = self._still_links_key(ctx, op.crm_id, item)
-            updated = mapping.apply_to_mailbox(kind, op.changes, item, mctx)
+            changes = self._keep_waiting(mctx, base, op.changes, item)
+            updated = mapping.apply_to_mailbox(kind, changes, item, mctx)
             (result,) = store.update_many(folder, [updated])
             if not result.ok:
                 raise result.error or MailboxError("update failed", severity=Severity.ITEM)
@@ -1088,9 +1127,9 @@ class RecordSync:
             state.forget(kind, crm_id=op.crm_id, mailbox_id=op.mailbox_id)
             tally.to_mailbox.deleted += 1
         elif isinstance(op, DeleteInCrm):
-            base = state.link_by_crm(kind, op.crm_id)
+            link = state.link_by_crm(kind, op.crm_id)
             with contextlib.suppress(NotFoundError):  # gone already: what we wanted
-                ctx.crm.delete(mapping.crm_entity_set(kind, base.base if base else None), op.crm_id)
+                ctx.crm.delete(mapping.crm_entity_set(kind, link.base if link else None), op.crm_id)
             state.forget(kind, crm_id=op.crm_id, mailbox_id=op.mailbox_id)
             tally.to_crm.deleted += 1
         elif isinstance(op, Unlink):
@@ -1107,6 +1146,21 @@ class RecordSync:
         elif isinstance(op, CreateInMailbox):
             self._create_in_mailbox(ctx, mctx, [op], tally)
         return None
+
+    def _keep_waiting(
+        self, mctx: mapping.MappingContext, base: Fields | None, changes: Fields, item: MailboxItem
+    ) -> Fields:
+        """``changes`` going to the mailbox, with the item's own exceptions on a series' waiting dates (noted in
+        ``base``, the merge base to be stored) kept: Dynamics 365 has no occurrence there yet, so its
+        recurrence says nothing about them. A new pattern drops them in the mailbox: then nothing waits."""
+        waiting = series.waiting_dates(base)
+        if not waiting or changes.get("recurrence") is None:
+            return changes
+        current = _mailbox_view(self.record_kind, item, mctx).get("recurrence")
+        wanted = series.keep_waiting(changes["recurrence"], current, waiting)
+        if base is not None and (current is None or rec.pattern_only(wanted) != rec.pattern_only(current)):
+            base.pop(WAITING, None)
+        return {**changes, "recurrence": wanted}
 
     def _stamp_many(
         self,
@@ -1138,7 +1192,7 @@ class RecordSync:
         return out
 
     def _fetch_unchanged(
-        self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox
+        self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox, read: _Read
     ) -> MailboxItem:
         """The item to update when this run did not read it (the plan took it to be as the base says).
 
@@ -1148,7 +1202,7 @@ class RecordSync:
         next run merges the edit (conflict log included).
         """
         item = self._fetch_one(ctx, op.mailbox_id)
-        moved = self._moved_since_base(ctx, mctx, op, item)
+        moved = self._moved_since_base(ctx, mctx, op, item, read)
         if moved is not None:
             raise moved
         return item
@@ -1160,14 +1214,20 @@ class RecordSync:
         return bool(known and known.mailbox_change_key and known.mailbox_change_key == item.change_key)
 
     def _moved_since_base(
-        self, ctx: RunContext, mctx: mapping.MappingContext, op: UpdateMailbox, item: MailboxItem
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        op: UpdateMailbox,
+        item: MailboxItem,
+        read: _Read,
     ) -> MailboxError | None:
         """The item error for a fetched item whose fields to be written no longer have their base values."""
         link = ctx.state.link_by_crm(self.record_kind, op.crm_id)
         base = link.base if link is not None and link.base is not None else None
         if base is None:
             return None
-        view = _mailbox_view(self.record_kind, item, mctx)
+        waiting = None if op.crm_id in read.reread else series.waiting_dates(base)
+        view = _planned_view(self.record_kind, item, mctx, waiting)
         moved = sorted(f for f in op.changes if f in base and canonical(view.get(f)) != canonical(base[f]))
         if not moved:
             return None
@@ -1275,8 +1335,9 @@ class RecordSync:
                 state.journal_done(entry.id, new)
                 tally.to_crm.created += 1
                 created.append((op, new))
-                if kind == "appointments":  # a series' deleted / modified occurrences (may adjust op.base)
-                    series.after_create(ctx.crm, mctx, new, op.fields, op.base)
+                # a series' deleted / modified occurrences; what waits leaves the stored base (dates noted)
+                if kind == "appointments" and series.after_create(ctx.crm, mctx, new, op.fields, op.base):
+                    state.update_base(kind, new, op.base)
         stamped = self._stamp_many(
             ctx, [(op.mailbox_id, new) for op, new in created], LinkState.TRACKED, read
         )
@@ -1362,6 +1423,17 @@ def _mailbox_view(kind: Kind, item: MailboxItem, mctx: mapping.MappingContext) -
     crmid = view.get("@crmid")
     if isinstance(crmid, str) and crmid:
         view["@crmid"] = crmid.strip().strip("{}").lower()
+    return view
+
+
+def _planned_view(
+    kind: Kind, item: MailboxItem, mctx: mapping.MappingContext, waiting: Sequence[str] | None
+) -> Fields:
+    """The mailbox view the planner merges: a series' exceptions on ``waiting`` dates are left out, since
+    Dynamics 365 has no occurrence there yet (they are written once it has; see :mod:`.series`)."""
+    view = _mailbox_view(kind, item, mctx)
+    if waiting and view.get("recurrence") is not None:
+        view["recurrence"] = series.without_exceptions(view["recurrence"], waiting)
     return view
 
 

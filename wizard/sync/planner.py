@@ -81,6 +81,10 @@ META_KEYS = ("@owned_by_me", "@is_organizer", "@end", "@state")
 UNRESOLVED = "@unresolved"
 """Base key: field -> [crm value, mailbox value] of conflicts left to the user ("ask")."""
 
+WAITING = "@waiting"
+"""Base key of a recurring series: the dates of its mailbox exceptions that wait for Dynamics 365 to make their
+occurrences (:mod:`wizard.sync.series`). The executor sets it with the base it stores; plans carry it over."""
+
 TRACKED_CATEGORY = "Tracked to Dynamics 365"
 LINK_UNTRACKED, LINK_PENDING, LINK_TRACKED = 0, 1, 2  # crmlinkstate values (reference B.10)
 
@@ -302,7 +306,7 @@ def mailbox_delete_propagates(kind: Kind) -> bool:
 
 
 def _meta(base: Fields | None, crm: Fields | None, mailbox: Fields | None) -> Fields:
-    out: Fields = {k: base[k] for k in META_KEYS if base is not None and k in base}
+    out: Fields = {k: base[k] for k in (*META_KEYS, WAITING) if base is not None and k in base}
     if mailbox is not None:
         out.update({k: mailbox[k] for k in META_KEYS if k != "@owned_by_me" and k in mailbox})
     if crm is not None:

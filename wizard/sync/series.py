@@ -19,8 +19,16 @@ Exceptions are the instances: a modified occurrence is an instance changed in pl
 exception, instancetypecode 3); a deleted occurrence is a deleted instance (Dataverse adds it to the master's
 ``deletedexceptionslist``). Neither a deleted occurrence nor an exception can be taken back in Dataverse, and
 a new pattern regenerates all instances, so such a change sends the pattern again and writes the wanted
-exceptions from scratch. Only occurrences inside Dataverse's expansion window have instances; an exception
-outside it is left out (logged) and tried again next run.
+exceptions from scratch.
+
+Only occurrences inside Dataverse's expansion window have instances (the organization's past and future
+expansion windows; Dataverse makes the later ones in a background job as time passes), and Dynamics 365 for
+Outlook synchronized no occurrence outside them either. An exception whose occurrence has no instance yet
+*waits*: it is not an error, the merge base leaves it out (so Dynamics 365's plain occurrence on that date
+does not read as a change to take back to the mailbox) and keeps its date under ``@waiting``
+(:data:`~wizard.sync.planner.WAITING`, stored with the base in one transaction). When the appointments delta
+shows new instances of a waiting series and one falls on a waiting date (:func:`ready`), the mailbox's copy is
+read whole, it is ahead of the base, and the exception is written.
 
 An appointment that becomes a series (or the reverse) is deleted and created again in the other table under
 the same activityid. The row to create is journaled first (``Conversions``): a crash between the delete and
@@ -35,7 +43,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import defusedxml.ElementTree as SafeET
@@ -47,6 +55,7 @@ from wizard.sync import mapping
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
 from wizard.sync.model import Fields
+from wizard.sync.planner import WAITING
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +74,6 @@ _INSTANCE_COLUMNS = [
     "location",
     "statecode",
 ]
-
-
-class SeriesWriteError(D365SyncError):
-    """An exception of a series could not be written to Dynamics 365 (retried next run)."""
-
-    severity = Severity.ITEM
 
 
 def _in(column: str, ids: Sequence[str]) -> str:
@@ -283,6 +286,31 @@ def _instances_by_date(client: DataverseClient, master_id: str, tz: str) -> dict
     return out
 
 
+def ready(
+    client: DataverseClient, mctx: mapping.MappingContext, waiting: Mapping[str, Sequence[str]]
+) -> set[str]:
+    """The series of ``waiting`` (id -> waiting dates) that have an occurrence on one of their dates now."""
+    out: set[str] = set()
+    for master_id, dates in waiting.items():
+        if not dates:
+            continue
+        days = sorted(date.fromisoformat(d) for d in dates)
+        # the dates are local to the mailbox: a day either side covers any zone's offset from UTC
+        first = (days[0] - timedelta(days=1)).isoformat()
+        last = (days[-1] + timedelta(days=2)).isoformat()
+        for row in client.query(
+            "appointments",
+            select=["activityid", "originalstartdate"],
+            filter=f"_seriesid_value eq {guid(master_id)} and originalstartdate ge {first}T00:00:00Z "
+            f"and originalstartdate lt {last}T00:00:00Z",
+        ):
+            original = row.get("originalstartdate")
+            if original and tzs.local_date(original, mctx.mailbox_tz) in days:
+                out.add(master_id)
+                break
+    return out
+
+
 def needs_reset(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
     """Whether the pattern must be sent again: a new pattern, a restored occurrence or an undone exception."""
     if current is None:
@@ -303,7 +331,8 @@ def write_exceptions(
     current_raw: Mapping[str, Any] | None,
     series_fields: Mapping[str, Any],
 ) -> list[str]:
-    """Delete / change instances so the series has ``wanted``'s exceptions; returns the dates left out.
+    """Delete / change instances so the series has ``wanted``'s exceptions; returns the dates that wait (no
+    instance yet: outside the expansion window).
 
     ``current`` is what the series has now (None: freshly created or regenerated, no exceptions).
     ``series_fields`` give the subject and location an exception keeps when it does not change them.
@@ -343,11 +372,12 @@ def write_exceptions(
             body.update(scheduledstart=change["start"], scheduledend=change["end"])
         client.update("appointments", str(row["activityid"]), body)
     if skipped:
-        log.warning(
-            "appointments: %d exception(s) of series %s have no instance in Dynamics 365 (outside its "
-            "expansion window); they are tried again next run",
+        log.info(
+            "appointments: %d exception(s) of series %s wait until Dynamics 365 has their occurrences "
+            "(outside its expansion window): %s",
             len(skipped),
             master_id,
+            ", ".join(skipped),
         )
     return skipped
 
@@ -361,6 +391,28 @@ def without_exceptions(recurrence: Mapping[str, Any] | None, dates: Iterable[str
     out["deleted"] = [d for d in recurrence.get("deleted") or [] if d not in left_out]
     out["modified"] = [m for m in recurrence.get("modified") or [] if m.get("original") not in left_out]
     return out
+
+
+def keep_waiting(
+    wanted: Mapping[str, Any] | None, current: Mapping[str, Any] | None, dates: Iterable[str]
+) -> dict[str, Any] | None:
+    """``wanted`` (a recurrence going to the mailbox) with ``current``'s exceptions on the waiting ``dates``.
+
+    Dynamics 365 has no occurrence on those dates yet, so what it sends says nothing about them: the
+    mailbox's own exceptions there stay. A new pattern drops every exception, so then ``wanted`` goes as is.
+    """
+    waiting = set(dates)
+    if wanted is None or current is None or not waiting:
+        return dict(wanted) if wanted is not None else None
+    new, old = rec.normalize(wanted), rec.normalize(current)
+    assert new is not None and old is not None
+    if rec.pattern_only(new) != rec.pattern_only(old):
+        return new
+    modified = {m["original"]: m for m in new["modified"] if m["original"] not in waiting}
+    modified.update({m["original"]: m for m in old["modified"] if m["original"] in waiting})
+    new["deleted"] = sorted({d for d in new["deleted"] if d not in waiting} | (set(old["deleted"]) & waiting))
+    new["modified"] = [modified[k] for k in sorted(modified)]
+    return new
 
 
 # ------------------------------------------------------------------------------------ the executor's hooks
@@ -391,6 +443,15 @@ class Conversions(Protocol):
         """The conversion is over: the new row exists, or the old one is back."""
 
 
+@dataclass
+class Written:
+    """What :func:`update` did to a series."""
+
+    #: the dates of the exceptions that wait for their occurrences (the caller takes them out of the base:
+    #: :func:`leave_out`); None when no exception was written, so what waited still waits
+    waiting: list[str] | None
+
+
 def update(
     client: DataverseClient,
     mctx: mapping.MappingContext,
@@ -398,8 +459,8 @@ def update(
     changes: Fields,
     shape: Mapping[str, Any] | None,
     conversions: Conversions,
-) -> bool:
-    """Carry out an UpdateCrm when a series is involved (False: a plain appointment, not handled here).
+) -> Written | None:
+    """Carry out an UpdateCrm when a series is involved (None: a plain appointment, not handled here).
 
     ``shape`` is the record as Dynamics 365 has it (this run's view, else the merge base). A single
     appointment that becomes a series, or the reverse, is deleted and created again in the other table with
@@ -408,11 +469,10 @@ def update(
     old_series = shape is not None and shape.get("recurrence") is not None
     new_series = changes["recurrence"] is not None if "recurrence" in changes else old_series
     if not old_series and not new_series:
-        return False
+        return None
     merged = {**_synced(shape or {}), **changes}
     if old_series != new_series:
-        _replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series, conversions)
-        return True
+        return Written(_replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series, conversions))
     current = (shape or {}).get("recurrence")
     wanted = merged["recurrence"]
     payload = mapping.crm_payload("appointments", changes, mctx, creating=False, series=True)
@@ -425,14 +485,10 @@ def update(
     if payload:
         client.update(MASTERS, crm_id, payload)
     if "recurrence" in changes or regenerated:
-        skipped = write_exceptions(client, mctx, crm_id, wanted, None if regenerated else current, merged)
-        if skipped:
-            raise SeriesWriteError(
-                f"series {crm_id}: exceptions on {', '.join(skipped)} have no instance",
-                user_text="Some changed or deleted occurrences of a recurring appointment could not be written "
-                "to Dynamics 365 yet (they are outside its expansion window). They are tried again.",
-            )
-    return True
+        return Written(
+            write_exceptions(client, mctx, crm_id, wanted, None if regenerated else current, merged)
+        )
+    return Written(None)
 
 
 def _replace(
@@ -443,8 +499,9 @@ def _replace(
     old: Fields,
     old_series: bool,
     conversions: Conversions,
-) -> None:
-    """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id."""
+) -> list[str]:
+    """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id; returns
+    the new series' waiting exception dates."""
     old_set = MASTERS if old_series else "appointments"
     new_set = mapping.crm_entity_set("appointments", fields)
     payload = mapping.crm_payload("appointments", fields, mctx, creating=True)
@@ -468,12 +525,7 @@ def _replace(
         raise
     conversions.done(token)
     recurrence = fields.get("recurrence")
-    if recurrence is not None:
-        skipped = write_exceptions(client, mctx, crm_id, recurrence, None, fields)
-        if skipped:
-            log.warning(
-                "appointments: series %s: %d exception(s) left for the next run", crm_id, len(skipped)
-            )
+    return write_exceptions(client, mctx, crm_id, recurrence, None, fields) if recurrence is not None else []
 
 
 def finish_conversion(client: DataverseClient, crm_id: str, payload: Mapping[str, Any]) -> str:
@@ -501,15 +553,16 @@ def finish_conversion(client: DataverseClient, crm_id: str, payload: Mapping[str
 
 def after_create(
     client: DataverseClient, mctx: mapping.MappingContext, crm_id: str, fields: Fields, base: Fields
-) -> None:
+) -> list[str]:
     """A series just created from the mailbox gets its deleted and modified occurrences.
 
-    Exceptions it could not get (no instance yet) are taken out of the merge base, so the next run sees the
-    mailbox ahead of the base and writes them again instead of taking them away from the mailbox.
+    Exceptions it could not get (no instance yet, or a refused write) are taken out of the merge base, so a
+    later run sees the mailbox ahead of the base and writes them instead of taking them away from the
+    mailbox. Returns the dates that wait for their instances.
     """
     recurrence = fields.get("recurrence")
     if recurrence is None or not (recurrence.get("deleted") or recurrence.get("modified")):
-        return
+        return []
     try:
         skipped = write_exceptions(client, mctx, crm_id, recurrence, None, fields)
     except D365SyncError as error:
@@ -517,5 +570,40 @@ def after_create(
             raise
         log.warning("appointments: exceptions of new series %s not written: %s", crm_id, error)
         skipped = [*recurrence.get("deleted", []), *(m["original"] for m in recurrence.get("modified", []))]
-    if skipped and base.get("recurrence") is not None:
-        base["recurrence"] = without_exceptions(base["recurrence"], skipped)
+    leave_out(base, skipped)
+    return skipped
+
+
+def leave_out(base: Fields, dates: Sequence[str]) -> None:
+    """A series' merge base after its exceptions were written: the ones on ``dates`` are not in Dynamics 365
+    (they wait), so they are taken out of it and their dates kept under ``@waiting`` (none: the key goes)."""
+    if dates and base.get("recurrence") is not None:
+        base["recurrence"] = without_exceptions(base["recurrence"], dates)
+        base[WAITING] = sorted(set(dates))
+    else:
+        base.pop(WAITING, None)
+
+
+def still_waiting(
+    base: Fields | None,
+    shape: Mapping[str, Any] | None,
+    changes: Fields,
+    left_out: Sequence[str],
+    *,
+    whole: bool,
+) -> list[str]:
+    """What waits after an update of a series wrote its exceptions: what :func:`write_exceptions` left out, and
+    what waited before unless ``whole`` (the mailbox copy was planned whole, waiting exceptions included) or
+    the pattern changed (the mailbox dropped its exceptions with it). ``base`` is the merge base the plan
+    carried over, ``shape`` the series as Dynamics 365 had it."""
+    carried = [] if whole else waiting_dates(base)
+    if carried and "recurrence" in changes:
+        old, new = (shape or {}).get("recurrence"), changes["recurrence"]
+        if old is None or new is None or rec.pattern_only(old) != rec.pattern_only(new):
+            carried = []
+    return sorted({*carried, *left_out})
+
+
+def waiting_dates(base: Fields | None) -> list[str]:
+    """The waiting exception dates a merge base notes (see :func:`leave_out`)."""
+    return [str(d) for d in (base or {}).get(WAITING) or ()]

@@ -166,3 +166,93 @@ def test_a_counted_series_ends_after_its_last_occurrence() -> None:
     }
     view = mapping.crm_view("appointments", master, ctx)
     assert view["@end"] == "2027-01-18T23:00:00Z"  # the day after Monday 18 January, local midnight
+
+
+def _moved(day: str, subject: str) -> dict[str, object]:
+    return {
+        "original": day,
+        "start": f"{day}T14:00:00Z",
+        "end": f"{day}T15:00:00Z",
+        "subject": subject,
+        "location": None,
+    }
+
+
+def test_what_goes_to_the_mailbox_keeps_the_mailbox_exceptions_on_waiting_dates() -> None:
+    weekly = {"pattern": "weekly", "weekdays": [0], "start_date": "2027-01-04"}
+    mailbox = rec.normalize(
+        {
+            **weekly,
+            "deleted": ["2027-09-06"],
+            "modified": [_moved("2027-01-11", "Mine"), _moved("2027-08-30", "Far")],
+        }
+    )
+    crm = rec.normalize({**weekly, "deleted": ["2027-01-18"], "modified": [_moved("2027-01-11", "Theirs")]})
+    waiting = ["2027-08-30", "2027-09-06"]
+    kept = series.keep_waiting(crm, mailbox, waiting)
+    assert kept is not None
+    assert kept["deleted"] == ["2027-01-18", "2027-09-06"]
+    assert [(m["original"], m["subject"]) for m in kept["modified"]] == [
+        ("2027-01-11", "Theirs"),  # not waiting: Dynamics 365's value goes
+        ("2027-08-30", "Far"),  # waiting: the mailbox's own stays
+    ]
+    # nothing waits, or a new pattern (which drops every exception in the mailbox): as Dynamics 365 has it
+    assert series.keep_waiting(crm, mailbox, []) == crm
+    new_pattern = {**(crm or {}), "interval": 2}
+    assert series.keep_waiting(new_pattern, mailbox, waiting) == rec.normalize(new_pattern)
+    assert series.keep_waiting(None, mailbox, waiting) is None
+    # the planner's view leaves them out, and so does the merge base
+    assert series.without_exceptions(mailbox, waiting) == {
+        **(mailbox or {}),
+        "deleted": [],
+        "modified": [_moved("2027-01-11", "Mine")],
+    }
+    base: dict[str, object] = {"subject": "Weekly", "recurrence": mailbox}
+    series.leave_out(base, waiting)
+    assert base["recurrence"] == series.without_exceptions(mailbox, waiting)
+    assert series.waiting_dates(base) == waiting  # noted with the base, in the same write
+    series.leave_out(base, [])  # written: nothing waits any more
+    assert "@waiting" not in base and series.waiting_dates(base) == []
+
+
+def test_plans_carry_a_series_waiting_dates_over() -> None:
+    from wizard.sync.model import Direction, Link
+    from wizard.sync.planner import (
+        WAITING,
+        CrmChanges,
+        MailboxChanges,
+        Rules,
+        UpdateBase,
+        UpdateMailbox,
+        plan,
+    )
+
+    base = {"subject": "Weekly", "location": "Room 1", WAITING: ["2027-08-30"]}
+    link = Link("appointments", "c1", "m1", base)
+    rules = Rules({"subject": Direction.BOTH, "location": Direction.BOTH}, datetime(2027, 1, 1, tzinfo=UTC))
+    crm = CrmChanges({"c1": {"subject": "Renamed", "location": "Room 1"}}, frozenset(), frozenset())
+    the_plan = plan("appointments", {"c1": link}, crm, MailboxChanges({}, frozenset()), rules)
+    (update,) = [op for op in the_plan.operations if isinstance(op, UpdateMailbox)]
+    assert update.changes["subject"] == "Renamed" and WAITING not in update.changes
+    (stored,) = [op for op in the_plan.operations if isinstance(op, UpdateBase)]
+    assert stored.base[WAITING] == ["2027-08-30"] and stored.base["subject"] == "Renamed"
+
+
+def test_what_still_waits_after_a_series_was_written() -> None:
+    weekly = rec.normalize({"pattern": "weekly", "weekdays": [0], "start_date": "2027-01-04"})
+    assert weekly is not None
+    base: dict[str, object] = {"recurrence": weekly, "@waiting": ["2027-08-30"]}
+    near = {"recurrence": {**weekly, "deleted": ["2027-01-11"]}}
+    # a near exception written: the far one (left out of what the planner saw) still waits, with new ones
+    assert series.still_waiting(base, {"recurrence": weekly}, near, ["2027-09-06"], whole=False) == [
+        "2027-08-30",
+        "2027-09-06",
+    ]
+    # the mailbox copy was planned whole: only what was left out this time waits
+    assert series.still_waiting(base, {"recurrence": weekly}, near, [], whole=True) == []
+    # a new pattern drops the mailbox's exceptions, and a change of other fields writes none
+    new_pattern = {"recurrence": {**weekly, "interval": 2}}
+    assert series.still_waiting(base, {"recurrence": weekly}, new_pattern, [], whole=False) == []
+    assert series.still_waiting(base, {"recurrence": weekly}, {"subject": "x"}, [], whole=False) == [
+        "2027-08-30"
+    ]
