@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 from exchangelib import Contact, Message
@@ -113,13 +112,10 @@ def test_bulk_create_thousand_contacts(standin, anna) -> None:
         for n in range(1000)
     ]
     standin.server.reset_counts()
-    started = time.monotonic()
     results = anna.bulk_create(folder=anna.contacts, items=contacts)
-    elapsed = time.monotonic() - started
     assert len(results) == 1000
     assert all(not isinstance(r, Exception) for r in results)
-    assert standin.server.request_count <= 12
-    assert elapsed < 10, elapsed
+    assert standin.server.request_count <= 12  # pages of 100 (time is for bench/, not for tests)
     assert len(standin.store.list_items(ANNA, "contacts")) == 1000
     standin.server.reset_counts()
     assert anna.contacts.all().count() == 1000

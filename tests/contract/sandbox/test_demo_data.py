@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from wizard.sandbox.dataverse.server import DataverseEnvironment
@@ -25,16 +24,11 @@ def _env(
     )
 
 
-def test_demo_data_is_deterministic_and_fast(
-    directory: Directory, signer: TokenSigner, tls: SandboxTLS
-) -> None:
-    started = time.perf_counter()
+def test_demo_data_is_deterministic(directory: Directory, signer: TokenSigner, tls: SandboxTLS) -> None:
     first = _env(directory, signer, tls).start()
-    elapsed = time.perf_counter() - started
     second = _env(directory, signer, tls)
     other_seed = _env(directory, signer, tls, seed=1)
     try:
-        assert elapsed < 2.0
         names = sorted((r["contactid"], r["fullname"]) for r in first.store.rows("contacts"))
         assert names == sorted((r["contactid"], r["fullname"]) for r in second.store.rows("contacts"))
         assert names != sorted((r["contactid"], r["fullname"]) for r in other_seed.store.rows("contacts"))
