@@ -93,6 +93,10 @@ EWS_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
     "tasks": ("tasks", "Task", {"subject": "item:Subject"}),
 }
 EWS_FIELDS["series"] = EWS_FIELDS["appointments"]
+#: occurrences of a long weekly series (half a year: past the stand-in's 4-month expansion window)
+LONG_SERIES = 26
+#: a weekly series' occurrences that fit the stand-in's expansion window for sure (4 months from now)
+WINDOW_OCCURRENCES = 16
 PREFIX = {"contacts": "C", "appointments": "A", "tasks": "T", "email": "E", "series": "S"}
 MAIL_DOMAIN = "sim.example.org"  # senders no Dynamics 365 record has: only tracked mail is in scope
 
@@ -326,6 +330,7 @@ class Stats:
     sends: int = 0  # emails put in Pending Send in Dynamics 365 (with or without a recipient)
     series: int = 0  # series created
     occurrence_edits: int = 0
+    waiting_edits: int = 0  # occurrence edits (mailbox) beyond Dataverse's expansion window: they wait
     conversions: int = 0  # appointment -> series or back
     midrun_edits: Counter[str] = field(default_factory=Counter)  # by side: crm, mailbox, mail
     conflicts: int = 0  # in the conflict log once converged
@@ -364,8 +369,9 @@ class World:
     def value(self, tag: str) -> str:
         return f"{tag}{next(self.seq)}"
 
-    def create(self, kind: str, side: str, *, hour: int | None = None) -> Record:
-        """A new record on one side (``hour``: a series' local start hour, else drawn from its name)."""
+    def create(self, kind: str, side: str, *, hour: int | None = None, weeks: int | None = None) -> Record:
+        """A new record on one side (``hour``: a series' local start hour, else drawn from its name;
+        ``weeks``: a weekly series of that many occurrences, else drawn)."""
         name = f"{PREFIX[kind]}{next(self.names):03d}"
         record = Record(kind, name, side)
         if kind == "email":
@@ -379,7 +385,7 @@ class World:
             values = {"subject": f"{name} {self.value('s')}"}
         start = FUTURE + dt.timedelta(hours=int(name[1:]))  # in the future: CRM deletes propagate
         if kind == "series":
-            self._create_series(record, side, values, hour)
+            self._create_series(record, side, values, hour, weeks)
         elif side == "crm":
             body: dict[str, Any] = dict(values)
             if kind == "contacts":
@@ -432,17 +438,26 @@ class World:
         """Another sandbox user: an attendee of some series (never invited) and the recipient of sends."""
         return str(self.rig.sandbox.port_info()["users"][1]["primary_email"])
 
-    def _create_series(self, record: Record, side: str, values: dict[str, str], hour: int | None) -> None:
-        """A daily or weekly series with a count, starting in the next days (inside Dataverse's window)."""
+    def _create_series(
+        self, record: Record, side: str, values: dict[str, str], hour: int | None, weeks: int | None = None
+    ) -> None:
+        """A daily or weekly series with a count, starting in the next days. Every other weekly one runs for
+        half a year, past Dataverse's expansion window (4 months in the stand-in): its later occurrences have
+        no instances until :func:`expand_everything`, so their mailbox edits wait."""
         tz_name = zone_name(self.rig)
         n = int(record.name[1:])
         day = dt.datetime.now(tzs.zone(tz_name)).date() + dt.timedelta(days=1 + n % 3)
         hour = 8 + n % 8 if hour is None else hour
         start = dt.datetime.combine(day, dt.time(hour), tzinfo=tzs.zone(tz_name))
-        if self.rnd.random() < 0.5:
-            shape: dict[str, Any] = {"pattern": "daily", "interval": 1, "occurrences": self.rnd.randint(3, 5)}
+        if weeks is not None:
+            shape: dict[str, Any] = {"pattern": "weekly", "weekdays": [day.weekday()], "occurrences": weeks}
+        elif self.rnd.random() < 0.5:
+            shape = {"pattern": "daily", "interval": 1, "occurrences": self.rnd.randint(3, 5)}
         else:
-            shape = {"pattern": "weekly", "weekdays": [day.weekday()], "occurrences": self.rnd.randint(3, 4)}
+            count = self.rnd.randint(3, 4)
+            if n % 2 == 1:  # not drawn: the other seeds' draws stay as they were
+                count = LONG_SERIES
+            shape = {"pattern": "weekly", "weekdays": [day.weekday()], "occurrences": count}
         pattern = {"start_date": day.isoformat(), **shape}
         attendee = self.rnd.random() < 0.5
         if side == "crm":
@@ -479,7 +494,7 @@ class World:
         self.stats.series += 1
 
     def _dates(self, record: Record) -> list[dt.date]:
-        return rec.to_mailbox(record.pattern).dates(limit=10) if record.recurring else []
+        return rec.to_mailbox(record.pattern).dates(limit=LONG_SERIES) if record.recurring else []
 
     def edit_occurrence(
         self, record: Record, side: str, *, index: int | None = None, delete: bool | None = None
@@ -489,6 +504,13 @@ class World:
         dates = [d for d in self._dates(record) if not getattr(record.occurrences.get(d), "deleted", False)]
         if record.deleted_on is not None or len(dates) < 2:
             return False
+        if (
+            index is None
+            and side == "mailbox"
+            and len(dates) > WINDOW_OCCURRENCES
+            and self.rnd.random() < 0.5
+        ):
+            dates = dates[WINDOW_OCCURRENCES:]  # a long series: half its Outlook edits go past the window
         day = self.rnd.choice(dates) if index is None else self._dates(record)[index]
         tz = tzs.zone(zone_name(self.rig))
         deleted = self.rnd.random() < 0.4 if delete is None else delete
@@ -567,6 +589,8 @@ class World:
         record.occurrences[day] = Occurrence(seq, side, deleted, subject, start)
         record.dirty = True
         self.stats.occurrence_edits += 1
+        if day > dt.date.today() + dt.timedelta(days=125):
+            self.stats.waiting_edits += 1
         return True
 
     def convert(self, record: Record) -> bool:
@@ -879,6 +903,15 @@ def describe(summary: RunSummary) -> list[tuple[str, str, str, int, int]]:
 
 
 # ------------------------------------------------------------------------------------------ invariants
+
+
+def expand_everything(world: World) -> None:
+    """Let time pass for series: the organization's future expansion window grows to a year and Dataverse's
+    expansion job runs, so every occurrence of the simulation's series has an instance and the exceptions
+    that waited can be written (the next run must do it)."""
+    env = world.rig.sandbox.environments[0]
+    env.store.update("organizations", env.org.id, {"futureexpansionwindow": 12})
+    env.run_expansion_job()
 
 
 def check_converged(world: World) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.simulation.engine_harness import (
+    LONG_SERIES,
     TIMEOUT,
     Edit,
     Rig,
@@ -30,6 +31,7 @@ from tests.simulation.engine_harness import (
     crash_run,
     crm_rows,
     describe,
+    expand_everything,
     pending_query,
     report,
     seeds,
@@ -70,7 +72,9 @@ def rig(sandbox: Sandbox) -> Iterator[Rig]:
 
 
 def _converge(world: World) -> None:
-    """Up to two clean runs; then every invariant must hold."""
+    """Time passes for series (see expand_everything), then up to two clean runs; then every invariant must
+    hold."""
+    expand_everything(world)
     for _ in range(2):
         summary = world.rig.run()
         world.ran(summary)
@@ -338,6 +342,39 @@ def test_a_mailbox_edit_while_a_series_is_written_is_not_lost(
     assert not pending
     _converge(world)
     assert world.find_crm(record)["subject"] == record.edits[-1].value
+
+
+@pytest.mark.parametrize("side", ["mailbox", "crm"])
+def test_occurrence_edits_beyond_the_expansion_window_wait_and_arrive(rig: Rig, side: str) -> None:
+    """Mailbox edits of occurrences Dataverse has no instance for yet (past its expansion window) wait: under
+    faults and with a Dynamics 365 edit of the same series meanwhile, no run fails on them and none takes
+    them back from the mailbox; once the expansion job has made the instances they arrive (_converge)."""
+    world = World(rig, 12)
+    record = world.create("series", side, weeks=LONG_SERIES)
+    world.ran(rig.run())
+    assert world.edit_occurrence(record, "mailbox", index=20, delete=False)
+    assert world.edit_occurrence(record, "mailbox", index=22, delete=True)
+    assert not world.edit_occurrence(record, "crm", index=21, delete=True)  # no instance to delete there
+    assert world.stats.waiting_edits == 2
+    for round_ in range(3):
+        if round_ == 1:
+            assert world.edit_occurrence(record, "crm", index=2, delete=True)
+        world.arm_faults()
+        try:
+            world.ran(rig.run())
+        except D365SyncError:
+            pass
+        finally:
+            world.clear_faults()
+    summary = rig.run()
+    world.ran(summary)
+    assert clean(summary), describe(summary)
+    item = world.find_mailbox(record)
+    assert item is not None and item.recurrence is not None
+    dates = world._dates(record)
+    assert item.recurrence.deleted_occurrences == (dates[2], dates[22])
+    assert [m.original for m in item.recurrence.modified_occurrences] == [dates[20]]
+    _converge(world)  # the window grows, the job runs: both far edits are in Dynamics 365 now
 
 
 # ------------------------------------------------------------------------------------------ real crashes
