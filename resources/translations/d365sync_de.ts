@@ -625,6 +625,18 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>{n} Fehler</translation>
     </message>
     <message>
+        <source>1 waiting</source>
+        <translation>1 wartet</translation>
+    </message>
+    <message>
+        <source>{n} waiting</source>
+        <translation>{n} warten</translation>
+    </message>
+    <message>
+        <source>Occurrences of recurring appointments changed or deleted in the mailbox that Dynamics 365 has no occurrence for yet (beyond its calendar window). They are written once it has.</source>
+        <translation>Im Postfach geänderte oder gelöschte Einzeltermine von Serienterminen, die es in Dynamics 365 noch nicht gibt (außerhalb seines Kalenderfensters). Sie werden geschrieben, sobald Dynamics 365 sie hat.</translation>
+    </message>
+    <message>
         <source>Succeeded</source>
         <translation>Erfolgreich</translation>
     </message>

@@ -309,6 +309,18 @@ def test_unreachable_is_offline_and_a_failed_kind_is_marked(
     assert script.calls[-1] == ["tasks"]  # Retry now on a kind's error runs that kind
 
 
+def test_occurrence_changes_that_wait_are_shown_with_why(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script, status: FakeStatus
+) -> None:
+    window = make_window()
+    status.view.kinds = [KindRow("appointments", datetime.now(UTC), "ok", waiting=2)]
+    run_and_wait(qtbot, window)
+    assert row_texts(window, "appointments")[5] == "2 waiting"
+    item = window.table.item_for("appointments")
+    assert item is not None and "beyond its calendar window" in item.toolTip(5)
+    assert current_state(window.adapter) is AccountState.CONNECTED  # waiting is no error
+
+
 def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script, status: FakeStatus
 ) -> None:

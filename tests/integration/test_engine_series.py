@@ -25,6 +25,7 @@ from wizard.mailbox.base import (
 from wizard.sandbox import Sandbox
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
+from wizard.sync.status import StatusSnapshot, status_lines, status_snapshot
 from wizard.sync.timezones import local_zone_name
 
 INSTANCE_SELECT = ["activityid", "subject", "scheduledstart", "originalstartdate", "instancetypecode"]
@@ -386,6 +387,11 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
         assert state.count_links("appointments") == 1 and not state.pending_creates()
 
 
+def _status(setup: Setup) -> StatusSnapshot:
+    with setup.state() as state:
+        return status_snapshot(state, setup.services.profile, is_sync_computer=True, next_run=None)
+
+
 def _far_dates(setup: Setup, start: dt.datetime) -> tuple[dt.date, dt.date, dt.date]:
     """Of a weekly series from ``start``: one date inside the stand-in's expansion window (4 months) and two
     beyond it."""
@@ -447,6 +453,8 @@ def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup
         link = state.link_by_crm("appointments", master_id)
     assert link is not None and link.base is not None
     assert link.base["@waiting"] == sorted([far_moved.isoformat(), far_deleted.isoformat()])
+    assert _status(setup).kind("appointments").waiting == 2
+    assert any("2 changed or deleted occurrence(s)" in line for line in status_lines(_status(setup)))
     _quiet(setup)  # waiting is not a change: nothing is sent, and the mailbox keeps its exceptions
     (item,) = _series_in_mailbox(setup)
     assert item.recurrence is not None
@@ -501,4 +509,5 @@ def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup
     with setup.state() as state:
         link = state.link_by_crm("appointments", master_id)
     assert link is not None and link.base is not None and "@waiting" not in link.base
+    assert _status(setup).kind("appointments").waiting == 0
     _quiet(setup)

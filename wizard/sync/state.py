@@ -357,6 +357,16 @@ class StateDB:
     def count_links(self, kind: Kind) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM links WHERE kind = ?", (kind,)).fetchone()[0])
 
+    def count_waiting(self, kind: Kind) -> int:
+        """Exceptions of recurring series that wait for Dynamics 365 to make their occurrences (the dates a
+        link's base notes under ``@waiting``; see wizard.sync.series)."""
+        from wizard.sync.planner import WAITING
+
+        rows = self._db.execute(
+            "SELECT base FROM links WHERE kind = ? AND base LIKE ?", (kind, f'%"{WAITING}"%')
+        ).fetchall()
+        return sum(len((_load(base) or {}).get(WAITING) or ()) for (base,) in rows)
+
     @staticmethod
     def _link(row: tuple[Any, ...]) -> Link:
         kind, crm_id, mailbox_id, etag, change_key, chash, base, linked_at, updated_at = row

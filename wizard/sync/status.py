@@ -13,7 +13,10 @@ next run is due), so it costs no network request. ``StatusSnapshot.to_json()`` i
                 "status": "ok" | "error" | "needs_confirmation" | "running" | "never",
                 "to_crm": {"created": 0, "updated": 0, "deleted": 0, "unlinked": 0, "conflicts": 0, "errors": 0},
                 "to_mailbox": {…same keys…}, "linked": 12, "unresolved_conflicts": 0,
-                "errors": ["…user text…"]}, …]}
+                "waiting": 0, "errors": ["…user text…"]}, …]}
+
+``waiting`` (appointments): changed or deleted occurrences of recurring series made in the mailbox that wait
+for Dynamics 365 to have those occurrences (beyond its expansion window; docs/field-mappings.md).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class KindStatus:
     to_mailbox: RunCounts = field(default_factory=RunCounts)
     linked: int = 0
     unresolved_conflicts: int = 0
+    waiting: int = 0
     errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +56,7 @@ class KindStatus:
             "to_mailbox": asdict(self.to_mailbox),
             "linked": self.linked,
             "unresolved_conflicts": self.unresolved_conflicts,
+            "waiting": self.waiting,
             "errors": list(self.errors),
         }
 
@@ -99,6 +104,7 @@ def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]
     out = KindStatus(kind, enabled)
     out.linked = state.count_links(kind)  # type: ignore[arg-type]
     out.unresolved_conflicts = len(state.conflicts(kind, unresolved_only=True))  # type: ignore[arg-type]
+    out.waiting = state.count_waiting(kind) if kind == "appointments" else 0  # type: ignore[arg-type]
     for run in runs:  # newest first: the last run that included this kind
         if not any(k == kind for k, _ in run.counts):
             continue
@@ -184,6 +190,11 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
     for k in snapshot.kinds:
         for message in k.errors[:3]:
             lines.append(f"  {k.kind}: {message}")
+        if k.waiting:
+            lines.append(
+                f"  {k.kind}: {k.waiting} changed or deleted occurrence(s) of recurring appointments wait until "
+                "Dynamics 365 has those occurrences (beyond its expansion window); they are written then."
+            )
     return lines
 
 

@@ -72,6 +72,7 @@ class KindRow:
     to_crm: KindCounts = field(default_factory=KindCounts)
     conflicts: int = 0  # unresolved
     errors: list[str] = field(default_factory=list)  # user texts of the last run's errors
+    waiting: int = 0  # occurrence changes that wait for Dynamics 365's expansion window (appointments)
 
 
 @dataclass
@@ -235,9 +236,20 @@ class KindTable(QTreeWidget):
         if row.errors:
             n = len(row.errors)
             issues.append(self.tr("1 error") if n == 1 else self.tr("{n} errors").format(n=number(n)))
+        tips = list(row.errors)
+        if row.waiting:
+            n = row.waiting
+            issues.append(self.tr("1 waiting") if n == 1 else self.tr("{n} waiting").format(n=number(n)))
+            tips.append(
+                self.tr(
+                    "Occurrences of recurring appointments changed or deleted in the mailbox that Dynamics 365 "
+                    "has no occurrence for yet (beyond its calendar window). They are written once it has."
+                )
+            )
         item.setText(5, ", ".join(issues) or "—")
-        item.setIcon(5, icon("error") if row.errors else icon("warning") if row.conflicts else icon(""))
-        item.setToolTip(5, "\n".join(row.errors))
+        fallback = icon("info") if row.waiting else icon("")
+        item.setIcon(5, icon("error") if row.errors else icon("warning") if row.conflicts else fallback)
+        item.setToolTip(5, "\n".join(tips))
 
     def _status_text(self, status: str) -> str:
         return {
@@ -927,6 +939,7 @@ def view_from_snapshot(
             to_crm=KindCounts(**vars(k.to_crm)),
             conflicts=k.unresolved_conflicts,
             errors=list(k.errors),
+            waiting=k.waiting,
         )
         for k in snapshot.kinds
         if k.enabled
