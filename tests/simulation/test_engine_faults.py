@@ -283,6 +283,38 @@ def test_a_crm_edit_between_read_and_write_is_not_overwritten(
     assert world.stats.conflicts == 1  # CRM's value won; the mailbox edit is in the conflict log
 
 
+@pytest.mark.parametrize("write", ["delete", "update"])
+def test_a_crm_edit_of_a_series_between_read_and_write_is_not_lost(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """Seed 211's finding, made deterministic: a series is turned into a single appointment in Outlook (or
+    renamed there) while someone changes its location in Dynamics 365 after this run read the master. The
+    conversion deleted the master (and the rename PATCHed it) without If-Match, so that edit was gone. Both
+    now send the ETag read: 412, nothing deleted or overwritten, and the next run merges both edits."""
+    world = World(rig, 13)
+    record = world.create("series", "crm")
+    world.ran(rig.run())
+    world.ran(rig.run())
+    assert world.convert(record) if write == "delete" else world.update(record, "mailbox", "subject")
+    edit = world.midrun_edit_of(record, "crm", "location")
+    assert edit is not None
+    pending = [edit]
+    method = getattr(DataverseClient, write)
+
+    def edited_first(self: DataverseClient, entity_set: str, *args: Any, **kwargs: Any) -> Any:
+        if entity_set == "recurringappointmentmasters":
+            while pending:
+                pending.pop()()
+        return method(self, entity_set, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DataverseClient, write, edited_first)
+        summary = rig.run()
+    (appointments,) = [k for k in summary.kinds if k.kind == "appointments"]
+    assert appointments.to_crm.errors == 1 and not pending, describe(summary)
+    _converge(world)  # the CRM location is kept (or lost to the policy and logged); no pending conversion
+
+
 @pytest.mark.parametrize("side", ["mailbox", "crm"])
 def test_a_deleted_afternoon_occurrence_keeps_its_date(rig: Rig, side: str) -> None:
     """Seed 123's finding, made deterministic: Dataverse lists a deleted instance by its original start (an

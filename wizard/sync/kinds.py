@@ -1083,7 +1083,9 @@ class RecordSync:
             shape = read.crm_rows.get(op.crm_id) or (link.base if link else None)
             conversions = _Conversions(state, kind, link.mailbox_id if link else "")
             written = (
-                series.update(ctx.crm, mctx, op.crm_id, op.changes, shape, conversions)
+                series.update(
+                    ctx.crm, mctx, op.crm_id, op.changes, shape, conversions, _read_etag(read, op.crm_id)
+                )
                 if kind == "appointments"
                 else None
             )
@@ -1477,8 +1479,7 @@ def _batch_error(status: int) -> D365SyncError:
 
 def _read_etag(read: _Read, crm_id: str) -> str | None:
     """The ETag of the row as this run knows it (read now, or unchanged since the last run), if it is one."""
-    version = (read.cursor.versions or {}).get(crm_id)
-    return version if version and version.startswith('W/"') else None
+    return series.row_etag((read.cursor.versions or {}).get(crm_id))
 
 
 def _key(op: Operation) -> tuple[str | None, str | None]:

@@ -50,7 +50,7 @@ import defusedxml.ElementTree as SafeET
 
 from wizard.crm.client import DataverseClient, guid, odata_string
 from wizard.errors import D365SyncError, Severity
-from wizard.odata.errors import NotFoundError, ValidationError
+from wizard.odata.errors import NotFoundError, PreconditionFailedError, ValidationError
 from wizard.sync import mapping
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
@@ -100,6 +100,17 @@ def master_fetch(fetchxml: str) -> str | None:
 
 def is_series_version(version: str | None) -> bool:
     return bool(version) and str(version).startswith(MARK)
+
+
+def row_etag(version: str | None) -> str | None:
+    """The row's ETag in a snapshot version: an appointment's version is its ETag, a series' carries its
+    master's (see :func:`_version`). None when the version holds none (a ``modifiedon`` or a content hash)."""
+    if not version:
+        return None
+    text = str(version)
+    if text.startswith(MARK):
+        text = text[len(MARK) :].rsplit("|", 1)[0]
+    return text if text.startswith('W/"') else None
 
 
 # -------------------------------------------------------------------------------------------- reading
@@ -459,12 +470,16 @@ def update(
     changes: Fields,
     shape: Mapping[str, Any] | None,
     conversions: Conversions,
+    etag: str | None = None,
 ) -> Written | None:
     """Carry out an UpdateCrm when a series is involved (None: a plain appointment, not handled here).
 
-    ``shape`` is the record as Dynamics 365 has it (this run's view, else the merge base). A single
-    appointment that becomes a series, or the reverse, is deleted and created again in the other table with
-    the same activityid, so the link and the mailbox item's crmid stay valid.
+    ``shape`` is the record as Dynamics 365 has it (this run's view, else the merge base), ``etag`` the row's
+    ETag as this run knows it: the first write (the master's PATCH, or the DELETE of a conversion) sends it as
+    ``If-Match``, so a Dynamics 365 edit made since this run read the row fails the item (412) and is merged
+    next run instead of being overwritten or deleted with the row. A single appointment that becomes a
+    series, or the reverse, is deleted and created again in the other table with the same activityid, so the
+    link and the mailbox item's crmid stay valid.
     """
     old_series = shape is not None and shape.get("recurrence") is not None
     new_series = changes["recurrence"] is not None if "recurrence" in changes else old_series
@@ -472,7 +487,9 @@ def update(
         return None
     merged = {**_synced(shape or {}), **changes}
     if old_series != new_series:
-        return Written(_replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series, conversions))
+        return Written(
+            _replace(client, mctx, crm_id, merged, _synced(shape or {}), old_series, conversions, etag)
+        )
     current = (shape or {}).get("recurrence")
     wanted = merged["recurrence"]
     payload = mapping.crm_payload("appointments", changes, mctx, creating=False, series=True)
@@ -483,7 +500,7 @@ def update(
             payload.pop(column, None)  # the same pattern: sending it would regenerate the instances
     regenerated = bool(REGENERATING & set(payload))
     if payload:
-        client.update(MASTERS, crm_id, payload)
+        client.update(MASTERS, crm_id, payload, etag)
     if "recurrence" in changes or regenerated:
         return Written(
             write_exceptions(client, mctx, crm_id, wanted, None if regenerated else current, merged)
@@ -499,6 +516,7 @@ def _replace(
     old: Fields,
     old_series: bool,
     conversions: Conversions,
+    etag: str | None = None,
 ) -> list[str]:
     """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id; returns
     the new series' waiting exception dates."""
@@ -511,7 +529,11 @@ def _replace(
     token = conversions.begin(
         crm_id, {"entity_set": new_set, "row": payload, "old_set": old_set, "old_row": restore}
     )
-    client.delete(old_set, crm_id)
+    try:
+        client.delete(old_set, crm_id, etag)
+    except PreconditionFailedError:
+        conversions.done(token)  # changed in Dynamics 365 since read, and not deleted: merged next run
+        raise
     try:
         client.create(new_set, payload)
     except D365SyncError:
