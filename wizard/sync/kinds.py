@@ -330,7 +330,7 @@ class _Read:
     mailbox_state: str | None
     items: dict[str, MailboxItem]  # mailbox items fetched this run
     crm_rows: dict[str, Fields]  # every in-scope CRM row's view
-    reread: frozenset[str] = frozenset()  # waiting series whose mailbox copy was read whole (see CrmCursor)
+    reread: frozenset[str] = frozenset()  # waiting series whose mailbox copy was read whole (series.ready)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from wizard.errors import D365SyncError, Severity
 from wizard.sync.merge import FieldConflict
 from wizard.sync.model import Fields, Kind, Link, content_hash
+from wizard.sync.planner import WAITING
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +361,6 @@ class StateDB:
     def count_waiting(self, kind: Kind) -> int:
         """Exceptions of recurring series that wait for Dynamics 365 to make their occurrences (the dates a
         link's base notes under ``@waiting``; see wizard.sync.series)."""
-        from wizard.sync.planner import WAITING
-
         rows = self._db.execute(
             "SELECT base FROM links WHERE kind = ? AND base LIKE ?", (kind, f'%"{WAITING}"%')
         ).fetchall()
