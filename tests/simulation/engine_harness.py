@@ -847,6 +847,9 @@ class World:
 
         def apply() -> None:
             record.tracked = tracked
+            # the run under way may have listed the Inbox already: not in sync before the next clean run
+            # (else the model may delete it "cleanly" before the engine ever saw it; seeds 268 and 299)
+            record.midrun = True
             deliver(self.rig, record.name, tracked=tracked)
             self.records[record.name] = record
             self.stats.mails += 1
