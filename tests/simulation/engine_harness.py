@@ -908,12 +908,12 @@ def describe(summary: RunSummary) -> list[tuple[str, str, str, int, int]]:
 # ------------------------------------------------------------------------------------------ invariants
 
 
-def expand_everything(world: World) -> None:
-    """Let time pass for series: the organization's future expansion window grows to a year and Dataverse's
-    expansion job runs, so every occurrence of the simulation's series has an instance and the exceptions
-    that waited can be written (the next run must do it)."""
+def expand_everything(world: World, months: int = 12) -> None:
+    """Let time pass for series: the organization's future expansion window grows (to a year: past every
+    series the simulation makes) and Dataverse's expansion job runs, so the occurrences get their instances
+    and the exceptions that waited can be written (the next run must do it)."""
     env = world.rig.sandbox.environments[0]
-    env.store.update("organizations", env.org.id, {"futureexpansionwindow": 12})
+    env.store.update("organizations", env.org.id, {"futureexpansionwindow": months})
     env.run_expansion_job()
 
 

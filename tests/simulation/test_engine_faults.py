@@ -90,7 +90,9 @@ def _simulate(rig: Rig, seed: int, rounds: int) -> World:
     world.draw_policies()
     world.random_edits(6)  # a starting population on both sides
     world.ran(rig.run())
-    for _round in range(rounds):
+    for round_ in range(rounds):
+        if round_ == rounds // 2:  # half way, time passes for series: what waited is written under faults
+            expand_everything(world, months=8)
         world.random_edits(world.rnd.randint(2, 6))
         world.arm_faults()
         hook = _midrun_hook(world) if world.rnd.random() < 0.6 else None
