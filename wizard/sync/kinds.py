@@ -69,7 +69,6 @@ from wizard.mailbox.base import (
 )
 from wizard.odata.errors import NotFoundError, ValidationError
 from wizard.sync import mapping, series
-from wizard.sync import recurrence as rec
 from wizard.sync.engine import KindCounts, KindResult, RunContext
 from wizard.sync.merge import ConflictPolicy, canonical
 from wizard.sync.model import Fields, Kind, content_hash
@@ -1160,7 +1159,7 @@ class RecordSync:
             return changes
         current = _mailbox_view(self.record_kind, item, mctx).get("recurrence")
         wanted = series.keep_waiting(changes["recurrence"], current, waiting)
-        if base is not None and (current is None or rec.pattern_only(wanted) != rec.pattern_only(current)):
+        if base is not None and not series.same_pattern(wanted, current):
             base.pop(WAITING, None)
         return {**changes, "recurrence": wanted}
 

@@ -322,11 +322,16 @@ def ready(
     return out
 
 
+def same_pattern(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two recurrences are the same series (their exceptions aside); no recurrence is no pattern."""
+    return a is not None and b is not None and rec.pattern_only(a) == rec.pattern_only(b)
+
+
 def needs_reset(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
     """Whether the pattern must be sent again: a new pattern, a restored occurrence or an undone exception."""
     if current is None:
         return False
-    if rec.pattern_only(current) != rec.pattern_only(wanted):
+    if not same_pattern(current, wanted):
         return True
     have_deleted, want_deleted = set(current["deleted"]), set(wanted["deleted"])
     have_modified = {m["original"] for m in current["modified"]}
@@ -417,7 +422,7 @@ def keep_waiting(
         return dict(wanted) if wanted is not None else None
     new, old = rec.normalize(wanted), rec.normalize(current)
     assert new is not None and old is not None
-    if rec.pattern_only(new) != rec.pattern_only(old):
+    if not same_pattern(new, old):
         return new
     modified = {m["original"]: m for m in new["modified"] if m["original"] not in waiting}
     modified.update({m["original"]: m for m in old["modified"] if m["original"] in waiting})
@@ -619,10 +624,8 @@ def still_waiting(
     the pattern changed (the mailbox dropped its exceptions with it). ``base`` is the merge base the plan
     carried over, ``shape`` the series as Dynamics 365 had it."""
     carried = [] if whole else waiting_dates(base)
-    if carried and "recurrence" in changes:
-        old, new = (shape or {}).get("recurrence"), changes["recurrence"]
-        if old is None or new is None or rec.pattern_only(old) != rec.pattern_only(new):
-            carried = []
+    if "recurrence" in changes and not same_pattern((shape or {}).get("recurrence"), changes["recurrence"]):
+        carried = []
     return sorted({*carried, *left_out})
 
 
