@@ -71,7 +71,6 @@ class Sandbox:
     def start(self) -> Sandbox:
         from wizard.sandbox.authority import Authority
         from wizard.sandbox.dataverse.discovery import DiscoveryService
-        from wizard.sandbox.dataverse.server import DataverseEnvironment
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tls = make_tls(self.data_dir)
@@ -80,31 +79,9 @@ class Sandbox:
                 self.directory, signer=self.signer, tls=self.tls, token_lifetime=self.token_lifetime
             ).start()
             for org in self.directory.orgs:
-                env = DataverseEnvironment(
-                    self.directory,
-                    org,
-                    signer=self.signer,
-                    tls=self.tls,
-                    authority_url=self.authority.url,
-                    data_dir=self.data_dir / org.unique_name,
-                    demo_data=self.demo_data,
-                    seed=self.seed,
-                    faults=self.faults,
-                )
-                self.environments.append(env.start())
+                self.environments.append(self._environment(org))
             if self.with_onprem:
-                self.onprem = DataverseEnvironment(
-                    self.directory,
-                    ONPREM_ORG,
-                    signer=self.signer,
-                    tls=self.tls,
-                    authority_url=self.authority.url,
-                    data_dir=self.data_dir / ONPREM_ORG.unique_name,
-                    demo_data=self.demo_data,
-                    seed=self.seed,
-                    faults=self.faults,
-                    auth="ntlm",
-                ).start()
+                self.onprem = self._environment(ONPREM_ORG, auth="ntlm")
             self.discovery = DiscoveryService(
                 self.directory,
                 self.environments,
@@ -135,6 +112,23 @@ class Sandbox:
             self.stop()
             raise
         return self
+
+    def _environment(self, org: DirectoryOrg, auth: str = "oauth") -> Any:
+        """One Dataverse environment of this sandbox, started (its data under the org's unique name)."""
+        from wizard.sandbox.dataverse.server import DataverseEnvironment
+
+        return DataverseEnvironment(
+            self.directory,
+            org,
+            signer=self.signer,
+            tls=self.tls,
+            authority_url=self.authority.url,
+            data_dir=self.data_dir / org.unique_name,
+            demo_data=self.demo_data,
+            seed=self.seed,
+            faults=self.faults,
+            auth=auth,
+        ).start()
 
     def stop(self) -> None:
         services = [self.graph, self.ews, self.discovery, self.onprem, *self.environments, self.authority]
