@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from tests.gui.helpers import TIMEOUT, add_via_discovery, click, next_page, replies, wait_idle
+from tests.integration.test_onprem_ntlm import connect_onprem_as_anna
 from wizard.crm.entities import UserQuery
 from wizard.sandbox import Sandbox
 from wizard.services import Services
@@ -203,14 +204,7 @@ def test_mailbox_page_on_premises_takes_the_windows_account(
     """An on-premises organization (Windows sign-in): the mailbox page proposes the organization's Windows
     account for Exchange, and Test and Bind sign in to Exchange with NTLM."""
     anna = info["users"][0]
-    connected = services.connect_org(
-        info["onprem"]["url"],
-        auth_kind="ntlm",
-        username=anna["ntlm_username"],
-        password=anna["password"],
-        ca_file=info["ca_file"],
-    )
-    services.save_org(connected)
+    services.save_org(connect_onprem_as_anna(services, info))
     services.claim(force=True)
     wizard = make_wizard(hints)
     wizard.setStartId(next(i for i in wizard.pageIds() if wizard.page(i) is wizard.mailbox_page))

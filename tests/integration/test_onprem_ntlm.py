@@ -16,7 +16,7 @@ from wizard.mailbox.base import AuthenticationFailed, FolderKind
 from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import Services
+from wizard.services import ConnectedOrg, Services
 from wizard.settings.profile import MailboxBinding
 
 ANNA = "anna.schmidt@contoso.com"
@@ -36,6 +36,18 @@ def info(sandbox: Sandbox) -> dict[str, Any]:
 
 def _anna(info: dict[str, Any]) -> dict[str, Any]:
     return next(u for u in info["users"] if u["upn"] == ANNA)
+
+
+def connect_onprem_as_anna(services: Services, info: dict[str, Any]) -> ConnectedOrg:
+    """Anna's Windows (NTLM) sign-in to the stand-ins' on-premises organization, as the wizard makes it."""
+    anna = _anna(info)
+    return services.connect_org(
+        info["onprem"]["url"],
+        auth_kind="ntlm",
+        username=anna["ntlm_username"],
+        password=anna["password"],
+        ca_file=info["ca_file"],
+    )
 
 
 def test_port_file_names_the_onprem_environment(info: dict[str, Any]) -> None:
@@ -77,18 +89,7 @@ def test_paging_and_batch_through_the_org_path(
     isolated_home: Path, sandbox: Sandbox, info: dict[str, Any]
 ) -> None:
     """nextLinks and ``$batch`` part URLs carry ``/<org>`` on premises; the product's client follows them."""
-    anna = _anna(info)
-    client = (
-        Services(locations().ensure())
-        .connect_org(
-            info["onprem"]["url"],
-            auth_kind="ntlm",
-            username=anna["ntlm_username"],
-            password=anna["password"],
-            ca_file=info["ca_file"],
-        )
-        .client
-    )
+    client = connect_onprem_as_anna(Services(locations().ensure()), info).client
     members = [u for u in sandbox.directory.users if u.member_of(sandbox.onprem.org)]
     rows = list(client.query("systemusers", select=["domainname"], page_size=1))
     assert sorted(r["domainname"] for r in rows) == sorted(u.upn for u in members)
@@ -172,13 +173,7 @@ def test_onprem_org_then_exchange_mailbox_bound_with_ntlm(
     (Autodiscover, the mailbox record's delivery methods, the org stamp on the root folder)."""
     anna = _anna(info)
     services = Services(locations().ensure())
-    connected = services.connect_org(
-        info["onprem"]["url"],
-        auth_kind="ntlm",
-        username=anna["ntlm_username"],
-        password=anna["password"],
-        ca_file=info["ca_file"],
-    )
+    connected = connect_onprem_as_anna(services, info)
     assert services.save_org(connected) is True  # the first organization synchronizes
     binding = MailboxBinding(
         address=ANNA,
