@@ -414,14 +414,7 @@ class World:
                     categories=[TRACKED_CATEGORY],
                 )
             elif kind == "appointments":
-                item = AppointmentItem(
-                    id="",
-                    subject=values["subject"],
-                    location=values["location"],
-                    start=start,
-                    end=start + dt.timedelta(minutes=30),
-                    categories=[TRACKED_CATEGORY],
-                )
+                item = _tracked_appointment(values, start)
             else:
                 item = TaskItem(id="", subject=values["subject"], categories=[TRACKED_CATEGORY])
             (result,) = self.rig.store.create_many(SIDES[kind][2], [item])
@@ -478,15 +471,11 @@ class World:
             }
             self.rig.client.create(MASTERS, body)
         else:
-            item = AppointmentItem(
-                id="",
-                subject=values["subject"],
-                location=values["location"],
-                start=start,
-                end=start + dt.timedelta(minutes=30),
+            item = _tracked_appointment(
+                values,
+                start,
                 recurrence=rec.to_mailbox(pattern),
                 required_attendees=[("Other", self.other_address)] if attendee else [],
-                categories=[TRACKED_CATEGORY],
             )
             (result,) = self.rig.store.create_many(FolderKind.CALENDAR, [item])
             assert result.ok, result
@@ -906,6 +895,19 @@ def describe(summary: RunSummary) -> list[tuple[str, str, str, int, int]]:
 
 
 # ------------------------------------------------------------------------------------------ invariants
+
+
+def _tracked_appointment(values: dict[str, str], start: dt.datetime, **more: Any) -> AppointmentItem:
+    """A half-hour appointment made in the mailbox, tracked, with the model's subject and location."""
+    return AppointmentItem(
+        id="",
+        subject=values["subject"],
+        location=values["location"],
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        categories=[TRACKED_CATEGORY],
+        **more,
+    )
 
 
 def expand_everything(world: World, months: int = 12) -> None:
