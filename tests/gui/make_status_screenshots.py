@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds=[
             KindRow("email", finished_at, "ok", KindCounts(created=1), KindCounts(created=12)),
             KindRow("contacts", finished_at, "ok", KindCounts(updated=3), KindCounts(created=1), conflicts=1),
-            KindRow("appointments", finished_at, "ok", KindCounts(), KindCounts(updated=2)),
+            KindRow("appointments", finished_at, "ok", KindCounts(), KindCounts(updated=2), waiting=2),
             KindRow("tasks", finished_at, "error", errors=[BUSY]),
         ],
         conflicts=[
