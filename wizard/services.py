@@ -29,6 +29,7 @@ from wizard.odata import ODataSession
 from wizard.paths import Locations
 from wizard.secrets import SecretStore, load_token_cache, mailbox_key, org_key
 from wizard.settings import MailboxBinding, OrgProfile, Profile, load_profile, save_profile
+from wizard.tls import verify_for
 
 if TYPE_CHECKING:
     from wizard.sync.engine import Engine, Reporter
@@ -186,12 +187,14 @@ class Services:
             org.authority,
             client_id=org.client_id or DEFAULT_CLIENT_ID,
             cache=self.token_cache(),
-            verify=org.ca_file or True,
+            verify=verify_for(org.ca_file),
         )
 
     # -- Dataverse -----------------------------------------------------------------------------
     def session_for(self, org: OrgProfile, auth: Any) -> ODataSession:
-        return ODataSession(service_root(org.api_url, org.api_version), auth=auth, verify=org.ca_file or True)
+        return ODataSession(
+            service_root(org.api_url, org.api_version), auth=auth, verify=verify_for(org.ca_file)
+        )
 
     def dataverse(self, org: OrgProfile) -> DataverseClient:
         """A client for a configured organization, signed in silently (token cache or keyring password)."""
@@ -249,14 +252,14 @@ class Services:
                 )
             auth: Any = ntlm_auth(username, password)
         else:
-            org.authority = authority or discover_authority(service_root(url), verify=ca_file or True)
+            org.authority = authority or discover_authority(service_root(url), verify=verify_for(ca_file))
             sign_in = self.sign_in(org)
             org.username = self._sign_in_for(
                 sign_in, url, username, password, on_device_code=on_device_code, cancelled=cancelled
             )
             auth = sign_in.provider(url, org.username)
         client, version = connect_newest(
-            url, lambda root: ODataSession(root, auth=auth, verify=org.ca_file or True)
+            url, lambda root: ODataSession(root, auth=auth, verify=verify_for(org.ca_file))
         )
         org.api_version = "" if version == API_VERSION else version
         who = client.whoami()
@@ -325,7 +328,7 @@ class Services:
         session = ODataSession(
             discovery_url.rstrip("/") + "/api/discovery/v2.0/",
             auth=sign_in.provider(discovery_url, user),
-            verify=ca_file or True,
+            verify=verify_for(ca_file),
         )
         return user, discover_instances(session)
 

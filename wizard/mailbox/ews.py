@@ -32,7 +32,6 @@ import copy
 import datetime as dt
 import enum
 import functools
-import ipaddress
 import logging
 import ssl
 import threading
@@ -149,6 +148,7 @@ from wizard.mailbox.base import (
 )
 from wizard.mailbox.message import build_mime, parse_message, render
 from wizard.odata.session import TokenProvider
+from wizard.tls import is_loopback_host, tls_context, verify_for
 
 log = logging.getLogger(__name__)
 
@@ -205,30 +205,13 @@ class EwsSettings:
 # TLS: a per-store adapter
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """TLS 1.2+ with certificate and host name checks, trusting ``ca_file`` or the system store."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 def make_adapter_class(ca_file: str | None) -> type[requests.adapters.HTTPAdapter]:
     """An HTTPAdapter class bound to one CA choice.
 
     ``verify`` is forced on every request: requests merges ``REQUESTS_CA_BUNDLE`` over ``session.verify``
     before the adapter sees the request, so the adapter is the only place where our CA file reliably wins.
     """
-    verify: str | bool = ca_file if ca_file else True
+    verify = verify_for(ca_file)
 
     class StoreTLSAdapter(requests.adapters.HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -700,7 +683,9 @@ def autodiscover(
         url = urls[index]
         index += 1
         parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+        ):
             continue
         protocol = protocol_cls(
             config=Configuration(
@@ -1260,7 +1245,7 @@ class EwsStore:
         host = parts.hostname or ""
         if parts.scheme == "https":
             return
-        if parts.scheme == "http" and is_loopback(host) and self.settings.auth is EwsAuth.NTLM:
+        if parts.scheme == "http" and is_loopback_host(host) and self.settings.auth is EwsAuth.NTLM:
             return
         raise TLSFailure(
             f"refused non-TLS EWS URL for {self.settings.auth.value}",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
-import ipaddress
 import json
 import logging
 import poplib
@@ -53,6 +52,7 @@ from wizard.mailbox.base import (
     not_supported,
 )
 from wizard.mailbox.message import build_mime, parse_message
+from wizard.tls import is_loopback_host, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -97,25 +97,6 @@ class SmtpSettings:
     timeout: float = 30.0
     #: name sent in EHLO; default: this computer's host name (no DNS look-up)
     local_hostname: str | None = None
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
-    """Client TLS context: TLS 1.2 or newer, verified unless the user explicitly turned that off."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 # --------------------------------------------------------------------------------------------------
@@ -281,12 +262,12 @@ class Pop3Store:
 
     def _connect(self) -> Connection:
         s = self._pop3
-        if s.security is TransportSecurity.PLAIN and not is_loopback(s.host):
+        if s.security is TransportSecurity.PLAIN and not is_loopback_host(s.host):
             raise TLSFailure(
                 f"refusing a plain-text POP3 login to {s.host}",
                 user_text="The POP3 server must use TLS (port 995 or STLS); passwords never go unencrypted.",
             )
-        context = tls_context(s.ca_file, s.verify)
+        context = tls_context(s.ca_file, verify=s.verify)
         conn: Connection | None = None
         stage = "connect"
         try:
@@ -546,12 +527,12 @@ class Pop3Store:
         if s is None:
             raise not_supported(BACKEND, "send mail (no SMTP server configured)")
         where = f"{s.host}:{s.port}"
-        if s.security is TransportSecurity.PLAIN and s.username and not is_loopback(s.host):
+        if s.security is TransportSecurity.PLAIN and s.username and not is_loopback_host(s.host):
             raise TLSFailure(
                 f"refusing a plain-text SMTP login to {s.host}",
                 user_text="The SMTP server must use TLS (port 465 or STARTTLS on 587).",
             )
-        context = tls_context(s.ca_file, s.verify)
+        context = tls_context(s.ca_file, verify=s.verify)
         local = s.local_hostname or socket.gethostname() or "localhost"
         smtp: smtplib.SMTP | None = None
         stage = "connect"

@@ -7,7 +7,6 @@ or typed errors (:mod:`wizard.odata.errors`).
 
 from __future__ import annotations
 
-import ipaddress
 import json as jsonlib
 import logging
 import re
@@ -38,6 +37,7 @@ from wizard.odata.errors import (
     parse_error_body,
 )
 from wizard.odata.retry import FaultTolerance, RetryPolicy, Sleeper, parse_retry_after
+from wizard.tls import is_loopback_host, tls_context
 
 if TYPE_CHECKING:
     from wizard.odata.batch import BatchItem, BatchResult
@@ -56,17 +56,6 @@ class TokenProvider(Protocol):
 
 
 # -- URL policy ----------------------------------------------------------------------------------------------
-
-
-def is_loopback_host(host: str) -> bool:
-    """127.0.0.0/8, ::1 and localhost: the only hosts plain http:// may go to."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_url(url: str, *, what: str = "service address") -> str:
@@ -129,9 +118,7 @@ class TLS12Adapter(HTTPAdapter):
 
     @staticmethod
     def _context() -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
+        return tls_context()
 
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
