@@ -11,15 +11,12 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
+from wizard.settings.enums import ALL_KINDS, DEFAULT_POLICY, RECORD_KINDS, ConflictPolicy
+
 AuthKind = Literal["oauth", "ntlm"]
 FoundVia = Literal["discovery", "url"]
 MailboxKind = Literal["exchange", "exchange_online", "pop3"]
 TlsMode = Literal["ssl", "starttls"]
-ConflictPolicy = Literal["crm_wins", "mailbox_wins", "newest_wins", "ask"]
-SyncKind = Literal["email", "contacts", "appointments", "tasks"]
-
-SYNC_KINDS: tuple[SyncKind, ...] = ("email", "contacts", "appointments", "tasks")
-CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("crm_wins", "mailbox_wins", "newest_wins", "ask")
 
 
 class ProfileFormatError(ValueError):
@@ -82,11 +79,11 @@ class MailboxBinding:
 class SyncOptions:
     """What to synchronize and how (DESIGN section 4); server-side settings (filters, tracking option) live in Dynamics."""
 
-    kinds: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(SYNC_KINDS, True))
+    kinds: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(ALL_KINDS, True))
     send_email: bool = True
     interval_minutes: int | None = None  # None: the user's outlooksyncinterval, never under the org minimum
     conflict_policy: dict[str, str] = field(
-        default_factory=lambda: {k: "crm_wins" for k in SYNC_KINDS if k != "email"}
+        default_factory=lambda: dict.fromkeys(RECORD_KINDS, DEFAULT_POLICY)
     )
     field_directions: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> field -> 0..3
     sync_all_addresses: bool = False  # contacts: all three addresses instead of the mailing address only
@@ -149,7 +146,7 @@ class Profile:
         if self.mailbox is not None and self.mailbox.auth not in ("ntlm", "basic", "oauth2"):
             raise ProfileFormatError("$.mailbox.auth", f"unknown value {self.mailbox.auth!r}")
         for kind, policy in self.sync.conflict_policy.items():
-            if policy not in CONFLICT_POLICIES:
+            if policy not in set(ConflictPolicy):
                 raise ProfileFormatError(f"$.sync.conflict_policy.{kind}", f"unknown value {policy!r}")
         for kind, directions in self.sync.field_directions.items():
             for name, direction in directions.items():

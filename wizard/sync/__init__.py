@@ -6,6 +6,7 @@
 - ``state``: the SQLite state DB (links and merge bases, cursors, create journal, conflicts, runs).
 """
 
-from wizard.sync.model import KINDS, Direction, Fields, Kind, Link, content_hash
+from wizard.settings.enums import Kind
+from wizard.sync.model import KINDS, Direction, Fields, Link, content_hash
 
 __all__ = ["KINDS", "Direction", "Fields", "Kind", "Link", "content_hash"]

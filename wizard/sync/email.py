@@ -76,8 +76,8 @@ from wizard.sync.state import StateDBError
 
 if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
+    from wizard.settings.enums import Kind
     from wizard.sync.engine import RunContext
-    from wizard.sync.model import Kind
     from wizard.sync.state import JournalEntry, StateDB
 
 log = logging.getLogger(__name__)

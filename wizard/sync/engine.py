@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wizard.errors import D365SyncError, Severity
+from wizard.settings.enums import ALL_KINDS, RECORD_KINDS, Kind
 
 if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from wizard.sync.state import StateDB
 
 log = logging.getLogger(__name__)
-
-RECORD_KINDS: tuple[str, ...] = ("contacts", "appointments", "tasks")
-ALL_KINDS: tuple[str, ...] = ("email", *RECORD_KINDS)
 
 
 @dataclass
@@ -220,7 +218,7 @@ class Engine:
         if kinds is None:
             from wizard.sync.kinds import RecordSync
 
-            kinds = {k: RecordSync(k) for k in ("contacts", "appointments", "tasks")}
+            kinds = {k: RecordSync(k) for k in RECORD_KINDS}
         self.syncs: dict[str, KindSync] = dict(kinds)
         if email is not None:
             self.syncs["email"] = email
@@ -403,7 +401,7 @@ class Engine:
         not synchronized this run."""
         from wizard.sync.series import finish_conversion
 
-        for entry in self.state.pending_creates("appointments"):
+        for entry in self.state.pending_creates(Kind.APPOINTMENTS):
             if not entry.is_conversion or not entry.target_id:
                 continue
             try:

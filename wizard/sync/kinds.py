@@ -68,10 +68,11 @@ from wizard.mailbox.base import (
     TaskItem,
 )
 from wizard.odata.errors import NotFoundError, ValidationError
+from wizard.settings.enums import ConflictPolicy, Kind
 from wizard.sync import mapping, series
 from wizard.sync.engine import KindCounts, KindResult, RunContext
-from wizard.sync.merge import ConflictPolicy, canonical
-from wizard.sync.model import Fields, Kind, content_hash
+from wizard.sync.merge import canonical
+from wizard.sync.model import Fields, content_hash
 from wizard.sync.parties import PARTY_TABLES, PartyResolver
 from wizard.sync.planner import (
     UNRESOLVED,
@@ -101,12 +102,16 @@ from wizard.sync.timezones import local_zone_name
 log = logging.getLogger(__name__)
 
 FOLDERS: dict[Kind, FolderKind] = {
-    "contacts": FolderKind.CONTACTS,
-    "appointments": FolderKind.CALENDAR,
-    "tasks": FolderKind.TASKS,
+    Kind.CONTACTS: FolderKind.CONTACTS,
+    Kind.APPOINTMENTS: FolderKind.CALENDAR,
+    Kind.TASKS: FolderKind.TASKS,
 }
-TABLE: dict[Kind, str] = {"contacts": "contact", "appointments": "appointment", "tasks": "task"}
-ID_COLUMN: dict[Kind, str] = {"contacts": "contactid", "appointments": "activityid", "tasks": "activityid"}
+TABLE: dict[Kind, str] = {Kind.CONTACTS: "contact", Kind.APPOINTMENTS: "appointment", Kind.TASKS: "task"}
+ID_COLUMN: dict[Kind, str] = {
+    Kind.CONTACTS: "contactid",
+    Kind.APPOINTMENTS: "activityid",
+    Kind.TASKS: "activityid",
+}
 CHUNK = 50  # ids per ``In`` query (a GET: the URL stays short)
 READ_PAGE = 5000  # rows per page of a table read (odata.maxpagesize; the service maximum)
 CREATE_BATCH = 1000  # CRM creates per $batch request (the service maximum)

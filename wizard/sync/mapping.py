@@ -39,9 +39,10 @@ from wizard.mailbox.base import (
     TaskItem,
     TaskStatus,
 )
+from wizard.settings.enums import Kind
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
-from wizard.sync.model import Direction, Fields, Kind
+from wizard.sync.model import Direction, Fields
 
 __all__ = [
     "FieldSpec",
@@ -559,7 +560,7 @@ def _contact_crm_view(row: Mapping[str, Any], ctx: MappingContext) -> Fields:
     out["websiteurl"] = _text(row.get("websiteurl"))
     out["birthdate"] = _iso_date(row.get("birthdate"), ctx.mailbox_tz)
     out["description"] = _memo(row.get("description"))
-    out.update(_crm_meta("contacts", row, ctx, "contactid"))
+    out.update(_crm_meta(Kind.CONTACTS, row, ctx, "contactid"))
     return out
 
 
@@ -601,7 +602,7 @@ def _contact_mailbox_view(item: ContactItem, ctx: MappingContext) -> Fields:
 
 
 def _contact_payload(changes: Fields, ctx: MappingContext) -> dict[str, Any]:
-    known = {s.name for s in field_specs("contacts", all_addresses=True)}
+    known = {s.name for s in field_specs(Kind.CONTACTS, all_addresses=True)}
     body: dict[str, Any] = {}
     for name, value in changes.items():
         if name.startswith("@"):
@@ -778,7 +779,7 @@ def _appointment_crm_view(
         "attendees": attendees,
         "recurrence": recurrence,
     }
-    out.update(_crm_meta("appointments", row, ctx, "activityid"))
+    out.update(_crm_meta(Kind.APPOINTMENTS, row, ctx, "activityid"))
     if organizers:
         out["@is_organizer"] = any(
             str(p.get("_partyid_value") or "").lower() == ctx.user_id.lower()
@@ -992,7 +993,7 @@ def _task_crm_view(row: Mapping[str, Any], ctx: MappingContext) -> Fields:
         "prioritycode": _int_or(row.get("prioritycode"), 1),
         "description": _memo(row.get("description")),
     }
-    out.update(_crm_meta("tasks", row, ctx, "activityid"))
+    out.update(_crm_meta(Kind.TASKS, row, ctx, "activityid"))
     out["@end"] = _task_end(due, tz)
     return out
 

@@ -12,13 +12,12 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
+from wizard.settings.enums import DEFAULT_POLICY, ConflictPolicy
 from wizard.sync.model import Direction, Fields
 
-ConflictPolicy = Literal["crm_wins", "mailbox_wins", "newest_wins", "ask"]
-POLICIES: tuple[ConflictPolicy, ...] = get_args(ConflictPolicy)
-DEFAULT_POLICY: ConflictPolicy = "crm_wins"
+POLICIES: tuple[ConflictPolicy, ...] = tuple(ConflictPolicy)
 
 Winner = Literal["crm", "mailbox"]
 ConflictReason = Literal["both_changed", "one_way", "no_base", "delete_vs_edit"]

@@ -11,10 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["contacts", "appointments", "tasks"]
-KINDS: tuple[Kind, ...] = ("contacts", "appointments", "tasks")
+from wizard.settings.enums import RECORD_KINDS, Kind
+
+#: the two-way record kinds (the same tuple as wizard.settings.enums.RECORD_KINDS)
+KINDS: tuple[Kind, ...] = RECORD_KINDS
 
 
 class Direction(IntEnum):

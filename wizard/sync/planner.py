@@ -63,17 +63,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wizard.sync.merge import (
-    DEFAULT_POLICY,
-    ConflictPolicy,
-    FieldConflict,
-    canonical,
-    merge,
-    parse_time,
-    project,
-    synced_fields,
-)
-from wizard.sync.model import Direction, Fields, Kind, Link
+from wizard.settings.enums import DEFAULT_POLICY, ConflictPolicy, Kind
+from wizard.sync.merge import FieldConflict, canonical, merge, parse_time, project, synced_fields
+from wizard.sync.model import Direction, Fields, Link
 
 META_KEYS = ("@owned_by_me", "@is_organizer", "@end", "@state")
 """Metadata kept in the base so the delete rules still know it once a side is gone."""

@@ -51,6 +51,7 @@ import defusedxml.ElementTree as SafeET
 from wizard.crm.client import DataverseClient, guid, odata_string
 from wizard.errors import D365SyncError, Severity
 from wizard.odata.errors import NotFoundError, PreconditionFailedError, ValidationError
+from wizard.settings.enums import Kind
 from wizard.sync import mapping
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
@@ -187,7 +188,7 @@ def _read_series(
         mine = instances.get(cid, [])
         row["deletedexceptionslist"] = deleted_dates(row.get("deletedexceptionslist"), mctx.mailbox_tz)
         try:
-            views[cid] = mapping.crm_view("appointments", row, mctx, instances=mine)
+            views[cid] = mapping.crm_view(Kind.APPOINTMENTS, row, mctx, instances=mine)
         except ValueError as error:  # a pattern we cannot express (e.g. a regenerating one): not synced
             log.warning("appointments: series %s left out: %s", cid, error)
             continue
@@ -436,7 +437,7 @@ def keep_waiting(
 #: columns whose change makes Dataverse regenerate a series' instances (exceptions are lost)
 REGENERATING = frozenset(
     {
-        *next(s for s in mapping.field_specs("appointments") if s.name == "recurrence").crm,
+        *next(s for s in mapping.field_specs(Kind.APPOINTMENTS) if s.name == "recurrence").crm,
         "starttime",
         "endtime",
         "duration",
@@ -497,10 +498,10 @@ def update(
         )
     current = (shape or {}).get("recurrence")
     wanted = merged["recurrence"]
-    payload = mapping.crm_payload("appointments", changes, mctx, creating=False, series=True)
+    payload = mapping.crm_payload(Kind.APPOINTMENTS, changes, mctx, creating=False, series=True)
     reset = "recurrence" in changes and needs_reset(current, wanted)
     if "recurrence" in changes and not reset:
-        pattern = next(s for s in mapping.field_specs("appointments") if s.name == "recurrence").crm
+        pattern = next(s for s in mapping.field_specs(Kind.APPOINTMENTS) if s.name == "recurrence").crm
         for column in pattern:
             payload.pop(column, None)  # the same pattern: sending it would regenerate the instances
     regenerated = bool(REGENERATING & set(payload))
@@ -526,10 +527,10 @@ def _replace(
     """Move a record between ``appointments`` and ``recurringappointmentmasters`` under the same id; returns
     the new series' waiting exception dates."""
     old_set = MASTERS if old_series else "appointments"
-    new_set = mapping.crm_entity_set("appointments", fields)
-    payload = mapping.crm_payload("appointments", fields, mctx, creating=True)
+    new_set = mapping.crm_entity_set(Kind.APPOINTMENTS, fields)
+    payload = mapping.crm_payload(Kind.APPOINTMENTS, fields, mctx, creating=True)
     payload["activityid"] = guid(crm_id)
-    restore = mapping.crm_payload("appointments", old, mctx, creating=True)
+    restore = mapping.crm_payload(Kind.APPOINTMENTS, old, mctx, creating=True)
     restore["activityid"] = guid(crm_id)
     token = conversions.begin(
         crm_id, {"entity_set": new_set, "row": payload, "old_set": old_set, "old_row": restore}

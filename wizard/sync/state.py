@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wizard.errors import D365SyncError, Severity
+from wizard.settings.enums import Kind
 from wizard.sync.merge import FieldConflict
-from wizard.sync.model import Fields, Kind, Link, content_hash
+from wizard.sync.model import Fields, Link, content_hash
 from wizard.sync.planner import WAITING
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from wizard.errors import Severity
+from wizard.settings.enums import ALL_KINDS
 from wizard.settings.profile import Profile
-from wizard.sync.engine import ALL_KINDS
 from wizard.sync.state import RunCounts, RunRecord, StateDB
 
 NEEDS_CONFIRMATION = "needs_confirmation"  # the item marker the engine writes for a mass-delete stop
