@@ -25,6 +25,7 @@ from wizard.crm import records
 from wizard.crm.auth import DeviceFlow
 from wizard.crm.client import API_VERSION
 from wizard.errors import ConfigurationError, D365SyncError
+from wizard.isotime import iso_z
 from wizard.paths import locations
 from wizard.services import NotConfigured, Services
 from wizard.settings import MailboxBinding, OrgProfile, Profile
@@ -85,10 +86,6 @@ def _read_password(stdin: TextIO, from_stdin: bool, prompt: str) -> str:
             user_text="A password is needed: pass --password-stdin and write it to standard input.",
         )
     return getpass.getpass(prompt)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _when(value: datetime | None) -> str:
@@ -225,8 +222,8 @@ def _claim_dict(claim: Any, instance_id: str) -> dict[str, Any] | None:
     return {
         "instance_id": claim.instance_id,
         "hostname": claim.hostname,
-        "claimed_at": _iso(claim.claimed_at),
-        "heartbeat": _iso(claim.heartbeat),
+        "claimed_at": iso_z(claim.claimed_at),
+        "heartbeat": iso_z(claim.heartbeat),
         "this_computer": claim.instance_id == instance_id,
     }
 
@@ -411,8 +408,8 @@ def cmd_mailbox_unbind(services: Services, args: argparse.Namespace) -> int:
 def _summary_dict(summary: Any) -> dict[str, Any]:
     return {
         "run_id": summary.run_id,
-        "started": _iso(summary.started),
-        "finished": _iso(summary.finished),
+        "started": iso_z(summary.started),
+        "finished": iso_z(summary.finished),
         "status": summary.status,
         "kinds": [asdict(k) for k in summary.kinds],
         "planned": list(summary.planned),

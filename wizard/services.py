@@ -13,7 +13,6 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ from wizard.crm.discovery import Instance, discover_authority, discover_instance
 from wizard.crm.entities import DELIVERY_OUTLOOK
 from wizard.crm.records import addresses_match
 from wizard.errors import ConfigurationError, D365SyncError, RuleViolation
+from wizard.isotime import now_z
 from wizard.mailbox.base import MailboxStore
 from wizard.odata import ODataSession
 from wizard.paths import Locations
@@ -83,10 +83,6 @@ class SyncOrgSwitch:
 
     report: records.SyncOrgReport
     mailbox: MailboxReadiness
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Services:
@@ -242,7 +238,7 @@ class Services:
             username=username,
             ca_file=ca_file,
             client_id=client_id,
-            added_at=now_iso(),
+            added_at=now_z(),
         )
         if org.auth_kind == "ntlm":
             if not username or password is None:
@@ -574,7 +570,7 @@ class Services:
             finally:
                 store.close()
         found.org_id = org.id
-        found.bound_at = now_iso()
+        found.bound_at = now_z()
         profile.mailbox = found
         self.save()
         return found

@@ -31,6 +31,7 @@ from wizard.crm.entities import (
     SystemUser,
 )
 from wizard.errors import D365SyncError, RuleViolation, Severity
+from wizard.isotime import iso_z
 from wizard.odata.errors import NotFoundError, PreconditionFailedError
 
 log = logging.getLogger(__name__)
@@ -325,10 +326,6 @@ def _utc(value: dt.datetime | None = None) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
-def _iso(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass(frozen=True)
 class Claim:
     instance_id: str
@@ -339,7 +336,7 @@ class Claim:
     def to_xml(self) -> str:
         return (
             f"<{CLAIM_ELEMENT} instance={quoteattr(self.instance_id)} hostname={quoteattr(self.hostname)} "
-            f"claimedat={quoteattr(_iso(self.claimed_at))} heartbeat={quoteattr(_iso(self.heartbeat))}/>"
+            f"claimedat={quoteattr(iso_z(self.claimed_at))} heartbeat={quoteattr(iso_z(self.heartbeat))}/>"
         )
 
 

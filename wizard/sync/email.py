@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from wizard.crm.client import guid, odata_string
 from wizard.errors import D365SyncError, Severity
+from wizard.isotime import iso_z
 from wizard.mailbox.base import (
     LISTING_PAGE,
     TRACKED_CATEGORY,
@@ -156,14 +157,6 @@ def _entity_set_of(logical_name: str) -> str:
     if logical_name.endswith("y"):
         return logical_name[:-1] + "ies"
     return logical_name + ("es" if logical_name.endswith("s") else "s")
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def html_description(item: MailItem) -> str:
@@ -703,7 +696,7 @@ class EmailSync:
             "statecode": STATE_COMPLETED,
             "statuscode": STATUS_SENT,
             "messageid": message_id[:320],
-            "actualend": _iso(ctx.now),
+            "actualend": iso_z(ctx.now),
         }
         ctx.crm.update("emails", activity_id, changes, etag="*")
 
@@ -951,8 +944,8 @@ class EmailSync:
             "sender": (item.sender[1] if item.sender else "")[:250],
             "torecipients": "; ".join(a for _, a in item.to if a)[:500],
             "messageid": (message_id or "")[:320],
-            "senton": _iso(sent),
-            "actualend": _iso(done),
+            "senton": iso_z(sent),
+            "actualend": iso_z(done),
             "prioritycode": _IMPORTANCE.get(item.importance.lower(), 1),
             "statecode": STATE_COMPLETED,
             "statuscode": STATUS_SENT if outgoing else STATUS_RECEIVED,

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from wizard.errors import Severity
+from wizard.isotime import iso_z
 from wizard.settings.enums import ALL_KINDS
 from wizard.settings.profile import Profile
 from wizard.sync.state import RunCounts, RunRecord, StateDB
@@ -96,10 +97,6 @@ def for_people(value: object) -> str:
     return moment.astimezone().strftime("%d %b %Y %H:%M")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]) -> KindStatus:
     out = KindStatus(kind, enabled)
     out.linked = state.count_links(kind)  # type: ignore[arg-type]
@@ -143,7 +140,7 @@ def status_snapshot(
             if last
             else None
         ),
-        next_run=_iso(next_run),
+        next_run=iso_z(next_run),
         kinds=kinds,
     )
 
