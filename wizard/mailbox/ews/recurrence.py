@@ -180,7 +180,8 @@ def instance_indexes(target: Recurrence, days: Sequence[dt.date]) -> dict[dt.dat
 def series_from_ews(x: Any, tz: Any) -> Recurrence | None:
     """The pattern plus deleted and modified occurrences (dates in the mailbox zone).
 
-    A modified occurrence's subject and location need the exception itself: ``OccurrenceWrites._fill_exceptions`` (occurrences.py).
+    A modified occurrence's subject and location need the exception itself:
+    ``OccurrenceWrites._fill_exceptions`` (occurrences.py).
     """
     rec = recurrence_from_ews(x.recurrence)
     if rec is None:

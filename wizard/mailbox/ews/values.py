@@ -1,4 +1,4 @@
-"""Plain values from exchangelib's: texts, aware datetimes, dates, (name, address) pairs."""
+"""Plain Python values from exchangelib field values: texts, aware datetimes, dates, (name, address) pairs."""
 
 from __future__ import annotations
 
