@@ -25,7 +25,7 @@ from wizard.mailbox.base import (
     RecurrencePattern,
     occurrence_plan,
 )
-from wizard.mailbox.ews import instance_indexes
+from wizard.mailbox.ews.recurrence import instance_indexes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = dt.datetime(2027, 3, 1, 9, 0, tzinfo=BERLIN)  # a Monday

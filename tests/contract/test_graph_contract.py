@@ -26,14 +26,9 @@ from wizard.mailbox.base import (
     Throttled,
     TLSFailure,
 )
-from wizard.mailbox.graph import (
-    TASK_EXTENSION,
-    GraphSettings,
-    GraphStore,
-    GraphTokenProvider,
-    prop_id,
-    resource_of,
-)
+from wizard.mailbox.graph import GraphSettings, GraphStore, GraphTokenProvider
+from wizard.mailbox.graph.client import resource_of
+from wizard.mailbox.graph.props import TASK_EXTENSION, prop_id
 from wizard.sandbox.directory import Directory, demo_directory
 from wizard.sandbox.graph import GraphStandIn
 from wizard.sandbox.tls import SandboxTLS, make_tls

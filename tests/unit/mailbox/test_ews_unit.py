@@ -24,6 +24,7 @@ from exchangelib.errors import (
     UnauthorizedError,
 )
 
+import wizard.mailbox.ews.autodiscover as ews_autodiscover
 from wizard.errors import Severity
 from wizard.mailbox.base import (
     AuthenticationFailed,
@@ -44,26 +45,19 @@ from wizard.mailbox.base import (
     Throttled,
     TLSFailure,
 )
-from wizard.mailbox.ews import (
+from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
+from wizard.mailbox.ews.autodiscover import autodiscover_candidates
+from wizard.mailbox.ews.connection import BoundedBackOff, make_adapter_class
+from wizard.mailbox.ews.convert import contact_from_ews, contact_to_fields, task_from_ews, task_to_fields
+from wizard.mailbox.ews.errors import InvalidSyncState, translate_error
+from wizard.mailbox.ews.props import (
     PROP_ATTRS,
-    BoundedBackOff,
-    EwsAuth,
-    EwsSettings,
-    EwsStore,
-    InvalidSyncState,
-    autodiscover_candidates,
-    contact_from_ews,
-    contact_to_fields,
     deregister_named_properties,
     props_from_item,
     props_to_fields,
-    recurrence_from_ews,
-    recurrence_to_ews,
     register_named_properties,
-    task_from_ews,
-    task_to_fields,
-    translate_error,
 )
+from wizard.mailbox.ews.recurrence import recurrence_from_ews, recurrence_to_ews
 
 # ---- recurrence --------------------------------------------------------------------------------------
 
@@ -390,23 +384,21 @@ def _closed_port_url() -> tuple[str, object]:
 
 
 def test_autodiscover_tries_srv_last_and_then_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    import wizard.mailbox.ews as ews
-
     url, sock = _closed_port_url()
     asked: list[str] = []
-    monkeypatch.setattr(ews, "autodiscover_candidates", lambda address: [url])
+    monkeypatch.setattr(ews_autodiscover, "autodiscover_candidates", lambda address: [url])
 
     def srv(domain: str) -> list[str]:
         asked.append(domain)
         return []
 
-    monkeypatch.setattr(ews, "_srv_candidates", srv)
+    monkeypatch.setattr(ews_autodiscover, "_srv_candidates", srv)
     with pytest.raises(ServerUnreachable) as caught:
-        ews.autodiscover(
+        ews_autodiscover.autodiscover(
             "anna@contoso.example",
             Credentials("anna@contoso.example", "x"),
             auth_type="basic",
-            adapter_cls=ews.make_adapter_class(None),
+            adapter_cls=make_adapter_class(None),
         )
     sock.close()  # type: ignore[attr-defined]
     assert asked == ["contoso.example"]
@@ -414,16 +406,14 @@ def test_autodiscover_tries_srv_last_and_then_gives_up(monkeypatch: pytest.Monke
 
 
 def test_autodiscover_with_explicit_candidates_never_asks_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    import wizard.mailbox.ews as ews
-
     url, sock = _closed_port_url()
-    monkeypatch.setattr(ews, "_srv_candidates", lambda domain: pytest.fail("DNS asked"))
+    monkeypatch.setattr(ews_autodiscover, "_srv_candidates", lambda domain: pytest.fail("DNS asked"))
     with pytest.raises(ServerUnreachable):
-        ews.autodiscover(
+        ews_autodiscover.autodiscover(
             "anna@contoso.example",
             Credentials("anna@contoso.example", "x"),
             auth_type="basic",
-            adapter_cls=ews.make_adapter_class(None),
+            adapter_cls=make_adapter_class(None),
             candidates=[url, "http://mail.contoso.example/autodiscover/autodiscover.svc"],
         )
     sock.close()  # type: ignore[attr-defined]

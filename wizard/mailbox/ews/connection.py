@@ -1,0 +1,482 @@
+"""How one store reaches its Exchange mailbox: settings, TLS, back-off, credentials, account and protocol.
+
+* **One connection setup per store.** exchangelib keeps HTTP adapters in a class attribute
+  (``BaseProtocol.HTTP_ADAPTER_CLS``) and shares ``Protocol`` objects through a process-wide cache. Each
+  store therefore builds its *own* ``Protocol`` subclass whose adapter verifies against the store's CA file
+  (or the system store), requires TLS 1.2+ (both from :mod:`wizard.tls`), and forces ``verify`` per request
+  so the ``REQUESTS_CA_BUNDLE`` environment variable (which requests lets override ``session.verify``)
+  cannot win. Nothing global is patched; the store's protocol is evicted from exchangelib's cache when it
+  closes.
+* **Bounded back-off.** :class:`BoundedBackOff` honors ``BackOffMilliseconds`` like exchangelib's
+  ``FaultTolerance`` but caps the *total* wait per operation, and never mistakes a 401 for throttling;
+  when the budget is spent the caller gets :class:`~wizard.mailbox.base.Throttled` with ``retry_after``.
+* :class:`EwsConnection` runs one operation at a time with the back-off budget reset, a fresh token and
+  typed errors, and calls exchangelib's item services in batches.
+
+Secrets (passwords, tokens) are kept out of reprs, logs and error texts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self, TypeVar, cast
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+from exchangelib import (
+    BASIC,
+    DELEGATE,
+    NTLM,
+    OAUTH2,
+    Account,
+    Build,
+    Configuration,
+    Credentials,
+    EWSTimeZone,
+    Identity,
+    Version,
+)
+from exchangelib import Mailbox as XMailbox
+from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
+from exchangelib.errors import RateLimitError, UnauthorizedError
+from exchangelib.folders import Calendar, Contacts, DeletedItems, Inbox, Root, SentItems, Tasks
+from exchangelib.items import SAVE_ONLY, SEND_TO_NONE
+from exchangelib.properties import DistinguishedFolderId
+from exchangelib.protocol import FaultTolerance, Protocol
+
+from wizard.mailbox.base import FolderKind, MailboxError, TLSFailure
+from wizard.mailbox.ews.autodiscover import autodiscover
+from wizard.mailbox.ews.errors import BatchUpdateItem, translate_error
+from wizard.mailbox.ews.props import deregister_named_properties, register_named_properties
+from wizard.odata.session import TokenProvider
+from wizard.tls import is_loopback_host, tls_context, verify_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 100
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+
+
+class EwsAuth(enum.Enum):
+    NTLM = "ntlm"  # on-premises Windows auth (username DOMAIN\\user or UPN + password)
+    BASIC = "basic"  # only over TLS
+    OAUTH2 = "oauth2"  # bearer tokens from a TokenProvider
+
+
+@dataclass(frozen=True)
+class EwsSettings:
+    """Where and how to reach one Exchange mailbox. No secrets here: they are passed to :class:`EwsStore`."""
+
+    #: the mailbox's primary SMTP address
+    address: str
+    #: the EWS endpoint (``https://mail.contoso.com/EWS/Exchange.asmx``); None = autodiscover it
+    ews_url: str | None = None
+    #: explicit SOAP Autodiscover URLs to try, in order; () = derive them from the address's domain
+    autodiscover_urls: tuple[str, ...] = ()
+    auth: EwsAuth = EwsAuth.NTLM
+    #: login name if it differs from ``address`` (UPN or DOMAIN\\user)
+    username: str | None = None
+    #: PEM file of CAs to trust instead of the system store (company CA, the sandbox CA)
+    ca_file: str | None = None
+    timeout: float = 60.0
+    #: the most this store waits in total, per operation, for a throttled or busy server
+    max_wait: float = 30.0
+    #: first wait after a transient failure without BackOffMilliseconds (doubles each retry)
+    retry_wait: float = 2.0
+    #: items per CreateItem/UpdateItem/DeleteItem/GetItem request
+    batch_size: int = DEFAULT_BATCH_SIZE
+    #: (major, minor, build, revision) to skip exchangelib's version probe; None = ask the server once
+    server_build: tuple[int, int, int, int] | None = None
+    #: IANA zone the mailbox works in (calendar items are written in it); None = this computer's zone
+    timezone: str | None = None
+    #: messages larger than this are parsed partially (no attachments)
+    size_limit: int = 25 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------------
+# TLS: a per-store adapter
+
+
+def make_adapter_class(ca_file: str | None) -> type[requests.adapters.HTTPAdapter]:
+    """An HTTPAdapter class bound to one CA choice.
+
+    ``verify`` is forced on every request: requests merges ``REQUESTS_CA_BUNDLE`` over ``session.verify``
+    before the adapter sees the request, so the adapter is the only place where our CA file reliably wins.
+    """
+    verify = verify_for(ca_file)
+
+    class StoreTLSAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = tls_context(ca_file)
+            super().init_poolmanager(*args, **kwargs)
+
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["verify"] = verify
+            return super().send(request, *args, **kwargs)
+
+    return StoreTLSAdapter
+
+
+# --------------------------------------------------------------------------------------------------
+# Retry policy
+
+
+class BoundedBackOff(FaultTolerance):  # type: ignore[misc]
+    """exchangelib's FaultTolerance, bounded by a total wait per operation, and honest about 401.
+
+    exchangelib gives up only when a *single* requested back-off exceeds ``max_wait``; a server that keeps
+    answering ErrorServerBusy with short back-offs would keep it waiting forever. We also count the waits and
+    give up when their sum would pass ``max_wait``. A 401 under FaultTolerance is treated by exchangelib as
+    throttling (retried for minutes); for a desktop client it is a wrong password, so it fails at once.
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        super().__init__(max_wait=max_wait)
+        self.waited = 0.0
+
+    def reset(self) -> None:
+        self.waited = 0.0
+        self.back_off_until = None
+
+    def back_off(self, seconds: float | None) -> None:
+        wait = float(self.max_wait if seconds is None else seconds)
+        if wait > self.max_wait or self.waited + wait > self.max_wait:
+            raise RateLimitError("Max total back-off reached", wait=wait)
+        self.waited += wait
+        super().back_off(wait)
+
+    def raise_response_errors(self, response: Any) -> Any:
+        if response.status_code == 401:
+            raise UnauthorizedError(f"Invalid credentials for {response.url}")
+        return super().raise_response_errors(response)
+
+
+# --------------------------------------------------------------------------------------------------
+# Credentials
+
+
+class _PasswordCredentials(Credentials):  # type: ignore[misc]
+    """exchangelib Credentials that are unique per store (its Protocol cache keys on credentials)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username, password)
+        self.store_key = uuid.uuid4().hex
+
+
+class TokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
+    """Bearer tokens from a :class:`~wizard.odata.session.TokenProvider` (MSAL silent sign-in).
+
+    exchangelib's OAuth2 credentials hold an access token only; ``refresh()`` is exchangelib's hook when a
+    token expired, and :meth:`EwsConnection._run` also asks the provider before each operation (cheap: MSAL
+    answers from its cache) and after a 401 with ``force_refresh=True``.
+    """
+
+    def __init__(self, provider: TokenProvider, address: str) -> None:
+        self._provider = provider
+        self.store_key = uuid.uuid4().hex
+        super().__init__(
+            access_token=self._wrap(provider.token()), identity=Identity(primary_smtp_address=address)
+        )
+
+    @staticmethod
+    def _wrap(token: str) -> dict[str, str]:
+        from oauthlib.oauth2 import OAuth2Token
+
+        return cast(dict[str, str], OAuth2Token({"access_token": token, "token_type": "Bearer"}))
+
+    @property
+    def current(self) -> str | None:
+        token = self.access_token
+        return None if token is None else str(token.get("access_token"))
+
+    def update(self, *, force_refresh: bool = False) -> bool:
+        """Take the provider's token; True if it changed (then the sessions holding the old one must go)."""
+        fresh = self._provider.token(force_refresh=force_refresh)
+        if fresh == self.current:
+            return False
+        with self.lock:
+            self.access_token = self._wrap(fresh)
+        return True
+
+    def refresh(self, session: Any) -> None:
+        self.update(force_refresh=True)
+
+    def __repr__(self) -> str:
+        return "TokenCredentials([access_token])"
+
+    def __str__(self) -> str:
+        return "[access_token]"
+
+
+DISTINGUISHED = {
+    FolderKind.INBOX: "inbox",
+    FolderKind.SENT_ITEMS: "sentitems",
+    FolderKind.DELETED_ITEMS: "deleteditems",
+    FolderKind.CONTACTS: "contacts",
+    FolderKind.CALENDAR: "calendar",
+    FolderKind.TASKS: "tasks",
+}
+ACCOUNT_FOLDERS = {
+    FolderKind.INBOX: "inbox",
+    FolderKind.SENT_ITEMS: "sent",
+    FolderKind.DELETED_ITEMS: "trash",
+    FolderKind.CONTACTS: "contacts",
+    FolderKind.CALENDAR: "calendar",
+    FolderKind.TASKS: "tasks",
+}
+FOLDER_CLASSES: dict[FolderKind, type[Any]] = {
+    FolderKind.INBOX: Inbox,
+    FolderKind.SENT_ITEMS: SentItems,
+    FolderKind.DELETED_ITEMS: DeletedItems,
+    FolderKind.CONTACTS: Contacts,
+    FolderKind.CALENDAR: Calendar,
+    FolderKind.TASKS: Tasks,
+}
+
+
+@dataclass
+class Opened:
+    """A connected store: its exchangelib account and protocol, and the folder objects built so far."""
+
+    account: Account
+    protocol: Any
+    folders: dict[FolderKind, Any] = field(default_factory=dict)
+    root_stub: Any = None
+
+
+class EwsConnection:
+    """The connection half of :class:`~wizard.mailbox.ews.store.EwsStore`: credentials, autodiscover, the
+    store's own exchangelib ``Protocol`` and ``Account``, one operation with back-off and typed errors, and the
+    batched item services. Nothing touches the network until the first operation.
+    """
+
+    def __init__(
+        self,
+        settings: EwsSettings,
+        *,
+        password: str | None = None,
+        token_provider: TokenProvider | None = None,
+    ) -> None:
+        if settings.auth is EwsAuth.OAUTH2:
+            if token_provider is None:
+                raise ValueError("OAuth2 needs a token_provider")
+        elif password is None:
+            raise ValueError(f"{settings.auth.value} needs a password")
+        if not 1 <= settings.batch_size <= 1000:
+            raise ValueError("batch_size must be between 1 and 1000")
+        if settings.timezone:
+            EWSTimeZone(settings.timezone)  # raises for a zone name exchangelib cannot map to Windows
+        self.settings = settings
+        self._password = password
+        self._token_provider = token_provider
+        self._adapter_cls = make_adapter_class(settings.ca_file)
+        self._policy = BoundedBackOff(max_wait=settings.max_wait)
+        self._credentials: Any = None
+        self._open: Opened | None = None
+        self._registered = False
+        self._ews_url = settings.ews_url
+        self._address = settings.address
+        self._build = settings.server_build
+        if self._ews_url:
+            self._check_url(self._ews_url)
+
+    @property
+    def ews_url(self) -> str | None:
+        """The EWS endpoint in use (after autodiscover), for the profile."""
+        return self._ews_url
+
+    @property
+    def address(self) -> str:
+        """The mailbox's primary SMTP address (autodiscover may correct the one configured)."""
+        return self._address
+
+    @property
+    def _server(self) -> str:
+        host = urlsplit(self._ews_url).hostname if self._ews_url else None
+        return f"The Exchange server {host}" if host else "The Exchange server"
+
+    def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and is_loopback_host(host) and self.settings.auth is EwsAuth.NTLM:
+            return
+        raise TLSFailure(
+            f"refused non-TLS EWS URL for {self.settings.auth.value}",
+            user_text="The Exchange address must start with https:// — the password or sign-in token "
+            "would otherwise travel unencrypted.",
+        )
+
+    def _make_credentials(self) -> Any:
+        if self._credentials is None:
+            if self.settings.auth is EwsAuth.OAUTH2:
+                assert self._token_provider is not None
+                self._credentials = TokenCredentials(self._token_provider, self.settings.address)
+            else:
+                assert self._password is not None
+                self._credentials = _PasswordCredentials(
+                    self.settings.username or self.settings.address, self._password
+                )
+        return self._credentials
+
+    @property
+    def _auth_type(self) -> str:
+        names: dict[EwsAuth, str] = {EwsAuth.NTLM: NTLM, EwsAuth.BASIC: BASIC, EwsAuth.OAUTH2: OAUTH2}
+        return names[self.settings.auth]
+
+    def _connect(self) -> Opened:
+        if self._open is not None:
+            if not self._registered:
+                register_named_properties()
+                self._registered = True
+            return self._open
+        credentials = self._make_credentials()
+        if not self._ews_url:
+            found = autodiscover(
+                self.settings.address,
+                credentials,
+                auth_type=self._auth_type,
+                adapter_cls=self._adapter_cls,
+                candidates=self.settings.autodiscover_urls,
+            )
+            self._check_url(found.ews_url)
+            self._ews_url = found.ews_url
+            self._address = found.address
+            self._build = self._build or found.build
+        version = Version(Build(*self._build)) if self._build else None
+        config = Configuration(
+            service_endpoint=self._ews_url,
+            credentials=credentials,
+            auth_type=self._auth_type,
+            version=version,
+            retry_policy=self._policy,
+        )
+        # A Protocol subclass of our own: its adapter (CA, TLS 1.2+) and timeouts apply to this store only.
+        protocol_cls = type(
+            "EwsStoreProtocol",
+            (Protocol,),
+            {
+                "HTTP_ADAPTER_CLS": self._adapter_cls,
+                "TIMEOUT": self.settings.timeout,
+                "RETRY_WAIT": self.settings.retry_wait,
+            },
+        )
+        protocol = protocol_cls(config=config)  # cached by exchangelib under (url, our unique credentials)
+        tz = EWSTimeZone(self.settings.timezone) if self.settings.timezone else None
+        account = Account(
+            self._address,
+            config=config,
+            autodiscover=False,
+            access_type=DELEGATE,
+            default_timezone=tz,
+        )
+        account.protocol = protocol
+        if not self._registered:
+            register_named_properties()
+            self._registered = True
+        self._open = Opened(account=account, protocol=protocol)
+        return self._open
+
+    def close(self) -> None:
+        """Drop connections and registrations; the store reconnects on its next call."""
+        opened = self._open
+        if opened is not None:
+            with contextlib.suppress(Exception):
+                opened.protocol.close()
+            with contextlib.suppress(Exception):
+                del Protocol[opened.protocol.config]
+            opened.folders.clear()
+            self._open = None
+        if self._registered:
+            deregister_named_properties()
+            self._registered = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, what: str, func: Callable[[Opened], T]) -> T:
+        """Run one operation with the back-off budget reset, a fresh token, and typed errors."""
+        opened: Opened | None = None
+        for attempt in (1, 2):
+            try:
+                opened = self._connect()
+                self._policy.reset()
+                if isinstance(self._credentials, TokenCredentials) and self._credentials.update():
+                    opened.protocol.close()  # sessions carry the old token
+                return func(opened)
+            except MailboxError:
+                raise
+            except UnauthorizedError as exc:
+                if (
+                    attempt == 1
+                    and isinstance(self._credentials, TokenCredentials)
+                    and self._credentials.update(force_refresh=True)
+                ):
+                    if opened is not None:
+                        opened.protocol.close()
+                    continue
+                raise translate_error(exc, server=self._server) from exc
+            except Exception as exc:
+                error = translate_error(exc, server=self._server)
+                log.info("EWS %s failed: %s", what, error.message)
+                raise error from exc
+        raise AssertionError("unreachable")
+
+    def _folder_obj(self, opened: Opened, kind: FolderKind) -> Any:
+        """The well-known folder as exchangelib knows it, without a request.
+
+        The folder object is built on an unfetched root, so it is addressed by its DistinguishedFolderId:
+        creating, finding and syncing items then costs no GetFolder round trips.
+        """
+        if kind not in opened.folders:
+            if opened.root_stub is None:
+                opened.root_stub = Root(account=opened.account)
+            opened.folders[kind] = FOLDER_CLASSES[kind](root=opened.root_stub)
+        return opened.folders[kind]
+
+    def _dist(self, opened: Opened, kind: FolderKind) -> DistinguishedFolderId:
+        return DistinguishedFolderId(
+            id=DISTINGUISHED[kind], mailbox=XMailbox(email_address=opened.account.primary_smtp_address)
+        )
+
+    def _tz(self, opened: Opened) -> Any:
+        return opened.account.default_timezone
+
+    def _chunks(self, values: Sequence[T]) -> Iterator[Sequence[T]]:
+        size = self.settings.batch_size
+        for start in range(0, len(values), size):
+            yield values[start : start + size]
+
+    def _call_batch(
+        self, opened: Opened, service: type[Any], *, items: Sequence[Any], **kwargs: Any
+    ) -> list[Any]:
+        """One item service over ``items`` in requests of ``batch_size``; results in input order."""
+        if not items:
+            return []
+        svc = service(account=opened.account, chunk_size=self.settings.batch_size)
+        return list(svc.call(items=items, **kwargs))
+
+    def _update(self, opened: Opened, pairs: Sequence[tuple[Any, list[str]]], resolution: str) -> list[Any]:
+        return self._call_batch(
+            opened,
+            BatchUpdateItem,
+            items=pairs,
+            conflict_resolution=resolution,
+            message_disposition=SAVE_ONLY,
+            send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+            suppress_read_receipts=True,
+        )

@@ -1,0 +1,563 @@
+"""EwsStore: the MailboxStore implementation for Exchange Web Services (mail, contacts, calendar, tasks)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from exchangelib import CalendarItem, Contact, Message, Task
+from exchangelib import Mailbox as XMailbox
+from exchangelib.items import (
+    ALL_OCCURRENCES,
+    ALWAYS_OVERWRITE,
+    HARD_DELETE,
+    MOVE_TO_DELETED_ITEMS,
+    NEVER_OVERWRITE,
+    SAVE_ONLY,
+    SEND_TO_NONE,
+)
+from exchangelib.services import SyncFolderItems
+
+from wizard.errors import Severity
+from wizard.mailbox.base import (
+    AppointmentItem,
+    Capabilities,
+    ChangeBatch,
+    ContactItem,
+    Folder,
+    FolderKind,
+    Item,
+    ItemNotFound,
+    ItemResult,
+    MailboxError,
+    NamedProps,
+    OutgoingMessage,
+    TaskItem,
+    not_supported,
+)
+from wizard.mailbox.ews.connection import ACCOUNT_FOLDERS, EwsSettings, Opened
+from wizard.mailbox.ews.convert import (
+    CALENDAR_FIELDS,
+    CONTACT_FIELDS,
+    MAIL_FIELDS,
+    TASK_FIELDS,
+    appointment_from_ews,
+    appointment_to_fields,
+    contact_from_ews,
+    contact_to_fields,
+    mail_from_ews,
+    task_from_ews,
+    task_to_fields,
+)
+from wizard.mailbox.ews.errors import BatchCreateItem, BatchDeleteItem, InvalidSyncState, item_error
+from wizard.mailbox.ews.occurrences import OccurrenceWrites
+from wizard.mailbox.ews.props import (
+    NAMED_PROPERTIES,
+    PROP_ATTRS,
+    ROOT_ORG_ATTR,
+    props_from_item,
+    props_to_fields,
+)
+from wizard.mailbox.ews.values import as_text, name_and_address
+from wizard.mailbox.message import build_mime, render
+from wizard.odata.session import TokenProvider
+
+log = logging.getLogger(__name__)
+
+BACKEND = "Exchange (EWS)"
+CURSOR_PREFIX = "ews:v1:"
+#: EWS's own cap for MaxChangesReturned.
+MAX_SYNC_PAGE = 512
+
+
+def _hash_stable(folder: Any) -> Any:
+    """``folder`` with its DistinguishedFolderId filled in now, before it is used in a FindItem.
+
+    exchangelib (5.x) fills a well-known folder's ``_distinguished_id`` lazily in ``to_id()``, while it
+    builds the FindItem request; the folder's hash covers that field, and ``_paged_call`` keys its paging
+    table by folder, so a folder whose first request is a FindItem changes its hash mid-call and the
+    paging bookkeeping fails with KeyError. (An exchangelib bug; the stand-in's answer is fine.)
+    """
+    folder.to_id()
+    return folder
+
+
+_WRITABLE = frozenset({FolderKind.CONTACTS, FolderKind.CALENDAR, FolderKind.TASKS})
+
+
+class EwsStore(OccurrenceWrites):
+    """One Exchange mailbox over EWS. Not thread-safe: one store per worker thread.
+
+    Pass ``password`` for NTLM/Basic or ``token_provider`` (``token(*, force_refresh=False) -> str``) for
+    OAuth2. Nothing touches the network until the first call (or :meth:`check`).
+    """
+
+    def __init__(
+        self,
+        settings: EwsSettings,
+        *,
+        password: str | None = None,
+        token_provider: TokenProvider | None = None,
+    ) -> None:
+        super().__init__(settings, password=password, token_provider=token_provider)
+        self._capabilities = Capabilities(
+            readable=frozenset(FolderKind),
+            writable=_WRITABLE,
+            can_send=True,
+            sent_items_copy=True,
+            named_properties=True,
+            categories=True,
+            server_side_moves=True,
+            server_side_deletes=True,
+            root_folder_props=True,
+            change_keys=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"EwsStore({self._address!r}, url={self._ews_url!r}, auth={self.settings.auth.value})"
+
+    # -- connection ------------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def check(self) -> None:
+        """Connect (autodiscover if needed), authenticate and open the Inbox; raises typed errors."""
+        self.folder(FolderKind.INBOX)
+
+    # -- folders ---------------------------------------------------------------------------------
+    def _readable(self, kind: FolderKind) -> None:
+        if not self._capabilities.can_read(kind):
+            raise not_supported(BACKEND, f"read {kind.value}")
+
+    def _writable(self, kind: FolderKind) -> None:
+        if not self._capabilities.can_write(kind):
+            raise not_supported(BACKEND, f"change items in {kind.value}")
+
+    def folder(self, kind: FolderKind) -> Folder:
+        self._readable(kind)
+
+        def get(opened: Opened) -> Folder:
+            f = getattr(opened.account, ACCOUNT_FOLDERS[kind])
+            return Folder(kind=kind, id=f.id, display_name=as_text(f.name), total_count=f.total_count)
+
+        return self._run(f"folder {kind.value}", get)
+
+    # -- changes ---------------------------------------------------------------------------------
+    def _encode_cursor(self, kind: FolderKind, state: str) -> str:
+        return f"{CURSOR_PREFIX}{kind.value}:{state}"
+
+    def _decode_cursor(self, kind: FolderKind, cursor: str | None) -> tuple[str | None, bool]:
+        """(sync state, usable). A cursor of another kind or not ours is unusable."""
+        if cursor is None or cursor == "":
+            return None, True
+        prefix = f"{CURSOR_PREFIX}{kind.value}:"
+        if not cursor.startswith(prefix) or len(cursor) == len(prefix):
+            return None, False
+        return cursor[len(prefix) :], True
+
+    def changes(self, kind: FolderKind, cursor: str | None, page_size: int = 100) -> Iterator[ChangeBatch]:
+        """SyncFolderItems, one request per page; an unusable cursor restarts with ``full_resync``."""
+        self._readable(kind)
+        limit = max(1, min(int(page_size), MAX_SYNC_PAGE))
+        state, usable = self._decode_cursor(kind, cursor)
+        full_resync = not usable
+        while True:
+            try:
+                page = self._run(
+                    f"changes {kind.value}",
+                    functools.partial(self._sync_page, kind=kind, state=state, limit=limit),
+                )
+            except InvalidSyncState:
+                if state is not None:
+                    log.info("EWS sync state for %s rejected; full re-read", kind.value)
+                    state, full_resync = None, True
+                    continue
+                raise
+            batch, state, done = page
+            batch.full_resync = full_resync
+            batch.more = not done
+            yield batch
+            if done:
+                return
+
+    def _sync_page(
+        self, opened: Opened, kind: FolderKind, state: str | None, limit: int
+    ) -> tuple[ChangeBatch, str, bool]:
+        svc = SyncFolderItems(account=opened.account)
+        batch = ChangeBatch(kind=kind)
+        seen: set[str] = set()
+        for change_type, obj in svc.call(
+            folder=self._dist(opened, kind),
+            shape="IdOnly",
+            additional_fields=None,
+            sync_state=state,
+            ignore=None,
+            max_changes_returned=limit,
+            sync_scope=None,
+        ):
+            if isinstance(obj, Exception):
+                raise obj
+            if change_type == "read_flag_change":
+                item_id = obj[0].id
+                target = batch.updated
+            else:
+                item_id = obj.id
+                target = {"create": batch.created, "update": batch.updated, "delete": batch.deleted}[
+                    change_type
+                ]
+            if item_id in seen:
+                continue
+            seen.add(item_id)
+            target.append(item_id)
+            change_key = getattr(obj, "changekey", None) if change_type in ("create", "update") else None
+            if change_key:
+                batch.change_keys[item_id] = str(change_key)
+        new_state = svc.sync_state or state or ""
+        batch.cursor = self._encode_cursor(kind, new_state)
+        done = bool(svc.includes_last_item_in_range) or new_state == state
+        return batch, new_state, done
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _fields_for(self, kind: FolderKind) -> list[str]:
+        if kind is FolderKind.CONTACTS:
+            base = [*CONTACT_FIELDS, "last_modified_time"]
+        elif kind is FolderKind.CALENDAR:
+            base = [
+                *CALENDAR_FIELDS,
+                "uid",
+                "organizer",
+                "is_cancelled",
+                "last_modified_time",
+                "type",
+                "modified_occurrences",
+                "deleted_occurrences",
+            ]
+        elif kind is FolderKind.TASKS:
+            base = [*TASK_FIELDS, "complete_date", "last_modified_time"]
+        else:
+            base = list(MAIL_FIELDS)
+        return base + list(PROP_ATTRS)
+
+    def _fetch(self, opened: Opened, kind: FolderKind, ids: Sequence[str]) -> list[Any]:
+        folder = self._folder_obj(opened, kind)
+        return list(
+            opened.account.fetch(
+                ids=[(i, None) for i in ids],
+                folder=folder,
+                only_fields=self._fields_for(kind),
+                chunk_size=self.settings.batch_size,
+            )
+        )
+
+    def get_many(self, kind: FolderKind, ids: Sequence[str]) -> list[ItemResult[Item]]:
+        self._readable(kind)
+        if not ids:
+            return []
+
+        def work(opened: Opened) -> list[ItemResult[Item]]:
+            out: list[ItemResult[Item]] = []
+            read: list[tuple[Item, Any]] = []
+            for item_id, got in zip(ids, self._fetch(opened, kind, ids), strict=True):
+                if isinstance(got, Exception):
+                    out.append(ItemResult(id=item_id, error=item_error(got)))
+                    continue
+                try:
+                    value = self._to_item(opened, kind, got)
+                except MailboxError as exc:
+                    out.append(ItemResult(id=item_id, error=exc))
+                    continue
+                out.append(ItemResult(id=item_id, value=value))
+                read.append((value, got))
+            if kind is FolderKind.CALENDAR:
+                self._fill_exceptions(opened, [v for v, _ in read], [x for _, x in read])
+            return out
+
+        return self._run(f"read {kind.value}", work)
+
+    def _to_item(self, opened: Opened, kind: FolderKind, x: Any) -> Item:
+        if kind is FolderKind.CONTACTS:
+            return contact_from_ews(x)
+        if kind is FolderKind.TASKS:
+            return task_from_ews(x)
+        if kind is FolderKind.CALENDAR:
+            return appointment_from_ews(x, self._tz(opened))
+        return mail_from_ews(kind, x, size_limit=self.settings.size_limit)
+
+    def _build_x(self, opened: Opened, kind: FolderKind, item: Item) -> tuple[Any, list[str]]:
+        """An exchangelib item carrying ``item``'s mapped fields, and the field names to send."""
+        account = opened.account
+        values: dict[str, Any]
+        cls: type[Any]
+        if kind is FolderKind.CONTACTS and isinstance(item, ContactItem):
+            cls, values = Contact, contact_to_fields(item)
+        elif kind is FolderKind.TASKS and isinstance(item, TaskItem):
+            cls, values = Task, task_to_fields(item)
+        elif kind is FolderKind.CALENDAR and isinstance(item, AppointmentItem):
+            cls, values = CalendarItem, appointment_to_fields(item, self._tz(opened))
+        else:
+            raise MailboxError(
+                f"a {type(item).__name__} cannot go into {kind.value}",
+                user_text="An item of the wrong type was sent to a mailbox folder.",
+                severity=Severity.ITEM,
+            )
+        fields = list(values)
+        props = props_to_fields(item.props)
+        values.update(props)
+        fields += list(props)
+        xitem = cls(
+            account=account,
+            folder=self._folder_obj(opened, kind),
+            id=item.id or None,
+            changekey=item.change_key if item.id else None,
+            **values,
+        )
+        try:
+            xitem.clean(version=account.version)
+        except (ValueError, TypeError) as exc:  # one bad item must not sink its batch
+            raise MailboxError(
+                f"item rejected before sending: {exc}",
+                user_text=f"An item could not be written to the mailbox: {exc}",
+                severity=Severity.ITEM,
+            ) from exc
+        return xitem, fields
+
+    # -- writing ---------------------------------------------------------------------------------
+    def create_many(self, kind: FolderKind, items: Sequence[Item]) -> list[ItemResult[Item]]:
+        self._writable(kind)
+        if not items:
+            return []
+
+        def work(opened: Opened) -> list[ItemResult[Item]]:
+            out: list[ItemResult[Item]] = []
+            for chunk in self._chunks(items):
+                built: list[tuple[int, Any]] = []
+                results: list[ItemResult[Item] | None] = [None] * len(chunk)
+                for n, item in enumerate(chunk):
+                    try:
+                        xitem, _ = self._build_x(opened, kind, replace(item, id="", change_key=None))
+                    except MailboxError as exc:
+                        results[n] = ItemResult(id=None, error=exc)
+                        continue
+                    built.append((n, xitem))
+                created = self._call_batch(
+                    opened,
+                    BatchCreateItem,
+                    items=[x for _, x in built],
+                    folder=self._folder_obj(opened, kind),
+                    message_disposition=SAVE_ONLY,
+                    send_meeting_invitations=SEND_TO_NONE,
+                )
+                for (n, _), res in zip(built, created, strict=True):
+                    if isinstance(res, Exception):
+                        results[n] = ItemResult(id=None, error=item_error(res))
+                    else:
+                        value = copy.deepcopy(chunk[n])
+                        value.id, value.change_key = res.id, res.changekey
+                        results[n] = ItemResult(id=res.id, value=value)
+                if kind is FolderKind.CALENDAR:
+                    self._occurrences_after_create(opened, chunk, results)
+                    self._read_back(opened, kind, results)
+                out.extend(r for r in results if r is not None)
+            return out
+
+        return self._run(f"create {kind.value}", work)
+
+    def _read_back(self, opened: Opened, kind: FolderKind, results: list[ItemResult[Item] | None]) -> None:
+        """Add what only the server knows of a created appointment (organizer, UID): one GetItem per batch.
+
+        Id and change key come with the CreateItem answer (kept: a key read now could cover an edit made
+        since); everything else is what was sent. So only these two server-made fields are read, not the
+        whole item: parsing full items was most of the cost of a create.
+        """
+        ok = [(n, r.id) for n, r in enumerate(results) if r is not None and r.ok and r.id]
+        if not ok:
+            return
+        folder = self._folder_obj(opened, kind)
+        fetched = opened.account.fetch(
+            ids=[(i, None) for _, i in ok],
+            folder=folder,
+            only_fields=["uid", "organizer"],
+            chunk_size=self.settings.batch_size,
+        )
+        for (n, _item_id), got in zip(ok, fetched, strict=True):
+            current = results[n]
+            if (
+                isinstance(got, Exception)
+                or current is None
+                or not isinstance(current.value, AppointmentItem)
+            ):
+                continue
+            current.value.uid = got.uid
+            current.value.organizer = name_and_address(got.organizer)
+
+    def update_many(self, kind: FolderKind, items: Sequence[Item]) -> list[ItemResult[Item]]:
+        self._writable(kind)
+        if not items:
+            return []
+
+        def work(opened: Opened) -> list[ItemResult[Item]]:
+            out: list[ItemResult[Item]] = []
+            for chunk in self._chunks(items):
+                results: list[ItemResult[Item] | None] = [None] * len(chunk)
+                built: list[tuple[int, tuple[Any, list[str]]]] = []
+                series = self._series_before_update(opened, kind, chunk)
+                for n, item in enumerate(chunk):
+                    if not item.id:
+                        results[n] = ItemResult(
+                            id=None, error=ItemNotFound("update without an id", severity=Severity.ITEM)
+                        )
+                        continue
+                    try:
+                        xitem, fields = self._build_x(opened, kind, item)
+                    except MailboxError as exc:
+                        results[n] = ItemResult(id=item.id, error=exc)
+                        continue
+                    if item.id in series and not series[item.id][0]:
+                        fields = [f for f in fields if f != "recurrence"]  # same pattern: keep the exceptions
+                    built.append((n, (xitem, fields)))
+                # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
+                answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
+                for (n, _), res in zip(built, answers, strict=True):
+                    original = chunk[n]
+                    if isinstance(res, Exception):
+                        results[n] = ItemResult(id=original.id, error=item_error(res))
+                    else:
+                        value = copy.deepcopy(original)
+                        value.id, value.change_key = res[0], res[1]
+                        results[n] = ItemResult(id=value.id, value=value)
+                if series:
+                    self._occurrences_after_update(opened, chunk, results, series)
+                out.extend(r for r in results if r is not None)
+            return out
+
+        return self._run(f"update {kind.value}", work)
+
+    def delete_many(
+        self, kind: FolderKind, ids: Sequence[str], *, permanently: bool = False
+    ) -> list[ItemResult[None]]:
+        self._writable(kind)
+        if not ids:
+            return []
+
+        def work(opened: Opened) -> list[ItemResult[None]]:
+            answers = self._call_batch(
+                opened,
+                BatchDeleteItem,
+                items=[(i, None) for i in ids],
+                delete_type=HARD_DELETE if permanently else MOVE_TO_DELETED_ITEMS,
+                send_meeting_cancellations=SEND_TO_NONE,
+                affected_task_occurrences=ALL_OCCURRENCES,
+                suppress_read_receipts=True,
+            )
+            return [
+                ItemResult(id=i, error=item_error(r)) if isinstance(r, Exception) else ItemResult(id=i)
+                for i, r in zip(ids, answers, strict=True)
+            ]
+
+        return self._run(f"delete {kind.value}", work)
+
+    # -- named properties ------------------------------------------------------------------------
+    def set_named_props(
+        self, kind: FolderKind, updates: Sequence[tuple[str, NamedProps]]
+    ) -> list[ItemResult[str]]:
+        self._readable(kind)
+        if not updates:
+            return []
+        cls = {FolderKind.CONTACTS: Contact, FolderKind.CALENDAR: CalendarItem, FolderKind.TASKS: Task}.get(
+            kind, Message
+        )
+
+        def work(opened: Opened) -> list[ItemResult[str]]:
+            pairs = []
+            for item_id, props in updates:
+                values = props_to_fields(props)
+                xitem = cls(account=opened.account, id=item_id, changekey=None, **values)
+                pairs.append((xitem, list(values)))
+            # Stamping our own properties must not conflict with the user's concurrent edits.
+            answers = self._update(opened, pairs, ALWAYS_OVERWRITE)
+            return [
+                ItemResult(id=item_id, error=item_error(r))
+                if isinstance(r, Exception)
+                else ItemResult(id=item_id, value=r[1])
+                for (item_id, _), r in zip(updates, answers, strict=True)
+            ]
+
+        return self._run(f"stamp {kind.value}", work)
+
+    def find_by_crmid(self, kind: FolderKind, crmid: str) -> list[Item]:
+        self._readable(kind)
+        attr = NAMED_PROPERTIES["crmid"][0]
+
+        def work(opened: Opened) -> list[Item]:
+            folder = _hash_stable(self._folder_obj(opened, kind))
+            ids = [x.id for x in folder.filter(**{attr: crmid}).only(attr)]
+            if not ids:
+                return []
+            xs = [x for x in self._fetch(opened, kind, ids) if not isinstance(x, Exception)]
+            found = [self._to_item(opened, kind, x) for x in xs]
+            if kind is FolderKind.CALENDAR:
+                self._fill_exceptions(opened, found, xs)
+            return found
+
+        return self._run(f"find {kind.value}", work)
+
+    def scan_links(self, kind: FolderKind) -> Iterator[tuple[str, NamedProps]]:
+        self._readable(kind)
+        attr = NAMED_PROPERTIES["crmid"][0]
+
+        def work(opened: Opened) -> list[tuple[str, NamedProps]]:
+            folder = _hash_stable(self._folder_obj(opened, kind))
+            query = folder.filter(**{f"{attr}__exists": True}).only(*PROP_ATTRS)
+            query.page_size = MAX_SYNC_PAGE
+            return [(x.id, props_from_item(x)) for x in query if not isinstance(x, Exception)]
+
+        yield from self._run(f"scan {kind.value}", work)
+
+    # -- the root folder -------------------------------------------------------------------------
+    def root_sync_org(self) -> str | None:
+        def work(opened: Opened) -> str | None:
+            root = opened.account.root
+            root.refresh()
+            value = getattr(root, ROOT_ORG_ATTR, None)
+            return str(value) if value else None
+
+        return self._run("read root folder", work)
+
+    def set_root_sync_org(self, org_id: str | None) -> None:
+        def work(opened: Opened) -> None:
+            root = opened.account.root
+            setattr(root, ROOT_ORG_ATTR, org_id or None)
+            root.save(update_fields=[ROOT_ORG_ATTR])
+
+        self._run("stamp root folder", work)
+
+    # -- sending ---------------------------------------------------------------------------------
+    def send(self, message: OutgoingMessage) -> str:
+        """SendAndSaveCopy of the MIME we build ourselves, so Message-ID and extra headers are ours."""
+        domain = self._address.rsplit("@", 1)[-1] or "d365sync.invalid"
+        mime = build_mime(message, domain=domain)
+        message_id = str(mime["Message-ID"])
+        raw = render(mime)
+
+        def work(opened: Opened) -> str:
+            def boxes(pairs: Sequence[tuple[str, str]]) -> list[XMailbox] | None:
+                return [XMailbox(name=n or None, email_address=a) for n, a in pairs] or None
+
+            xmsg = Message(
+                account=opened.account,
+                folder=self._folder_obj(opened, FolderKind.SENT_ITEMS),
+                mime_content=raw,
+                to_recipients=boxes(message.to),
+                cc_recipients=boxes(message.cc),
+                bcc_recipients=boxes(message.bcc),
+                categories=list(message.categories) or None,
+            )
+            xmsg.send_and_save()
+            return message_id
+
+        return self._run("send", work)
