@@ -61,10 +61,10 @@ def _appointment_times(
     return tzs.to_utc_iso(tzs.local_midnight(first, tz)), tzs.to_utc_iso(tzs.local_midnight(last, tz))
 
 
-def _attendee(address: str, name: str, kind: str) -> dict[str, str]:
+def _attendee(address: str, name: str, role: str) -> dict[str, str]:
     # Display names are deliberately not compared: each side resolves the name from the address, and
     # carrying both sides' spellings would make every meeting look changed on every run.
-    return {"address": address, "name": "", "type": kind}
+    return {"address": address, "name": "", "type": role}
 
 
 def _sorted_attendees(entries: Iterable[dict[str, str]]) -> list[dict[str, str]]:
@@ -84,10 +84,10 @@ def _party_address(party: Mapping[str, Any], ctx: MappingContext) -> str:
 def _crm_attendees(parties: Sequence[Mapping[str, Any]], ctx: MappingContext) -> list[dict[str, str]]:
     entries = []
     for party in parties:
-        kind = _MASK_TYPE.get(int_or(party.get("participationtypemask"), 0))
-        if kind is None:
+        role = _MASK_TYPE.get(int_or(party.get("participationtypemask"), 0))
+        if role is None:
             continue
-        entries.append(_attendee(_party_address(party, ctx), "", kind))
+        entries.append(_attendee(_party_address(party, ctx), "", role))
     return _sorted_attendees(entries)
 
 
@@ -191,13 +191,13 @@ def mailbox_view(item: AppointmentItem, ctx: MappingContext) -> Fields:
 
 
 def _party_body(entry: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
-    kind = str(entry.get("type") or "required")
-    if kind not in _TYPE_MASK:
-        raise ValueError(f"appointments: attendee type {kind!r} is not required, optional or organizer")
+    role = str(entry.get("type") or "required")
+    if role not in _TYPE_MASK:
+        raise ValueError(f"appointments: attendee type {role!r} is not required, optional or organizer")
     address = address_key(entry.get("address"))
-    party: dict[str, Any] = {"participationtypemask": _TYPE_MASK[kind]}
+    party: dict[str, Any] = {"participationtypemask": _TYPE_MASK[role]}
     target: tuple[str, str] | None = None
-    if ctx.is_me(address) or (kind == "organizer" and not address):
+    if ctx.is_me(address) or (role == "organizer" and not address):
         target = ("systemuser", ctx.user_id)
     elif address and ctx.resolve_party is not None:
         target = ctx.resolve_party(address)
@@ -279,10 +279,10 @@ def apply(changes: Fields, item: AppointmentItem, ctx: MappingContext) -> Appoin
         optional: list[tuple[str, str]] = []
         for entry in changes["attendees"] or []:
             pair = (str(entry.get("name") or ""), str(entry.get("address") or ""))
-            kind = entry.get("type")
-            if kind == "organizer":
+            role = entry.get("type")
+            if role == "organizer":
                 item.organizer = pair
-            elif kind == "optional":
+            elif role == "optional":
                 optional.append(pair)
             else:
                 required.append(pair)
