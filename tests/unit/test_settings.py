@@ -13,10 +13,12 @@ from wizard.settings import (
     OrgProfile,
     Profile,
     ProfileError,
+    SyncOptions,
     load_profile,
     save_profile,
 )
 from wizard.settings import store as store_module
+from wizard.settings.enums import DEFAULT_POLICY, RECORD_KINDS, ConflictPolicy, Kind
 
 
 def _org(org_id: str = "11111111-1111-1111-1111-111111111111") -> OrgProfile:
@@ -161,3 +163,22 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path.chmod(0)
     with pytest.raises(ProfileError):
         load_profile(path)
+
+
+def test_policy_for_a_kind_defaults_when_unset() -> None:
+    options = SyncOptions(conflict_policy={"contacts": "newest_wins"})
+    assert options.policy_for(Kind.CONTACTS) is ConflictPolicy.NEWEST_WINS
+    assert options.policy_for(Kind.TASKS) is DEFAULT_POLICY
+    assert SyncOptions().policy_for(Kind.APPOINTMENTS) is DEFAULT_POLICY
+
+
+def test_set_policy_writes_every_record_kind_in_the_stored_format(tmp_path: Path) -> None:
+    profile = Profile()
+    profile.sync.conflict_policy = {"contacts": "ask"}
+    profile.sync.set_policy(ConflictPolicy.MAILBOX_WINS)
+    assert all(profile.sync.policy_for(kind) is ConflictPolicy.MAILBOX_WINS for kind in RECORD_KINDS)
+    path = tmp_path / "profile.json"
+    save_profile(path, profile)
+    stored = json.loads(path.read_text())["sync"]["conflict_policy"]
+    assert stored == {"contacts": "mailbox_wins", "appointments": "mailbox_wins", "tasks": "mailbox_wins"}
+    assert load_profile(path).sync.policy_for("tasks") is ConflictPolicy.MAILBOX_WINS

@@ -17,14 +17,12 @@ read continues the same way. It is opaque to callers: store it, hand it back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from wizard.odata.errors import ODataError
-
-if TYPE_CHECKING:
-    from wizard.crm.client import DataverseClient
+from wizard.odata.session import ODataSession
 
 TOKEN_PREFIX = "ct1:"
 EPOCH = "1900-01-01T00:00:00Z"
@@ -32,6 +30,25 @@ ERR_CHANGE_TRACKING_NOT_ENABLED = "0x80072491"
 ERR_EXPIRED_VERSION_STAMP = "0x80044352"
 
 Mode = Literal["delta", "modifiedon"]
+
+
+class ChangeSource(Protocol):
+    """What a change read needs from :class:`wizard.crm.client.DataverseClient`: delta reads and plain queries.
+
+    A protocol, so this module does not import the client that calls it (crm's modules form a DAG).
+    """
+
+    @property
+    def session(self) -> ODataSession: ...
+
+    def query(
+        self,
+        entity_set: str,
+        *,
+        select: Sequence[str] | None = None,
+        filter: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]: ...
 
 
 @dataclass
@@ -110,7 +127,7 @@ def _with_modifiedon(select: Sequence[str]) -> list[str]:
 
 
 def read_changes(
-    client: DataverseClient,
+    client: ChangeSource,
     entity_set: str,
     select: Sequence[str],
     token: str | None,
@@ -155,7 +172,7 @@ def read_changes(
 
 
 def _start(
-    client: DataverseClient, entity_set: str, select: Sequence[str], *, page_size: int | None
+    client: ChangeSource, entity_set: str, select: Sequence[str], *, page_size: int | None
 ) -> ChangeSet:
     try:
         result = client.session.read_delta(
@@ -175,7 +192,7 @@ def _start(
 
 
 def _modifiedon_full(
-    client: DataverseClient, entity_set: str, select: Sequence[str], *, page_size: int | None
+    client: ChangeSource, entity_set: str, select: Sequence[str], *, page_size: int | None
 ) -> ChangeSet:
     rows = list(client.query(entity_set, select=_with_modifiedon(select), page_size=page_size))
     return ChangeSet(

@@ -10,11 +10,12 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 from urllib.parse import unquote
 
 import defusedxml.ElementTree as SafeET
 
+from wizard.crm.changes import ChangeSet, read_changes
 from wizard.crm.entities import (
     MailboxRecord,
     OrganizationDetail,
@@ -33,9 +34,6 @@ from wizard.odata.batch import (
 )
 from wizard.odata.errors import NotFoundError, malformed
 from wizard.odata.session import ODataSession
-
-if TYPE_CHECKING:
-    from wizard.crm.changes import ChangeSet
 
 API_VERSION = "v9.2"
 
@@ -343,8 +341,6 @@ class DataverseClient:
         self, entity_set: str, select: Sequence[str], token: str | None, *, page_size: int | None = None
     ) -> ChangeSet:
         """Changes since ``token`` (None = first read); see :func:`wizard.crm.changes.read_changes`."""
-        from wizard.crm.changes import read_changes
-
         return read_changes(self, entity_set, select, token, page_size=page_size)
 
     # -- typed getters ---------------------------------------------------------------------------------------

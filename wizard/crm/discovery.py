@@ -184,7 +184,7 @@ def is_online_host(host: str) -> bool:
     return any(host.endswith(suffix) for suffix in ONLINE_HOST_SUFFIXES)
 
 
-def normalise_org_url(url: str) -> str:
+def normalize_org_url(url: str) -> str:
     """Reduce a pasted address to the organization URL.
 
     ``https://org.crm4.dynamics.com/main.aspx?appid=...`` -> ``https://org.crm4.dynamics.com``;
@@ -209,9 +209,6 @@ def normalise_org_url(url: str) -> str:
         kept.append(segment)
     path = "/" + "/".join(kept) if kept else ""
     return f"{scheme}://{netloc}{path}"
-
-
-normalize_org_url = normalise_org_url  # US spelling, as other modules call it
 
 
 _CHALLENGE_RE = re.compile(r'authorization_uri\s*=\s*"?([^",\s]+)"?', re.IGNORECASE)
@@ -250,7 +247,7 @@ def discover_authority(service_root_url: str, *, verify: bool | str = True, time
 
 @dataclass(frozen=True)
 class OrgIdentity:
-    url: str  # the normalised organization URL
+    url: str  # the normalized organization URL
     api_root: str  # <url>/api/data/v9.2/ (v9.1 or v9.0 on premises, whichever the server has)
     user_id: str
     organization_id: str
@@ -258,13 +255,13 @@ class OrgIdentity:
 
 
 def check_org_url(url: str, session_factory: Callable[[str], ODataSession]) -> OrgIdentity:
-    """Normalise a pasted org URL and confirm it is a Dataverse organization by calling WhoAmI.
+    """Normalize a pasted org URL and confirm it is a Dataverse organization by calling WhoAmI.
 
     ``session_factory(service_root)`` builds the authenticated session (MSAL for online, NTLM on-premises).
     Errors are typed: InvalidURLError/InsecureURLError (bad address), NotDataverseError (answers, but is not
     Dynamics 365), NetworkError/TLSError (unreachable), AuthError (401).
     """
-    org_url = normalise_org_url(url)
+    org_url = normalize_org_url(url)
     try:
         client, version = connect_newest(org_url, session_factory)
         who: WhoAmI = client.whoami()

@@ -206,7 +206,7 @@ def _split_head(raw: bytes) -> tuple[bytes, bytes]:
 def synthetic_message_id(raw: bytes) -> str:
     """A stable Message-ID for a message that has none.
 
-    Derived from the header section only (line ends normalised), so the full message, a size-limited
+    Derived from the header section only (line ends normalized), so the full message, a size-limited
     download and a headers-only download (POP3 TOP) of the same mail all get the same id.
     """
     head, _ = _split_head(raw)

@@ -21,7 +21,7 @@ def is_weak(etag: str) -> bool:
     return etag.startswith("W/")
 
 
-def normalise(etag: str) -> str:
+def normalize(etag: str) -> str:
     """Accept ``W/"1"``, ``"1"`` or a bare ``1`` and return the form the header needs (weak stays weak)."""
     etag = etag.strip()
     if etag == ANY or is_weak(etag) or (etag.startswith('"') and etag.endswith('"')):
@@ -38,9 +38,9 @@ def same(a: str | None, b: str | None) -> bool:
 
 def if_match(etag: str | None) -> dict[str, str]:
     """Headers for PATCH/DELETE: If-Match on the given ETag, or ``*`` (exists, any version: never upsert)."""
-    return {"If-Match": normalise(etag) if etag else ANY}
+    return {"If-Match": normalize(etag) if etag else ANY}
 
 
 def if_none_match(etag: str) -> dict[str, str]:
     """Headers for a conditional GET: 304 Not Modified means unchanged."""
-    return {"If-None-Match": normalise(etag)}
+    return {"If-None-Match": normalize(etag)}

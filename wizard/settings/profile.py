@@ -88,6 +88,14 @@ class SyncOptions:
     field_directions: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> field -> 0..3
     sync_all_addresses: bool = False  # contacts: all three addresses instead of the mailing address only
 
+    def policy_for(self, kind: str) -> ConflictPolicy:
+        """The conflict policy of ``kind``; :data:`DEFAULT_POLICY` when the profile names none."""
+        return ConflictPolicy(self.conflict_policy.get(kind, DEFAULT_POLICY))
+
+    def set_policy(self, policy: ConflictPolicy) -> None:
+        """One policy for every record kind (the stored format keeps one entry per kind)."""
+        self.conflict_policy = dict.fromkeys(RECORD_KINDS, ConflictPolicy(policy))
+
 
 @dataclass
 class Profile:

@@ -113,11 +113,11 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _policy_winner(policy: ConflictPolicy, crm_modified: Any, mailbox_modified: Any) -> Winner | None:
-    if policy == "crm_wins":
+    if policy == ConflictPolicy.CRM_WINS:
         return "crm"
-    if policy == "mailbox_wins":
+    if policy == ConflictPolicy.MAILBOX_WINS:
         return "mailbox"
-    if policy == "newest_wins":
+    if policy == ConflictPolicy.NEWEST_WINS:
         crm_time, mailbox_time = parse_time(crm_modified), parse_time(mailbox_modified)
         if crm_time is not None and mailbox_time is not None and mailbox_time > crm_time:
             return "mailbox"

@@ -110,7 +110,7 @@ def local_date_nearest(value: str | datetime, tz: str) -> date:
 
 
 def local_midnight(day: date, tz: str) -> datetime:
-    """00:00 of ``day`` in ``tz`` as an aware datetime (normalised through UTC across DST gaps)."""
+    """00:00 of ``day`` in ``tz`` as an aware datetime (normalized through UTC across DST gaps)."""
     aware = datetime.combine(day, time(), tzinfo=zone(tz))
     return aware.astimezone(UTC).astimezone(zone(tz))
 

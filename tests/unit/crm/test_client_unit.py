@@ -16,7 +16,7 @@ from wizard.crm.discovery import (
     NotDataverseError,
     check_org_url,
     discover_instances,
-    normalise_org_url,
+    normalize_org_url,
 )
 from wizard.crm.records import Claim, addresses_match, parse_claim, replace_claim
 from wizard.odata import FailFast, InsecureURLError, InvalidURLError, NetworkError, ODataSession
@@ -250,15 +250,15 @@ def test_clouds() -> None:
         ("http://127.0.0.1:5555", "http://127.0.0.1:5555"),
     ],
 )
-def test_normalise_org_url(pasted: str, expected: str) -> None:
-    assert normalise_org_url(pasted) == expected
+def test_normalize_org_url(pasted: str, expected: str) -> None:
+    assert normalize_org_url(pasted) == expected
 
 
-def test_normalise_refuses_bad_urls() -> None:
+def test_normalize_refuses_bad_urls() -> None:
     with pytest.raises(InsecureURLError):
-        normalise_org_url("http://contoso.crm.dynamics.com")
+        normalize_org_url("http://contoso.crm.dynamics.com")
     with pytest.raises(InvalidURLError):
-        normalise_org_url("https://")
+        normalize_org_url("https://")
 
 
 def test_check_org_url(replay: ReplayServer) -> None:

@@ -21,6 +21,7 @@ from wizard.mailbox.base import (
     TaskStatus,
 )
 from wizard.sync import mapping as m
+from wizard.sync.mapping.specs import ADDRESS_PARTS
 from wizard.sync.model import KINDS, Direction, Fields, content_hash
 
 ME = "11111111-1111-1111-1111-111111111111"
@@ -71,7 +72,7 @@ def test_address2_only_with_all_addresses() -> None:
     mailing = {s.name for s in m.field_specs("contacts")}
     every = {s.name for s in m.field_specs("contacts", all_addresses=True)}
     assert "address1_city" in mailing and "address2_city" not in mailing
-    assert every - mailing == {f"address2_{p}" for p, _a, _l in m._ADDRESS_PARTS}
+    assert every - mailing == {f"address2_{p}" for p, _a, _l in ADDRESS_PARTS}
 
 
 def test_default_directions_follow_synchronization_fields() -> None:
@@ -91,7 +92,7 @@ def test_directions_apply_overrides() -> None:
     assert result["company"] is Direction.NONE
     # a group name sets all its members; a locked field may be "set" to its own default
     grouped = m.directions("contacts", {"address1": 1, "firstname": 3}, all_addresses=True)
-    assert {grouped[f"address1_{p}"] for p, _a, _l in m._ADDRESS_PARTS} == {Direction.TO_MAILBOX}
+    assert {grouped[f"address1_{p}"] for p, _a, _l in ADDRESS_PARTS} == {Direction.TO_MAILBOX}
     assert grouped["address2_city"] is Direction.BOTH
     # Home address overrides are kept in the profile but ignored while only the mailing address syncs
     assert "address2_city" not in m.directions("contacts", {"address2_city": 0})
