@@ -9,7 +9,7 @@ while a 10,000-item sync reports its progress through :class:`~wizard.ui.engine_
   ``QT_QPA_PLATFORM=offscreen``. The parent passes ``time.time()`` taken just before it launches the child,
   so the figure includes interpreter start and every import; an event filter on the window records the
   first ``QEvent.Paint``. Median of ``--repeat`` runs.
-- **Stall**: a real :class:`~wizard.ui.status_window.StatusWindow` over an ``EngineAdapter`` whose fake engine
+- **Stall**: a real :class:`~wizard.ui.status.StatusWindow` over an ``EngineAdapter`` whose fake engine
   (the engine's Reporter protocol, on the adapter's worker thread) does a little CPU work per item and reports
   ``progress`` for every item (the worst case), for every 25th (the real kinds' cadence), and every 25th with
   an I/O-like wait per item (GIL released), plus ``kind_started``/``kind_finished`` per kind. On the GUI
@@ -156,7 +156,7 @@ def _first_paint_in_child(window: str, launched: float) -> FirstPaint:
     if window == "wizard":
         target = create_wizard(services)
     else:
-        from wizard.ui.status_window import build_status_window
+        from wizard.ui.status import build_status_window
 
         target = build_status_window(services)  # not started: the first paint must not wait on a sync
     built = time.time()
@@ -373,7 +373,7 @@ def stall(
 
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
-    from wizard.ui.status_window import KindRow, StatusView, StatusWindow
+    from wizard.ui.status import KindRow, StatusView, StatusWindow
 
     app = application()
     none_refs = sys.getrefcount(None)  # what the process had before any boost
@@ -551,7 +551,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
     from wizard.services import Services
     from wizard.settings import MailboxBinding
     from wizard.ui.app import application
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
 
     saved = {name: os.environ.get(name) for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND")}
     saved_keyring = keyring.get_keyring()

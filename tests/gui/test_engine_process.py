@@ -150,11 +150,11 @@ def test_a_process_local_keyring_keeps_the_engine_in_this_process(isolated_home:
     from wizard.paths import locations
     from wizard.secrets import keyring_is_process_local, use_memory_keyring
     from wizard.services import Services
-    from wizard.ui.status_window import ServicesStatus
+    from wizard.ui.status.window import engine_maker
 
-    source = ServicesStatus(Services(locations().ensure()))
-    assert type(source.make_engine(Recorder())).__name__ == "ProcessEngine"
+    make_engine = engine_maker(Services(locations().ensure()))
+    assert type(make_engine(Recorder())).__name__ == "ProcessEngine"
     use_memory_keyring()
     assert keyring_is_process_local()
     with pytest.raises(NotConfigured):  # built here (nothing is configured), not handed to a child
-        source.make_engine(Recorder())
+        make_engine(Recorder())

@@ -19,7 +19,7 @@ from wizard.services import Services
 from wizard.ui import app as app_module
 from wizard.ui.engine_adapter import EngineAdapter
 from wizard.ui.icons import ICON_DIR, icon, palette_is_dark
-from wizard.ui.status_window import ConflictView, KindRow, StatusView, StatusWindow
+from wizard.ui.status import ConflictView, KindRow, StatusView, StatusWindow
 from wizard.ui.widgets import ACCENTS, AccentFrame, Hint, MessageBanner
 from wizard.ui.workers import TaskRunner
 

@@ -18,7 +18,7 @@ from wizard.services import NotConfigured, Services
 from wizard.settings import MailboxBinding
 from wizard.sync.state import StateDB
 from wizard.ui.account_state import AccountState
-from wizard.ui.status_window import OrgSwitch, StatusWindow, build_status_window
+from wizard.ui.status import OrgSwitch, StatusWindow, build_status_window
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 60000

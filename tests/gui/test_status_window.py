@@ -21,7 +21,7 @@ from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
 from wizard.ui.account_state import AccountState, AccountStateModel
 from wizard.ui.engine_adapter import EngineAdapter, backoff, clock_text, interval_for
 from wizard.ui.log_view import SignalLogHandler
-from wizard.ui.status_window import ConflictView, KindRow, StatusView, StatusWindow, counts_text
+from wizard.ui.status import ConflictView, KindRow, StatusView, StatusWindow, counts_text
 from wizard.ui.widgets import tree_items
 from wizard.ui.workers import TaskRunner
 
@@ -559,7 +559,7 @@ def test_pyside_reference_drains_cannot_kill_the_app(qapp: Any) -> None:
 def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, services: Any) -> None:
     """The window over real Services: claim check, a run on a worker, counts from the state DB."""
     from wizard.settings import MailboxBinding
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
 
     info = sandbox.port_info()
     u = info["users"][0]
@@ -613,7 +613,7 @@ def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
     from PySide6.QtWidgets import QApplication
 
     from wizard.ui import app as app_module
-    from wizard.ui.status_window import StatusWindow as Window
+    from wizard.ui.status import StatusWindow as Window
 
     seen: dict[str, Any] = {}
 

@@ -99,5 +99,5 @@ def test_contents(bundle: Path) -> None:
     )  # fmt: skip
     modules = set(listing.stdout.split())
     for module in ("keyring.backends.SecretService", "keyring.backends.kwallet", "secretstorage",
-                   "wizard.sandbox", "wizard.ui.engine_process", "wizard.ui.status_window"):  # fmt: skip
+                   "wizard.sandbox", "wizard.ui.engine_process", "wizard.ui.status.window"):  # fmt: skip
         assert module in modules, module

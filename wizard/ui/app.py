@@ -131,7 +131,7 @@ def run_status(services: Services, *, open_wizard: Callable[[], None] | None = N
 
     With a system tray the app lives in the tray (closing the window hides it; the tray's Quit ends it);
     without one the window is the app."""
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
     from wizard.ui.tray import StatusTray, tray_available
 
     app = application()

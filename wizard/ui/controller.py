@@ -11,18 +11,17 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from wizard.crm import filters as crm_filters
-from wizard.crm.entities import UserQuery
+from wizard.app import options
+from wizard.app.options import OptionsChoice
 from wizard.crm.records import Claim, ClaimHeldElsewhere
 from wizard.errors import D365SyncError
 from wizard.services import ConnectedOrg, Services
 from wizard.settings import MailboxBinding, OrgProfile, Profile
-from wizard.settings.profile import SyncOptions
 from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -70,29 +69,6 @@ class ClaimInfo:
     @property
     def held_here(self) -> bool:
         return self.claim is not None and self.claim.instance_id == self.this_instance
-
-
-@dataclass
-class OptionsState:
-    """What the "What to synchronize" page shows, as read from the synchronizing organization."""
-
-    org_name: str
-    filters: list[UserQuery]
-    tracking: int  # usersettings.incomingemailfilteringmethod 0..4
-    interval: int | None  # usersettings.outlooksyncinterval
-    min_interval: int  # organization.minoutlooksyncinterval
-    sync: SyncOptions
-
-
-@dataclass
-class OptionsChoice:
-    """What the user chose on the "What to synchronize" page; written on Finish."""
-
-    sync: SyncOptions
-    tracking: int | None = None  # None: leave the server's value alone
-    interval: int | None = None
-    filter_active: dict[str, bool] = field(default_factory=dict)  # userqueryid -> wanted state
-    selected_tracking: int | None = None  # what the page shows (for the summary), changed or not
 
 
 class WizardController(QObject):
@@ -361,52 +337,24 @@ class WizardController(QObject):
 
     # -- what to synchronize -------------------------------------------------------------------
     def load_options(self) -> Task:
-        def work(ctx: TaskContext) -> OptionsState:
-            org = self.services.require_sync_org()
-            client = self.services.dataverse(org)
-            user = client.user_settings(org.user_id or None)
-            minimum = client.organization_settings().minoutlooksyncinterval or 15
-            return OptionsState(
-                org_name=org.display_name,
-                filters=crm_filters.outlook_filters(client),
-                tracking=user.incomingemailfilteringmethod,
-                interval=user.outlooksyncinterval,
-                min_interval=minimum,
-                sync=copy.deepcopy(self.services.profile.sync),
-            )
-
-        return self._start(OP_OPTIONS_LOAD, work, self.options_loaded.emit)
+        return self._start(
+            OP_OPTIONS_LOAD, lambda ctx: options.load_options(self.services), self.options_loaded.emit
+        )
 
     def create_default_filters(self) -> Task:
-        def work(ctx: TaskContext) -> list[UserQuery]:
-            client = self.services.dataverse(self.services.require_sync_org())
-            return crm_filters.ensure_default_filters(client)
-
-        return self._start(OP_DEFAULT_FILTERS, work, self.filters_changed.emit)
+        return self._start(
+            OP_DEFAULT_FILTERS,
+            lambda ctx: options.create_default_filters(self.services),
+            self.filters_changed.emit,
+        )
 
     def save(self, choice: OptionsChoice | None) -> Task:
         """Finish: write the filters' states and the user settings to Dynamics 365, then the profile."""
 
         def work(ctx: TaskContext) -> Profile:
-            services = self.services
             if choice is not None:
-                org = services.profile.sync_org
-                if org is not None and (
-                    choice.filter_active or choice.tracking is not None or choice.interval
-                ):
-                    client = services.dataverse(org)
-                    for query_id, active in choice.filter_active.items():
-                        crm_filters.set_active(client, query_id, active)
-                    changes: dict[str, Any] = {}
-                    if choice.tracking is not None:
-                        changes["incomingemailfilteringmethod"] = choice.tracking
-                    if choice.interval:
-                        changes["outlooksyncinterval"] = choice.interval
-                    if changes:
-                        user_id = org.user_id or client.whoami().user_id
-                        client.update("usersettingscollection", user_id, changes)
-                services.profile.sync = copy.deepcopy(choice.sync)
-            services.save()
+                options.apply_options(self.services, choice)
+            self.services.save()
             return self._snapshot()
 
         def done(profile: Profile) -> None:
