@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.app import instance, orgs
+from wizard.app.factory import Factory
 from wizard.errors import D365SyncError
-from wizard.services import Services
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter, clock_text
@@ -105,7 +106,7 @@ class StatusView:
 
 @dataclass
 class OrgSwitch:
-    """What switching the synchronizing organization came to (``Services.switch_sync_org``, trimmed):
+    """What switching the synchronizing organization came to (``wizard.app.orgs.switch_sync_org``, trimmed):
     the organizations whose flags could not be cleared (name -> text) and, when the mailbox is not bound
     in the new one, what to do."""
 
@@ -917,7 +918,7 @@ class StatusWindow(QMainWindow):
             self._own_handler = False
 
 
-# -- composition: the window over the real Services ---------------------------------------------------------
+# -- composition: the window over the application layer ----------------------------------------------------
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -961,10 +962,10 @@ def view_from_snapshot(
 
 
 class ServicesStatus:
-    """The window's callables over :class:`wizard.services.Services` (each runs on a worker thread)."""
+    """The window's callables over :class:`wizard.app.factory.Factory` and the use cases (each runs on a worker thread)."""
 
-    def __init__(self, services: Services, *, engine_in_process: bool = False) -> None:
-        self.services = services
+    def __init__(self, factory: Factory, *, engine_in_process: bool = False) -> None:
+        self.factory = factory
         self.engine_in_process = engine_in_process
         self._lock = threading.Lock()
 
@@ -974,10 +975,10 @@ class ServicesStatus:
         from wizard.sync.state import StateDB
         from wizard.sync.status import status_snapshot
 
-        services = self.services
+        factory = self.factory
         with self._lock:
-            profile = services.profile
-            state_db = services.where.state_db  # the synchronizing organization's own
+            profile = factory.profile
+            state_db = factory.where.state_db  # the synchronizing organization's own
             if not state_db.exists():  # never synchronized: an empty status
                 with StateDB.open(":memory:") as empty:
                     snapshot = status_snapshot(empty, profile, is_sync_computer=None, next_run=None)
@@ -989,22 +990,22 @@ class ServicesStatus:
 
     def switch(self, org_id: str) -> OrgSwitch:
         """Make ``org_id`` the synchronizing organization (server flags in every configured organization,
-        the profile) and check the mailbox binding there; see ``Services.switch_sync_org``."""
-        services = self.services
+        the profile) and check the mailbox binding there; see ``wizard.app.orgs.switch_sync_org``."""
+        factory = self.factory
         with self._lock:  # no status load reads the profile's state DB path meanwhile
-            org = services.org(org_id)
-            switched = services.switch_sync_org(org)
-        names = {o.web_url: o.display_name for o in services.profile.organizations}
-        names.update({o.api_url: o.display_name for o in services.profile.organizations})
+            org = factory.org(org_id)
+            switched = orgs.switch_sync_org(factory, org)
+        names = {o.web_url: o.display_name for o in factory.profile.organizations}
+        names.update({o.api_url: o.display_name for o in factory.profile.organizations})
         failed = {names.get(url, url): error.user_text for url, error in switched.report.failed.items()}
         mailbox = "" if switched.mailbox.ready else switched.mailbox.user_text
         return OrgSwitch(org.display_name, failed, mailbox)
 
     def read_claim(self) -> tuple[bool | None, str]:
-        claim = self.services.read_claim()
+        claim = instance.read_claim(self.factory)
         if claim is None:
             return False, ""
-        return claim.instance_id == self.services.profile.instance_id, claim.hostname
+        return claim.instance_id == self.factory.profile.instance_id, claim.hostname
 
     def resolve(self, conflict_id: int, use: str) -> None:
         """ "crm"/"mailbox": the engine applies that value to the other side; "keep": leave both sides as
@@ -1012,12 +1013,12 @@ class ServicesStatus:
         if use == "keep":
             from wizard.sync.state import StateDB
 
-            with StateDB.open(self.services.where.state_db) as state:
+            with StateDB.open(self.factory.where.state_db) as state:
                 record = next((c for c in state.conflicts() if c.id == conflict_id), None)
                 if record is not None and not record.resolved:
                     state.resolve_conflict(conflict_id, "mailbox" if record.winner == "mailbox" else "crm")
             return
-        with self.services.engine() as engine:
+        with self.factory.engine() as engine:
             engine.resolve_conflict(conflict_id, use)
 
     def make_engine(self, reporter: Any) -> Any:
@@ -1026,14 +1027,14 @@ class ServicesStatus:
         from wizard.secrets import keyring_is_process_local
 
         if self.engine_in_process or keyring_is_process_local():  # the demo's secrets live in this process
-            return self.services.engine(reporter)
+            return self.factory.engine(reporter)
         from wizard.ui.engine_process import ProcessEngine
 
-        return ProcessEngine(reporter, home=self.services.where.home)
+        return ProcessEngine(reporter, home=self.factory.where.home)
 
 
 def build_status_window(
-    services: Services,
+    factory: Factory,
     *,
     open_wizard: Callable[[], None] | None = None,
     settings: QSettings | None = None,
@@ -1041,8 +1042,8 @@ def build_status_window(
 ) -> StatusWindow:
     """The adapter, the window and their callables for a configured profile (not started: call ``start()``).
     The engine runs in a child process unless ``engine_in_process``."""
-    profile = services.profile  # loaded here, in the GUI thread, before workers share it
-    source = ServicesStatus(services, engine_in_process=engine_in_process)
+    profile = factory.profile  # loaded here, in the GUI thread, before workers share it
+    source = ServicesStatus(factory, engine_in_process=engine_in_process)
     adapter = EngineAdapter(source.make_engine, interval_minutes=profile.sync.interval_minutes)
     window = StatusWindow(
         adapter,
