@@ -33,6 +33,10 @@ from __future__ import annotations
 
 import time
 
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
+
 _CHILD_T0 = time.time()  # the child's first Python line after the interpreter started (for the breakdown)
 
 import argparse  # noqa: E402  (the timestamp above must come first)
@@ -144,21 +148,21 @@ def _first_paint_in_child(window: str, launched: float) -> FirstPaint:
     """Runs in the fresh child: build ``window`` the way the product does, show it, wait for its paint."""
     from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 (measures Qt itself)
 
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
     from wizard.ui.app import application, create_wizard
 
     imported = time.time()
     app = application()
     app_ready = time.time()
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     target: Any
     if window == "wizard":
-        target = create_wizard(services)
+        target = create_wizard(factory)
     else:
         from wizard.ui.status import build_status_window
 
-        target = build_status_window(services)  # not started: the first paint must not wait on a sync
+        target = build_status_window(factory)  # not started: the first paint must not wait on a sync
     built = time.time()
     painted: list[float] = []
 
@@ -541,14 +545,14 @@ def _start_sandbox(folder: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]
 
 def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
     """A real first sync of ``items`` contacts (Dataverse -> Exchange stand-ins) from the status window built as
-    the product builds it (``build_status_window`` over Services, the engine on the adapter's worker), with
+    the product builds it (``build_status_window`` over Factory, the engine on the adapter's worker), with
     the same 5 ms GUI-thread timer as :func:`stall`. Run in a throw-away ``D365SYNC_HOME``."""
     import keyring
     from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (measures Qt itself)
 
     from tests.support.keyring_backend import TestKeyring
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
     from wizard.settings import MailboxBinding
     from wizard.ui.app import application
     from wizard.ui.status import build_status_window
@@ -566,34 +570,35 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
             app = application()
             protect_none()
             user = info["users"][0]
-            services = Services(locations().ensure())
-            connected = services.connect_org(
+            factory = Factory(locations().ensure())
+            connected = connect_org(
+                factory,
                 info["dataverse_url"],
                 username=user["upn"],
                 password=user["password"],
                 ca_file=info["ca_file"],
             )
-            services.save_org(connected)
-            services.claim(force=True)
-            services.bind_mailbox(
+            save_org(factory, connected)
+            claim_instance(factory, force=True)
+            bind_mailbox(factory,
                 MailboxBinding(address=user["primary_email"], kind="exchange", auth="basic",
                                autodiscover_url=info["autodiscover_url"], ca_file=info["ca_file"]),
                 user["ews_password"],
             )  # fmt: skip
-            services.profile.sync.kinds = {
+            factory.profile.sync.kinds = {
                 "email": False,
                 "contacts": True,
                 "appointments": False,
                 "tasks": False,
             }
-            services.save()
-            client = services.dataverse(services.require_sync_org())
+            factory.save()
+            client = factory.dataverse(factory.require_sync_org())
             seeded = time.perf_counter()
             for n in range(items):
                 client.create("contacts", {"firstname": "Bench", "lastname": f"Contact {n:06d}"})
             seed_s = time.perf_counter() - seeded
 
-            window = build_status_window(services)
+            window = build_status_window(factory)
             window.show()
             loop = QEventLoop()
             QTimer.singleShot(100, loop.quit)
@@ -737,7 +742,7 @@ def render(
         lines += [
             "",
             f"**A real {real.items:,}-item sync** (`--real {real.items}`): the status window as the product builds "
-            "it (`build_status_window` over `Services`, the real engine started from the adapter's worker, claim check "
+            "it (`build_status_window` over `Factory`, the real engine started from the adapter's worker, claim check "
             f"first) runs the first sync of {real.items:,} contacts from the Dataverse stand-in into the EWS "
             "stand-in, which run in their own process (`d365sync sandbox --empty`) as real servers would. "
             "The engine runs in a child process (`wizard/ui/engine_process.py`): on a worker thread of the GUI "

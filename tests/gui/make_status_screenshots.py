@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QLocale
 
-    from wizard.services import not_bound_text
+    from wizard.app.factory import not_bound_text
     from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter

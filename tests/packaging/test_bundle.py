@@ -75,7 +75,7 @@ def test_engine_child(bundle: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     event = json.loads(result.stdout.strip().splitlines()[-1])
-    assert event["error"]["type"] == "wizard.services:NotConfigured"
+    assert event["error"]["type"] == "wizard.app.factory:NotConfigured"
 
 
 def test_contents(bundle: Path) -> None:

@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+from wizard.app.factory import Factory
 from wizard.errors import D365SyncError
-from wizard.services import Services
 from wizard.sync.state import ConflictRecord, StateDB
 
 Use = Literal["crm", "mailbox", "keep"]
 KEPT = "both sides are kept as they are"
 
 
-def list_conflicts(services: Services, *, unresolved_only: bool = False) -> list[ConflictRecord]:
+def list_conflicts(factory: Factory, *, unresolved_only: bool = False) -> list[ConflictRecord]:
     """The logged conflicts, oldest first (none when the organization never synchronized: the state DB is not
     created for it)."""
-    state_db = services.where.state_db
+    state_db = factory.where.state_db
     if not state_db.exists():
         return []
     with StateDB.open(state_db) as state:
@@ -29,7 +29,7 @@ def list_conflicts(services: Services, *, unresolved_only: bool = False) -> list
 
 
 def resolve_conflict(
-    services: Services,
+    factory: Factory,
     conflict_id: int,
     use: str,
     *,
@@ -41,17 +41,17 @@ def resolve_conflict(
     ``not_sync_computer`` they first check that this computer synchronizes and raise the error it makes when
     not. "keep" only writes the state DB: an unknown or decided conflict is left alone."""
     if use == "keep":
-        keep_conflict(services, conflict_id)
+        keep_conflict(factory, conflict_id)
         return KEPT
-    with services.engine() as engine:
+    with factory.engine() as engine:
         if not_sync_computer is not None and not engine.is_sync_computer():
             raise not_sync_computer()
         return engine.resolve_conflict(conflict_id, use)
 
 
-def keep_conflict(services: Services, conflict_id: int) -> None:
+def keep_conflict(factory: Factory, conflict_id: int) -> None:
     """Stop asking about a conflict without changing either side."""
-    with StateDB.open(services.where.state_db) as state:
+    with StateDB.open(factory.where.state_db) as state:
         record = next((c for c in state.conflicts() if c.id == conflict_id), None)
         if record is not None and not record.resolved:
             state.resolve_conflict(conflict_id, "mailbox" if record.winner == "mailbox" else "crm")

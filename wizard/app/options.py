@@ -12,9 +12,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.app.factory import Factory
 from wizard.crm import filters as crm_filters
 from wizard.crm.entities import UserQuery
-from wizard.services import Services
 from wizard.settings.profile import SyncOptions
 
 DEFAULT_MIN_INTERVAL = 15  # minutes, when the organization states no minimum
@@ -43,11 +43,11 @@ class OptionsChoice:
     selected_tracking: int | None = None  # what the page shows (for the summary), changed or not
 
 
-def load_options(services: Services) -> OptionsState:
+def load_options(factory: Factory) -> OptionsState:
     """Read the filters, the user's settings and the organization's minimum interval (network); the profile's
     sync options are a copy."""
-    org = services.require_sync_org()
-    client = services.dataverse(org)
+    org = factory.require_sync_org()
+    client = factory.dataverse(org)
     user = client.user_settings(org.user_id or None)
     minimum = client.organization_settings().minoutlooksyncinterval or DEFAULT_MIN_INTERVAL
     return OptionsState(
@@ -56,23 +56,23 @@ def load_options(services: Services) -> OptionsState:
         tracking=user.incomingemailfilteringmethod,
         interval=user.outlooksyncinterval,
         min_interval=minimum,
-        sync=copy.deepcopy(services.profile.sync),
+        sync=copy.deepcopy(factory.profile.sync),
     )
 
 
-def create_default_filters(services: Services) -> list[UserQuery]:
+def create_default_filters(factory: Factory) -> list[UserQuery]:
     """Create the default sync filters the user lacks (active contacts I own, open appointments where I'm a
     party, open tasks I own); the user's filters afterwards."""
-    client = services.dataverse(services.require_sync_org())
+    client = factory.dataverse(factory.require_sync_org())
     return crm_filters.ensure_default_filters(client)
 
 
-def apply_options(services: Services, choice: OptionsChoice) -> None:
+def apply_options(factory: Factory, choice: OptionsChoice) -> None:
     """Write the filters' states and the user settings that changed to the synchronizing organization, then
     take the sync options into the profile (not saved: the caller saves)."""
-    org = services.profile.sync_org
+    org = factory.profile.sync_org
     if org is not None and (choice.filter_active or choice.tracking is not None or choice.interval):
-        client = services.dataverse(org)
+        client = factory.dataverse(org)
         for query_id, active in choice.filter_active.items():
             crm_filters.set_active(client, query_id, active)
         changes: dict[str, Any] = {}
@@ -83,4 +83,4 @@ def apply_options(services: Services, choice: OptionsChoice) -> None:
         if changes:
             user_id = org.user_id or client.whoami().user_id
             client.update("usersettingscollection", user_id, changes)
-    services.profile.sync = copy.deepcopy(choice.sync)
+    factory.profile.sync = copy.deepcopy(choice.sync)

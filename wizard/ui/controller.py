@@ -1,8 +1,8 @@
-"""The Configuration Wizard's controller: pages emit intents, this runs the Services steps on a worker thread
+"""The Configuration Wizard's controller: pages emit intents, this runs the use cases (``wizard.app``) on a worker thread
 and answers with signals (Nextcloud's owncloudsetupwizard split: the wizard shows, the controller talks).
 
-All Services calls run on one worker thread of their own (``maxThreadCount`` 1): the steps are sequential in
-the user's eyes, and Services (profile, token cache) is not meant for concurrent use. Results carry copies of
+All use cases run on one worker thread of their own (``maxThreadCount`` 1): the steps are sequential in
+the user's eyes, and the Factory (profile, token cache) is not meant for concurrent use. Results carry copies of
 what the GUI shows, so the GUI thread never reads state a worker is changing.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from wizard.app import options
+from wizard.app import instance, mailbox, options, orgs
+from wizard.app.factory import Factory
 from wizard.app.options import OptionsChoice
 from wizard.crm.records import Claim, ClaimHeldElsewhere
 from wizard.errors import D365SyncError
-from wizard.services import ConnectedOrg, Services
 from wizard.settings import MailboxBinding, OrgProfile, Profile
 from wizard.ui.workers import Task, TaskContext, TaskRunner
 
@@ -92,15 +92,15 @@ class WizardController(QObject):
     filters_changed = Signal(object)  # list[UserQuery]
     saved = Signal()
 
-    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+    def __init__(self, factory: Factory, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.services = services
+        self.factory = factory
         pool = QThreadPool(self)
         pool.setMaxThreadCount(1)
         self.runner = TaskRunner(self, pool)
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, tuple[str, str]] = {}
-        self._profile: Profile = copy.deepcopy(services.profile)
+        self._profile: Profile = copy.deepcopy(factory.profile)
 
     # -- plumbing ------------------------------------------------------------------------------
     def _start(
@@ -152,7 +152,7 @@ class WizardController(QObject):
 
     def _snapshot(self) -> Profile:
         """Called in the worker: a copy for the GUI thread."""
-        return copy.deepcopy(self.services.profile)
+        return copy.deepcopy(self.factory.profile)
 
     def _take(self, profile: Profile) -> None:
         self._profile = profile
@@ -176,7 +176,8 @@ class WizardController(QObject):
         password: str | None = None,
     ) -> Task:
         def work(ctx: TaskContext) -> tuple[str, list[Any]]:
-            return self.services.discover(
+            return orgs.discover(
+                self.factory,
                 discovery_url=discovery_url,
                 authority=authority,
                 ca_file=ca_file,
@@ -202,7 +203,8 @@ class WizardController(QObject):
         """Sign in, confirm with WhoAmI, and add the organization to the profile (the first one synchronizes)."""
 
         def work(ctx: TaskContext) -> tuple[OrgProfile, bool, Profile]:
-            connected: ConnectedOrg = self.services.connect_org(
+            connected: orgs.ConnectedOrg = orgs.connect_org(
+                self.factory,
                 url,
                 auth_kind=auth_kind,
                 username=username,
@@ -215,7 +217,7 @@ class WizardController(QObject):
             if discovery_url:
                 connected.org.found_via = "discovery"
                 connected.org.discovery_url = discovery_url
-            became_sync = self.services.save_org(connected)
+            became_sync = orgs.save_org(self.factory, connected)
             return copy.deepcopy(connected.org), became_sync, self._snapshot()
 
         def done(result: tuple[OrgProfile, bool, Profile]) -> None:
@@ -228,8 +230,7 @@ class WizardController(QObject):
 
     def test_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> str:
-            org = self.services.org(org_id)
-            self.services.dataverse(org).whoami()
+            orgs.check_org(self.factory, self.factory.org(org_id))
             return org_id
 
         def done(_: str) -> None:
@@ -244,7 +245,7 @@ class WizardController(QObject):
 
     def set_sync_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> tuple[Any, Profile]:
-            switched = self.services.switch_sync_org(self.services.org(org_id))  # the Mailbox page binds
+            switched = orgs.switch_sync_org(self.factory, self.factory.org(org_id))  # the Mailbox page binds
             return switched.report, self._snapshot()
 
         def done(result: tuple[Any, Profile]) -> None:
@@ -257,7 +258,7 @@ class WizardController(QObject):
 
     def remove_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> Profile:
-            self.services.remove_org(self.services.org(org_id))
+            orgs.remove_org(self.factory, self.factory.org(org_id))
             return self._snapshot()
 
         def done(profile: Profile) -> None:
@@ -269,11 +270,11 @@ class WizardController(QObject):
     # -- the synchronizing computer ------------------------------------------------------------
     def read_claim(self) -> Task:
         def work(ctx: TaskContext) -> ClaimInfo:
-            org = self.services.require_sync_org()
+            org = self.factory.require_sync_org()
             return ClaimInfo(
-                self.services.hostname(),
-                self.services.profile.instance_id,
-                self.services.read_claim(),
+                instance.hostname(),
+                self.factory.profile.instance_id,
+                instance.read_claim(self.factory),
                 org.display_name,
             )
 
@@ -284,7 +285,7 @@ class WizardController(QObject):
 
         def work(ctx: TaskContext) -> Claim | ClaimHeldElsewhere:
             try:
-                return self.services.claim(force=force)
+                return instance.claim_instance(self.factory, force=force)
             except ClaimHeldElsewhere as held:
                 return held
 
@@ -298,24 +299,26 @@ class WizardController(QObject):
 
     def release(self) -> Task:
         """This computer stops being the synchronizing client (the claim is removed if it is ours)."""
-        return self._start(OP_RELEASE, lambda ctx: self.services.release(), lambda _: self.released.emit())
+        return self._start(
+            OP_RELEASE, lambda ctx: instance.release_claim(self.factory), lambda _: self.released.emit()
+        )
 
     # -- the primary mailbox -------------------------------------------------------------------
     def find_primary_email(self) -> Task:
         return self._start(
-            OP_PRIMARY_EMAIL, lambda ctx: self.services.primary_email(), self.primary_email_found.emit
+            OP_PRIMARY_EMAIL, lambda ctx: mailbox.primary_email(self.factory), self.primary_email_found.emit
         )
 
     def test_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
         return self._start(
             OP_MAILBOX_TEST,
-            lambda ctx: self.services.test_mailbox(binding, password),
+            lambda ctx: mailbox.check_mailbox(self.factory, binding, password),
             self.mailbox_tested.emit,
         )
 
     def bind_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
         def work(ctx: TaskContext) -> tuple[MailboxBinding, Profile]:
-            bound = self.services.bind_mailbox(binding, password)
+            bound = mailbox.bind_mailbox(self.factory, binding, password)
             return copy.deepcopy(bound), self._snapshot()
 
         def done(result: tuple[MailboxBinding, Profile]) -> None:
@@ -326,7 +329,7 @@ class WizardController(QObject):
 
     def unbind_mailbox(self) -> Task:
         def work(ctx: TaskContext) -> Profile:
-            self.services.unbind_mailbox()
+            mailbox.unbind_mailbox(self.factory)
             return self._snapshot()
 
         def done(profile: Profile) -> None:
@@ -338,13 +341,13 @@ class WizardController(QObject):
     # -- what to synchronize -------------------------------------------------------------------
     def load_options(self) -> Task:
         return self._start(
-            OP_OPTIONS_LOAD, lambda ctx: options.load_options(self.services), self.options_loaded.emit
+            OP_OPTIONS_LOAD, lambda ctx: options.load_options(self.factory), self.options_loaded.emit
         )
 
     def create_default_filters(self) -> Task:
         return self._start(
             OP_DEFAULT_FILTERS,
-            lambda ctx: options.create_default_filters(self.services),
+            lambda ctx: options.create_default_filters(self.factory),
             self.filters_changed.emit,
         )
 
@@ -353,8 +356,8 @@ class WizardController(QObject):
 
         def work(ctx: TaskContext) -> Profile:
             if choice is not None:
-                options.apply_options(self.services, choice)
-            self.services.save()
+                options.apply_options(self.factory, choice)
+            self.factory.save()
             return self._snapshot()
 
         def done(profile: Profile) -> None:

@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.app.conflicts import resolve_conflict
+from wizard.app.factory import Factory
 from wizard.app.status import StatusReader
 from wizard.errors import D365SyncError
-from wizard.services import Services
 from wizard.sync.engine import KindResult, RunSummary
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter, clock_text
@@ -615,7 +615,7 @@ class StatusWindow(QMainWindow):
 
 
 # -- composition: the window over the application layer ----------------------------------------------------
-def engine_maker(services: Services, *, in_process: bool = False) -> Callable[[Any], Any]:
+def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any], Any]:
     """What makes the engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI
     thread by holding the interpreter lock), or in this process when asked (debugging)."""
 
@@ -623,16 +623,16 @@ def engine_maker(services: Services, *, in_process: bool = False) -> Callable[[A
         from wizard.secrets import keyring_is_process_local
 
         if in_process or keyring_is_process_local():  # the demo's secrets live in this process
-            return services.engine(reporter)
+            return factory.engine(reporter)
         from wizard.ui.engine_process import ProcessEngine
 
-        return ProcessEngine(reporter, home=services.where.home)
+        return ProcessEngine(reporter, home=factory.where.home)
 
     return make_engine
 
 
 def build_status_window(
-    services: Services,
+    factory: Factory,
     *,
     open_wizard: Callable[[], None] | None = None,
     settings: QSettings | None = None,
@@ -640,14 +640,14 @@ def build_status_window(
 ) -> StatusWindow:
     """The adapter, the window and their callables for a configured profile (not started: call ``start()``).
     The engine runs in a child process unless ``engine_in_process``."""
-    profile = services.profile  # loaded here, in the GUI thread, before workers share it
-    status = StatusReader(services)
+    profile = factory.profile  # loaded here, in the GUI thread, before workers share it
+    status = StatusReader(factory)
 
     def resolve(conflict_id: int, use: str) -> None:
-        resolve_conflict(services, conflict_id, use)
+        resolve_conflict(factory, conflict_id, use)
 
     adapter = EngineAdapter(
-        engine_maker(services, in_process=engine_in_process), interval_minutes=profile.sync.interval_minutes
+        engine_maker(factory, in_process=engine_in_process), interval_minutes=profile.sync.interval_minutes
     )
     window = StatusWindow(
         adapter,
