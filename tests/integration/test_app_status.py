@@ -11,7 +11,7 @@ import pytest
 from wizard.app import instance, mailbox, orgs
 from wizard.app.conflicts import KEPT, keep_conflict, list_conflicts, resolve_conflict
 from wizard.app.factory import Factory
-from wizard.app.status import StatusReader, read_status, who_synchronizes
+from wizard.app.status import StatusReader, read_status, switch_to, who_synchronizes
 from wizard.errors import D365SyncError
 from wizard.mailbox.base import ContactItem, FolderKind
 from wizard.paths import locations
@@ -173,3 +173,33 @@ def test_keep_marks_an_asked_conflict_for_dynamics(factory: Factory) -> None:
     assert resolve_conflict(factory, asked, "keep") == KEPT
     (kept,) = list_conflicts(factory)
     assert (kept.id, kept.resolved, kept.winner) == (asked, True, "crm")
+
+
+def test_switching_names_what_to_do_and_reads_the_new_organizations_own_status(
+    sandbox: Sandbox, factory: Factory
+) -> None:
+    info = sandbox.port_info()
+    user = info["users"][0]
+    sales = factory.require_sync_org().id
+    other = next(e["url"] for e in info["environments"] if e["url"] != info["dataverse_url"])
+    connected = orgs.connect_org(
+        factory, other, username=user["upn"], password=user["password"], ca_file=info["ca_file"]
+    )
+    orgs.save_org(factory, connected)
+    test = connected.org.id
+    reader = StatusReader(factory)
+    _sync(factory)
+    assert factory.where.state_db.exists()
+
+    outcome = reader.switch(test)
+    assert outcome.org_name == connected.org.display_name and outcome.failed == {}
+    assert f"not bound in {connected.org.display_name}" in outcome.mailbox_text  # bound in Sales only
+    assert factory.profile.sync_org_id == test
+    report = reader.read()
+    assert report.snapshot.sync_org is not None and report.snapshot.sync_org["name"] == outcome.org_name
+    assert {k.kind: k.status for k in report.snapshot.kinds}["contacts"] == "never"
+    assert not factory.where.state_db.exists()  # Test's own, not made to read it
+
+    back = switch_to(factory, sales)
+    assert (back.failed, back.mailbox_text) == ({}, "")  # the mailbox is bound there: synchronization starts
+    assert {k.kind: k.status for k in reader.read().snapshot.kinds}["contacts"] == "ok"

@@ -78,7 +78,7 @@ def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
     return StatusReport(snapshot, conflicts, profile)
 
 
-def switch_sync_org(factory: Factory, org_id: str) -> OrgSwitch:
+def switch_to(factory: Factory, org_id: str) -> OrgSwitch:
     """Make ``org_id`` the synchronizing organization (server flags in every configured organization, the
     profile) and check the mailbox binding there; the failures are named by organization."""
     org = factory.org(org_id)
@@ -104,7 +104,7 @@ class StatusReader:
 
     def switch(self, org_id: str) -> OrgSwitch:
         with self._lock:  # no status read meets the profile's state DB path meanwhile
-            return switch_sync_org(self.factory, org_id)
+            return switch_to(self.factory, org_id)
 
     def who_synchronizes(self) -> WhoSynchronizes:
         return who_synchronizes(self.factory)
