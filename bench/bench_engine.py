@@ -42,6 +42,9 @@ from bench.common import (
     today,
     update_section,
 )
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 
 RECORD_KINDS = ["contacts", "appointments", "tasks"]
 READ_PAGE, CRM_BATCH, EWS_BATCH, EMAIL_PAGE, SYNC_PAGE = 5000, 1000, 100, 100, 512
@@ -100,18 +103,18 @@ def ews_bound(sizes: Sizes) -> int:
 
 
 def _configure(box: Any, emails: bool) -> tuple[Any, Any, Any, str]:
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
     from wizard.settings import MailboxBinding
 
     info = box.port_info()
     u = info["users"][0]
-    services = Services(locations().ensure())
-    connected = services.connect_org(
-        info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
+    factory = Factory(locations().ensure())
+    connected = connect_org(
+        factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
-    services.save_org(connected)
-    services.claim()
+    save_org(factory, connected)
+    claim_instance(factory)
     binding = MailboxBinding(
         address=u["primary_email"],
         kind="exchange",
@@ -119,13 +122,13 @@ def _configure(box: Any, emails: bool) -> tuple[Any, Any, Any, str]:
         autodiscover_url=info["autodiscover_url"],
         ca_file=info["ca_file"],
     )
-    bound = services.bind_mailbox(binding, u["ews_password"])
-    store = services.mailbox_store(bound)
-    client = services.dataverse(services.require_sync_org())
+    bound = bind_mailbox(factory, binding, u["ews_password"])
+    store = factory.mailbox_store(bound)
+    client = factory.dataverse(factory.require_sync_org())
     if emails:  # track every received email (incomingemailfilteringmethod 0 = all)
         user_id = connected.org.user_id
         client.update("usersettingscollection", user_id, {"incomingemailfilteringmethod": 0}, etag="*")
-    return services, client, store, connected.org.user_id
+    return factory, client, store, connected.org.user_id
 
 
 def _z(value: dt.datetime) -> str:

@@ -9,7 +9,7 @@ while a 10,000-item sync reports its progress through :class:`~wizard.ui.engine_
   ``QT_QPA_PLATFORM=offscreen``. The parent passes ``time.time()`` taken just before it launches the child,
   so the figure includes interpreter start and every import; an event filter on the window records the
   first ``QEvent.Paint``. Median of ``--repeat`` runs.
-- **Stall**: a real :class:`~wizard.ui.status_window.StatusWindow` over an ``EngineAdapter`` whose fake engine
+- **Stall**: a real :class:`~wizard.ui.status.StatusWindow` over an ``EngineAdapter`` whose fake engine
   (the engine's Reporter protocol, on the adapter's worker thread) does a little CPU work per item and reports
   ``progress`` for every item (the worst case), for every 25th (the real kinds' cadence), and every 25th with
   an I/O-like wait per item (GIL released), plus ``kind_started``/``kind_finished`` per kind. On the GUI
@@ -32,6 +32,10 @@ no paint arrived, the run did not finish). Whether the stall meets its 50 ms tar
 from __future__ import annotations
 
 import time
+
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 
 _CHILD_T0 = time.time()  # the child's first Python line after the interpreter started (for the breakdown)
 
@@ -144,21 +148,21 @@ def _first_paint_in_child(window: str, launched: float) -> FirstPaint:
     """Runs in the fresh child: build ``window`` the way the product does, show it, wait for its paint."""
     from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 (measures Qt itself)
 
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
     from wizard.ui.app import application, create_wizard
 
     imported = time.time()
     app = application()
     app_ready = time.time()
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     target: Any
     if window == "wizard":
-        target = create_wizard(services)
+        target = create_wizard(factory)
     else:
-        from wizard.ui.status_window import build_status_window
+        from wizard.ui.status import build_status_window
 
-        target = build_status_window(services)  # not started: the first paint must not wait on a sync
+        target = build_status_window(factory)  # not started: the first paint must not wait on a sync
     built = time.time()
     painted: list[float] = []
 
@@ -373,7 +377,7 @@ def stall(
 
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
-    from wizard.ui.status_window import KindRow, StatusView, StatusWindow
+    from wizard.ui.status import KindRow, StatusView, StatusWindow
 
     app = application()
     none_refs = sys.getrefcount(None)  # what the process had before any boost
@@ -541,17 +545,17 @@ def _start_sandbox(folder: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]
 
 def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
     """A real first sync of ``items`` contacts (Dataverse -> Exchange stand-ins) from the status window built as
-    the product builds it (``build_status_window`` over Services, the engine on the adapter's worker), with
+    the product builds it (``build_status_window`` over Factory, the engine on the adapter's worker), with
     the same 5 ms GUI-thread timer as :func:`stall`. Run in a throw-away ``D365SYNC_HOME``."""
     import keyring
     from PySide6.QtCore import QEventLoop, QTimer  # noqa: TID251 (measures Qt itself)
 
     from tests.support.keyring_backend import TestKeyring
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
     from wizard.settings import MailboxBinding
     from wizard.ui.app import application
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
 
     saved = {name: os.environ.get(name) for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND")}
     saved_keyring = keyring.get_keyring()
@@ -566,34 +570,35 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
             app = application()
             protect_none()
             user = info["users"][0]
-            services = Services(locations().ensure())
-            connected = services.connect_org(
+            factory = Factory(locations().ensure())
+            connected = connect_org(
+                factory,
                 info["dataverse_url"],
                 username=user["upn"],
                 password=user["password"],
                 ca_file=info["ca_file"],
             )
-            services.save_org(connected)
-            services.claim(force=True)
-            services.bind_mailbox(
+            save_org(factory, connected)
+            claim_instance(factory, force=True)
+            bind_mailbox(factory,
                 MailboxBinding(address=user["primary_email"], kind="exchange", auth="basic",
                                autodiscover_url=info["autodiscover_url"], ca_file=info["ca_file"]),
                 user["ews_password"],
             )  # fmt: skip
-            services.profile.sync.kinds = {
+            factory.profile.sync.kinds = {
                 "email": False,
                 "contacts": True,
                 "appointments": False,
                 "tasks": False,
             }
-            services.save()
-            client = services.dataverse(services.require_sync_org())
+            factory.save()
+            client = factory.dataverse(factory.require_sync_org())
             seeded = time.perf_counter()
             for n in range(items):
                 client.create("contacts", {"firstname": "Bench", "lastname": f"Contact {n:06d}"})
             seed_s = time.perf_counter() - seeded
 
-            window = build_status_window(services)
+            window = build_status_window(factory)
             window.show()
             loop = QEventLoop()
             QTimer.singleShot(100, loop.quit)
@@ -737,7 +742,7 @@ def render(
         lines += [
             "",
             f"**A real {real.items:,}-item sync** (`--real {real.items}`): the status window as the product builds "
-            "it (`build_status_window` over `Services`, the real engine started from the adapter's worker, claim check "
+            "it (`build_status_window` over `Factory`, the real engine started from the adapter's worker, claim check "
             f"first) runs the first sync of {real.items:,} contacts from the Dataverse stand-in into the EWS "
             "stand-in, which run in their own process (`d365sync sandbox --empty`) as real servers would. "
             "The engine runs in a child process (`wizard/ui/engine_process.py`): on a worker thread of the GUI "

@@ -33,9 +33,9 @@ def main(argv: Sequence[str]) -> int:
     if separator != "--":
         raise SystemExit("usage: python -m bench.engine_child OUT -- d365sync-arguments")
     if not args:  # the baseline: the engine's modules imported, nothing run
+        import wizard.app.factory
         import wizard.crm.client
         import wizard.mailbox.ews
-        import wizard.services
         import wizard.sync.engine  # noqa: F401
 
         code = 0

@@ -21,13 +21,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wizard import __version__
+from wizard.app.factory import Factory, NotConfigured
+from wizard.app.instance import claim_instance, hostname, read_claim, release_claim
+from wizard.app.mailbox import bind_mailbox, check_mailbox, unbind_mailbox
+from wizard.app.orgs import connect_org, remove_org, save_org, switch_sync_org
 from wizard.crm import records
 from wizard.crm.auth import DeviceFlow
 from wizard.crm.client import API_VERSION
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.isotime import iso_z
 from wizard.paths import locations
-from wizard.services import NotConfigured, Services
 from wizard.settings import MailboxBinding, OrgProfile, Profile
 
 log = logging.getLogger(__name__)
@@ -113,8 +116,8 @@ def _org_row(profile: Profile, org: OrgProfile) -> dict[str, Any]:
     }
 
 
-def cmd_orgs_list(services: Services, args: argparse.Namespace) -> int:
-    profile = services.profile
+def cmd_orgs_list(factory: Factory, args: argparse.Namespace) -> int:
+    profile = factory.profile
     rows = [_org_row(profile, o) for o in profile.organizations]
     if args.json:
         _emit_json({"organizations": rows, "sync_org_id": profile.sync_org_id})
@@ -141,7 +144,7 @@ def cmd_orgs_list(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_orgs_add(services: Services, args: argparse.Namespace) -> int:
+def cmd_orgs_add(factory: Factory, args: argparse.Namespace) -> int:
     password: str | None = None
     if args.auth == "ntlm" or args.password_stdin:
         if not args.username:
@@ -153,7 +156,8 @@ def cmd_orgs_add(services: Services, args: argparse.Namespace) -> int:
     def show_code(flow: DeviceFlow) -> None:
         print(flow.message, file=sys.stderr, flush=True)
 
-    connected = services.connect_org(
+    connected = connect_org(
+        factory,
         args.url,
         auth_kind=args.auth,
         username=args.username or "",
@@ -164,31 +168,31 @@ def cmd_orgs_add(services: Services, args: argparse.Namespace) -> int:
         on_device_code=show_code,
     )
     org = connected.org
-    updated = services.profile.org(org.id) is not None
-    became_sync = services.save_org(connected, make_sync_if_first=not args.no_sync)
+    updated = factory.profile.org(org.id) is not None
+    became_sync = save_org(factory, connected, make_sync_if_first=not args.no_sync)
     print(f"{'Updated' if updated else 'Added'} {org.display_name} ({org.id}) as {org.username}.")
     if became_sync:
         print(f"{org.display_name} is the synchronizing organization.")
     return EXIT_OK
 
 
-def cmd_orgs_remove(services: Services, args: argparse.Namespace) -> int:
-    profile = services.profile
-    org = services.org(args.id)
+def cmd_orgs_remove(factory: Factory, args: argparse.Namespace) -> int:
+    profile = factory.profile
+    org = factory.org(args.id)
     if org.id == profile.sync_org_id and not _confirm(
         f"{org.display_name} is the synchronizing organization. Remove it? Messaging data will then not be "
         "synchronized until you choose another one.",
         yes=args.yes,
     ):
         raise Refused("not confirmed", user_text="Nothing was removed (confirm with --yes).")
-    services.remove_org(org)
+    remove_org(factory, org)
     print(f"Removed {org.display_name} ({org.id}).")
     return EXIT_OK
 
 
-def cmd_orgs_set_sync(services: Services, args: argparse.Namespace) -> int:
-    org = services.org(args.id)
-    current = services.profile.sync_org
+def cmd_orgs_set_sync(factory: Factory, args: argparse.Namespace) -> int:
+    org = factory.org(args.id)
+    current = factory.profile.sync_org
     if (
         current is not None
         and current.id != org.id
@@ -203,7 +207,7 @@ def cmd_orgs_set_sync(services: Services, args: argparse.Namespace) -> int:
             user_text=f"The synchronizing organization stays {current.display_name} "
             "(confirm the change with --yes).",
         )
-    switched = services.switch_sync_org(org)  # holds the engine lock: refused while a sync runs
+    switched = switch_sync_org(factory, org)  # holds the engine lock: refused while a sync runs
     print(f"{org.display_name} is now the synchronizing organization.")
     if not switched.mailbox.ready:
         print(f"d365sync: {switched.mailbox.user_text}", file=sys.stderr)
@@ -228,13 +232,13 @@ def _claim_dict(claim: Any, instance_id: str) -> dict[str, Any] | None:
     }
 
 
-def cmd_instance_show(services: Services, args: argparse.Namespace) -> int:
-    profile = services.profile
-    org = services.require_sync_org()
-    claim = services.read_claim()
+def cmd_instance_show(factory: Factory, args: argparse.Namespace) -> int:
+    profile = factory.profile
+    org = factory.require_sync_org()
+    claim = read_claim(factory)
     data = {
         "organization": org.display_name,
-        "this_computer": {"instance_id": profile.instance_id, "hostname": services.hostname()},
+        "this_computer": {"instance_id": profile.instance_id, "hostname": hostname()},
         "claim": _claim_dict(claim, profile.instance_id),
     }
     if args.json:
@@ -254,10 +258,10 @@ def cmd_instance_show(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_instance_claim(services: Services, args: argparse.Namespace) -> int:
-    org = services.require_sync_org()
+def cmd_instance_claim(factory: Factory, args: argparse.Namespace) -> int:
+    org = factory.require_sync_org()
     try:
-        claim = services.claim(force=False)
+        claim = claim_instance(factory, force=False)
     except records.ClaimHeldElsewhere as held:
         question = (
             f"The synchronizing client for {org.display_name} is {held.claim.hostname}, since "
@@ -271,16 +275,16 @@ def cmd_instance_claim(services: Services, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILURE
-        claim = services.claim(force=True)
+        claim = claim_instance(factory, force=True)
     print(f"This computer ({claim.hostname}) is now the synchronizing client for {org.display_name}.")
     return EXIT_OK
 
 
-def cmd_instance_release(services: Services, args: argparse.Namespace) -> int:
-    org = services.require_sync_org()
+def cmd_instance_release(factory: Factory, args: argparse.Namespace) -> int:
+    org = factory.require_sync_org()
     print(
         f"This computer no longer synchronizes {org.display_name}."
-        if services.release()
+        if release_claim(factory)
         else f"This computer did not hold the synchronizing-client claim for {org.display_name}."
     )
     return EXIT_OK
@@ -289,8 +293,8 @@ def cmd_instance_release(services: Services, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------
 # mailbox
 # ------------------------------------------------------------------------------------------------
-def cmd_mailbox_show(services: Services, args: argparse.Namespace) -> int:
-    binding = services.profile.mailbox
+def cmd_mailbox_show(factory: Factory, args: argparse.Namespace) -> int:
+    binding = factory.profile.mailbox
     if args.json:
         _emit_json({"mailbox": asdict(binding) if binding else None})
         return EXIT_OK
@@ -301,7 +305,7 @@ def cmd_mailbox_show(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxBinding:
+def _binding_from_args(factory: Factory, args: argparse.Namespace) -> MailboxBinding:
     kind = args.kind
     ca_file = str(Path(args.ca_file).resolve()) if args.ca_file else ""
     if kind == "pop3":
@@ -330,7 +334,7 @@ def _binding_from_args(services: Services, args: argparse.Namespace) -> MailboxB
             ca_file=ca_file,
         )
     username = args.username or ""
-    org = services.profile.sync_org
+    org = factory.profile.sync_org
     if not username and args.auth == "ntlm" and org is not None and org.auth_kind == "ntlm":
         username = org.username  # on premises Exchange takes the organization's Windows account (DOMAIN\user)
     return MailboxBinding(
@@ -366,29 +370,29 @@ def _describe_binding(binding: MailboxBinding) -> list[str]:
     return lines
 
 
-def cmd_mailbox_bind(services: Services, args: argparse.Namespace) -> int:
-    binding = _binding_from_args(services, args)
-    bound = services.bind_mailbox(binding, _mailbox_password(args))
+def cmd_mailbox_bind(factory: Factory, args: argparse.Namespace) -> int:
+    binding = _binding_from_args(factory, args)
+    bound = bind_mailbox(factory, binding, _mailbox_password(args))
     print("\n".join(_describe_binding(bound)))
-    org = services.profile.org(bound.org_id)
+    org = factory.profile.org(bound.org_id)
     print(f"Bound as your primary mailbox for {org.display_name if org else bound.org_id}.")
     return EXIT_OK
 
 
-def cmd_mailbox_test(services: Services, args: argparse.Namespace) -> int:
-    binding = services.profile.mailbox
+def cmd_mailbox_test(factory: Factory, args: argparse.Namespace) -> int:
+    binding = factory.profile.mailbox
     if binding is None:
         raise NotConfigured(
             "no mailbox", user_text="No mailbox is bound. Bind one: d365sync mailbox bind ADDRESS"
         )
-    found = services.test_mailbox(binding)
+    found = check_mailbox(factory, binding)
     print("\n".join(_describe_binding(found)))
     print("✓ The mailbox answered.")
     return EXIT_OK
 
 
-def cmd_mailbox_unbind(services: Services, args: argparse.Namespace) -> int:
-    binding = services.profile.mailbox
+def cmd_mailbox_unbind(factory: Factory, args: argparse.Namespace) -> int:
+    binding = factory.profile.mailbox
     if binding is None:
         print("No mailbox is bound.")
         return EXIT_OK
@@ -397,7 +401,7 @@ def cmd_mailbox_unbind(services: Services, args: argparse.Namespace) -> int:
         yes=args.yes,
     ):
         raise Refused("not confirmed", user_text="The mailbox stays bound (confirm with --yes).")
-    services.unbind_mailbox()
+    unbind_mailbox(factory)
     print(f"Unbound {binding.address}.")
     return EXIT_OK
 
@@ -416,8 +420,8 @@ def _summary_dict(summary: Any) -> dict[str, Any]:
     }
 
 
-def _not_sync_computer(services: Services) -> NotSynchronizingComputer:
-    org = services.profile.sync_org
+def _not_sync_computer(factory: Factory) -> NotSynchronizingComputer:
+    org = factory.profile.sync_org
     return NotSynchronizingComputer(
         "not the synchronizing computer",
         user_text="This computer is not the synchronizing client"
@@ -426,11 +430,11 @@ def _not_sync_computer(services: Services) -> NotSynchronizingComputer:
     )
 
 
-def _sync_once(services: Services, engine: Any, args: argparse.Namespace) -> int:
+def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
     kinds = args.kind or None
     summary = engine.run_once(kinds, dry_run=args.dry_run)
     if summary.status == "not_sync_computer":
-        raise _not_sync_computer(services)
+        raise _not_sync_computer(factory)
     asking = [k.kind for k in summary.kinds if k.status == "needs_confirmation"]
     if asking and not args.dry_run:
         for kind in summary.kinds:
@@ -452,15 +456,15 @@ def _sync_once(services: Services, engine: Any, args: argparse.Namespace) -> int
     return EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
 
 
-def cmd_sync(services: Services, args: argparse.Namespace) -> int:
+def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
     """One sync (--once, --dry-run) or a sync every interval until interrupted."""
     from wizard.sync.reporter import LogReporter
 
-    services.require_sync_org()
-    with services.engine(LogReporter(sys.stderr)) as engine:
+    factory.require_sync_org()
+    with factory.engine(LogReporter(sys.stderr)) as engine:
         if args.once or args.dry_run:
-            return _sync_once(services, engine, args)
-        minutes = max(services.profile.sync.interval_minutes or 15, 1)
+            return _sync_once(factory, engine, args)
+        minutes = max(factory.profile.sync.interval_minutes or 15, 1)
         stop = threading.Event()
 
         def handler(signum: int, frame: Any) -> None:
@@ -470,33 +474,33 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, handler)
         code = EXIT_OK
         while not stop.is_set():
-            code = _sync_once(services, engine, args)
+            code = _sync_once(factory, engine, args)
             print(f"Next synchronization in {minutes} minutes (Ctrl+C stops).", file=sys.stderr)
             stop.wait(minutes * 60)
         return code
 
 
-def _status_snapshot(services: Services) -> Any:
+def _status_snapshot(factory: Factory) -> Any:
     from wizard.sync.state import StateDB
     from wizard.sync.status import status_snapshot
 
-    profile = services.profile
+    profile = factory.profile
     is_sync: bool | None = None
     if profile.sync_org is not None:
         try:
-            claim = services.read_claim()
+            claim = read_claim(factory)
             is_sync = claim is not None and claim.instance_id == profile.instance_id
         except D365SyncError as error:
             log.info("status: could not read the claim: %s", error)
-    with StateDB.open(services.where.state_db) as state:
+    with StateDB.open(factory.where.state_db) as state:
         return status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
 
 
-def cmd_status(services: Services, args: argparse.Namespace) -> int:
+def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sync.status import status_lines
 
-    services.require_sync_org()
-    snapshot = _status_snapshot(services)
+    factory.require_sync_org()
+    snapshot = _status_snapshot(factory)
     if args.json:
         _emit_json(snapshot.to_json())
     else:
@@ -530,11 +534,11 @@ def _short(value: Any, width: int = 30) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def cmd_conflicts_list(services: Services, args: argparse.Namespace) -> int:
+def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sync.state import StateDB
 
-    services.require_sync_org()
-    with StateDB.open(services.where.state_db) as state:
+    factory.require_sync_org()
+    with StateDB.open(factory.where.state_db) as state:
         conflicts = state.conflicts(unresolved_only=args.open)
     if args.json:
         _emit_json({"conflicts": [_conflict_dict(c) for c in conflicts]})
@@ -559,11 +563,11 @@ def cmd_conflicts_list(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_conflicts_resolve(services: Services, args: argparse.Namespace) -> int:
-    services.require_sync_org()
-    with services.engine() as engine:
+def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
+    factory.require_sync_org()
+    with factory.engine() as engine:
         if not engine.is_sync_computer():
-            raise _not_sync_computer(services)
+            raise _not_sync_computer(factory)
         try:
             done = engine.resolve_conflict(args.id, args.use)
         except KeyError:
@@ -588,7 +592,7 @@ def _wait_for_interrupt() -> None:
         pass
 
 
-def cmd_sandbox(services: Services, args: argparse.Namespace) -> int:
+def cmd_sandbox(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sandbox import Sandbox
 
     data_dir = Path(args.data_dir).resolve() if args.data_dir else None
@@ -639,19 +643,19 @@ def _require_display(hint: str) -> None:
         raise ConfigurationError("no display", user_text=f"There is no display to show the window on. {hint}")
 
 
-def cmd_wizard(services: Services, args: argparse.Namespace) -> int:
+def cmd_wizard(factory: Factory, args: argparse.Namespace) -> int:
     """The Configuration Wizard (also what plain ``d365sync`` opens)."""
     _require_display("Use the command line instead (d365sync --help).")
     from wizard.ui.app import run_wizard
 
-    return run_wizard(services)
+    return run_wizard(factory)
 
 
-def cmd_home(services: Services, args: argparse.Namespace) -> int:
+def cmd_home(factory: Factory, args: argparse.Namespace) -> int:
     _require_display("Use the command line instead (d365sync --help).")
     from wizard.ui.app import run_home
 
-    return run_home(services)
+    return run_home(factory)
 
 
 def _demo_gui(args: argparse.Namespace) -> int:
@@ -665,10 +669,10 @@ def _demo_gui(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
         hints = DemoHints.from_port_info(info)
-        return run_home(Services(locations(Path(home) / "profile").ensure()), demo=hints)
+        return run_home(Factory(locations(Path(home) / "profile").ensure()), demo=hints)
 
 
-def cmd_demo(services: Services, args: argparse.Namespace) -> int:
+def cmd_demo(factory: Factory, args: argparse.Namespace) -> int:
     """Stand-ins with demo data, a throw-away profile, and the setup steps the wizard takes, as the demo user."""
     import io
     import tempfile
@@ -682,7 +686,7 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
         user = info["users"][0]
-        demo = Services(locations(Path(home) / "profile").ensure())
+        demo = Factory(locations(Path(home) / "profile").ensure())
         print(f"Demo: signing in to the sandbox as {user['upn']} …")
         for env in info["environments"]:
             cmd_orgs_add(
@@ -722,7 +726,7 @@ def cmd_demo(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _demo_sync(demo: Services) -> int:
+def _demo_sync(demo: Factory) -> int:
     """The headless demo's full sync and the status table; 0 only when every kind synchronized."""
     from wizard.sync.reporter import LogReporter
     from wizard.sync.status import status_lines
@@ -749,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(
-        parent: Any, name: str, handler: Callable[[Services, argparse.Namespace], int], help_text: str
+        parent: Any, name: str, handler: Callable[[Factory, argparse.Namespace], int], help_text: str
     ) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(handler=handler)
@@ -896,9 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from wizard import logging_setup
 
     logging_setup.configure(where, verbose=args.verbose)
-    services = Services(where)
+    factory = Factory(where)
     try:
-        return int(handler(services, args))
+        return int(handler(factory, args))
     except D365SyncError as error:
         log.info("command failed: %s", error)
         print(f"d365sync: {error.user_text}", file=sys.stderr)

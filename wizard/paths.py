@@ -49,7 +49,7 @@ class Locations:
 
     @property
     def state_db(self) -> Path:
-        """The state DB of ``org_id`` (the synchronizing organization in a Services' ``where``)."""
+        """The state DB of ``org_id`` (the synchronizing organization in a Factory's ``where``)."""
         if self.org_id:
             return self.org_state_db(self.org_id)
         return self.legacy_state_db
@@ -63,7 +63,7 @@ class Locations:
     @property
     def legacy_state_db(self) -> Path:
         """The one state DB of versions before per-organization state; adopted by the synchronizing
-        organization once (``wizard.services.Services``)."""
+        organization once (``wizard.app.factory.Factory``)."""
         return self.state_dir / STATE_DB_NAME
 
     @property

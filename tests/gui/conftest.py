@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from wizard.app.factory import Factory
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 from wizard.ui.demo import DemoHints
 
 
@@ -36,18 +36,18 @@ def hints(info: dict[str, Any]) -> DemoHints:
 
 
 @pytest.fixture
-def services(isolated_home: Path) -> Services:
-    return Services(locations().ensure())
+def factory(isolated_home: Path) -> Factory:
+    return Factory(locations().ensure())
 
 
 @pytest.fixture
-def make_wizard(qtbot: Any, services: Services) -> Iterator[Any]:
+def make_wizard(qtbot: Any, factory: Factory) -> Iterator[Any]:
     from wizard.ui.app import create_wizard
 
     made: list[Any] = []
 
-    def make(demo: DemoHints | None = None, svc: Services | None = None) -> Any:
-        wizard = create_wizard(svc or services, demo=demo)
+    def make(demo: DemoHints | None = None, svc: Factory | None = None) -> Any:
+        wizard = create_wizard(svc or factory, demo=demo)
         qtbot.addWidget(wizard)
         wizard.show()
         made.append(wizard)

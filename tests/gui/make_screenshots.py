@@ -60,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
 
+    from wizard.app.factory import Factory
     from wizard.crm import records
     from wizard.paths import locations
     from wizard.sandbox import Sandbox
     from wizard.secrets import use_memory_keyring
-    from wizard.services import Services
     from wizard.ui.app import create_wizard
     from wizard.ui.demo import DemoHints
 
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         info = sandbox.port_info()
         user = info["users"][0]
         hints = DemoHints.from_port_info(info)
-        services = Services(locations(Path(home)).ensure())
-        wizard: Any = create_wizard(services, demo=hints)
+        factory = Factory(locations(Path(home)).ensure())
+        wizard: Any = create_wizard(factory, demo=hints)
         wizard.resize(*SIZE)
         wizard.show()
         settle()
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_until(lambda: not mailbox.running)
         grab(wizard, out, "10-mailbox-bound", saved)
 
-        other = services.dataverse(services.profile.organizations[0])
+        other = factory.dataverse(factory.profile.organizations[0])
         records.claim(other, "anna-desktop-instance", "ANNA-DESKTOP", force=True)
         wizard.next()
         computer = wizard.computer_page

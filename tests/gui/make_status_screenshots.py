@@ -42,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QLocale
 
-    from wizard.services import not_bound_text
+    from wizard.app.factory import not_bound_text
     from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
     from wizard.ui.i18n import LANG_ENV
-    from wizard.ui.status_window import ConflictView, KindRow, OrgSwitch, StatusView, StatusWindow
+    from wizard.ui.status import ConflictView, KindRow, OrgSwitch, StatusView, StatusWindow
 
     german = os.environ.get(LANG_ENV) == "de"  # numbers as the language writes them (1.000 / 1,000)
     QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany) if german

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from wizard.app.factory import NotConfigured
 from wizard.errors import D365SyncError
 from wizard.odata.errors import ThrottledError, error_for_status
-from wizard.services import NotConfigured
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import classify
@@ -77,7 +77,7 @@ def test_summaries_round_trip() -> None:
 
 
 def test_a_child_run_replays_the_events_and_raises_the_childs_error(isolated_home: Path) -> None:
-    """Nothing is configured in this home: the child says so with the services' own error."""
+    """Nothing is configured in this home: the child says so with the factory' own error."""
     recorder = Recorder()
     with pytest.raises(NotConfigured) as raised:
         ProcessEngine(recorder).run_once(["contacts"])
@@ -147,14 +147,14 @@ def test_the_child_uses_the_parents_profile_folder(tmp_path: Path, monkeypatch: 
 
 def test_a_process_local_keyring_keeps_the_engine_in_this_process(isolated_home: Path) -> None:
     """`d365sync demo` keeps its secrets in memory; a child could not read them, so the run stays here."""
+    from wizard.app.factory import Factory
     from wizard.paths import locations
     from wizard.secrets import keyring_is_process_local, use_memory_keyring
-    from wizard.services import Services
-    from wizard.ui.status_window import ServicesStatus
+    from wizard.ui.status.window import engine_maker
 
-    source = ServicesStatus(Services(locations().ensure()))
-    assert type(source.make_engine(Recorder())).__name__ == "ProcessEngine"
+    make_engine = engine_maker(Factory(locations().ensure()))
+    assert type(make_engine(Recorder())).__name__ == "ProcessEngine"
     use_memory_keyring()
     assert keyring_is_process_local()
     with pytest.raises(NotConfigured):  # built here (nothing is configured), not handed to a child
-        source.make_engine(Recorder())
+        make_engine(Recorder())

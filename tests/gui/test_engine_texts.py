@@ -19,7 +19,7 @@ from wizard.sync.engine import KindCounts, KindResult, RunSummary
 from wizard.ui import engine_texts, i18n
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter
-from wizard.ui.status_window import KindRow, StatusView, StatusWindow
+from wizard.ui.status import KindRow, StatusView, StatusWindow
 from wizard.ui.workers import TaskRunner
 
 pytestmark = pytest.mark.gui

@@ -7,38 +7,38 @@ from typing import Any
 
 import pytest
 
+from wizard.app.factory import Factory
 from wizard.paths import locations
-from wizard.services import Services
 from wizard.settings import MailboxBinding, OrgProfile
 from wizard.ui import app
 
 
-def _services() -> Services:
-    return Services(locations().ensure())
+def _factory() -> Factory:
+    return Factory(locations().ensure())
 
 
-def _configure(services: Services) -> None:
+def _configure(factory: Factory) -> None:
     org = OrgProfile(id="org-1", display_name="Contoso Sales", web_url="https://x", api_url="https://x")
-    services.profile.organizations.append(org)
-    services.profile.sync_org_id = org.id
-    services.profile.mailbox = MailboxBinding(address="anna.schmidt@contoso.com", kind="exchange")
-    services.save()
+    factory.profile.organizations.append(org)
+    factory.profile.sync_org_id = org.id
+    factory.profile.mailbox = MailboxBinding(address="anna.schmidt@contoso.com", kind="exchange")
+    factory.save()
 
 
 def test_first_run_opens_the_wizard_then_the_status_window(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    services = _services()
+    factory = _factory()
 
-    def fake_wizard(s: Services, *, demo: Any = None) -> int:
+    def fake_wizard(s: Factory, *, demo: Any = None) -> int:
         calls.append("wizard")
         _configure(s)
         return 0
 
     monkeypatch.setattr(app, "run_wizard", fake_wizard)
     monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
-    assert app.run_home(services) == 0
+    assert app.run_home(factory) == 0
     assert calls == ["wizard", "status"]
 
 
@@ -46,17 +46,17 @@ def test_cancelled_wizard_opens_nothing_else(isolated_home: Path, monkeypatch: p
     calls: list[str] = []
     monkeypatch.setattr(app, "run_wizard", lambda s, demo=None: calls.append("wizard") or 1)
     monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
-    assert app.run_home(_services()) == 1
+    assert app.run_home(_factory()) == 1
     assert calls == ["wizard"]
 
 
 def test_configured_profile_goes_straight_to_the_status_window(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services = _services()
-    _configure(services)
+    factory = _factory()
+    _configure(factory)
     calls: list[str] = []
     monkeypatch.setattr(app, "run_wizard", lambda s, demo=None: calls.append("wizard") or 0)
     monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
-    assert app.run_home(services) == 0
+    assert app.run_home(factory) == 0
     assert calls == ["status"]

@@ -15,11 +15,11 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
-from wizard.services import Services
+from wizard.app.factory import Factory
 from wizard.ui import app as app_module
 from wizard.ui.engine_adapter import EngineAdapter
 from wizard.ui.icons import ICON_DIR, icon, palette_is_dark
-from wizard.ui.status_window import ConflictView, KindRow, StatusView, StatusWindow
+from wizard.ui.status import ConflictView, KindRow, StatusView, StatusWindow
 from wizard.ui.widgets import ACCENTS, AccentFrame, Hint, MessageBanner
 from wizard.ui.workers import TaskRunner
 
@@ -96,11 +96,11 @@ def test_accents_and_palette_text_keep_their_contrast_on_both_palettes(qapp: Any
         assert contrast(palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)) >= 4.5
 
 
-def test_every_wizard_page_is_readable_on_dark(qtbot: Any, dark: QApplication, services: Services) -> None:
+def test_every_wizard_page_is_readable_on_dark(qtbot: Any, dark: QApplication, factory: Factory) -> None:
     from wizard.ui.app import create_wizard
 
     assert palette_is_dark()
-    wizard = create_wizard(services)
+    wizard = create_wizard(factory)
     qtbot.addWidget(wizard)
     wizard.show()
     try:

@@ -12,13 +12,16 @@ from typing import Any
 import pytest
 
 from tests.gui.helpers import replies
+from wizard.app.factory import Factory, NotConfigured
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import NotConfigured, Services
 from wizard.settings import MailboxBinding
 from wizard.sync.state import StateDB
 from wizard.ui.account_state import AccountState
-from wizard.ui.status_window import OrgSwitch, StatusWindow, build_status_window
+from wizard.ui.status import OrgSwitch, StatusWindow, build_status_window
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 60000
@@ -42,7 +45,7 @@ def _links(path: Path) -> int:
 
 
 @pytest.fixture
-def two_orgs(sandbox: Sandbox, isolated_home: Path) -> Iterator[tuple[Services, str, str]]:
+def two_orgs(sandbox: Sandbox, isolated_home: Path) -> Iterator[tuple[Factory, str, str]]:
     """Contoso Sales (synchronizing, mailbox bound, this computer claimed) and Contoso Test; contacts only."""
     for unique_name in ("contososales", "contosotest"):  # as the stand-in starts (tests share the module's)
         row = _mailbox_row(sandbox, unique_name)
@@ -52,31 +55,31 @@ def two_orgs(sandbox: Sandbox, isolated_home: Path) -> Iterator[tuple[Services, 
         })  # fmt: skip
     info = sandbox.port_info()
     user = info["users"][0]
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     ids = []
     for env in info["environments"]:
-        connected = services.connect_org(
-            env["url"], username=user["upn"], password=user["password"], ca_file=info["ca_file"]
+        connected = connect_org(
+            factory, env["url"], username=user["upn"], password=user["password"], ca_file=info["ca_file"]
         )
-        services.save_org(connected)
+        save_org(factory, connected)
         ids.append(connected.org.id)
     sales, test = ids
-    assert services.profile.sync_org_id == sales
-    services.claim(force=True)
-    services.bind_mailbox(
+    assert factory.profile.sync_org_id == sales
+    claim_instance(factory, force=True)
+    bind_mailbox(factory,
         MailboxBinding(address=user["primary_email"], kind="exchange", auth="basic",
                        autodiscover_url=info["autodiscover_url"], ca_file=info["ca_file"]),
         user["ews_password"],
     )  # fmt: skip
-    services.profile.sync.kinds = {"email": False, "contacts": True, "appointments": False, "tasks": False}
-    services.save()
-    client = services.dataverse(services.require_sync_org())
+    factory.profile.sync.kinds = {"email": False, "contacts": True, "appointments": False, "tasks": False}
+    factory.save()
+    client = factory.dataverse(factory.require_sync_org())
     client.create("contacts", {"firstname": "Ilse", "lastname": "Umschalt-Statuswindow"})
-    yield services, sales, test
+    yield factory, sales, test
 
 
-def _window(qtbot: Any, services: Services) -> StatusWindow:
-    window = build_status_window(services)
+def _window(qtbot: Any, factory: Factory) -> StatusWindow:
+    window = build_status_window(factory)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.refreshed, timeout=TIMEOUT):
         window.show()
@@ -99,10 +102,10 @@ def _choose(qtbot: Any, window: StatusWindow, org_id: str) -> None:
 
 
 def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
-    qtbot: Any, sandbox: Sandbox, two_orgs: tuple[Services, str, str]
+    qtbot: Any, sandbox: Sandbox, two_orgs: tuple[Factory, str, str]
 ) -> None:
-    services, sales, test = two_orgs
-    window = _window(qtbot, services)
+    factory, sales, test = two_orgs
+    window = _window(qtbot, factory)
     adapter = window.adapter
     events: list[str] = []
     adapter.running_changed.connect(lambda running: events.append("run" if running else "stopped"))
@@ -123,8 +126,8 @@ def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
             window.start()
         assert first.args[0].status == "ok"
         qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
-        sales_db = services.where.state_db
-        assert sales_db == services.where.org_state_db(sales)
+        sales_db = factory.where.state_db
+        assert sales_db == factory.where.org_state_db(sales)
         assert _links(sales_db) == 1
 
         # Declined: nothing changes (profile, flags, combo), and the schedule goes on.
@@ -133,7 +136,7 @@ def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
         _choose(qtbot, window, test)
         qtbot.waitUntil(lambda: not window.switching, timeout=TIMEOUT)
         assert "from Contoso Sales to Contoso Test" in asked[0]
-        assert services.profile.sync_org_id == sales
+        assert factory.profile.sync_org_id == sales
         assert _flags(sandbox, "contososales") == (True, True)
         assert _flags(sandbox, "contosotest") == (False, False)
         assert window.org_combo.currentData() == sales
@@ -150,7 +153,7 @@ def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
         qtbot.waitUntil(lambda: not window.switching and not window.runner.busy, timeout=TIMEOUT)
         assert events[0] == "run"  # the sync that was running when the user chose
         assert events.index("stopped") < events.index("flip, engine running=False")
-        assert services.profile.sync_org_id == test
+        assert factory.profile.sync_org_id == test
         assert _flags(sandbox, "contosotest") == (True, True)
         assert _flags(sandbox, "contososales") == (False, False)
         # The mailbox is bound in Contoso Sales only: the window says what to do, nothing runs or retries.
@@ -159,24 +162,24 @@ def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
         assert "Mailbox page" in window.state_detail.text()
         assert not adapter.timer.isActive() and not adapter.running
         assert window.org_combo.currentData() == test
-        assert services.where.state_db == services.where.org_state_db(test)
+        assert factory.where.state_db == factory.where.org_state_db(test)
         assert sales_db.exists() and _links(sales_db) == 1  # the first organization's state is untouched
 
         # Bound in Contoso Test too (the Mailbox page's step), then back to Contoso Sales: its mailbox record
         # is still bound, the binding follows, the engine starts on Sales' own state: nothing new is created.
         info = sandbox.port_info()
-        binding = services.profile.mailbox
+        binding = factory.profile.mailbox
         assert binding is not None
-        services.bind_mailbox(binding, info["users"][0]["ews_password"])
-        assert services.profile.mailbox is not None and services.profile.mailbox.org_id == test
+        bind_mailbox(factory, binding, info["users"][0]["ews_password"])
+        assert factory.profile.mailbox is not None and factory.profile.mailbox.org_id == test
         with qtbot.waitSignal(adapter.run_finished, timeout=TIMEOUT) as back:
             _choose(qtbot, window, sales)
         summary = back.args[0]
         assert summary.status == "ok", [(k.kind, k.status, k.message) for k in summary.kinds]
         (contacts,) = summary.kinds
         assert contacts.to_mailbox.created == 0 and contacts.to_crm.created == 0
-        assert services.profile.sync_org_id == sales
-        assert services.profile.mailbox is not None and services.profile.mailbox.org_id == sales
+        assert factory.profile.sync_org_id == sales
+        assert factory.profile.mailbox is not None and factory.profile.mailbox.org_id == sales
         assert _flags(sandbox, "contososales") == (True, True)
         assert _flags(sandbox, "contosotest") == (False, False)
         assert _links(sales_db) == 1
@@ -187,17 +190,17 @@ def test_switch_org_stops_the_engine_asks_flips_flags_and_keeps_each_orgs_state(
 
 
 def test_cli_set_sync_keeps_state_per_org_and_says_what_to_do(
-    sandbox: Sandbox, two_orgs: tuple[Services, str, str], isolated_home: Path
+    sandbox: Sandbox, two_orgs: tuple[Factory, str, str], isolated_home: Path
 ) -> None:
-    """``d365sync orgs set-sync`` goes through the same Services step: the old unscoped state DB is adopted by
+    """``d365sync orgs set-sync`` goes through the same Factory step: the old unscoped state DB is adopted by
     the organization that synchronized, and the new organization without a bound mailbox is named."""
     from tests.support.cli import run_cli
 
-    services, sales, test = two_orgs
-    legacy = services.where.legacy_state_db
+    factory, sales, test = two_orgs
+    legacy = factory.where.legacy_state_db
     with StateDB.open(legacy) as state:  # a state DB as versions before per-organization state left it
         state.set_cursor("contacts", "crm", "token-1")
-    fresh = Services(locations())
+    fresh = Factory(locations())
     assert fresh.where.state_db == legacy  # before the profile is read: the unscoped path
     assert fresh.profile.sync_org_id == sales
     assert fresh.where.state_db == fresh.where.org_state_db(sales)
@@ -210,7 +213,7 @@ def test_cli_set_sync_keeps_state_per_org_and_says_what_to_do(
     err = switched.stderr
     assert "not bound in Contoso Test" in err
     assert "d365sync mailbox bind" in err
-    again = Services(locations())
+    again = Factory(locations())
     assert again.profile.sync_org_id == test
     assert again.where.state_db == again.where.org_state_db(test)
     with StateDB.open(again.where.org_state_db(sales)) as state:  # Sales' state waits for the way back
@@ -221,21 +224,21 @@ def test_cli_set_sync_keeps_state_per_org_and_says_what_to_do(
 
 
 def test_a_running_engine_of_another_process_blocks_the_switch(
-    qtbot: Any, sandbox: Sandbox, two_orgs: tuple[Services, str, str]
+    qtbot: Any, sandbox: Sandbox, two_orgs: tuple[Factory, str, str]
 ) -> None:
     """The engine lock is held (another process synchronizes): the switch fails before any flag flips and
     the window says why; the schedule of the current organization goes on."""
     from wizard.sync.engine import EngineLock
 
-    services, sales, test = two_orgs
-    window = _window(qtbot, services)
-    lock = EngineLock(services.where.lock_file)  # what another process's running engine holds
+    factory, sales, test = two_orgs
+    window = _window(qtbot, factory)
+    lock = EngineLock(factory.where.lock_file)  # what another process's running engine holds
     lock.acquire()
     try:
         window.confirm = replies(True)
         _choose(qtbot, window, test)
         qtbot.waitUntil(lambda: not window.switching and not window.runner.busy, timeout=TIMEOUT)
-        assert services.profile.sync_org_id == sales
+        assert factory.profile.sync_org_id == sales
         assert _flags(sandbox, "contosotest") == (False, False)
         assert any("already running" in e.label.text() for e in window.error_lines)
         assert window.org_combo.currentData() == sales

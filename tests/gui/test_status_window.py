@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings, Qt, QThread, QThreadPool, QTimer
 
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 from wizard.errors import D365SyncError
 from wizard.odata.errors import NetworkError, ThrottledError
 from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
 from wizard.ui.account_state import AccountState, AccountStateModel
 from wizard.ui.engine_adapter import EngineAdapter, backoff, clock_text, interval_for
 from wizard.ui.log_view import SignalLogHandler
-from wizard.ui.status_window import ConflictView, KindRow, StatusView, StatusWindow, counts_text
+from wizard.ui.status import ConflictView, KindRow, StatusView, StatusWindow, counts_text
 from wizard.ui.widgets import tree_items
 from wizard.ui.workers import TaskRunner
 
@@ -556,29 +559,29 @@ def test_pyside_reference_drains_cannot_kill_the_app(qapp: Any) -> None:
 
 
 # -- the real engine against the stand-ins -----------------------------------------------------------------
-def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, services: Any) -> None:
-    """The window over real Services: claim check, a run on a worker, counts from the state DB."""
+def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: Any) -> None:
+    """The window over real Factory: claim check, a run on a worker, counts from the state DB."""
     from wizard.settings import MailboxBinding
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
 
     info = sandbox.port_info()
     u = info["users"][0]
-    connected = services.connect_org(
-        info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
+    connected = connect_org(
+        factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
-    services.save_org(connected)
-    services.claim(force=True)
-    services.bind_mailbox(
+    save_org(factory, connected)
+    claim_instance(factory, force=True)
+    bind_mailbox(factory,
         MailboxBinding(address=u["primary_email"], kind="exchange", auth="basic",
                        autodiscover_url=info["autodiscover_url"], ca_file=info["ca_file"]),
         u["ews_password"],
     )  # fmt: skip
-    client = services.dataverse(services.require_sync_org())
+    client = factory.dataverse(factory.require_sync_org())
     client.create("contacts", {"firstname": "Jörg", "lastname": "Bär-Statuswindow", "jobtitle": "Einkauf"})
-    services.profile.sync.kinds = {"email": False, "contacts": True, "appointments": False, "tasks": False}
-    services.save()
+    factory.profile.sync.kinds = {"email": False, "contacts": True, "appointments": False, "tasks": False}
+    factory.save()
 
-    window = build_status_window(services)
+    window = build_status_window(factory)
     qtbot.addWidget(window)
     adapter = window.adapter
     try:
@@ -606,14 +609,14 @@ def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, services:
 
 
 def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
-    qtbot: Any, services: Any
+    qtbot: Any, factory: Any
 ) -> None:
     """``app.run_status`` on a profile with nothing configured: the window says why nothing runs (no retry
     loop), remembers its geometry, and closing it ends the event loop (offscreen there is no tray)."""
     from PySide6.QtWidgets import QApplication
 
     from wizard.ui import app as app_module
-    from wizard.ui.status_window import StatusWindow as Window
+    from wizard.ui.status import StatusWindow as Window
 
     seen: dict[str, Any] = {}
 
@@ -636,11 +639,11 @@ def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
     poll = QTimer()
     poll.timeout.connect(close_when_settled)
     poll.start(10)
-    assert app_module.run_status(services) == 0
+    assert app_module.run_status(factory) == 0
     assert seen["state"] is AccountState.NOT_CONFIGURED
     assert "No organization synchronizes yet" in seen["detail"]
     assert "wizard" in seen["detail"]  # the GUI says where to choose one, not the command line
     assert seen["timer"] is False  # a configuration problem does not heal by itself: no retry loop
     assert any("No organization synchronizes yet" in e for e in seen["errors"])
-    settings = QSettings(str(services.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
+    settings = QSettings(str(factory.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
     assert settings.value("status/geometry") is not None

@@ -20,10 +20,11 @@ from tests.gui.helpers import (
     wait_dialog_idle,
     wait_idle,
 )
+from wizard.app.factory import Factory
+from wizard.app.instance import read_claim
 from wizard.crm import records
 from wizard.crm.records import ADDRESS_MISMATCH_TEXT
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 from wizard.ui.demo import DemoHints
 
 pytestmark = pytest.mark.gui
@@ -76,7 +77,7 @@ def test_wrong_password(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
 
 
 def test_connect_by_url_with_oauth_password(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, info: dict[str, Any], services: Services
+    qtbot: Any, make_wizard: Any, hints: DemoHints, info: dict[str, Any], factory: Factory
 ) -> None:
     """The URL path: the organization names its authority, the password signs in."""
     wizard = make_wizard(hints)
@@ -86,12 +87,12 @@ def test_connect_by_url_with_oauth_password(
         _connect_url(
             qtbot, dialog, info["dataverse_url"], auth="oauth", user=hints.username, password=hints.password
         )
-    assert [o.display_name for o in services.reload().organizations] == ["Contoso Sales"]
-    assert services.profile.organizations[0].found_via == "url"
+    assert [o.display_name for o in factory.reload().organizations] == ["Contoso Sales"]
+    assert factory.profile.organizations[0].found_via == "url"
 
 
 def test_throttled_then_recovers(
-    qtbot: Any, make_wizard: Any, sandbox: Sandbox, info: dict[str, Any], services: Services
+    qtbot: Any, make_wizard: Any, sandbox: Sandbox, info: dict[str, Any], factory: Factory
 ) -> None:
     wizard = make_wizard(hints_for(info, 2))
     next_page(qtbot, wizard)
@@ -104,13 +105,13 @@ def test_throttled_then_recovers(
     click(qtbot, dialog.connect_button)
     wait_dialog_idle(qtbot, dialog)
     assert dialog.banner.kind == "error"
-    assert services.reload().organizations == []
+    assert factory.reload().organizations == []
     # a short burst is absorbed by the retries
     sandbox.faults.clear()
     sandbox.faults.throttle(0, remaining=3, path_contains="/api/data/")
     with qtbot.waitSignal(dialog.finished, timeout=TIMEOUT):
         click(qtbot, dialog.connect_button)
-    assert [o.display_name for o in services.reload().organizations] == ["Contoso Sales"]
+    assert [o.display_name for o in factory.reload().organizations] == ["Contoso Sales"]
 
 
 def test_no_keyring_backend(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
@@ -156,13 +157,13 @@ def test_device_code_sign_in_and_cancel(
 
 
 def test_another_computer_holds_the_claim(
-    qtbot: Any, make_wizard: Any, info: dict[str, Any], services: Services
+    qtbot: Any, make_wizard: Any, info: dict[str, Any], factory: Factory
 ) -> None:
     wizard = make_wizard(hints_for(info, 1))
     next_page(qtbot, wizard)
     add_via_discovery(qtbot, wizard, "Contoso Sales")
-    records.release(services.dataverse(services.reload().organizations[0]), "desk-1")
-    other = services.dataverse(services.profile.organizations[0])
+    records.release(factory.dataverse(factory.reload().organizations[0]), "desk-1")
+    other = factory.dataverse(factory.profile.organizations[0])
     records.claim(other, "desk-1", "JOERG-DESKTOP", force=True)
     wizard.setCurrentId(wizard.pageIds()[3])
     computer = wizard.computer_page
@@ -172,12 +173,12 @@ def test_another_computer_holds_the_claim(
     asked: list[str] = []
     computer.confirm = replies(False, True, asked=asked)
     click(qtbot, computer.claim_button)  # "no": nothing changes
-    assert services.read_claim().hostname == "JOERG-DESKTOP"  # type: ignore[union-attr]
+    assert read_claim(factory).hostname == "JOERG-DESKTOP"  # type: ignore[union-attr]
     click(qtbot, computer.claim_button)  # "yes": take over
     wait_idle(qtbot, computer)
     assert "JOERG-DESKTOP" in asked[0]
     assert computer.is_synchronizing_here
-    assert services.read_claim().instance_id == services.profile.instance_id  # type: ignore[union-attr]
+    assert read_claim(factory).instance_id == factory.profile.instance_id  # type: ignore[union-attr]
 
     # the other computer takes it back while the page is open: the page shows it and asks again
     records.claim(other, "desk-1", "JOERG-DESKTOP", force=True)
@@ -190,7 +191,7 @@ def test_another_computer_holds_the_claim(
 
 
 def test_mailbox_address_must_be_the_primary_email(
-    qtbot: Any, make_wizard: Any, info: dict[str, Any], services: Services
+    qtbot: Any, make_wizard: Any, info: dict[str, Any], factory: Factory
 ) -> None:
     wizard = make_wizard(hints_for(info, 3))  # Nancy: Primary Email nanderson@, UPN nancy.anderson@
     next_page(qtbot, wizard)
@@ -205,11 +206,11 @@ def test_mailbox_address_must_be_the_primary_email(
     wait_idle(qtbot, mailbox)
     assert mailbox.banner.kind == "error"
     assert ADDRESS_MISMATCH_TEXT in mailbox.banner.text()
-    assert services.reload().mailbox is None
+    assert factory.reload().mailbox is None
 
 
 def test_no_synchronizing_organization_warning(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, services: Services
+    qtbot: Any, make_wizard: Any, hints: DemoHints, factory: Factory
 ) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
@@ -221,9 +222,9 @@ def test_no_synchronizing_organization_warning(
     assert page.rows == []
     add_via_discovery(qtbot, wizard, "Contoso Test")
     assert page.rows[0].synchronizes  # the first organization synchronizes again
-    profile = services.reload()
+    profile = factory.reload()
     profile.sync_org_id = None
-    services.save()
+    factory.save()
     wizard.controller._profile = profile
     wizard.controller.emit_orgs()
     assert "Messaging data will not be synchronized" in page.no_sync_warning.text()

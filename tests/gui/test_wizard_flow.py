@@ -10,9 +10,11 @@ from PySide6.QtWidgets import QWizard
 
 from tests.gui.helpers import TIMEOUT, add_via_discovery, click, next_page, replies, wait_idle
 from tests.integration.test_onprem_ntlm import connect_onprem_as_anna
+from wizard.app.factory import Factory
+from wizard.app.instance import claim_instance, read_claim
+from wizard.app.orgs import save_org
 from wizard.crm.entities import UserQuery
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 from wizard.ui.demo import DemoHints
 
 pytestmark = pytest.mark.gui
@@ -25,7 +27,7 @@ def _row(sandbox: Sandbox, set_name: str, key: str, value: str, org: str = "cont
 
 
 def test_happy_path_end_to_end(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, services: Services, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     wizard = make_wizard(hints)
     assert wizard.currentPage() is wizard.welcome_page
@@ -54,13 +56,13 @@ def test_happy_path_end_to_end(
     click(qtbot, orgs.sync_button)
     wait_idle(qtbot, orgs)
     assert "from Contoso Sales to Contoso Test" in asked[0]
-    sync_org = services.reload().sync_org
+    sync_org = factory.reload().sync_org
     assert sync_org is not None and sync_org.display_name == "Contoso Test"
     assert orgs.banner.kind == "ok"
     orgs.select(orgs.rows[0].org.id)
     click(qtbot, orgs.sync_button)
     wait_idle(qtbot, orgs)
-    assert services.reload().sync_org.display_name == "Contoso Sales"  # type: ignore[union-attr]
+    assert factory.reload().sync_org.display_name == "Contoso Sales"  # type: ignore[union-attr]
 
     # Test connection
     click(qtbot, orgs.test_button)
@@ -79,8 +81,8 @@ def test_happy_path_end_to_end(
     click(qtbot, mailbox.bind_button)
     wait_idle(qtbot, mailbox)
     assert mailbox.banner.kind == "ok", mailbox.banner.text()
-    assert services.reload().mailbox is not None
-    assert services.profile.mailbox.address == info["users"][0]["primary_email"]  # type: ignore[union-attr]
+    assert factory.reload().mailbox is not None
+    assert factory.profile.mailbox.address == info["users"][0]["primary_email"]  # type: ignore[union-attr]
     assert mailbox.unbind_button.isVisible()
 
     # Synchronizing computer: nobody yet; claim
@@ -92,12 +94,12 @@ def test_happy_path_end_to_end(
     wait_idle(qtbot, computer)
     assert computer.is_synchronizing_here
     assert computer.banner.kind == "ok"
-    claim = services.read_claim()
-    assert claim is not None and claim.instance_id == services.profile.instance_id
+    claim = read_claim(factory)
+    assert claim is not None and claim.instance_id == factory.profile.instance_id
     assert computer.release_button.isVisible() and not computer.claim_button.isVisible()
     click(qtbot, computer.release_button)
     wait_idle(qtbot, computer)
-    assert services.read_claim() is None
+    assert read_claim(factory) is None
     assert computer.claim_button.isVisible()
     click(qtbot, computer.claim_button)
     wait_idle(qtbot, computer)
@@ -141,7 +143,7 @@ def test_happy_path_end_to_end(
         click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
     assert wizard.result() == QWizard.DialogCode.Accepted
 
-    profile = services.reload()
+    profile = factory.reload()
     assert profile.sync.interval_minutes == 30
     assert profile.sync.conflict_policy["contacts"] == "newest_wins"
     assert profile.sync.field_directions == {"contacts": {"jobtitle": 2}}
@@ -154,7 +156,7 @@ def test_happy_path_end_to_end(
     assert mine == {"contact": True, "appointment": True, "task": False}
 
 
-def test_run_wizard_remembers_geometry_and_reports_cancel(qtbot: Any, services: Services) -> None:
+def test_run_wizard_remembers_geometry_and_reports_cancel(qtbot: Any, factory: Factory) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -172,12 +174,12 @@ def test_run_wizard_remembers_geometry_and_reports_cancel(qtbot: Any, services: 
         wizards[0].reject()
 
     QTimer.singleShot(0, close_it)
-    assert run_wizard(services) == 1
-    assert (services.where.config_dir / "gui.ini").read_text().count("geometry") == 1
+    assert run_wizard(factory) == 1
+    assert (factory.where.config_dir / "gui.ini").read_text().count("geometry") == 1
 
 
 def test_mailbox_page_binds_exchange_online_through_graph(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, services: Services, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     """Exchange Online needs no mailbox password: the organization's sign-in reaches Microsoft Graph."""
     wizard = make_wizard(hints)
@@ -191,7 +193,7 @@ def test_mailbox_page_binds_exchange_online_through_graph(
     click(qtbot, mailbox.bind_button)
     wait_idle(qtbot, mailbox)
     assert mailbox.banner.kind == "ok", mailbox.banner.text()
-    bound = services.reload().mailbox
+    bound = factory.reload().mailbox
     assert bound is not None
     assert (bound.kind, bound.graph_url) == ("exchange_online", info["graph_url"])
     row = _row(sandbox, "mailboxes", "emailaddress", info["users"][0]["primary_email"])
@@ -199,13 +201,13 @@ def test_mailbox_page_binds_exchange_online_through_graph(
 
 
 def test_mailbox_page_on_premises_takes_the_windows_account(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, services: Services, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     """An on-premises organization (Windows sign-in): the mailbox page proposes the organization's Windows
     account for Exchange, and Test and Bind sign in to Exchange with NTLM."""
     anna = info["users"][0]
-    services.save_org(connect_onprem_as_anna(services, info))
-    services.claim(force=True)
+    save_org(factory, connect_onprem_as_anna(factory, info))
+    claim_instance(factory, force=True)
     wizard = make_wizard(hints)
     wizard.setStartId(next(i for i in wizard.pageIds() if wizard.page(i) is wizard.mailbox_page))
     wizard.restart()
@@ -219,6 +221,6 @@ def test_mailbox_page_on_premises_takes_the_windows_account(
     click(qtbot, mailbox.bind_button)
     wait_idle(qtbot, mailbox)
     assert mailbox.banner.kind == "ok", mailbox.banner.text()
-    bound = services.reload().mailbox
+    bound = factory.reload().mailbox
     assert bound is not None and (bound.auth, bound.username) == ("ntlm", anna["ntlm_username"])
     assert sandbox.ews.server.ntlm_sign_ins > 0

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from tests.support.cli import CliResult, run_cli
+from wizard.app.factory import Factory
 from wizard.crm import records
 from wizard.mailbox.base import ContactItem, FolderKind
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 
 
 @pytest.fixture
@@ -46,12 +46,12 @@ def home(isolated_home: Path, sandbox: Sandbox) -> Path:
     return isolated_home
 
 
-def _services() -> Services:
-    return Services(locations().ensure())  # the same D365SYNC_HOME the subprocesses use
+def _factory() -> Factory:
+    return Factory(locations().ensure())  # the same D365SYNC_HOME the subprocesses use
 
 
 def _contact(home: Path, first: str, last: str, **extra: Any) -> str:
-    client = _services().dataverse(_services().require_sync_org())
+    client = _factory().dataverse(_factory().require_sync_org())
     return client.create("contacts", {"firstname": first, "lastname": last, **extra})
 
 
@@ -80,10 +80,10 @@ def test_sync_status_and_conflicts(home: Path) -> None:
     assert "contacts" in table and "1 created" in table
 
     # Both sides change the job title: Dynamics 365 wins, the mailbox's value is kept in the conflict log.
-    services = _services()
-    client = services.dataverse(services.require_sync_org())
-    assert services.profile.mailbox is not None
-    with services.mailbox_store(services.profile.mailbox) as store:  # type: ignore[attr-defined]
+    factory = _factory()
+    client = factory.dataverse(factory.require_sync_org())
+    assert factory.profile.mailbox is not None
+    with factory.mailbox_store(factory.profile.mailbox) as store:  # type: ignore[attr-defined]
         ids = [i for b in store.changes(FolderKind.CONTACTS, None) for i in b.created]
         (item,) = [r.value for r in store.get_many(FolderKind.CONTACTS, ids)]
         assert isinstance(item, ContactItem)
@@ -119,8 +119,8 @@ def test_sync_status_and_conflicts(home: Path) -> None:
 
 def test_not_the_synchronizing_computer_exits_3(home: Path) -> None:
     _contact(home, "Nina", "Notmine")
-    services = _services()
-    records.claim(services.dataverse(services.require_sync_org()), "another-instance", "other-pc", force=True)
+    factory = _factory()
+    records.claim(factory.dataverse(factory.require_sync_org()), "another-instance", "other-pc", force=True)
     result = run_cli(home, "sync", "--once")
     assert result.returncode == 3
     assert "not the synchronizing client" in result.stderr

@@ -1,7 +1,7 @@
 """The sync engine end to end against the stand-ins: Dataverse (Web API) and Exchange (EWS).
 
 Each test gets its own sandbox (they start in well under a second) and a profile configured the way the
-wizard does it (organization, synchronizing computer, bound mailbox), through ``Services``.
+wizard does it (organization, synchronizing computer, bound mailbox), through ``Factory``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+from wizard.app.factory import Factory
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 from wizard.crm import records
 from wizard.crm.client import DataverseClient
 from wizard.mailbox.base import (
@@ -26,7 +30,6 @@ from wizard.mailbox.base import (
 )
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 from wizard.settings import MailboxBinding
 from wizard.sync.engine import Engine, EngineBusy, EngineLock, RunSummary
 from wizard.sync.state import StateDB
@@ -37,14 +40,14 @@ KINDS = ["contacts", "appointments", "tasks"]
 
 @dataclass
 class Setup:
-    services: Services
+    factory: Factory
     client: DataverseClient
     store: MailboxStore
     user_id: str
     sandbox: Sandbox
 
     def engine(self) -> Engine:
-        engine: Engine = self.services.engine()
+        engine: Engine = self.factory.engine()
         return engine
 
     def run(self, **kwargs: Any) -> RunSummary:
@@ -52,11 +55,11 @@ class Setup:
             return engine.run_once(KINDS, **kwargs)
 
     def state(self) -> StateDB:
-        return StateDB.open(self.services.where.state_db)
+        return StateDB.open(self.factory.where.state_db)
 
     def lose_state(self) -> None:
         """Delete the state DB with its WAL files, as a lost or wiped profile would."""
-        state_db = self.services.where.state_db
+        state_db = self.factory.where.state_db
         for suffix in ("", "-wal", "-shm"):
             state_db.with_name(state_db.name + suffix).unlink(missing_ok=True)
 
@@ -86,12 +89,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def _configure(sandbox: Sandbox, user: int = 0) -> Setup:
     info = sandbox.port_info()
     u = info["users"][user]
-    services = Services(locations().ensure())
-    connected = services.connect_org(
-        info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
+    factory = Factory(locations().ensure())
+    connected = connect_org(
+        factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
-    services.save_org(connected)
-    services.claim()
+    save_org(factory, connected)
+    claim_instance(factory)
     binding = MailboxBinding(
         address=u["primary_email"],
         kind="exchange",
@@ -99,10 +102,10 @@ def _configure(sandbox: Sandbox, user: int = 0) -> Setup:
         autodiscover_url=info["autodiscover_url"],
         ca_file=info["ca_file"],
     )
-    bound = services.bind_mailbox(binding, u["ews_password"])
-    store = services.mailbox_store(bound)
-    client = services.dataverse(services.require_sync_org())
-    return Setup(services, client, store, connected.org.user_id, sandbox)
+    bound = bind_mailbox(factory, binding, u["ews_password"])
+    store = factory.mailbox_store(bound)
+    client = factory.dataverse(factory.require_sync_org())
+    return Setup(factory, client, store, connected.org.user_id, sandbox)
 
 
 @pytest.fixture
@@ -179,7 +182,7 @@ def test_two_way_scenario(setup: Setup) -> None:
     crm = setup.crm_contacts()
     assert "Tracked" in crm and "Private" not in crm
     assert contacts["Tracked"].props.crmid == crm["Tracked"]["contactid"]
-    assert contacts["Tracked"].props.crmorgid == setup.services.profile.sync_org_id
+    assert contacts["Tracked"].props.crmorgid == setup.factory.profile.sync_org_id
     (appointment,) = _items(store, FolderKind.CALENDAR, AppointmentItem)
     assert appointment.subject == "Kickoff" and appointment.props.crmid == meeting
     (mailbox_task,) = _items(store, FolderKind.TASKS, TaskItem)
@@ -245,12 +248,12 @@ def test_two_way_scenario(setup: Setup) -> None:
 
     # The status reflects the last run.
     with setup.state() as state:
-        snapshot = status_snapshot(state, setup.services.profile, is_sync_computer=True, next_run=None)
+        snapshot = status_snapshot(state, setup.factory.profile, is_sync_computer=True, next_run=None)
     shape = snapshot.to_json()
     contacts_status = next(k for k in shape["kinds"] if k["kind"] == "contacts")
     assert contacts_status["status"] == "ok" and contacts_status["linked"] == 1
     assert contacts_status["to_mailbox"]["unlinked"] == 1
-    assert shape["sync_org"]["id"] == setup.services.profile.sync_org_id
+    assert shape["sync_org"]["id"] == setup.factory.profile.sync_org_id
 
 
 def test_dry_run_changes_nothing(setup: Setup) -> None:
@@ -302,7 +305,7 @@ def test_not_the_synchronizing_computer_syncs_nothing(setup: Setup) -> None:
 
 
 def test_one_engine_per_profile(setup: Setup) -> None:
-    lock = EngineLock(setup.services.where.lock_file)
+    lock = EngineLock(setup.factory.where.lock_file)
     lock.acquire()
     try:
         with pytest.raises(EngineBusy) as caught:
@@ -348,7 +351,7 @@ class _Recorder:
 def test_reporter_sees_the_run(setup: Setup) -> None:
     _new_contact(setup.client, "Rob", "Report")
     recorder = _Recorder()
-    with setup.services.engine(recorder) as engine:
+    with setup.factory.engine(recorder) as engine:
         _ok(engine.run_once(KINDS))
     names = [e[0] for e in recorder.events]
     assert recorder.events[0] == ("run_started", KINDS)
@@ -482,7 +485,7 @@ def test_a_kind_error_stops_that_kind_an_account_error_the_run(setup: Setup) -> 
     assert summary.status == "failed"
     assert [(k.kind, k.status) for k in summary.kinds] == [("appointments", "error"), ("tasks", "skipped")]
     with setup.state() as state:
-        snapshot = status_snapshot(state, setup.services.profile, is_sync_computer=True, next_run=None)
+        snapshot = status_snapshot(state, setup.factory.profile, is_sync_computer=True, next_run=None)
     assert snapshot.kind("appointments").status == "error"
     assert snapshot.kind("appointments").errors == ["Sign in again."]
     assert snapshot.kind("contacts").status == "ok"  # from the run before

@@ -1,7 +1,7 @@
 """Recurring series end to end against the stand-ins: Dataverse recurringappointmentmasters <-> EWS masters.
 
 Set up like :mod:`tests.integration.test_engine` (a sandbox per test, a profile configured through
-``Services``). Series start tomorrow so their occurrences are inside Dataverse's expansion window.
+``Factory``). Series start tomorrow so their occurrences are inside Dataverse's expansion window.
 """
 
 from __future__ import annotations
@@ -389,7 +389,7 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
 
 def _status(setup: Setup) -> StatusSnapshot:
     with setup.state() as state:
-        return status_snapshot(state, setup.services.profile, is_sync_computer=True, next_run=None)
+        return status_snapshot(state, setup.factory.profile, is_sync_computer=True, next_run=None)
 
 
 def _far_dates(setup: Setup, start: dt.datetime) -> tuple[dt.date, dt.date, dt.date]:

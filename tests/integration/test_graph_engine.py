@@ -2,7 +2,7 @@
 recurring series with deleted and modified occurrences.
 
 The profile is configured as the wizard does it (organization, synchronizing computer, a bound mailbox);
-the engine is then built with a :class:`GraphStore` for the same user, as ``Services.engine`` will once
+the engine is then built with a :class:`GraphStore` for the same user, as ``Factory.engine`` will once
 the Exchange Online binding is wired (docs/mailbox-graph.md).
 """
 
@@ -15,6 +15,10 @@ from typing import Any
 
 import pytest
 
+from wizard.app.factory import Factory
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 from wizard.crm.auth import StaticTokenProvider
 from wizard.crm.client import DataverseClient
 from wizard.mailbox.base import (
@@ -29,7 +33,6 @@ from wizard.mailbox.base import (
 from wizard.mailbox.graph import GraphSettings, GraphStore
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import Services
 from wizard.settings import MailboxBinding
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
@@ -55,18 +58,23 @@ def _ok(summary: RunSummary) -> None:
     assert summary.status == "ok", [(k.kind, k.status, k.message) for k in summary.kinds]
 
 
-def _configure(sandbox: Sandbox) -> tuple[Services, DataverseClient, GraphStore, str]:
-    """A profile as the wizard makes it, a GraphStore for the same user; (services, client, store, user id)."""
+def _configure(sandbox: Sandbox) -> tuple[Factory, DataverseClient, GraphStore, str]:
+    """A profile as the wizard makes it, a GraphStore for the same user; (factory, client, store, user id)."""
     info = sandbox.port_info()
     anna = info["users"][0]
     assert info["graph_url"] == sandbox.graph.url
-    services = Services(locations().ensure())
-    connected = services.connect_org(
-        info["dataverse_url"], username=anna["upn"], password=anna["password"], ca_file=info["ca_file"]
+    factory = Factory(locations().ensure())
+    connected = connect_org(
+        factory,
+        info["dataverse_url"],
+        username=anna["upn"],
+        password=anna["password"],
+        ca_file=info["ca_file"],
     )
-    services.save_org(connected)
-    services.claim()
-    services.bind_mailbox(
+    save_org(factory, connected)
+    claim_instance(factory)
+    bind_mailbox(
+        factory,
         MailboxBinding(
             address=anna["primary_email"],
             kind="exchange",
@@ -76,29 +84,29 @@ def _configure(sandbox: Sandbox) -> tuple[Services, DataverseClient, GraphStore,
         ),
         anna["ews_password"],
     )
-    org = services.require_sync_org()
-    client = services.dataverse(org)
+    org = factory.require_sync_org()
+    client = factory.dataverse(org)
     token = sandbox.authority.issue_for(anna["upn"], [sandbox.graph.base_url])
     store = GraphStore(
         GraphSettings(address=anna["primary_email"], graph_url=info["graph_url"], ca_file=info["ca_file"]),
         token_provider=StaticTokenProvider(token),
     )
-    return services, client, store, connected.org.user_id
+    return factory, client, store, connected.org.user_id
 
 
 def _runner(
-    services: Services, client: DataverseClient, store: GraphStore, kinds: list[str]
+    factory: Factory, client: DataverseClient, store: GraphStore, kinds: list[str]
 ) -> Callable[[], RunSummary]:
-    org = services.require_sync_org()
+    org = factory.require_sync_org()
 
     def run() -> RunSummary:
         engine = Engine(
             crm=client,
             mailbox=store,
-            state=StateDB.open(services.where.state_db),
-            profile=services.profile,
+            state=StateDB.open(factory.where.state_db),
+            profile=factory.profile,
             org=org,
-            lock_path=services.where.lock_file,
+            lock_path=factory.where.lock_file,
         )
         with engine:
             return engine.run_once(kinds)
@@ -108,8 +116,8 @@ def _runner(
 
 def test_contacts_and_tasks_sync_both_ways_over_graph(sandbox: Sandbox) -> None:
     anna = sandbox.port_info()["users"][0]
-    services, client, store, _ = _configure(sandbox)
-    run = _runner(services, client, store, KINDS)
+    factory, client, store, _ = _configure(sandbox)
+    run = _runner(factory, client, store, KINDS)
     try:
         alice = client.create("contacts", {"firstname": "Alice", "lastname": "Adams", "jobtitle": "Buyer"})
         task = client.create("tasks", {"subject": "Send the offer"})
@@ -172,8 +180,8 @@ def _totals(summary: RunSummary) -> dict[str, int]:
 def test_a_series_with_exceptions_round_trips_and_reruns_quietly_over_graph(sandbox: Sandbox) -> None:
     """Dynamics series -> Graph with a moved and a deleted occurrence; a rerun writes nothing anywhere and
     deletes nothing in Dynamics; an occurrence deleted in the mailbox reaches Dynamics, the rest stays."""
-    services, client, store, user_id = _configure(sandbox)
-    run = _runner(services, client, store, ["appointments"])
+    factory, client, store, user_id = _configure(sandbox)
+    run = _runner(factory, client, store, ["appointments"])
     zone_name = store.settings.timezone or local_zone_name()
     zone = tzs.zone(zone_name)
     start = dt.datetime.combine(dt.datetime.now(zone).date() + dt.timedelta(days=1), dt.time(9), tzinfo=zone)

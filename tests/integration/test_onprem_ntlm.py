@@ -1,5 +1,5 @@
 """On premises end to end: the product's own Windows sign-in (requests_ntlm for Dynamics 365, exchangelib's NTLM
-for Exchange) against the stand-ins' NTLM, through Services like the wizard and the CLI use it."""
+for Exchange) against the stand-ins' NTLM, through Factory like the wizard and the CLI use it."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 
 from tests.support.cli import run_cli
+from wizard.app.factory import Factory
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import ConnectedOrg, connect_org, save_org
 from wizard.crm.auth import AuthenticationError
 from wizard.crm.discovery import NotDataverseError
 from wizard.mailbox.base import AuthenticationFailed, FolderKind
 from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.services import ConnectedOrg, Services
 from wizard.settings.profile import MailboxBinding
 
 ANNA = "anna.schmidt@contoso.com"
@@ -38,10 +40,11 @@ def _anna(info: dict[str, Any]) -> dict[str, Any]:
     return next(u for u in info["users"] if u["upn"] == ANNA)
 
 
-def connect_onprem_as_anna(services: Services, info: dict[str, Any]) -> ConnectedOrg:
+def connect_onprem_as_anna(factory: Factory, info: dict[str, Any]) -> ConnectedOrg:
     """Anna's Windows (NTLM) sign-in to the stand-ins' on-premises organization, as the wizard makes it."""
     anna = _anna(info)
-    return services.connect_org(
+    return connect_org(
+        factory,
         info["onprem"]["url"],
         auth_kind="ntlm",
         username=anna["ntlm_username"],
@@ -62,9 +65,10 @@ def test_connect_org_with_windows_sign_in(
     isolated_home: Path, sandbox: Sandbox, info: dict[str, Any], form: str
 ) -> None:
     anna = _anna(info)
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     signed_in_before = sandbox.onprem.server.ntlm_sign_ins
-    connected = services.connect_org(
+    connected = connect_org(
+        factory,
         info["onprem"]["url"] + "/main.aspx",  # a pasted browser address keeps its org path segment
         auth_kind="ntlm",
         username=anna[form],
@@ -80,8 +84,8 @@ def test_connect_org_with_windows_sign_in(
     # one handshake per version tried; WhoAmI and RetrieveCurrentOrganization share the v9.1 connection
     assert sandbox.onprem.server.ntlm_sign_ins == signed_in_before + 2
 
-    services.save_org(connected)  # the password goes to the keyring; the next client signs in with it
-    again = services.dataverse(services.profile.org(org.id))  # type: ignore[arg-type]
+    save_org(factory, connected)  # the password goes to the keyring; the next client signs in with it
+    again = factory.dataverse(factory.profile.org(org.id))  # type: ignore[arg-type]
     assert again.whoami().user_id == org.user_id
 
 
@@ -89,7 +93,7 @@ def test_paging_and_batch_through_the_org_path(
     isolated_home: Path, sandbox: Sandbox, info: dict[str, Any]
 ) -> None:
     """nextLinks and ``$batch`` part URLs carry ``/<org>`` on premises; the product's client follows them."""
-    client = connect_onprem_as_anna(Services(locations().ensure()), info).client
+    client = connect_onprem_as_anna(Factory(locations().ensure()), info).client
     members = [u for u in sandbox.directory.users if u.member_of(sandbox.onprem.org)]
     rows = list(client.query("systemusers", select=["domainname"], page_size=1))
     assert sorted(r["domainname"] for r in rows) == sorted(u.upn for u in members)
@@ -105,9 +109,10 @@ def test_paging_and_batch_through_the_org_path(
 
 
 def test_wrong_password_is_a_clear_sign_in_error(isolated_home: Path, info: dict[str, Any]) -> None:
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     with pytest.raises(AuthenticationError) as caught:
-        services.connect_org(
+        connect_org(
+            factory,
             info["onprem"]["url"],
             auth_kind="ntlm",
             username="CONTOSO\\anna.schmidt",
@@ -122,10 +127,10 @@ def test_wrong_password_is_a_clear_sign_in_error(isolated_home: Path, info: dict
 def test_online_sign_in_to_an_onprem_org_says_choose_windows_sign_in(
     isolated_home: Path, info: dict[str, Any]
 ) -> None:
-    services = Services(locations().ensure())
+    factory = Factory(locations().ensure())
     with pytest.raises(NotDataverseError) as caught:
-        services.connect_org(
-            info["onprem"]["url"], username=ANNA, password=ANNA_PASSWORD, ca_file=info["ca_file"]
+        connect_org(
+            factory, info["onprem"]["url"], username=ANNA, password=ANNA_PASSWORD, ca_file=info["ca_file"]
         )
     assert "Windows (NTLM)" in caught.value.user_text
 
@@ -172,9 +177,9 @@ def test_onprem_org_then_exchange_mailbox_bound_with_ntlm(
     """The on-premises wizard path: Windows sign-in to Dynamics 365, then the Exchange mailbox with NTLM
     (Autodiscover, the mailbox record's delivery methods, the org stamp on the root folder)."""
     anna = _anna(info)
-    services = Services(locations().ensure())
-    connected = connect_onprem_as_anna(services, info)
-    assert services.save_org(connected) is True  # the first organization synchronizes
+    factory = Factory(locations().ensure())
+    connected = connect_onprem_as_anna(factory, info)
+    assert save_org(factory, connected) is True  # the first organization synchronizes
     binding = MailboxBinding(
         address=ANNA,
         kind="exchange",
@@ -183,7 +188,7 @@ def test_onprem_org_then_exchange_mailbox_bound_with_ntlm(
         autodiscover_url=info["autodiscover_url"],
         ca_file=info["ca_file"],
     )
-    bound = services.bind_mailbox(binding, anna["ews_password"])
+    bound = bind_mailbox(factory, binding, anna["ews_password"])
     assert bound.ews_url == info["ews_url"] and bound.autodiscovered
     mailbox = sandbox.onprem.store.find("mailboxes", "emailaddress", ANNA)
     assert mailbox is not None and mailbox["incomingemaildeliverymethod"] == 1

@@ -67,7 +67,7 @@ def sync(rig: Rig) -> RunSummary:
 
 def status(rig: Rig) -> StatusSnapshot:
     with rig.state() as state:
-        return status_snapshot(state, rig.services.profile, is_sync_computer=True, next_run=None)
+        return status_snapshot(state, rig.factory.profile, is_sync_computer=True, next_run=None)
 
 
 def crm(rig: Rig, kind: str) -> dict[str, dict[str, Any]]:

@@ -75,7 +75,7 @@ def test_engine_child(bundle: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     event = json.loads(result.stdout.strip().splitlines()[-1])
-    assert event["error"]["type"] == "wizard.services:NotConfigured"
+    assert event["error"]["type"] == "wizard.app.factory:NotConfigured"
 
 
 def test_contents(bundle: Path) -> None:
@@ -99,5 +99,5 @@ def test_contents(bundle: Path) -> None:
     )  # fmt: skip
     modules = set(listing.stdout.split())
     for module in ("keyring.backends.SecretService", "keyring.backends.kwallet", "secretstorage",
-                   "wizard.sandbox", "wizard.ui.engine_process", "wizard.ui.status_window"):  # fmt: skip
+                   "wizard.sandbox", "wizard.ui.engine_process", "wizard.ui.status.window"):  # fmt: skip
         assert module in modules, module

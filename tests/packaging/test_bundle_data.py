@@ -131,7 +131,7 @@ def test_entry_point_runs_the_engine_child_as_the_bundle_would(isolated_home: Pa
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     event = json.loads(result.stdout.strip().splitlines()[-1])
-    assert event["event"] == "error" and event["error"]["type"] == "wizard.services:NotConfigured"
+    assert event["event"] == "error" and event["error"]["type"] == "wizard.app.factory:NotConfigured"
 
 
 def test_entry_point_is_the_cli_otherwise(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,11 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 def main() -> int:
     from tests.simulation.engine_harness import KINDS, fast
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
 
-    services = Services(locations().ensure())
-    with services.engine() as engine:
+    factory = Factory(locations().ensure())
+    with factory.engine() as engine:
         fast(engine)
         summary = engine.run_once(KINDS)
     print(summary.status, flush=True)

@@ -1,6 +1,6 @@
 """A seeded model of a user editing both sides while the engine syncs under faults, and the invariants to check.
 
-The sandbox and the profile are real (the stand-ins, ``Services`` as the wizard configures it); the model only
+The sandbox and the profile are real (the stand-ins, ``Factory`` as the wizard configures it); the model only
 remembers what was edited where and in which order, so that after a clean run it can say whether the sides agree,
 whether anything was duplicated and whether any edit was lost (kept on both sides, or its value in the conflict log).
 Kinds: contacts, single appointments, recurring series (occurrence edits, conversions to and from a single
@@ -30,6 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.app.factory import Factory
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
+from wizard.app.orgs import connect_org, save_org
 from wizard.crm.client import DataverseClient
 from wizard.mailbox.base import (
     TRACKED_CATEGORY,
@@ -46,7 +50,6 @@ from wizard.sandbox import Sandbox
 from wizard.sandbox.ews._soap import el, t
 from wizard.sandbox.ews.demo import build_message
 from wizard.sandbox.ews.ops import apply_update, refresh_computed
-from wizard.services import Services
 from wizard.settings import MailboxBinding
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
@@ -133,7 +136,7 @@ class Rig:
     """A configured profile against a running sandbox, plus the test's own clients for editing both sides."""
 
     sandbox: Sandbox
-    services: Services
+    factory: Factory
     client: DataverseClient
     store: MailboxStore
     user_id: str
@@ -141,7 +144,7 @@ class Rig:
     held: str = ""  # the request the last crash_run held when it killed the engine
 
     def engine(self) -> Engine:
-        engine = self.services.engine()
+        engine = self.factory.engine()
         fast(engine, self.waits)
         return engine
 
@@ -154,7 +157,7 @@ class Rig:
         return str(self.sandbox.port_info()["users"][0]["primary_email"])
 
     def state(self) -> StateDB:
-        return StateDB.open(self.services.where.state_db)
+        return StateDB.open(self.factory.where.state_db)
 
     def close(self) -> None:
         self.store.close()
@@ -174,12 +177,12 @@ def configure(sandbox: Sandbox, user: int = 0) -> Rig:
     """Configure the profile in ``$D365SYNC_HOME`` the way the wizard does: org, claim, bound mailbox."""
     info = sandbox.port_info()
     u = info["users"][user]
-    services = Services(locations().ensure())
-    connected = services.connect_org(
-        info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
+    factory = Factory(locations().ensure())
+    connected = connect_org(
+        factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
-    services.save_org(connected)
-    services.claim()
+    save_org(factory, connected)
+    claim_instance(factory)
     binding = MailboxBinding(
         address=u["primary_email"],
         kind="exchange",
@@ -187,10 +190,10 @@ def configure(sandbox: Sandbox, user: int = 0) -> Rig:
         autodiscover_url=info["autodiscover_url"],
         ca_file=info["ca_file"],
     )
-    bound = services.bind_mailbox(binding, u["ews_password"])
-    store = services.mailbox_store(bound)
-    client = services.dataverse(services.require_sync_org())
-    return Rig(sandbox, services, client, store, connected.org.user_id)
+    bound = bind_mailbox(factory, binding, u["ews_password"])
+    store = factory.mailbox_store(bound)
+    client = factory.dataverse(factory.require_sync_org())
+    return Rig(sandbox, factory, client, store, connected.org.user_id)
 
 
 # ------------------------------------------------------------------------------------------ reading sides
@@ -356,13 +359,13 @@ class World:
         self.records: dict[str, Record] = {}
         self.names = itertools.count(1)
         self.stats = Stats()
-        self.policies = dict(rig.services.profile.sync.conflict_policy)
+        self.policies = dict(rig.factory.profile.sync.conflict_policy)
 
     def draw_policies(self) -> dict[str, str]:
         """A conflict policy per kind for this seed, written to the profile (the crash worker reads it)."""
         self.policies = {kind: self.rnd.choice(POLICIES) for kind in RECORD_KINDS}
-        self.rig.services.profile.sync.conflict_policy = dict(self.policies)
-        self.rig.services.save()
+        self.rig.factory.profile.sync.conflict_policy = dict(self.policies)
+        self.rig.factory.save()
         return self.policies
 
     # -- edits ------------------------------------------------------------------------------------

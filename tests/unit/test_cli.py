@@ -11,7 +11,7 @@ from wizard import cli
 def test_unexpected_error_is_logged_not_dumped(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(services: object, args: argparse.Namespace) -> int:
+    def broken(factory: object, args: argparse.Namespace) -> int:
         raise RuntimeError("secret=hunter2 internal detail")
 
     monkeypatch.setattr(cli, "cmd_orgs_list", broken)

@@ -1,4 +1,4 @@
-"""The GUI entry point the command line calls: ``run_wizard(services, demo=...)``."""
+"""The GUI entry point the command line calls: ``run_wizard(factory, demo=...)``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from wizard.services import Services
+from wizard.app.factory import Factory
 from wizard.ui.controller import WizardController
 from wizard.ui.demo import DemoHints
 from wizard.ui.i18n import install_translations
@@ -97,25 +97,25 @@ def dark_palette() -> QPalette:
     return p
 
 
-def create_wizard(services: Services, *, demo: DemoHints | None = None) -> ConfigurationWizard:
+def create_wizard(factory: Factory, *, demo: DemoHints | None = None) -> ConfigurationWizard:
     """Build the controller and the wizard window (tests and screenshots use this; run_wizard shows it)."""
     application()
-    controller = WizardController(services)
+    controller = WizardController(factory)
     wizard = ConfigurationWizard(controller, demo=demo)
     controller.setParent(wizard)
     return wizard
 
 
-def _settings(services: Services) -> QSettings:
+def _settings(factory: Factory) -> QSettings:
     """Window geometry lives beside the profile (QSettings in INI format under the config folder)."""
-    return QSettings(str(services.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
+    return QSettings(str(factory.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
 
 
-def run_wizard(services: Services, *, demo: DemoHints | None = None) -> int:
+def run_wizard(factory: Factory, *, demo: DemoHints | None = None) -> int:
     """Show the Configuration Wizard and run the event loop; 0 when finished, 1 when cancelled."""
     app = application()
-    wizard = create_wizard(services, demo=demo)
-    settings = _settings(services)
+    wizard = create_wizard(factory, demo=demo)
+    settings = _settings(factory)
     geometry = settings.value("wizard/geometry")
     if geometry is not None:
         wizard.restoreGeometry(geometry)
@@ -126,16 +126,16 @@ def run_wizard(services: Services, *, demo: DemoHints | None = None) -> int:
     return 0 if wizard.result() == ConfigurationWizard.DialogCode.Accepted else 1
 
 
-def run_status(services: Services, *, open_wizard: Callable[[], None] | None = None) -> int:
+def run_status(factory: Factory, *, open_wizard: Callable[[], None] | None = None) -> int:
     """Show the status window (the home screen after setup) and run the event loop until Quit; 0 then.
 
     With a system tray the app lives in the tray (closing the window hides it; the tray's Quit ends it);
     without one the window is the app."""
-    from wizard.ui.status_window import build_status_window
+    from wizard.ui.status import build_status_window
     from wizard.ui.tray import StatusTray, tray_available
 
     app = application()
-    window = build_status_window(services, open_wizard=open_wizard, settings=_settings(services))
+    window = build_status_window(factory, open_wizard=open_wizard, settings=_settings(factory))
     tray = None
     if tray_available():
         app.setQuitOnLastWindowClosed(False)
@@ -152,22 +152,22 @@ def run_status(services: Services, *, open_wizard: Callable[[], None] | None = N
     return 0
 
 
-def run_home(services: Services, *, demo: DemoHints | None = None) -> int:
+def run_home(factory: Factory, *, demo: DemoHints | None = None) -> int:
     """What plain ``d365sync`` (and ``d365sync demo``) opens: the wizard until an organization synchronizes and
     a mailbox is bound, then the status window, which starts the first sync at once (its "Open the wizard"
     shows the wizard over it)."""
-    profile = services.profile
+    profile = factory.profile
     if profile.sync_org is None or profile.mailbox is None:
-        if run_wizard(services, demo=demo) != 0:
+        if run_wizard(factory, demo=demo) != 0:
             return 1
-        profile = services.reload()
+        profile = factory.reload()
         if profile.sync_org is None or profile.mailbox is None:
             return 0
 
     def open_wizard() -> None:
-        wizard = create_wizard(services, demo=demo)
+        wizard = create_wizard(factory, demo=demo)
         wizard.exec()
         wizard.controller.shutdown()
-        services.reload()
+        factory.reload()
 
-    return run_status(services, open_wizard=open_wizard)
+    return run_status(factory, open_wizard=open_wizard)

@@ -1,8 +1,8 @@
-"""The Configuration Wizard's controller: pages emit intents, this runs the Services steps on a worker thread
+"""The Configuration Wizard's controller: pages emit intents, this runs the use cases (``wizard.app``) on a worker thread
 and answers with signals (Nextcloud's owncloudsetupwizard split: the wizard shows, the controller talks).
 
-All Services calls run on one worker thread of their own (``maxThreadCount`` 1): the steps are sequential in
-the user's eyes, and Services (profile, token cache) is not meant for concurrent use. Results carry copies of
+All use cases run on one worker thread of their own (``maxThreadCount`` 1): the steps are sequential in
+the user's eyes, and the Factory (profile, token cache) is not meant for concurrent use. Results carry copies of
 what the GUI shows, so the GUI thread never reads state a worker is changing.
 """
 
@@ -11,18 +11,17 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from wizard.crm import filters as crm_filters
-from wizard.crm.entities import UserQuery
+from wizard.app import instance, mailbox, options, orgs
+from wizard.app.factory import Factory
+from wizard.app.options import OptionsChoice
 from wizard.crm.records import Claim, ClaimHeldElsewhere
 from wizard.errors import D365SyncError
-from wizard.services import ConnectedOrg, Services
 from wizard.settings import MailboxBinding, OrgProfile, Profile
-from wizard.settings.profile import SyncOptions
 from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -72,29 +71,6 @@ class ClaimInfo:
         return self.claim is not None and self.claim.instance_id == self.this_instance
 
 
-@dataclass
-class OptionsState:
-    """What the "What to synchronize" page shows, as read from the synchronizing organization."""
-
-    org_name: str
-    filters: list[UserQuery]
-    tracking: int  # usersettings.incomingemailfilteringmethod 0..4
-    interval: int | None  # usersettings.outlooksyncinterval
-    min_interval: int  # organization.minoutlooksyncinterval
-    sync: SyncOptions
-
-
-@dataclass
-class OptionsChoice:
-    """What the user chose on the "What to synchronize" page; written on Finish."""
-
-    sync: SyncOptions
-    tracking: int | None = None  # None: leave the server's value alone
-    interval: int | None = None
-    filter_active: dict[str, bool] = field(default_factory=dict)  # userqueryid -> wanted state
-    selected_tracking: int | None = None  # what the page shows (for the summary), changed or not
-
-
 class WizardController(QObject):
     """Signals out to the pages; slots (plain methods) in from the pages' intents."""
 
@@ -116,15 +92,15 @@ class WizardController(QObject):
     filters_changed = Signal(object)  # list[UserQuery]
     saved = Signal()
 
-    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+    def __init__(self, factory: Factory, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.services = services
+        self.factory = factory
         pool = QThreadPool(self)
         pool.setMaxThreadCount(1)
         self.runner = TaskRunner(self, pool)
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, tuple[str, str]] = {}
-        self._profile: Profile = copy.deepcopy(services.profile)
+        self._profile: Profile = copy.deepcopy(factory.profile)
 
     # -- plumbing ------------------------------------------------------------------------------
     def _start(
@@ -176,7 +152,7 @@ class WizardController(QObject):
 
     def _snapshot(self) -> Profile:
         """Called in the worker: a copy for the GUI thread."""
-        return copy.deepcopy(self.services.profile)
+        return copy.deepcopy(self.factory.profile)
 
     def _take(self, profile: Profile) -> None:
         self._profile = profile
@@ -200,7 +176,8 @@ class WizardController(QObject):
         password: str | None = None,
     ) -> Task:
         def work(ctx: TaskContext) -> tuple[str, list[Any]]:
-            return self.services.discover(
+            return orgs.discover(
+                self.factory,
                 discovery_url=discovery_url,
                 authority=authority,
                 ca_file=ca_file,
@@ -226,7 +203,8 @@ class WizardController(QObject):
         """Sign in, confirm with WhoAmI, and add the organization to the profile (the first one synchronizes)."""
 
         def work(ctx: TaskContext) -> tuple[OrgProfile, bool, Profile]:
-            connected: ConnectedOrg = self.services.connect_org(
+            connected: orgs.ConnectedOrg = orgs.connect_org(
+                self.factory,
                 url,
                 auth_kind=auth_kind,
                 username=username,
@@ -239,7 +217,7 @@ class WizardController(QObject):
             if discovery_url:
                 connected.org.found_via = "discovery"
                 connected.org.discovery_url = discovery_url
-            became_sync = self.services.save_org(connected)
+            became_sync = orgs.save_org(self.factory, connected)
             return copy.deepcopy(connected.org), became_sync, self._snapshot()
 
         def done(result: tuple[OrgProfile, bool, Profile]) -> None:
@@ -252,8 +230,7 @@ class WizardController(QObject):
 
     def test_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> str:
-            org = self.services.org(org_id)
-            self.services.dataverse(org).whoami()
+            orgs.check_org(self.factory, self.factory.org(org_id))
             return org_id
 
         def done(_: str) -> None:
@@ -268,7 +245,7 @@ class WizardController(QObject):
 
     def set_sync_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> tuple[Any, Profile]:
-            switched = self.services.switch_sync_org(self.services.org(org_id))  # the Mailbox page binds
+            switched = orgs.switch_sync_org(self.factory, self.factory.org(org_id))  # the Mailbox page binds
             return switched.report, self._snapshot()
 
         def done(result: tuple[Any, Profile]) -> None:
@@ -281,7 +258,7 @@ class WizardController(QObject):
 
     def remove_org(self, org_id: str) -> Task:
         def work(ctx: TaskContext) -> Profile:
-            self.services.remove_org(self.services.org(org_id))
+            orgs.remove_org(self.factory, self.factory.org(org_id))
             return self._snapshot()
 
         def done(profile: Profile) -> None:
@@ -293,11 +270,11 @@ class WizardController(QObject):
     # -- the synchronizing computer ------------------------------------------------------------
     def read_claim(self) -> Task:
         def work(ctx: TaskContext) -> ClaimInfo:
-            org = self.services.require_sync_org()
+            org = self.factory.require_sync_org()
             return ClaimInfo(
-                self.services.hostname(),
-                self.services.profile.instance_id,
-                self.services.read_claim(),
+                instance.hostname(),
+                self.factory.profile.instance_id,
+                instance.read_claim(self.factory),
                 org.display_name,
             )
 
@@ -308,7 +285,7 @@ class WizardController(QObject):
 
         def work(ctx: TaskContext) -> Claim | ClaimHeldElsewhere:
             try:
-                return self.services.claim(force=force)
+                return instance.claim_instance(self.factory, force=force)
             except ClaimHeldElsewhere as held:
                 return held
 
@@ -322,24 +299,26 @@ class WizardController(QObject):
 
     def release(self) -> Task:
         """This computer stops being the synchronizing client (the claim is removed if it is ours)."""
-        return self._start(OP_RELEASE, lambda ctx: self.services.release(), lambda _: self.released.emit())
+        return self._start(
+            OP_RELEASE, lambda ctx: instance.release_claim(self.factory), lambda _: self.released.emit()
+        )
 
     # -- the primary mailbox -------------------------------------------------------------------
     def find_primary_email(self) -> Task:
         return self._start(
-            OP_PRIMARY_EMAIL, lambda ctx: self.services.primary_email(), self.primary_email_found.emit
+            OP_PRIMARY_EMAIL, lambda ctx: mailbox.primary_email(self.factory), self.primary_email_found.emit
         )
 
     def test_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
         return self._start(
             OP_MAILBOX_TEST,
-            lambda ctx: self.services.test_mailbox(binding, password),
+            lambda ctx: mailbox.check_mailbox(self.factory, binding, password),
             self.mailbox_tested.emit,
         )
 
     def bind_mailbox(self, binding: MailboxBinding, password: str | None) -> Task:
         def work(ctx: TaskContext) -> tuple[MailboxBinding, Profile]:
-            bound = self.services.bind_mailbox(binding, password)
+            bound = mailbox.bind_mailbox(self.factory, binding, password)
             return copy.deepcopy(bound), self._snapshot()
 
         def done(result: tuple[MailboxBinding, Profile]) -> None:
@@ -350,7 +329,7 @@ class WizardController(QObject):
 
     def unbind_mailbox(self) -> Task:
         def work(ctx: TaskContext) -> Profile:
-            self.services.unbind_mailbox()
+            mailbox.unbind_mailbox(self.factory)
             return self._snapshot()
 
         def done(profile: Profile) -> None:
@@ -361,52 +340,24 @@ class WizardController(QObject):
 
     # -- what to synchronize -------------------------------------------------------------------
     def load_options(self) -> Task:
-        def work(ctx: TaskContext) -> OptionsState:
-            org = self.services.require_sync_org()
-            client = self.services.dataverse(org)
-            user = client.user_settings(org.user_id or None)
-            minimum = client.organization_settings().minoutlooksyncinterval or 15
-            return OptionsState(
-                org_name=org.display_name,
-                filters=crm_filters.outlook_filters(client),
-                tracking=user.incomingemailfilteringmethod,
-                interval=user.outlooksyncinterval,
-                min_interval=minimum,
-                sync=copy.deepcopy(self.services.profile.sync),
-            )
-
-        return self._start(OP_OPTIONS_LOAD, work, self.options_loaded.emit)
+        return self._start(
+            OP_OPTIONS_LOAD, lambda ctx: options.load_options(self.factory), self.options_loaded.emit
+        )
 
     def create_default_filters(self) -> Task:
-        def work(ctx: TaskContext) -> list[UserQuery]:
-            client = self.services.dataverse(self.services.require_sync_org())
-            return crm_filters.ensure_default_filters(client)
-
-        return self._start(OP_DEFAULT_FILTERS, work, self.filters_changed.emit)
+        return self._start(
+            OP_DEFAULT_FILTERS,
+            lambda ctx: options.create_default_filters(self.factory),
+            self.filters_changed.emit,
+        )
 
     def save(self, choice: OptionsChoice | None) -> Task:
         """Finish: write the filters' states and the user settings to Dynamics 365, then the profile."""
 
         def work(ctx: TaskContext) -> Profile:
-            services = self.services
             if choice is not None:
-                org = services.profile.sync_org
-                if org is not None and (
-                    choice.filter_active or choice.tracking is not None or choice.interval
-                ):
-                    client = services.dataverse(org)
-                    for query_id, active in choice.filter_active.items():
-                        crm_filters.set_active(client, query_id, active)
-                    changes: dict[str, Any] = {}
-                    if choice.tracking is not None:
-                        changes["incomingemailfilteringmethod"] = choice.tracking
-                    if choice.interval:
-                        changes["outlooksyncinterval"] = choice.interval
-                    if changes:
-                        user_id = org.user_id or client.whoami().user_id
-                        client.update("usersettingscollection", user_id, changes)
-                services.profile.sync = copy.deepcopy(choice.sync)
-            services.save()
+                options.apply_options(self.factory, choice)
+            self.factory.save()
             return self._snapshot()
 
         def done(profile: Profile) -> None:

@@ -63,11 +63,11 @@ def clock_text(when: datetime) -> str:
 
 def classify(error: D365SyncError) -> AccountState:
     """Which state a failure of a whole run puts the account in."""
+    from wizard.app.factory import NotConfigured
     from wizard.crm.auth import AuthenticationError
     from wizard.crm.records import ClaimHeldElsewhere, MailboxRecordMissing
     from wizard.mailbox.base import AuthenticationFailed, ServerUnreachable
     from wizard.odata.errors import AuthError, NetworkError
-    from wizard.services import NotConfigured
 
     if isinstance(error, ClaimHeldElsewhere):
         return AccountState.NOT_SYNC_COMPUTER

@@ -130,7 +130,7 @@ class ProcessEngine:
             args.append("--force")
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # the child shows nothing
         env.pop(HOME_ENV, None)
-        if self.home is not None:  # the same profile as the parent's Services, however it was chosen
+        if self.home is not None:  # the same profile as the parent's Factory, however it was chosen
             env[HOME_ENV] = os.fspath(self.home)
         process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -219,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from wizard import logging_setup
+    from wizard.app.factory import Factory
     from wizard.paths import locations
-    from wizard.services import Services
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing else may write on the event channel
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging_setup.configure(where)
     kinds = args.kinds.split(",") if args.kinds else None
     try:
-        with Services(where).engine(reporter) as engine:
+        with Factory(where).engine(reporter) as engine:
             summary = engine.run_once(kinds, dry_run=args.dry_run, force=args.force)
     except D365SyncError as error:
         reporter._emit({"event": "error", "error": error_json(error)})

@@ -96,7 +96,7 @@ TABLE: tuple[EngineText, ...] = (
     _same(QT_TRANSLATE_NOOP("EngineText", "The computer {host} is the synchronizing computer for your mailbox (since {since}, last seen {seen}). Make this computer the synchronizing client? If not, you can still connect and browse, but this computer will not synchronize.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "The computer {host} took over as the synchronizing computer for your mailbox (since {since}, last seen {seen}). Make this computer the synchronizing client? If not, you can still connect and browse, but this computer will not synchronize.")),
     _same(QT_TRANSLATE_NOOP("EngineText", "Your user has no mailbox record in {url}. Ask your Dynamics 365 administrator to check your user's mailbox (Settings > Email Configuration > Mailboxes).")),
-    # Nothing (or not enough) configured (wizard/services.py): the GUI names the wizard, not the command line
+    # Nothing (or not enough) configured (wizard/app/factory.py): the GUI names the wizard, not the command line
     _own(
         "No organization synchronizes yet, so messaging data is not synchronized. Choose one: d365sync orgs "
         "set-sync ID",

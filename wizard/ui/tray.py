@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from wizard.ui.account_state import AccountState
 from wizard.ui.icons import icon
-from wizard.ui.status_window import StatusWindow
+from wizard.ui.status import StatusWindow
 
 
 def tray_available() -> bool:

@@ -3,7 +3,7 @@
 The GUI thread never waits on the network: a :class:`Task` wraps a plain callable, runs it on a
 ``QThreadPool`` and reports through Qt signals, which Qt delivers to the receivers' (GUI) thread as queued
 calls. The callable gets a :class:`TaskContext` to poll for cancellation and to report progress; neither
-needs Qt, so the Services layer stays Qt-free (dangerzone's GUI adapter over a plain core).
+needs Qt, so the application layer stays Qt-free (dangerzone's GUI adapter over a plain core).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class CancelToken:
-    """A thread-safe flag the GUI sets and the worker polls (``cancelled()`` is what Services expects)."""
+    """A thread-safe flag the GUI sets and the worker polls (``cancelled()`` is what the use cases expect)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()

@@ -87,7 +87,7 @@ class DeviceCodePanel(QFrame):
 
 
 class AddOrganizationDialog(QDialog):
-    """Emits nothing to Services itself: it asks the controller (discover / connect_org) and shows the answers."""
+    """Calls no use case itself: it asks the controller (discover / connect_org) and shows the answers."""
 
     added = Signal(object, bool)  # OrgProfile, became the synchronizing organization
 

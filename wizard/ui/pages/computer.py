@@ -7,6 +7,7 @@ import datetime as dt
 from PySide6.QtCore import QDate, QDateTime, QLocale, QTime
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from wizard.app.instance import hostname
 from wizard.crm.records import Claim
 from wizard.ui.controller import OP_CLAIM, OP_CLAIM_READ, OP_RELEASE, ClaimInfo, WizardController
 from wizard.ui.pages.base import BasePage
@@ -60,9 +61,7 @@ class ComputerPage(BasePage):
         controller.released.connect(self._released)
 
     def initializePage(self) -> None:
-        self.this_computer.setText(
-            self.tr("This computer: <b>{0}</b>").format(self.controller.services.hostname())
-        )
+        self.this_computer.setText(self.tr("This computer: <b>{0}</b>").format(hostname()))
         self.refresh()
 
     def refresh(self) -> None:

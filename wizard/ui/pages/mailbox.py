@@ -1,6 +1,6 @@
 """Mailbox: the one primary mailbox. Address (prefilled with the Primary Email), type, Test, Bind.
 
-The rules (address = Primary Email, one user per mailbox, one mailbox per user) are enforced by Services;
+The rules (address = Primary Email, one user per mailbox, one mailbox per user) are enforced by wizard.app.mailbox;
 their messages appear here as they are, in the page.
 """
 

@@ -29,17 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.app.options import OptionsChoice, OptionsState
 from wizard.crm.entities import UserQuery
 from wizard.settings.profile import SyncOptions
 from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
-from wizard.ui.controller import (
-    OP_DEFAULT_FILTERS,
-    OP_OPTIONS_LOAD,
-    OptionsChoice,
-    OptionsState,
-    WizardController,
-)
+from wizard.ui.controller import OP_DEFAULT_FILTERS, OP_OPTIONS_LOAD, WizardController
 from wizard.ui.pages.base import BasePage
 from wizard.ui.widgets import MessageBanner, tree_items
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from wizard.ui.controller import OP_SAVE, OptionsChoice, WizardController
+from wizard.app.options import OptionsChoice
+from wizard.ui.controller import OP_SAVE, WizardController
 from wizard.ui.pages.base import BasePage
 from wizard.ui.pages.options import KIND_LABELS, POLICIES, TRACKING, _tr
 

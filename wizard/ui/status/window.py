@@ -2,367 +2,64 @@
 
 It shows the account state, the mailbox and which computer synchronizes, a row per kind (last run, next run,
 counts per direction, issues), the progress of a running sync, conflicts to decide with both values side by
-side, and the last errors with "Retry now". It reads the state DB through a ``load_status`` callable (local
+side, and the last errors with "Retry now". It reads the status through a ``load_status`` callable (local
 SQLite, no network) and talks to the engine only through :class:`~wizard.ui.engine_adapter.EngineAdapter`;
 anything that may touch the network (resolving a conflict, asking who synchronizes) runs on a worker.
+:func:`build_status_window` puts it together over the application layer (``wizard.app.status`` and
+``wizard.app.conflicts``).
 """
 
 from __future__ import annotations
 
-import html
 import itertools
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from wizard.app.conflicts import resolve_conflict
+from wizard.app.factory import Factory
+from wizard.app.status import StatusReader
 from wizard.errors import D365SyncError
-from wizard.services import Services
-from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.sync.engine import KindResult, RunSummary
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter, clock_text
 from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
+from wizard.ui.status.model import (
+    MAILBOX_KINDS,
+    KindRow,
+    LoadStatus,
+    OrgSwitch,
+    Resolve,
+    StatusView,
+    SwitchOrg,
+    view_from_report,
+)
+from wizard.ui.status.widgets import ConflictCard, ErrorLine, KindTable, number
 from wizard.ui.sync_org import change_sync_org_question
-from wizard.ui.widgets import AccentFrame, heading, hint, tree_items
+from wizard.ui.widgets import heading, hint
 from wizard.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
-
-KIND_ORDER = ("email", "contacts", "appointments", "tasks")
-MAILBOX_KINDS = {"exchange": "Exchange", "exchange_online": "Exchange Online", "pop3": "POP3"}
-Resolve = Callable[
-    [int, str], None
-]  # (conflict id, "mailbox" | "crm" | "keep"); may do I/O: runs on a worker
-
-
-@dataclass
-class KindRow:
-    """One row of the table."""
-
-    kind: str
-    last_run: datetime | None = None
-    last_status: str = ""  # "ok" | "error" | "skipped" | "needs_confirmation" | "" (never ran)
-    to_mailbox: KindCounts = field(default_factory=KindCounts)
-    to_crm: KindCounts = field(default_factory=KindCounts)
-    conflicts: int = 0  # unresolved
-    errors: list[str] = field(default_factory=list)  # user texts of the last run's errors
-    waiting: int = 0  # occurrence changes that wait for Dynamics 365's expansion window (appointments)
-
-
-@dataclass
-class ConflictView:
-    """An unresolved conflict: the field and both values (the state DB's ConflictRecord, trimmed)."""
-
-    id: int
-    kind: str
-    field: str
-    crm_value: Any
-    mailbox_value: Any
-    winner: str | None = None  # which side's value was kept by the policy ("crm" | "mailbox")
-    item: str = ""  # a name for the item when known
-
-
-@dataclass
-class StatusView:
-    """Everything the window shows that is not a live engine event."""
-
-    org_name: str = ""
-    mailbox_address: str = ""
-    mailbox_kind: str = ""
-    is_sync_computer: bool | None = None
-    sync_computer: str = ""  # the other computer's name when this one does not synchronize
-    kinds: list[KindRow] = field(default_factory=list)
-    conflicts: list[ConflictView] = field(default_factory=list)
-    organizations: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the configured ones
-    sync_org_id: str = ""
-
-
-@dataclass
-class OrgSwitch:
-    """What switching the synchronizing organization came to (``Services.switch_sync_org``, trimmed):
-    the organizations whose flags could not be cleared (name -> text) and, when the mailbox is not bound
-    in the new one, what to do."""
-
-    org_name: str
-    failed: dict[str, str] = field(default_factory=dict)
-    mailbox_text: str = ""  # empty: the mailbox is bound there and synchronization starts
-
-
-LoadStatus = Callable[[], StatusView]
-SwitchOrg = Callable[[str], OrgSwitch]  # (organization id); flips the server flags: runs on a worker
-
-
-def number(n: int) -> str:
-    """1,000 in the user's locale (grouped even when Qt runs in the C locale)."""
-    locale = QLocale()
-    if locale.language() == QLocale.Language.C:
-        return f"{n:,}"
-    return locale.toString(n)
-
-
-def counts_text(kind: str, counts: KindCounts, direction: str) -> str:
-    """ "3 updated, 1 created" (email: "12 tracked" / "1 sent"); "—" when nothing changed."""
-    created = QCoreApplication.translate("StatusWindow", "created")
-    if kind == "email":
-        created = (
-            QCoreApplication.translate("StatusWindow", "tracked")
-            if direction == "to_crm"
-            else QCoreApplication.translate("StatusWindow", "sent")
-        )
-    parts = [
-        (counts.created, created),
-        (counts.updated, QCoreApplication.translate("StatusWindow", "updated")),
-        (counts.deleted, QCoreApplication.translate("StatusWindow", "deleted")),
-        (counts.unlinked, QCoreApplication.translate("StatusWindow", "unlinked")),
-    ]
-    text = ", ".join(f"{number(n)} {word}" for n, word in parts if n)
-    return text or "—"
-
-
-def value_text(value: Any) -> str:
-    if value is None or value == "":
-        return QCoreApplication.translate("StatusWindow", "(empty)")
-    return str(value)
-
-
-class KindTable(QTreeWidget):
-    """Kind, Last run, Next run, → Mailbox, → Dynamics, Issues."""
-
-    COLUMNS = (
-        QT_TRANSLATE_NOOP("KindTable", "Kind"),
-        QT_TRANSLATE_NOOP("KindTable", "Last run"),
-        QT_TRANSLATE_NOOP("KindTable", "Next run"),
-        QT_TRANSLATE_NOOP("KindTable", "→ Mailbox"),
-        QT_TRANSLATE_NOOP("KindTable", "→ Dynamics"),
-        QT_TRANSLATE_NOOP("KindTable", "Issues"),
-    )
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setColumnCount(len(self.COLUMNS))
-        self.setHeaderLabels([self.tr(str(c)) for c in self.COLUMNS])
-        self.setRootIsDecorated(False)
-        self.setUniformRowHeights(True)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccessibleName(self.tr("Synchronization by kind"))
-        header = self.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.rows: dict[str, KindRow] = {}
-        self.next_run: datetime | None = None
-        self.paused = False
-
-    def show_kinds(self, kinds: list[KindRow]) -> None:
-        self.rows = {k.kind: k for k in kinds}
-        self.clear()
-        for kind in sorted(self.rows, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
-            item = QTreeWidgetItem(self)
-            item.setData(0, Qt.ItemDataRole.UserRole, kind)
-            self._fill(item, self.rows[kind])
-        self.setFixedHeight(self._height())
-
-    def _height(self) -> int:
-        rows = max(1, self.topLevelItemCount())
-        row = self.sizeHintForRow(0) if self.topLevelItemCount() else self.fontMetrics().height() + 8
-        return self.header().sizeHint().height() + rows * row + 2 * self.frameWidth() + 4
-
-    def item_for(self, kind: str) -> QTreeWidgetItem | None:
-        return next((i for i in tree_items(self) if i.data(0, Qt.ItemDataRole.UserRole) == kind), None)
-
-    def update_kind(self, row: KindRow) -> None:
-        self.rows[row.kind] = row
-        item = self.item_for(row.kind)
-        if item is None:
-            self.show_kinds(list(self.rows.values()))
-        else:
-            self._fill(item, row)
-
-    def set_next_run(self, when: datetime | None, *, paused: bool) -> None:
-        self.next_run, self.paused = when, paused
-        for item in tree_items(self):
-            item.setText(2, self._next_text())
-
-    def _next_text(self) -> str:
-        if self.paused:
-            return self.tr("Paused")
-        return clock_text(self.next_run) if self.next_run is not None else "—"
-
-    def _fill(self, item: QTreeWidgetItem, row: KindRow) -> None:
-        item.setText(0, kind_title(row.kind))
-        if row.last_run is None:
-            item.setText(1, self.tr("not yet"))
-            item.setIcon(1, icon("info"))
-        else:
-            item.setText(1, clock_text(row.last_run))
-            ok = row.last_status in ("ok", "skipped")
-            item.setIcon(1, icon("ok" if ok else "error" if row.last_status == "error" else "warning"))
-            item.setToolTip(1, self._status_text(row.last_status))
-        item.setText(2, self._next_text())
-        item.setText(3, counts_text(row.kind, row.to_mailbox, "to_mailbox"))
-        item.setText(4, counts_text(row.kind, row.to_crm, "to_crm"))
-        issues: list[str] = []
-        if row.conflicts:
-            n = row.conflicts
-            issues.append(self.tr("1 conflict") if n == 1 else self.tr("{n} conflicts").format(n=number(n)))
-        if row.errors:
-            n = len(row.errors)
-            issues.append(self.tr("1 error") if n == 1 else self.tr("{n} errors").format(n=number(n)))
-        tips = list(row.errors)
-        if row.waiting:
-            n = row.waiting
-            issues.append(self.tr("1 waiting") if n == 1 else self.tr("{n} waiting").format(n=number(n)))
-            tips.append(
-                self.tr(
-                    "Occurrences of recurring appointments changed or deleted in the mailbox that Dynamics 365 "
-                    "has no occurrence for yet (beyond its calendar window). They are written once it has."
-                )
-            )
-        item.setText(5, ", ".join(issues) or "—")
-        fallback = icon("info") if row.waiting else icon("")
-        item.setIcon(5, icon("error") if row.errors else icon("warning") if row.conflicts else fallback)
-        item.setToolTip(5, "\n".join(tips))
-
-    def _status_text(self, status: str) -> str:
-        return {
-            "ok": self.tr("Succeeded"),
-            "error": self.tr("Failed"),
-            "skipped": self.tr("Skipped"),
-            "needs_confirmation": self.tr("Waiting for your confirmation"),
-        }.get(status, status)
-
-
-class ConflictCard(AccentFrame):
-    """One conflict: the field, both values side by side, and the three decisions."""
-
-    def __init__(
-        self, conflict: ConflictView, on_choice: Callable[[int, str], None], parent: QWidget
-    ) -> None:
-        super().__init__("conflictCard", parent)
-        self.conflict = conflict
-        self.set_accent("warning")
-        what = kind_title(conflict.kind) + (f" · {conflict.item}" if conflict.item else "")
-        title = QLabel(self.tr("Conflict: {what} — {field}").format(what=what, field=conflict.field), self)
-        title.setWordWrap(True)
-        badge = QLabel(self)
-        badge.setPixmap(icon("warning").pixmap(16, 16))
-        badge.setFixedSize(18, 18)
-        crm_caption = QLabel(self.tr("Dynamics 365:"), self)
-        self.crm_value = QLabel(html.escape(value_text(conflict.crm_value)), self)
-        mail_caption = QLabel(self.tr("Mailbox:"), self)
-        self.mailbox_value = QLabel(html.escape(value_text(conflict.mailbox_value)), self)
-        for caption, value in ((crm_caption, self.crm_value), (mail_caption, self.mailbox_value)):
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            font = value.font()
-            font.setBold(True)
-            value.setFont(font)
-            caption.setBuddy(value)
-        kept = {"crm": self.tr("Dynamics 365's value is kept for now."),
-                "mailbox": self.tr("The mailbox's value is kept for now.")}.get(conflict.winner or "", "")  # fmt: skip
-        self.use_mailbox = QPushButton(self.tr("Use mailbox value"), self)
-        self.use_crm = QPushButton(self.tr("Use Dynamics 365 value"), self)
-        self.keep = QPushButton(self.tr("Keep"), self)
-        self.keep.setToolTip(self.tr("Keep what the policy chose and stop asking"))
-        for button, use in ((self.use_mailbox, "mailbox"), (self.use_crm, "crm"), (self.keep, "keep")):
-            button.setAutoDefault(False)
-            button.setAccessibleDescription(title.text())
-            button.clicked.connect(lambda _=False, u=use: on_choice(conflict.id, u))
-
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(8)
-        grid.addWidget(crm_caption, 0, 0)
-        grid.addWidget(self.crm_value, 0, 1)
-        grid.addWidget(mail_caption, 0, 2)
-        grid.addWidget(self.mailbox_value, 0, 3)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-        buttons = QHBoxLayout()
-        if kept:
-            buttons.addWidget(hint(kept, self), 1)
-        else:
-            buttons.addStretch(1)
-        buttons.addWidget(self.use_mailbox)
-        buttons.addWidget(self.use_crm)
-        buttons.addWidget(self.keep)
-        top = QHBoxLayout()
-        top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
-        top.addWidget(title, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addLayout(top)
-        layout.addLayout(grid)
-        layout.addLayout(buttons)
-
-    def set_busy(self, busy: bool) -> None:
-        for button in (self.use_mailbox, self.use_crm, self.keep):
-            button.setEnabled(not busy)
-
-
-class ErrorLine(AccentFrame):
-    """ "✗ Tasks: the server is busy; retrying at 10:47.  [Retry now]". A kind that stopped before deleting
-    many items (``needs_confirmation``) offers "Synchronize anyway…" instead."""
-
-    def __init__(
-        self,
-        kind: str | None,
-        text: str,
-        on_retry: Callable[[str | None], None],
-        parent: QWidget,
-        *,
-        needs_confirmation: bool = False,
-    ) -> None:
-        super().__init__("errorLine", parent)
-        self.kind = kind
-        self.needs_confirmation = needs_confirmation
-        self.set_accent("warning" if needs_confirmation else "error")
-        badge = QLabel(self)
-        badge.setPixmap(icon("warning" if needs_confirmation else "error").pixmap(16, 16))
-        badge.setFixedSize(18, 18)
-        prefix = f"{kind_title(kind)}: " if kind else ""
-        self.label = QLabel(prefix + text, self)
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        caption = self.tr("Synchronize anyway…") if needs_confirmation else self.tr("Retry now")
-        self.retry = QPushButton(caption, self)
-        self.retry.setAutoDefault(False)
-        self.retry.setAccessibleDescription(self.label.text())
-        self.retry.clicked.connect(lambda: on_retry(kind))
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignVCenter)
-        layout.addWidget(self.label, 1)  # no alignment: a wrapped label needs the whole cell for its height
-        layout.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignVCenter)
 
 
 class StatusWindow(QMainWindow):
@@ -917,123 +614,25 @@ class StatusWindow(QMainWindow):
             self._own_handler = False
 
 
-# -- composition: the window over the real Services ---------------------------------------------------------
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+# -- composition: the window over the application layer ----------------------------------------------------
+def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any], Any]:
+    """What makes the engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI
+    thread by holding the interpreter lock), or in this process when asked (debugging)."""
 
-
-def view_from_snapshot(
-    snapshot: Any, conflicts: list[Any], hostname: str = "", profile: Any = None
-) -> StatusView:
-    """The window's view of ``wizard.sync.status.StatusSnapshot`` plus the unresolved ConflictRecords and the
-    profile's organizations."""
-    rows = [
-        KindRow(
-            kind=k.kind,
-            last_run=_parse_time(k.last_run),
-            last_status="" if k.status in ("never", "running") else k.status,
-            to_mailbox=KindCounts(**vars(k.to_mailbox)),
-            to_crm=KindCounts(**vars(k.to_crm)),
-            conflicts=k.unresolved_conflicts,
-            errors=list(k.errors),
-            waiting=k.waiting,
-        )
-        for k in snapshot.kinds
-        if k.enabled
-    ]
-    return StatusView(
-        org_name=(snapshot.sync_org or {}).get("name", ""),
-        mailbox_address=(snapshot.mailbox or {}).get("address", ""),
-        mailbox_kind=(snapshot.mailbox or {}).get("kind", ""),
-        is_sync_computer=snapshot.is_sync_computer,
-        sync_computer=hostname,
-        kinds=rows,
-        conflicts=[
-            ConflictView(c.id, c.kind, c.field, c.crm_value, c.mailbox_value, winner=c.winner)
-            for c in conflicts
-        ],
-        organizations=[(o.id, o.display_name) for o in getattr(profile, "organizations", [])],
-        sync_org_id=getattr(profile, "sync_org_id", None) or "",
-    )
-
-
-class ServicesStatus:
-    """The window's callables over :class:`wizard.services.Services` (each runs on a worker thread)."""
-
-    def __init__(self, services: Services, *, engine_in_process: bool = False) -> None:
-        self.services = services
-        self.engine_in_process = engine_in_process
-        self._lock = threading.Lock()
-
-    def load(self) -> StatusView:
-        """The snapshot of the state DB. Never creates the DB (only the engine does, so two threads never
-        race to build its schema) and reads one at a time."""
-        from wizard.sync.state import StateDB
-        from wizard.sync.status import status_snapshot
-
-        services = self.services
-        with self._lock:
-            profile = services.profile
-            state_db = services.where.state_db  # the synchronizing organization's own
-            if not state_db.exists():  # never synchronized: an empty status
-                with StateDB.open(":memory:") as empty:
-                    snapshot = status_snapshot(empty, profile, is_sync_computer=None, next_run=None)
-                return view_from_snapshot(snapshot, [], profile=profile)
-            with StateDB.open(state_db) as state:
-                snapshot = status_snapshot(state, profile, is_sync_computer=None, next_run=None)
-                conflicts = state.conflicts(unresolved_only=True)
-        return view_from_snapshot(snapshot, conflicts, profile=profile)
-
-    def switch(self, org_id: str) -> OrgSwitch:
-        """Make ``org_id`` the synchronizing organization (server flags in every configured organization,
-        the profile) and check the mailbox binding there; see ``Services.switch_sync_org``."""
-        services = self.services
-        with self._lock:  # no status load reads the profile's state DB path meanwhile
-            org = services.org(org_id)
-            switched = services.switch_sync_org(org)
-        names = {o.web_url: o.display_name for o in services.profile.organizations}
-        names.update({o.api_url: o.display_name for o in services.profile.organizations})
-        failed = {names.get(url, url): error.user_text for url, error in switched.report.failed.items()}
-        mailbox = "" if switched.mailbox.ready else switched.mailbox.user_text
-        return OrgSwitch(org.display_name, failed, mailbox)
-
-    def read_claim(self) -> tuple[bool | None, str]:
-        claim = self.services.read_claim()
-        if claim is None:
-            return False, ""
-        return claim.instance_id == self.services.profile.instance_id, claim.hostname
-
-    def resolve(self, conflict_id: int, use: str) -> None:
-        """ "crm"/"mailbox": the engine applies that value to the other side; "keep": leave both sides as
-        they are and stop asking (marked decided for the side the policy kept, Dynamics 365 when none)."""
-        if use == "keep":
-            from wizard.sync.state import StateDB
-
-            with StateDB.open(self.services.where.state_db) as state:
-                record = next((c for c in state.conflicts() if c.id == conflict_id), None)
-                if record is not None and not record.resolved:
-                    state.resolve_conflict(conflict_id, "mailbox" if record.winner == "mailbox" else "crm")
-            return
-        with self.services.engine() as engine:
-            engine.resolve_conflict(conflict_id, use)
-
-    def make_engine(self, reporter: Any) -> Any:
-        """The engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI thread
-        by holding the interpreter lock), or in this process when asked (debugging)."""
+    def make_engine(reporter: Any) -> Any:
         from wizard.secrets import keyring_is_process_local
 
-        if self.engine_in_process or keyring_is_process_local():  # the demo's secrets live in this process
-            return self.services.engine(reporter)
+        if in_process or keyring_is_process_local():  # the demo's secrets live in this process
+            return factory.engine(reporter)
         from wizard.ui.engine_process import ProcessEngine
 
-        return ProcessEngine(reporter, home=self.services.where.home)
+        return ProcessEngine(reporter, home=factory.where.home)
+
+    return make_engine
 
 
 def build_status_window(
-    services: Services,
+    factory: Factory,
     *,
     open_wizard: Callable[[], None] | None = None,
     settings: QSettings | None = None,
@@ -1041,17 +640,23 @@ def build_status_window(
 ) -> StatusWindow:
     """The adapter, the window and their callables for a configured profile (not started: call ``start()``).
     The engine runs in a child process unless ``engine_in_process``."""
-    profile = services.profile  # loaded here, in the GUI thread, before workers share it
-    source = ServicesStatus(services, engine_in_process=engine_in_process)
-    adapter = EngineAdapter(source.make_engine, interval_minutes=profile.sync.interval_minutes)
+    profile = factory.profile  # loaded here, in the GUI thread, before workers share it
+    status = StatusReader(factory)
+
+    def resolve(conflict_id: int, use: str) -> None:
+        resolve_conflict(factory, conflict_id, use)
+
+    adapter = EngineAdapter(
+        engine_maker(factory, in_process=engine_in_process), interval_minutes=profile.sync.interval_minutes
+    )
     window = StatusWindow(
         adapter,
-        source.load,
-        resolve=source.resolve,
-        read_claim=source.read_claim,
+        lambda: view_from_report(status.read()),
+        resolve=resolve,
+        read_claim=status.who_synchronizes,
         open_wizard=open_wizard,
         settings=settings,
-        switch_org=source.switch,
+        switch_org=status.switch,
     )
     adapter.setParent(window)
     return window

@@ -1,0 +1,110 @@
+"""The synchronizing organization's status: what the status window and ``d365sync status`` show.
+
+Reading the status never creates the state DB (only the engine does, so two threads never race to build its
+schema); a :class:`StatusReader` reads one at a time and holds the same lock while it switches the
+synchronizing organization, so no read meets the profile's state DB path half changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from wizard.app import instance, orgs
+from wizard.app.factory import Factory
+from wizard.errors import D365SyncError
+from wizard.settings import Profile
+from wizard.sync.state import ConflictRecord, StateDB
+from wizard.sync.status import StatusSnapshot, status_snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The state DB's snapshot, the conflicts that wait for a decision, and the profile it was read with."""
+
+    snapshot: StatusSnapshot
+    conflicts: list[ConflictRecord]  # unresolved, oldest first
+    profile: Profile
+
+
+class WhoSynchronizes(NamedTuple):
+    """The claim check: whether this computer synchronizes (False when none does) and the holder's name."""
+
+    this_computer: bool
+    hostname: str
+
+
+@dataclass
+class OrgSwitch:
+    """What switching the synchronizing organization came to: the organizations whose flags could not be
+    cleared (name -> text) and, when the mailbox is not bound in the new one, what to do."""
+
+    org_name: str
+    failed: dict[str, str] = field(default_factory=dict)
+    mailbox_text: str = ""  # empty: the mailbox is bound there and synchronization starts
+
+
+def who_synchronizes(factory: Factory) -> WhoSynchronizes:
+    """Read the claim on the synchronizing organization's mailbox record (network)."""
+    claim = instance.read_claim(factory)
+    if claim is None:
+        return WhoSynchronizes(False, "")
+    return WhoSynchronizes(claim.instance_id == factory.profile.instance_id, claim.hostname)
+
+
+def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
+    """The status of the synchronizing organization from its state DB (an empty one when it was never
+    synchronized). ``check_claim``: also ask Dynamics 365 whether this computer synchronizes (a failure to
+    ask is logged and leaves it unknown), as ``d365sync status`` does; the window asks separately."""
+    profile = factory.profile
+    is_sync: bool | None = None
+    if check_claim and profile.sync_org is not None:
+        try:
+            is_sync = who_synchronizes(factory).this_computer
+        except D365SyncError as error:
+            log.info("status: could not read the claim: %s", error)
+    state_db = factory.where.state_db  # the synchronizing organization's own
+    if not state_db.exists():  # never synchronized: an empty status
+        with StateDB.open(":memory:") as empty:
+            snapshot = status_snapshot(empty, profile, is_sync_computer=is_sync, next_run=None)
+        return StatusReport(snapshot, [], profile)
+    with StateDB.open(state_db) as state:
+        snapshot = status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
+        conflicts = state.conflicts(unresolved_only=True)
+    return StatusReport(snapshot, conflicts, profile)
+
+
+def switch_to(factory: Factory, org_id: str) -> OrgSwitch:
+    """Make ``org_id`` the synchronizing organization (server flags in every configured organization, the
+    profile) and check the mailbox binding there; the failures are named by organization."""
+    org = factory.org(org_id)
+    switched = orgs.switch_sync_org(factory, org)
+    names = {o.web_url: o.display_name for o in factory.profile.organizations}
+    names.update({o.api_url: o.display_name for o in factory.profile.organizations})
+    failed = {names.get(url, url): error.user_text for url, error in switched.report.failed.items()}
+    mailbox = "" if switched.mailbox.ready else switched.mailbox.user_text
+    return OrgSwitch(org.display_name, failed, mailbox)
+
+
+class StatusReader:
+    """The status of one profile for a window whose workers ask concurrently: one read at a time, and no read
+    while the synchronizing organization changes."""
+
+    def __init__(self, factory: Factory) -> None:
+        self.factory = factory
+        self._lock = threading.Lock()
+
+    def read(self) -> StatusReport:
+        with self._lock:
+            return read_status(self.factory)
+
+    def switch(self, org_id: str) -> OrgSwitch:
+        with self._lock:  # no status read meets the profile's state DB path meanwhile
+            return switch_to(self.factory, org_id)
+
+    def who_synchronizes(self) -> WhoSynchronizes:
+        return who_synchronizes(self.factory)
