@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import sys
 import threading
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from wizard.app.factory import Factory
 from wizard.app.instance import read_claim
+from wizard.app.schedule import Schedule, ServerIntervals, read_server_intervals
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -50,6 +53,12 @@ def _not_sync_computer(factory: Factory) -> NotSynchronizingComputer:
 
 
 def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
+    summary = _run_and_show(factory, engine, args)
+    return EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+
+
+def _run_and_show(factory: Factory, engine: Any, args: argparse.Namespace) -> Any:
+    """One run (a mass delete confirmed or refused), shown as asked; returns the RunSummary."""
     kinds = args.kind or None
     summary = engine.run_once(kinds, dry_run=args.dry_run)
     if summary.status == "not_sync_computer":
@@ -72,31 +81,62 @@ def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
     elif args.dry_run:
         print("Dry run: nothing was changed. The plan:")
         print("\n".join(f"  {line}" for line in summary.planned) or "  nothing to do")
-    return EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+    return summary
+
+
+def wait_for_next(stop: threading.Event, seconds: float) -> bool:
+    """Sleep until the next run; True when asked to stop meanwhile (tests replace this: no wall-clock waits)."""
+    return stop.wait(seconds)
+
+
+def _server_intervals(factory: Factory) -> ServerIntervals | None:
+    """The user's interval and the organization's minimum, read once; unknown (the 15-minute floor) when the
+    server cannot tell now."""
+    try:
+        return read_server_intervals(factory)
+    except D365SyncError as error:
+        log.info("sync: the interval could not be read from the server: %s", error)
+        return None
 
 
 def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
-    """One sync (--once, --dry-run) or a sync every interval until interrupted."""
+    """One sync (--once, --dry-run) or a sync on the schedule (wizard.app.schedule) until interrupted."""
     from wizard.sync.reporter import LogReporter
 
     factory.require_sync_org()
     with factory.engine(LogReporter(sys.stderr)) as engine:
         if args.once or args.dry_run:
             return _sync_once(factory, engine, args)
-        minutes = max(factory.profile.sync.interval_minutes or 15, 1)
+        schedule = Schedule(factory.profile.sync.interval_minutes, _server_intervals(factory))
         stop = threading.Event()
 
         def handler(signum: int, frame: Any) -> None:
             stop.set()
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-        code = EXIT_OK
-        while not stop.is_set():
-            code = _sync_once(factory, engine, args)
-            print(f"Next synchronization in {minutes} minutes (Ctrl+C stops).", file=sys.stderr)
-            stop.wait(minutes * 60)
-        return code
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            code = EXIT_OK
+            while not stop.is_set():
+                delay: timedelta | None
+                try:
+                    summary = _run_and_show(factory, engine, args)
+                except D365SyncError as error:
+                    delay = schedule.after_error(error)
+                    if delay is None:  # will not heal by itself: the user has to act
+                        raise
+                    print(f"d365sync: {error.user_text}", file=sys.stderr)
+                    code = EXIT_FAILURE
+                else:
+                    code = EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+                    delay = schedule.after_summary(summary)
+                minutes = math.ceil(delay.total_seconds() / 60)
+                print(f"Next synchronization in {minutes} minutes (Ctrl+C stops).", file=sys.stderr)
+                if wait_for_next(stop, delay.total_seconds()):
+                    break
+            return code
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
 
 def current_status(factory: Factory) -> Any:

@@ -9,6 +9,7 @@ anything that may touch the network (resolving a conflict, asking who synchroniz
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import logging
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from wizard.app import instance, orgs
 from wizard.app.factory import Factory
+from wizard.app.schedule import read_server_intervals
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
 from wizard.ui.account_state import AccountState
@@ -1044,7 +1046,11 @@ def build_status_window(
     The engine runs in a child process unless ``engine_in_process``."""
     profile = factory.profile  # loaded here, in the GUI thread, before workers share it
     source = ServicesStatus(factory, engine_in_process=engine_in_process)
-    adapter = EngineAdapter(source.make_engine, interval_minutes=profile.sync.interval_minutes)
+    adapter = EngineAdapter(
+        source.make_engine,
+        interval_minutes=profile.sync.interval_minutes,
+        server_intervals=functools.partial(read_server_intervals, factory),
+    )
     window = StatusWindow(
         adapter,
         source.load,
