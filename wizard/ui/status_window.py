@@ -1024,13 +1024,13 @@ class ServicesStatus:
             engine.resolve_conflict(conflict_id, use)
 
     def make_engine(self, reporter: Any) -> Any:
-        """The engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI thread
+        """The engine for a run: in a child process (wizard.app.worker: it cannot stall the GUI thread
         by holding the interpreter lock), or in this process when asked (debugging)."""
         from wizard.secrets import keyring_is_process_local
 
         if self.engine_in_process or keyring_is_process_local():  # the demo's secrets live in this process
             return self.factory.engine(reporter)
-        from wizard.ui.engine_process import ProcessEngine
+        from wizard.app.worker import ProcessEngine
 
         return ProcessEngine(reporter, home=self.factory.where.home)
 
