@@ -72,14 +72,14 @@ def _demo_gui(args: argparse.Namespace) -> int:
     import tempfile
 
     from wizard.sandbox import Sandbox
+    from wizard.ui import presets
     from wizard.ui.app import run_home
-    from wizard.ui.demo import DemoHints
 
     require_display("Run the demo without a window: d365sync demo --headless")
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
-        hints = DemoHints.from_port_info(info)
-        return run_home(Factory(locations(Path(home) / "profile").ensure()), demo=hints)
+        preset = presets.sandbox(info)
+        return run_home(Factory(locations(Path(home) / "profile").ensure()), preset=preset)
 
 
 def cmd_demo(factory: Factory, args: argparse.Namespace) -> int:
