@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,8 @@ def test_sync_waits_the_scheduled_interval(home: Path, monkeypatch: pytest.Monke
         return True  # as if Ctrl+C came during the wait
 
     monkeypatch.setattr(sync_command, "wait_for_next", one_wait)
+    # in-process: leave the process's logging as it is (configured once per process, see logging_setup)
+    monkeypatch.setattr(logging.getLogger(), "_d365sync_configured", True, raising=False)
     assert cli.main(["sync", "--kind", "contacts"]) == cli.EXIT_OK
     assert waits == [45 * 60]  # the user's interval, above the organization's minimum (15)
 
