@@ -745,7 +745,7 @@ def render(
             "it (`build_status_window` over `Factory`, the real engine started from the adapter's worker, claim check "
             f"first) runs the first sync of {real.items:,} contacts from the Dataverse stand-in into the EWS "
             "stand-in, which run in their own process (`d365sync sandbox --empty`) as real servers would. "
-            "The engine runs in a child process (`wizard/ui/engine_process.py`): on a worker thread of the GUI "
+            "The engine runs in a child process (`wizard/app/worker.py`): on a worker thread of the GUI "
             "process the same run stalled the GUI thread up to 424 ms (p99 42 ms, 2026-11-25), because the "
             "engine's pure-Python phases (planning 10,000 items, reading the links) held the interpreter lock "
             "the GUI thread needs for every Python slot and widget method (`faulthandler` stacks taken at each "

@@ -1,6 +1,6 @@
 """The frozen program's entry point (PyInstaller): the ``d365sync`` command, and ``-m wizard.<module>``.
 
-The status window runs the sync engine in a child process as ``sys.executable -m wizard.ui.engine_process``.
+The status window runs the sync engine in a child process as ``sys.executable -m wizard.app.worker``.
 In a bundle ``sys.executable`` is this program, not a Python interpreter, so it understands that form too.
 Only modules of the wizard package are run that way: the bundle is not a general Python interpreter.
 """

@@ -11,7 +11,8 @@ import pytest
 from wizard.app.factory import Factory
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-from wizard.ui.demo import DemoHints
+from wizard.ui import presets
+from wizard.ui.presets import Preset
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,12 @@ def info(sandbox: Sandbox) -> dict[str, Any]:
     return sandbox.port_info()
 
 
-def hints_for(info: dict[str, Any], user: int = 0) -> DemoHints:
-    return DemoHints.from_port_info(info, user)
+def hints_for(info: dict[str, Any], user: int = 0) -> Preset:
+    return presets.sandbox(info, user)
 
 
 @pytest.fixture
-def hints(info: dict[str, Any]) -> DemoHints:
+def hints(info: dict[str, Any]) -> Preset:
     return hints_for(info)
 
 
@@ -46,8 +47,8 @@ def make_wizard(qtbot: Any, factory: Factory) -> Iterator[Any]:
 
     made: list[Any] = []
 
-    def make(demo: DemoHints | None = None, svc: Factory | None = None) -> Any:
-        wizard = create_wizard(svc or factory, demo=demo)
+    def make(preset: Preset | None = None, svc: Factory | None = None) -> Any:
+        wizard = create_wizard(svc or factory, preset=preset)
         qtbot.addWidget(wizard)
         wizard.show()
         made.append(wizard)

@@ -65,17 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     from wizard.paths import locations
     from wizard.sandbox import Sandbox
     from wizard.secrets import use_memory_keyring
+    from wizard.ui import presets
     from wizard.ui.app import create_wizard
-    from wizard.ui.demo import DemoHints
 
     use_memory_keyring()
     saved: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="d365sync-shots-") as home, Sandbox(demo_data=False) as sandbox:
         info = sandbox.port_info()
         user = info["users"][0]
-        hints = DemoHints.from_port_info(info)
+        hints = presets.sandbox(info)
         factory = Factory(locations(Path(home)).ensure())
-        wizard: Any = create_wizard(factory, demo=hints)
+        wizard: Any = create_wizard(factory, preset=hints)
         wizard.resize(*SIZE)
         wizard.show()
         settle()

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 from tests.gui.conftest import hints_for
 from tests.gui.helpers import TIMEOUT, click, next_page, open_add_dialog, wait_dialog_idle
 from wizard.sandbox import Sandbox
-from wizard.ui.demo import DemoHints
 from wizard.ui.pages.options import SyncFieldsDialog
+from wizard.ui.presets import Preset
 
 pytestmark = pytest.mark.gui
 
@@ -66,7 +66,7 @@ def _mnemonics(root: QWidget, extra: list[str]) -> list[str]:
 
 
 def test_every_field_is_labelled_and_mnemonics_are_unique(
-    qtbot: Any, make_wizard: Any, hints: DemoHints
+    qtbot: Any, make_wizard: Any, hints: Preset
 ) -> None:
     wizard = make_wizard(hints)
     nav = [wizard.buttonText(b) for b in (QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton,
@@ -83,9 +83,7 @@ def test_every_field_is_labelled_and_mnemonics_are_unique(
     assert _unlabelled(fields) == []
 
 
-def test_keyboard_only_reaches_the_organization_buttons(
-    qtbot: Any, make_wizard: Any, hints: DemoHints
-) -> None:
+def test_keyboard_only_reaches_the_organization_buttons(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     wizard = make_wizard(hints)
     wizard.activateWindow()
     qtbot.waitUntil(wizard.isActiveWindow, timeout=TIMEOUT)
@@ -123,7 +121,7 @@ def test_escape_cancels_a_running_sign_in_first(
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT)
 
 
-def test_password_field_show_hide(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
+def test_password_field_show_hide(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
     dialog = open_add_dialog(qtbot, wizard)

@@ -1,4 +1,4 @@
-"""The engine in a child process (wizard.ui.engine_process): outcomes and errors cross the pipe unchanged
+"""The engine in a child process (wizard.app.worker): outcomes and errors cross the pipe unchanged
 (same error class, texts, retry hints, so the account state is the same), events are replayed to the
 Reporter in order, and a child that dies without an outcome is a retriable failure, not a hang."""
 
@@ -14,12 +14,7 @@ from typing import Any
 import pytest
 
 from wizard.app.factory import NotConfigured
-from wizard.errors import D365SyncError
-from wizard.odata.errors import ThrottledError, error_for_status
-from wizard.sync.engine import KindCounts, KindResult, RunSummary
-from wizard.ui.account_state import AccountState
-from wizard.ui.engine_adapter import classify
-from wizard.ui.engine_process import (
+from wizard.app.worker import (
     EngineProcessFailed,
     ProcessEngine,
     error_from,
@@ -27,6 +22,11 @@ from wizard.ui.engine_process import (
     summary_from,
     summary_json,
 )
+from wizard.errors import D365SyncError
+from wizard.odata.errors import ThrottledError, error_for_status
+from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.ui.account_state import AccountState
+from wizard.ui.engine_adapter import classify
 
 pytestmark = pytest.mark.gui
 
@@ -97,7 +97,7 @@ def test_a_child_without_an_outcome_is_a_retriable_failure(tmp_path: Path) -> No
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for the interpreter")
 def test_events_are_replayed_in_order(tmp_path: Path) -> None:
-    """A stand-in child that writes the wire format (what wizard.ui.engine_process.main writes)."""
+    """A stand-in child that writes the wire format (what wizard.app.worker.main writes)."""
     script = tmp_path / "child.py"
     summary = RunSummary(1, datetime.now(UTC), datetime.now(UTC), "ok",
                          [KindResult("tasks", KindCounts(created=2), KindCounts())], [])  # fmt: skip

@@ -31,7 +31,7 @@ def test_first_run_opens_the_wizard_then_the_status_window(
     calls: list[str] = []
     factory = _factory()
 
-    def fake_wizard(s: Factory, *, demo: Any = None) -> int:
+    def fake_wizard(s: Factory, *, preset: Any = None) -> int:
         calls.append("wizard")
         _configure(s)
         return 0
@@ -44,7 +44,7 @@ def test_first_run_opens_the_wizard_then_the_status_window(
 
 def test_cancelled_wizard_opens_nothing_else(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(app, "run_wizard", lambda s, demo=None: calls.append("wizard") or 1)
+    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: calls.append("wizard") or 1)
     monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
     assert app.run_home(_factory()) == 1
     assert calls == ["wizard"]
@@ -56,7 +56,7 @@ def test_configured_profile_goes_straight_to_the_status_window(
     factory = _factory()
     _configure(factory)
     calls: list[str] = []
-    monkeypatch.setattr(app, "run_wizard", lambda s, demo=None: calls.append("wizard") or 0)
+    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: calls.append("wizard") or 0)
     monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
     assert app.run_home(factory) == 0
     assert calls == ["status"]

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QToolButton, QWidget, QWi
 from tests.gui.helpers import click, next_page, open_add_dialog, sign_in_sandbox, wait_idle
 from wizard.ui import i18n
 from wizard.ui.build_translations import ToolMissing, check, lrelease, read_ts, sources, tool
-from wizard.ui.demo import DemoHints
+from wizard.ui.presets import Preset
 
 DE_TS = i18n.ts_file("de")
 MESSAGES = read_ts(DE_TS)
@@ -285,7 +285,7 @@ def _clipped(root: QWidget) -> list[str]:
 
 @pytest.mark.gui
 def test_pseudo_locale_every_page_without_clipping(
-    qtbot: Any, make_wizard: Any, language: Any, hints: DemoHints
+    qtbot: Any, make_wizard: Any, language: Any, hints: Preset
 ) -> None:
     language("pseudo")
     wizard = make_wizard(hints)

@@ -25,7 +25,7 @@ from wizard.app.instance import read_claim
 from wizard.crm import records
 from wizard.crm.records import ADDRESS_MISMATCH_TEXT
 from wizard.sandbox import Sandbox
-from wizard.ui.demo import DemoHints
+from wizard.ui.presets import Preset
 
 pytestmark = pytest.mark.gui
 
@@ -42,7 +42,7 @@ def _connect_url(
     wait_dialog_idle(qtbot, dialog)
 
 
-def test_invalid_url_is_explained_in_the_dialog(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
+def test_invalid_url_is_explained_in_the_dialog(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
     dialog = open_add_dialog(qtbot, wizard)
@@ -53,7 +53,7 @@ def test_invalid_url_is_explained_in_the_dialog(qtbot: Any, make_wizard: Any, hi
     assert wizard.organizations_page.rows == []
 
 
-def test_unreachable_server(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
+def test_unreachable_server(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
     dialog = open_add_dialog(qtbot, wizard)
@@ -65,7 +65,7 @@ def test_unreachable_server(qtbot: Any, make_wizard: Any, hints: DemoHints) -> N
     assert "secret" not in dialog.banner.text()
 
 
-def test_wrong_password(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
+def test_wrong_password(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
     dialog = open_add_dialog(qtbot, wizard)
@@ -77,7 +77,7 @@ def test_wrong_password(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
 
 
 def test_connect_by_url_with_oauth_password(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, info: dict[str, Any], factory: Factory
+    qtbot: Any, make_wizard: Any, hints: Preset, info: dict[str, Any], factory: Factory
 ) -> None:
     """The URL path: the organization names its authority, the password signs in."""
     wizard = make_wizard(hints)
@@ -85,7 +85,12 @@ def test_connect_by_url_with_oauth_password(
     dialog = open_add_dialog(qtbot, wizard)
     with qtbot.waitSignal(dialog.finished, timeout=TIMEOUT):
         _connect_url(
-            qtbot, dialog, info["dataverse_url"], auth="oauth", user=hints.username, password=hints.password
+            qtbot,
+            dialog,
+            info["dataverse_url"],
+            auth="oauth",
+            user=hints.clouds[0].username,
+            password=hints.clouds[0].password,
         )
     assert [o.display_name for o in factory.reload().organizations] == ["Contoso Sales"]
     assert factory.profile.organizations[0].found_via == "url"
@@ -114,7 +119,7 @@ def test_throttled_then_recovers(
     assert [o.display_name for o in factory.reload().organizations] == ["Contoso Sales"]
 
 
-def test_no_keyring_backend(qtbot: Any, make_wizard: Any, hints: DemoHints) -> None:
+def test_no_keyring_backend(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
     keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
@@ -210,7 +215,7 @@ def test_mailbox_address_must_be_the_primary_email(
 
 
 def test_no_synchronizing_organization_warning(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, factory: Factory
+    qtbot: Any, make_wizard: Any, hints: Preset, factory: Factory
 ) -> None:
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)

@@ -15,7 +15,7 @@ from wizard.app.instance import claim_instance, read_claim
 from wizard.app.orgs import save_org
 from wizard.crm.entities import UserQuery
 from wizard.sandbox import Sandbox
-from wizard.ui.demo import DemoHints
+from wizard.ui.presets import Preset
 
 pytestmark = pytest.mark.gui
 
@@ -27,7 +27,7 @@ def _row(sandbox: Sandbox, set_name: str, key: str, value: str, org: str = "cont
 
 
 def test_happy_path_end_to_end(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: Preset, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     wizard = make_wizard(hints)
     assert wizard.currentPage() is wizard.welcome_page
@@ -179,7 +179,7 @@ def test_run_wizard_remembers_geometry_and_reports_cancel(qtbot: Any, factory: F
 
 
 def test_mailbox_page_binds_exchange_online_through_graph(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: Preset, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     """Exchange Online needs no mailbox password: the organization's sign-in reaches Microsoft Graph."""
     wizard = make_wizard(hints)
@@ -201,7 +201,7 @@ def test_mailbox_page_binds_exchange_online_through_graph(
 
 
 def test_mailbox_page_on_premises_takes_the_windows_account(
-    qtbot: Any, make_wizard: Any, hints: DemoHints, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
+    qtbot: Any, make_wizard: Any, hints: Preset, sandbox: Sandbox, factory: Factory, info: dict[str, Any]
 ) -> None:
     """An on-premises organization (Windows sign-in): the mailbox page proposes the organization's Windows
     account for Exchange, and Test and Bind sign in to Exchange with NTLM."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,31 @@ def test_demo_headless_syncs_and_prints_the_status(isolated_home: Path) -> None:
     rows = {line.split()[0]: line for line in lines[header + 1 : header + 5]}
     assert set(rows) == {"email", "contacts", "appointments", "tasks"}
     assert "created" in rows["contacts"] and rows["contacts"].split()[1] == "ok"
+
+
+def test_sync_waits_the_scheduled_interval(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`d365sync sync` (no --once) waits max(the user's interval, the organization's minimum) between runs:
+    the waiter is replaced, so nothing waits on the wall clock."""
+    from wizard import cli
+    from wizard.cli import sync as sync_command
+
+    factory = _factory()
+    org = factory.require_sync_org()
+    client = factory.dataverse(org)
+    client.update("usersettingscollection", org.user_id, {"outlooksyncinterval": 45})
+    waits: list[float] = []
+
+    def one_wait(stop: Any, seconds: float) -> bool:
+        waits.append(seconds)
+        return True  # as if Ctrl+C came during the wait
+
+    monkeypatch.setattr(sync_command, "wait_for_next", one_wait)
+    # in-process: leave the process's logging as it is (configured once per process, see logging_setup)
+    monkeypatch.setattr(logging.getLogger(), "_d365sync_configured", True, raising=False)
+    assert cli.main(["sync", "--kind", "contacts"]) == cli.EXIT_OK
+    assert waits == [45 * 60]  # the user's interval, above the organization's minimum (15)
+
+    organization = client.organization_settings()
+    client.update("organizations", organization.id, {"minoutlooksyncinterval": 60})
+    assert cli.main(["sync", "--kind", "contacts"]) == cli.EXIT_OK
+    assert waits == [45 * 60, 60 * 60]  # the organization's minimum wins

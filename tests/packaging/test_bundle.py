@@ -70,7 +70,7 @@ def test_headless_demo(bundle: Path, tmp_path: Path) -> None:
 def test_engine_child(bundle: Path, tmp_path: Path) -> None:
     """The status window's engine process, as ProcessEngine starts it from a bundle (sys.executable -m ...)."""
     result = subprocess.run(
-        [str(bundle / "d365sync"), "-m", "wizard.ui.engine_process"],
+        [str(bundle / "d365sync"), "-m", "wizard.app.worker"],
         capture_output=True, text=True, env=_env(tmp_path), timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
@@ -99,5 +99,5 @@ def test_contents(bundle: Path) -> None:
     )  # fmt: skip
     modules = set(listing.stdout.split())
     for module in ("keyring.backends.SecretService", "keyring.backends.kwallet", "secretstorage",
-                   "wizard.sandbox", "wizard.ui.engine_process", "wizard.ui.status.window"):  # fmt: skip
+                   "wizard.sandbox", "wizard.app.worker", "wizard.ui.status.window"):  # fmt: skip
         assert module in modules, module

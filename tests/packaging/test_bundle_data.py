@@ -123,10 +123,10 @@ def test_spec_is_python_and_uses_the_shared_lists() -> None:
 
 
 def test_entry_point_runs_the_engine_child_as_the_bundle_would(isolated_home: Path) -> None:
-    """``<bundle>/d365sync -m wizard.ui.engine_process`` (the status window's child): with nothing configured
+    """``<bundle>/d365sync -m wizard.app.worker`` (the status window's child): with nothing configured
     it reports NotConfigured on its event channel."""
     result = subprocess.run(
-        [sys.executable, str(PACKAGING / "entry.py"), "-m", "wizard.ui.engine_process"],
+        [sys.executable, str(PACKAGING / "entry.py"), "-m", "wizard.app.worker"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pytest
 
 from wizard import cli
+from wizard.cli import orgs
 
 
 def test_unexpected_error_is_logged_not_dumped(
@@ -14,7 +16,7 @@ def test_unexpected_error_is_logged_not_dumped(
     def broken(factory: object, args: argparse.Namespace) -> int:
         raise RuntimeError("secret=hunter2 internal detail")
 
-    monkeypatch.setattr(cli, "cmd_orgs_list", broken)
+    monkeypatch.setattr(orgs, "cmd_orgs_list", broken)
     assert cli.main(["orgs", "list"]) == cli.EXIT_FAILURE
     err = capsys.readouterr().err
     assert "unexpected error" in err
@@ -30,7 +32,7 @@ def test_no_command_without_display_prints_help(
 ) -> None:
     for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr(sys, "platform", "linux")
     assert cli.main([]) == cli.EXIT_USAGE
     assert "orgs" in capsys.readouterr().out
 
@@ -40,7 +42,7 @@ def test_wizard_without_display_is_a_clear_error(
 ) -> None:
     for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr(sys, "platform", "linux")
     assert cli.main(["wizard"]) == cli.EXIT_FAILURE
     assert "no display" in capsys.readouterr().err
     assert cli.main(["demo"]) == cli.EXIT_FAILURE

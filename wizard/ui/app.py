@@ -1,4 +1,4 @@
-"""The GUI entry point the command line calls: ``run_wizard(factory, demo=...)``."""
+"""The GUI entry point the command line calls: ``run_wizard(factory, preset=...)``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QApplication
 
 from wizard.app.factory import Factory
 from wizard.ui.controller import WizardController
-from wizard.ui.demo import DemoHints
 from wizard.ui.i18n import install_translations
 from wizard.ui.icons import icon
+from wizard.ui.presets import Preset
 from wizard.ui.wizard import ConfigurationWizard
 
-__all__ = ["DemoHints", "application", "create_wizard", "run_wizard"]
+__all__ = ["Preset", "application", "create_wizard", "run_wizard"]
 
 # The reverse-DNS id of packaging/linux/<id>.desktop and <id>.metainfo.xml: Wayland's app_id, so the desktop
 # shows the window under the launcher's name and icon (X11 matches StartupWMClass= to the application name).
@@ -97,11 +97,11 @@ def dark_palette() -> QPalette:
     return p
 
 
-def create_wizard(factory: Factory, *, demo: DemoHints | None = None) -> ConfigurationWizard:
+def create_wizard(factory: Factory, *, preset: Preset | None = None) -> ConfigurationWizard:
     """Build the controller and the wizard window (tests and screenshots use this; run_wizard shows it)."""
     application()
     controller = WizardController(factory)
-    wizard = ConfigurationWizard(controller, demo=demo)
+    wizard = ConfigurationWizard(controller, preset=preset)
     controller.setParent(wizard)
     return wizard
 
@@ -111,10 +111,10 @@ def _settings(factory: Factory) -> QSettings:
     return QSettings(str(factory.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
 
 
-def run_wizard(factory: Factory, *, demo: DemoHints | None = None) -> int:
+def run_wizard(factory: Factory, *, preset: Preset | None = None) -> int:
     """Show the Configuration Wizard and run the event loop; 0 when finished, 1 when cancelled."""
     app = application()
-    wizard = create_wizard(factory, demo=demo)
+    wizard = create_wizard(factory, preset=preset)
     settings = _settings(factory)
     geometry = settings.value("wizard/geometry")
     if geometry is not None:
@@ -152,20 +152,20 @@ def run_status(factory: Factory, *, open_wizard: Callable[[], None] | None = Non
     return 0
 
 
-def run_home(factory: Factory, *, demo: DemoHints | None = None) -> int:
+def run_home(factory: Factory, *, preset: Preset | None = None) -> int:
     """What plain ``d365sync`` (and ``d365sync demo``) opens: the wizard until an organization synchronizes and
     a mailbox is bound, then the status window, which starts the first sync at once (its "Open the wizard"
     shows the wizard over it)."""
     profile = factory.profile
     if profile.sync_org is None or profile.mailbox is None:
-        if run_wizard(factory, demo=demo) != 0:
+        if run_wizard(factory, preset=preset) != 0:
             return 1
         profile = factory.reload()
         if profile.sync_org is None or profile.mailbox is None:
             return 0
 
     def open_wizard() -> None:
-        wizard = create_wizard(factory, demo=demo)
+        wizard = create_wizard(factory, preset=preset)
         wizard.exec()
         wizard.controller.shutdown()
         factory.reload()

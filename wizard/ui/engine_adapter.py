@@ -3,9 +3,10 @@
 The engine runs on a worker thread (:class:`~wizard.ui.workers.TaskRunner`); building it signs in and
 connects, so that happens on the worker too: the GUI thread never waits on the network. Its Reporter
 calls arrive here from the worker and are re-emitted in the GUI thread (queued connections to this
-object's own slots). The adapter also owns the schedule: the next run after the interval (never under 15
-minutes), Pause/Resume, Sync now, and a growing back-off after a failure, with the retry time shown in the
-account state.
+object's own slots). The adapter also runs the schedule (the rule is :mod:`wizard.app.schedule`'s, shared with
+``d365sync sync``): the next run after the interval, Pause/Resume, Sync now, and a growing back-off after a
+failure, with the retry time shown in the account state. The server's interval values are read on the worker
+before the first run (``server_intervals``), never in the GUI thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from wizard.app.schedule import Schedule, ServerIntervals, backoff, interval_for
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, Reporter, RunSummary
 from wizard.ui.account_state import AccountState, AccountStateModel
@@ -26,9 +28,7 @@ from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
 
-MIN_INTERVAL_MINUTES = 15  # the organization's minimum in the original product
-FIRST_RETRY = timedelta(minutes=5)
-MAX_RETRY = timedelta(minutes=60)
+__all__ = ["EngineAdapter", "backoff", "classify", "clock_text", "interval_for"]
 
 
 class RunsOnce(Protocol):
@@ -40,20 +40,6 @@ class RunsOnce(Protocol):
 
 
 EngineFactory = Callable[[Reporter], RunsOnce]  # called on the worker thread: it may sign in and connect
-
-
-def interval_for(minutes: int | None) -> timedelta:
-    """The run interval: the profile's minutes or 15, never below 15."""
-    return timedelta(minutes=max(MIN_INTERVAL_MINUTES, minutes or MIN_INTERVAL_MINUTES))
-
-
-def backoff(failures: int, interval: timedelta) -> timedelta:
-    """5, 10, 20, 40 minutes … after consecutive failures, at most an hour (and never more than that
-    even when the interval is longer: an error should not hide for hours)."""
-    if failures <= 0:
-        return interval
-    delay: timedelta = FIRST_RETRY * (2 ** (failures - 1))
-    return min(delay, MAX_RETRY)
 
 
 def clock_text(when: datetime) -> str:
@@ -158,10 +144,16 @@ class EngineAdapter(QObject):
         clock: Callable[[], datetime] | None = None,
         runner: TaskRunner | None = None,
         parent: QObject | None = None,
+        server_intervals: Callable[[], ServerIntervals] | None = None,
     ) -> None:
+        """``server_intervals`` reads the user's interval and the organization's minimum; it is called on the
+        worker before the first run (and again after :meth:`reset`) until it answers."""
         super().__init__(parent)
         self._make_engine = make_engine
-        self.interval = interval_for(interval_minutes)
+        self.schedule = Schedule(interval_minutes)
+        self._read_server = server_intervals
+        self._server_lock = threading.Lock()
+        self._server_read: ServerIntervals | None = None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.runner = runner or TaskRunner(self)
         self.state = AccountStateModel(self)
@@ -169,7 +161,6 @@ class EngineAdapter(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._due)
         self.next_run: datetime | None = None
-        self.failures = 0
         self.last_summary: RunSummary | None = None
         self.last_error: D365SyncError | None = None
         self._task: Task | None = None
@@ -184,6 +175,22 @@ class EngineAdapter(QObject):
         self._kind_finished.connect(self._on_kind_finished, queued)
 
     # -- commands ----------------------------------------------------------------------------------
+    @property
+    def interval(self) -> timedelta:
+        """The time between runs (the schedule's rule with what the server said, once it was read)."""
+        self._take_server_values()
+        return self.schedule.interval
+
+    def _take_server_values(self) -> None:
+        """In the GUI thread: what the worker read from the server, for the schedule."""
+        with self._server_lock:
+            if self._server_read is not None:
+                self.schedule.server = self._server_read
+
+    @property
+    def failures(self) -> int:
+        return self.schedule.failures
+
     @property
     def running(self) -> bool:
         return self._task is not None
@@ -230,9 +237,12 @@ class EngineAdapter(QObject):
 
     def reset(self) -> None:
         """Forget the last run's outcome and failures (a different organization now synchronizes)."""
-        self.failures = 0
+        self.schedule.reset()
         self.last_summary = None
         self.last_error = None
+        with self._server_lock:  # the new organization's values are read before its first run
+            self._server_read = None
+        self.schedule.server = None
 
     def sync_now(self, kinds: Sequence[str] | None = None, *, force: bool = False) -> bool:
         """Start a run now (also while paused: the user asked for it). False when one is running already
@@ -245,6 +255,7 @@ class EngineAdapter(QObject):
         wanted = list(kinds) if kinds is not None else None
 
         def work(_ctx: TaskContext) -> RunSummary:
+            self._read_server_intervals()
             engine = self._make_engine(reporter)
             try:
                 return engine.run_once(wanted, force=force)
@@ -256,6 +267,21 @@ class EngineAdapter(QObject):
         self._task = self.runner.run("Synchronize", work, on_success=self._succeeded, on_failure=self._failed)
         self.running_changed.emit(True)
         return True
+
+    def _read_server_intervals(self) -> None:
+        """On the worker: the server's interval values, once (a failure leaves them unknown until next run)."""
+        if self._read_server is None:
+            return
+        with self._server_lock:
+            if self._server_read is not None:
+                return
+        try:
+            found = self._read_server()
+        except D365SyncError as error:
+            log.info("the synchronization interval could not be read: %s", error)
+            return
+        with self._server_lock:
+            self._server_read = found
 
     def pause(self) -> None:
         """No more scheduled runs until :meth:`resume`; a running one finishes."""
@@ -345,16 +371,15 @@ class EngineAdapter(QObject):
         assert isinstance(summary, RunSummary) or hasattr(summary, "status")
         self.last_summary = summary
         status = summary.status
+        self._take_server_values()
+        delay = self.schedule.after_summary(summary)
+        self._schedule(delay)
         if status == "not_sync_computer":
-            self.failures = 0
-            self._schedule(self.interval)
             self.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
         elif status in ("partial", "failed"):
             failed = [k for k in summary.kinds if k.status == "error"]
             waiting = [k for k in summary.kinds if k.status == "needs_confirmation"]
             if failed or not waiting:
-                self.failures += 1
-                self._schedule(backoff(self.failures, self.interval))
                 reason = (
                     engine_text(failed[0].message)
                     if failed and failed[0].message
@@ -362,13 +387,9 @@ class EngineAdapter(QObject):
                 )
                 self.set_idle_state(AccountState.ERROR, self._retry_text(reason))
             else:  # only a confirmation is missing: retrying sooner cannot help
-                self.failures = 0
-                self._schedule(self.interval)
                 self.set_idle_state(AccountState.ERROR, engine_text(waiting[0].message))
         else:
-            self.failures = 0
             self.last_error = None
-            self._schedule(self.interval)
             self.set_idle_state(AccountState.CONNECTED)
         self.run_finished.emit(summary)
         self._call_when_idle()
@@ -379,15 +400,12 @@ class EngineAdapter(QObject):
         state = classify(error)
         log.info("synchronization failed: %s", error)
         text = engine_text(error.user_text)
+        self._take_server_values()
+        delay = self.schedule.after_error(error)
         if state is AccountState.NOT_SYNC_COMPUTER:
             self._schedule(self.interval)
             self.set_idle_state(state, text)
-        elif error.retriable:
-            self.failures += 1
-            delay = backoff(self.failures, self.interval)
-            retry_after = getattr(error, "retry_after", None)
-            if isinstance(retry_after, int | float) and retry_after > delay.total_seconds():
-                delay = timedelta(seconds=retry_after)
+        elif delay is not None:
             self._schedule(delay)
             self.set_idle_state(state, self._retry_text(text))
         else:  # will not heal by itself (sign-in, configuration): only "Retry now"

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget, QWizard
 
 from wizard.ui.controller import WizardController
-from wizard.ui.demo import DemoHints
 from wizard.ui.icons import icon
 from wizard.ui.pages.computer import ComputerPage
 from wizard.ui.pages.mailbox import MailboxPage
@@ -20,13 +19,14 @@ from wizard.ui.pages.options import OptionsPage
 from wizard.ui.pages.organizations import OrganizationsPage
 from wizard.ui.pages.summary import SummaryPage
 from wizard.ui.pages.welcome import WelcomePage
+from wizard.ui.presets import Preset
 
 TITLE = "d365sync – Configuration Wizard"
 
 
 class ConfigurationWizard(QWizard):
     def __init__(
-        self, controller: WizardController, *, demo: DemoHints | None = None, parent: QWidget | None = None
+        self, controller: WizardController, *, preset: Preset | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -39,8 +39,8 @@ class ConfigurationWizard(QWizard):
         self.setMinimumSize(760, 600)
 
         self.welcome_page = WelcomePage(controller, self)
-        self.organizations_page = OrganizationsPage(controller, demo, self)
-        self.mailbox_page = MailboxPage(controller, demo, self)
+        self.organizations_page = OrganizationsPage(controller, preset, self)
+        self.mailbox_page = MailboxPage(controller, preset, self)
         self.computer_page = ComputerPage(controller, self)
         self.options_page = OptionsPage(controller, self)
         self.summary_page = SummaryPage(controller, self.options_page.choice, self._computer_text, self)

@@ -31,15 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.crm.auth import CLOUDS, DeviceFlow, SignInCancelled, authority_url
+from wizard.crm.auth import DeviceFlow, SignInCancelled
 from wizard.crm.discovery import Instance
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
+from wizard.ui import presets
 from wizard.ui.controller import OP_CONNECT, OP_DISCOVER, WizardController
-from wizard.ui.demo import DemoHints
+from wizard.ui.presets import CloudPreset, Preset
 from wizard.ui.widgets import BusyBar, MessageBanner, PasswordEdit, heading, tree_items
-
-SANDBOX_CLOUD = "sandbox"
 
 
 class DeviceCodePanel(QFrame):
@@ -92,11 +91,11 @@ class AddOrganizationDialog(QDialog):
     added = Signal(object, bool)  # OrgProfile, became the synchronizing organization
 
     def __init__(
-        self, controller: WizardController, demo: DemoHints | None = None, parent: QWidget | None = None
+        self, controller: WizardController, preset: Preset | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.demo = demo
+        self.preset = preset or presets.standard()
         self.setWindowTitle(self.tr("Add a Dynamics 365 organization"))
         self.setModal(True)
         self._signed_in_user = ""
@@ -109,9 +108,7 @@ class AddOrganizationDialog(QDialog):
         # -- online ---------------------------------------------------------------------------------
         self.online_radio = QRadioButton(self.tr("Dynamics 365 (&online)"), self)
         self.cloud_combo = QComboBox(self)
-        if demo is not None:
-            self.cloud_combo.addItem(demo.label, SANDBOX_CLOUD)
-        for cloud in CLOUDS.values():
+        for cloud in self.preset.clouds:
             self.cloud_combo.addItem(self.tr(cloud.label), cloud.key)
         self.cloud_combo.setAccessibleName(self.tr("Microsoft cloud"))
         self.online_user = QLineEdit(self)
@@ -250,10 +247,13 @@ class AddOrganizationDialog(QDialog):
         self._update_buttons()
 
     def _cloud_changed(self) -> None:
-        if self.cloud_combo.currentData() == SANDBOX_CLOUD and self.demo is not None:
-            self.online_user.setText(self.demo.username)
-            self.online_password.setText(self.demo.password)
-            self.ca_edit.setText(self.demo.ca_file)
+        chosen = self._chosen_cloud()
+        if chosen.username:
+            self.online_user.setText(chosen.username)
+        if chosen.password:
+            self.online_password.setText(chosen.password)
+        if chosen.ca_file:
+            self.ca_edit.setText(chosen.ca_file)
         if self.cloud_combo.currentData() != self._signed_in_cloud:
             self.environments.clear()
             self._instances = []
@@ -281,12 +281,13 @@ class AddOrganizationDialog(QDialog):
         value = items[0].data(0, Qt.ItemDataRole.UserRole)
         return value if isinstance(value, Instance) else None
 
+    def _chosen_cloud(self) -> CloudPreset:
+        return self.preset.clouds[max(0, self.cloud_combo.currentIndex())]
+
     def _cloud(self) -> tuple[str, str, str]:
         """(discovery URL, authority, CA file) of the chosen cloud."""
-        key = self.cloud_combo.currentData()
-        if key == SANDBOX_CLOUD and self.demo is not None:
-            return self.demo.discovery_url, self.demo.authority_url, self.demo.ca_file
-        return CLOUDS[key].discovery_url, authority_url(key), ""
+        chosen = self._chosen_cloud()
+        return chosen.discovery_url, chosen.authority, chosen.ca_file
 
     def _browse_ca(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

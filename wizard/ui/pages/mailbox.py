@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from wizard.errors import D365SyncError
 from wizard.settings import MailboxBinding
+from wizard.ui import presets
 from wizard.ui.controller import (
     OP_MAILBOX_BIND,
     OP_MAILBOX_TEST,
@@ -29,8 +30,8 @@ from wizard.ui.controller import (
     OP_PRIMARY_EMAIL,
     WizardController,
 )
-from wizard.ui.demo import DemoHints
 from wizard.ui.pages.base import BasePage
+from wizard.ui.presets import Preset
 from wizard.ui.widgets import MessageBanner, PasswordEdit, hint
 
 TYPE_AUTODISCOVER = "autodiscover"
@@ -43,10 +44,10 @@ class MailboxPage(BasePage):
     OPS = (OP_PRIMARY_EMAIL, OP_MAILBOX_TEST, OP_MAILBOX_BIND, OP_MAILBOX_UNBIND)
 
     def __init__(
-        self, controller: WizardController, demo: DemoHints | None = None, parent: QWidget | None = None
+        self, controller: WizardController, preset: Preset | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(controller, parent)
-        self.demo = demo
+        self.preset = preset or presets.standard()
         self.setTitle(self.tr("Your primary mailbox"))
         self.setSubTitle(
             self.tr(
@@ -180,10 +181,11 @@ class MailboxPage(BasePage):
         controller.mailbox_tested.connect(self._tested)
         controller.mailbox_changed.connect(self._bound_changed)
         self.address.textChanged.connect(self.update_controls)
-        if demo is not None:
-            self.exchange_auth.setCurrentIndex(self.exchange_auth.findData("basic"))
-            self.autodiscover_url.setText(demo.autodiscover_url)
-            self.password.setText(demo.mailbox_password)
+        prefill = self.preset.mailbox
+        if prefill.exchange_auth:
+            self.exchange_auth.setCurrentIndex(self.exchange_auth.findData(prefill.exchange_auth))
+        self.autodiscover_url.setText(prefill.autodiscover_url)
+        self.password.setText(prefill.password)
         self._type_changed()
 
     def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
@@ -287,7 +289,7 @@ class MailboxPage(BasePage):
     def binding(self) -> MailboxBinding:
         """The binding the fields describe."""
         kind = self.kind()
-        ca_file = self.demo.ca_file if self.demo is not None else ""
+        ca_file = self.preset.mailbox.ca_file
         address = self.address.text().strip()
         username = self.username.text().strip()
         if kind == TYPE_POP3:
@@ -304,7 +306,7 @@ class MailboxPage(BasePage):
                 ca_file=ca_file,
             )
         if kind == TYPE_ONLINE:
-            graph_url = self.demo.graph_url if self.demo is not None else ""
+            graph_url = self.preset.mailbox.graph_url
             return MailboxBinding(
                 address=address, kind="exchange_online", auth="oauth2", graph_url=graph_url, ca_file=ca_file
             )

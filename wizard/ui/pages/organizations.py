@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
+from wizard.ui import presets
 from wizard.ui.controller import (
     OP_REMOVE,
     OP_SET_SYNC,
@@ -27,10 +28,10 @@ from wizard.ui.controller import (
     OrgRow,
     WizardController,
 )
-from wizard.ui.demo import DemoHints
 from wizard.ui.icons import icon
 from wizard.ui.pages.add_org import AddOrganizationDialog
 from wizard.ui.pages.base import BasePage
+from wizard.ui.presets import Preset
 from wizard.ui.sync_org import change_sync_org_question
 from wizard.ui.widgets import MessageBanner, tree_items
 
@@ -45,10 +46,10 @@ class OrganizationsPage(BasePage):
     OPS = (OP_TEST, OP_SET_SYNC, OP_REMOVE)
 
     def __init__(
-        self, controller: WizardController, demo: DemoHints | None = None, parent: QWidget | None = None
+        self, controller: WizardController, preset: Preset | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(controller, parent)
-        self.demo = demo
+        self.preset = preset or presets.standard()
         self.setTitle(self.tr("Organizations"))
         self.setSubTitle(
             self.tr(
@@ -175,7 +176,7 @@ class OrganizationsPage(BasePage):
 
     def add_organization(self) -> None:
         if self.dialog is None:
-            self.dialog = AddOrganizationDialog(self.controller, self.demo, self)
+            self.dialog = AddOrganizationDialog(self.controller, self.preset, self)
         self.dialog.reset()
         self.banner.clear()
         self.dialog.open()

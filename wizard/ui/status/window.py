@@ -11,6 +11,7 @@ anything that may touch the network (resolving a conflict, asking who synchroniz
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from wizard.app.conflicts import resolve_conflict
 from wizard.app.factory import Factory
+from wizard.app.schedule import read_server_intervals
 from wizard.app.status import StatusReader
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, RunSummary
@@ -616,7 +618,7 @@ class StatusWindow(QMainWindow):
 
 # -- composition: the window over the application layer ----------------------------------------------------
 def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any], Any]:
-    """What makes the engine for a run: in a child process (wizard.ui.engine_process: it cannot stall the GUI
+    """What makes the engine for a run: in a child process (wizard.app.worker: it cannot stall the GUI
     thread by holding the interpreter lock), or in this process when asked (debugging)."""
 
     def make_engine(reporter: Any) -> Any:
@@ -624,7 +626,7 @@ def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any
 
         if in_process or keyring_is_process_local():  # the demo's secrets live in this process
             return factory.engine(reporter)
-        from wizard.ui.engine_process import ProcessEngine
+        from wizard.app.worker import ProcessEngine
 
         return ProcessEngine(reporter, home=factory.where.home)
 
@@ -647,7 +649,9 @@ def build_status_window(
         resolve_conflict(factory, conflict_id, use)
 
     adapter = EngineAdapter(
-        engine_maker(factory, in_process=engine_in_process), interval_minutes=profile.sync.interval_minutes
+        engine_maker(factory, in_process=engine_in_process),
+        interval_minutes=profile.sync.interval_minutes,
+        server_intervals=functools.partial(read_server_intervals, factory),
     )
     window = StatusWindow(
         adapter,

@@ -1,10 +1,13 @@
-"""The status window's sync engine in a child process, so it never competes with the GUI for the GIL.
+"""The sync engine in a child process (the status window's runs), so it never competes with the GUI for the GIL.
+
+No Qt here: the child is a second entry point beside the command line and builds its engine with the one
+:class:`~wizard.app.factory.Factory`; the parent's side (:class:`ProcessEngine`) is what the GUI's adapter runs.
 
 bench/bench_gui.py measured a real 10,000-contact sync with the engine on a worker thread of the GUI process:
 the engine's pure-Python phases (planning, reading the links) hold the interpreter lock, and the GUI thread,
 which needs it for every Python slot and every Python-implemented widget method, stalled up to 0.4 s. Here
 :class:`ProcessEngine` (what :class:`~wizard.ui.engine_adapter.EngineAdapter` runs on its worker) starts
-``python -m wizard.ui.engine_process``, which builds the engine from the same profile (``D365SYNC_HOME``,
+``python -m wizard.app.worker``, which builds the engine from the same profile (``D365SYNC_HOME``,
 keyring and token cache are the user's, as for the command line) and writes the Reporter's events and the
 outcome as JSON lines on its standard output; the parent replays them to its Reporter and returns the same
 RunSummary, or raises the same error class with the same texts. The child takes the profile's engine lock
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
 
+from wizard.app.factory import Factory
 from wizard.errors import D365SyncError, Severity
 from wizard.paths import HOME_ENV
 from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
@@ -121,7 +125,7 @@ class ProcessEngine:
     def run_once(
         self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
     ) -> RunSummary:
-        args = [self.python, "-m", "wizard.ui.engine_process"]
+        args = [self.python, "-m", "wizard.app.worker"]
         if kinds is not None:
             args += ["--kinds", ",".join(kinds)]
         if dry_run:
@@ -212,14 +216,13 @@ class _LineReporter:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """One run for the profile in ``D365SYNC_HOME`` (or the platform's folders); events on standard output."""
-    parser = argparse.ArgumentParser(prog="python -m wizard.ui.engine_process")
+    parser = argparse.ArgumentParser(prog="python -m wizard.app.worker")
     parser.add_argument("--kinds", default=None)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
 
     from wizard import logging_setup
-    from wizard.app.factory import Factory
     from wizard.paths import locations
 
     out = sys.stdout

@@ -1,0 +1,154 @@
+"""``d365sync sandbox`` (the loopback stand-ins until interrupted) and ``d365sync demo`` (the stand-ins with demo
+data, a throw-away profile and the wizard's steps, in a window or headless)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from wizard.app.factory import Factory
+from wizard.app.orgs import connect_org
+from wizard.cli import instance, mailbox, orgs, sync
+from wizard.cli.gui import require_display
+from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, emit_json
+from wizard.paths import locations
+from wizard.settings import MailboxBinding
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(0.5):
+        pass
+
+
+def cmd_sandbox(factory: Factory, args: argparse.Namespace) -> int:
+    from wizard.sandbox import Sandbox
+
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else None
+    with Sandbox(data_dir, seed=args.seed, demo_data=not args.empty) as sandbox:
+        info = sandbox.port_info()
+        if args.port_file:
+            target = Path(args.port_file)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+            tmp.replace(target)
+        if args.json:
+            emit_json(info)
+        else:
+            print("d365sync sandbox is running on 127.0.0.1 (Ctrl+C stops it).")
+            for env in info["environments"]:
+                print(f"  Dataverse  {env['friendly_name']:<14} {env['url']}")
+            print(f"  Discovery  {info['discovery_url']}")
+            print(f"  Authority  {info['authority_url']}")
+            if "ews_url" in info:
+                print(f"  EWS        {info['ews_url']}")
+            if "graph_url" in info:
+                print(f"  Graph      {info['graph_url']}")
+            print(f"  CA file    {info['ca_file']}")
+            print("  Users (UPN / password / Primary Email):")
+            for user in info["users"]:
+                print(f"    {user['upn']:<28} {user['password']:<20} {user['primary_email']}")
+            print(
+                "\nTry: d365sync orgs add "
+                f"{info['dataverse_url']} --ca-file {info['ca_file']} --username {info['users'][0]['upn']} --password-stdin"
+            )
+        sys.stdout.flush()
+        _wait_for_interrupt()
+    return EXIT_OK
+
+
+def _demo_gui(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from wizard.sandbox import Sandbox
+    from wizard.ui import presets
+    from wizard.ui.app import run_home
+
+    require_display("Run the demo without a window: d365sync demo --headless")
+    with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
+        info = sandbox.port_info()
+        preset = presets.sandbox(info)
+        return run_home(Factory(locations(Path(home) / "profile").ensure()), preset=preset)
+
+
+def cmd_demo(factory: Factory, args: argparse.Namespace) -> int:
+    """Stand-ins with demo data, a throw-away profile, and the setup steps the wizard takes, as the demo user."""
+    import tempfile
+
+    from wizard.sandbox import Sandbox
+    from wizard.secrets import use_memory_keyring
+
+    use_memory_keyring()
+    if not args.headless:
+        return _demo_gui(args)
+    with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
+        demo = Factory(locations(Path(home) / "profile").ensure())
+        _demo_setup(demo, sandbox.port_info())
+        print("\nSetup complete. Synchronizing once …")
+        return _demo_sync(demo)
+    return EXIT_OK
+
+
+def _demo_setup(demo: Factory, info: dict[str, Any]) -> None:
+    """The wizard's steps as the first demo user: every environment added (the first synchronizes), this computer
+    claimed, the mailbox bound; each step shown as its command shows it."""
+    user = info["users"][0]
+    ca_file = str(Path(info["ca_file"]).resolve())
+    print(f"Demo: signing in to the sandbox as {user['upn']} …")
+    for env in info["environments"]:
+        connected = connect_org(
+            demo, env["url"], username=user["upn"], password=user["password"], ca_file=ca_file,
+            on_device_code=orgs.show_code,
+        )  # fmt: skip
+        orgs.save_and_show(demo, connected)
+    orgs.show_orgs(demo.profile)
+    print()
+    instance.claim_and_show(demo, yes=True)
+    print()
+    binding = MailboxBinding(
+        address=user["primary_email"].strip(),
+        kind="exchange",
+        auth="basic",
+        autodiscover_url=info["autodiscover_url"],
+        ca_file=ca_file,
+    )
+    mailbox.bind_and_show(demo, binding, user["ews_password"])
+
+
+def _demo_sync(demo: Factory) -> int:
+    """The headless demo's full sync and the status table; 0 only when every kind synchronized."""
+    from wizard.sync.reporter import LogReporter
+    from wizard.sync.status import status_lines
+
+    with demo.engine(LogReporter(sys.stderr)) as engine:
+        summary = engine.run_once()
+    print()
+    print("\n".join(status_lines(sync.current_status(demo))))
+    return EXIT_OK if summary.status == "ok" else EXIT_FAILURE
+
+
+def register(sub: Any, command: Command) -> None:
+    """The ``demo`` and ``sandbox`` commands."""
+    demo = command(
+        sub, "demo", cmd_demo, "run against the built-in stand-ins with demo data in a throw-away profile"
+    )
+    demo.add_argument("--headless", action="store_true", help="no window: configure, then print the status")
+    demo.add_argument("--seed", type=int, default=0, help="demo data seed")
+
+    sandbox = command(sub, "sandbox", cmd_sandbox, "run the loopback stand-ins until interrupted")
+    sandbox.add_argument("--port-file", help="write URLs, CA file and demo credentials to this JSON file")
+    sandbox.add_argument("--data-dir", help="keep the stand-ins' data here (default: a temporary folder)")
+    sandbox.add_argument("--seed", type=int, default=0, help="demo data seed")
+    sandbox.add_argument("--empty", action="store_true", help="no demo records (users and mailboxes only)")
+    sandbox.add_argument("--json", action="store_true", help="print the port information as JSON")

@@ -1,0 +1,262 @@
+"""``d365sync sync``, ``status`` and ``conflicts list|resolve`` (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from wizard.app.factory import Factory
+from wizard.app.instance import read_claim
+from wizard.app.schedule import Schedule, ServerIntervals, read_server_intervals
+from wizard.cli.output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Command,
+    NotSynchronizingComputer,
+    confirm,
+    emit_json,
+    table,
+)
+from wizard.errors import D365SyncError
+from wizard.isotime import iso_z
+
+log = logging.getLogger(__name__)
+
+
+def _summary_dict(summary: Any) -> dict[str, Any]:
+    return {
+        "run_id": summary.run_id,
+        "started": iso_z(summary.started),
+        "finished": iso_z(summary.finished),
+        "status": summary.status,
+        "kinds": [asdict(k) for k in summary.kinds],
+        "planned": list(summary.planned),
+    }
+
+
+def _not_sync_computer(factory: Factory) -> NotSynchronizingComputer:
+    org = factory.profile.sync_org
+    return NotSynchronizingComputer(
+        "not the synchronizing computer",
+        user_text="This computer is not the synchronizing client"
+        + (f" for {org.display_name}" if org else "")
+        + ", so nothing was synchronized. Make it the synchronizing client: d365sync instance claim",
+    )
+
+
+def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
+    summary = _run_and_show(factory, engine, args)
+    return EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+
+
+def _run_and_show(factory: Factory, engine: Any, args: argparse.Namespace) -> Any:
+    """One run (a mass delete confirmed or refused), shown as asked; returns the RunSummary."""
+    kinds = args.kind or None
+    summary = engine.run_once(kinds, dry_run=args.dry_run)
+    if summary.status == "not_sync_computer":
+        raise _not_sync_computer(factory)
+    asking = [k.kind for k in summary.kinds if k.status == "needs_confirmation"]
+    if asking and not args.dry_run:
+        for kind in summary.kinds:
+            if kind.status == "needs_confirmation":
+                print(kind.message, file=sys.stderr)
+        if confirm("Delete them?", yes=args.yes):
+            again = engine.run_once(asking, force=True)
+            done = {k.kind: k for k in again.kinds}
+            summary.kinds = [done.get(k.kind, k) for k in summary.kinds]
+            statuses = {k.status for k in summary.kinds}
+            summary.status = "ok" if statuses <= {"ok", "skipped"} else "partial"
+        else:
+            print("Nothing was deleted. Run again with --yes to delete them.", file=sys.stderr)
+    if args.json:
+        emit_json(_summary_dict(summary))
+    elif args.dry_run:
+        print("Dry run: nothing was changed. The plan:")
+        print("\n".join(f"  {line}" for line in summary.planned) or "  nothing to do")
+    return summary
+
+
+def wait_for_next(stop: threading.Event, seconds: float) -> bool:
+    """Sleep until the next run; True when asked to stop meanwhile (tests replace this: no wall-clock waits)."""
+    return stop.wait(seconds)
+
+
+def _server_intervals(factory: Factory) -> ServerIntervals | None:
+    """The user's interval and the organization's minimum, read once; unknown (the 15-minute floor) when the
+    server cannot tell now."""
+    try:
+        return read_server_intervals(factory)
+    except D365SyncError as error:
+        log.info("sync: the interval could not be read from the server: %s", error)
+        return None
+
+
+def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
+    """One sync (--once, --dry-run) or a sync on the schedule (wizard.app.schedule) until interrupted."""
+    from wizard.sync.reporter import LogReporter
+
+    factory.require_sync_org()
+    with factory.engine(LogReporter(sys.stderr)) as engine:
+        if args.once or args.dry_run:
+            return _sync_once(factory, engine, args)
+        schedule = Schedule(factory.profile.sync.interval_minutes, _server_intervals(factory))
+        stop = threading.Event()
+
+        def handler(signum: int, frame: Any) -> None:
+            stop.set()
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            code = EXIT_OK
+            while not stop.is_set():
+                delay: timedelta | None
+                try:
+                    summary = _run_and_show(factory, engine, args)
+                except D365SyncError as error:
+                    delay = schedule.after_error(error)
+                    if delay is None:  # will not heal by itself: the user has to act
+                        raise
+                    print(f"d365sync: {error.user_text}", file=sys.stderr)
+                    code = EXIT_FAILURE
+                else:
+                    code = EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+                    delay = schedule.after_summary(summary)
+                minutes = math.ceil(delay.total_seconds() / 60)
+                print(f"Next synchronization in {minutes} minutes (Ctrl+C stops).", file=sys.stderr)
+                if wait_for_next(stop, delay.total_seconds()):
+                    break
+            return code
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+
+
+def current_status(factory: Factory) -> Any:
+    """The status view for ``status`` and the demo (the claim read when an organization synchronizes)."""
+    from wizard.sync.state import StateDB
+    from wizard.sync.status import status_snapshot
+
+    profile = factory.profile
+    is_sync: bool | None = None
+    if profile.sync_org is not None:
+        try:
+            claim = read_claim(factory)
+            is_sync = claim is not None and claim.instance_id == profile.instance_id
+        except D365SyncError as error:
+            log.info("status: could not read the claim: %s", error)
+    with StateDB.open(factory.where.state_db) as state:
+        return status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
+
+
+def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
+    from wizard.sync.status import status_lines
+
+    factory.require_sync_org()
+    snapshot = current_status(factory)
+    if args.json:
+        emit_json(snapshot.to_json())
+    else:
+        print("\n".join(status_lines(snapshot)))
+    return EXIT_OK
+
+
+def _conflict_dict(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "crm_id": c.crm_id,
+        "mailbox_id": c.mailbox_id,
+        "field": c.field,
+        "crm_value": c.crm_value,
+        "mailbox_value": c.mailbox_value,
+        "base_value": c.base_value,
+        "policy": c.policy,
+        "reason": c.reason,
+        "winner": c.winner,
+        "resolved": c.resolved,
+        "created_at": c.created_at,
+        "resolved_at": c.resolved_at,
+    }
+
+
+def _short(value: Any, width: int = 30) -> str:
+    text = (
+        "—" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    )
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
+    from wizard.sync.state import StateDB
+
+    factory.require_sync_org()
+    with StateDB.open(factory.where.state_db) as state:
+        conflicts = state.conflicts(unresolved_only=args.open)
+    if args.json:
+        emit_json({"conflicts": [_conflict_dict(c) for c in conflicts]})
+        return EXIT_OK
+    if not conflicts:
+        print("No conflicts wait for a decision." if args.open else "No conflicts were recorded.")
+        return EXIT_OK
+    rows = [
+        [
+            str(c.id),
+            c.kind,
+            c.field,
+            _short(c.crm_value),
+            _short(c.mailbox_value),
+            (c.winner or "ask") + (" ✓" if c.resolved else ""),
+            c.reason,
+        ]
+        for c in conflicts
+    ]
+    print(table(rows, ["Id", "Kind", "Field", "Dynamics 365", "Mailbox", "Applied", "Why"]))
+    print("\nApply the other value: d365sync conflicts resolve ID --use crm|mailbox")
+    return EXIT_OK
+
+
+def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
+    factory.require_sync_org()
+    with factory.engine() as engine:
+        if not engine.is_sync_computer():
+            raise _not_sync_computer(factory)
+        try:
+            done = engine.resolve_conflict(args.id, args.use)
+        except KeyError:
+            print(f"d365sync: there is no conflict {args.id}. See: d365sync conflicts list", file=sys.stderr)
+            return EXIT_FAILURE
+    print(f"Conflict {args.id}: {done}.")
+    return EXIT_OK
+
+
+def register(sub: Any, command: Command) -> None:
+    """`sync`, `status`, `conflicts list|resolve` (DESIGN section 3)."""
+    p = command(sub, "sync", cmd_sync, "synchronize contacts, appointments, tasks and email")
+    p.add_argument("--once", action="store_true", help="one run, then exit (default: every interval)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=["contacts", "appointments", "tasks", "email"],
+        help="only this kind (repeatable)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
+    p.add_argument("--yes", action="store_true", help="confirm a mass delete without asking")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p = command(sub, "status", cmd_status, "last runs, counts per kind and direction, conflicts, errors")
+    p.add_argument("--json", action="store_true")
+    conflicts = sub.add_parser("conflicts", help="values that lost a conflict")
+    c_sub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
+    p = command(c_sub, "list", cmd_conflicts_list, "list conflicts and the values that lost")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--open", action="store_true", help="only those waiting for a decision (policy 'ask')")
+    p = command(c_sub, "resolve", cmd_conflicts_resolve, "apply one side's value to the other side")
+    p.add_argument("id", type=int)
+    p.add_argument("--use", choices=["crm", "mailbox"], required=True, help="the value to keep")
