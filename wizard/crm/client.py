@@ -205,7 +205,7 @@ class DataverseClient:
         )
         if return_representation:
             return self.session.decode_json(response)
-        row_id = entity_id_from_header(response.headers.get("OData-EntityId"))
+        row_id = entity_id_from_header(response.headers.get("OData-EntityId"), self.session.root)
         if row_id is None:
             raise malformed(
                 "a create answer without OData-EntityId", status=response.status_code, url=response.url
