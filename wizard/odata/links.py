@@ -95,8 +95,11 @@ def origin_of(url: str) -> Origin:
     try:
         split = urlsplit(url)
         split_port = split.port if split.port is not None else DEFAULT_PORTS[scheme]
-        split_host = _normal_host(split.hostname or "")
-    except ValueError as exc:
+        split_name = split.hostname or ""
+        if not split_name.isascii():  # IDNA the way urllib3 does it
+            split_name = parse_url(f"{scheme}://{split_name}/").host or ""
+        split_host = _normal_host(split_name)
+    except (ValueError, LocationParseError) as exc:
         raise ValueError("an address that parsers read differently") from exc
     if split_host != host or split_port != port:
         raise ValueError("an address that parsers read differently")
@@ -132,7 +135,8 @@ def same_origin(link: object, root: str, *, what: str) -> str:
 
 
 def _refused(what: str, link: object, root: str, why: str) -> UnsafeLinkError:
-    host = origin_of(root).host
+    origin = origin_of(root)
+    host = origin.host if origin.port == DEFAULT_PORTS[origin.scheme] else f"{origin.host}:{origin.port}"
     return UnsafeLinkError(
         f"Refused {what} {shown(link)!r}: {why}",
         status=None,
