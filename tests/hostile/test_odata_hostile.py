@@ -270,3 +270,12 @@ def test_pages_beyond_what_the_count_allows_stop(hostile: HostileServer) -> None
     with pytest.raises(PagingLoopError, match="for 4 rows"):
         list(session(hostile).iter_rows("contacts", page_size=1))
     assert len(hostile.requests) == 10  # 2 x ceil(4 / 1) + 2
+
+
+def test_fetchxml_that_always_has_more_records_stops_at_the_cap(hostile: HostileServer) -> None:
+    more = {"value": [{"n": 1}], "@Microsoft.Dynamics.CRM.morerecords": True}
+    hostile.on("GET", API + "contacts", json_body(more))
+    client = DataverseClient(session(hostile, max_pages=20))
+    with pytest.raises(PagingLoopError, match="more than 20 pages"):
+        list(client.fetch("contacts", '<fetch><entity name="contact"/></fetch>'))
+    assert len(hostile.requests) == 20

@@ -540,6 +540,10 @@ class ODataSession:
             url = guard.follow(document, self.checked_link(next_link, "@odata.nextLink"))
             query = None
 
+    def page_guard(self, what: str, *, page_size: int | None = None) -> PageGuard:
+        """A guard for a listing paged another way (FetchXML page numbers): the same caps as for nextLinks."""
+        return PageGuard(self.root + what, page_size=page_size, max_pages=self.max_pages, what=what)
+
     def iter_rows(
         self,
         path: str,
