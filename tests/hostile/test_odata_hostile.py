@@ -31,7 +31,7 @@ from tests.support.hostile import (
 )
 from wizard.crm.client import DataverseClient
 from wizard.errors import Severity
-from wizard.odata import FailFast, FaultTolerance, MalformedResponseError, ODataSession
+from wizard.odata import FailFast, FaultTolerance, MalformedResponseError, ODataSession, ValidationError
 from wizard.odata.errors import (
     PagingLoopError,
     ResponseTooLargeError,
@@ -279,3 +279,11 @@ def test_fetchxml_that_always_has_more_records_stops_at_the_cap(hostile: Hostile
     with pytest.raises(PagingLoopError, match="more than 20 pages"):
         list(client.fetch("contacts", '<fetch><entity name="contact"/></fetch>'))
     assert len(hostile.requests) == 20
+
+
+def test_a_deeply_nested_error_body_is_still_a_typed_error(hostile: HostileServer) -> None:
+    nested = b'{"error":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}"
+    hostile.on("POST", API + "tasks", raw(400, {"Content-Type": "application/json"}, nested))
+    with pytest.raises(ValidationError) as info:
+        session(hostile).request("POST", "tasks", json={})
+    assert info.value.status == 400
