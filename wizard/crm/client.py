@@ -203,7 +203,7 @@ class DataverseClient:
         )
         if return_representation:
             return self.session.decode_json(response)
-        row_id = entity_id_from_header(response.headers.get("OData-EntityId"))
+        row_id = entity_id_from_header(response.headers.get("OData-EntityId"), self.session.root)
         if row_id is None:
             raise malformed(
                 "a create answer without OData-EntityId", status=response.status_code, url=response.url
@@ -279,6 +279,7 @@ class DataverseClient:
             root.set("count", str(int(page_size)))
         paged = root.get("top") is None and root.get("aggregate") not in ("true", "1")
         page = int(root.get("page") or 1)
+        guard = self.session.page_guard(entity_set, page_size=page_size)
         while True:
             if paged:
                 root.set("page", str(page))
@@ -294,6 +295,7 @@ class DataverseClient:
                 decode_paging_cookie(str(cookie_annotation)) if cookie_annotation else (None, None)
             )
             page = next_page if next_page and next_page > page else page + 1
+            guard.follow(document, f"{entity_set}?page={page}")  # a server that always has "more records"
             if cookie:
                 root.set("paging-cookie", cookie)
             elif "paging-cookie" in root.attrib:

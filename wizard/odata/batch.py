@@ -13,17 +13,47 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import requests
 from requests.structures import CaseInsensitiveDict
 
-from wizard.odata.errors import BatchAbortedError, ODataError, error_for_status, malformed, parse_error_body
+from wizard.odata.errors import (
+    BatchAbortedError,
+    ODataError,
+    UnsafeLinkError,
+    error_for_status,
+    malformed,
+    parse_error_body,
+)
+from wizard.odata.links import same_origin
 
-if TYPE_CHECKING:
-    from wizard.odata.session import ODataSession
+
+class BatchSession(Protocol):
+    """What ``$batch`` needs of a session (an :class:`~wizard.odata.session.ODataSession`): its root, one
+    request with the session's policies, and the typed error for an error answer. A protocol, so this module
+    does not import the session (which imports it)."""
+
+    @property
+    def root(self) -> str: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        prefer: Iterable[str] = (),
+        idempotent: bool | None = None,
+        allow_statuses: Iterable[int] = (),
+    ) -> requests.Response: ...
+
+    def error_from(self, response: requests.Response) -> ODataError: ...
+
 
 MAX_BATCH_REQUESTS = 1000
 CRLF = "\r\n"
@@ -94,11 +124,31 @@ class BatchResult:
 _ID_RE = re.compile(r"\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$")
 
 
-def entity_id_from_header(value: str | None) -> str | None:
+def entity_id_from_header(value: str | None, root: str | None = None) -> str | None:
+    """The row id at the end of an ``OData-EntityId`` (or ``Location``) URL.
+
+    With ``root`` (the service root) the URL must lead to the service's own origin, else
+    :class:`UnsafeLinkError`: an answer naming a row on another server is not a Dataverse answer.
+    """
     if not value:
         return None
+    if root is not None:
+        same_origin(value.strip(), root, what="OData-EntityId header")
     match = _ID_RE.search(value.strip())
     return match.group(1).lower() if match else None
+
+
+def _check_entity_links(headers: Mapping[str, str], root: str | None) -> UnsafeLinkError | None:
+    if root is None:
+        return None
+    for name in ("OData-EntityId", "Location"):
+        value = headers.get(name)
+        if value:
+            try:
+                same_origin(value.strip(), root, what=f"{name} header")
+            except UnsafeLinkError as error:
+                return error
+    return None
 
 
 # -- building ------------------------------------------------------------------------------------------------
@@ -289,7 +339,7 @@ def _http_part(raw: bytes) -> BatchPart:
     return BatchPart(status, reason, headers, body.strip(), content_id=mime.get("Content-ID"))
 
 
-def _result(request: BatchRequest, part: BatchPart) -> BatchResult:
+def _result(request: BatchRequest, part: BatchPart, root: str | None = None) -> BatchResult:
     body: Any = None
     error: ODataError | None = None
     text = part.body
@@ -297,11 +347,15 @@ def _result(request: BatchRequest, part: BatchPart) -> BatchResult:
         parsed = parse_error_body(text) if text else None
         code, message, annotations = parsed if parsed else ("", part.reason, {})
         error = error_for_status(part.status, code=code, message=message, annotations=annotations)
-    elif text:
-        try:
-            body = json.loads(text)
-        except ValueError:
-            error = malformed("invalid JSON in a $batch part", status=part.status, url=None)
+    else:
+        error = _check_entity_links(part.headers, root)
+        if error is None and text:
+            try:
+                body = json.loads(text)
+            except RecursionError:
+                error = malformed("JSON nested too deeply in a $batch part", status=part.status, url=root)
+            except ValueError:
+                error = malformed("invalid JSON in a $batch part", status=part.status, url=root)
     return BatchResult(request, part.status, part.headers, body, error)
 
 
@@ -315,8 +369,13 @@ def _not_run(request: BatchRequest, why: str) -> BatchResult:
     )
 
 
-def map_results(items: Sequence[BatchItem], parsed: Sequence[ParsedItem]) -> list[BatchResult]:
-    """One BatchResult per request (change sets flattened), in request order."""
+def map_results(
+    items: Sequence[BatchItem], parsed: Sequence[ParsedItem], *, root: str | None = None
+) -> list[BatchResult]:
+    """One BatchResult per request (change sets flattened), in request order.
+
+    With ``root``, a success whose ``OData-EntityId``/``Location`` leads to another origin is an error.
+    """
     results: list[BatchResult] = []
     for index, item in enumerate(items):
         part = parsed[index] if index < len(parsed) else None
@@ -330,11 +389,13 @@ def map_results(items: Sequence[BatchItem], parsed: Sequence[ParsedItem]) -> lis
                     if match is None and position < len(part):
                         match = part[position]
                     results.append(
-                        _result(request, match) if match else _not_run(request, "no answer for this request")
+                        _result(request, match, root)
+                        if match
+                        else _not_run(request, "no answer for this request")
                     )
             else:
                 # The change set failed as a whole and was rolled back: its single error answers every member.
-                failed = _result(item.requests[0], part)
+                failed = _result(item.requests[0], part, root)
                 for request in item.requests:
                     results.append(BatchResult(request, part.status, part.headers, None, failed.error))
         else:
@@ -343,12 +404,12 @@ def map_results(items: Sequence[BatchItem], parsed: Sequence[ParsedItem]) -> lis
             elif isinstance(part, list):
                 raise malformed("a change-set answer for a plain request", status=None, url=None)
             else:
-                results.append(_result(item, part))
+                results.append(_result(item, part, root))
     return results
 
 
 def run_batch(
-    session: ODataSession,
+    session: BatchSession,
     items: Sequence[BatchItem],
     *,
     continue_on_error: bool = True,
@@ -387,7 +448,9 @@ def run_batch(
                 status=response.status_code,
                 url=response.url,
             )
-        chunk_results = map_results(chunk, parse_batch_response(answer_type, response.content))
+        chunk_results = map_results(
+            chunk, parse_batch_response(answer_type, response.content), root=session.root
+        )
         results.extend(chunk_results)
         if not continue_on_error and any(r.error is not None for r in chunk_results):
             stopped = True

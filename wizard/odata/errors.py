@@ -123,6 +123,40 @@ class MalformedResponseError(ODataError):
     severity = Severity.ACCOUNT
 
 
+class UnsafeLinkError(MalformedResponseError):
+    """A link the server sent (nextLink, deltaLink, OData-EntityId, Location) that points elsewhere or is crafted.
+
+    Following it could send the bearer token to another host, so the kind stops; trying again will not help.
+    """
+
+    severity = Severity.KIND
+    retriable = False
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """An answer whose (decompressed) body is larger than any legitimate page: a gzip bomb or a runaway server."""
+
+    severity = Severity.KIND
+    retriable = False
+
+
+class PagingLoopError(MalformedResponseError):
+    """A listing whose nextLinks repeat (a cycle) or run on for more pages than the data can fill."""
+
+    severity = Severity.KIND
+    retriable = False
+
+
+class StoppedAnsweringError(NetworkError):
+    """The server did not finish its answer within the request's total deadline (connect + the whole body).
+
+    Retried at most once (the session's retry policy still decides the wait), then the kind stops.
+    """
+
+    severity = Severity.KIND
+    retriable = True
+
+
 class InvalidURLError(ConfigurationError):
     """A service URL that cannot be used at all (no host, bad port, credentials in it, unknown scheme)."""
 
@@ -195,6 +229,8 @@ def parse_error_body(body: bytes | str) -> tuple[str, str, dict[str, Any]] | Non
         return None
     try:
         document = json.loads(text)
+    except RecursionError:
+        return None
     except ValueError:
         if '"error"' not in text:
             return None

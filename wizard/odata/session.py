@@ -14,16 +14,16 @@ import ssl
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import requests.auth
-from requests.adapters import HTTPAdapter
 
 import wizard
 from wizard.errors import D365SyncError
 from wizard.odata import etag as etags
+from wizard.odata.batch import BatchItem, BatchResult, run_batch
 from wizard.odata.errors import (
     AuthError,
     InsecureURLError,
@@ -31,16 +31,25 @@ from wizard.odata.errors import (
     MalformedResponseError,
     NetworkError,
     ODataError,
+    StoppedAnsweringError,
     TLSError,
     error_for_status,
     malformed,
     parse_error_body,
 )
+from wizard.odata.links import origin_of, same_origin, shown
+from wizard.odata.paging import DEFAULT_MAX_PAGES, PageGuard
 from wizard.odata.retry import FaultTolerance, RetryPolicy, Sleeper, parse_retry_after
+from wizard.odata.transport import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    UPLOAD_ALLOWANCE,
+    WatchedAdapter,
+    guarded,
+    read_body,
+    stopped_answering,
+)
 from wizard.tls import is_loopback_host, tls_context
-
-if TYPE_CHECKING:
-    from wizard.odata.batch import BatchItem, BatchResult
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +122,11 @@ def validate_url(url: str, *, what: str = "service address") -> str:
     return url
 
 
-class TLS12Adapter(HTTPAdapter):
-    """A transport adapter that refuses anything older than TLS 1.2 (certificate checks stay on)."""
+class TLS12Adapter(WatchedAdapter):
+    """A transport adapter that refuses anything older than TLS 1.2 (certificate checks stay on).
+
+    Its connections obey each request's total deadline (:mod:`wizard.odata.transport`).
+    """
 
     @staticmethod
     def _context() -> ssl.SSLContext:
@@ -171,6 +183,11 @@ class ODataSession:
     ``auth`` is a :class:`TokenProvider` (Bearer; on 401 one forced refresh and one retry, then AuthError)
     or a ``requests`` auth object (NTLM for on-premises). ``verify`` is True (system CAs) or a CA bundle path;
     turning verification off is not offered.
+
+    Every answer is bounded: ``timeout`` is (connect, per read); ``deadline`` the total seconds one request
+    may take, connect and the whole body included (plus an allowance for what we upload);
+    ``max_response_bytes`` the largest decoded body read; ``max_pages`` the most pages one listing follows.
+    Links the server sends are followed only to the service's own origin (:mod:`wizard.odata.links`).
     """
 
     def __init__(
@@ -185,26 +202,39 @@ class ODataSession:
         user_agent: str = USER_AGENT,
         send_if_none_match_null: bool = True,
         extra_headers: Mapping[str, str] | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:
         root = validate_url(service_root)
         if not root.endswith("/"):
             root += "/"
+        try:
+            origin_of(root)
+        except ValueError as exc:
+            raise InvalidURLError(
+                f"Invalid service address: {exc}",
+                user_text=f"The service address '{shown(root)}' is not a valid URL ({exc}).",
+            ) from exc
         if verify is False:
             raise InsecureURLError(
                 "Certificate verification cannot be turned off",
                 user_text="Certificate checks cannot be turned off; give the CA certificate file instead.",
             )
         self.root = root
-        self._root_parts = urlsplit(root)
         self.auth = auth
         self.verify: bool | str = str(verify) if not isinstance(verify, bool) else verify
         self.timeout = timeout
         self.retry_policy: RetryPolicy = retry_policy if retry_policy is not None else FaultTolerance()
         self.sleeper = sleeper
         self.send_if_none_match_null = send_if_none_match_null
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
+        self.max_pages = max_pages
         self.http = requests.Session()
         self.http.trust_env = True
         self.http.mount("https://", TLS12Adapter())
+        self.http.mount("http://", WatchedAdapter())
         self.http.headers.clear()
         self.http.headers.update(
             {
@@ -241,24 +271,19 @@ class ODataSession:
             return self.checked_link(path)
         return urljoin(self.root, path.lstrip("/"))
 
-    def checked_link(self, link: str) -> str:
-        """A server-provided link (nextLink, deltaLink) may only point at this service's own origin.
+    def checked_link(self, link: object, what: str = "link") -> str:
+        """A server-provided link (nextLink, deltaLink, EntityId) may only point at this service's own origin.
 
-        Anything else would send our bearer token to a third party; it is refused as a malformed response.
+        Anything else would send our bearer token to a third party; it is refused with
+        :class:`~wizard.odata.errors.UnsafeLinkError` (a malformed response that stops the kind).
         """
-        absolute = urljoin(self.root, link)
-        parts = urlsplit(absolute)
-        if (
-            parts.scheme.lower(),
-            (parts.hostname or "").lower(),
-            parts.port or _default_port(parts.scheme),
-        ) != (
-            self._root_parts.scheme.lower(),
-            (self._root_parts.hostname or "").lower(),
-            self._root_parts.port or _default_port(self._root_parts.scheme),
-        ):
-            raise malformed("a link to another server", status=None, url=self.root, detail=parts.netloc)
-        return absolute
+        return same_origin(link, self.root, what=what)
+
+    def _full_url(self, path: str, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None) -> str:
+        url = self.url_for(path)
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{encode_query(params)}"
+        return url
 
     # -- core request ----------------------------------------------------------------------------------------
     def request(
@@ -281,9 +306,7 @@ class ODataSession:
         whole-batch 400 of ``$batch``).
         """
         method = method.upper()
-        url = self.url_for(path)
-        if params:
-            url = f"{url}{'&' if '?' in url else '?'}{encode_query(params)}"
+        url = self._full_url(path, params)
         allowed = set(allow_statuses)
         is_idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         send_headers: dict[str, str] = {}
@@ -302,6 +325,8 @@ class ODataSession:
         attempt = 0
         waited = 0.0
         refreshed = False
+        stalled = 0
+        seconds = self.deadline + len(body or b"") * UPLOAD_ALLOWANCE
         token_value: str | None = None
         provider = self._token_provider()
         while True:
@@ -312,15 +337,17 @@ class ODataSession:
                 send_headers["Authorization"] = f"Bearer {token_value}"
             try:
                 self.request_count += 1
-                response = self.http.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=send_headers,
-                    timeout=self.timeout,
-                    verify=self.verify,
-                    allow_redirects=False,
-                )
+                response = self._exchange(method, url, body, send_headers, seconds)
+            except StoppedAnsweringError as stopped:
+                stalled += 1
+                if is_idempotent and stalled <= 1:
+                    delay = self.retry_policy.next_delay(attempt, waited, None)
+                    if delay is not None:
+                        log.info("%s %s: %s; retrying in %.1fs", method, _safe(url), stopped.message, delay)
+                        self.sleeper(delay)
+                        waited += delay
+                        continue
+                raise
             except requests.RequestException as exc:
                 error = network_error(exc, url, method)
                 if error.retriable and (is_idempotent or _nothing_was_sent(exc)):
@@ -351,7 +378,7 @@ class ODataSession:
             if status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location", "")
                 raise malformed(
-                    f"a redirect to {urlsplit(location).netloc or location[:80]}",
+                    f"a redirect to {_redirect_target(location)}",
                     status=status,
                     url=url,
                     detail="sign-in page or wrong address",
@@ -359,6 +386,32 @@ class ODataSession:
             if status >= 400 and status not in allowed:
                 raise self.error_from(response, attempts=attempt, refreshed=refreshed)
             return response
+
+    def _exchange(
+        self, method: str, url: str, body: bytes | str | None, headers: Mapping[str, str], seconds: float
+    ) -> requests.Response:
+        """One HTTP exchange under a total deadline; the body is read (decoded, capped) before returning."""
+        with guarded(seconds) as deadline:
+            try:
+                response = self.http.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    timeout=self.timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                content = read_body(response, max_bytes=self.max_response_bytes, deadline=deadline)
+            except (StoppedAnsweringError, ODataError):
+                raise
+            except Exception as exc:
+                if deadline.expired:  # the watchdog cut the socket: whatever broke, the cause is the deadline
+                    raise stopped_answering(url, seconds) from exc
+                raise
+        response._content = content  # what requests itself caches after reading a body
+        return response
 
     def _token_provider(self) -> TokenProvider | None:
         if self.auth is None or isinstance(self.auth, requests.auth.AuthBase):
@@ -418,12 +471,27 @@ class ODataSession:
             raise malformed(kind + " instead of JSON", status=response.status_code, url=response.url)
         try:
             document = jsonlib.loads(raw)
+        except RecursionError:
+            raise malformed(
+                "JSON nested too deeply to read",
+                status=response.status_code,
+                url=response.url,
+                detail=_request_line(response),
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise malformed(
-                "invalid JSON", status=response.status_code, url=response.url, detail=str(exc)[:120]
+                "invalid JSON",
+                status=response.status_code,
+                url=response.url,
+                detail=f"{_request_line(response)}: {str(exc)[:120]}",
             ) from exc
         if not isinstance(document, dict):
-            raise malformed("JSON that is not an object", status=response.status_code, url=response.url)
+            raise malformed(
+                f"a JSON {type(document).__name__} where an object was expected",
+                status=response.status_code,
+                url=response.url,
+                detail=_request_line(response),
+            )
         return document
 
     def get_json(
@@ -460,13 +528,21 @@ class ODataSession:
             preferences.append(f"odata.maxpagesize={int(page_size)}")
         url: str = path
         query = params
+        guard = PageGuard(
+            self._full_url(path, params), page_size=page_size, max_pages=self.max_pages, what=_safe(path)
+        )
         while True:
             document = self.get_json(url, params=query, prefer=preferences)
             yield document
             next_link = document.get("@odata.nextLink")
             if not next_link:
                 return
-            url, query = self.checked_link(str(next_link)), None
+            url = guard.follow(document, self.checked_link(next_link, "@odata.nextLink"))
+            query = None
+
+    def page_guard(self, what: str, *, page_size: int | None = None) -> PageGuard:
+        """A guard for a listing paged another way (FetchXML page numbers): the same caps as for nextLinks."""
+        return PageGuard(self.root + what, page_size=page_size, max_pages=self.max_pages, what=what)
 
     def iter_rows(
         self,
@@ -478,12 +554,7 @@ class ODataSession:
     ) -> Iterator[dict[str, Any]]:
         """Yield rows lazily across pages; only one page is in memory at a time."""
         for document in self.iter_pages(path, params=params, page_size=page_size, prefer=prefer):
-            value = document.get("value")
-            if value is None:
-                continue
-            if not isinstance(value, list):
-                raise malformed("a collection without a value list", status=200, url=self.url_for(path))
-            yield from value
+            yield from _rows_of(document, self.url_for(path))
 
     def read_delta(
         self,
@@ -504,22 +575,26 @@ class ODataSession:
         if page_size:
             prefer.append(f"odata.maxpagesize={int(page_size)}")
         result = DeltaResult(delta_link=delta_link)
-        url: str = self.checked_link(delta_link) if delta_link else str(path)
+        url: str = self.checked_link(delta_link, "stored @odata.deltaLink") if delta_link else str(path)
         query = params if delta_link is None else None
+        guard = PageGuard(
+            self._full_url(url, query), page_size=page_size, max_pages=self.max_pages, what=_safe(url)
+        )
         while True:
             document = self.get_json(url, params=query, prefer=prefer)
-            for row in document.get("value") or []:
+            for row in _rows_of(document, url):
                 if is_deleted_entity(row):
                     if row.get("id"):
                         result.deleted_ids.append(str(row["id"]))
                 else:
                     result.rows.append(row)
             if document.get("@odata.deltaLink"):
-                result.delta_link = self.checked_link(str(document["@odata.deltaLink"]))
+                result.delta_link = self.checked_link(document["@odata.deltaLink"], "@odata.deltaLink")
             next_link = document.get("@odata.nextLink")
             if not next_link:
                 break
-            url, query = self.checked_link(str(next_link)), None
+            url = guard.follow(document, self.checked_link(next_link, "@odata.nextLink"))
+            query = None
         if path is not None and result.delta_link is None:
             raise malformed(
                 "a change-tracking answer without a deltaLink", status=200, url=self.url_for(path)
@@ -536,15 +611,34 @@ class ODataSession:
         path: str = "$batch",
     ) -> list[BatchResult]:
         """Run requests through ``$batch`` (at most ``max_requests`` per batch); one result per request."""
-        from wizard.odata.batch import run_batch
-
         return run_batch(
             self, items, continue_on_error=continue_on_error, max_requests=max_requests, path=path
         )
 
 
-def _default_port(scheme: str) -> int:
-    return 443 if scheme.lower() == "https" else 80
+def _rows_of(document: Mapping[str, Any], url: str) -> list[dict[str, Any]]:
+    """The rows of a collection page; a ``value`` that is not a list of objects is a malformed answer."""
+    value = document.get("value")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise malformed("a collection without a value list", status=200, url=url, detail=_safe(url))
+    if not all(isinstance(row, dict) for row in value):
+        raise malformed("a collection whose rows are not objects", status=200, url=url, detail=_safe(url))
+    return value
+
+
+def _request_line(response: requests.Response) -> str:
+    """``GET /api/data/v9.2/contacts`` for messages: which request got the odd answer (no query)."""
+    method = response.request.method if response.request is not None else "answer to"
+    return f"{method} {_safe(urlsplit(response.url or '').path or '/')}"
+
+
+def _redirect_target(location: str) -> str:
+    try:
+        return str(origin_of(location))
+    except ValueError:
+        return shown(location)[:80] or "nowhere"
 
 
 def _safe(url: str) -> str:
