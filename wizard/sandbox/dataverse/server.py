@@ -22,8 +22,8 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from wizard.sandbox._http import FaultPlan, SandboxHandler, SandboxServer
+from wizard.sandbox.dataverse import instances
 from wizard.sandbox.dataverse import odata_query as oq
-from wizard.sandbox.dataverse import series
 from wizard.sandbox.dataverse.fetchxml import execute_fetch, parse_fetch
 from wizard.sandbox.dataverse.schema import (
     BIGINT,
@@ -1019,7 +1019,7 @@ class _Context:
                 values.get("_objectid_value"), values.get("_objectid_value" + LOOKUP_NAME)
             )
         if definition.entity_set == "recurringappointmentmasters":
-            series.expand(self.store, row_id, self._copy_parties)
+            instances.expand(self.store, row_id, self._copy_parties)
         return row_id
 
     def _copy_parties(self, master_id: str, instance_id: str) -> None:
@@ -1242,7 +1242,7 @@ class _Context:
             if parties is not None:
                 self._replace_parties(definition, row_id, parties)
             if definition.entity_set == "recurringappointmentmasters":
-                series.after_master_update(
+                instances.after_master_update(
                     self.store,
                     row_id,
                     values,
@@ -1253,7 +1253,7 @@ class _Context:
                     self._copy_parties,
                 )
             elif definition.entity_set == "appointments":
-                series.after_instance_update(self.store, current, values)
+                instances.after_instance_update(self.store, current, values)
         response = self._written(definition, row_id, created=False)
         return response
 
@@ -1272,12 +1272,12 @@ class _Context:
     def _delete_cascade(self, definition: EntityDef, row_id: str, *, series_of: bool = True) -> None:
         """Delete a row and what hangs on it; a series' instances go with it, a deleted instance is recorded."""
         if definition.entity_set == "recurringappointmentmasters":
-            for instance in series.instances_of(self.store, row_id):
+            for instance in instances.instances_of(self.store, row_id):
                 self._delete_cascade(ENTITIES["appointments"], str(instance["activityid"]), series_of=False)
         elif definition.entity_set == "appointments" and series_of:
             current = self.store.get("appointments", row_id)
             if current is not None:
-                series.after_instance_delete(self.store, current)
+                instances.after_instance_delete(self.store, current)
         self.store.delete(definition.entity_set, row_id)
         if definition.is_activity:
             for party in self.api.parties_of(row_id):
@@ -1514,7 +1514,7 @@ class DataverseEnvironment:
                 def copy(master_id: str, instance_id: str, owner: str | None = owner) -> None:
                     self.api.copy_parties(master_id, instance_id, owner)
 
-                made += series.expand(self.store, str(master["activityid"]), copy)
+                made += instances.expand(self.store, str(master["activityid"]), copy)
         return made
 
     @property
@@ -1537,8 +1537,8 @@ class DataverseEnvironment:
                         "name": org.unique_name,
                         "minoutlooksyncinterval": 15,
                         "maxuploadfilesize": 5_242_880,
-                        "pastexpansionwindow": series.PAST_MONTHS,
-                        "futureexpansionwindow": series.FUTURE_MONTHS,
+                        "pastexpansionwindow": instances.PAST_MONTHS,
+                        "futureexpansionwindow": instances.FUTURE_MONTHS,
                         "trackingprefix": "CRM:",
                         "trackingtokenidbase": 0,
                         "trackingtokeniddigits": 3,

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from wizard.sandbox.ews import series
 from wizard.sandbox.ews._soap import (
     DISTINGUISHED_SETS,
     MNS,
@@ -38,6 +37,21 @@ from wizard.sandbox.ews._soap import (
     set_child,
     sub,
     t,
+)
+from wizard.sandbox.ews.occurrences import (
+    EXCEPTIONS,
+    Occurrence,
+    SeriesError,
+    delete_occurrence,
+    first_last,
+    occurrence_at,
+    occurrence_element,
+    occurrence_id,
+    occurrences,
+    parse_occurrence_id,
+    refresh_ids,
+    reset_exceptions,
+    store_exception,
 )
 from wizard.sandbox.ews.store import (
     DISTINGUISHED_FOLDERS,
@@ -292,7 +306,7 @@ NEVER_BY_DEFAULT = {
     "TextBody",
     "UniqueBody",
     "NormalizedBody",
-    series.EXCEPTIONS,  # the stand-in's own store of exceptions, never shown
+    EXCEPTIONS,  # the stand-in's own store of exceptions, never shown
 }
 
 
@@ -368,18 +382,18 @@ def _render_master_extras(item: StoredItem, out: Element, names: set[str], every
         out.remove(old)
     if everything or "ModifiedOccurrences" in names:
         fresh = copy.deepcopy(item.element)
-        series.refresh_ids(fresh, item.id, item.changekey)
+        refresh_ids(fresh, item.id, item.changekey)
         for node in fresh.findall(t("ModifiedOccurrences")):
             out.append(node)
     if everything or names & {"FirstOccurrence", "LastOccurrence"}:
-        for node in series.first_last(item.element, item.id, item.changekey):
+        for node in first_last(item.element, item.id, item.changekey):
             if everything or local(node.tag) in names:
                 out.append(node)
 
 
-def occurrence_item(master: StoredItem, occ: series.Occurrence) -> StoredItem:
+def occurrence_item(master: StoredItem, occ: Occurrence) -> StoredItem:
     """A transient item for one occurrence of ``master`` (rendered like any item, never stored)."""
-    elem = series.occurrence_element(master.element, master.id, master.changekey, occ)
+    elem = occurrence_element(master.element, master.id, master.changekey, occ)
     return StoredItem(
         id=elem.find(t("ItemId")).get("Id"),
         mailbox=master.mailbox,
@@ -696,7 +710,7 @@ class EwsOperations:
             raise EwsError("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         return item
 
-    def _target(self, caller: Mailbox, ref: Element) -> tuple[StoredItem, series.Occurrence | None]:
+    def _target(self, caller: Mailbox, ref: Element) -> tuple[StoredItem, Occurrence | None]:
         """An item, or (master, occurrence) for an occurrence's ItemId / OccurrenceItemId.
 
         A ``RecurringMasterItemId`` names the master of the occurrence it carries.
@@ -706,17 +720,17 @@ class EwsOperations:
             if name == "OccurrenceItemId":
                 master = self._item(caller, el(t("ItemId"), attrs={"Id": ref.get("RecurringMasterId") or ""}))
                 index = int(ref.get("InstanceIndex") or "0")
-                return master, series.occurrence_at(master.element, index)
+                return master, occurrence_at(master.element, index)
             if name == "RecurringMasterItemId":
-                parsed = series.parse_occurrence_id(ref.get("OccurrenceId") or "")
+                parsed = parse_occurrence_id(ref.get("OccurrenceId") or "")
                 master_id = parsed[0] if parsed else ref.get("OccurrenceId") or ""
                 return self._item(caller, el(t("ItemId"), attrs={"Id": master_id})), None
             if name == "ItemId" and self.store.get(ref.get("Id") or "") is None:
-                parsed = series.parse_occurrence_id(ref.get("Id") or "")
+                parsed = parse_occurrence_id(ref.get("Id") or "")
                 if parsed is not None:
                     master = self._item(caller, el(t("ItemId"), attrs={"Id": parsed[0]}))
-                    return master, series.occurrence_at(master.element, parsed[1])
-        except series.SeriesError as exc:
+                    return master, occurrence_at(master.element, parsed[1])
+        except SeriesError as exc:
             raise EwsError(exc.code, exc.text) from None
         except ValueError:
             raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
@@ -900,7 +914,7 @@ class EwsOperations:
                     if i.tag == "CalendarItem" and i.element.find(t("Recurrence")) is not None:
                         expanded.extend(
                             occurrence_item(i, occ)
-                            for occ in series.occurrences(i.element, until=end)
+                            for occ in occurrences(i.element, until=end)
                             if not occ.deleted
                             and (end is None or occ.start < end)
                             and (start is None or occ.end > start)
@@ -1154,9 +1168,7 @@ class EwsOperations:
             for upd in change.find(t("Updates")):
                 changed.add(apply_update(working, upd))
             if item.tag == "CalendarItem" and "Recurrence" in changed:
-                series.reset_exceptions(
-                    working
-                )  # setting the pattern drops exceptions and deleted occurrences
+                reset_exceptions(working)  # setting the pattern drops exceptions and deleted occurrences
             given = ref.get("ChangeKey")
             if given and given != item.changekey and resolution != "AlwaysOverwrite":
                 since = changekey_seq(given)
@@ -1198,12 +1210,12 @@ class EwsOperations:
         self,
         caller: Mailbox,
         master: StoredItem,
-        occ: series.Occurrence,
+        occ: Occurrence,
         change: Element,
         invitations: str | None,
     ) -> Element:
         """Updating one occurrence makes (or changes) an exception; the master gets a new ChangeKey."""
-        working = series.occurrence_element(master.element, master.id, master.changekey, occ)
+        working = occurrence_element(master.element, master.id, master.changekey, occ)
         for upd in change.find(t("Updates")):
             name = parse_path(upd[0]).name
             if name in ("Recurrence", "ItemId"):
@@ -1215,7 +1227,7 @@ class EwsOperations:
         refresh_computed(working, "CalendarItem")
         set_child(working, "CalendarItemType", "Exception")
         elem = copy.deepcopy(master.element)
-        series.store_exception(elem, master.id, master.changekey, occ, working)
+        store_exception(elem, master.id, master.changekey, occ, working)
         master.element = elem
         self.store.save(master, {"ModifiedOccurrences"})
         if invitations in SENDING_INVITATIONS:
@@ -1225,7 +1237,7 @@ class EwsOperations:
         sub(
             echo,
             "t:ItemId",
-            attrs={"Id": series.occurrence_id(master.id, occ.index), "ChangeKey": master.changekey},
+            attrs={"Id": occurrence_id(master.id, occ.index), "ChangeKey": master.changekey},
         )
         return holder
 
@@ -1234,7 +1246,7 @@ class EwsOperations:
         if elem.find(t("RequiredAttendees")) is None and elem.find(t("OptionalAttendees")) is None:
             return
         request = copy.deepcopy(elem)
-        for name in ("ItemId", "ParentFolderId", "ExtendedProperty", series.EXCEPTIONS):
+        for name in ("ItemId", "ParentFolderId", "ExtendedProperty", EXCEPTIONS):
             for old in request.findall(t(name)):
                 request.remove(old)
         self._invite(caller, request, tag="MeetingCancellation")
@@ -1280,14 +1292,12 @@ class EwsOperations:
             item, occ = self._target(caller, ref)
             if item.tag == "CalendarItem" and cancellations in SENDING_INVITATIONS:
                 shown = (
-                    series.occurrence_element(item.element, item.id, item.changekey, occ)
-                    if occ
-                    else item.element
+                    occurrence_element(item.element, item.id, item.changekey, occ) if occ else item.element
                 )
                 self._cancel(caller, shown)
             if occ is not None:  # one occurrence: the master records it as deleted
                 elem = copy.deepcopy(item.element)
-                series.delete_occurrence(elem, item.id, item.changekey, occ)
+                delete_occurrence(elem, item.id, item.changekey, occ)
                 item.element = elem
                 self.store.save(item, {"DeletedOccurrences"})
                 return None

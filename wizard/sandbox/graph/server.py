@@ -3,7 +3,7 @@
 What it serves, and how it answers, follows the Graph v1.0 reference: messages in the well-known mail
 folders (``inbox``, ``sentitems``, ``deleteditems``) with ``$value`` MIME and ``sendMail`` (JSON or base64
 MIME), personal contacts, calendar events (``/me/calendarView/delta`` for changes; recurring series with
-``/instances``, exceptions and cancelled occurrences, see :mod:`.series`), To Do tasks of the
+``/instances``, exceptions and cancelled occurrences, see :mod:`.instances`), To Do tasks of the
 default list with open extensions, delta rounds (``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed``
 rows, 410 ``SyncStateNotFound`` for a lost or damaged token), single-value extended properties (written on
 create/PATCH, read with ``$expand``, found with ``$filter=singleValueExtendedProperties/Any(...)``),
@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wizard.sandbox._http import FaultPlan, SandboxHandler, SandboxServer
 from wizard.sandbox.directory import Directory, DirectoryUser
-from wizard.sandbox.graph import series
-from wizard.sandbox.graph.series import PatternError
+from wizard.sandbox.graph import instances
+from wizard.sandbox.graph.instances import PatternError
 from wizard.sandbox.graph.store import (
     MAIL_COLLECTIONS,
     DeltaState,
@@ -844,7 +844,7 @@ class GraphStandIn:
     @staticmethod
     def _check_recurrence(value: Any) -> None:
         try:
-            series.validate(value)
+            instances.validate(value)
         except (PatternError, TypeError, ValueError) as exc:
             raise GraphError(400, "ErrorInvalidRequest", f"The recurrence is not valid: {exc}") from exc
 
@@ -852,14 +852,14 @@ class GraphStandIn:
         """(master, original date) for an instance id; None for ids that are not instance ids."""
         if self.data.get(box, item_id, ("events",)) is not None:
             return None
-        parsed = series.parse_occurrence_id(item_id)
+        parsed = instances.parse_occurrence_id(item_id)
         if parsed is None:
             return None
         master = self.data.get(box, parsed[0], ("events",))
         if master is None or not master.resource.get("recurrence"):
             raise not_found()
         day = parsed[1]
-        if day.isoformat() in master.cancelled or day not in series.pattern_dates(
+        if day.isoformat() in master.cancelled or day not in instances.pattern_dates(
             master.resource["recurrence"], until=day
         ):
             raise not_found()
@@ -872,9 +872,9 @@ class GraphStandIn:
         start = _graph_time(resource.get("start"))
         end = _graph_time(resource.get("end"))
         assert start is not None and end is not None
-        begin, finish = series.occurrence_times(resource, day, start, end)
+        begin, finish = instances.occurrence_times(resource, day, start, end)
         zone_name = str((resource.get("start") or {}).get("timeZone") or "UTC")
-        zone = series.zone_of(zone_name)
+        zone = instances.zone_of(zone_name)
         exception = master.exceptions.get(day.isoformat())
         resource.update(
             {
@@ -892,7 +892,7 @@ class GraphStandIn:
             resource.update(copy.deepcopy(exception["fields"]))
             change_key = str(exception["changeKey"])
         return Entry(
-            id=series.occurrence_id(master.id, day),
+            id=instances.occurrence_id(master.id, day),
             collection="events",
             resource=resource,
             seq=master.seq,
@@ -909,11 +909,11 @@ class GraphStandIn:
         last = _graph_time(master.resource.get("end"))
         if first is None or last is None:
             return []
-        for day in series.pattern_dates(master.resource["recurrence"]):
+        for day in instances.pattern_dates(master.resource["recurrence"]):
             if day.isoformat() in master.cancelled:
                 continue
             if day.isoformat() not in master.exceptions:  # cheap test first: most dates are plain occurrences
-                begin, finish = series.occurrence_times(master.resource, day, first, last)
+                begin, finish = instances.occurrence_times(master.resource, day, first, last)
                 if not (begin < hi and finish > lo):
                     continue
             instance = self._instance_entry(master, day)
