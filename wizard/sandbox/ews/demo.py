@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wizard.sandbox.ews._soap import Element, el, format_dt, mailbox_elem, set_child, sub, t
-from wizard.sandbox.ews.ops import conversation_fields, refresh_computed
+from wizard.sandbox.ews.item_fields import conversation_fields, refresh_computed
 from wizard.sandbox.ews.store import StoredItem
 
 if TYPE_CHECKING:
