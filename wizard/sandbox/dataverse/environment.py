@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wizard.sandbox._http import FaultPlan
 from wizard.sandbox.dataverse import instances
+from wizard.sandbox.dataverse.demo_data import populate
 from wizard.sandbox.dataverse.handler import DataverseHandler, DataverseServer
 from wizard.sandbox.dataverse.protocol import (
     BLOCKED_ATTACHMENTS,
@@ -60,8 +61,6 @@ class DataverseEnvironment:
         self.api = WebApi(self.store, org, lambda: self.url, directory.tenant_id)
         self._seed_core()
         if demo_data:
-            from wizard.sandbox.dataverse.demo_data import populate
-
             populate(self, seed=seed)
 
     @property
