@@ -108,10 +108,7 @@ class DiscoveryService:
         return self
 
     def stop(self) -> None:
-        if self.server._thread is not None:
-            self.server.stop()
-        else:
-            self.server.server_close()
+        self.server.stop()
 
     def instance(self, environment: DataverseEnvironment, user: DirectoryUser) -> dict[str, Any]:
         org = environment.org

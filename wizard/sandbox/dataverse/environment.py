@@ -216,10 +216,7 @@ class DataverseEnvironment:
     def stop(self) -> None:
         if self.ntlm is not None:
             self.ntlm.stop()
-        if self.server._thread is not None:
-            self.server.stop()  # shutdown() would wait forever on a server that never served
-        else:
-            self.server.server_close()
+        self.server.stop()
         self.store.close()
 
     def __enter__(self) -> DataverseEnvironment:

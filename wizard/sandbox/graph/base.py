@@ -93,10 +93,7 @@ class ServiceBase:
         return self
 
     def stop(self) -> None:
-        if self.server._thread is not None:
-            self.server.stop()
-        else:
-            self.server.server_close()
+        self.server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
