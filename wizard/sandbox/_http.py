@@ -282,10 +282,14 @@ class SandboxServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the socket; a server that never started is only closed (``shutdown()``
+        would wait forever for a loop that never ran)."""
+        if self._thread is None:
+            self.server_close()
+            return
         self.shutdown()
         self.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer (or a TLS handshake a test aborts) is not a server bug.

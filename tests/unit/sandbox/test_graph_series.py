@@ -17,7 +17,7 @@ from tests.unit.sandbox.test_graph_standin import (  # noqa: F401  (fixtures)
 )
 from wizard.sandbox.directory import Directory
 from wizard.sandbox.graph import GraphStandIn
-from wizard.sandbox.graph.series import occurrence_id, parse_occurrence_id, pattern_dates
+from wizard.sandbox.graph.instances import occurrence_id, parse_occurrence_id, pattern_dates
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenSigner
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from wizard.sandbox.dataverse.server import (
+from wizard.sandbox.dataverse.protocol import (
     NOT_SUPPORTED_CODE,
     ApiError,
     Headers,
     Request,
     Response,
-    WebApi,
 )
+from wizard.sandbox.dataverse.webapi import WebApi
 
 MAX_REQUESTS = 1000
 CRLF = "\r\n"

@@ -9,12 +9,19 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wizard.sandbox.dataverse.store import LOOKUP_NAME, Store, iso
+from wizard.sandbox.directory import Directory, DirectoryOrg
 
-if TYPE_CHECKING:
-    from wizard.sandbox.dataverse.server import DataverseEnvironment
+
+class Environment(Protocol):
+    """What seeding needs of an environment (:class:`.environment.DataverseEnvironment`)."""
+
+    store: Store
+    directory: Directory
+    org: DirectoryOrg
+
 
 FIRST_DE = [
     "Jürgen",
@@ -180,7 +187,7 @@ def _phone(rng: random.Random, german: bool) -> str:
 
 
 def populate(
-    environment: DataverseEnvironment,
+    environment: Environment,
     *,
     seed: int = 0,
     accounts: int = 120,

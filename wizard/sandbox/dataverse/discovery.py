@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from wizard.sandbox._http import FaultPlan, SandboxHandler, SandboxServer
 from wizard.sandbox.dataverse import odata_query as oq
-from wizard.sandbox.dataverse.server import THROTTLE_BODY, ApiError, Headers, Response
+from wizard.sandbox.dataverse.protocol import THROTTLE_BODY, ApiError, Headers, Response
 from wizard.sandbox.directory import Directory, DirectoryUser
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenRejected, TokenSigner
@@ -108,10 +108,7 @@ class DiscoveryService:
         return self
 
     def stop(self) -> None:
-        if self.server._thread is not None:
-            self.server.stop()
-        else:
-            self.server.server_close()
+        self.server.stop()
 
     def instance(self, environment: DataverseEnvironment, user: DirectoryUser) -> dict[str, Any]:
         org = environment.org

@@ -183,10 +183,7 @@ def parse_fetch(xml: str) -> FetchQuery:
     for child in entity:
         tag = _tag(child)
         if tag == "attribute":
-            name = _name(child, "name") or ""
-            _remember_alias(child, name, query.attribute_aliases)
-            if name not in attributes:
-                attributes.append(name)
+            _add_attribute(child, attributes, query.attribute_aliases)
         elif tag == "all-attributes":
             all_attributes = True
         elif tag == "order":
@@ -200,6 +197,14 @@ def parse_fetch(xml: str) -> FetchQuery:
     query.attributes = None if all_attributes or not attributes else attributes
     query.filter = _merge_filters(filters)
     return query
+
+
+def _add_attribute(element: Element, attributes: list[str], aliases: dict[str, str]) -> None:
+    """An ``<attribute name=… alias=…/>`` of an entity or link-entity: the column (once) and its alias."""
+    name = _name(element, "name") or ""
+    _remember_alias(element, name, aliases)
+    if name not in attributes:
+        attributes.append(name)
 
 
 def _remember_alias(element: Element, name: str, aliases: dict[str, str]) -> None:
@@ -290,10 +295,7 @@ def _parse_link(element: Element, depth: int, query: FetchQuery) -> LinkEntity:
     for child in element:
         tag = _tag(child)
         if tag == "attribute":
-            attr = _name(child, "name") or ""
-            _remember_alias(child, attr, link.attribute_aliases)
-            if attr not in link.attributes:
-                link.attributes.append(attr)
+            _add_attribute(child, link.attributes, link.attribute_aliases)
         elif tag == "all-attributes":
             link.all_attributes = True
         elif tag == "order":

@@ -499,6 +499,25 @@ class Literal(Expr):
         return str(self.val)
 
 
+def _follow(
+    path: tuple[str, ...], row: Mapping[str, Any], env: _Env, ctx: EvalContext
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """Follow ``path`` (from ``row``, or from a lambda variable it starts with) through single-valued navigation
+    properties: the row that holds its last segment and that segment (None, and the segment, when a link is
+    empty; the variable's row and None for a bare lambda variable)."""
+    segments = list(path)
+    current: Mapping[str, Any] | None = row
+    if segments[0] in env:
+        current = env[segments.pop(0)]
+        if not segments:
+            return current, None
+    for segment in segments[:-1]:
+        if current is None or ctx.navigate is None:
+            return None, segments[-1]
+        current = ctx.navigate(current, segment)
+    return current, segments[-1]
+
+
 @dataclass(frozen=True)
 class Prop(Expr):
     """A column, a lookup ``_x_value``, a navigation path ``nav/col`` or a lambda variable path ``p/col``."""
@@ -506,19 +525,10 @@ class Prop(Expr):
     path: tuple[str, ...]
 
     def value(self, row: Mapping[str, Any], env: _Env, ctx: EvalContext) -> Any:
-        segments = list(self.path)
-        current: Mapping[str, Any] | None = row
-        if segments[0] in env:
-            current = env[segments.pop(0)]
-            if not segments:
-                return current
-        for segment in segments[:-1]:
-            if current is None or ctx.navigate is None:
-                return None
-            current = ctx.navigate(current, segment)
-        if current is None:
-            return None
-        return resolve_attribute(current, segments[-1])
+        holder, last = _follow(self.path, row, env, ctx)
+        if last is None:  # the lambda variable itself
+            return holder
+        return resolve_attribute(holder, last) if holder is not None else None
 
     def render(self) -> str:
         return "/".join(self.path)
@@ -694,19 +704,12 @@ class Lambda(Expr):
     body: Expr | None
 
     def value(self, row: Mapping[str, Any], env: _Env, ctx: EvalContext) -> Any:
-        segments = list(self.path)
-        current: Mapping[str, Any] | None = row
-        if segments[0] in env:
-            current = env[segments.pop(0)]
-        for segment in segments[:-1]:
-            if current is None or ctx.navigate is None:
-                return False
-            current = ctx.navigate(current, segment)
-        if current is None:
+        current, last = _follow(self.path, row, env, ctx)
+        if current is None or last is None:
             return False
         if ctx.collection is None:
-            raise QueryError(f"The navigation property '{segments[-1]}' cannot be used in a lambda here.")
-        members = ctx.collection(current, segments[-1])
+            raise QueryError(f"The navigation property '{last}' cannot be used in a lambda here.")
+        members = ctx.collection(current, last)
         if self.body is None or self.var is None:
             return bool(members) if self.kind == "any" else True
         body, var = self.body, self.var

@@ -10,14 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from wizard.sandbox.directory import Directory, DirectoryUser
 from wizard.sandbox.ews._soap import Element, el, format_dt, mailbox_elem, set_child, sub, t
-from wizard.sandbox.ews.ops import conversation_fields, refresh_computed
-from wizard.sandbox.ews.store import StoredItem
+from wizard.sandbox.ews.item_fields import conversation_fields, refresh_computed
+from wizard.sandbox.ews.store import MailboxStore, StoredItem
 
-if TYPE_CHECKING:
-    from wizard.sandbox.ews.server import EwsStandIn
+
+class StandIn(Protocol):
+    """What seeding needs of the stand-in (:class:`.server.StandIn`)."""
+
+    store: MailboxStore
+    directory: Directory
+
+    def user_for(self, address: str) -> DirectoryUser | None: ...
+
 
 TRACKED_CATEGORY = "Tracked to Dynamics 365"
 DEMO_START = dt.datetime(2026, 11, 2, 7, 30, tzinfo=dt.UTC)
@@ -174,9 +182,7 @@ def build_task(*, subject: str, due: dt.datetime, status: str = "NotStarted", bo
     return task
 
 
-def add_item(
-    standin: EwsStandIn, mailbox: str, folder: str, element: Element, when: dt.datetime
-) -> StoredItem:
+def add_item(standin: StandIn, mailbox: str, folder: str, element: Element, when: dt.datetime) -> StoredItem:
     """Insert a prebuilt element into a mailbox folder (distinguished id), stamped at ``when``."""
     stored = standin.store.folder(mailbox, folder)
     if stored is None:
@@ -247,7 +253,7 @@ _TOPICS = [
 ]
 
 
-def seed_demo(standin: EwsStandIn) -> None:
+def seed_demo(standin: StandIn) -> None:
     """Fill the demo users' mailboxes (idempotent: does nothing when Anna's Inbox already has mail)."""
     anna = standin.user_for("anna.schmidt@contoso.com")
     if anna is None:

@@ -33,6 +33,7 @@ from wizard.sandbox.ews._soap import (
     t,
     to_bytes,
 )
+from wizard.sandbox.ews.demo import seed_demo
 from wizard.sandbox.ews.ops import EwsError, EwsOperations, Mailbox
 from wizard.sandbox.ews.store import MailboxStore
 from wizard.sandbox.ntlm import SCHEMES, NtlmAccounts
@@ -100,8 +101,6 @@ class EwsStandIn:
         handler = type("BoundEwsHandler", (EwsHandler,), {"standin": self})
         self.server = SandboxServer(handler, tls=tls, faults=faults)
         if demo_data:
-            from wizard.sandbox.ews.demo import seed_demo
-
             seed_demo(self)
 
     # -- addresses -------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wizard.sandbox.dataverse.store import LOOKUP_NAME, Store, iso
+from wizard.sandbox.recurrence import Pattern, dates
 
 #: the stand-in organization's expansion windows, in months (organization.pastexpansionwindow and
 #: futureexpansionwindow; Dataverse allows 1-140 for the future one)
@@ -88,21 +89,66 @@ def _zone(store: Store, master: Mapping[str, Any]) -> tzinfo:
     return timezone(offset) if offset else UTC
 
 
-def _dates(master: Mapping[str, Any], tz: tzinfo, until: date) -> list[date]:
-    """The series' pattern dates up to ``until`` (the shared mailbox model does the expansion)."""
-    from wizard.sync import recurrence as rec
+def _local_date(value: Any, tz: tzinfo) -> date | None:
+    parsed = _parse(value)
+    return parsed.astimezone(tz).date() if parsed is not None else None
 
-    zone_name = getattr(tz, "key", None) or "UTC"
-    canon = rec.from_crm(master, zone_name if isinstance(tz, ZoneInfo) else "UTC")
-    if canon is None:
-        return []
-    if not isinstance(tz, ZoneInfo):  # a fixed offset: read the range dates with it
-        start = _parse(master.get("patternstartdate"))
-        end = _parse(master.get("patternenddate"))
-        canon["start_date"] = start.astimezone(tz).date().isoformat() if start else canon["start_date"]
-        if end is not None and canon["end_date"] is not None:
-            canon["end_date"] = end.astimezone(tz).date().isoformat()
-    return rec.to_mailbox({**canon, "deleted": [], "modified": []}).dates(until=until)
+
+def _weekdays(mask: int) -> tuple[int, ...]:
+    """``daysofweekmask`` (Sunday 0x01, Monday 0x02 .. Saturday 0x40) as 0 = Monday .. 6 = Sunday."""
+    return tuple(sorted((bit + 6) % 7 for bit in range(7) if mask & (1 << bit)))
+
+
+def pattern_of(master: Mapping[str, Any], tz: tzinfo) -> Pattern | None:
+    """The master's pattern columns as a :class:`Pattern`, its range dates read in the owner's zone ``tz``.
+
+    recurrencepatterntype 0 Daily, 1 Weekly, 2 Monthly, 3 Yearly; isnthmonthly / isnthyearly pick "the Nth
+    day" (instance 1 First .. 4 Fourth, 5 Last); isweekdaypattern is "every weekday"; monthofyear 1..12;
+    firstdayofweek 0 = Sunday; patternendtype 1 No End Date, 2 Occurrences, 3 Pattern End Date.
+    """
+    kind_code = master.get("recurrencepatterntype")
+    start = _local_date(master.get("patternstartdate"), tz)
+    if kind_code is None or start is None:
+        return None
+    kind_code = int(kind_code)
+    days = _weekdays(int(master.get("daysofweekmask") or 0))
+    interval = int(master.get("interval") or 1)
+    if kind_code == 0:
+        kind = "daily"
+        if master.get("isweekdaypattern"):
+            kind, days, interval = "weekly", (0, 1, 2, 3, 4), 1
+    elif kind_code == 1:
+        kind = "weekly"
+        if master.get("isweekdaypattern") and not days:
+            days = (0, 1, 2, 3, 4)
+    elif kind_code in (2, 3):
+        nth = master.get("isnthmonthly" if kind_code == 2 else "isnthyearly")
+        relative = (
+            bool(nth) if nth is not None else bool(master.get("instance") and not master.get("dayofmonth"))
+        )
+        kind = ("relative" if relative else "absolute") + ("Monthly" if kind_code == 2 else "Yearly")
+    else:
+        return None
+    end_type = int(master.get("patternendtype") or 1)
+    first = master.get("firstdayofweek")
+    return Pattern(
+        kind,
+        start,
+        interval=interval,
+        days=days,
+        day_of_month=int(master["dayofmonth"]) if master.get("dayofmonth") else None,
+        index=int(master.get("instance") or 1) - 1,
+        month=int(master["monthofyear"]) if master.get("monthofyear") else None,
+        first_day_of_week=(int(first) + 6) % 7 if first is not None else 6,
+        end=_local_date(master.get("patternenddate"), tz) if end_type == 3 else None,
+        count=(int(master.get("occurrences") or 0) or None) if end_type == 2 else None,
+    )
+
+
+def _dates(master: Mapping[str, Any], tz: tzinfo, until: date) -> list[date]:
+    """The series' pattern dates up to ``until``."""
+    pattern = pattern_of(master, tz)
+    return dates(pattern, until=until) if pattern is not None else []
 
 
 def instances_of(store: Store, master_id: str) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ import struct
 import zoneinfo
 from dataclasses import dataclass
 
-from wizard.mailbox.base import Recurrence, RecurrencePattern
 from wizard.sandbox.ews._soap import Element, el, format_dt, local, parse_dt, set_child, sub, t
+from wizard.sandbox.recurrence import Pattern, dates
 
 #: hidden container of exception elements inside a master (never rendered)
 EXCEPTIONS = "SandboxExceptions"
@@ -52,6 +52,16 @@ _MONTHS = (
     "December",
 )
 _DAY_SETS = {"Day": tuple(range(7)), "Weekday": (0, 1, 2, 3, 4), "WeekendDay": (5, 6)}
+_RANGES = ("NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence")
+#: EWS pattern elements -> the pattern kinds of :mod:`wizard.sandbox.recurrence`
+_KINDS = {
+    "DailyRecurrence": "daily",
+    "WeeklyRecurrence": "weekly",
+    "AbsoluteMonthlyRecurrence": "absoluteMonthly",
+    "RelativeMonthlyRecurrence": "relativeMonthly",
+    "AbsoluteYearlyRecurrence": "absoluteYearly",
+    "RelativeYearlyRecurrence": "relativeYearly",
+}
 
 
 class SeriesError(Exception):
@@ -103,79 +113,40 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text.strip()[:10])
 
 
-def pattern_of(elem: Element) -> Recurrence | None:
-    """The master's ``<t:Recurrence>`` as a :class:`Recurrence` (None for a single item or a task)."""
+def pattern_of(elem: Element) -> Pattern | None:
+    """The master's ``<t:Recurrence>`` as a :class:`Pattern` (None for a single item or a task)."""
     rec = elem.find(t("Recurrence"))
     if rec is None:
         return None
     pattern = rng = None
     for node in rec:
         name = local(node.tag)
-        if name.endswith("Recurrence") and name not in (
-            "NoEndRecurrence",
-            "EndDateRecurrence",
-            "NumberedRecurrence",
-        ):
-            pattern = node
-        elif name in ("NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence"):
+        if name in _RANGES:
             rng = node
+        elif name.endswith("Recurrence"):
+            pattern = node
     if pattern is None or rng is None:
         return None
     start = _date(rng.findtext(t("StartDate")))
-    if start is None:
-        return None
-    kind = local(pattern.tag)
-    month_text = pattern.findtext(t("Month"))
-    month = _MONTHS.index(month_text.strip()) + 1 if month_text and month_text.strip() in _MONTHS else None
+    kind = _KINDS.get(local(pattern.tag))
+    if start is None or kind is None:
+        return None  # task regeneration patterns
+    month_text = (pattern.findtext(t("Month")) or "").strip()
     index_text = (pattern.findtext(t("DayOfWeekIndex")) or "").strip()
-    common = {
-        "start_date": start,
-        "end_date": _date(rng.findtext(t("EndDate"))) if local(rng.tag) == "EndDateRecurrence" else None,
-        "occurrences": _int(rng, "NumberOfOccurrences") if local(rng.tag) == "NumberedRecurrence" else None,
-    }
-    interval = _int(pattern, "Interval", 1) or 1
-    if kind == "DailyRecurrence":
-        return Recurrence(RecurrencePattern.DAILY, interval=interval, **common)  # type: ignore[arg-type]
-    if kind == "WeeklyRecurrence":
-        first = (pattern.findtext(t("FirstDayOfWeek")) or "Sunday").strip()
-        return Recurrence(
-            RecurrencePattern.WEEKLY,
-            interval=interval,
-            weekdays=_day_set(pattern.findtext(t("DaysOfWeek"))),
-            first_day_of_week=_WEEKDAYS.index(first) if first in _WEEKDAYS else 6,
-            **common,  # type: ignore[arg-type]
-        )
-    if kind == "AbsoluteMonthlyRecurrence":
-        return Recurrence(
-            RecurrencePattern.ABSOLUTE_MONTHLY,
-            interval=interval,
-            day_of_month=_int(pattern, "DayOfMonth", 1),
-            **common,  # type: ignore[arg-type]
-        )
-    if kind == "RelativeMonthlyRecurrence":
-        return Recurrence(
-            RecurrencePattern.RELATIVE_MONTHLY,
-            interval=interval,
-            weekdays=_day_set(pattern.findtext(t("DaysOfWeek"))),
-            week_index=_WEEK_INDEX.index(index_text) if index_text in _WEEK_INDEX else 0,
-            **common,  # type: ignore[arg-type]
-        )
-    if kind == "AbsoluteYearlyRecurrence":
-        return Recurrence(
-            RecurrencePattern.ABSOLUTE_YEARLY,
-            day_of_month=_int(pattern, "DayOfMonth", 1),
-            month=month,
-            **common,  # type: ignore[arg-type]
-        )
-    if kind == "RelativeYearlyRecurrence":
-        return Recurrence(
-            RecurrencePattern.RELATIVE_YEARLY,
-            weekdays=_day_set(pattern.findtext(t("DaysOfWeek"))),
-            week_index=_WEEK_INDEX.index(index_text) if index_text in _WEEK_INDEX else 0,
-            month=month,
-            **common,  # type: ignore[arg-type]
-        )
-    return None  # task regeneration patterns
+    first = (pattern.findtext(t("FirstDayOfWeek")) or "Sunday").strip()
+    return Pattern(
+        kind,
+        start,
+        # the yearly patterns have no Interval: every year
+        interval=(_int(pattern, "Interval", 1) or 1) if not kind.endswith("Yearly") else 1,
+        days=_day_set(pattern.findtext(t("DaysOfWeek"))),
+        day_of_month=_int(pattern, "DayOfMonth"),
+        index=_WEEK_INDEX.index(index_text) if index_text in _WEEK_INDEX else 0,
+        month=_MONTHS.index(month_text) + 1 if month_text in _MONTHS else None,
+        first_day_of_week=_WEEKDAYS.index(first) if first in _WEEKDAYS else 6,
+        end=_date(rng.findtext(t("EndDate"))) if local(rng.tag) == "EndDateRecurrence" else None,
+        count=_int(rng, "NumberOfOccurrences") if local(rng.tag) == "NumberedRecurrence" else None,
+    )
 
 
 def _zone(elem: Element, start: dt.datetime) -> dt.tzinfo:
@@ -222,22 +193,18 @@ def occurrences(
     elem: Element, *, until: dt.datetime | None = None, limit: int | None = None
 ) -> list[Occurrence]:
     """The master's occurrences in order (deleted ones flagged), up to ``until`` / ``limit``."""
-    rec = pattern_of(elem)
+    pattern = pattern_of(elem)
     start = parse_dt(elem.findtext(t("Start")))
     end = parse_dt(elem.findtext(t("End"))) or start
-    if rec is None or start is None or end is None:
+    if pattern is None or start is None or end is None:
         return []
     tz = _zone(elem, start)
     local_start = start.astimezone(tz)
     duration = end - start
-    kwargs: dict[str, object] = {}
-    if until is not None:
-        kwargs["until"] = until.astimezone(tz).date()
-    if limit is not None:
-        kwargs["limit"] = limit
+    last = until.astimezone(tz).date() if until is not None else None
     exceptions, deleted = _exceptions(elem), _deleted(elem)
     out = []
-    for n, day in enumerate(rec.dates(**kwargs), start=1):  # type: ignore[arg-type]
+    for n, day in enumerate(dates(pattern, until=last, limit=limit), start=1):
         original = dt.datetime.combine(day, local_start.time(), tzinfo=tz).astimezone(dt.UTC)
         key = format_dt(original)
         exception = exceptions.get(key)
@@ -302,10 +269,10 @@ def _occurrence_info(tag: str, master_id: str, changekey: str, occ: Occurrence) 
 
 def first_last(master: Element, master_id: str, changekey: str) -> list[Element]:
     """FirstOccurrence, and LastOccurrence for a series that ends (computed on read, as Exchange does)."""
-    rec = pattern_of(master)
-    if rec is None:
+    pattern = pattern_of(master)
+    if pattern is None:
         return []
-    ended = rec.end_date is not None or rec.occurrences is not None
+    ended = pattern.ends
     alive = [o for o in occurrences(master, limit=None if ended else 1) if not o.deleted]
     if not alive:
         return []

@@ -6,23 +6,24 @@ its own). A cancelled (deleted) occurrence is simply absent. Instances carry ``s
 ``originalStart`` (the UTC start the pattern gave them). The stand-in keeps exceptions and cancellations
 on the master entry, keyed by the occurrence's original date in the recurrence time zone, and derives the
 instances from the pattern here. This is written from the Graph reference (recurrencePattern,
-recurrenceRange, patternedRecurrence), independently of the product's own expansion in
-``wizard.mailbox.base``, so a shared misreading would not go unnoticed.
+recurrenceRange, patternedRecurrence); the dates come from the stand-ins' own expansion
+(:mod:`wizard.sandbox.recurrence`), not from the product's.
 """
 
 from __future__ import annotations
 
 import base64
-import calendar
-from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wizard.sandbox.recurrence import MAX_OCCURRENCES, PATTERNS, Pattern, dates
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 INDEXES = ("first", "second", "third", "fourth", "last")
 #: the most instances the stand-in expands a series to (Exchange also caps its expansion)
-MAX_INSTANCES = 999
+MAX_INSTANCES = MAX_OCCURRENCES
 OCCURRENCE_PREFIX = "AAMkOCC"
 
 
@@ -48,14 +49,7 @@ def validate(recurrence: Any) -> None:
     pattern = recurrence.get("pattern") or {}
     rng = recurrence.get("range") or {}
     kind = str(pattern.get("type") or "")
-    if kind not in (
-        "daily",
-        "weekly",
-        "absoluteMonthly",
-        "relativeMonthly",
-        "absoluteYearly",
-        "relativeYearly",
-    ):
+    if kind not in PATTERNS:
         raise PatternError(f"unknown recurrence pattern type {kind!r}")
     if int(pattern.get("interval") or 0) < 1:
         raise PatternError("the recurrence interval must be at least 1")
@@ -77,73 +71,29 @@ def validate(recurrence: Any) -> None:
         raise PatternError(f"unknown recurrence range type {rng.get('type')!r}")
 
 
-def _month_days(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
-
-
-def _candidates(pattern: Mapping[str, Any], start: date) -> Iterator[date]:
-    kind = str(pattern.get("type"))
-    step = max(1, int(pattern.get("interval") or 1))
-    days = {DAYS.index(str(d).lower()) for d in pattern.get("daysOfWeek") or []}
-    if kind == "daily":
-        day = start
-        while day.year < 9999:
-            yield day
-            day += timedelta(days=step)
-        return
-    if kind == "weekly":
-        first = DAYS.index(str(pattern.get("firstDayOfWeek") or "sunday").lower())
-        week = start - timedelta(days=(start.weekday() - first) % 7)
-        while week.year < 9999:
-            for offset in range(7):
-                day = week + timedelta(days=offset)
-                if day >= start and day.weekday() in days:
-                    yield day
-            week += timedelta(weeks=step)
-        return
-    yearly = kind.endswith("Yearly")
-    year = start.year
-    month = int(pattern.get("month") or start.month) if yearly else start.month
-    months = 12 * step if yearly else step
-    while year < 9999:
-        if kind.startswith("absolute"):
-            wanted = int(pattern.get("dayOfMonth") or start.day)
-            found: date | None = date(year, month, min(wanted, _month_days(year, month)))
-        else:
-            matching = [
-                date(year, month, d)
-                for d in range(1, _month_days(year, month) + 1)
-                if date(year, month, d).weekday() in days
-            ]
-            index = INDEXES.index(str(pattern.get("index") or "first").lower())
-            if not matching:
-                found = None
-            elif index == 4:
-                found = matching[-1]
-            else:
-                found = matching[index] if index < len(matching) else None
-        if found is not None and found >= start:
-            yield found
-        month += months
-        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+def pattern_of(recurrence: Mapping[str, Any]) -> Pattern:
+    """A validated ``patternedRecurrence`` as a :class:`Pattern` (recurrencePattern, recurrenceRange)."""
+    pattern = recurrence.get("pattern") or {}
+    rng = recurrence.get("range") or {}
+    kind = str(rng.get("type") or "noEnd")
+    index = str(pattern.get("index") or "first").lower()
+    return Pattern(
+        str(pattern.get("type")),
+        date.fromisoformat(str(rng["startDate"])),
+        interval=max(1, int(pattern.get("interval") or 1)),
+        days=tuple(sorted({DAYS.index(str(d).lower()) for d in pattern.get("daysOfWeek") or []})),
+        day_of_month=int(pattern["dayOfMonth"]) if pattern.get("dayOfMonth") else None,
+        index=INDEXES.index(index) if index in INDEXES else 0,
+        month=int(pattern["month"]) if pattern.get("month") else None,
+        first_day_of_week=DAYS.index(str(pattern.get("firstDayOfWeek") or "sunday").lower()),
+        end=date.fromisoformat(str(rng["endDate"])) if kind == "endDate" else None,
+        count=int(rng.get("numberOfOccurrences") or 0) if kind == "numbered" else None,
+    )
 
 
 def pattern_dates(recurrence: Mapping[str, Any], *, until: date | None = None) -> list[date]:
     """The dates the pattern gives, cancelled ones included, in order (at most :data:`MAX_INSTANCES`)."""
-    pattern = recurrence.get("pattern") or {}
-    rng = recurrence.get("range") or {}
-    start = date.fromisoformat(str(rng["startDate"]))
-    kind = str(rng.get("type") or "noEnd")
-    count = int(rng.get("numberOfOccurrences") or 0) if kind == "numbered" else MAX_INSTANCES
-    last = date.fromisoformat(str(rng["endDate"])) if kind == "endDate" else None
-    if until is not None and (last is None or until < last):
-        last = until
-    out: list[date] = []
-    for day in _candidates(pattern, start):
-        if len(out) >= min(count, MAX_INSTANCES) or (last is not None and day > last):
-            break
-        out.append(day)
-    return out
+    return dates(pattern_of(recurrence), until=until)
 
 
 def occurrence_id(master_id: str, day: date) -> str:
