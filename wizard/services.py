@@ -171,11 +171,11 @@ class Services:
 
     # -- secrets and sign-in -------------------------------------------------------------------
     def secret_store(self) -> SecretStore:
-        return SecretStore()
+        return SecretStore(profile_id=self.profile.instance_id)
 
     def token_cache(self) -> Any:
         if self._token_cache is None:
-            self._token_cache = load_token_cache(self.where)
+            self._token_cache = load_token_cache(self.where, profile_id=self.profile.instance_id)
         return self._token_cache
 
     def sign_in(self, org: OrgProfile) -> SignIn:
@@ -354,8 +354,7 @@ class Services:
             profile.sync_org_id = None
         profile.organizations.remove(org)
         self.save()
-        if org.auth_kind == "ntlm":
-            self.secret_store().delete(org_key(org.id, org.username))
+        self.secret_store().forget_org(org, profile.organizations, self.token_cache)
 
     def set_sync_org(self, org: OrgProfile) -> records.SyncOrgReport:
         """Flip the server-side flags (set here, clear in every other configured organization), then the profile.
