@@ -208,7 +208,8 @@ class SecretStore:
     ) -> None:
         """Remove what belongs to an organization that was removed from the profile: its NTLM password, or its
         account's tokens from the profile's token cache (``token_cache`` is called only then) unless another
-        of the ``remaining`` organizations signs in with the same account."""
+        of the ``remaining`` organizations signs in with the same account. A token cache that cannot be opened
+        (no keyring) is logged, not raised: the organization is removed all the same."""
         if org.auth_kind == "ntlm":
             self.delete(org_key(org.id, org.username))
             return
@@ -222,7 +223,11 @@ class SecretStore:
                 and authority_host(other.authority) == environment
             ):
                 return
-        forget_account(token_cache(), org.username, environment)
+        try:
+            forget_account(token_cache(), org.username, environment)
+        except (SecretStoreError, PersistenceError, keyring.errors.KeyringError) as exc:
+            # The organization is gone from the profile already; its tokens go with the next sign-out.
+            log.warning("could not sign %s out of the token cache: %s", org.username, type(exc).__name__)
 
     def forget_profile(
         self, orgs: Iterable[OrgSecrets], mailbox_address: str | None, where: Locations | None = None

@@ -428,6 +428,16 @@ def test_removing_an_oauth_organization_signs_out_its_account_unless_still_used(
     ]  # the other profile, same user and organization, stays signed in
 
 
+def test_removing_an_oauth_organization_without_a_token_cache_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def cache() -> Any:
+        raise SecretStoreError("no keyring", user_text="No keyring")
+
+    SecretStore(profile_id=P0).forget_org(_Org("org-1"), [], cache)
+    assert "could not sign" in caplog.text
+
+
 def test_forget_profile_removes_all_of_one_profiles_entries(tmp_path: Path) -> None:
     wheres = {P0: _profile_where(tmp_path, "p0"), P1: _profile_where(tmp_path, "p1")}
     orgs = [_Org("org-1", "ntlm", "CONTOSO\\anna"), _Org("org-2")]
