@@ -6,6 +6,11 @@
   stored with the platform's encryption (DPAPI, Keychain, libsecret). Where that is unavailable (Linux without
   libsecret/PyGObject is common) the serialized cache lives in the keyring instead
   (:class:`KeyringPersistence`); a plaintext file is never an option.
+* Every entry belongs to one profile: bound to a profile id (``SecretStore(profile_id=...)``,
+  ``load_token_cache(where, profile_id=...)``) an entry's name starts with ``profile:<id>/`` (the Keychain
+  item and the libsecret item of the token cache carry the id too), so two profiles of one operating-system
+  account (``D365SYNC_HOME``) never share a password or a sign-in. The shared entry of an earlier version is
+  moved to the first profile that asks for it and has none of its own (:func:`profile_key`).
 * :func:`use_memory_keyring` is for ``d365sync demo``: a throw-away single-process profile that must run on
   machines without any keyring.
 * :func:`redact` masks bearer tokens and passwords in text that goes to logs.
@@ -14,12 +19,16 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import os
 import re
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import keyring
 import keyring.errors
@@ -28,6 +37,8 @@ from keyring.backend import KeyringBackend
 from msal_extensions import PersistedTokenCache
 from msal_extensions.persistence import (
     BasePersistence,
+    KeychainPersistence,
+    LibsecretPersistence,
     PersistenceError,
     PersistenceNotFound,
     build_encrypted_persistence,
@@ -36,8 +47,19 @@ from msal_extensions.persistence import (
 from wizard.errors import SecretStoreError
 from wizard.paths import Locations, locations
 
+log = logging.getLogger(__name__)
+
 SERVICE = "d365sync"
 TOKEN_CACHE_KEY = "msal-token-cache"
+#: the libsecret schema of the token cache item; its attributes name the application and the profile
+LIBSECRET_SCHEMA = "io.github.d365sync.TokenCache"
+
+
+def profile_key(profile_id: str, key: str) -> str:
+    """The name of ``key``'s keyring entry for one profile: ``profile:<id>/<key>``.
+
+    Earlier versions named entries by ``key`` alone, shared by every profile of the operating-system account."""
+    return f"profile:{profile_id.strip().lower()}/{key}"
 
 
 def org_key(org_id: str, username: str) -> str:
@@ -96,40 +118,162 @@ def _store_error(action: str, exc: BaseException) -> SecretStoreError:
     )
 
 
-class SecretStore:
-    """Passwords in the OS keyring, one entry per key (see :func:`org_key`, :func:`mailbox_key`)."""
+class OrgSecrets(Protocol):
+    """What :meth:`SecretStore.forget_org` needs to know of an organization (``wizard.settings.OrgProfile``)."""
 
-    def __init__(self, service: str = SERVICE) -> None:
+    @property
+    def id(self) -> str: ...
+    @property
+    def auth_kind(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def authority(self) -> str: ...
+
+
+class SecretStore:
+    """Passwords in the OS keyring, one entry per key (see :func:`org_key`, :func:`mailbox_key`).
+
+    Bound to a profile (``profile_id``) the entries are that profile's own (:func:`profile_key`); the entry an
+    earlier version kept under the bare key is moved to the profile's name the first time it is read (or
+    removed by :meth:`delete`) while the profile has none of its own. Unbound (``profile_id`` None) the bare
+    keys are used, as before."""
+
+    def __init__(self, service: str = SERVICE, *, profile_id: str | None = None) -> None:
         self.service = service
+        self.profile_id = profile_id or None
 
     def __repr__(self) -> str:
-        return f"SecretStore(service={self.service!r})"
+        return f"SecretStore(service={self.service!r}, profile_id={self.profile_id!r})"
 
-    def get(self, key: str) -> str | None:
-        check_keyring()
+    def entry_name(self, key: str) -> str:
+        """The keyring user name ``key`` is stored under."""
+        return profile_key(self.profile_id, key) if self.profile_id else key
+
+    def _read(self, name: str) -> str | None:
         try:
-            value: str | None = keyring.get_password(self.service, key)
+            value: str | None = keyring.get_password(self.service, name)
         except keyring.errors.KeyringError as exc:
             raise _store_error("read", exc) from exc
         return value
 
-    def set(self, key: str, value: str) -> None:
-        check_keyring()
+    def _remove(self, name: str) -> bool:
         try:
-            keyring.set_password(self.service, key, value)
-        except keyring.errors.KeyringError as exc:
-            raise _store_error("store", exc) from exc
-
-    def delete(self, key: str) -> bool:
-        """Remove ``key``; False when there was nothing to remove."""
-        check_keyring()
-        try:
-            keyring.delete_password(self.service, key)
+            keyring.delete_password(self.service, name)
         except keyring.errors.PasswordDeleteError:
             return False
         except keyring.errors.KeyringError as exc:
             raise _store_error("delete", exc) from exc
         return True
+
+    def get(self, key: str) -> str | None:
+        check_keyring()
+        name = self.entry_name(key)
+        value = self._read(name)
+        if value is None and name != key:
+            value = self._read(key)  # an earlier version's shared entry: becomes this profile's own
+            if value is not None:
+                self._write(name, value)
+                self._remove(key)
+                log.info("keyring entry %s moved to this profile's own name", key.split(":", 1)[0])
+        return value
+
+    def _write(self, name: str, value: str) -> None:
+        try:
+            keyring.set_password(self.service, name, value)
+        except keyring.errors.KeyringError as exc:
+            raise _store_error("store", exc) from exc
+
+    def set(self, key: str, value: str) -> None:
+        check_keyring()
+        self._write(self.entry_name(key), value)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; False when there was nothing to remove.
+
+        A bound store that has no entry of its own removes an earlier version's shared entry of that key: it
+        would have become this profile's at its next read."""
+        check_keyring()
+        name = self.entry_name(key)
+        removed = self._remove(name)
+        if not removed and name != key:
+            removed = self._remove(key)
+        return removed
+
+    def forget_org(
+        self,
+        org: OrgSecrets,
+        remaining: Iterable[OrgSecrets],
+        token_cache: Callable[[], msal.SerializableTokenCache],
+    ) -> None:
+        """Remove what belongs to an organization that was removed from the profile: its NTLM password, or its
+        account's tokens from the profile's token cache (``token_cache`` is called only then) unless another
+        of the ``remaining`` organizations signs in with the same account. A token cache that cannot be opened
+        (no keyring) is logged, not raised: the organization is removed all the same."""
+        if org.auth_kind == "ntlm":
+            self.delete(org_key(org.id, org.username))
+            return
+        if not org.username:
+            return
+        environment = authority_host(org.authority)
+        for other in remaining:
+            if (
+                other.auth_kind != "ntlm"
+                and other.username.strip().lower() == org.username.strip().lower()
+                and authority_host(other.authority) == environment
+            ):
+                return
+        try:
+            forget_account(token_cache(), org.username, environment)
+        except (SecretStoreError, PersistenceError, keyring.errors.KeyringError) as exc:
+            # The organization is gone from the profile already; its tokens go with the next sign-out.
+            log.warning("could not sign %s out of the token cache: %s", org.username, type(exc).__name__)
+
+    def forget_profile(
+        self, orgs: Iterable[OrgSecrets], mailbox_address: str | None, where: Locations | None = None
+    ) -> None:
+        """Remove every entry of this (bound) profile: the organizations' passwords, the mailbox password and
+        the token cache (keyring entry, the platform's encrypted item, the files next to it). Nothing of
+        another profile is touched. No command calls this yet: there is no "remove profile" command."""
+        if not self.profile_id:
+            raise ValueError("forget_profile needs a SecretStore bound to a profile")
+        for org in orgs:
+            self.delete(org_key(org.id, org.username))
+        if mailbox_address:
+            self.delete(mailbox_key(mailbox_address))
+        clear_token_cache(where, profile_id=self.profile_id, service=self.service)
+
+
+def authority_host(authority: str) -> str:
+    """The host of an authority URL as MSAL's cache records it (an account's ``environment``); "" if none."""
+    return (urlsplit(authority).hostname or "").lower() if authority else ""
+
+
+def forget_account(cache: msal.SerializableTokenCache, username: str, environment: str = "") -> int:
+    """Remove ``username``'s account and tokens (every client, every tenant) from ``cache``; ``environment``
+    (an authority host) limits it to that authority's accounts. Returns how many entries went; no network."""
+    kinds = msal.TokenCache.CredentialType
+    wanted = username.strip().lower()
+    accounts = [
+        a
+        for a in cache.search(kinds.ACCOUNT)
+        if str(a.get("username", "")).lower() == wanted
+        and (not environment or str(a.get("environment", "")).lower() == environment)
+    ]
+    removed = 0
+    for account in accounts:
+        query = {"home_account_id": account["home_account_id"], "environment": account["environment"]}
+        for kind, remove in (
+            (kinds.REFRESH_TOKEN, cache.remove_rt),
+            (kinds.ACCESS_TOKEN, cache.remove_at),
+            (kinds.ID_TOKEN, cache.remove_idt),
+        ):
+            for entry in list(cache.search(kind, query=query)):
+                remove(entry)
+                removed += 1
+        cache.remove_account(account)
+        removed += 1
+    return removed
 
 
 class MemoryKeyring(KeyringBackend):
@@ -173,26 +317,30 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
     """msal-extensions persistence that keeps the serialized token cache in the OS keyring.
 
     The file at ``signal_location`` holds nothing; its modification time tells other processes that the cache
-    changed (as msal-extensions' own libsecret persistence does).
+    changed (as msal-extensions' own libsecret persistence does). ``key`` is the keyring entry's name
+    (:func:`profile_key` of :data:`TOKEN_CACHE_KEY` for a profile).
     """
 
     is_encrypted = True  # as far as the keyring backend is
 
-    def __init__(self, signal_location: str | os.PathLike[str], service: str = SERVICE) -> None:
+    def __init__(
+        self, signal_location: str | os.PathLike[str], service: str = SERVICE, key: str = TOKEN_CACHE_KEY
+    ) -> None:
         self._signal = Path(signal_location)
         self._signal.parent.mkdir(parents=True, exist_ok=True)
         self._service = service
+        self.key = key
 
     def save(self, content: str) -> None:
         try:
-            keyring.set_password(self._service, TOKEN_CACHE_KEY, content)
+            keyring.set_password(self._service, self.key, content)
         except keyring.errors.KeyringError as exc:
             raise PersistenceError(message=f"keyring refused the token cache: {type(exc).__name__}") from exc
         self._signal.touch()
 
     def load(self) -> str:
         try:
-            content: str | None = keyring.get_password(self._service, TOKEN_CACHE_KEY)
+            content: str | None = keyring.get_password(self._service, self.key)
         except keyring.errors.KeyringError as exc:
             raise PersistenceError(message=f"keyring refused the token cache: {type(exc).__name__}") from exc
         if content is None:
@@ -211,20 +359,103 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
     def clear(self) -> None:
         """Forget the cache (sign out of every account)."""
         with contextlib.suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(self._service, TOKEN_CACHE_KEY)
+            keyring.delete_password(self._service, self.key)
         self._signal.unlink(missing_ok=True)
 
 
-def _native_persistence(location: Path) -> Any:
+def _legacy_native_name(location: Path) -> str:
+    """msal-extensions' default name of the native item for ``location`` (libsecret schema, Keychain account)."""
+    return hashlib.sha256(str(location).encode("utf-8")).hexdigest()
+
+
+def _libsecret_attributes(profile_id: str) -> dict[str, str]:
+    return {"application": SERVICE, "profile": profile_id.strip().lower(), "kind": TOKEN_CACHE_KEY}
+
+
+def _build_native(location: Path, profile_id: str | None) -> Any:
+    """The platform's encrypted persistence; for a profile its item is named by the profile id.
+
+    Windows' DPAPI file is the profile's own already (it lies in the profile's folder)."""
+    if not profile_id or sys.platform.startswith("win"):
+        return build_encrypted_persistence(str(location))
+    if sys.platform == "darwin":
+        return KeychainPersistence(
+            str(location), service_name=SERVICE, account_name=profile_key(profile_id, TOKEN_CACHE_KEY)
+        )
+    if sys.platform.startswith("linux"):
+        return LibsecretPersistence(
+            str(location),
+            schema_name=LIBSECRET_SCHEMA,
+            attributes=_libsecret_attributes(profile_id),
+            label=f"d365sync sign-in (profile {profile_id})",
+        )
+    return build_encrypted_persistence(str(location))  # raises: unsupported platform
+
+
+def _take_legacy_native(location: Path) -> str | None:
+    """The native item an earlier version kept for ``location`` (msal-extensions' default names), emptied so
+    no other profile takes it too; None when there is none (or nothing in it)."""
+    if sys.platform.startswith("linux"):
+        from msal_extensions.libsecret import LibSecretAgent
+
+        agent = LibSecretAgent(_legacy_native_name(location), {})
+        content: str | None = agent.load()
+        if content:
+            agent.clear()
+        return content or None
+    if sys.platform == "darwin":
+        old = KeychainPersistence(str(location))
+        try:
+            content = old.load()
+        except PersistenceNotFound:
+            return None
+        if content and content != "{}":
+            old.save("{}")  # msal-extensions cannot delete a Keychain item; an empty cache holds no token
+            return str(content)
+    return None
+
+
+def _adopt_legacy_native(persistence: Any, location: Path) -> None:
+    """Move an earlier version's native token cache to the profile's own item, once."""
+    try:
+        persistence.load()
+        return  # the profile has its own
+    except PersistenceNotFound:
+        pass
+    content = _take_legacy_native(location)
+    if content is not None:
+        persistence.save(content)
+        log.info("token cache moved to this profile's own item")
+
+
+def _native_persistence(location: Path, profile_id: str | None = None) -> Any:
     """msal-extensions' encrypted persistence for this platform, or None when it cannot work here."""
     try:
-        persistence = build_encrypted_persistence(str(location))
+        persistence = _build_native(location, profile_id)
+        if profile_id:
+            _adopt_legacy_native(persistence, location)
         persistence.load()  # a probe: unavailable crypto or an unreadable cache fails here, not mid-sign-in
     except PersistenceNotFound:
         return persistence
     except Exception:  # ImportError (no PyGObject), RuntimeError, PersistenceError, OSError (no D-Bus)...
         return None
     return persistence
+
+
+def _adopt_legacy_keyring_cache(persistence: KeyringPersistence, service: str) -> None:
+    """Move an earlier version's shared keyring token cache to the profile's own entry, once."""
+    try:
+        if keyring.get_password(service, persistence.key) is not None:
+            return
+        content = keyring.get_password(service, TOKEN_CACHE_KEY)
+        if content is None:
+            return
+        persistence.save(content)
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(service, TOKEN_CACHE_KEY)
+    except keyring.errors.KeyringError as exc:
+        raise _store_error("read", exc) from exc
+    log.info("token cache moved to this profile's own keyring entry")
 
 
 def _keyring_chosen_explicitly() -> bool:
@@ -241,33 +472,74 @@ def _keyring_chosen_explicitly() -> bool:
         return False
 
 
-def token_cache_persistence(where: Locations | None = None, *, prefer_native: bool | None = None) -> Any:
+def _keyring_cache(where: Locations, profile_id: str | None, service: str = SERVICE) -> KeyringPersistence:
+    key = profile_key(profile_id, TOKEN_CACHE_KEY) if profile_id else TOKEN_CACHE_KEY
+    signal = where.token_cache_file.with_name(where.token_cache_file.name + ".changed")
+    return KeyringPersistence(signal, service, key)
+
+
+def token_cache_persistence(
+    where: Locations | None = None, *, prefer_native: bool | None = None, profile_id: str | None = None
+) -> Any:
     """The persistence the token cache uses: the platform's encryption, else the keyring.
 
-    ``prefer_native`` None: the platform's encryption unless a keyring was chosen explicitly.
+    ``prefer_native`` None: the platform's encryption unless a keyring was chosen explicitly. ``profile_id``:
+    the profile's own entry (an earlier version's shared one is moved to it once); None: the shared entry.
     """
     where = where or locations()
     where.data_dir.mkdir(parents=True, exist_ok=True)
     if prefer_native is None:
         prefer_native = not _keyring_chosen_explicitly()
     if prefer_native:
-        native = _native_persistence(where.token_cache_file)
+        native = _native_persistence(where.token_cache_file, profile_id)
         if native is not None:
             return native
     check_keyring()
-    return KeyringPersistence(where.token_cache_file.with_name(where.token_cache_file.name + ".changed"))
+    persistence = _keyring_cache(where, profile_id)
+    if profile_id:
+        _adopt_legacy_keyring_cache(persistence, SERVICE)
+    return persistence
 
 
 def load_token_cache(
-    where: Locations | None = None, *, prefer_native: bool | None = None
+    where: Locations | None = None, *, prefer_native: bool | None = None, profile_id: str | None = None
 ) -> msal.SerializableTokenCache:
-    """A persisted, cross-process-safe MSAL token cache (never plaintext on disk).
+    """A persisted, cross-process-safe MSAL token cache (never plaintext on disk); ``profile_id`` makes it
+    that profile's own (see :func:`token_cache_persistence`).
 
     Raises :class:`SecretStoreError` when neither the platform's encryption nor a keyring is available.
     """
-    persistence = token_cache_persistence(where, prefer_native=prefer_native)
+    persistence = token_cache_persistence(where, prefer_native=prefer_native, profile_id=profile_id)
     cache: msal.SerializableTokenCache = PersistedTokenCache(persistence)
     return cache
+
+
+def clear_token_cache(where: Locations | None = None, *, profile_id: str, service: str = SERVICE) -> None:
+    """Remove one profile's token cache wherever it may be: its keyring entry, its native item (libsecret,
+    Keychain: emptied; Windows: the DPAPI file) and the signal and lock files. Another profile's stays."""
+    where = where or locations()
+    persistence = _keyring_cache(where, profile_id, service)
+    try:
+        check_keyring()
+        persistence.clear()
+    except SecretStoreError:
+        pass  # no keyring: nothing can be in it
+    except keyring.errors.KeyringError as exc:
+        raise _store_error("delete", exc) from exc
+    location = where.token_cache_file
+    with contextlib.suppress(Exception):  # no native store here (no PyGObject, no D-Bus...)
+        if sys.platform.startswith("linux"):
+            from msal_extensions.libsecret import LibSecretAgent
+
+            LibSecretAgent(LIBSECRET_SCHEMA, _libsecret_attributes(profile_id)).clear()
+        elif sys.platform == "darwin":
+            _build_native(location, profile_id).save("{}")
+    for path in (
+        location,
+        Path(str(location) + ".lockfile"),
+        Path(str(persistence.get_location()) + ".lockfile"),
+    ):
+        path.unlink(missing_ok=True)
 
 
 # -- log masking -------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
+import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +15,23 @@ import keyring
 import msal
 import pytest
 from keyring.backends import chainer, fail, null
+from msal_extensions.persistence import PersistenceNotFound
 
 from wizard import secrets
 from wizard.errors import SecretStoreError
 from wizard.paths import locations
 from wizard.secrets import (
+    TOKEN_CACHE_KEY,
     KeyringPersistence,
     MemoryKeyring,
     SecretStore,
     check_keyring,
+    clear_token_cache,
+    forget_account,
     load_token_cache,
     mailbox_key,
     org_key,
+    profile_key,
     redact,
     token_cache_persistence,
     use_memory_keyring,
@@ -34,13 +42,21 @@ def _b64(document: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
 
 
-def _token_event(refresh_token: str, access_token: str = "at-value") -> dict[str, Any]:
+def _token_event(
+    refresh_token: str,
+    access_token: str = "at-value",
+    *,
+    user: str = "anna@contoso.com",
+    oid: str = "o1",
+    host: str = "login.example.com",
+) -> dict[str, Any]:
     """What MSAL hands its cache after a successful token request."""
-    id_token = f"{_b64({'alg': 'none'})}.{_b64({'preferred_username': 'anna@contoso.com', 'oid': 'o1', 'tid': 't1', 'sub': 'o1', 'iss': 'x', 'aud': 'c'})}."
+    claims = {"preferred_username": user, "oid": oid, "tid": "t1", "sub": oid, "iss": "x", "aud": "c"}
+    id_token = f"{_b64({'alg': 'none'})}.{_b64(claims)}."
     return {
         "client_id": "client-1",
         "scope": ["https://org.example.com/user_impersonation"],
-        "token_endpoint": "https://login.example.com/adfs/oauth2/token",
+        "token_endpoint": f"https://{host}/adfs/oauth2/token",
         "grant_type": "password",
         "response": {
             "access_token": access_token,
@@ -48,7 +64,7 @@ def _token_event(refresh_token: str, access_token: str = "at-value") -> dict[str
             "token_type": "Bearer",
             "expires_in": 3600,
             "id_token": id_token,
-            "client_info": _b64({"uid": "o1", "utid": "t1"}),
+            "client_info": _b64({"uid": oid, "utid": "t1"}),
         },
         "params": {},
         "data": {},
@@ -241,6 +257,307 @@ def test_keyring_persistence_before_first_save() -> None:
     persistence.clear()
     with pytest.raises(PersistenceNotFound):
         persistence.load()
+
+
+# -- entries per profile (issue 16) ------------------------------------------------------------------
+P0, P1 = "0f0f0f0f-0000-4000-8000-000000000000", "1e1e1e1e-1111-4111-8111-111111111111"
+ANNA, JOERG = "anna.schmidt@contoso.com", "joerg.baer@contoso.com"
+
+
+@dataclass
+class _Org:
+    id: str
+    auth_kind: str = "oauth"
+    username: str = ANNA
+    authority: str = "https://login.example.com/adfs"
+
+
+def _raw(key: str) -> str | None:
+    value: str | None = keyring.get_password("d365sync", key)
+    return value
+
+
+def _users(cache: msal.SerializableTokenCache) -> list[str]:
+    return sorted(a["username"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT))
+
+
+def _profile_where(tmp_path: Path, name: str) -> Any:
+    return locations(
+        tmp_path / name
+    )  # two D365SYNC_HOMEs; the test keyring is one for both, as an OS keyring
+
+
+def test_profile_key_names_the_profile() -> None:
+    assert profile_key(P0.upper(), "org:o:anna") == f"profile:{P0}/org:o:anna"
+    assert SecretStore(profile_id=P0).entry_name(mailbox_key(ANNA)) == f"profile:{P0}/mailbox:{ANNA}"
+    assert SecretStore().entry_name("mailbox:x") == "mailbox:x"  # unbound: the bare key, as before
+    assert P0 in repr(SecretStore(profile_id=P0))
+
+
+@pytest.mark.parametrize("first", [0, 1], ids=["p0-first", "p1-first"])
+def test_two_profiles_keep_their_own_passwords(first: int) -> None:
+    """One organization, two users (NTLM), two profiles, in either order: neither overwrites the other."""
+    stores = [SecretStore(profile_id=P0), SecretStore(profile_id=P1)]
+    passwords = ["pw-anna", "pw-joerg"]
+    for index in (first, 1 - first):
+        stores[index].set(org_key("org-1", ANNA), passwords[index])
+        stores[index].set(mailbox_key(ANNA), passwords[index] + "-mail")
+    for store, password in zip(stores, passwords, strict=True):
+        assert store.get(org_key("org-1", ANNA)) == password
+        assert store.get(mailbox_key(ANNA)) == password + "-mail"
+    assert _raw(org_key("org-1", ANNA)) is None  # nothing under the old shared name
+    assert _raw(profile_key(P0, org_key("org-1", ANNA))) == "pw-anna"
+
+
+@pytest.mark.parametrize("first", [0, 1], ids=["p0-first", "p1-first"])
+def test_two_profiles_two_users_one_organization_stay_signed_in(tmp_path: Path, first: int) -> None:
+    """The reproduction of issue 16 on the token cache: two profiles sign in to one organization as two
+    users; each profile's cache keeps its own user, whichever signed in last."""
+    wheres = [_profile_where(tmp_path, "p0"), _profile_where(tmp_path, "p1")]
+    ids = [P0, P1]
+    events = [
+        _token_event("rt-anna", user=ANNA, oid="o-anna"),
+        _token_event("rt-joerg", user=JOERG, oid="o-j"),
+    ]
+    for index in (first, 1 - first):
+        load_token_cache(wheres[index], prefer_native=False, profile_id=ids[index]).add(events[index])
+    for where, profile_id, user, rt in zip(wheres, ids, [ANNA, JOERG], ["rt-anna", "rt-joerg"], strict=True):
+        cache = load_token_cache(where, prefer_native=False, profile_id=profile_id)  # a later process
+        assert _users(cache) == [user]
+        assert _refresh_tokens(cache) == [rt]
+    assert _raw(TOKEN_CACHE_KEY) is None
+    assert _raw(profile_key(P0, TOKEN_CACHE_KEY)) is not None
+    assert _raw(profile_key(P1, TOKEN_CACHE_KEY)) is not None
+
+
+def test_an_old_shared_password_moves_to_the_first_profile_once() -> None:
+    keyring.set_password("d365sync", org_key("org-1", "CONTOSO\\anna"), "old-pw")
+    keyring.set_password("d365sync", mailbox_key(ANNA), "old-mail-pw")
+    mine, other = SecretStore(profile_id=P0), SecretStore(profile_id=P1)
+    assert mine.get(org_key("org-1", "CONTOSO\\anna")) == "old-pw"
+    assert mine.get(mailbox_key(ANNA)) == "old-mail-pw"
+    assert _raw(org_key("org-1", "CONTOSO\\anna")) is None  # moved, not copied
+    assert _raw(profile_key(P0, org_key("org-1", "contoso\\anna"))) == "old-pw"
+    assert other.get(org_key("org-1", "CONTOSO\\anna")) is None  # once: the other profile does not get it
+    assert mine.get(org_key("org-1", "CONTOSO\\anna")) == "old-pw"
+
+
+def test_a_profile_with_its_own_entry_leaves_the_old_one_alone() -> None:
+    keyring.set_password("d365sync", mailbox_key(ANNA), "old")
+    store = SecretStore(profile_id=P0)
+    store.set(mailbox_key(ANNA), "new")
+    assert store.get(mailbox_key(ANNA)) == "new"
+    assert _raw(mailbox_key(ANNA)) == "old"  # another profile may still move it to itself
+
+
+def test_delete_removes_an_old_entry_not_yet_moved() -> None:
+    keyring.set_password("d365sync", mailbox_key(ANNA), "old")
+    assert SecretStore(profile_id=P0).delete(mailbox_key(ANNA)) is True
+    assert _raw(mailbox_key(ANNA)) is None
+    assert SecretStore(profile_id=P0).delete(mailbox_key(ANNA)) is False
+
+
+def test_an_old_shared_token_cache_moves_to_the_first_profile_once(tmp_path: Path) -> None:
+    where = _profile_where(tmp_path, "p0")
+    load_token_cache(where, prefer_native=False).add(_token_event("rt-old"))  # an earlier version's entry
+    assert _raw(TOKEN_CACHE_KEY) is not None
+    mine = load_token_cache(where, prefer_native=False, profile_id=P0)
+    assert _refresh_tokens(mine) == ["rt-old"]  # still signed in after the upgrade
+    assert _raw(TOKEN_CACHE_KEY) is None
+    other = load_token_cache(_profile_where(tmp_path, "p1"), prefer_native=False, profile_id=P1)
+    assert _refresh_tokens(other) == []
+    assert _refresh_tokens(load_token_cache(where, prefer_native=False, profile_id=P0)) == ["rt-old"]
+
+
+def test_an_old_token_cache_does_not_replace_the_profiles_own(tmp_path: Path) -> None:
+    where = _profile_where(tmp_path, "p0")
+    load_token_cache(where, prefer_native=False, profile_id=P0).add(_token_event("rt-mine"))
+    keyring.set_password("d365sync", TOKEN_CACHE_KEY, "{}")
+    assert _refresh_tokens(load_token_cache(where, prefer_native=False, profile_id=P0)) == ["rt-mine"]
+    assert _raw(TOKEN_CACHE_KEY) == "{}"
+
+
+def test_forget_account_removes_one_user_only() -> None:
+    cache = msal.SerializableTokenCache()
+    cache.add(_token_event("rt-anna", user=ANNA, oid="o-anna"))
+    cache.add(_token_event("rt-joerg", user=JOERG, oid="o-joerg"))
+    cache.add(_token_event("rt-anna-elsewhere", user=ANNA, oid="o-anna", host="login.other.example"))
+    assert forget_account(cache, ANNA.upper(), "login.example.com") == 4  # RT, AT, ID token, account
+    assert sorted(_refresh_tokens(cache)) == ["rt-anna-elsewhere", "rt-joerg"]
+    kinds = msal.TokenCache.CredentialType
+    left = {e["home_account_id"] for k in (kinds.ACCESS_TOKEN, kinds.ID_TOKEN) for e in cache.search(k)}
+    assert len(left) == 2
+    assert forget_account(cache, "nobody@contoso.com") == 0
+
+
+def test_removing_an_ntlm_organization_removes_its_password_only() -> None:
+    mine, other = SecretStore(profile_id=P0), SecretStore(profile_id=P1)
+    for store in (mine, other):
+        store.set(org_key("org-1", "CONTOSO\\anna"), "pw")
+        store.set(org_key("org-2", "CONTOSO\\anna"), "pw2")
+
+    def no_cache() -> Any:
+        raise AssertionError("an NTLM organization has nothing in the token cache")
+
+    mine.forget_org(
+        _Org("org-1", "ntlm", "CONTOSO\\anna"), [_Org("org-2", "ntlm", "CONTOSO\\anna")], no_cache
+    )
+    assert mine.get(org_key("org-1", "CONTOSO\\anna")) is None
+    assert mine.get(org_key("org-2", "CONTOSO\\anna")) == "pw2"
+    assert other.get(org_key("org-1", "CONTOSO\\anna")) == "pw"  # the other profile's stays
+
+
+def test_removing_an_oauth_organization_signs_out_its_account_unless_still_used(tmp_path: Path) -> None:
+    where, other_where = _profile_where(tmp_path, "p0"), _profile_where(tmp_path, "p1")
+    load_token_cache(where, prefer_native=False, profile_id=P0).add(_token_event("rt-anna", user=ANNA))
+    load_token_cache(other_where, prefer_native=False, profile_id=P1).add(_token_event("rt-a1", user=ANNA))
+    store = SecretStore(profile_id=P0)
+
+    def cache() -> msal.SerializableTokenCache:
+        return load_token_cache(where, prefer_native=False, profile_id=P0)
+
+    sales, test = _Org("org-sales"), _Org("org-test")
+    store.forget_org(sales, [test], cache)  # the same account signs in to Contoso Test: kept
+    assert _refresh_tokens(cache()) == ["rt-anna"]
+    store.forget_org(test, [_Org("org-x", username=JOERG)], cache)  # the last organization of that account
+    assert _refresh_tokens(cache()) == []
+    assert _users(cache()) == []
+    other = load_token_cache(other_where, prefer_native=False, profile_id=P1)
+    assert _refresh_tokens(other) == [
+        "rt-a1"
+    ]  # the other profile, same user and organization, stays signed in
+
+
+def test_removing_an_oauth_organization_without_a_token_cache_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def cache() -> Any:
+        raise SecretStoreError("no keyring", user_text="No keyring")
+
+    SecretStore(profile_id=P0).forget_org(_Org("org-1"), [], cache)
+    assert "could not sign" in caplog.text
+
+
+def test_forget_profile_removes_all_of_one_profiles_entries(tmp_path: Path) -> None:
+    wheres = {P0: _profile_where(tmp_path, "p0"), P1: _profile_where(tmp_path, "p1")}
+    orgs = [_Org("org-1", "ntlm", "CONTOSO\\anna"), _Org("org-2")]
+    for profile_id, where in wheres.items():
+        store = SecretStore(profile_id=profile_id)
+        store.set(org_key("org-1", "CONTOSO\\anna"), "pw")
+        store.set(mailbox_key(ANNA), "mail-pw")
+        load_token_cache(where, prefer_native=False, profile_id=profile_id).add(
+            _token_event("rt-" + profile_id)
+        )
+    SecretStore(profile_id=P0).forget_profile(orgs, ANNA, wheres[P0])
+    assert not [k for k in json.loads((Path(os.environ["D365SYNC_HOME"]) / "test-keyring.json").read_text())
+                if P0 in k]  # fmt: skip
+    assert not list(wheres[P0].data_dir.glob("msal_token_cache*"))
+    kept = SecretStore(profile_id=P1)
+    assert kept.get(org_key("org-1", "CONTOSO\\anna")) == "pw"
+    assert kept.get(mailbox_key(ANNA)) == "mail-pw"
+    assert _refresh_tokens(load_token_cache(wheres[P1], prefer_native=False, profile_id=P1)) == ["rt-" + P1]
+    with pytest.raises(ValueError):
+        SecretStore().forget_profile([], None)
+
+
+def test_clear_token_cache_without_a_keyring_is_harmless(tmp_path: Path) -> None:
+    keyring.set_keyring(fail.Keyring())
+    clear_token_cache(_profile_where(tmp_path, "p0"), profile_id=P0)
+
+
+# -- the native items (libsecret on Linux, Keychain on macOS), with fakes -----------------------------
+class _FakeSecretService:
+    """libsecret items by (schema, attributes), as ``msal_extensions.libsecret.LibSecretAgent`` sees them."""
+
+    items: dict[tuple[str, frozenset[tuple[str, str]]], str]
+
+    def __init__(self) -> None:
+        self.items = {}
+        service = self
+
+        class Agent:
+            def __init__(self, schema_name: str, attributes: dict[str, str], **kwargs: Any) -> None:
+                self.key = (schema_name, frozenset((attributes or {}).items()))
+
+            def save(self, data: str) -> bool:
+                service.items[self.key] = data
+                return True
+
+            def load(self) -> str | None:
+                return service.items.get(self.key)
+
+            def clear(self) -> bool:
+                return service.items.pop(self.key, None) is not None
+
+        class Persistence(KeyringPersistence):
+            def __init__(
+                self, location: str, schema_name: Any = None, attributes: Any = None, **kw: Any
+            ) -> None:
+                super().__init__(location + ".fake-signal")
+                self.agent = Agent(
+                    schema_name or secrets._legacy_native_name(Path(location)), attributes or {}
+                )
+
+            def save(self, content: str) -> None:
+                self.agent.save(content)
+                self._signal.touch()
+
+            def load(self) -> str:
+                content = self.agent.load()
+                if content is None:
+                    raise PersistenceNotFound(message="none")
+                return content
+
+        self.Agent = Agent
+        self.Persistence = Persistence
+
+
+@pytest.fixture
+def fake_libsecret(monkeypatch: pytest.MonkeyPatch) -> _FakeSecretService:
+    fake = _FakeSecretService()
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(secrets, "LibsecretPersistence", fake.Persistence)
+    monkeypatch.setitem(
+        sys.modules, "msal_extensions.libsecret", types.SimpleNamespace(LibSecretAgent=fake.Agent)
+    )
+    return fake
+
+
+def test_libsecret_items_carry_the_profile_id(fake_libsecret: _FakeSecretService, tmp_path: Path) -> None:
+    wheres = [_profile_where(tmp_path, "p0"), _profile_where(tmp_path, "p1")]
+    for where, profile_id, rt in zip(wheres, [P0, P1], ["rt-0", "rt-1"], strict=True):
+        load_token_cache(where, prefer_native=True, profile_id=profile_id).add(_token_event(rt))
+    assert {dict(attrs)["profile"] for _, attrs in fake_libsecret.items} == {P0, P1}
+    assert {schema for schema, _ in fake_libsecret.items} == {secrets.LIBSECRET_SCHEMA}
+    assert _refresh_tokens(load_token_cache(wheres[0], prefer_native=True, profile_id=P0)) == ["rt-0"]
+    clear_token_cache(wheres[0], profile_id=P0)
+    assert {dict(attrs)["profile"] for _, attrs in fake_libsecret.items} == {P1}
+
+
+def test_the_old_libsecret_item_moves_to_the_profile_once(
+    fake_libsecret: _FakeSecretService, tmp_path: Path
+) -> None:
+    where = _profile_where(tmp_path, "p0")
+    legacy = (secrets._legacy_native_name(where.token_cache_file), frozenset())
+    seed = msal.SerializableTokenCache()
+    seed.add(_token_event("rt-old"))
+    fake_libsecret.items[legacy] = seed.serialize()  # what msal-extensions' default names held
+    assert _refresh_tokens(load_token_cache(where, prefer_native=True, profile_id=P0)) == ["rt-old"]
+    assert legacy not in fake_libsecret.items
+    assert _refresh_tokens(load_token_cache(where, prefer_native=True, profile_id=P1)) == []
+
+
+def test_keychain_item_is_named_by_the_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, Any]] = []
+
+    def keychain(location: str, service_name: str | None = None, account_name: str | None = None) -> Any:
+        made.append({"service": service_name, "account": account_name})
+        return object()
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(secrets, "KeychainPersistence", keychain)
+    secrets._build_native(Path("/x/msal_token_cache.bin"), P0)
+    assert made == [{"service": "d365sync", "account": profile_key(P0, TOKEN_CACHE_KEY)}]
 
 
 # -- redact ------------------------------------------------------------------------------------------

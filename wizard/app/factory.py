@@ -136,11 +136,11 @@ class Factory:
 
     # -- secrets and sign-in -------------------------------------------------------------------
     def secret_store(self) -> SecretStore:
-        return SecretStore()
+        return SecretStore(profile_id=self.profile.instance_id)
 
     def token_cache(self) -> Any:
         if self._token_cache is None:
-            self._token_cache = load_token_cache(self.where)
+            self._token_cache = load_token_cache(self.where, profile_id=self.profile.instance_id)
         return self._token_cache
 
     def sign_in(self, org: OrgProfile) -> SignIn:

@@ -187,8 +187,7 @@ def remove_org(factory: Factory, org: OrgProfile) -> None:
         profile.sync_org_id = None
     profile.organizations.remove(org)
     factory.save()
-    if org.auth_kind == "ntlm":
-        factory.secret_store().delete(org_key(org.id, org.username))
+    factory.secret_store().forget_org(org, profile.organizations, factory.token_cache)
 
 
 def set_sync_org(factory: Factory, org: OrgProfile) -> records.SyncOrgReport:
