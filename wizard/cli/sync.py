@@ -13,9 +13,10 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from wizard.app.conflicts import list_conflicts, resolve_conflict
 from wizard.app.factory import Factory
-from wizard.app.instance import read_claim
 from wizard.app.schedule import Schedule, ServerIntervals, read_server_intervals
+from wizard.app.status import read_status
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -27,6 +28,8 @@ from wizard.cli.output import (
 )
 from wizard.errors import D365SyncError
 from wizard.isotime import iso_z
+from wizard.settings.enums import RECORD_KINDS, Kind
+from wizard.sync.status import StatusSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -139,21 +142,9 @@ def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
                 signal.signal(signum, old)
 
 
-def current_status(factory: Factory) -> Any:
+def current_status(factory: Factory) -> StatusSnapshot:
     """The status view for ``status`` and the demo (the claim read when an organization synchronizes)."""
-    from wizard.sync.state import StateDB
-    from wizard.sync.status import status_snapshot
-
-    profile = factory.profile
-    is_sync: bool | None = None
-    if profile.sync_org is not None:
-        try:
-            claim = read_claim(factory)
-            is_sync = claim is not None and claim.instance_id == profile.instance_id
-        except D365SyncError as error:
-            log.info("status: could not read the claim: %s", error)
-    with StateDB.open(factory.where.state_db) as state:
-        return status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
+    return read_status(factory, check_claim=True).snapshot
 
 
 def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
@@ -195,11 +186,8 @@ def _short(value: Any, width: int = 30) -> str:
 
 
 def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
-    from wizard.sync.state import StateDB
-
     factory.require_sync_org()
-    with StateDB.open(factory.where.state_db) as state:
-        conflicts = state.conflicts(unresolved_only=args.open)
+    conflicts = list_conflicts(factory, unresolved_only=args.open)
     if args.json:
         emit_json({"conflicts": [_conflict_dict(c) for c in conflicts]})
         return EXIT_OK
@@ -225,14 +213,13 @@ def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
 
 def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
     factory.require_sync_org()
-    with factory.engine() as engine:
-        if not engine.is_sync_computer():
-            raise _not_sync_computer(factory)
-        try:
-            done = engine.resolve_conflict(args.id, args.use)
-        except KeyError:
-            print(f"d365sync: there is no conflict {args.id}. See: d365sync conflicts list", file=sys.stderr)
-            return EXIT_FAILURE
+    try:
+        done = resolve_conflict(
+            factory, args.id, args.use, not_sync_computer=lambda: _not_sync_computer(factory)
+        )
+    except KeyError:
+        print(f"d365sync: there is no conflict {args.id}. See: d365sync conflicts list", file=sys.stderr)
+        return EXIT_FAILURE
     print(f"Conflict {args.id}: {done}.")
     return EXIT_OK
 
@@ -244,7 +231,7 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument(
         "--kind",
         action="append",
-        choices=["contacts", "appointments", "tasks", "email"],
+        choices=[*RECORD_KINDS, Kind.EMAIL],
         help="only this kind (repeatable)",
     )
     p.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")

@@ -20,13 +20,15 @@ from functools import cache
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
+from wizard.settings.enums import Kind
+
 CONTEXT = "EngineText"
 
-KIND_TITLES = {
-    "email": QT_TRANSLATE_NOOP("StatusWindow", "Email"),
-    "contacts": QT_TRANSLATE_NOOP("StatusWindow", "Contacts"),
-    "appointments": QT_TRANSLATE_NOOP("StatusWindow", "Appointments"),
-    "tasks": QT_TRANSLATE_NOOP("StatusWindow", "Tasks"),
+KIND_TITLES: dict[str, str] = {
+    Kind.EMAIL: QT_TRANSLATE_NOOP("StatusWindow", "Email"),
+    Kind.CONTACTS: QT_TRANSLATE_NOOP("StatusWindow", "Contacts"),
+    Kind.APPOINTMENTS: QT_TRANSLATE_NOOP("StatusWindow", "Appointments"),
+    Kind.TASKS: QT_TRANSLATE_NOOP("StatusWindow", "Tasks"),
 }
 
 

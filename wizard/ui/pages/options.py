@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from wizard.app.options import OptionsChoice, OptionsState
 from wizard.crm.entities import UserQuery
+from wizard.settings.enums import RECORD_KINDS, ConflictPolicy, Kind
 from wizard.settings.profile import SyncOptions
 from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
@@ -48,18 +49,18 @@ TRACKING = (
     (4, QT_TRANSLATE_NOOP("options", "No email messages")),
 )
 POLICIES = (
-    ("crm_wins", QT_TRANSLATE_NOOP("options", "Dynamics 365 wins")),
-    ("mailbox_wins", QT_TRANSLATE_NOOP("options", "The mailbox wins")),
-    ("newest_wins", QT_TRANSLATE_NOOP("options", "The newest change wins")),
-    ("ask", QT_TRANSLATE_NOOP("options", "Ask me")),
+    (ConflictPolicy.CRM_WINS, QT_TRANSLATE_NOOP("options", "Dynamics 365 wins")),
+    (ConflictPolicy.MAILBOX_WINS, QT_TRANSLATE_NOOP("options", "The mailbox wins")),
+    (ConflictPolicy.NEWEST_WINS, QT_TRANSLATE_NOOP("options", "The newest change wins")),
+    (ConflictPolicy.ASK, QT_TRANSLATE_NOOP("options", "Ask me")),
 )
 KIND_LABELS = (
-    ("email", QT_TRANSLATE_NOOP("options", "Email")),
-    ("contacts", QT_TRANSLATE_NOOP("options", "Contacts")),
-    ("appointments", QT_TRANSLATE_NOOP("options", "Appointments")),
-    ("tasks", QT_TRANSLATE_NOOP("options", "Tasks")),
+    (Kind.EMAIL, QT_TRANSLATE_NOOP("options", "Email")),
+    (Kind.CONTACTS, QT_TRANSLATE_NOOP("options", "Contacts")),
+    (Kind.APPOINTMENTS, QT_TRANSLATE_NOOP("options", "Appointments")),
+    (Kind.TASKS, QT_TRANSLATE_NOOP("options", "Tasks")),
 )
-KIND_TABLES = {"contacts": "contact", "appointments": "appointment", "tasks": "task"}
+KIND_TABLES = {Kind.CONTACTS: "contact", Kind.APPOINTMENTS: "appointment", Kind.TASKS: "task"}
 TABLE_LABELS = {"contact": "Contacts", "appointment": "Appointments", "task": "Tasks"}
 DIRECTION_LABELS = {
     Direction.BOTH: QT_TRANSLATE_NOOP("options", "⇄  Both ways"),
@@ -91,7 +92,7 @@ class SyncFieldsDialog(QDialog):
         self.overrides = copy.deepcopy(overrides)
         self.all_addresses = all_addresses
         self.kind_combo = QComboBox(self)
-        for kind in ("contacts", "appointments", "tasks"):
+        for kind in RECORD_KINDS:
             self.kind_combo.addItem(_tr(dict(KIND_LABELS)[kind]), kind)
         kind_label = QLabel(self.tr("&Record type:"), self)
         kind_label.setBuddy(self.kind_combo)
@@ -235,7 +236,7 @@ class OptionsPage(BasePage):
             self.kind_notes[kind] = note
             grid.addWidget(note, row, 1)
         grid.setColumnStretch(1, 1)
-        self.kind_boxes["email"].toggled.connect(self._email_toggled)
+        self.kind_boxes[Kind.EMAIL].toggled.connect(self._email_toggled)
 
         # filters
         self.filters = QTreeWidget(self)
@@ -317,11 +318,11 @@ class OptionsPage(BasePage):
         for kind, box in self.kind_boxes.items():
             box.setChecked(sync.kinds.get(kind, True))
         self.send_box.setChecked(sync.send_email)
-        policy = next(iter(sync.conflict_policy.values()), "crm_wins")
+        policy = sync.policy_for(Kind.CONTACTS)  # one choice for every kind
         self.policy_combo.setCurrentIndex(max(0, self.policy_combo.findData(policy)))
         if sync.interval_minutes:
             self.interval.setValue(sync.interval_minutes)
-        self._email_toggled(self.kind_boxes["email"].isChecked())
+        self._email_toggled(self.kind_boxes[Kind.EMAIL].isChecked())
 
     def _email_toggled(self, on: bool) -> None:
         self.track_combo.setEnabled(on and self.state is not None)
@@ -333,7 +334,7 @@ class OptionsPage(BasePage):
         has_filters = self.state is not None and bool(self.state.filters)
         self.default_filters_button.setEnabled(idle and loaded and not has_filters)
         self.filters.setEnabled(loaded)
-        self.track_combo.setEnabled(loaded and self.kind_boxes["email"].isChecked())
+        self.track_combo.setEnabled(loaded and self.kind_boxes[Kind.EMAIL].isChecked())
         self.interval.setEnabled(loaded)
 
     # -- answers ---------------------------------------------------------------------------------
@@ -434,7 +435,7 @@ class OptionsPage(BasePage):
         sync.kinds = {kind: box.isChecked() for kind, box in self.kind_boxes.items()}
         sync.send_email = self.send_box.isChecked()
         policy = str(self.policy_combo.currentData())
-        sync.conflict_policy = {kind: policy for kind in ("contacts", "appointments", "tasks")}
+        sync.set_policy(ConflictPolicy(policy))
         if self.state is None:
             return OptionsChoice(sync=sync)
         sync.interval_minutes = self.interval.value()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QLabel, QWidget
 
 from wizard.app.options import OptionsChoice
+from wizard.settings.enums import Kind
 from wizard.ui.controller import OP_SAVE, WizardController
 from wizard.ui.pages.base import BasePage
 from wizard.ui.pages.options import KIND_LABELS, POLICIES, TRACKING, _tr
@@ -73,14 +74,14 @@ class SummaryPage(BasePage):
         sync = choice.sync
         kinds = [_tr(label) for kind, label in KIND_LABELS if sync.kinds.get(kind, True)]
         rows.append((self.tr("Synchronize"), esc(", ".join(kinds)) or self.tr("nothing")))
-        if sync.kinds.get("email", True) and choice.selected_tracking is not None:
+        if sync.kinds.get(Kind.EMAIL, True) and choice.selected_tracking is not None:
             rows.append((self.tr("Track"), esc(_tr(dict(TRACKING)[choice.selected_tracking]))))
         rows.append(
             (self.tr("Send email from Dynamics 365"), self.tr("yes") if sync.send_email else self.tr("no"))
         )
         if sync.interval_minutes:
             rows.append((self.tr("Interval"), self.tr("every {0} minutes").format(sync.interval_minutes)))
-        policy = next(iter(sync.conflict_policy.values()), "crm_wins")
+        policy = sync.policy_for(Kind.CONTACTS)  # one choice for every kind
         rows.append((self.tr("Conflicts"), esc(_tr(dict(POLICIES).get(policy, policy)))))
         if choice.filter_active:
             on = sum(1 for v in choice.filter_active.values() if v)

@@ -12,6 +12,7 @@ from typing import Any
 
 from wizard.app.status import OrgSwitch, StatusReport
 from wizard.settings import Profile
+from wizard.settings.enums import ALL_KINDS
 from wizard.sync.engine import KindCounts
 from wizard.sync.state import ConflictRecord
 from wizard.sync.status import StatusSnapshot
@@ -30,7 +31,7 @@ __all__ = [
     "view_from_snapshot",
 ]
 
-KIND_ORDER = ("email", "contacts", "appointments", "tasks")
+KIND_ORDER = ALL_KINDS
 MAILBOX_KINDS = {"exchange": "Exchange", "exchange_online": "Exchange Online", "pop3": "POP3"}
 Resolve = Callable[
     [int, str], None

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.settings.enums import Kind
 from wizard.sync.engine import KindCounts
 from wizard.ui.engine_adapter import clock_text
 from wizard.ui.engine_texts import kind_title
@@ -42,7 +43,7 @@ def number(n: int) -> str:
 def counts_text(kind: str, counts: KindCounts, direction: str) -> str:
     """ "3 updated, 1 created" (email: "12 tracked" / "1 sent"); "—" when nothing changed."""
     created = QCoreApplication.translate("StatusWindow", "created")
-    if kind == "email":
+    if kind == Kind.EMAIL:
         created = (
             QCoreApplication.translate("StatusWindow", "tracked")
             if direction == "to_crm"
