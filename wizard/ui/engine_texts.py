@@ -24,7 +24,7 @@ from wizard.settings.enums import Kind
 
 CONTEXT = "EngineText"
 
-KIND_TITLES: dict[str, str] = {
+KIND_TITLES: dict[str, object] = {
     Kind.EMAIL: QT_TRANSLATE_NOOP("StatusWindow", "Email"),
     Kind.CONTACTS: QT_TRANSLATE_NOOP("StatusWindow", "Contacts"),
     Kind.APPOINTMENTS: QT_TRANSLATE_NOOP("StatusWindow", "Appointments"),
