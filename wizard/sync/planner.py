@@ -75,7 +75,7 @@ UNRESOLVED = "@unresolved"
 
 WAITING = "@waiting"
 """Base key of a recurring series: the dates of its mailbox exceptions that wait for Dynamics 365 to make their
-occurrences (:mod:`wizard.sync.series`). The executor sets it with the base it stores; plans carry it over."""
+occurrences (:mod:`wizard.sync.records.appointment_series`). The executor sets it with the base it stores; plans carry it over."""
 
 TRACKED_CATEGORY = "Tracked to Dynamics 365"
 LINK_UNTRACKED, LINK_PENDING, LINK_TRACKED = 0, 1, 2  # crmlinkstate values (reference B.10)
