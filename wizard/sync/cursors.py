@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
+
+from wizard.settings.enums import Kind
 
 if TYPE_CHECKING:
-    from wizard.settings.enums import Kind
     from wizard.sync.state import StateDB
 
 CURSOR_VERSION = 2
 FULL_READ_EVERY = timedelta(days=1)
 """A full read of the scope at least this often: filters on time ("next 7 days") or on related rows
 (link-entity) can move a row in or out of scope without the row itself changing."""
-
-EMAIL = "email"
-#: The state DB types its kinds for the two-way kinds; email shares its tables under the name "email".
-EMAIL_KIND = cast("Kind", EMAIL)
 
 
 @dataclass
@@ -154,7 +151,7 @@ class EmailCursors:
 def in_flight(state: StateDB) -> dict[str, str]:
     """Sends written down but not finished (a crash between sending and updating the row)."""
     try:
-        data = json.loads(state.cursor(EMAIL_KIND, "crm") or "{}")
+        data = json.loads(state.cursor(Kind.EMAIL, "crm") or "{}")
     except ValueError:
         return {}
     outbox = data.get("outbox") if isinstance(data, dict) else None
@@ -164,10 +161,10 @@ def in_flight(state: StateDB) -> dict[str, str]:
 def outbox_put(state: StateDB, activity_id: str, message_id: str) -> None:
     outbox = in_flight(state)
     outbox[activity_id] = message_id
-    state.set_cursor(EMAIL_KIND, "crm", json.dumps({"outbox": outbox}, sort_keys=True))
+    state.set_cursor(Kind.EMAIL, "crm", json.dumps({"outbox": outbox}, sort_keys=True))
 
 
 def outbox_drop(state: StateDB, activity_id: str) -> None:
     outbox = in_flight(state)
     if outbox.pop(activity_id, None) is not None:
-        state.set_cursor(EMAIL_KIND, "crm", json.dumps({"outbox": outbox}, sort_keys=True))
+        state.set_cursor(Kind.EMAIL, "crm", json.dumps({"outbox": outbox}, sort_keys=True))

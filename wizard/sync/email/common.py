@@ -12,14 +12,14 @@ from wizard.crm import emails as crm_emails
 from wizard.crm.client import guid
 from wizard.errors import Severity
 from wizard.mailbox.base import FolderKind, LinkState, NamedProps
+from wizard.settings.enums import Kind
 from wizard.sync.correlation import DEFAULT_TRACKING_PREFIX, EmailRef
-from wizard.sync.cursors import EMAIL, EMAIL_KIND
 from wizard.sync.run import RunContext
 from wizard.sync.state import StateDBError
 
 log = logging.getLogger(__name__)
 
-KIND = EMAIL
+KIND = Kind.EMAIL
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ def read_settings(ctx: RunContext) -> EmailSettings:
 def record_error(ctx: RunContext, severity: Severity, message: str, item: str | None = None) -> None:
     """An item's failure in the run's error log (not on a dry run)."""
     if ctx.run_id is not None:
-        ctx.state.record_error(ctx.run_id, EMAIL_KIND, severity, message, item)
+        ctx.state.record_error(ctx.run_id, Kind.EMAIL, severity, message, item)
 
 
 def link(ctx: RunContext, activity_id: str, item_id: str, message_id: str | None) -> None:
-    if ctx.state.link_by_crm(EMAIL_KIND, activity_id) or ctx.state.link_by_mailbox(EMAIL_KIND, item_id):
+    if ctx.state.link_by_crm(Kind.EMAIL, activity_id) or ctx.state.link_by_mailbox(Kind.EMAIL, item_id):
         return
     try:
-        ctx.state.link(EMAIL_KIND, activity_id, item_id, {"messageid": message_id})
+        ctx.state.link(Kind.EMAIL, activity_id, item_id, {"messageid": message_id})
     except StateDBError as exc:  # a race with ourselves cannot happen; a duplicate link is harmless
         log.debug("email link not stored: %s", exc)
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class EmailSync:
     """The email kind (``KindSync``): tracking to Dynamics 365 and sending from it."""
 
-    kind = KIND
+    kind: str = KIND
 
     def __init__(
         self,

@@ -14,9 +14,9 @@ import logging
 from wizard.crm import emails as crm_emails
 from wizard.errors import Severity
 from wizard.mailbox.base import FolderKind, MailItem
+from wizard.settings.enums import Kind
 from wizard.sync import cursors
 from wizard.sync.correlation import EmailRef, normalize_message_id
-from wizard.sync.cursors import EMAIL_KIND
 from wizard.sync.email.common import EmailSettings, link, record_error, stamp
 from wizard.sync.run import KindResult, RunContext
 from wizard.sync.state import JournalEntry
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def recover(ctx: RunContext, st: EmailSettings, result: KindResult, *, page_size: int) -> None:
     """Resolve what a crash left unfinished; ``page_size``: messages a request when Sent Items is read."""
-    for entry in ctx.state.pending_creates(EMAIL_KIND):
+    for entry in ctx.state.pending_creates(Kind.EMAIL):
         if entry.side == "crm":
             _recover_track(ctx, st, entry)
     sent_ids: set[str] | None = None

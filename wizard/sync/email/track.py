@@ -1,5 +1,4 @@
-"""Tracking mailbox messages in Dynamics 365 (mailbox -> Dynamics 365, DESIGN section 4, reference B.4/B.10/B.13).
-
+"""Tracking mailbox messages in Dynamics 365 (mailbox -> Dynamics 365; DESIGN section 4, reference B.4/B.10/B.13).
 
 - scope: messages the user tracked by hand (category "Tracked to Dynamics 365", or ``crmlinkstate`` 1 =
   tracking pending) in the Inbox and Sent Items; for mail in the Inbox root also the user's
@@ -16,7 +15,6 @@
   the email gets ``notifications`` = 1 (attachments not all saved), the email itself never fails for it;
 - the mailbox item is stamped with ``crmid``/``crmlinkstate`` 2/``crmorgid`` where the backend has named
   properties (POP3 has not: the link lives in the state DB and the ``messageid`` check).
-
 
 Email deletes never propagate (B.9): nothing here deletes anything on either side.
 """
@@ -62,8 +60,9 @@ from wizard.mailbox.base import (
     MailItem,
 )
 from wizard.odata.errors import ODataError
+from wizard.settings.enums import Kind
 from wizard.sync.correlation import Correlation, EmailRef, correlate, normalize_message_id
-from wizard.sync.cursors import EMAIL_KIND, EmailCursors
+from wizard.sync.cursors import EmailCursors
 from wizard.sync.email.common import KIND, EmailSettings, aware, link, record_error, stamp, stamp_many
 from wizard.sync.email.lookup import CrmEmails, PageLookup
 from wizard.sync.parties import CUSTOMER_TABLES, PartyResolver, ResolvedParty
@@ -109,7 +108,7 @@ class Tracker:
 
     def track(self, ctx: RunContext, st: EmailSettings, result: KindResult, *, dry_run: bool) -> None:
         caps = ctx.mailbox.capabilities
-        cursors = EmailCursors.load(ctx.state.cursor(EMAIL_KIND, "mailbox"))
+        cursors = EmailCursors.load(ctx.state.cursor(Kind.EMAIL, "mailbox"))
         resolver = PartyResolver(ctx.crm, st.me)
         lookup = CrmEmails(ctx.crm)
         done = 0
@@ -126,7 +125,7 @@ class Tracker:
                 ids = [
                     i
                     for i in dict.fromkeys(batch.created + batch.updated)
-                    if i not in retry and ctx.state.link_by_mailbox(EMAIL_KIND, i) is None
+                    if i not in retry and ctx.state.link_by_mailbox(Kind.EMAIL, i) is None
                 ]
                 # The cursor moves past a listing page only once all of it is done; a run stopped within it
                 # lists the page again and skips what it linked already.
@@ -140,10 +139,10 @@ class Tracker:
                 if not dry_run:
                     cursors.folders[folder.value] = batch.cursor
                     cursors.retry[folder.value] = list(dict.fromkeys(failed))
-                    ctx.state.set_cursor(EMAIL_KIND, "mailbox", cursors.dump())
+                    ctx.state.set_cursor(Kind.EMAIL, "mailbox", cursors.dump())
             if not dry_run:
                 cursors.retry[folder.value] = list(dict.fromkeys(failed))
-                ctx.state.set_cursor(EMAIL_KIND, "mailbox", cursors.dump())
+                ctx.state.set_cursor(Kind.EMAIL, "mailbox", cursors.dump())
 
     def _track_page(
         self,
@@ -221,7 +220,7 @@ class Tracker:
             manual = TRACKED_CATEGORY in item.categories or item.props.crmlinkstate == LinkState.PENDING
             message_id = normalize_message_id(item.message_id)
             if (
-                ctx.state.link_by_mailbox(EMAIL_KIND, item.id) is not None
+                ctx.state.link_by_mailbox(Kind.EMAIL, item.id) is not None
                 or (item.props.is_linked and item.props.crmid)
                 or (item.props.crmlinkstate == LinkState.NOT_TRACKED and not manual)
                 or (message_id and message_id in existing)
@@ -276,7 +275,7 @@ class Tracker:
         pending: list[Pending],
     ) -> None:
         """Decide on one message; a new tracked email joins ``pending`` (sent by the page's ``$batch``)."""
-        if ctx.state.link_by_mailbox(EMAIL_KIND, item.id) is not None:
+        if ctx.state.link_by_mailbox(Kind.EMAIL, item.id) is not None:
             return
         message_id = normalize_message_id(item.message_id)
         if item.props.is_linked and item.props.crmid:
@@ -416,7 +415,7 @@ class Tracker:
         with state.transaction():
             entries = [
                 state.journal_create(
-                    EMAIL_KIND,
+                    Kind.EMAIL,
                     "crm",
                     f"{folder.value} {p.item.id}",
                     hashlib.sha256(json.dumps(p.body, sort_keys=True, default=str).encode()).hexdigest(),
