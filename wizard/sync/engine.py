@@ -368,9 +368,9 @@ class Engine:
             if not entry.target_id:
                 return None
             sets = [mapping.crm_entity_set(entry.kind)]
-            if entry.kind == "appointments":
+            if entry.kind == Kind.APPOINTMENTS:
                 sets.append("recurringappointmentmasters")
-            key = "contactid" if entry.kind == "contacts" else "activityid"
+            key = "contactid" if entry.kind == Kind.CONTACTS else "activityid"
             for entity_set in sets:
                 rows = list(
                     self.crm.query(entity_set, select=[key], filter=f"{key} eq {guid(entry.target_id)}")

@@ -279,9 +279,9 @@ def is_tracked(item: Fields) -> bool:
 
 def crm_delete_propagates(kind: Kind, meta: Mapping[str, object], now: datetime) -> bool:
     """Does a delete in Dynamics 365 delete the mailbox copy? (B.9; unknown facts keep the copy)."""
-    if kind == "contacts":
+    if kind == Kind.CONTACTS:
         return meta.get("@owned_by_me", True) is False
-    if kind == "appointments":
+    if kind == Kind.APPOINTMENTS:
         if not (meta.get("@owned_by_me") is True or meta.get("@is_organizer") is True):
             return False
         raw_end = meta.get("@end")
@@ -294,7 +294,7 @@ def crm_delete_propagates(kind: Kind, meta: Mapping[str, object], now: datetime)
 
 def mailbox_delete_propagates(kind: Kind) -> bool:
     """Does a delete in the mailbox delete the CRM row? Never for contacts (B.9)."""
-    return kind != "contacts"
+    return kind != Kind.CONTACTS
 
 
 def _meta(base: Fields | None, crm: Fields | None, mailbox: Fields | None) -> Fields:

@@ -27,7 +27,7 @@ from typing import Any
 
 from wizard.errors import Severity
 from wizard.isotime import iso_z
-from wizard.settings.enums import ALL_KINDS
+from wizard.settings.enums import ALL_KINDS, Kind
 from wizard.settings.profile import Profile
 from wizard.sync.reporter import describe_counts
 from wizard.sync.run import KindCounts, KindRunStatus, RunStatus
@@ -103,7 +103,7 @@ def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]
     out = KindStatus(kind, enabled)
     out.linked = state.count_links(kind)  # type: ignore[arg-type]
     out.unresolved_conflicts = len(state.conflicts(kind, unresolved_only=True))  # type: ignore[arg-type]
-    out.waiting = state.count_waiting(kind) if kind == "appointments" else 0  # type: ignore[arg-type]
+    out.waiting = state.count_waiting(kind) if kind == Kind.APPOINTMENTS else 0  # type: ignore[arg-type]
     for run in runs:  # newest first: the last run that included this kind
         if not any(k == kind for k, _ in run.counts):
             continue

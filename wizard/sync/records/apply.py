@@ -345,7 +345,7 @@ class PlanExecutor:
                 series.update(
                     ctx.crm, mctx, op.crm_id, op.changes, shape, conversions, _read_etag(read, op.crm_id)
                 )
-                if kind == "appointments"
+                if kind == Kind.APPOINTMENTS
                 else None
             )
             if written is not None:  # a series (or an appointment that became one, or the reverse)
@@ -597,7 +597,7 @@ class PlanExecutor:
                 tally.to_crm.created += 1
                 created.append((op, new))
                 # a series' deleted / modified occurrences; what waits leaves the stored base (dates noted)
-                if kind == "appointments" and series.after_create(ctx.crm, mctx, new, op.fields, op.base):
+                if kind == Kind.APPOINTMENTS and series.after_create(ctx.crm, mctx, new, op.fields, op.base):
                     state.update_base(kind, new, op.base)
         stamped = self._stamp_many(
             ctx, [(op.mailbox_id, new) for op, new in created], LinkState.TRACKED, read

@@ -133,9 +133,9 @@ class KindReader:
         kind = self.record_kind
         entity_set = TABLES[TABLE[kind]][0]
         select = mapping.crm_select(kind, all_addresses=ctx.options.sync_all_addresses)
-        if kind == "contacts":
+        if kind == Kind.CONTACTS:
             select = list(dict.fromkeys([*select, "_parentcustomerid_value"]))
-        expand = mapping.crm_expand() if kind == "appointments" else None
+        expand = mapping.crm_expand() if kind == Kind.APPOINTMENTS else None
         select = [c for c in select if c not in ctx.missing_columns]
         key = ID_COLUMN[kind]
         wanted = {i.lower() for i in ids}
@@ -183,7 +183,7 @@ class KindReader:
         """Which of ``ids`` still exist in Dynamics 365 (the rest was deleted)."""
         kind = self.record_kind
         sets = [TABLES[TABLE[kind]][0]]
-        if kind == "appointments":
+        if kind == Kind.APPOINTMENTS:
             sets.append("recurringappointmentmasters")  # a series is never mistaken for a deleted row
         found: set[str] = set()
         for entity_set in sets:
@@ -238,7 +238,7 @@ class KindReader:
         views: dict[str, Fields] = {}
         versions: dict[str, str] = {}
         for row in rows:
-            if kind == "appointments" and row.get("instancetypecode") in SERIES_INSTANCE_TYPES:
+            if kind == Kind.APPOINTMENTS and row.get("instancetypecode") in SERIES_INSTANCE_TYPES:
                 # an occurrence is part of its series (read by .appointment_series): its change marks the series
                 if row.get("_seriesid_value"):
                     ctx.series_touched.add(str(row["_seriesid_value"]).lower())
@@ -254,7 +254,7 @@ class KindReader:
         """Views and versions of those of ``ids`` that are in scope (read fresh)."""
         in_scope = self._in_scope(ctx, queries, ids) if queries else set()
         rows = self.read_rows(ctx, sorted(in_scope)) if in_scope else []
-        if self.record_kind == "contacts" and mctx.sync_contact_company and rows:
+        if self.record_kind == Kind.CONTACTS and mctx.sync_contact_company and rows:
             mctx.account_names = {**mctx.account_names, **self._account_names(ctx, rows)}
         return self._views(ctx, mctx, rows)
 
@@ -343,7 +343,7 @@ class KindReader:
                 if row.get(key):
                     ids.add(str(row[key]).lower())
         rows = self.read_rows(ctx, sorted(ids), table_rows=table_rows)
-        if kind == "contacts" and mctx.sync_contact_company:
+        if kind == Kind.CONTACTS and mctx.sync_contact_company:
             mctx.account_names = self._account_names(ctx, rows)
         views, versions = self._views(ctx, mctx, rows)
         snapshot = previous.versions
@@ -365,7 +365,7 @@ class KindReader:
     def read(self, ctx: RunContext, mctx: mapping.MappingContext, *, create_defaults: bool) -> KindRead:
         kind, state = self.record_kind, ctx.state
         links = state.links(kind)
-        previous_crm = CrmCursor.load(state.cursor(kind, "crm")) if kind == "appointments" else None
+        previous_crm = CrmCursor.load(state.cursor(kind, "crm")) if kind == Kind.APPOINTMENTS else None
         crm = self._read_crm(ctx, mctx, links, create_defaults=create_defaults)
         if previous_crm is not None:
             crm = self._with_series(ctx, mctx, links, crm, previous_crm)
