@@ -4,6 +4,7 @@ Reporter in order, and a child that dies without an outcome is a retriable failu
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Sequence
@@ -103,13 +104,13 @@ def test_events_are_replayed_in_order(tmp_path: Path) -> None:
                          [KindResult("tasks", KindCounts(created=2), KindCounts())], [])  # fmt: skip
     script.write_text(
         "import json, sys\n"
-        "for e in " + repr([
+        "for e in json.loads(" + repr(json.dumps([
             {"event": "run_started", "kinds": ["tasks"]},
             {"event": "kind_started", "kind": "tasks"},
             {"event": "progress", "kind": "tasks", "done": 25, "total": 50, "message": "reading"},
             {"event": "kind_finished", "result": summary_json(summary)["kinds"][0]},
             {"event": "summary", "summary": summary_json(summary)},
-        ]) + ":\n    print(json.dumps(e), flush=True)\n",
+        ])) + "):\n    print(json.dumps(e), flush=True)\n",
         encoding="utf-8",
     )  # fmt: skip
     wrapper = tmp_path / "python"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from wizard.crm import emails as crm_emails
 from wizard.crm.auth import StaticTokenProvider
 from wizard.crm.client import DataverseClient
 from wizard.errors import Severity
@@ -37,8 +38,11 @@ from wizard.sandbox.ews._soap import el, t
 from wizard.sandbox.ews.demo import build_message
 from wizard.sandbox.ews.ops import apply_mime, refresh_computed
 from wizard.settings.profile import MailboxBinding, OrgProfile, Profile
+from wizard.sync import cursors
 from wizard.sync.email import EmailSync
+from wizard.sync.email.track import Tracker
 from wizard.sync.engine import KindResult, NullReporter, RunContext
+from wizard.sync.run import RunOptions
 from wizard.sync.state import StateDB
 
 ANNA = "anna.schmidt@contoso.com"
@@ -78,7 +82,7 @@ class World:
             crm=self.crm,
             mailbox=mailbox or self.store,
             state=self.state,
-            profile=self.profile,
+            options=RunOptions.from_profile(self.profile),
             org=self.org,
             user_id=self.user_id,
             reporter=NullReporter(),
@@ -565,7 +569,7 @@ def test_send_failure_marks_failed(world: World) -> None:
     messages = [e.message for e in world.state.errors(ctx.run_id)]
     assert any("refused a recipient" in m for m in messages)
     assert any("no recipient" in m for m in messages)
-    assert EmailSync.in_flight(world.state) == {}
+    assert cursors.in_flight(world.state) == {}
 
 
 class _NoSentCopy(_RefusingMailbox):
@@ -587,7 +591,7 @@ def _crash_after_send(world: World, monkeypatch: pytest.MonkeyPatch, mailbox: An
         raise RuntimeError("power cut")
 
     with monkeypatch.context() as patched:
-        patched.setattr(EmailSync, "_mark_sent", staticmethod(crash))
+        patched.setattr(crm_emails, "mark_sent", crash)
         with pytest.raises(RuntimeError):
             world.run(mailbox=mailbox)
     assert world.crm.get("emails", email_id, select=["statuscode"])["statuscode"] == 6
@@ -600,7 +604,7 @@ def test_never_sent_twice_after_a_crash_between_send_and_update(
 ) -> None:
     world.set_filter(4)
     email_id = _crash_after_send(world, monkeypatch)
-    ((in_flight, message_id),) = EmailSync.in_flight(world.state).items()
+    ((in_flight, message_id),) = cursors.in_flight(world.state).items()
     assert in_flight == email_id
     # the engine's generic journal recovery runs first at start-up; it must not make the send look undone
     world.state.recover_creates(lambda entry: None)
@@ -612,7 +616,7 @@ def test_never_sent_twice_after_a_crash_between_send_and_update(
     assert row["messageid"] == message_id
     copies = [i for i in world.mailbox_items(NANCY, "inbox") if i.text("Subject") == "Einmalig"]
     assert len(copies) == 1
-    assert EmailSync.in_flight(world.state) == {}
+    assert cursors.in_flight(world.state) == {}
 
 
 def test_crash_without_a_sent_items_copy_fails_rather_than_resends(
@@ -757,17 +761,17 @@ def test_a_listing_page_is_worked_in_pages_and_a_stop_within_it_repeats_nothing(
     world.set_filter(0)
     world.sync = EmailSync(page_size=10, listing_size=30)
     counts = _count_ews(world, monkeypatch)
-    real = EmailSync._track_page
+    real = Tracker._track_page
     calls = {"n": 0}
 
-    def stopping(self: EmailSync, *args: Any, **kwargs: Any) -> list[str]:
+    def stopping(self: Tracker, *args: Any, **kwargs: Any) -> list[str]:
         calls["n"] += 1
         if calls["n"] == 2:
             raise ServerUnreachable("the network went away")
         return real(self, *args, **kwargs)
 
     with monkeypatch.context() as patched:
-        patched.setattr(EmailSync, "_track_page", stopping)
+        patched.setattr(Tracker, "_track_page", stopping)
         with pytest.raises(ServerUnreachable):
             world.run()
     assert len(world.tracked()) == 10  # the first page of work, linked and stamped

@@ -467,7 +467,7 @@ class _Failing:
 
 def test_a_kind_error_stops_that_kind_an_account_error_the_run(setup: Setup) -> None:
     from wizard.errors import D365SyncError, Severity
-    from wizard.sync.kinds import RecordSync
+    from wizard.sync.records import RecordSync
 
     _new_contact(setup.client, "Kim", "Kindly")
     kind_error = D365SyncError("no tasks here", user_text="Tasks are not available.", severity=Severity.KIND)

@@ -369,7 +369,7 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
             raise ServerError("503 Service Unavailable")
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("wizard.sync.series.finish_conversion", unavailable)
+            patch.setattr("wizard.sync.records.appointment_series.finish_conversion", unavailable)
             summary = setup.run()
         (result,) = [k for k in summary.kinds if k.kind == "appointments"]
         assert result.status == "error" and "not synchronized" in (result.message or "")

@@ -42,7 +42,8 @@ from wizard.mailbox.base import FolderKind
 from wizard.mailbox.ews import EwsStore
 from wizard.sandbox import Sandbox
 from wizard.sync.engine import RunSummary
-from wizard.sync.kinds import KindAborted, RecordSync
+from wizard.sync.records import KindAborted, RecordSync
+from wizard.sync.records.apply import PlanExecutor
 
 CI_SEEDS = [11, 23, 47, 110]  # 110: a mailbox edit mid-run that was once overwritten (docs/RELIABILITY.md)
 SLOW_SEEDS = list(range(100, 160))
@@ -238,15 +239,15 @@ def test_a_mailbox_edit_between_read_and_write_is_not_overwritten(
     edit = world.midrun_edit_of(record, "mailbox", "subject")
     assert edit is not None
     pending = [edit]
-    original = RecordSync._fetch_one
+    original = PlanExecutor._fetch_one
 
-    def edited_first(self: RecordSync, ctx: object, mailbox_id: str) -> object:
+    def edited_first(self: PlanExecutor, ctx: object, mailbox_id: str) -> object:
         while pending:
             pending.pop()()
         return original(self, ctx, mailbox_id)  # type: ignore[arg-type]
 
     with monkeypatch.context() as patched:
-        patched.setattr(RecordSync, "_fetch_one", edited_first)
+        patched.setattr(PlanExecutor, "_fetch_one", edited_first)
         summary = rig.run()
     (tasks,) = [k for k in summary.kinds if k.kind == "tasks"]
     assert tasks.to_mailbox.errors == 1 and tasks.to_mailbox.updated == 0, describe(summary)

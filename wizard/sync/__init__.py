@@ -3,7 +3,10 @@
 - ``model``: the shared vocabulary (kinds, directions, Fields, Link, content_hash);
 - ``merge``: the three-way merge per field and the conflict policies;
 - ``planner``: the pure ``plan()`` that turns the three views into operations;
-- ``state``: the SQLite state DB (links and merge bases, cursors, create journal, conflicts, runs).
+- ``state``: the SQLite state DB (links and merge bases, cursors, create journal, conflicts, runs);
+- ``run``: one run's statuses, counts, options and context; ``cursors``: where each kind stopped reading;
+- ``records``: contacts, appointments and tasks (read, apply); ``email``: tracking and sending;
+- ``engine``: runs the kinds (claim, lock, recovery).
 """
 
 from wizard.settings.enums import Kind

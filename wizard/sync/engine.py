@@ -1,6 +1,6 @@
 """The run-time sync engine: runs one sync for the enabled kinds and reports progress.
 
-The pure parts (planner, merge, mapping) decide; ``wizard.sync.kinds`` (contacts, appointments, tasks) and
+The pure parts (planner, merge, mapping) decide; ``wizard.sync.records`` (contacts, appointments, tasks) and
 ``wizard.sync.email`` do the I/O per kind and record results in the state DB. The engine itself checks
 that this computer holds the synchronizing-computer claim (and renews its heartbeat), takes the
 profile's lock so only one engine runs, resolves creates a crash left pending, runs the kinds (a
@@ -14,13 +14,30 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from wizard.crm import records
+from wizard.crm.client import guid
 from wizard.errors import D365SyncError, Severity
+from wizard.mailbox.base import NotSupported
 from wizard.settings.enums import ALL_KINDS, RECORD_KINDS, Kind
+from wizard.sync import mapping
+from wizard.sync.records import RecordSync, appointment_series, resolve_conflict
+from wizard.sync.run import (
+    KindCounts,
+    KindResult,
+    KindRunStatus,
+    KindSync,
+    NullReporter,
+    Reporter,
+    RunContext,
+    RunOptions,
+    RunStatus,
+    RunSummary,
+)
+from wizard.sync.state import RunCounts
 
 if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
@@ -28,90 +45,22 @@ if TYPE_CHECKING:
     from wizard.settings.profile import OrgProfile, Profile
     from wizard.sync.state import StateDB
 
+__all__ = [
+    "Engine",
+    "EngineBusy",
+    "EngineLock",
+    "KindCounts",
+    "KindResult",
+    "KindRunStatus",
+    "KindSync",
+    "NullReporter",
+    "Reporter",
+    "RunContext",
+    "RunStatus",
+    "RunSummary",
+]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class KindCounts:
-    """Counts for one kind and one direction."""
-
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unlinked: int = 0
-    conflicts: int = 0
-    errors: int = 0
-
-
-@dataclass
-class KindResult:
-    kind: str  # "email" | "contacts" | "appointments" | "tasks"
-    to_crm: KindCounts = field(default_factory=KindCounts)
-    to_mailbox: KindCounts = field(default_factory=KindCounts)
-    status: str = "ok"  # "ok" | "error" | "skipped" | "needs_confirmation"
-    message: str = ""  # user text for error / needs_confirmation
-
-
-@dataclass
-class RunSummary:
-    run_id: int | None
-    started: datetime
-    finished: datetime
-    status: str  # "ok" | "partial" | "failed" | "not_sync_computer" | "dry_run"
-    kinds: list[KindResult] = field(default_factory=list)
-    planned: list[str] = field(default_factory=list)  # human lines of the plan (dry run)
-
-
-class Reporter(Protocol):
-    """Progress events; the GUI adapts them to Qt signals."""
-
-    def run_started(self, kinds: Sequence[str]) -> None: ...
-    def kind_started(self, kind: str) -> None: ...
-    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None: ...
-    def kind_finished(self, result: KindResult) -> None: ...
-    def run_finished(self, summary: RunSummary) -> None: ...
-
-
-class NullReporter:
-    """A Reporter that does nothing."""
-
-    def run_started(self, kinds: Sequence[str]) -> None:
-        pass
-
-    def kind_started(self, kind: str) -> None:
-        pass
-
-    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None:
-        pass
-
-    def kind_finished(self, result: KindResult) -> None:
-        pass
-
-    def run_finished(self, summary: RunSummary) -> None:
-        pass
-
-
-@dataclass
-class RunContext:
-    crm: DataverseClient
-    mailbox: MailboxStore
-    state: StateDB
-    profile: Profile
-    org: OrgProfile
-    user_id: str
-    reporter: Reporter
-    run_id: int | None
-    now: datetime
-    planned: list[str] = field(default_factory=list)  # plan lines (dry run, mass delete) the kinds append to
-    cache: dict[str, Any] = field(default_factory=dict)  # per-run values shared by the kinds
-
-
-class KindSync(Protocol):
-    """One kind's synchronizer; the engine calls run() per kind."""
-
-    kind: str
-
-    def run(self, ctx: RunContext, *, dry_run: bool, force: bool) -> KindResult: ...
 
 
 class EngineBusy(D365SyncError):
@@ -188,7 +137,7 @@ class EngineLock:
 class Engine:
     """Runs one sync: checks the claim and the lock, recovers pending creates, then each enabled kind.
 
-    ``email`` is the email KindSync (wizard/sync/email.py) when there is one; ``kinds`` overrides the
+    ``email`` is the email KindSync (wizard/sync/email/) when there is one; ``kinds`` overrides the
     record kinds' synchronizers (tests). ``lock_path`` is the profile's lock file (``Locations.lock_file``).
     """
 
@@ -216,8 +165,6 @@ class Engine:
         self.email = email
         self.lock_path = lock_path
         if kinds is None:
-            from wizard.sync.kinds import RecordSync
-
             kinds = {k: RecordSync(k) for k in RECORD_KINDS}
         self.syncs: dict[str, KindSync] = dict(kinds)
         if email is not None:
@@ -250,8 +197,6 @@ class Engine:
 
     def is_sync_computer(self) -> bool:
         """True when this profile's instance holds the synchronizing-computer claim (one request)."""
-        from wizard.crm import records
-
         claim = records.read_claim(self.crm)
         return claim is not None and claim.instance_id == self.profile.instance_id
 
@@ -266,12 +211,14 @@ class Engine:
             ours = self._claim_is_ours(dry_run=dry_run)
         except D365SyncError as error:  # the organization did not answer the claim check: nothing ran
             log.warning("synchronizing-computer check failed: %s", error)
-            failed = [KindResult(n, KindCounts(), KindCounts(), "error", error.user_text) for n in names]
-            summary = RunSummary(None, started, self.clock(), "failed", failed, [])
+            failed = [
+                KindResult(n, KindCounts(), KindCounts(), KindRunStatus.ERROR, error.user_text) for n in names
+            ]
+            summary = RunSummary(None, started, self.clock(), RunStatus.FAILED, failed, [])
             self.reporter.run_finished(summary)
             return summary
         if not ours:
-            summary = RunSummary(None, started, self.clock(), "not_sync_computer", [], [])
+            summary = RunSummary(None, started, self.clock(), RunStatus.NOT_SYNC_COMPUTER, [], [])
             self.reporter.run_finished(summary)
             return summary
         if self.lock_path is None:
@@ -280,8 +227,6 @@ class Engine:
             return self._run(names, started, dry_run=dry_run, force=force)
 
     def _claim_is_ours(self, *, dry_run: bool) -> bool:
-        from wizard.crm import records
-
         if not self.is_sync_computer():
             return False
         if dry_run:
@@ -295,17 +240,7 @@ class Engine:
     def _run(self, names: list[str], started: datetime, *, dry_run: bool, force: bool) -> RunSummary:
         state = self.state
         run_id = None if dry_run else state.start_run()
-        ctx = RunContext(
-            crm=self.crm,
-            mailbox=self.mailbox,
-            state=state,
-            profile=self.profile,
-            org=self.org,
-            user_id=self.org.user_id or self.crm.whoami().user_id,
-            reporter=self.reporter,
-            run_id=run_id,
-            now=started,
-        )
+        ctx = self._context(run_id, started)
         if not dry_run:
             self._recover_creates(ctx)
         self.reporter.run_started(names)
@@ -313,7 +248,9 @@ class Engine:
         fatal: D365SyncError | None = None
         for name in names:
             if fatal is not None:
-                results.append(KindResult(name, KindCounts(), KindCounts(), "skipped", fatal.user_text))
+                results.append(
+                    KindResult(name, KindCounts(), KindCounts(), KindRunStatus.SKIPPED, fatal.user_text)
+                )
                 continue
             self.reporter.kind_started(name)
             raised = True
@@ -321,23 +258,27 @@ class Engine:
                 result = self.syncs[name].run(ctx, dry_run=dry_run, force=force)
                 raised = False
             except D365SyncError as error:
-                result = KindResult(name, KindCounts(), KindCounts(), "error", error.user_text)
+                result = KindResult(name, KindCounts(), KindCounts(), KindRunStatus.ERROR, error.user_text)
                 if error.severity >= Severity.ACCOUNT and not _kind_level(error):
                     fatal = error
                 self._record_error(run_id, name, max(error.severity, Severity.KIND), error.user_text)
             except Exception as error:  # a bug in one kind must not take the others down
                 log.exception("%s: unexpected failure", name)
                 result = KindResult(
-                    name, KindCounts(), KindCounts(), "error", f"An unexpected error stopped {name}: {error}"
+                    name,
+                    KindCounts(),
+                    KindCounts(),
+                    KindRunStatus.ERROR,
+                    f"An unexpected error stopped {name}: {error}",
                 )
                 self._record_error(run_id, name, Severity.KIND, result.message)
-            if result.status == "error" and not raised:  # a kind that reported its failure itself
+            if result.status == KindRunStatus.ERROR and not raised:  # a kind that reported its failure itself
                 self._record_error(run_id, name, Severity.KIND, result.message or f"{name} failed")
-            if result.status == "needs_confirmation":
-                self._record_error(run_id, name, Severity.KIND, result.message, item="needs_confirmation")
+            if result.status == KindRunStatus.NEEDS_CONFIRMATION:
+                self._record_error(
+                    run_id, name, Severity.KIND, result.message, item=KindRunStatus.NEEDS_CONFIRMATION
+                )
             if run_id is not None:
-                from wizard.sync.state import RunCounts
-
                 for direction, counts in (("to_crm", result.to_crm), ("to_mailbox", result.to_mailbox)):
                     state.add_counts(run_id, name, direction, RunCounts(**vars(counts)))  # type: ignore[arg-type]
             results.append(result)
@@ -357,8 +298,6 @@ class Engine:
         Raises KeyError for an unknown id and ValueError for ``use`` other than "crm"/"mailbox"; returns
         a sentence saying what was done. Takes the profile lock like a run does.
         """
-        from wizard.sync.kinds import resolve_conflict
-
         if use not in ("crm", "mailbox"):
             raise ValueError("use must be 'crm' or 'mailbox'")
         record = next((c for c in self.state.conflicts() if c.id == conflict_id), None)
@@ -366,17 +305,7 @@ class Engine:
             raise KeyError(conflict_id)
         if record.resolved and record.winner == use:
             return f"the {'Dynamics 365' if use == 'crm' else 'mailbox'} value is applied already"
-        ctx = RunContext(
-            crm=self.crm,
-            mailbox=self.mailbox,
-            state=self.state,
-            profile=self.profile,
-            org=self.org,
-            user_id=self.org.user_id or self.crm.whoami().user_id,
-            reporter=self.reporter,
-            run_id=None,
-            now=self.clock(),
-        )
+        ctx = self._context(None, self.clock())
         lock = EngineLock(self.lock_path) if self.lock_path is not None else None
         if lock is not None:
             lock.acquire()
@@ -387,6 +316,20 @@ class Engine:
             if lock is not None:
                 lock.release()
         return done
+
+    def _context(self, run_id: int | None, now: datetime) -> RunContext:
+        """The context the kinds share, with the options taken from the profile once for the run."""
+        return RunContext(
+            crm=self.crm,
+            mailbox=self.mailbox,
+            state=self.state,
+            options=RunOptions.from_profile(self.profile),
+            org=self.org,
+            user_id=self.org.user_id or self.crm.whoami().user_id,
+            reporter=self.reporter,
+            run_id=run_id,
+            now=now,
+        )
 
     def _record_error(
         self, run_id: int | None, kind: str, severity: Severity, message: str, item: str | None = None
@@ -399,13 +342,11 @@ class Engine:
         that became a series, or the reverse): made again before anything reads Dynamics 365, where the
         missing row would look deleted. One that cannot be made now stays pending, and the appointments are
         not synchronized this run."""
-        from wizard.sync.series import finish_conversion
-
         for entry in self.state.pending_creates(Kind.APPOINTMENTS):
             if not entry.is_conversion or not entry.target_id:
                 continue
             try:
-                done = finish_conversion(self.crm, entry.target_id, entry.payload)
+                done = appointment_series.finish_conversion(self.crm, entry.target_id, entry.payload)
             except D365SyncError as error:
                 log.warning(
                     "appointments: the interrupted change of %s is still pending: %s", entry.target_id, error
@@ -416,9 +357,6 @@ class Engine:
 
     def _recover_creates(self, ctx: RunContext) -> None:
         """Resolve creates a crash left pending, so none is made twice (the journal's contract)."""
-        from wizard.crm.client import guid
-        from wizard.sync.kinds import RecordSync
-        from wizard.sync.mapping import crm_entity_set
 
         def find(entry: Any) -> str | None:
             if entry.side == "mailbox":
@@ -429,10 +367,10 @@ class Engine:
                 return items[0].id if items else None
             if not entry.target_id:
                 return None
-            sets = [crm_entity_set(entry.kind)]
-            if entry.kind == "appointments":
+            sets = [mapping.crm_entity_set(entry.kind)]
+            if entry.kind == Kind.APPOINTMENTS:
                 sets.append("recurringappointmentmasters")
-            key = "contactid" if entry.kind == "contacts" else "activityid"
+            key = "contactid" if entry.kind == Kind.CONTACTS else "activityid"
             for entity_set in sets:
                 rows = list(
                     self.crm.query(entity_set, select=[key], filter=f"{key} eq {guid(entry.target_id)}")
@@ -453,17 +391,15 @@ class Engine:
 
 def _kind_level(error: D365SyncError) -> bool:
     """A mailbox that cannot do something (NotSupported) stops that kind only, whatever its severity."""
-    from wizard.mailbox.base import NotSupported
-
     return isinstance(error, NotSupported)
 
 
-def _overall(results: Sequence[KindResult], *, dry_run: bool, fatal: bool) -> str:
+def _overall(results: Sequence[KindResult], *, dry_run: bool, fatal: bool) -> RunStatus:
     if dry_run:
-        return "dry_run"
+        return RunStatus.DRY_RUN
     if fatal:
-        return "failed"
+        return RunStatus.FAILED
     statuses = [r.status for r in results]
-    if any(s in ("error", "needs_confirmation") for s in statuses):
-        return "failed" if all(s == "error" for s in statuses) else "partial"
-    return "ok"
+    if any(s in (KindRunStatus.ERROR, KindRunStatus.NEEDS_CONFIRMATION) for s in statuses):
+        return RunStatus.FAILED if all(s == KindRunStatus.ERROR for s in statuses) else RunStatus.PARTIAL
+    return RunStatus.OK

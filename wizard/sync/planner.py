@@ -75,7 +75,7 @@ UNRESOLVED = "@unresolved"
 
 WAITING = "@waiting"
 """Base key of a recurring series: the dates of its mailbox exceptions that wait for Dynamics 365 to make their
-occurrences (:mod:`wizard.sync.series`). The executor sets it with the base it stores; plans carry it over."""
+occurrences (:mod:`wizard.sync.records.appointment_series`). The executor sets it with the base it stores; plans carry it over."""
 
 TRACKED_CATEGORY = "Tracked to Dynamics 365"
 LINK_UNTRACKED, LINK_PENDING, LINK_TRACKED = 0, 1, 2  # crmlinkstate values (reference B.10)
@@ -279,9 +279,9 @@ def is_tracked(item: Fields) -> bool:
 
 def crm_delete_propagates(kind: Kind, meta: Mapping[str, object], now: datetime) -> bool:
     """Does a delete in Dynamics 365 delete the mailbox copy? (B.9; unknown facts keep the copy)."""
-    if kind == "contacts":
+    if kind == Kind.CONTACTS:
         return meta.get("@owned_by_me", True) is False
-    if kind == "appointments":
+    if kind == Kind.APPOINTMENTS:
         if not (meta.get("@owned_by_me") is True or meta.get("@is_organizer") is True):
             return False
         raw_end = meta.get("@end")
@@ -294,7 +294,7 @@ def crm_delete_propagates(kind: Kind, meta: Mapping[str, object], now: datetime)
 
 def mailbox_delete_propagates(kind: Kind) -> bool:
     """Does a delete in the mailbox delete the CRM row? Never for contacts (B.9)."""
-    return kind != "contacts"
+    return kind != Kind.CONTACTS
 
 
 def _meta(base: Fields | None, crm: Fields | None, mailbox: Fields | None) -> Fields:

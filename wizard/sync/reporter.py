@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.sync.run import KindCounts, KindResult, RunSummary
 
 log = logging.getLogger("wizard.sync")
 

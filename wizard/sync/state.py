@@ -361,7 +361,7 @@ class StateDB:
 
     def count_waiting(self, kind: Kind) -> int:
         """Exceptions of recurring series that wait for Dynamics 365 to make their occurrences (the dates a
-        link's base notes under ``@waiting``; see wizard.sync.series)."""
+        link's base notes under ``@waiting``; see wizard.sync.records.appointment_series)."""
         rows = self._db.execute(
             "SELECT base FROM links WHERE kind = ? AND base LIKE ?", (kind, f'%"{WAITING}"%')
         ).fetchall()

@@ -27,11 +27,13 @@ from typing import Any
 
 from wizard.errors import Severity
 from wizard.isotime import iso_z
-from wizard.settings.enums import ALL_KINDS
+from wizard.settings.enums import ALL_KINDS, Kind
 from wizard.settings.profile import Profile
+from wizard.sync.reporter import describe_counts
+from wizard.sync.run import KindCounts, KindRunStatus, RunStatus
 from wizard.sync.state import RunCounts, RunRecord, StateDB
 
-NEEDS_CONFIRMATION = "needs_confirmation"  # the item marker the engine writes for a mass-delete stop
+NEVER = "never"  # a kind no run included yet
 
 
 @dataclass
@@ -39,7 +41,7 @@ class KindStatus:
     kind: str
     enabled: bool
     last_run: str | None = None
-    status: str = "never"
+    status: str = NEVER  # a KindRunStatus, RunStatus.RUNNING or NEVER
     to_crm: RunCounts = field(default_factory=RunCounts)
     to_mailbox: RunCounts = field(default_factory=RunCounts)
     linked: int = 0
@@ -101,7 +103,7 @@ def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]
     out = KindStatus(kind, enabled)
     out.linked = state.count_links(kind)  # type: ignore[arg-type]
     out.unresolved_conflicts = len(state.conflicts(kind, unresolved_only=True))  # type: ignore[arg-type]
-    out.waiting = state.count_waiting(kind) if kind == "appointments" else 0  # type: ignore[arg-type]
+    out.waiting = state.count_waiting(kind) if kind == Kind.APPOINTMENTS else 0  # type: ignore[arg-type]
     for run in runs:  # newest first: the last run that included this kind
         if not any(k == kind for k, _ in run.counts):
             continue
@@ -110,14 +112,16 @@ def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]
         out.to_mailbox = run.counts.get((kind, "to_mailbox"), RunCounts())
         errors = [e for e in state.errors(run.id) if e.kind == kind]
         out.errors = [e.message for e in errors]
-        if run.status == "running":
-            out.status = "running"
-        elif any(e.item == NEEDS_CONFIRMATION for e in errors):
-            out.status = NEEDS_CONFIRMATION
+        if run.status == RunStatus.RUNNING:
+            out.status = RunStatus.RUNNING
+        elif any(
+            e.item == KindRunStatus.NEEDS_CONFIRMATION for e in errors
+        ):  # the engine's mass-delete marker
+            out.status = KindRunStatus.NEEDS_CONFIRMATION
         elif any(e.severity >= Severity.KIND for e in errors):
-            out.status = "error"
+            out.status = KindRunStatus.ERROR
         else:
-            out.status = "ok"
+            out.status = KindRunStatus.OK
         break
     return out
 
@@ -147,8 +151,6 @@ def status_snapshot(
 
 def status_lines(snapshot: StatusSnapshot) -> list[str]:
     """The status as a small table for people (``d365sync status``, ``demo --headless``)."""
-    from wizard.sync.reporter import describe_counts
-
     lines: list[str] = []
     org = snapshot.sync_org["name"] if snapshot.sync_org else "none"
     mailbox = f"{snapshot.mailbox['address']} ({snapshot.mailbox['kind']})" if snapshot.mailbox else "none"
@@ -195,7 +197,5 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
     return lines
 
 
-def _kc(counts: RunCounts) -> Any:
-    from wizard.sync.engine import KindCounts
-
+def _kc(counts: RunCounts) -> KindCounts:
     return KindCounts(**asdict(counts))

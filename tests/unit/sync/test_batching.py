@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from wizard.mailbox.base import ChangeBatch, FolderKind, MailItem
+from wizard.settings.enums import Kind
 from wizard.sync.correlation import EmailRef, root_search_prefix
-from wizard.sync.email import _PageLookup
-from wizard.sync.kinds import CHUNK, READ_PAGE, RecordSync, _changed_since_written
+from wizard.sync.email.lookup import PageLookup
+from wizard.sync.records.common import CHUNK, READ_PAGE
+from wizard.sync.records.kind import _changed_since_written
+from wizard.sync.records.read import KindReader
+from wizard.sync.run import RunOptions
 from wizard.sync.state import StateDB
 
 
@@ -54,9 +58,7 @@ class _Crm:
 
 
 def _ctx(crm: _Crm) -> Any:
-    return SimpleNamespace(
-        crm=crm, cache={}, profile=SimpleNamespace(sync=SimpleNamespace(sync_all_addresses=False))
-    )
+    return SimpleNamespace(crm=crm, missing_columns=set(), options=RunOptions(sync_all_addresses=False))
 
 
 def _ids(n: int) -> list[str]:
@@ -67,7 +69,7 @@ def test_a_large_scope_is_read_in_pages_of_the_table() -> None:
     table = [{"contactid": i} for i in _ids(3 * CHUNK)]
     crm = _Crm(table)
     scope = [r["contactid"] for r in table[: 2 * CHUNK + 1]]
-    rows = RecordSync("contacts")._read_rows(_ctx(crm), scope, table_rows=len(table))
+    rows = KindReader(Kind.CONTACTS).read_rows(_ctx(crm), scope, table_rows=len(table))
     assert [c.get("page_size") for c in crm.calls] == [READ_PAGE]  # one paged read, no id filter
     assert crm.calls[0].get("filter") is None
     assert sorted(r["contactid"] for r in rows) == sorted(scope)  # the rows outside the scope are left out
@@ -78,11 +80,11 @@ def test_a_small_scope_or_an_unknown_table_is_read_by_id() -> None:
     scope = [r["contactid"] for r in table[:3]]
     crm = _Crm(table)
     big_table = 10 * READ_PAGE  # ten pages of the table cost more than one query by id
-    rows = RecordSync("contacts")._read_rows(_ctx(crm), scope, table_rows=big_table)
+    rows = KindReader(Kind.CONTACTS).read_rows(_ctx(crm), scope, table_rows=big_table)
     assert len(crm.calls) == 1 and "In(" in crm.calls[0]["filter"] and len(rows) == 3
     crm = _Crm(table)
     many = [r["contactid"] for r in table]
-    RecordSync("contacts")._read_rows(_ctx(crm), many)  # no table size: by id, as before
+    KindReader(Kind.CONTACTS).read_rows(_ctx(crm), many)  # no table size: by id, as before
     assert len(crm.calls) == 3 and all("In(" in c["filter"] for c in crm.calls)
 
 
@@ -93,12 +95,12 @@ class _Base:
         self.rows = rows
         self.calls: list[str] = []
 
-    def _by_ids(self, message_ids: Sequence[str], direction: bool | None) -> list[dict[str, Any]]:
+    def rows_by_ids(self, message_ids: Sequence[str], direction: bool | None) -> list[dict[str, Any]]:
         self.calls.append("ids")
         wanted = {m.lower() for m in message_ids}
         return [r for r in self.rows if str(r.get("messageid") or "").lower() in wanted]
 
-    def _rows(self, flt: str, extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def rows_where(self, flt: str, extra: Sequence[str] = ()) -> list[dict[str, Any]]:
         self.calls.append("roots")
         return [r for r in self.rows if r.get("conversationindex")]
 
@@ -127,7 +129,7 @@ def test_the_page_asks_once_and_sees_its_own_new_emails() -> None:
     stored = {"activityid": "a0", "messageid": "<Parent@example.com>", "conversationindex": index}
     base = _Base([stored])
     flushed: list[int] = []
-    page = _PageLookup(base, lambda: flushed.append(1))  # type: ignore[arg-type]
+    page = PageLookup(base, lambda: flushed.append(1))  # type: ignore[arg-type]
     items = [_mail(1, in_reply_to="<parent@example.com>", conversation_index=index), _mail(2)]
     page.prefetch(items)
     assert base.calls == ["ids", "roots"]  # the page's look-ups: one query each

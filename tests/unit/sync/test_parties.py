@@ -321,7 +321,7 @@ def test_a_failed_prefetch_caches_nothing_and_the_address_is_asked_again() -> No
 def test_appointment_attendees_use_the_same_rules_without_queues() -> None:
     """The appointments' attendee resolver is this resolver over the tables an attendee can be: a disabled user
     never wins, the user's own contact beats another user's systemuser, and queues are not asked."""
-    from wizard.sync.kinds import AttendeeResolver
+    from wizard.sync.records import AttendeeResolver
 
     crm = FakeCrm(
         {

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from wizard.crm.fetchxml import master_fetch
 from wizard.mailbox.base import ModifiedOccurrence, Recurrence, RecurrencePattern
 from wizard.sync import recurrence as rec
-from wizard.sync import series
+from wizard.sync.records import appointment_series as series
 
 
 @pytest.mark.parametrize(
@@ -128,8 +129,8 @@ def test_exception_values_equal_to_the_series_are_blank() -> None:
 
 def test_the_master_query_and_when_a_pattern_must_be_sent_again() -> None:
     fetch = '<fetch><entity name="appointment"><attribute name="activityid"/></entity></fetch>'
-    assert 'name="recurringappointmentmaster"' in (series.master_fetch(fetch) or "")
-    assert series.master_fetch('<fetch><entity name="task"/></fetch>') is None
+    assert 'name="recurringappointmentmaster"' in (master_fetch(fetch) or "")
+    assert master_fetch('<fetch><entity name="task"/></fetch>') is None
     base = rec.normalize({"pattern": "daily", "start_date": "2027-01-04", "deleted": ["2027-01-05"]})
     assert base is not None
     assert not series.needs_reset(None, base)

@@ -46,9 +46,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-import defusedxml.ElementTree as SafeET
-
-from wizard.crm.client import DataverseClient, guid, odata_string
+from wizard.crm.client import DataverseClient, guid
+from wizard.crm.fetchxml import master_fetch, restrict_to_ids
 from wizard.errors import D365SyncError, Severity
 from wizard.odata.errors import NotFoundError, PreconditionFailedError, ValidationError
 from wizard.settings.enums import Kind
@@ -57,13 +56,13 @@ from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
 from wizard.sync.model import Fields
 from wizard.sync.planner import WAITING
+from wizard.sync.records.common import chunks, in_filter
 
 log = logging.getLogger(__name__)
 
 MASTERS = "recurringappointmentmasters"
 #: versions of series in the CRM cursor's snapshot start with this (the others are appointment rows)
 MARK = "S|"
-CHUNK = 50
 _INSTANCE_COLUMNS = [
     "activityid",
     "_seriesid_value",
@@ -75,28 +74,6 @@ _INSTANCE_COLUMNS = [
     "location",
     "statecode",
 ]
-
-
-def _in(column: str, ids: Sequence[str]) -> str:
-    values = ",".join(odata_string(guid(i)) for i in ids)
-    return f"Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{values}])"
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-def master_fetch(fetchxml: str) -> str | None:
-    """An appointment filter's FetchXML asked of ``recurringappointmentmaster`` (None if it is not one)."""
-    import xml.etree.ElementTree as ET
-
-    root = SafeET.fromstring(fetchxml)
-    entity = root.find("entity")
-    if root.tag != "fetch" or entity is None or entity.get("name") != "appointment":
-        return None
-    entity.set("name", "recurringappointmentmaster")
-    return ET.tostring(root, encoding="unicode")
 
 
 def is_series_version(version: str | None) -> bool:
@@ -141,15 +118,13 @@ def _version(master: Mapping[str, Any], instances: Sequence[Mapping[str, Any]]) 
 
 def _scope(client: DataverseClient, queries: Sequence[str], ids: Sequence[str] | None) -> set[str]:
     """Master ids the filters match (all of them, or which of ``ids``)."""
-    from wizard.sync.kinds import restrict_to_ids  # the appointments' own scope check, same shape
-
     found: set[str] = set()
     for fetchxml in queries:
         query = master_fetch(fetchxml)
         if query is None:
             continue
-        chunks: Iterable[Sequence[str] | None] = [None] if ids is None else _chunks(sorted(set(ids) - found))
-        for chunk in chunks:
+        parts: Iterable[Sequence[str] | None] = [None] if ids is None else chunks(sorted(set(ids) - found))
+        for chunk in parts:
             text = query if chunk is None else restrict_to_ids(query, "activityid", chunk)
             try:
                 for row in client.fetch(MASTERS, text):
@@ -167,18 +142,18 @@ def _read_series(
     """Views (pattern, exceptions, parties) and versions of the masters ``ids``."""
     masters: dict[str, dict[str, Any]] = {}
     instances: dict[str, list[dict[str, Any]]] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         for row in client.query(
             MASTERS,
             select=[*mapping.crm_master_select(), "deletedexceptionslist"],
-            filter=_in("activityid", chunk),
+            filter=in_filter("activityid", chunk),
             expand=mapping.crm_expand(series=True),
         ):
             masters[str(row["activityid"]).lower()] = row
         for row in client.query(
             "appointments",
             select=_INSTANCE_COLUMNS,
-            filter=f"{_in('_seriesid_value', chunk)} and (instancetypecode eq 3 or instancetypecode eq 4 "
+            filter=f"{in_filter('_seriesid_value', chunk)} and (instancetypecode eq 3 or instancetypecode eq 4 "
             "or statecode eq 2)",
         ):
             instances.setdefault(str(row.get("_seriesid_value") or "").lower(), []).append(row)
@@ -269,9 +244,9 @@ def read(
 def _current_versions(client: DataverseClient, ids: Sequence[str]) -> dict[str, str]:
     """Master id -> row version (ETag) for those of ``ids`` that exist."""
     out: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for row in client.query(
-            MASTERS, select=["activityid", "modifiedon"], filter=_in("activityid", chunk)
+            MASTERS, select=["activityid", "modifiedon"], filter=in_filter("activityid", chunk)
         ):
             out[str(row["activityid"]).lower()] = str(row.get("@odata.etag") or row.get("modifiedon") or "")
     return out
