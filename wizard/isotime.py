@@ -1,7 +1,8 @@
-"""How the program writes a moment as text: UTC, to the second, with ``Z`` (``2026-12-07T21:58:53Z``).
+"""How the program writes a moment as text: UTC with ``Z`` (``2026-12-07T21:58:53Z``).
 
-One format for the JSON of ``d365sync status``, the state DB's timestamps, the claim on the mailbox record and
-Dataverse filter literals; a naive value is taken as UTC.
+One format for the JSON of the command line, the claim on the mailbox record and Dataverse's date-time
+columns; a naive value is taken as UTC. ``precise=True`` keeps the fraction of a second where the value has
+one (the start and end of a run: a quick run must not measure 0 s).
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from typing import overload
 
 
 @overload
-def iso_z(value: datetime) -> str: ...
+def iso_z(value: datetime, *, precise: bool = False) -> str: ...
 @overload
-def iso_z(value: None) -> None: ...
+def iso_z(value: None, *, precise: bool = False) -> None: ...
 @overload
-def iso_z(value: datetime | None) -> str | None: ...
-def iso_z(value: datetime | None) -> str | None:
+def iso_z(value: datetime | None, *, precise: bool = False) -> str | None: ...
+def iso_z(value: datetime | None, *, precise: bool = False) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = value.astimezone(UTC)
+    if precise and value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def now_z() -> str:

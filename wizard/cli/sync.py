@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 def _summary_dict(summary: Any) -> dict[str, Any]:
     return {
         "run_id": summary.run_id,
-        "started": iso_z(summary.started),
-        "finished": iso_z(summary.finished),
+        "started": iso_z(summary.started, precise=True),
+        "finished": iso_z(summary.finished, precise=True),
         "status": summary.status,
         "kinds": [asdict(k) for k in summary.kinds],
         "planned": list(summary.planned),
