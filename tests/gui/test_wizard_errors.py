@@ -225,6 +225,10 @@ def test_no_synchronizing_organization_warning(
     click(qtbot, page.remove_button)
     wait_idle(qtbot, page)
     assert page.rows == []
+    # removing signed the account out of this profile (issue 16): the environments it found are gone and
+    # adding again signs in again (the preset's user is filled in again)
+    assert page.dialog is not None and page.dialog.environments.topLevelItemCount() == 0
+    assert page.dialog.online_password.text()
     add_via_discovery(qtbot, wizard, "Contoso Test")
     assert page.rows[0].synchronizes  # the first organization synchronizes again
     profile = factory.reload()

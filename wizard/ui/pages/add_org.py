@@ -240,6 +240,15 @@ class AddOrganizationDialog(QDialog):
         self._mark_configured()
         self._update_buttons()
 
+    def forget_sign_in(self) -> None:
+        """The account was signed out of this profile (its organization was removed): the environments it
+        found are gone, and the next connection signs in again."""
+        self.environments.clear()
+        self._instances = []
+        self._signed_in_user = ""
+        self._signed_in_cloud = ""
+        self._cloud_changed()  # the chosen cloud's prefill (a preset's user) comes back
+
     def _mode_changed(self) -> None:
         online = self.online_radio.isChecked()
         self.online_box.setEnabled(online)

@@ -218,6 +218,8 @@ class OrganizationsPage(BasePage):
             )
         if not self.confirm(self.tr("Remove organization"), text):
             return
+        if self.dialog is not None:  # removing signs the organization's account out of this profile
+            self.dialog.forget_sign_in()
         self.run_step(OP_REMOVE, self.tr("Removing {0}…").format(org.display_name), cancellable=False)
         self.controller.remove_org(org.id)
 
