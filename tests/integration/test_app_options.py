@@ -3,40 +3,24 @@ filters, and write the user's choice (filter states, usersettings, the profile's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wizard.app import orgs
 from wizard.app.factory import Factory
 from wizard.app.options import OptionsChoice, apply_options, create_default_filters, load_options
-from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings.enums import ConflictPolicy
 
 
 @pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
+def sandbox(empty_sandbox: Sandbox) -> Sandbox:
+    return empty_sandbox
 
 
 @pytest.fixture
-def factory(sandbox: Sandbox, isolated_home: Path) -> Factory:
-    info = sandbox.port_info()
-    user = info["users"][0]
-    factory = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        factory,
-        info["dataverse_url"],
-        username=user["upn"],
-        password=user["password"],
-        ca_file=info["ca_file"],
-    )
-    orgs.save_org(factory, connected)
-    return factory
+def factory(signed_in_factory: Factory) -> Factory:
+    return signed_in_factory
 
 
 def _user_settings(sandbox: Sandbox, factory: Factory) -> dict[str, Any]:

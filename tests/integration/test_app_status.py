@@ -3,7 +3,6 @@ organization (no state DB created to read it), who synchronizes, and deciding co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,25 +22,16 @@ from wizard.sync.state import StateDB
 
 
 @pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
+def sandbox(empty_sandbox: Sandbox) -> Sandbox:
+    return empty_sandbox
 
 
 @pytest.fixture
-def factory(sandbox: Sandbox, isolated_home: Path) -> Factory:
+def factory(signed_in_factory: Factory, sandbox: Sandbox) -> Factory:
     """Contoso Sales synchronizes, this computer is claimed, the mailbox is bound; contacts only."""
+    factory = signed_in_factory
     info = sandbox.port_info()
     user = info["users"][0]
-    factory = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        factory,
-        info["dataverse_url"],
-        username=user["upn"],
-        password=user["password"],
-        ca_file=info["ca_file"],
-    )
-    orgs.save_org(factory, connected)
     instance.claim_instance(factory, force=True)
     mailbox.bind_mailbox(factory,
         MailboxBinding(address=user["primary_email"], kind="exchange", auth="basic",
