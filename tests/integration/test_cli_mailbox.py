@@ -235,3 +235,30 @@ def test_exchange_online_refuses_someone_elses_address(
     )  # fmt: skip
     assert result.returncode == 1
     assert run_cli(tmp_path, "mailbox", "show").returncode == 3
+
+
+def test_an_address_that_differs_only_in_letter_case_is_the_primary_email(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    typed = anna["primary_email"].title()  # Anna.Schmidt@Contoso.Com
+    assert typed != anna["primary_email"]
+    bound = _bind_exchange(tmp_path, info, typed, anna["ews_password"])
+    assert bound.returncode == 0, bound.stderr
+    assert _mailbox_row(sandbox, 0)["incomingemaildeliverymethod"] == 1
+
+
+def test_a_look_alike_address_is_refused_and_binds_nothing(
+    tmp_path: Path, sandbox: Sandbox, info: dict[str, Any]
+) -> None:
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    local, _, domain = anna["primary_email"].partition("@")
+    look_alike = f"{local}@{domain.replace('s', 'ſ', 1)}"  # U+017F, which casefold() turned into s
+    result = _bind_exchange(tmp_path, info, look_alike, anna["ews_password"])
+    assert result.returncode == 1
+    assert "stand for other characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_cli(tmp_path, "mailbox", "show", "--json").json() == {"mailbox": None}
+    assert _mailbox_row(sandbox, 0)["incomingemaildeliverymethod"] == 0

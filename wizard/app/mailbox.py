@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from wizard.app.factory import NO_MAILBOX_TEXT, Factory, not_bound_text
 from wizard.crm import records
+from wizard.crm.addresses import addresses_match
 from wizard.crm.entities import DELIVERY_OUTLOOK
-from wizard.crm.records import addresses_match
 from wizard.errors import D365SyncError, RuleViolation
 from wizard.isotime import now_z
 from wizard.secrets import mailbox_key

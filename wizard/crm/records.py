@@ -21,6 +21,7 @@ from xml.sax.saxutils import quoteattr
 
 import defusedxml.ElementTree as SafeET
 
+from wizard.crm.addresses import addresses_match, parse_address
 from wizard.crm.client import DataverseClient
 from wizard.crm.entities import (
     ACT_NONE,
@@ -76,32 +77,12 @@ class ClaimHeldElsewhere(RuleViolation):
         return self.holder
 
 
-# -- addresses -----------------------------------------------------------------------------------------------
-
-
-def addresses_match(address: str, primary_email: str) -> bool:
-    """Whether a mailbox address equals the user's Primary Email.
-
-    Reference B.1 says the original required an *exact* string match (``nanderson@`` is not
-    ``nancy.anderson@``). We keep that for the local part, which RFC 5321 section 2.4 allows to be
-    case-sensitive, so two differently written local parts may be different mailboxes. The domain is compared
-    case-insensitively because DNS names are (``Contoso.com`` and ``contoso.com`` are the same domain by
-    definition, and refusing that would be a false alarm no user could understand). Surrounding blanks are
-    ignored, as pasting adds them.
-    """
-    a, b = address.strip(), primary_email.strip()
-    if "@" not in a or "@" not in b:
-        return a == b
-    local_a, _, domain_a = a.rpartition("@")
-    local_b, _, domain_b = b.rpartition("@")
-    return local_a == local_b and domain_a.casefold() == domain_b.casefold()
-
-
 def check_mailbox_address(client: DataverseClient, address: str) -> SystemUser:
     """Refuse an address that is not the user's Primary Email, or that is bound to another user.
 
     Returns the current user on success.
     """
+    parse_address(address)  # a malformed or look-alike address is refused before anything is asked
     user = client.current_user()
     if not user.primary_email:
         raise RuleViolation(
