@@ -17,6 +17,7 @@ from wizard.app.conflicts import list_conflicts, resolve_conflict
 from wizard.app.factory import Factory
 from wizard.app.schedule import Schedule, ServerIntervals, read_server_intervals
 from wizard.app.status import read_status
+from wizard.cli.configured import require_sync_org
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -106,7 +107,7 @@ def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
     """One sync (--once, --dry-run) or a sync on the schedule (wizard.app.schedule) until interrupted."""
     from wizard.sync.reporter import LogReporter
 
-    factory.require_sync_org()
+    require_sync_org(factory)
     with factory.engine(LogReporter(sys.stderr)) as engine:
         if args.once or args.dry_run:
             return _sync_once(factory, engine, args)
@@ -150,7 +151,7 @@ def current_status(factory: Factory) -> StatusSnapshot:
 def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sync.status import status_lines
 
-    factory.require_sync_org()
+    require_sync_org(factory)
     snapshot = current_status(factory)
     if args.json:
         emit_json(snapshot.to_json())
@@ -186,7 +187,7 @@ def _short(value: Any, width: int = 30) -> str:
 
 
 def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
-    factory.require_sync_org()
+    require_sync_org(factory)
     conflicts = list_conflicts(factory, unresolved_only=args.open)
     if args.json:
         emit_json({"conflicts": [_conflict_dict(c) for c in conflicts]})
@@ -212,7 +213,7 @@ def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
-    factory.require_sync_org()
+    require_sync_org(factory)
     try:
         done = resolve_conflict(
             factory, args.id, args.use, not_sync_computer=lambda: _not_sync_computer(factory)
