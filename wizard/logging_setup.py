@@ -7,6 +7,7 @@ error, and the messages still reach the terminal as usual.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import sys
@@ -40,10 +41,8 @@ def _reason(error: BaseException | None) -> str:
 
 def _warn(text: str) -> None:
     """One line on standard error, outside logging (the file log is what failed)."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no terminal either: nothing more to do
         print(f"d365sync: {text}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass  # no terminal either: nothing more to do
 
 
 class SafeFileHandler(logging.handlers.RotatingFileHandler):
@@ -57,17 +56,15 @@ class SafeFileHandler(logging.handlers.RotatingFileHandler):
             return
         super().emit(record)
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+    def handleError(self, record: logging.LogRecord) -> None:  # logging's name
         if self.broken:
             return
         self.broken = True
         error = sys.exc_info()[1]
-        try:
+        with contextlib.suppress(OSError):
             if self.stream is not None:
                 self.stream.close()
-        except OSError:
-            pass
-        self.stream = None  # type: ignore[assignment]
+        self.stream = None
         _warn(
             f"the log file {self.baseFilename} cannot be written ({_reason(error)}); "
             "logging to the file stops, the program goes on."

@@ -98,4 +98,3 @@ def explain(error: BaseException, where: Locations | None) -> str | None:
     if type(error).__name__ == "LocationParseError":  # urllib3: a host name no connection can use
         return "An address (URL or host name) is not valid: a host name or one of its parts is too long."
     return None
-

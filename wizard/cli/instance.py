@@ -94,7 +94,7 @@ def register(sub: Any, command: Command) -> None:
     instance = sub.add_parser("instance", help="the synchronizing computer")
     inst_sub = instance.add_subparsers(dest="instance_command", metavar="ACTION", required=True)
     p = command(inst_sub, "show", cmd_instance_show, "show which computer synchronizes")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print it as JSON (docs/cli.md)")
     p = command(inst_sub, "claim", cmd_instance_claim, "make this computer the synchronizing client")
     p.add_argument("--yes", action="store_true", help="take over from another computer without asking")
     command(inst_sub, "release", cmd_instance_release, "stop being the synchronizing client")

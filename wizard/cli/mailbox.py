@@ -27,7 +27,7 @@ def cmd_mailbox_show(factory: Factory, args: argparse.Namespace) -> int:
     binding = factory.profile.mailbox
     if args.json:
         emit_json({"mailbox": asdict(binding) if binding else None})
-        return EXIT_OK
+        return EXIT_OK if binding else EXIT_NOT_CONFIGURED  # as without --json
     if binding is None:
         print("No mailbox is bound. Bind your primary mailbox: d365sync mailbox bind ADDRESS")
         return EXIT_NOT_CONFIGURED
@@ -153,8 +153,8 @@ def register(sub: Any, command: Command) -> None:
     """The ``mailbox`` commands."""
     mailbox = sub.add_parser("mailbox", help="the primary mailbox")
     mb_sub = mailbox.add_subparsers(dest="mailbox_command", metavar="ACTION", required=True)
-    p = command(mb_sub, "show", cmd_mailbox_show, "show the bound mailbox")
-    p.add_argument("--json", action="store_true")
+    p = command(mb_sub, "show", cmd_mailbox_show, "show the bound mailbox (exit code 3 when none is bound)")
+    p.add_argument("--json", action="store_true", help="print it as JSON (docs/cli.md)")
     p = command(
         mb_sub,
         "bind",

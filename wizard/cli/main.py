@@ -139,5 +139,5 @@ def _where_of(factory: Factory) -> Locations | None:
     """The folders with the synchronizing organization's state DB, for naming it in a message."""
     try:
         return factory.where
-    except Exception:  # noqa: BLE001 (reporting a failure must not fail)
+    except Exception:  # reporting a failure must not fail
         return None

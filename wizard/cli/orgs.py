@@ -112,7 +112,13 @@ def save_and_show(factory: Factory, connected: ConnectedOrg, *, make_sync_if_fir
     org = connected.org
     updated = factory.profile.org(org.id) is not None
     became_sync = save_org(factory, connected, make_sync_if_first=make_sync_if_first)
-    print(f"{'Updated' if updated else 'Added'} {org.display_name} ({org.id}) as {org.username}.")
+    if updated:
+        print(
+            f"{org.display_name} ({org.id}) is already configured: nothing was added; its sign-in "
+            f"({org.username}) and settings were updated."
+        )
+    else:
+        print(f"Added {org.display_name} ({org.id}) as {org.username}.")
     if became_sync:
         print(f"{org.display_name} is the synchronizing organization.")
 
@@ -163,7 +169,7 @@ def register(sub: Any, command: Command) -> None:
     orgs = sub.add_parser("orgs", help="the configured Dynamics 365 organizations")
     orgs_sub = orgs.add_subparsers(dest="orgs_command", metavar="ACTION", required=True)
     p = command(orgs_sub, "list", cmd_orgs_list, "list the configured organizations")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print them as JSON (docs/cli.md)")
     p = command(orgs_sub, "add", cmd_orgs_add, "add an organization by its URL (signs in)")
     p.add_argument("url", help="the organization's URL, e.g. https://contoso.crm4.dynamics.com")
     p.add_argument(
