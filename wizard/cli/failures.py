@@ -60,8 +60,7 @@ def _state_text(error: sqlite3.Error, where: Locations | None) -> str:
         return f"The sync state {db} is in use by another program; nothing was changed. Try again shortly."
     return (
         f"The sync state {db} cannot be used ({error}); it was left as it is and nothing was changed. "
-        "If it was copied from another version of d365sync, put the original back or move it aside to start "
-        "afresh (links are found again by the next synchronization)."
+        "If it was copied from another version of d365sync, put the original file back."
     )
 
 
