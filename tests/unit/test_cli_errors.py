@@ -357,7 +357,12 @@ def test_status_json_with_nothing_configured(isolated_home: Path, capsys: pytest
     out = capsys.readouterr().out
     data = json.loads(out)
     assert data["configured"] is False and "d365sync orgs add URL" in data["message"]
-    assert data["problem"] == "no organization"
+    assert data["problem"] == "no_organization"
+    _configured(isolated_home, sync_org=False)
+    assert cli.main(["status", "--json"]) == cli.EXIT_NOT_CONFIGURED
+    data = json.loads(capsys.readouterr().out)
+    assert data["configured"] is False and data["problem"] == "no_sync_org"
+    assert "d365sync orgs set-sync ID" in data["message"]
 
 
 def test_reporter_words_for_a_dry_run() -> None:

@@ -215,7 +215,8 @@ def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
         require_sync_org(factory)
     except NotConfigured as error:
         if args.json:  # the JSON contract holds with nothing configured too (exit code 3 as without --json)
-            emit_json({"configured": False, "problem": error.message, "message": error.user_text})
+            problem = "no_sync_org" if factory.profile.organizations else "no_organization"
+            emit_json({"configured": False, "problem": problem, "message": error.user_text})
         raise
     snapshot = current_status(factory)
     if args.json:
