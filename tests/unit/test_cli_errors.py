@@ -100,6 +100,19 @@ def test_home_that_is_a_file_is_a_sentence(tmp_path: Path) -> None:
     assert "is a file, not a folder" in result.stderr and "D365SYNC_HOME" in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["120 KB", "symlink loop"])
+def test_home_that_cannot_be_a_folder(tmp_path: Path, kind: str) -> None:
+    if kind == "120 KB":
+        home = tmp_path / ("x" * 120_000)
+    else:
+        (tmp_path / "one").symlink_to(tmp_path / "two")
+        (tmp_path / "two").symlink_to(tmp_path / "one")
+        home = tmp_path / "one" / "home"
+    result = _clean(run_cli(home, "orgs", "list"))
+    assert result.returncode == cli.EXIT_FAILURE
+    assert "D365SYNC_HOME" in result.stderr and len(result.stderr) < 1000
+
+
 def test_state_folder_that_is_a_file_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "state").write_text("")
     result = _clean(run_cli(tmp_path, "orgs", "list"))

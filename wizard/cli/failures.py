@@ -18,7 +18,9 @@ _DENIED = {errno.EACCES, errno.EPERM}
 
 
 def _where(error: OSError) -> str:
-    return str(error.filename) if error.filename else ""
+    """The path the error names, shortened when it is absurdly long (a mistyped or hostile D365SYNC_HOME)."""
+    path = str(error.filename) if error.filename else ""
+    return path if len(path) <= 300 else f"{path[:150]}…{path[-100:]} ({len(path)} characters)"
 
 
 def folder_text(error: OSError) -> str:

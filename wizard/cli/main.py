@@ -10,7 +10,9 @@ the known failures from below get a sentence (``wizard.cli.failures``), anything
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,7 +30,7 @@ from wizard.cli.output import (
     UnknownOrganization,
 )
 from wizard.errors import D365SyncError
-from wizard.paths import Locations, locations
+from wizard.paths import HOME_ENV, Locations, locations
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,10 @@ def _exit_code(error: D365SyncError) -> int:
 def _folders() -> Locations:
     """The profile's folders, created; a log folder that cannot be made does not stop the program (the file
     log is left out, see wizard.logging_setup), any other folder raises OSError."""
-    where = locations()
+    try:
+        where = locations()
+    except RuntimeError as error:  # Path.resolve: a symlink loop in D365SYNC_HOME
+        raise OSError(errno.ELOOP, "symbolic link loop", os.environ.get(HOME_ENV, "")) from error
     try:
         return where.ensure()
     except OSError:
