@@ -141,9 +141,10 @@ def test_instance_claim_on_two_computers(tmp_path: Path, sandbox: Sandbox, info:
 def test_nothing_configured_exits_3(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "instance", "show")
     assert result.returncode == 3
-    assert "No organization synchronizes" in result.stderr
+    assert "No organization is configured yet" in result.stderr and "orgs add URL" in result.stderr
     assert run_cli(tmp_path, "mailbox", "show").returncode == 3
-    assert run_cli(tmp_path, "mailbox", "show", "--json").json() == {"mailbox": None}
+    as_json = run_cli(tmp_path, "mailbox", "show", "--json")
+    assert as_json.returncode == 3 and as_json.json() == {"mailbox": None}
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,9 @@ def test_sync_status_and_conflicts(home: Path) -> None:
 
     dry = _ok(run_cli(home, "sync", "--dry-run", "--kind", "contacts"))
     assert "Dry run" in dry.stdout and "conflict on jobtitle" in dry.stdout
+    assert (
+        dry.stderr.rstrip().endswith("Dry run finished: nothing was changed.") and "dry_run" not in dry.stderr
+    )
     assert _ok(run_cli(home, "conflicts", "list", "--json")).json() == {"conflicts": []}
 
     _ok(run_cli(home, "sync", "--once", "--kind", "contacts"))

@@ -459,9 +459,12 @@ def test_dry_run_plans_and_changes_nothing(world: World) -> None:
     world.set_filter(1)
     world.pending_send("Entwurf", [{"addressused": NANCY, "participationtypemask": 2}])
     result, ctx = world.run(dry_run=True)
-    assert result.to_crm.created == 0 and world.tracked() == {}
+    assert world.tracked() == {}
     assert any("Pilot rollout feedback" in line for line in ctx.planned)
     assert any("send 'Entwurf'" in line for line in ctx.planned)
+    # the counts are what the run would do, as the plan says (the CLI's "email:" line; issue 12 item 13)
+    assert result.to_crm.created == sum(line.startswith("email: track") for line in ctx.planned) > 0
+    assert result.to_mailbox.created == sum(line.startswith("email: send") for line in ctx.planned) == 1
     assert world.state.cursor("email", "mailbox") is None
     assert world.mailbox_items(NANCY, "inbox") == []
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from wizard.app.factory import Factory
 from wizard.app.instance import claim_instance, hostname, read_claim, release_claim
+from wizard.cli.configured import require_sync_org
 from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, confirm, emit_json, when
 from wizard.crm import records
 from wizard.isotime import iso_z
@@ -27,7 +28,7 @@ def _claim_dict(claim: Any, instance_id: str) -> dict[str, Any] | None:
 
 def cmd_instance_show(factory: Factory, args: argparse.Namespace) -> int:
     profile = factory.profile
-    org = factory.require_sync_org()
+    org = require_sync_org(factory)
     claim = read_claim(factory)
     data = {
         "organization": org.display_name,
@@ -57,7 +58,7 @@ def cmd_instance_claim(factory: Factory, args: argparse.Namespace) -> int:
 
 def claim_and_show(factory: Factory, *, yes: bool) -> int:
     """Make this computer the synchronizing client, asking first (or ``yes``) when another one holds it."""
-    org = factory.require_sync_org()
+    org = require_sync_org(factory)
     try:
         claim = claim_instance(factory, force=False)
     except records.ClaimHeldElsewhere as held:
@@ -79,7 +80,7 @@ def claim_and_show(factory: Factory, *, yes: bool) -> int:
 
 
 def cmd_instance_release(factory: Factory, args: argparse.Namespace) -> int:
-    org = factory.require_sync_org()
+    org = require_sync_org(factory)
     print(
         f"This computer no longer synchronizes {org.display_name}."
         if release_claim(factory)
@@ -93,7 +94,7 @@ def register(sub: Any, command: Command) -> None:
     instance = sub.add_parser("instance", help="the synchronizing computer")
     inst_sub = instance.add_subparsers(dest="instance_command", metavar="ACTION", required=True)
     p = command(inst_sub, "show", cmd_instance_show, "show which computer synchronizes")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print it as JSON (docs/cli.md)")
     p = command(inst_sub, "claim", cmd_instance_claim, "make this computer the synchronizing client")
     p.add_argument("--yes", action="store_true", help="take over from another computer without asking")
     command(inst_sub, "release", cmd_instance_release, "stop being the synchronizing client")

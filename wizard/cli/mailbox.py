@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from wizard.app.factory import Factory, NotConfigured
 from wizard.app.mailbox import bind_mailbox, check_mailbox, unbind_mailbox
+from wizard.cli import args as checked
 from wizard.cli.output import (
     EXIT_NOT_CONFIGURED,
     EXIT_OK,
@@ -27,7 +27,7 @@ def cmd_mailbox_show(factory: Factory, args: argparse.Namespace) -> int:
     binding = factory.profile.mailbox
     if args.json:
         emit_json({"mailbox": asdict(binding) if binding else None})
-        return EXIT_OK
+        return EXIT_OK if binding else EXIT_NOT_CONFIGURED  # as without --json
     if binding is None:
         print("No mailbox is bound. Bind your primary mailbox: d365sync mailbox bind ADDRESS")
         return EXIT_NOT_CONFIGURED
@@ -37,7 +37,16 @@ def cmd_mailbox_show(factory: Factory, args: argparse.Namespace) -> int:
 
 def _binding_from_args(factory: Factory, args: argparse.Namespace) -> MailboxBinding:
     kind = args.kind
-    ca_file = str(Path(args.ca_file).resolve()) if args.ca_file else ""
+    ca_file = checked.ca_file(args.ca_file)
+    checked.host(args.address.rpartition("@")[2], "ADDRESS")
+    checked.host(args.pop3_host, "--pop3-host")
+    checked.host(args.smtp_host, "--smtp-host")
+    for value, option in (
+        (args.ews_url, "--ews-url"),
+        (args.autodiscover_url, "--autodiscover-url"),
+        (args.graph_url, "--graph-url"),
+    ):
+        checked.url(value, option)
     if kind == "pop3":
         if not args.pop3_host:
             raise ConfigurationError(
@@ -144,8 +153,8 @@ def register(sub: Any, command: Command) -> None:
     """The ``mailbox`` commands."""
     mailbox = sub.add_parser("mailbox", help="the primary mailbox")
     mb_sub = mailbox.add_subparsers(dest="mailbox_command", metavar="ACTION", required=True)
-    p = command(mb_sub, "show", cmd_mailbox_show, "show the bound mailbox")
-    p.add_argument("--json", action="store_true")
+    p = command(mb_sub, "show", cmd_mailbox_show, "show the bound mailbox (exit code 3 when none is bound)")
+    p.add_argument("--json", action="store_true", help="print it as JSON (docs/cli.md)")
     p = command(
         mb_sub,
         "bind",

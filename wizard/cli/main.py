@@ -2,28 +2,35 @@
 
 Each command group registers its own subcommands (``orgs``, ``instance``, ``mailbox``, ``sync``, ``sandbox``,
 ``gui``); ``main`` creates the one :class:`~wizard.app.factory.Factory`, runs the handler and turns typed errors
-into exit codes. Exit codes: 0 ok, 1 failure, 2 usage, 3 nothing configured / not the synchronizing computer.
+into exit codes. Exit codes: 0 ok, 1 failure, 2 usage (also an organization id that is not configured), 3 nothing
+configured / not the synchronizing computer. No traceback reaches the terminal: folders that cannot be made and
+the known failures from below get a sentence (``wizard.cli.failures``), anything else "an unexpected error".
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from wizard import __version__
 from wizard.app.factory import Factory, NotConfigured
 from wizard.cli import gui, instance, mailbox, orgs, sandbox, sync
+from wizard.cli.failures import explain, folder_text
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_NOT_CONFIGURED,
     EXIT_USAGE,
     NotSynchronizingComputer,
+    UnknownOrganization,
 )
 from wizard.errors import D365SyncError
-from wizard.paths import locations
+from wizard.paths import HOME_ENV, Locations, locations
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +59,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exit_code(error: D365SyncError) -> int:
+    if isinstance(error, UnknownOrganization):
+        return EXIT_USAGE
     if isinstance(error, NotConfigured | NotSynchronizingComputer):
         return EXIT_NOT_CONFIGURED
     return EXIT_FAILURE
+
+
+def _folders() -> Locations:
+    """The profile's folders, created; a log folder that cannot be made does not stop the program (the file
+    log is left out, see wizard.logging_setup), any other folder raises OSError."""
+    try:
+        where = locations()
+    except RuntimeError as error:  # Path.resolve: a symlink loop in D365SYNC_HOME
+        raise OSError(errno.ELOOP, "symbolic link loop", os.environ.get(HOME_ENV, "")) from error
+    try:
+        return where.ensure()
+    except OSError:
+        # again without the log folder (standing in for it: a folder that is made anyway); if that works, the
+        # log folder was the one in the way and logging_setup says so in one line
+        replace(where, log_dir=where.config_dir).ensure()
+        return where
+
+
+def _no_display_help(parser: argparse.ArgumentParser) -> int:
+    print(
+        "d365sync: no desktop was found (no DISPLAY or WAYLAND_DISPLAY), so no window can open. "
+        "Use the commands below, e.g. d365sync orgs add URL.",
+        file=sys.stderr,
+    )
+    parser.print_help()
+    return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,13 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        if args.command is not None or gui.no_display():
+        if args.command is not None:
             parser.print_help()
             return EXIT_USAGE
+        if gui.no_display():
+            return _no_display_help(parser)
         handler = (
             gui.cmd_home
         )  # plain `d365sync` on a desktop: the wizard on first run, else the status window
-    where = locations().ensure()
+    try:
+        where = _folders()
+    except OSError as error:
+        print(f"d365sync: {folder_text(error)}", file=sys.stderr)
+        return EXIT_FAILURE
     from wizard import logging_setup
 
     logging_setup.configure(where, verbose=args.verbose)
@@ -82,11 +123,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("d365sync: interrupted", file=sys.stderr)
         return EXIT_FAILURE
-    except Exception:
-        # A bug, not a user error: the details go to the (redacted) log file, not the terminal.
-        log.exception("unexpected failure in %s", args.command)
+    except Exception as error:
+        # The details go to the (redacted) log file, not the terminal; a known cause gets its sentence.
+        known = explain(error, _where_of(factory))
+        if known:
+            log.info("command failed in %s", args.command, exc_info=True)
+        else:
+            log.exception("unexpected failure in %s", args.command)
         print(
-            f"d365sync: an unexpected error occurred; nothing more was changed. Details are in {where.log_file}",
+            f"d365sync: {known}"
+            if known
+            else "d365sync: an unexpected error occurred; nothing more was changed. "
+            f"Details are in {where.log_file}",
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def _where_of(factory: Factory) -> Locations | None:
+    """The folders with the synchronizing organization's state DB, for naming it in a message."""
+    try:
+        return factory.where
+    except Exception:  # reporting a failure must not fail
+        return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from wizard.app.factory import Factory
 from wizard.app.orgs import ConnectedOrg, connect_org, remove_org, save_org, switch_sync_org
+from wizard.cli import args as checked
+from wizard.cli.configured import find_org
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -75,6 +76,9 @@ def show_orgs(profile: Profile) -> None:
 
 
 def cmd_orgs_add(factory: Factory, args: argparse.Namespace) -> int:
+    checked.url(args.url, "URL")
+    checked.url(args.authority, "--authority")
+    ca_file = checked.ca_file(args.ca_file)
     password: str | None = None
     if args.auth == "ntlm" or args.password_stdin:
         if not args.username:
@@ -89,7 +93,7 @@ def cmd_orgs_add(factory: Factory, args: argparse.Namespace) -> int:
         auth_kind=args.auth,
         username=args.username or "",
         password=password,
-        ca_file=str(Path(args.ca_file).resolve()) if args.ca_file else "",
+        ca_file=ca_file,
         authority=args.authority or "",
         client_id=args.client_id or "",
         on_device_code=show_code,
@@ -108,14 +112,20 @@ def save_and_show(factory: Factory, connected: ConnectedOrg, *, make_sync_if_fir
     org = connected.org
     updated = factory.profile.org(org.id) is not None
     became_sync = save_org(factory, connected, make_sync_if_first=make_sync_if_first)
-    print(f"{'Updated' if updated else 'Added'} {org.display_name} ({org.id}) as {org.username}.")
+    if updated:
+        print(
+            f"{org.display_name} ({org.id}) is already configured: nothing was added; its sign-in "
+            f"({org.username}) and settings were updated."
+        )
+    else:
+        print(f"Added {org.display_name} ({org.id}) as {org.username}.")
     if became_sync:
         print(f"{org.display_name} is the synchronizing organization.")
 
 
 def cmd_orgs_remove(factory: Factory, args: argparse.Namespace) -> int:
     profile = factory.profile
-    org = factory.org(args.id)
+    org = find_org(factory, args.id)
     if org.id == profile.sync_org_id and not confirm(
         f"{org.display_name} is the synchronizing organization. Remove it? Messaging data will then not be "
         "synchronized until you choose another one.",
@@ -128,7 +138,7 @@ def cmd_orgs_remove(factory: Factory, args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_set_sync(factory: Factory, args: argparse.Namespace) -> int:
-    org = factory.org(args.id)
+    org = find_org(factory, args.id)
     current = factory.profile.sync_org
     if (
         current is not None
@@ -159,7 +169,7 @@ def register(sub: Any, command: Command) -> None:
     orgs = sub.add_parser("orgs", help="the configured Dynamics 365 organizations")
     orgs_sub = orgs.add_subparsers(dest="orgs_command", metavar="ACTION", required=True)
     p = command(orgs_sub, "list", cmd_orgs_list, "list the configured organizations")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print them as JSON (docs/cli.md)")
     p = command(orgs_sub, "add", cmd_orgs_add, "add an organization by its URL (signs in)")
     p.add_argument("url", help="the organization's URL, e.g. https://contoso.crm4.dynamics.com")
     p.add_argument(

@@ -25,6 +25,10 @@ class NotSynchronizingComputer(D365SyncError):
     """Another computer holds the synchronizing-client claim; exit code 3."""
 
 
+class UnknownOrganization(D365SyncError):
+    """An organization id (or unique name) that is not configured: a usage error, exit code 2."""
+
+
 class Refused(D365SyncError):
     """The user (or the lack of a terminal) said no to a confirmation; exit code 1."""
 

@@ -11,12 +11,19 @@ import sys
 import threading
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from wizard.app.conflicts import list_conflicts, resolve_conflict
-from wizard.app.factory import Factory
-from wizard.app.schedule import Schedule, ServerIntervals, read_server_intervals
+from wizard.app.factory import Factory, NotConfigured
+from wizard.app.schedule import (
+    FLOOR_MINUTES,
+    Schedule,
+    ServerIntervals,
+    interval_for,
+    read_server_intervals,
+)
 from wizard.app.status import read_status
+from wizard.cli.configured import require_sync_org
 from wizard.cli.output import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -29,9 +36,44 @@ from wizard.cli.output import (
 from wizard.errors import D365SyncError
 from wizard.isotime import iso_z
 from wizard.settings.enums import RECORD_KINDS, Kind
+from wizard.sync.reporter import LogReporter, describe_counts
+from wizard.sync.run import KindResult, RunStatus, RunSummary
 from wizard.sync.status import StatusSnapshot
 
 log = logging.getLogger(__name__)
+
+
+_FINISHED = {
+    RunStatus.OK: "Synchronization finished.",
+    RunStatus.PARTIAL: "Synchronization finished, but not every kind could be synchronized (see above).",
+    RunStatus.FAILED: "Synchronization failed (see above).",
+    RunStatus.DRY_RUN: "Dry run finished: nothing was changed.",
+}
+
+
+class CliReporter(LogReporter):
+    """The engine's progress on standard error in words (a dry run says what it would do)."""
+
+    def __init__(self, stream: TextIO, *, dry_run: bool = False) -> None:
+        super().__init__(stream)
+        self.dry_run = dry_run
+
+    def kind_finished(self, result: KindResult) -> None:
+        if not self.dry_run:
+            super().kind_finished(result)
+            return
+        text = (
+            f"{result.kind}: would do — to Dynamics 365: {describe_counts(result.to_crm)}; "
+            f"to the mailbox: {describe_counts(result.to_mailbox)}"
+        )
+        self._say(text + (f" — {result.message}" if result.message else ""))
+
+    def run_finished(self, summary: RunSummary) -> None:
+        text = _FINISHED.get(summary.status)
+        if text is None:
+            super().run_finished(summary)
+        else:
+            self._say(text)
 
 
 def _summary_dict(summary: Any) -> dict[str, Any]:
@@ -102,15 +144,34 @@ def _server_intervals(factory: Factory) -> ServerIntervals | None:
         return None
 
 
+def interval_note(profile_minutes: int | None, server: ServerIntervals | None, org_name: str) -> str | None:
+    """Why the interval is longer than the one asked for (the organization's minimum), or None."""
+    wanted = profile_minutes or (server.user_minutes if server else None)
+    if not wanted:
+        return None
+    used = round(interval_for(profile_minutes, server).total_seconds() / 60)
+    if used <= wanted:
+        return None
+    if server is not None and server.org_minimum:
+        why = f"{org_name} allows no less than {used} minutes (its minimum synchronization interval)"
+    else:
+        why = (
+            f"{org_name}'s minimum could not be read, so the usual minimum of {FLOOR_MINUTES} minutes applies"
+        )
+    return f"The interval of {wanted} minutes is too short: {why}. Synchronizing every {used} minutes."
+
+
 def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
     """One sync (--once, --dry-run) or a sync on the schedule (wizard.app.schedule) until interrupted."""
-    from wizard.sync.reporter import LogReporter
-
-    factory.require_sync_org()
-    with factory.engine(LogReporter(sys.stderr)) as engine:
+    org = require_sync_org(factory)
+    with factory.engine(CliReporter(sys.stderr, dry_run=args.dry_run)) as engine:
         if args.once or args.dry_run:
             return _sync_once(factory, engine, args)
-        schedule = Schedule(factory.profile.sync.interval_minutes, _server_intervals(factory))
+        server = _server_intervals(factory)
+        schedule = Schedule(factory.profile.sync.interval_minutes, server)
+        note = interval_note(factory.profile.sync.interval_minutes, server, org.display_name)
+        if note:
+            print(f"d365sync: {note}", file=sys.stderr)
         stop = threading.Event()
 
         def handler(signum: int, frame: Any) -> None:
@@ -150,10 +211,16 @@ def current_status(factory: Factory) -> StatusSnapshot:
 def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sync.status import status_lines
 
-    factory.require_sync_org()
+    try:
+        require_sync_org(factory)
+    except NotConfigured as error:
+        if args.json:  # the JSON contract holds with nothing configured too (exit code 3 as without --json)
+            problem = "no_sync_org" if factory.profile.organizations else "no_organization"
+            emit_json({"configured": False, "problem": problem, "message": error.user_text})
+        raise
     snapshot = current_status(factory)
     if args.json:
-        emit_json(snapshot.to_json())
+        emit_json({"configured": True, **snapshot.to_json()})
     else:
         print("\n".join(status_lines(snapshot)))
     return EXIT_OK
@@ -186,7 +253,7 @@ def _short(value: Any, width: int = 30) -> str:
 
 
 def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
-    factory.require_sync_org()
+    require_sync_org(factory)
     conflicts = list_conflicts(factory, unresolved_only=args.open)
     if args.json:
         emit_json({"conflicts": [_conflict_dict(c) for c in conflicts]})
@@ -212,7 +279,7 @@ def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
-    factory.require_sync_org()
+    require_sync_org(factory)
     try:
         done = resolve_conflict(
             factory, args.id, args.use, not_sync_computer=lambda: _not_sync_computer(factory)
@@ -238,11 +305,11 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument("--yes", action="store_true", help="confirm a mass delete without asking")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p = command(sub, "status", cmd_status, "last runs, counts per kind and direction, conflicts, errors")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the status as JSON (docs/cli.md)")
     conflicts = sub.add_parser("conflicts", help="values that lost a conflict")
     c_sub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     p = command(c_sub, "list", cmd_conflicts_list, "list conflicts and the values that lost")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the conflicts as JSON (docs/cli.md)")
     p.add_argument("--open", action="store_true", help="only those waiting for a decision (policy 'ask')")
     p = command(c_sub, "resolve", cmd_conflicts_resolve, "apply one side's value to the other side")
     p.add_argument("id", type=int)

@@ -47,14 +47,31 @@ def load_profile(path: Path) -> Profile:
     if not path.exists():
         return Profile()
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")  # a byte order mark (Notepad) is read, not "damaged"
     except OSError as exc:
         raise ProfileError(
             f"cannot read {path}: {exc.strerror}",
             user_text=f"The settings file {path} cannot be read ({exc.strerror}). Check its permissions.",
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            f"{path} is not UTF-8 (byte {exc.start})",
+            user_text=(
+                f"The settings file {path} is not UTF-8 text (at byte {exc.start}): it may have been saved in "
+                "another encoding. It was left as it is; save it as UTF-8, or move it aside and run the "
+                "Configuration Wizard again."
+            ),
+        ) from exc
     try:
         data = json.loads(raw)
+    except RecursionError as exc:
+        raise ProfileError(
+            f"{path} is nested too deeply",
+            user_text=(
+                f"The settings file {path} is damaged (nested too deeply to be read). It was left as it is. "
+                "Repair it, or move it aside and run the Configuration Wizard again."
+            ),
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ProfileError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})",

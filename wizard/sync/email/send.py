@@ -42,6 +42,7 @@ class Sender:
             ctx.reporter.progress(KIND, done, len(rows), f"Sending: {row.get('subject') or ''}")
             if dry_run:
                 ctx.planned.append(f"email: send {row.get('subject') or '(no subject)'!r} from Dynamics 365")
+                result.to_mailbox.created += 1  # as _send_one counts a sent email
                 continue
             self._send_one(ctx, st, row, result)
 

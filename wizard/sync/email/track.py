@@ -304,6 +304,7 @@ class Tracker:
         if dry_run:
             who = item.sender[1] if item.sender else "?"
             ctx.planned.append(f"email: track {item.subject!r} from {who} ({reason})")
+            result.to_crm.created += 1  # what the run would do: the dry run's counts match its plan
             return
         ready = self._prepare(ctx, st, folder, item, correlation, sender, resolver)
         if message_id:
