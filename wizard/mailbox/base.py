@@ -697,6 +697,23 @@ class ProtocolError(MailboxError):
     retriable = True
 
 
+class AutodiscoverRedirect(MailboxError):
+    """Autodiscover was sent on to a server outside the address's own domain that nobody confirmed.
+
+    Nothing was sent there. ``host`` is the server named by the redirect: the wizard asks the user whether to
+    trust it, the command line requires ``--allow-redirect HOST``; either way the next try passes the host in
+    the binding's ``autodiscover_redirects``.
+    """
+
+    severity = Severity.ACCOUNT
+    retriable = False
+
+    def __init__(self, message: str, *, host: str, url: str, user_text: str | None = None) -> None:
+        super().__init__(message, user_text=user_text)
+        self.host = host
+        self.url = url
+
+
 class NotSupported(MailboxError):
     """This backend cannot do that (e.g. contacts over POP3); see :class:`Capabilities`."""
 
