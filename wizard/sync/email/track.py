@@ -286,10 +286,16 @@ class Tracker:
         if item.props.crmlinkstate == LinkState.NOT_TRACKED and not manual:
             return  # the user stopped tracking it (crmlinkstate 0): never tracked again by itself
         known = existing.get(message_id) if message_id else None
-        if known is not None and any(p.activity_id == known.activityid for p in pending):
+        copy_in_page = known is not None and any(p.activity_id == known.activityid for p in pending)
+        if copy_in_page:
             lookup.flush()  # a copy of a message decided on in this page: link only once that exists
             known = existing.get(message_id) if message_id else None
         if known is not None:
+            linked = ctx.state.link_by_crm(Kind.EMAIL, known.activityid)
+            if copy_in_page or (linked is not None and linked.mailbox_id != item.id):
+                # another message of this mailbox is that email already: this one is not tracked (said so)
+                result.skipped += 1
+                log.info("email: %r not tracked: %s is tracked already", item.subject, message_id)
             if not dry_run:  # already in Dynamics 365 (tracked elsewhere, or our own sent email): link it
                 link(ctx, known.activityid, item.id, message_id)
                 stamp(ctx, st, folder, item.id, known)
