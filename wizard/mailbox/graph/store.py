@@ -80,9 +80,7 @@ _EXT_EXPAND = (
     + " or ".join(f"id eq '{i}'" for i in [*NAMED_IDS.values(), ATTENDEES_ID, PROP_BUSINESS_FAX])
     + ")"
 )
-_MESSAGE_SELECT = (
-    "id,changeKey,categories,isRead,importance,parentFolderId,createdDateTime,internetMessageId"
-)
+_MESSAGE_SELECT = "id,changeKey,categories,isRead,importance,parentFolderId,createdDateTime,internetMessageId"
 
 
 class GraphStore(SeriesInstances):
