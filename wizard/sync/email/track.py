@@ -120,6 +120,11 @@ class Tracker:
             if retry:
                 failed += self._track_page(ctx, st, folder, retry, resolver, lookup, result, dry_run=dry_run)
             for batch in ctx.mailbox.changes(folder, cursors.folders.get(folder.value), self.listing_size):
+                if batch.notice:  # e.g. a stored cursor refused: the full re-read is said, not done silently
+                    log.warning("email: %s", batch.notice)
+                    result.message = result.message or batch.notice
+                    if ctx.run_id is not None and not dry_run:
+                        ctx.state.record_error(ctx.run_id, Kind.EMAIL, Severity.ITEM, batch.notice)
                 # A message linked already is left alone (_track_item): not even read. The run after a run
                 # that tracked (and stamped) thousands of messages then lists them, and reads none.
                 ids = [
