@@ -846,3 +846,25 @@ def test_a_second_copy_of_a_tracked_message_is_reported_skipped(world: World) ->
     assert "  email: 1 skipped: already tracked" in status_lines(snapshot)
     again = engine.run_once(["email"])
     assert again.kinds[0].skipped == 0 and again.kinds[0].to_crm.created == 0  # said once, not every run
+
+
+def test_a_changes_notice_is_reported_in_the_result_and_the_run_log(world: World) -> None:
+    """A store that refused its stored cursor (Graph: a link to another server) says so with the first page;
+    the email kind reports it instead of re-reading silently."""
+    notice = "The saved position for inbox in Exchange Online led to another server; it was not followed."
+
+    class Noticing:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def changes(self, kind: FolderKind, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
+            for n, batch in enumerate(self.inner.changes(kind, cursor, page_size)):
+                yield replace(batch, notice=notice if n == 0 and kind is FolderKind.INBOX else "")
+
+    world.set_filter(4)
+    result, ctx = world.run(mailbox=Noticing(world.store))
+    assert result.status == "ok" and result.message == notice
+    assert [(e.severity, e.message) for e in world.state.errors(ctx.run_id)] == [(Severity.ITEM, notice)]
