@@ -18,7 +18,7 @@ import pytest
 from exchangelib import Credentials
 
 from tests.support.autodiscover_soap import ANNA, redirect_url, settings
-from tests.support.hostile import HostileServer, Seen, redirect
+from tests.support.hostile import HostileServer, Seen, raw, redirect
 from wizard.errors import ConfigurationError
 from wizard.mailbox.base import AutodiscoverRedirect
 from wizard.mailbox.ews.autodiscover import (
@@ -172,3 +172,24 @@ def test_policy_trusts_the_given_urls_and_confirmed_hosts_only() -> None:
     assert not policy.allows("other.hoster.example")
     with pytest.raises(ConfigurationError):
         RedirectPolicy(ANNA, allowed_hosts=["evil.example\\@contoso.com"])
+
+
+def test_an_srv_target_outside_the_domain_needs_confirmation(
+    hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SRV record may name any server (Outlook asks here too); the derived candidates fail first."""
+    from wizard.mailbox.ews import autodiscover as module
+
+    hostile.on("POST", AUTODISCOVER_PATH, raw(404, {"Content-Type": "text/plain"}, b"no"))
+    monkeypatch.setattr(module, "autodiscover_candidates", lambda address: [hostile.url + AUTODISCOVER_PATH])
+    target = f"https://localhost:{hostile.port}{AUTODISCOVER_PATH}"
+    monkeypatch.setattr(module, "_srv_candidates", lambda domain: [target])
+    with pytest.raises(AutodiscoverRedirect) as caught:
+        autodiscover(
+            ANNA,
+            Credentials(ANNA, PASSWORD),
+            auth_type="basic",
+            adapter_cls=make_adapter_class(str(hostile.ca_file)),
+        )
+    assert caught.value.host == "localhost"
+    assert {s.headers.get("Host", "").split(":")[0] for s in hostile.requests} == {"127.0.0.1"}

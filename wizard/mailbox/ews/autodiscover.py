@@ -179,10 +179,11 @@ def autodiscover(
     protocol_cls = type(
         "StoreAutodiscoverProtocol", (AutodiscoverProtocol,), {"HTTP_ADAPTER_CLS": adapter_cls}
     )
-    policy = RedirectPolicy(address, trusted_urls=candidates, allowed_hosts=allowed_hosts)
-    refused: AutodiscoverRedirect | None = None
     email = address
     urls = list(candidates) or autodiscover_candidates(address)
+    # the URLs the user gave, or the ones derived from the address itself; SRV targets and redirects are not
+    policy = RedirectPolicy(address, trusted_urls=list(urls), allowed_hosts=allowed_hosts)
+    refused: AutodiscoverRedirect | None = None
     tried_srv = bool(candidates)
     last: BaseException | None = None
     redirects = 0
