@@ -193,3 +193,9 @@ def test_an_srv_target_outside_the_domain_needs_confirmation(
         )
     assert caught.value.host == "localhost"
     assert {s.headers.get("Host", "").split(":")[0] for s in hostile.requests} == {"127.0.0.1"}
+
+
+def test_policy_without_a_registrable_domain_trusts_that_name_only() -> None:
+    assert RedirectPolicy("anna@corp").allows("corp")
+    assert not RedirectPolicy("anna@corp").allows("autodiscover.corp")
+    assert not RedirectPolicy("anna@co.uk").allows("evil.co.uk")

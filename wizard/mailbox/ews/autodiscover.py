@@ -83,7 +83,7 @@ class RedirectPolicy:
     """Which Autodiscover servers may receive the mailbox's credentials without asking the user.
 
     The address's own domain (by registrable domain; an address whose domain has none, ``anna@corp``, by
-    the name and its subdomains), the hosts of the Autodiscover URLs the user gave, and ``allowed_hosts``
+    that name alone), the hosts of the Autodiscover URLs the user gave, and ``allowed_hosts``
     (confirmed by the user: the wizard's question, the CLI's ``--allow-redirect``).
     """
 
@@ -121,7 +121,7 @@ class RedirectPolicy:
             return False
         if self.registrable is not None:
             return registrable_domain(host) == self.registrable
-        return host == self.domain or host.endswith("." + self.domain)
+        return host == self.domain  # no registrable domain (a public suffix, a single label): that name only
 
     def refusal(self, address: str, host: str, url: str) -> AutodiscoverRedirect:
         domain = self.shown_domain
