@@ -543,6 +543,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Für das Postfach {address} ist kein Kennwort gespeichert. Öffnen Sie den Assistenten und verknüpfen Sie es auf der Seite Postfach erneut.</translation>
     </message>
     <message>
+        <source>{count} skipped: already tracked</source>
+        <translation>{count} übersprungen: bereits nachverfolgt</translation>
+    </message>
+    <message>
         <source>reading Dynamics 365 and the mailbox</source>
         <translation>Dynamics 365 und das Postfach werden gelesen</translation>
     </message>

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.autodiscover_soap import redirect_url
 from tests.support.cli import CliResult, run_cli
 from tests.support.dovecot import DovecotMailbox, dovecot, dovecot_server  # noqa: F401 (fixtures)
+from tests.support.hostile import HostileServer, hostile, hostile_ca  # noqa: F401 (fixtures)
 from wizard.mailbox.ews import EwsAuth, EwsSettings, EwsStore
+from wizard.mailbox.ews.autodiscover import AUTODISCOVER_PATH
 from wizard.sandbox import Sandbox
 
 MISMATCH = (
@@ -262,3 +265,31 @@ def test_a_look_alike_address_is_refused_and_binds_nothing(
     assert "Traceback" not in result.stderr
     assert run_cli(tmp_path, "mailbox", "show", "--json").json() == {"mailbox": None}
     assert _mailbox_row(sandbox, 0)["incomingemaildeliverymethod"] == 0
+
+
+def test_bind_refuses_an_autodiscover_redirect_to_another_host_unless_allowed(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    info: dict[str, Any],
+    hostile: HostileServer,  # noqa: F811
+) -> None:
+    """Issue 11 item 3: the Autodiscover URL the user gave redirects to a server outside the address's domain
+    (the stand-in at 127.0.0.1): nothing goes there without --allow-redirect, and with it the bind works."""
+    anna = info["users"][0]
+    _add_org(tmp_path, info, 0)
+    hostile.on("POST", AUTODISCOVER_PATH, redirect_url(info["autodiscover_url"]))
+    ca_file = tmp_path / "both-cas.pem"
+    ca_file.write_bytes(Path(info["ca_file"]).read_bytes() + hostile.ca_file.read_bytes())
+    given = f"https://localhost:{hostile.port}{AUTODISCOVER_PATH}"
+    args = ["mailbox", "bind", anna["primary_email"], "--auth", "basic", "--autodiscover-url", given]
+    args += ["--ca-file", str(ca_file), "--password-stdin"]
+
+    refused = run_cli(tmp_path, *args, stdin=anna["ews_password"] + "\n")
+    assert refused.returncode != 0
+    assert "127.0.0.1" in refused.stderr and "--allow-redirect 127.0.0.1" in refused.stderr
+    assert run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"] is None
+
+    bound = run_cli(tmp_path, *args, "--allow-redirect", "127.0.0.1", stdin=anna["ews_password"] + "\n")
+    assert bound.returncode == 0, bound.stderr
+    shown = run_cli(tmp_path, "mailbox", "show", "--json").json()["mailbox"]
+    assert shown["ews_url"] == info["ews_url"] and shown["autodiscover_redirects"] == ["127.0.0.1"]

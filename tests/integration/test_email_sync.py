@@ -787,3 +787,87 @@ def test_a_listing_page_is_worked_in_pages_and_a_stop_within_it_repeats_nothing(
     counts.clear()
     result, _ = world.run()
     assert result.to_crm.created == 0 and "GetItem" not in counts
+
+
+# ------------------------------------------------------------------------------ messages without a Message-ID
+
+
+def _no_message_id(body: str, subject: str = "Monthly digest") -> bytes:
+    """A message without a Message-ID; every header equal whatever the body (a resent digest, a form letter)."""
+    return (
+        "From: Thomas Mueller <thomas.mueller@fabrikam.de>\r\n"
+        f"To: Anna Schmidt <{ANNA}>\r\n"
+        f"Subject: {subject}\r\n"
+        "Date: Fri, 20 Nov 2026 09:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{body}\r\n"
+    ).encode()
+
+
+def test_messages_with_identical_headers_and_no_message_id_are_tracked_as_two(world: World) -> None:
+    """Issue 11 item 8: the synthetic id covers the whole message, so two bodies are two emails."""
+    world.set_filter(0)
+    world.deliver(_no_message_id("Issue 1: prices go up."))
+    world.deliver(_no_message_id("Issue 2: prices go down."))
+    result, _ = world.run()
+    assert result.status == "ok", result.message
+    assert result.to_crm.created == 32 and result.skipped == 0
+    digests = [r for r in world.tracked().values() if r["subject"] == "Monthly digest"]
+    assert len(digests) == 2
+    assert {"prices go up" in r["description"] for r in digests} == {True, False}
+    assert len({r["messageid"] for r in digests}) == 2
+
+
+def test_a_second_copy_of_a_tracked_message_is_reported_skipped(world: World) -> None:
+    """The same message twice in the mailbox is one Dynamics 365 email, and the run and status say so."""
+    from wizard.crm import records
+    from wizard.sync.engine import Engine
+    from wizard.sync.status import status_lines, status_snapshot
+
+    world.set_filter(0)
+    records.claim(world.crm, world.profile.instance_id, "test-host")
+    world.deliver(_no_message_id("The very same digest."))
+    world.deliver(_no_message_id("The very same digest."))
+    engine = Engine(
+        crm=world.crm,
+        mailbox=world.store,
+        state=world.state,
+        profile=world.profile,
+        org=world.org,
+        email=EmailSync(),
+        kinds={},
+    )
+    summary = engine.run_once(["email"])
+    (result,) = summary.kinds
+    assert (result.status, result.to_crm.created, result.skipped) == ("ok", 31, 1), result.message
+    snapshot = status_snapshot(world.state, world.profile, is_sync_computer=True, next_run=None)
+    email = snapshot.kind("email")
+    assert email.skipped == 1 and email.errors == [] and email.status == "ok"
+    assert snapshot.to_json()["kinds"][0]["skipped"] == 1
+    assert "  email: 1 skipped: already tracked" in status_lines(snapshot)
+    again = engine.run_once(["email"])
+    assert again.kinds[0].skipped == 0 and again.kinds[0].to_crm.created == 0  # said once, not every run
+
+
+def test_a_changes_notice_is_reported_in_the_result_and_the_run_log(world: World) -> None:
+    """A store that refused its stored cursor (Graph: a link to another server) says so with the first page;
+    the email kind reports it instead of re-reading silently."""
+    notice = "The saved position for inbox in Exchange Online led to another server; it was not followed."
+
+    class Noticing:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def changes(self, kind: FolderKind, cursor: str | None, page_size: int = 100) -> Iterator[Any]:
+            for n, batch in enumerate(self.inner.changes(kind, cursor, page_size)):
+                yield replace(batch, notice=notice if n == 0 and kind is FolderKind.INBOX else "")
+
+    world.set_filter(4)
+    result, ctx = world.run(mailbox=Noticing(world.store))
+    assert result.status == "ok" and result.message == notice
+    assert [(e.severity, e.message) for e in world.state.errors(ctx.run_id)] == [(Severity.ITEM, notice)]

@@ -251,6 +251,7 @@ class Factory:
             address=binding.address,
             ews_url=binding.ews_url or None,
             autodiscover_urls=(binding.autodiscover_url,) if binding.autodiscover_url else (),
+            autodiscover_redirects=tuple(str(host) for host in binding.autodiscover_redirects),
             auth=EwsAuth(binding.auth),
             username=binding.username or None,
             ca_file=binding.ca_file or None,

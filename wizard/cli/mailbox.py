@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from wizard.app.factory import Factory, NotConfigured
@@ -83,6 +83,7 @@ def _binding_from_args(factory: Factory, args: argparse.Namespace) -> MailboxBin
         auth=args.auth,
         ews_url=args.ews_url or "",
         autodiscover_url=args.autodiscover_url or "",
+        autodiscover_redirects=list(args.allow_redirect or []),
         ca_file=ca_file,
     )
 
@@ -128,6 +129,10 @@ def cmd_mailbox_test(factory: Factory, args: argparse.Namespace) -> int:
         raise NotConfigured(
             "no mailbox", user_text="No mailbox is bound. Bind one: d365sync mailbox bind ADDRESS"
         )
+    if args.allow_redirect:
+        binding = replace(
+            binding, autodiscover_redirects=[*binding.autodiscover_redirects, *args.allow_redirect]
+        )
     found = check_mailbox(factory, binding)
     print("\n".join(_describe_binding(found)))
     print("✓ The mailbox answered.")
@@ -147,6 +152,16 @@ def cmd_mailbox_unbind(factory: Factory, args: argparse.Namespace) -> int:
     unbind_mailbox(factory)
     print(f"Unbound {binding.address}.")
     return EXIT_OK
+
+
+def _allow_redirect_option(parser: Any) -> None:
+    parser.add_argument(
+        "--allow-redirect",
+        action="append",
+        metavar="HOST",
+        help="Exchange: let Autodiscover follow a redirect to HOST outside the address's domain and send "
+        "the password there (only if HOST belongs to your mail provider; repeat for several)",
+    )
 
 
 def register(sub: Any, command: Command) -> None:
@@ -173,6 +188,7 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument(
         "--autodiscover-url", help="Exchange: ask this SOAP Autodiscover URL instead of the domain's"
     )
+    _allow_redirect_option(p)
     p.add_argument("--auth", choices=["ntlm", "basic", "oauth2"], default="ntlm", help="Exchange sign-in")
     p.add_argument(
         "--username",
@@ -188,6 +204,7 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument("--smtp-port", type=int)
     p.add_argument("--smtp-tls", choices=["ssl", "starttls"], default="starttls")
     p.set_defaults(stdin=None)
-    command(mb_sub, "test", cmd_mailbox_test, "connect to the bound mailbox")
+    p = command(mb_sub, "test", cmd_mailbox_test, "connect to the bound mailbox")
+    _allow_redirect_option(p)
     p = command(mb_sub, "unbind", cmd_mailbox_unbind, "release the bound mailbox")
     p.add_argument("--yes", action="store_true", help="do not ask")

@@ -612,6 +612,8 @@ class ChangeBatch:
     ``change_keys`` maps created/updated ids to the change key the server listed with them (EWS
     SyncFolderItems answers ItemId with ChangeKey), where the backend knows one: an item whose change key
     equals the one the engine stored after its own write has not changed since, and needs no read.
+    ``notice`` is a user text the kind reports with its result (why a full re-read happened, when the
+    reason is worth telling: a stored cursor that led to another server).
     """
 
     kind: FolderKind
@@ -622,6 +624,7 @@ class ChangeBatch:
     full_resync: bool = False
     more: bool = False
     change_keys: dict[str, str] = field(default_factory=dict)
+    notice: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -695,6 +698,23 @@ class ProtocolError(MailboxError):
 
     severity = Severity.ACCOUNT
     retriable = True
+
+
+class AutodiscoverRedirect(MailboxError):
+    """Autodiscover was sent on to a server outside the address's own domain that nobody confirmed.
+
+    Nothing was sent there. ``host`` is the server named by the redirect: the wizard asks the user whether to
+    trust it, the command line requires ``--allow-redirect HOST``; either way the next try passes the host in
+    the binding's ``autodiscover_redirects``.
+    """
+
+    severity = Severity.ACCOUNT
+    retriable = False
+
+    def __init__(self, message: str, *, host: str, url: str, user_text: str | None = None) -> None:
+        super().__init__(message, user_text=user_text)
+        self.host = host
+        self.url = url
 
 
 class NotSupported(MailboxError):

@@ -203,15 +203,26 @@ def _split_head(raw: bytes) -> tuple[bytes, bytes]:
     return raw[: match.start()], raw[match.start() :]
 
 
-def synthetic_message_id(raw: bytes) -> str:
+def synthetic_message_id(raw: bytes, *, partial_key: str | None = None) -> str:
     """A stable Message-ID for a message that has none.
 
-    Derived from the header section only (line ends normalized), so the full message, a size-limited
-    download and a headers-only download (POP3 TOP) of the same mail all get the same id.
+    Derived from the whole message (line ends normalized), so two messages with identical headers and
+    different bodies (a resent digest, a form letter) get two ids. Where only part of the message is at hand
+    (POP3 TOP of a message over the size limit), from the header section and ``partial_key``, the server's
+    own id of the message (the UIDL), which tells such messages apart instead.
     """
-    head, _ = _split_head(raw)
-    digest = hashlib.sha256(head.replace(b"\r\n", b"\n").strip()).hexdigest()[:40]
+    if partial_key is None:
+        content = raw.replace(b"\r\n", b"\n").strip()
+    else:
+        head, _ = _split_head(raw)
+        content = head.replace(b"\r\n", b"\n").strip() + b"\0uidl:" + partial_key.encode("utf-8", "replace")
+    digest = hashlib.sha256(content).hexdigest()[:40]
     return f"<{digest}@{SYNTHETIC_DOMAIN}>"
+
+
+def server_message_id(value: object) -> str | None:
+    """The server's InternetMessageId (EWS, Graph) as a Message-ID, if it gave a usable one."""
+    return _first_msgid(value) if isinstance(value, str) and value.strip() else None
 
 
 def _drop_header_garbage(raw: bytes, defects: list[str]) -> bytes:
@@ -451,13 +462,16 @@ def parse_message(
     size_limit: int | None = None,
     size: int | None = None,
     truncated: bool = False,
+    internet_message_id: str | None = None,
 ) -> MailItem:
     """Parse raw RFC 5322 bytes into a :class:`MailItem`; damaged mail yields what could be read.
 
     ``size_limit``: parse at most this many bytes; a longer message is cut there, its attachments are left
     out (``attachments_omitted``) and ``truncated`` is set. ``truncated=True`` says the caller already
     cut the bytes (e.g. POP3 TOP). ``size`` is the real size on the server, when known.
-    ``item_id`` defaults to the Message-ID.
+    ``item_id`` defaults to the Message-ID. ``internet_message_id`` is the server's InternetMessageId
+    (EWS, Graph): the message's id when present. A message without either gets :func:`synthetic_message_id`
+    of its whole content, or, when the caller cut it, of its header section and ``item_id`` (the UIDL).
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MalformedMessage("message is not bytes", user_text="A message could not be read.")
@@ -465,11 +479,12 @@ def parse_message(
     if not raw.strip():
         raise MalformedMessage("empty message", user_text="An empty message was skipped.")
     full_size = size if size is not None else len(raw)
+    # before the size limit cuts it: the whole message is at hand unless the caller cut it already
+    synthetic_id = synthetic_message_id(raw, partial_key=(item_id or "") if truncated else None)
     if size_limit is not None and len(raw) > size_limit:
         raw = raw[:size_limit]
         truncated = True
     defects: list[str] = []
-    synthetic_id = synthetic_message_id(raw)
     raw = _drop_header_garbage(raw, defects)
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
@@ -517,7 +532,7 @@ def parse_message(
     if sender is None:
         defects.append("no readable sender")
 
-    message_id = _first_msgid(first("Message-ID"))
+    message_id = server_message_id(internet_message_id) or _first_msgid(first("Message-ID"))
     synthetic = message_id is None
     if message_id is None:
         message_id = synthetic_id

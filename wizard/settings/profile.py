@@ -64,6 +64,7 @@ class MailboxBinding:
     ews_url: str = ""  # Exchange: the EWS endpoint (found by Autodiscover or given)
     autodiscover_url: str = ""  # Exchange: a SOAP Autodiscover URL to ask instead of the domain's usual ones
     autodiscovered: bool = False
+    autodiscover_redirects: list[str] = field(default_factory=list)  # Exchange: hosts the user confirmed
     graph_url: str = ""  # Exchange Online: the Microsoft Graph service root ("" = the public cloud's)
     pop3_host: str = ""
     pop3_port: int = 995

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from wizard.sync.run import KindCounts, KindResult, RunSummary
+from wizard.sync.run import KindCounts, KindResult, RunSummary, already_tracked_text
 
 log = logging.getLogger("wizard.sync")
 
@@ -44,6 +44,8 @@ class LogReporter:
             f"{result.kind}: {result.status}; to Dynamics 365: {describe_counts(result.to_crm)}; "
             f"to the mailbox: {describe_counts(result.to_mailbox)}"
         )
+        if result.skipped:
+            text += f"; {already_tracked_text(result.skipped)}"
         if result.message:
             text += f" — {result.message}"
         self._say(text)

@@ -55,6 +55,15 @@ class KindCounts:
     errors: int = 0
 
 
+#: the ``item`` of the run-log entry that carries a kind's "N skipped: already tracked" (not an error)
+ALREADY_TRACKED = "already_tracked"
+
+
+def already_tracked_text(count: int) -> str:
+    """The run summary's and the status's words for ``KindResult.skipped``."""
+    return f"{count} skipped: already tracked"
+
+
 @dataclass
 class KindResult:
     kind: str  # a Kind
@@ -62,6 +71,9 @@ class KindResult:
     to_mailbox: KindCounts = field(default_factory=KindCounts)
     status: KindRunStatus = KindRunStatus.OK
     message: str = ""  # user text for error / needs_confirmation
+    #: mailbox messages not tracked because Dynamics 365 has an email with their Message-ID that another
+    #: message of the mailbox is linked to already (email: "N skipped: already tracked")
+    skipped: int = 0
 
 
 @dataclass

@@ -13,10 +13,12 @@ next run is due), so it costs no network request. ``StatusSnapshot.to_json()`` i
                 "status": "ok" | "error" | "needs_confirmation" | "running" | "never",
                 "to_crm": {"created": 0, "updated": 0, "deleted": 0, "unlinked": 0, "conflicts": 0, "errors": 0},
                 "to_mailbox": {…same keys…}, "linked": 12, "unresolved_conflicts": 0,
-                "waiting": 0, "errors": ["…user text…"]}, …]}
+                "waiting": 0, "skipped": 0, "errors": ["…user text…"]}, …]}
 
 ``waiting`` (appointments): changed or deleted occurrences of recurring series made in the mailbox that wait
 for Dynamics 365 to have those occurrences (beyond its expansion window; docs/field-mappings.md).
+``skipped`` (email): messages of the last run not tracked because another message of the mailbox is the
+Dynamics 365 email with their Message-ID already ("N skipped: already tracked"; not an error).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from wizard.isotime import iso_z
 from wizard.settings.enums import ALL_KINDS, Kind
 from wizard.settings.profile import Profile
 from wizard.sync.reporter import describe_counts
-from wizard.sync.run import KindCounts, KindRunStatus, RunStatus
+from wizard.sync.run import ALREADY_TRACKED, KindCounts, KindRunStatus, RunStatus, already_tracked_text
 from wizard.sync.state import RunCounts, RunRecord, StateDB
 
 NEVER = "never"  # a kind no run included yet
@@ -47,6 +49,7 @@ class KindStatus:
     linked: int = 0
     unresolved_conflicts: int = 0
     waiting: int = 0
+    skipped: int = 0
     errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +63,7 @@ class KindStatus:
             "linked": self.linked,
             "unresolved_conflicts": self.unresolved_conflicts,
             "waiting": self.waiting,
+            "skipped": self.skipped,
             "errors": list(self.errors),
         }
 
@@ -110,8 +114,13 @@ def _kind_status(state: StateDB, kind: str, enabled: bool, runs: list[RunRecord]
         out.last_run = run.finished or run.started
         out.to_crm = run.counts.get((kind, "to_crm"), RunCounts())
         out.to_mailbox = run.counts.get((kind, "to_mailbox"), RunCounts())
-        errors = [e for e in state.errors(run.id) if e.kind == kind]
+        errors = [e for e in state.errors(run.id) if e.kind == kind and e.item != ALREADY_TRACKED]
         out.errors = [e.message for e in errors]
+        out.skipped = sum(
+            _leading_count(e.message)
+            for e in state.errors(run.id)
+            if e.kind == kind and e.item == ALREADY_TRACKED
+        )
         if run.status == RunStatus.RUNNING:
             out.status = RunStatus.RUNNING
         elif any(
@@ -187,6 +196,8 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
     lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
     for k in snapshot.kinds:
+        if k.skipped:
+            lines.append(f"  {k.kind}: {already_tracked_text(k.skipped)}")
         for message in k.errors[:3]:
             lines.append(f"  {k.kind}: {message}")
         if k.waiting:
@@ -195,6 +206,12 @@ def status_lines(snapshot: StatusSnapshot) -> list[str]:
                 "Dynamics 365 has those occurrences (beyond its expansion window); they are written then."
             )
     return lines
+
+
+def _leading_count(text: str) -> int:
+    """The N of "N skipped: already tracked"."""
+    head = text.split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def _kc(counts: RunCounts) -> KindCounts:

@@ -118,6 +118,8 @@ TABLE: tuple[EngineText, ...] = (
         "No password is stored for the mailbox {address}. Bind it again: d365sync mailbox bind ADDRESS",
         QT_TRANSLATE_NOOP("EngineText", "No password is stored for the mailbox {address}. Open the wizard and bind it again on the Mailbox page."),
     ),
+    # The email kind's run summary and status (wizard/sync/run.py: messages another one already is in Dynamics 365)
+    _same(QT_TRANSLATE_NOOP("EngineText", "{count} skipped: already tracked")),
     # Progress messages of a running kind
     _same(QT_TRANSLATE_NOOP("EngineText", "reading Dynamics 365 and the mailbox")),
     _same(QT_TRANSLATE_NOOP("EngineText", "Reading email settings")),

@@ -227,3 +227,39 @@ def test_build_refuses_bad_input() -> None:
         build_mime(_outgoing(to=[("x", "not an address <")]))
     with pytest.raises(MalformedMessage):
         build_mime(_outgoing(extra_headers=[("Subject", "sneaky")]))
+
+
+# ---- the synthetic Message-ID (issue 11 item 8) ---------------------------------------------------------
+
+
+def _headers_only_equal(body: bytes) -> bytes:
+    return b"From: a@contoso.example\r\nTo: b@contoso.example\r\nSubject: Form letter\r\n\r\n" + body
+
+
+def test_synthetic_id_covers_the_whole_message() -> None:
+    one, two = (
+        parse_message(_headers_only_equal(b"Dear Anna")),
+        parse_message(_headers_only_equal(b"Dear Bob")),
+    )
+    assert one.message_id_synthetic and two.message_id_synthetic
+    assert one.message_id != two.message_id
+    # line ends do not matter, nor a size limit applied to the full message
+    again = _headers_only_equal(b"Dear Anna").replace(b"\r\n", b"\n")
+    assert parse_message(again).message_id == one.message_id
+    assert parse_message(_headers_only_equal(b"Dear Anna"), size_limit=60).message_id == one.message_id
+
+
+def test_a_partial_download_uses_the_headers_and_the_uidl() -> None:
+    """POP3 TOP of a message over the size limit: the body is not at hand, the UIDL tells messages apart."""
+    head = _headers_only_equal(b"")
+    first = parse_message(head, item_id="UIDL-1", truncated=True)
+    second = parse_message(head, item_id="UIDL-2", truncated=True)
+    assert first.message_id != second.message_id
+    assert parse_message(head, item_id="UIDL-1", truncated=True).message_id == first.message_id
+
+
+def test_the_servers_internet_message_id_wins() -> None:
+    raw = _headers_only_equal(b"Dear Anna")
+    item = parse_message(raw, item_id="AAMk1", internet_message_id="<server-1@contoso.example>")
+    assert item.message_id == "<server-1@contoso.example>" and not item.message_id_synthetic
+    assert parse_message(raw, internet_message_id="  ").message_id_synthetic

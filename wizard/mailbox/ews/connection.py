@@ -83,6 +83,8 @@ class EwsSettings:
     ews_url: str | None = None
     #: explicit SOAP Autodiscover URLs to try, in order; () = derive them from the address's domain
     autodiscover_urls: tuple[str, ...] = ()
+    #: servers outside the address's domain the user confirmed for Autodiscover redirects (host names)
+    autodiscover_redirects: tuple[str, ...] = ()
     auth: EwsAuth = EwsAuth.NTLM
     #: login name if it differs from ``address`` (UPN or DOMAIN\\user)
     username: str | None = None
@@ -349,6 +351,7 @@ class EwsConnection:
                 auth_type=self._auth_type,
                 adapter_cls=self._adapter_cls,
                 candidates=self.settings.autodiscover_urls,
+                allowed_hosts=self.settings.autodiscover_redirects,
             )
             self._check_url(found.ews_url)
             self._ews_url = found.ews_url

@@ -93,6 +93,7 @@ TASK_FIELDS = (
 )
 MAIL_FIELDS = (
     "mime_content",
+    "message_id",  # the InternetMessageId: the message's id when its MIME has no Message-ID
     "is_read",
     "categories",
     "datetime_received",
@@ -228,7 +229,14 @@ def mail_from_ews(kind: FolderKind, x: Any, *, size_limit: int) -> MailItem:
     raw = x.mime_content or b""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    item = parse_message(raw, item_id=x.id, folder=kind, size_limit=size_limit, size=x.size or None)
+    item = parse_message(
+        raw,
+        item_id=x.id,
+        folder=kind,
+        size_limit=size_limit,
+        size=x.size or None,
+        internet_message_id=getattr(x, "message_id", None),
+    )
     item.change_key = x.changekey
     item.is_read = bool(x.is_read)
     item.categories = list(x.categories or [])

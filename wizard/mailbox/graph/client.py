@@ -32,6 +32,17 @@ T = TypeVar("T")
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 MAX_BATCH = 20
+#: the largest message Exchange Online accepts (150 MB): one message read alone always fits under this
+MAX_MESSAGE_BYTES = 150 * 1024 * 1024
+#: per message of a $batch answer beyond its MIME content: the resource, its properties, JSON escaping
+_MESSAGE_SLACK = 256 * 1024
+
+
+def message_batch_bytes(messages: int, size_limit: int) -> int:
+    """The most a ``$batch`` answer with ``messages`` messages of up to ``size_limit`` bytes can decently be:
+    each MIME content in base64 (4/3) inside JSON (a little escaping), plus the message resource."""
+    per_message = (size_limit * 4 + 2) // 3 * 101 // 100 + _MESSAGE_SLACK
+    return messages * per_message + 1024 * 1024
 
 
 class SilentSignIn(Protocol):
@@ -205,10 +216,12 @@ class GraphConnection:
             return f"me/events{suffix}" if item_id else "me/calendar/events"
         return f"me/todo/lists/{self._task_list_id()}/tasks{suffix}"
 
-    def _batch(self, subs: Sequence[Sub]) -> list[SubResult]:
+    def _batch(self, subs: Sequence[Sub], *, max_bytes: int | None = None) -> list[SubResult]:
         """Run requests through JSON $batch, ``batch_size`` at a time; throttled ones are retried alone.
 
         Account-level failures (auth, throttling beyond the budget) raise; item-level ones come back.
+        ``max_bytes``: the largest answer accepted when it is more than the session's own cap (message
+        contents, see :func:`message_batch_bytes`).
         """
         results: list[SubResult | None] = [None] * len(subs)
         size = self.settings.batch_size
@@ -232,9 +245,7 @@ class GraphConnection:
                     if headers:
                         entry["headers"] = headers
                     requests.append(entry)
-                document = self._session.decode_json(
-                    self._session.request("POST", "$batch", json={"requests": requests})
-                )
+                document = self._session.decode_json(self._post_batch(requests, max_bytes))
                 answers = document.get("responses")
                 if not isinstance(answers, list):
                     raise ProtocolError(
@@ -282,6 +293,17 @@ class GraphConnection:
                     results[n] = None
                 pending = retry
         return [r for r in results if r is not None]
+
+    def _post_batch(self, requests: list[dict[str, Any]], max_bytes: int | None) -> Any:
+        """POST one ``$batch``, accepting an answer of up to ``max_bytes`` (never less than the session's cap)."""
+        session = self._session
+        usual = session.max_response_bytes
+        if max_bytes is not None:
+            session.max_response_bytes = max(usual, max_bytes)
+        try:
+            return session.request("POST", "$batch", json={"requests": requests})
+        finally:
+            session.max_response_bytes = usual
 
     def _sub_error(self, result: SubResult, what: str) -> MailboxError:
         body = result.body if isinstance(result.body, Mapping) else {}

@@ -286,7 +286,13 @@ def mail_from(kind: FolderKind, resource: Mapping[str, Any], raw_body: Any, *, s
         raw = base64.b64decode(str(raw_body or ""), validate=True) if isinstance(raw_body, str) else b""
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError("MIME content that is not base64", severity=Severity.ITEM) from exc
-    item = parse_message(raw, item_id=str(resource["id"]), folder=kind, size_limit=size_limit)
+    item = parse_message(
+        raw,
+        item_id=str(resource["id"]),
+        folder=kind,
+        size_limit=size_limit,
+        internet_message_id=resource.get("internetMessageId"),
+    )
     item.id = str(resource["id"])
     item.folder = kind
     item.change_key = change_key_of(resource)

@@ -77,7 +77,16 @@ def translate(exc: BaseException, what: str) -> MailboxError:
             "An administrator must consent to the app's mail, contacts, calendar and tasks permissions.",
             severity=Severity.KIND,
         )
-    if isinstance(exc, ServerError | MalformedResponseError):
+    if isinstance(
+        exc, MalformedResponseError
+    ):  # keeps its severity: a refused link or a runaway stops the kind
+        return ProtocolError(
+            f"{what}: {exc.message}",
+            user_text=exc.user_text,
+            severity=exc.severity,
+            retriable=None if exc.severity is Severity.ACCOUNT else exc.retriable,
+        )
+    if isinstance(exc, ServerError):
         return ProtocolError(f"{what}: {exc.message}", user_text=exc.user_text)
     if isinstance(exc, ODataError):
         return MailboxError(

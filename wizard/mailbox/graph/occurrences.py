@@ -88,10 +88,15 @@ class SeriesInstances(GraphConnection):
             if not answer.ok or not isinstance(answer.body, Mapping):
                 out[n] = self._item_failure(answer, "read series")
                 continue
-            rows = [r for r in answer.body.get("value") or [] if isinstance(r, Mapping)]
-            link = answer.body.get("@odata.nextLink")
+            page: Mapping[str, Any] = answer.body
+            rows = [r for r in page.get("value") or [] if isinstance(r, Mapping)]
+            guard = self._session.page_guard(
+                "the occurrences of a recurring appointment", page_size=_INSTANCE_PAGE
+            )
+            link = page.get("@odata.nextLink")
             while link:
-                page = self._get(self._session.checked_link(str(link)), prefer=[_PREFER_UTC])
+                url = guard.follow(page, self._session.checked_link(str(link), "@odata.nextLink"))
+                page = self._get(url, prefer=[_PREFER_UTC])
                 rows.extend(r for r in page.get("value") or [] if isinstance(r, Mapping))
                 link = page.get("@odata.nextLink")
             out[n] = self._series_from(resources[n], rows)

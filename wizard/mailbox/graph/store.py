@@ -38,7 +38,14 @@ from wizard.mailbox.base import (
     TaskItem,
     not_supported,
 )
-from wizard.mailbox.graph.client import MAIL_FOLDERS, GraphSettings, Sub, SubResult
+from wizard.mailbox.graph.client import (
+    MAIL_FOLDERS,
+    MAX_MESSAGE_BYTES,
+    GraphSettings,
+    Sub,
+    SubResult,
+    message_batch_bytes,
+)
 from wizard.mailbox.graph.convert import (
     appointment_from,
     appointment_out,
@@ -63,7 +70,14 @@ from wizard.mailbox.graph.props import (
 )
 from wizard.mailbox.graph.values import change_key_of, if_match, name_and_address, parse_dt
 from wizard.mailbox.message import build_mime, render
-from wizard.odata.errors import InsecureURLError, InvalidURLError, MalformedResponseError, ODataError
+from wizard.odata.errors import (
+    InsecureURLError,
+    InvalidURLError,
+    MalformedResponseError,
+    ODataError,
+    ResponseTooLargeError,
+    UnsafeLinkError,
+)
 from wizard.odata.retry import RetryPolicy, Sleeper
 from wizard.odata.session import TokenProvider, encode_query
 
@@ -80,7 +94,7 @@ _EXT_EXPAND = (
     + " or ".join(f"id eq '{i}'" for i in [*NAMED_IDS.values(), ATTENDEES_ID, PROP_BUSINESS_FAX])
     + ")"
 )
-_MESSAGE_SELECT = "id,changeKey,categories,isRead,importance,parentFolderId,createdDateTime"
+_MESSAGE_SELECT = "id,changeKey,categories,isRead,importance,parentFolderId,createdDateTime,internetMessageId"
 
 
 class GraphStore(SeriesInstances):
@@ -183,27 +197,38 @@ class GraphStore(SeriesInstances):
         payload = json.dumps({"l": link, "s": since, "r": round_start}, separators=(",", ":"))
         return f"{CURSOR_PREFIX}{kind.value}:" + base64.urlsafe_b64encode(payload.encode()).decode()
 
-    def _decode_cursor(self, kind: FolderKind, cursor: str | None) -> tuple[dict[str, str] | None, bool]:
+    def _decode_cursor(self, kind: FolderKind, cursor: str | None) -> tuple[dict[str, str] | None, bool, str]:
+        """(the delta state, whether the cursor was usable, a notice for the user when it was refused)."""
         if not cursor:
-            return None, True
+            return None, True, ""
         prefix = f"{CURSOR_PREFIX}{kind.value}:"
         if not cursor.startswith(prefix):
-            return None, False
+            return None, False, ""
         try:
             data = json.loads(base64.urlsafe_b64decode(cursor[len(prefix) :].encode()))
             link = str(data["l"])
-            self._session.checked_link(link)
-            return {"l": link, "s": str(data.get("s") or ""), "r": str(data.get("r") or "")}, True
+            self._session.checked_link(link, "stored delta link")
+            return {"l": link, "s": str(data.get("s") or ""), "r": str(data.get("r") or "")}, True, ""
+        except UnsafeLinkError as exc:
+            # not a damaged cursor: a link to another server (a changed Graph address, or a tampered state
+            # DB). Never followed; the full re-read is said out loud, not done silently.
+            log.warning("Graph %s: stored cursor refused, full re-read: %s", kind.value, exc.message)
+            notice = (
+                f"The saved position for {kind.value} in Exchange Online led to another server; it was not "
+                "followed (your sign-in was not sent there) and everything was read again instead."
+            )
+            return None, False, notice
         except (ValueError, KeyError, TypeError, binascii.Error, MalformedResponseError):
-            return None, False
+            return None, False, ""
 
     def changes(self, kind: FolderKind, cursor: str | None, page_size: int = 100) -> Iterator[ChangeBatch]:
         """Delta rounds, one request per page; an unusable cursor or a lost sync state -> ``full_resync``."""
         self._readable(kind)
         limit = max(1, min(int(page_size), MAX_PAGE))
-        state, usable = self._decode_cursor(kind, cursor)
+        state, usable, notice = self._decode_cursor(kind, cursor)
         full_resync = not usable
         prefer = [f"odata.maxpagesize={limit}", 'outlook.timezone="UTC"']
+        guard = self._session.page_guard(f"{kind.value} changes", page_size=limit)
         while True:
             since = state["s"] if state else ""
             round_start = state["r"] if state else ""
@@ -220,6 +245,7 @@ class GraphStore(SeriesInstances):
                         "Graph delta state for %s lost (%s); full re-read", kind.value, exc.code or exc.status
                     )
                     state, full_resync = None, True
+                    guard = self._session.page_guard(f"{kind.value} changes", page_size=limit)
                     continue
                 raise translate(exc, f"changes {kind.value}") from exc
             except (InsecureURLError, InvalidURLError) as exc:
@@ -227,17 +253,20 @@ class GraphStore(SeriesInstances):
             server_now = _server_time(response.headers.get("Date"))
             if not round_start:  # first page of a round: it defines "new since" for the next round
                 round_start = server_now
-            batch = ChangeBatch(kind=kind, full_resync=full_resync)
+            batch = ChangeBatch(kind=kind, full_resync=full_resync, notice=notice)
+            notice = ""  # said once, with the first page
             self._classify(kind, document.get("value") or [], batch, since)
             next_link = document.get("@odata.nextLink")
             delta_link = document.get("@odata.deltaLink")
             try:
                 if next_link:
-                    link = self._session.checked_link(str(next_link))
+                    link = guard.follow(
+                        document, self._session.checked_link(str(next_link), "@odata.nextLink")
+                    )
                     batch.cursor = self._encode_cursor(kind, link, since, round_start)
                     batch.more = True
                 elif delta_link:
-                    link = self._session.checked_link(str(delta_link))
+                    link = self._session.checked_link(str(delta_link), "@odata.deltaLink")
                     batch.cursor = self._encode_cursor(kind, link, round_start, "")
                 else:
                     raise ProtocolError(
@@ -288,7 +317,7 @@ class GraphStore(SeriesInstances):
         def work() -> list[ItemResult[Item]]:
             per = 2 if kind in MAIL_FOLDERS else 1
             subs = [s for i in ids for s in self._read_subs(kind, i)]
-            answers = self._batch(subs)
+            answers = self._read_answers(kind, ids, subs)
             out: list[ItemResult[Item]] = []
             masters: list[tuple[int, Mapping[str, Any]]] = []
             for n, item_id in enumerate(ids):
@@ -320,6 +349,29 @@ class GraphStore(SeriesInstances):
             return out
 
         return self._call(f"read {kind.value}", work)
+
+    def _read_answers(self, kind: FolderKind, ids: Sequence[str], subs: list[Sub]) -> list[SubResult]:
+        """The read requests' answers. Message contents come base64-encoded inside the JSON ``$batch`` answer,
+        so a batch of them may be larger than the session's cap for one answer: the cap for it follows from
+        the messages per batch and the size limit; a batch larger still (a message over the size limit) is
+        read again one message at a time, which fits even Exchange Online's largest message."""
+        if kind not in MAIL_FOLDERS:
+            return self._batch(subs)
+        per_batch = (self.settings.batch_size + 1) // 2
+        cap = message_batch_bytes(per_batch, self.settings.size_limit)
+        try:
+            return self._batch(subs, max_bytes=cap)
+        except ResponseTooLargeError:
+            log.info("Graph: messages over %d MB in one batch; reading them one at a time", cap >> 20)
+        answers: list[SubResult] = []
+        for item_id in ids:
+            alone = self._read_subs(kind, item_id)
+            try:
+                answers += self._batch(alone, max_bytes=message_batch_bytes(1, MAX_MESSAGE_BYTES))
+            except ResponseTooLargeError as exc:
+                failed = SubResult(413, {"error": {"code": "ResponseTooLarge", "message": exc.message}}, {})
+                answers += [failed] * len(alone)
+        return answers
 
     def _to_item(self, kind: FolderKind, parts: list[SubResult]) -> Item:
         resource = parts[0].body if isinstance(parts[0].body, Mapping) else {}

@@ -7,11 +7,19 @@ from collections.abc import Callable
 
 from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import LISTING_PAGE, NotSupported
+from wizard.settings.enums import Kind
 from wizard.sync.email.common import KIND, EmailSettings, read_settings
 from wizard.sync.email.recover import recover
 from wizard.sync.email.send import Sender
 from wizard.sync.email.track import Tracker
-from wizard.sync.run import KindCounts, KindResult, KindRunStatus, RunContext
+from wizard.sync.run import (
+    ALREADY_TRACKED,
+    KindCounts,
+    KindResult,
+    KindRunStatus,
+    RunContext,
+    already_tracked_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,10 @@ class EmailSync:
                 phase()
             except D365SyncError as exc:
                 self._fail(result, exc)  # a kind-level failure of sending does not stop tracking
+        if result.skipped and ctx.run_id is not None:  # in the run's log, for the status (not an error)
+            text = already_tracked_text(result.skipped)
+            log.info("email: %s", text)
+            ctx.state.record_error(ctx.run_id, Kind.EMAIL, Severity.ITEM, text, ALREADY_TRACKED)
         return result
 
     @staticmethod

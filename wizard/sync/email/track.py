@@ -120,6 +120,11 @@ class Tracker:
             if retry:
                 failed += self._track_page(ctx, st, folder, retry, resolver, lookup, result, dry_run=dry_run)
             for batch in ctx.mailbox.changes(folder, cursors.folders.get(folder.value), self.listing_size):
+                if batch.notice:  # e.g. a stored cursor refused: the full re-read is said, not done silently
+                    log.warning("email: %s", batch.notice)
+                    result.message = result.message or batch.notice
+                    if ctx.run_id is not None and not dry_run:
+                        ctx.state.record_error(ctx.run_id, Kind.EMAIL, Severity.ITEM, batch.notice)
                 # A message linked already is left alone (_track_item): not even read. The run after a run
                 # that tracked (and stamped) thousands of messages then lists them, and reads none.
                 ids = [
@@ -286,10 +291,16 @@ class Tracker:
         if item.props.crmlinkstate == LinkState.NOT_TRACKED and not manual:
             return  # the user stopped tracking it (crmlinkstate 0): never tracked again by itself
         known = existing.get(message_id) if message_id else None
-        if known is not None and any(p.activity_id == known.activityid for p in pending):
+        copy_in_page = known is not None and any(p.activity_id == known.activityid for p in pending)
+        if copy_in_page:
             lookup.flush()  # a copy of a message decided on in this page: link only once that exists
             known = existing.get(message_id) if message_id else None
         if known is not None:
+            linked = ctx.state.link_by_crm(Kind.EMAIL, known.activityid)
+            if copy_in_page or (linked is not None and linked.mailbox_id != item.id):
+                # another message of this mailbox is that email already: this one is not tracked (said so)
+                result.skipped += 1
+                log.info("email: %r not tracked: %s is tracked already", item.subject, message_id)
             if not dry_run:  # already in Dynamics 365 (tracked elsewhere, or our own sent email): link it
                 link(ctx, known.activityid, item.id, message_id)
                 stamp(ctx, st, folder, item.id, known)
