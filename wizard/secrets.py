@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import logging
 import os
@@ -72,41 +73,156 @@ def mailbox_key(address: str) -> str:
     return f"mailbox:{address.strip().lower()}"
 
 
-def _no_keyring_text() -> str:
-    if sys.platform.startswith("win"):
-        where = "Windows Credential Manager is not available to this program"
-    elif sys.platform == "darwin":
-        where = "the macOS Keychain is not available to this program"
-    else:
-        where = (
-            "install and unlock a Secret Service such as GNOME Keyring or KWallet, "
-            "or select a backend with PYTHON_KEYRING_BACKEND"
-        )
-    return f"No keyring is available to store passwords and sign-in tokens safely: {where}."
+#: the documented opt-in for a keyring that keeps secrets unencrypted on disk (docs/cli.md, "Secrets")
+ALLOW_INSECURE_ENV = "D365SYNC_ALLOW_INSECURE_KEYRING"
+#: its only accepted value: it names the risk the user accepts
+ALLOW_INSECURE_VALUE = "plaintext-on-disk"
+#: the passphrase that unlocks the encrypted file keyring (keyrings.cryptfile) without a prompt
+PASSPHRASE_ENV = "D365SYNC_KEYRING_PASSPHRASE"
+
+#: keyring backends that keep what they are given encrypted (or nowhere on disk) although their priority is
+#: below 1: the encrypted file keyring unlocked by a passphrase (``d365sync[headless]``)
+_ENCRYPTED_BACKENDS = frozenset({"keyrings.cryptfile.cryptfile.CryptFileKeyring"})
+#: keyring backends known to store in clear, whatever their priority
+_CLEAR_BACKENDS = frozenset(
+    {
+        "keyrings.alt.file.PlaintextKeyring",
+        "keyrings.alt.pyfs.PlaintextKeyring",
+        "keyrings.cryptfile.file.PlaintextKeyring",
+    }
+)
 
 
-def _is_unusable(backend: KeyringBackend) -> bool:
+class KeyringSafety(enum.Enum):
+    """What a keyring backend does with a secret (:func:`classify_keyring`)."""
+
+    SAFE = "safe"  # the platform's store, an encrypted file, or process memory
+    PLAINTEXT = "plaintext-on-disk"  # in clear (or not known to be safe): only with the opt-in
+    UNUSABLE = "unusable"  # stores nothing: keyring's fail/null backends, a chainer with nothing to chain
+
+
+def _class_names(backend: object) -> set[str]:
+    return {f"{cls.__module__}.{cls.__qualname__}" for cls in type(backend).__mro__}
+
+
+def _priority(backend: KeyringBackend) -> float | None:
+    try:
+        return float(type(backend).priority)
+    except Exception:  # a backend whose priority raises is not viable here
+        return None
+
+
+def classify_keyring(backend: KeyringBackend) -> KeyringSafety:
+    """Whether ``backend`` may keep d365sync's secrets.
+
+    Unusable: keyring's ``fail`` and ``null`` backends, a chainer with nothing to chain (or whose first
+    backend, where it writes, is unusable). Plaintext: a backend known to store in clear (keyrings.alt's
+    ``PlaintextKeyring`` and its kin, any file keyring whose ``scheme`` says "no encryption") or whose
+    ``priority`` is below 1 (keyring's own verdict: not recommended), unless it is known to encrypt (the
+    passphrase-protected file keyring) or keeps everything in this process's memory (the demo's
+    :class:`MemoryKeyring`). Every other backend is the platform's store (Secret Service, KWallet, Keychain,
+    Credential Manager) or one a user installed and chose; it is safe."""
     from keyring.backends import chainer, fail, null
 
     if isinstance(backend, fail.Keyring | null.Keyring):
-        return True
+        return KeyringSafety.UNUSABLE
     if isinstance(backend, chainer.ChainerBackend):
-        return not backend.backends
-    return False
+        members = list(backend.backends)
+        return classify_keyring(members[0]) if members else KeyringSafety.UNUSABLE
+    if isinstance(backend, MemoryKeyring):
+        return KeyringSafety.SAFE
+    names = _class_names(backend)
+    if names & _CLEAR_BACKENDS:
+        return KeyringSafety.PLAINTEXT
+    scheme = getattr(type(backend), "scheme", None)
+    if isinstance(scheme, str) and scheme.lower().startswith(("no encr", "no encyption")):
+        return KeyringSafety.PLAINTEXT  # keyrings.alt spells it "no encyption"
+    if names & _ENCRYPTED_BACKENDS:
+        return KeyringSafety.SAFE
+    priority = _priority(backend)
+    if priority is None:
+        return KeyringSafety.UNUSABLE
+    return KeyringSafety.PLAINTEXT if priority < 1 else KeyringSafety.SAFE
+
+
+def insecure_keyring_allowed() -> bool:
+    """True when the user accepted a keyring that stores in clear: ``D365SYNC_ALLOW_INSECURE_KEYRING`` is
+    ``plaintext-on-disk`` (any other value is no opt-in)."""
+    return os.environ.get(ALLOW_INSECURE_ENV, "").strip().lower() == ALLOW_INSECURE_VALUE
+
+
+def _what_to_install() -> str:
+    if sys.platform.startswith("win"):
+        return (
+            "d365sync keeps them in the Windows Credential Manager: sign in to Windows with your own account "
+            "(the Credential Manager is not available to services and some remote sessions)."
+        )
+    if sys.platform == "darwin":
+        return (
+            "d365sync keeps them in the macOS Keychain: run it in your desktop session with your login "
+            "keychain unlocked."
+        )
+    return (
+        "Install and unlock a Secret Service such as GNOME Keyring or KWallet (GNOME, Cinnamon, Xfce: "
+        "apt install gnome-keyring; KDE Plasma: KWallet), or choose another keyring with "
+        "PYTHON_KEYRING_BACKEND. On a server without a desktop, install the encrypted file keyring "
+        "(pip install 'd365sync[headless]'), which is unlocked by a passphrase (see docs/cli.md, Secrets)."
+    )
+
+
+def _no_keyring_text() -> str:
+    return (
+        "No keyring is available to store passwords and sign-in tokens safely, so nothing was saved. "
+        + _what_to_install()
+    )
+
+
+def _plaintext_text(backend: KeyringBackend) -> str:
+    return (
+        f"The keyring in use ({type(backend).__name__}) would store your passwords and sign-in tokens "
+        "unencrypted on disk, where anyone who can read your files could use them, so nothing was saved. "
+        + _what_to_install()
+        + f" To accept that risk anyway, set {ALLOW_INSECURE_ENV}={ALLOW_INSECURE_VALUE}."
+    )
+
+
+def _unlock_cryptfile(backend: KeyringBackend) -> None:
+    """Unlock the encrypted file keyring with ``D365SYNC_KEYRING_PASSPHRASE`` when it is set and the keyring
+    is still locked (without it the keyring asks on the terminal)."""
+    if not _class_names(backend) & _ENCRYPTED_BACKENDS:
+        return
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if not passphrase or getattr(backend, "_keyring_key", None) is not None:
+        return
+    try:
+        backend.keyring_key = passphrase  # type: ignore[attr-defined]  # creates the file, or checks it
+    except ValueError as exc:  # "Incorrect Password", a blank one
+        raise SecretStoreError(
+            "encrypted file keyring: wrong passphrase",
+            user_text=f"The passphrase in {PASSPHRASE_ENV} does not unlock the encrypted file keyring.",
+        ) from exc
 
 
 def check_keyring() -> KeyringBackend:
-    """The active keyring backend, or :class:`SecretStoreError` saying what to install."""
+    """The active keyring backend if it may keep secrets (:func:`classify_keyring`), else
+    :class:`SecretStoreError` saying what to install: for one that stores nothing, and for one that stores in
+    clear unless the user opted in (:func:`insecure_keyring_allowed`)."""
     try:
         backend = keyring.get_keyring()
     except Exception as exc:  # a backend named in PYTHON_KEYRING_BACKEND that cannot load
         raise SecretStoreError(
             f"keyring backend failed to load: {type(exc).__name__}", user_text=_no_keyring_text()
         ) from exc
-    if _is_unusable(backend):
+    safety = classify_keyring(backend)
+    if safety is KeyringSafety.UNUSABLE:
         raise SecretStoreError(
             f"no usable keyring backend ({type(backend).__name__})", user_text=_no_keyring_text()
         )
+    if safety is KeyringSafety.PLAINTEXT and not insecure_keyring_allowed():
+        raise SecretStoreError(
+            f"keyring backend {type(backend).__name__} stores in clear", user_text=_plaintext_text(backend)
+        )
+    _unlock_cryptfile(backend)
     return backend
 
 
