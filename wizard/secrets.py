@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,6 +146,27 @@ def classify_keyring(backend: KeyringBackend) -> KeyringSafety:
     return KeyringSafety.PLAINTEXT if priority < 1 else KeyringSafety.SAFE
 
 
+#: the verdict on each backend instance (the active one lives as long as the process): asking a Secret Service
+#: backend its priority opens a D-Bus connection, and every keyring read and write checks the backend
+_verdicts: weakref.WeakKeyDictionary[KeyringBackend, KeyringSafety] = weakref.WeakKeyDictionary()
+
+
+def _classified(backend: KeyringBackend) -> KeyringSafety:
+    try:
+        return _verdicts[backend]
+    except (KeyError, TypeError):  # not seen yet (TypeError: a backend that cannot be weakly referenced)
+        pass
+    from keyring.backends import chainer
+
+    safety = classify_keyring(backend)
+    # Not kept: "unusable" (a daemon that was not running may start) and a chainer's (its first backend, where
+    # it writes, can change as daemons come and go).
+    if safety is not KeyringSafety.UNUSABLE and not isinstance(backend, chainer.ChainerBackend):
+        with contextlib.suppress(TypeError):
+            _verdicts[backend] = safety
+    return safety
+
+
 def insecure_keyring_allowed() -> bool:
     """True when the user accepted a keyring that stores in clear: ``D365SYNC_ALLOW_INSECURE_KEYRING`` is
     ``plaintext-on-disk`` (any other value is no opt-in)."""
@@ -213,7 +235,7 @@ def check_keyring() -> KeyringBackend:
         raise SecretStoreError(
             f"keyring backend failed to load: {type(exc).__name__}", user_text=_no_keyring_text()
         ) from exc
-    safety = classify_keyring(backend)
+    safety = _classified(backend)
     if safety is KeyringSafety.UNUSABLE:
         raise SecretStoreError(
             f"no usable keyring backend ({type(backend).__name__})", user_text=_no_keyring_text()
