@@ -208,14 +208,31 @@ def _plaintext_text(backend: KeyringBackend) -> str:
     )
 
 
+def _has_terminal() -> bool:
+    """True when a prompt can reach the user: the process has a controlling terminal (where ``getpass`` asks)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
 def _unlock_cryptfile(backend: KeyringBackend) -> None:
-    """Unlock the encrypted file keyring with ``D365SYNC_KEYRING_PASSPHRASE`` when it is set and the keyring
-    is still locked (without it the keyring asks on the terminal)."""
-    if not _class_names(backend) & _ENCRYPTED_BACKENDS:
+    """Unlock the encrypted file keyring with ``D365SYNC_KEYRING_PASSPHRASE``; without it the keyring asks on
+    the terminal, and with no terminal (the windowed wizard, cron, a service) it is refused here: its prompt
+    would otherwise read standard input (a ``--password-stdin`` password) or wait for ever."""
+    if not _class_names(backend) & _ENCRYPTED_BACKENDS or getattr(backend, "_keyring_key", None) is not None:
         return
     passphrase = os.environ.get(PASSPHRASE_ENV)
-    if not passphrase or getattr(backend, "_keyring_key", None) is not None:
-        return
+    if not passphrase:
+        if _has_terminal():
+            return
+        raise SecretStoreError(
+            "encrypted file keyring locked, no terminal to ask",
+            user_text="The encrypted file keyring is locked and there is no terminal to ask for its passphrase, "
+            f"so nothing was saved. Set {PASSPHRASE_ENV} (see docs/cli.md, Secrets).",
+        )
     try:
         backend.keyring_key = passphrase  # type: ignore[attr-defined]  # creates the file, or checks it
     except ValueError as exc:  # "Incorrect Password", a blank one

@@ -18,6 +18,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 
 from tests.support import keyring_backend
+from wizard import secrets
 from wizard.errors import SecretStoreError
 from wizard.paths import locations
 from wizard.secrets import (
@@ -202,3 +203,22 @@ def test_cryptfile_with_a_wrong_passphrase_is_refused(
         SecretStore().get("k")
     assert PASSPHRASE_ENV in caught.value.user_text
     assert "a wrong one" not in caught.value.user_text
+
+
+def test_a_locked_cryptfile_without_a_terminal_is_refused_not_prompted(
+    no_opt_in: None, data_root: Path, cheap_kdf: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windowed wizard, cron, a service: its getpass prompt would read standard input or wait for ever."""
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+    monkeypatch.setattr(secrets, "_has_terminal", lambda: False)
+
+    def prompt(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("no prompt without a terminal")
+
+    monkeypatch.setattr("getpass.getpass", prompt)
+    backend = cryptfile.CryptFileKeyring()
+    keyring.set_keyring(backend)
+    with pytest.raises(SecretStoreError) as caught:
+        SecretStore().set("k", "v")
+    assert PASSPHRASE_ENV in caught.value.user_text
+    assert not Path(backend.file_path).exists()
