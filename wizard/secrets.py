@@ -487,6 +487,7 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
         self.key = key
 
     def save(self, content: str) -> None:
+        check_keyring()  # the keyring in use now (the cache may outlive a change of keyring in this process)
         try:
             keyring.set_password(self._service, self.key, content)
         except keyring.errors.KeyringError as exc:
@@ -494,6 +495,7 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
         self._signal.touch()
 
     def load(self) -> str:
+        check_keyring()
         try:
             content: str | None = keyring.get_password(self._service, self.key)
         except keyring.errors.KeyringError as exc:

@@ -24,6 +24,7 @@ from wizard.paths import locations
 from wizard.secrets import (
     ALLOW_INSECURE_ENV,
     PASSPHRASE_ENV,
+    KeyringPersistence,
     KeyringSafety,
     MemoryKeyring,
     SecretStore,
@@ -222,3 +223,15 @@ def test_a_locked_cryptfile_without_a_terminal_is_refused_not_prompted(
         SecretStore().set("k", "v")
     assert PASSPHRASE_ENV in caught.value.user_text
     assert not Path(backend.file_path).exists()
+
+
+def test_the_token_cache_never_goes_to_a_keyring_refused_after_it_was_opened(
+    no_opt_in: None, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persistence = KeyringPersistence(locations().data_dir / "cache.changed")
+    keyring.set_keyring(plaintext_file.PlaintextKeyring())
+    with pytest.raises(SecretStoreError):
+        persistence.save('{"RefreshToken": {}}')
+    with pytest.raises(SecretStoreError):
+        persistence.load()
+    assert not data_root.exists() or not any(data_root.rglob("*"))
