@@ -1,5 +1,5 @@
-"""The add-organization step with a keyring that would store in clear: the dialog's banner says what to install,
-and nothing is added (issue 12 item 1, issue 11 item 2)."""
+"""The add-organization and mailbox steps with a keyring that would store in clear: the banner says what to
+install, and nothing is added or bound (issue 12 item 1, issue 11 item 2)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from typing import Any
 import keyring
 import pytest
 
-from tests.gui.helpers import click, next_page, open_add_dialog, sign_in_sandbox, wait_dialog_idle
+from tests.gui.helpers import (
+    add_via_discovery,
+    click,
+    next_page,
+    open_add_dialog,
+    sign_in_sandbox,
+    wait_dialog_idle,
+    wait_idle,
+)
 from wizard.app.factory import Factory
+from wizard.sandbox import Sandbox
 from wizard.ui.presets import Preset
 
 plaintext_file = pytest.importorskip("keyrings.alt.file")
@@ -18,13 +27,18 @@ plaintext_file = pytest.importorskip("keyrings.alt.file")
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def plaintext_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """keyrings.alt's PlaintextKeyring as a user has it (no opt-in); returns the folder it would write to."""
-    root = tmp_path / "xdg-data"
+def _use_plaintext_keyring(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keyrings.alt's PlaintextKeyring as a user has it (no opt-in), writing under ``root``."""
     monkeypatch.setenv("XDG_DATA_HOME", str(root))
     monkeypatch.delenv("D365SYNC_ALLOW_INSECURE_KEYRING", raising=False)
     keyring.set_keyring(plaintext_file.PlaintextKeyring())
+
+
+@pytest.fixture
+def plaintext_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The plaintext keyring from the start; returns the folder it would write to."""
+    root = tmp_path / "xdg-data"
+    _use_plaintext_keyring(root, monkeypatch)
     return root
 
 
@@ -76,3 +90,39 @@ def test_on_premises_connect_is_refused_and_adds_nothing(
     wait_dialog_idle(qtbot, dialog)
     _assert_refused(dialog, wizard, factory)
     assert _written(plaintext_keyring) == []
+
+
+def _record(sandbox: Sandbox) -> dict[str, Any]:
+    env = sandbox.environment("contososales")
+    systemuserid = sandbox.directory.users[0].systemuserid(env.org)
+    (row,) = [r for r in env.store.rows("mailboxes") if r.get("_regardingobjectid_value") == systemuserid]
+    return dict(row)
+
+
+def test_mailbox_bind_is_refused_and_binds_nothing(
+    qtbot: Any,
+    make_wizard: Any,
+    hints: Preset,
+    sandbox: Sandbox,
+    factory: Factory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wizard = make_wizard(hints)
+    next_page(qtbot, wizard)
+    add_via_discovery(qtbot, wizard, "Contoso Sales")  # with the suite's keyring
+    next_page(qtbot, wizard)
+    mailbox = wizard.mailbox_page
+    wait_idle(qtbot, mailbox)
+    assert mailbox.password.text()  # the preset's Exchange password: it would go to the keyring
+    record_before = _record(sandbox)
+    root = tmp_path / "xdg-data"
+    _use_plaintext_keyring(root, monkeypatch)
+    click(qtbot, mailbox.bind_button)
+    wait_idle(qtbot, mailbox)
+    assert mailbox.banner.kind == "error"
+    assert "unencrypted on disk" in mailbox.banner.text()
+    assert "nothing was saved" in mailbox.banner.text()
+    assert factory.reload().mailbox is None
+    assert _record(sandbox) == record_before  # the mailbox record's delivery methods untouched
+    assert _written(root) == []
