@@ -11,6 +11,10 @@
   item and the libsecret item of the token cache carry the id too), so two profiles of one operating-system
   account (``D365SYNC_HOME``) never share a password or a sign-in. The shared entry of an earlier version is
   moved to the first profile that asks for it and has none of its own (:func:`profile_key`).
+* :func:`check_keyring` refuses a keyring that stores nothing (keyring's ``fail``/``null``, an empty chainer)
+  and one that stores in clear (keyrings.alt's ``PlaintextKeyring``, any backend of priority below 1) unless
+  the user opts in with ``D365SYNC_ALLOW_INSECURE_KEYRING=plaintext-on-disk``; the encrypted file keyring
+  (keyrings.cryptfile, ``d365sync[headless]``) is unlocked with ``D365SYNC_KEYRING_PASSPHRASE``.
 * :func:`use_memory_keyring` is for ``d365sync demo``: a throw-away single-process profile that must run on
   machines without any keyring.
 * :func:`redact` masks bearer tokens and passwords in text that goes to logs.
@@ -261,7 +265,18 @@ def check_keyring() -> KeyringBackend:
         raise SecretStoreError(
             f"keyring backend {type(backend).__name__} stores in clear", user_text=_plaintext_text(backend)
         )
-    _unlock_cryptfile(backend)
+    _unlock_cryptfile(_writer(backend))
+    return backend
+
+
+def _writer(backend: KeyringBackend) -> KeyringBackend:
+    """The backend that stores what ``backend`` is given: a chainer's first (keyring builds them once)."""
+    from keyring.backends import chainer
+
+    if isinstance(backend, chainer.ChainerBackend):
+        members: list[KeyringBackend] = list(backend.backends)
+        if members:
+            return members[0]
     return backend
 
 

@@ -235,3 +235,18 @@ def test_the_token_cache_never_goes_to_a_keyring_refused_after_it_was_opened(
     with pytest.raises(SecretStoreError):
         persistence.load()
     assert not data_root.exists() or not any(data_root.rglob("*"))
+
+
+def test_cryptfile_first_in_a_chainer_is_unlocked_with_the_passphrase(
+    no_opt_in: None, data_root: Path, cheap_kdf: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keyrings.alt and keyrings.cryptfile both installed, no Secret Service: keyring picks a chainer that writes
+    to the encrypted file keyring first."""
+    monkeypatch.setenv(PASSPHRASE_ENV, "correct horse battery staple")
+    monkeypatch.setattr(secrets, "_has_terminal", lambda: False)
+    member = cryptfile.CryptFileKeyring()
+    keyring.set_keyring(_chainer_of(member, plaintext_file.PlaintextKeyring()))
+    SecretStore().set("k", "Secret-Value")
+    assert member._keyring_key is not None  # unlocked by the variable, no prompt
+    assert b"Secret-Value" not in Path(member.file_path).read_bytes()
+    assert not Path(plaintext_file.PlaintextKeyring().file_path).exists()
