@@ -209,6 +209,7 @@ def _child(home: str, args: Sequence[str]) -> tuple[dict[str, Any], str]:
         "D365SYNC_HOME": home,
         # the profile's secrets are in the test keyring's file in the throw-away profile
         "PYTHON_KEYRING_BACKEND": "tests.support.keyring_backend.TestKeyring",
+        "D365SYNC_ALLOW_INSECURE_KEYRING": "plaintext-on-disk",  # that file is in clear (throw-away secrets)
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
     with tempfile.TemporaryDirectory() as folder:
@@ -272,11 +273,15 @@ def run(
 
     from tests.support.keyring_backend import TestKeyring
 
-    saved = {name: os.environ.get(name) for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND")}
+    saved = {
+        name: os.environ.get(name)
+        for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND", "D365SYNC_ALLOW_INSECURE_KEYRING")
+    }
     saved_keyring = keyring.get_keyring()
     try:
         # The engine's process reads the mailbox password that this one stores: a file keyring in the
         # throw-away profile, never the user's keyring.
+        os.environ["D365SYNC_ALLOW_INSECURE_KEYRING"] = "plaintext-on-disk"  # that keyring is in clear
         keyring.set_keyring(TestKeyring())
         return _run(sizes)
     finally:

@@ -557,7 +557,10 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
     from wizard.ui.app import application
     from wizard.ui.status import build_status_window
 
-    saved = {name: os.environ.get(name) for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND")}
+    saved = {
+        name: os.environ.get(name)
+        for name in ("D365SYNC_HOME", "PYTHON_KEYRING_BACKEND", "D365SYNC_ALLOW_INSECURE_KEYRING")
+    }
     saved_keyring = keyring.get_keyring()
     with tempfile.TemporaryDirectory(prefix="bench-gui-real-") as folder:
         proc, info = _start_sandbox(folder)
@@ -566,6 +569,7 @@ def real_stall(items: int = 10_000, *, timeout_s: float = 3600.0) -> RealStall:
             # password from there): never the user's profile or keyring.
             os.environ["D365SYNC_HOME"] = os.path.join(folder, "home")
             os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.keyring_backend.TestKeyring"
+            os.environ["D365SYNC_ALLOW_INSECURE_KEYRING"] = "plaintext-on-disk"  # that keyring is in clear
             keyring.set_keyring(TestKeyring())
             app = application()
             protect_none()

@@ -14,6 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("D365SYNC_LANG", "en")  # GUI tests read English texts, whatever the machine's locale
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.keyring_backend.TestKeyring"
+# The suite's keyring keeps its made-up secrets in clear in each test's own folder: it accepts that risk with the
+# product's documented opt-in (tests that check the refusal remove it).
+os.environ["D365SYNC_ALLOW_INSECURE_KEYRING"] = "plaintext-on-disk"
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 

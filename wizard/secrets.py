@@ -11,6 +11,10 @@
   item and the libsecret item of the token cache carry the id too), so two profiles of one operating-system
   account (``D365SYNC_HOME``) never share a password or a sign-in. The shared entry of an earlier version is
   moved to the first profile that asks for it and has none of its own (:func:`profile_key`).
+* :func:`check_keyring` refuses a keyring that stores nothing (keyring's ``fail``/``null``, an empty chainer)
+  and one that stores in clear (keyrings.alt's ``PlaintextKeyring``, any backend of priority below 1) unless
+  the user opts in with ``D365SYNC_ALLOW_INSECURE_KEYRING=plaintext-on-disk``; the encrypted file keyring
+  (keyrings.cryptfile, ``d365sync[headless]``) is unlocked with ``D365SYNC_KEYRING_PASSPHRASE``.
 * :func:`use_memory_keyring` is for ``d365sync demo``: a throw-away single-process profile that must run on
   machines without any keyring.
 * :func:`redact` masks bearer tokens and passwords in text that goes to logs.
@@ -19,12 +23,14 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import logging
 import os
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,41 +78,205 @@ def mailbox_key(address: str) -> str:
     return f"mailbox:{address.strip().lower()}"
 
 
-def _no_keyring_text() -> str:
-    if sys.platform.startswith("win"):
-        where = "Windows Credential Manager is not available to this program"
-    elif sys.platform == "darwin":
-        where = "the macOS Keychain is not available to this program"
-    else:
-        where = (
-            "install and unlock a Secret Service such as GNOME Keyring or KWallet, "
-            "or select a backend with PYTHON_KEYRING_BACKEND"
-        )
-    return f"No keyring is available to store passwords and sign-in tokens safely: {where}."
+#: the documented opt-in for a keyring that keeps secrets unencrypted on disk (docs/cli.md, "Secrets")
+ALLOW_INSECURE_ENV = "D365SYNC_ALLOW_INSECURE_KEYRING"
+#: its only accepted value: it names the risk the user accepts
+ALLOW_INSECURE_VALUE = "plaintext-on-disk"
+#: the passphrase that unlocks the encrypted file keyring (keyrings.cryptfile) without a prompt
+PASSPHRASE_ENV = "D365SYNC_KEYRING_PASSPHRASE"
+
+#: keyring backends that keep what they are given encrypted (or nowhere on disk) although their priority is
+#: below 1: the encrypted file keyring unlocked by a passphrase (``d365sync[headless]``)
+_ENCRYPTED_BACKENDS = frozenset({"keyrings.cryptfile.cryptfile.CryptFileKeyring"})
+#: keyring backends known to store in clear, whatever their priority
+_CLEAR_BACKENDS = frozenset(
+    {
+        "keyrings.alt.file.PlaintextKeyring",
+        "keyrings.alt.pyfs.PlaintextKeyring",
+        "keyrings.cryptfile.file.PlaintextKeyring",
+    }
+)
 
 
-def _is_unusable(backend: KeyringBackend) -> bool:
+class KeyringSafety(enum.Enum):
+    """What a keyring backend does with a secret (:func:`classify_keyring`)."""
+
+    SAFE = "safe"  # the platform's store, an encrypted file, or process memory
+    PLAINTEXT = "plaintext-on-disk"  # in clear (or not known to be safe): only with the opt-in
+    UNUSABLE = "unusable"  # stores nothing: keyring's fail/null backends, a chainer with nothing to chain
+
+
+def _class_names(backend: object) -> set[str]:
+    return {f"{cls.__module__}.{cls.__qualname__}" for cls in type(backend).__mro__}
+
+
+def _priority(backend: KeyringBackend) -> float | None:
+    try:
+        return float(type(backend).priority)
+    except Exception:  # a backend whose priority raises is not viable here
+        return None
+
+
+def classify_keyring(backend: KeyringBackend) -> KeyringSafety:
+    """Whether ``backend`` may keep d365sync's secrets.
+
+    Unusable: keyring's ``fail`` and ``null`` backends, a chainer with nothing to chain (or whose first
+    backend, where it writes, is unusable). Plaintext: a backend known to store in clear (keyrings.alt's
+    ``PlaintextKeyring`` and its kin, any file keyring whose ``scheme`` says "no encryption") or whose
+    ``priority`` is below 1 (keyring's own verdict: not recommended), unless it is known to encrypt (the
+    passphrase-protected file keyring) or keeps everything in this process's memory (the demo's
+    :class:`MemoryKeyring`). Every other backend is the platform's store (Secret Service, KWallet, Keychain,
+    Credential Manager) or one a user installed and chose; it is safe."""
     from keyring.backends import chainer, fail, null
 
     if isinstance(backend, fail.Keyring | null.Keyring):
-        return True
+        return KeyringSafety.UNUSABLE
     if isinstance(backend, chainer.ChainerBackend):
-        return not backend.backends
-    return False
+        members = list(backend.backends)
+        return classify_keyring(members[0]) if members else KeyringSafety.UNUSABLE
+    if isinstance(backend, MemoryKeyring):
+        return KeyringSafety.SAFE
+    names = _class_names(backend)
+    if names & _CLEAR_BACKENDS:
+        return KeyringSafety.PLAINTEXT
+    scheme = getattr(type(backend), "scheme", None)
+    if isinstance(scheme, str) and scheme.lower().startswith(("no encr", "no encyption")):
+        return KeyringSafety.PLAINTEXT  # keyrings.alt spells it "no encyption"
+    if names & _ENCRYPTED_BACKENDS:
+        return KeyringSafety.SAFE
+    priority = _priority(backend)
+    if priority is None:
+        return KeyringSafety.UNUSABLE
+    return KeyringSafety.PLAINTEXT if priority < 1 else KeyringSafety.SAFE
+
+
+#: the verdict on each backend instance (the active one lives as long as the process): asking a Secret Service
+#: backend its priority opens a D-Bus connection, and every keyring read and write checks the backend
+_verdicts: weakref.WeakKeyDictionary[KeyringBackend, KeyringSafety] = weakref.WeakKeyDictionary()
+
+
+def _classified(backend: KeyringBackend) -> KeyringSafety:
+    try:
+        return _verdicts[backend]
+    except (KeyError, TypeError):  # not seen yet (TypeError: a backend that cannot be weakly referenced)
+        pass
+    from keyring.backends import chainer
+
+    safety = classify_keyring(backend)
+    # Not kept: "unusable" (a daemon that was not running may start) and a chainer's (its first backend, where
+    # it writes, can change as daemons come and go).
+    if safety is not KeyringSafety.UNUSABLE and not isinstance(backend, chainer.ChainerBackend):
+        with contextlib.suppress(TypeError):
+            _verdicts[backend] = safety
+    return safety
+
+
+def insecure_keyring_allowed() -> bool:
+    """True when the user accepted a keyring that stores in clear: ``D365SYNC_ALLOW_INSECURE_KEYRING`` is
+    ``plaintext-on-disk`` (any other value is no opt-in)."""
+    return os.environ.get(ALLOW_INSECURE_ENV, "").strip().lower() == ALLOW_INSECURE_VALUE
+
+
+def _what_to_install() -> str:
+    if sys.platform.startswith("win"):
+        return (
+            "d365sync keeps them in the Windows Credential Manager: sign in to Windows with your own account "
+            "(the Credential Manager is not available to services and some remote sessions)."
+        )
+    if sys.platform == "darwin":
+        return (
+            "d365sync keeps them in the macOS Keychain: run it in your desktop session with your login "
+            "keychain unlocked."
+        )
+    return (
+        "Install and unlock a Secret Service such as GNOME Keyring or KWallet (GNOME, Cinnamon, Xfce: "
+        "apt install gnome-keyring; KDE Plasma: KWallet), or choose another keyring with "
+        "PYTHON_KEYRING_BACKEND. On a server without a desktop, install the encrypted file keyring "
+        "(pip install 'd365sync[headless]'), which is unlocked by a passphrase (see docs/cli.md, Secrets)."
+    )
+
+
+def _no_keyring_text() -> str:
+    return (
+        "No keyring is available to store passwords and sign-in tokens safely, so nothing was saved. "
+        + _what_to_install()
+    )
+
+
+def _plaintext_text(backend: KeyringBackend) -> str:
+    return (
+        f"The keyring in use ({type(backend).__name__}) would store your passwords and sign-in tokens "
+        "unencrypted on disk, where anyone who can read your files could use them, so nothing was saved. "
+        + _what_to_install()
+        + f" To accept that risk anyway, set {ALLOW_INSECURE_ENV}={ALLOW_INSECURE_VALUE}."
+    )
+
+
+def _has_terminal() -> bool:
+    """True when a prompt can reach the user: the process has a controlling terminal (where ``getpass`` asks)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _unlock_cryptfile(backend: KeyringBackend) -> None:
+    """Unlock the encrypted file keyring with ``D365SYNC_KEYRING_PASSPHRASE``; without it the keyring asks on
+    the terminal, and with no terminal (the windowed wizard, cron, a service) it is refused here: its prompt
+    would otherwise read standard input (a ``--password-stdin`` password) or wait for ever."""
+    if not _class_names(backend) & _ENCRYPTED_BACKENDS or getattr(backend, "_keyring_key", None) is not None:
+        return
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if not passphrase:
+        if _has_terminal():
+            return
+        raise SecretStoreError(
+            "encrypted file keyring locked, no terminal to ask",
+            user_text="The encrypted file keyring is locked and there is no terminal to ask for its passphrase, "
+            f"so nothing was saved. Set {PASSPHRASE_ENV} (see docs/cli.md, Secrets).",
+        )
+    try:
+        backend.keyring_key = passphrase  # type: ignore[attr-defined]  # creates the file, or checks it
+    except ValueError as exc:  # "Incorrect Password", a blank one
+        raise SecretStoreError(
+            "encrypted file keyring: wrong passphrase",
+            user_text=f"The passphrase in {PASSPHRASE_ENV} does not unlock the encrypted file keyring.",
+        ) from exc
 
 
 def check_keyring() -> KeyringBackend:
-    """The active keyring backend, or :class:`SecretStoreError` saying what to install."""
+    """The active keyring backend if it may keep secrets (:func:`classify_keyring`), else
+    :class:`SecretStoreError` saying what to install: for one that stores nothing, and for one that stores in
+    clear unless the user opted in (:func:`insecure_keyring_allowed`)."""
     try:
         backend = keyring.get_keyring()
     except Exception as exc:  # a backend named in PYTHON_KEYRING_BACKEND that cannot load
         raise SecretStoreError(
             f"keyring backend failed to load: {type(exc).__name__}", user_text=_no_keyring_text()
         ) from exc
-    if _is_unusable(backend):
+    safety = _classified(backend)
+    if safety is KeyringSafety.UNUSABLE:
         raise SecretStoreError(
             f"no usable keyring backend ({type(backend).__name__})", user_text=_no_keyring_text()
         )
+    if safety is KeyringSafety.PLAINTEXT and not insecure_keyring_allowed():
+        raise SecretStoreError(
+            f"keyring backend {type(backend).__name__} stores in clear", user_text=_plaintext_text(backend)
+        )
+    _unlock_cryptfile(_writer(backend))
+    return backend
+
+
+def _writer(backend: KeyringBackend) -> KeyringBackend:
+    """The backend that stores what ``backend`` is given: a chainer's first (keyring builds them once)."""
+    from keyring.backends import chainer
+
+    if isinstance(backend, chainer.ChainerBackend):
+        members: list[KeyringBackend] = list(backend.backends)
+        if members:
+            return members[0]
     return backend
 
 
@@ -332,6 +502,7 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
         self.key = key
 
     def save(self, content: str) -> None:
+        check_keyring()  # the keyring in use now (the cache may outlive a change of keyring in this process)
         try:
             keyring.set_password(self._service, self.key, content)
         except keyring.errors.KeyringError as exc:
@@ -339,6 +510,7 @@ class KeyringPersistence(BasePersistence):  # type: ignore[misc]
         self._signal.touch()
 
     def load(self) -> str:
+        check_keyring()
         try:
             content: str | None = keyring.get_password(self._service, self.key)
         except keyring.errors.KeyringError as exc:

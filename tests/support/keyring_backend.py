@@ -2,6 +2,10 @@
 
 Selected with ``PYTHON_KEYRING_BACKEND=tests.support.keyring_backend.TestKeyring`` (tests/conftest.py does it),
 so that CLI subprocesses of one test see what an earlier one stored. The product never uses it.
+
+It keeps the (made-up) secrets of a test in clear, and says so (``scheme``, as keyrings.alt's file keyrings
+do): the product refuses such a keyring unless the user accepts the risk, and the suite does, explicitly
+(``D365SYNC_ALLOW_INSECURE_KEYRING=plaintext-on-disk`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ _lock = threading.Lock()
 
 class TestKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
+    scheme = "no encryption"  # a JSON file in the test's own throw-away folder
 
     @staticmethod
     def _file() -> Path:

@@ -12,7 +12,7 @@ from wizard.crm.addresses import addresses_match
 from wizard.crm.entities import DELIVERY_OUTLOOK
 from wizard.errors import D365SyncError, RuleViolation
 from wizard.isotime import now_z
-from wizard.secrets import mailbox_key
+from wizard.secrets import check_keyring, mailbox_key
 from wizard.settings import MailboxBinding, OrgProfile
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,10 @@ def bind_mailbox(factory: Factory, binding: MailboxBinding, password: str | None
     """Bind the one primary mailbox (DESIGN section 1): the address must be the user's Primary Email and
     bound to nobody else, a second mailbox is refused, the connection must work; then the mailbox record's
     delivery methods are set, the synchronizing organization is stamped on an Exchange mailbox's root
-    folder, the password goes to the keyring and the binding to the profile."""
+    folder, the password goes to the keyring and the binding to the profile. A keyring that would not keep the
+    password safely (:func:`~wizard.secrets.check_keyring`) is refused before anything is changed."""
+    if password is not None:
+        check_keyring()  # before the mailbox record changes: a password that cannot be kept binds nothing
     profile = factory.profile
     current = profile.mailbox
     if current is not None and not addresses_match(current.address, binding.address):

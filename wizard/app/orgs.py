@@ -16,7 +16,7 @@ from wizard.crm.discovery import Instance, discover_authority, discover_instance
 from wizard.errors import ConfigurationError
 from wizard.isotime import now_z
 from wizard.odata import ODataSession
-from wizard.secrets import org_key
+from wizard.secrets import check_keyring, org_key
 from wizard.settings import OrgProfile
 from wizard.tls import verify_for
 
@@ -58,6 +58,10 @@ def connect_org(
     ``on_device_code`` shows the code. NTLM: user name and password are required.
     """
     url = normalize_org_url(url)
+    if auth_kind == "ntlm":
+        check_keyring()  # the password goes to the keyring when the organization is saved: refuse first
+    else:
+        factory.token_cache()  # where the sign-in is kept (never in clear): refuse before signing in
     org = OrgProfile(
         id="",
         display_name=url,
@@ -162,16 +166,17 @@ def discover(
 
 def save_org(factory: Factory, connected: ConnectedOrg, *, make_sync_if_first: bool = True) -> bool:
     """Add or update the organization in the profile; the first one becomes the synchronizing organization
-    (as in the original Configuration Wizard). Returns True when it became the synchronizing organization."""
+    (as in the original Configuration Wizard). Returns True when it became the synchronizing organization.
+    An NTLM password goes to the keyring before the profile changes: a refused keyring saves nothing."""
     profile = factory.profile
     org = connected.org
+    if connected.password is not None:  # first: a keyring that refuses it leaves the profile as it was
+        factory.secret_store().set(org_key(org.id, org.username), connected.password)
     existing = profile.org(org.id)
     if existing is not None:
         profile.organizations[profile.organizations.index(existing)] = org
     else:
         profile.organizations.append(org)
-    if connected.password is not None:
-        factory.secret_store().set(org_key(org.id, org.username), connected.password)
     factory.save()
     if make_sync_if_first and profile.sync_org_id is None and len(profile.organizations) == 1:
         records.set_sync_org(connected.client, [])
