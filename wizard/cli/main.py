@@ -23,7 +23,7 @@ from wizard.cli.output import (
     NotSynchronizingComputer,
 )
 from wizard.errors import D365SyncError
-from wizard.paths import locations
+from wizard.paths import locations, use_private_modes
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def _exit_code(error: D365SyncError) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_private_modes()  # first: every file and folder of the profile 0600/0700 (wizard.paths)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

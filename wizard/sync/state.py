@@ -3,17 +3,34 @@
 One SQLite file per profile (``Locations.state_db``), WAL, one writer, a busy timeout and no retry loop on
 "database is locked" (OfflineIMAP's lesson): a locked DB is reported as a retriable error. Every write is a
 short ``BEGIN IMMEDIATE`` transaction. The schema has a version and an ascending upgrade ladder; the file
-is copied aside before an upgrade. A corrupted file is moved aside with a timestamp and a fresh DB is
-created: ``StateDB.rebuilt`` tells the engine to relink through the ``crmid`` on mailbox items.
+is copied aside before an upgrade. The file and its -wal/-shm files are 0600, its folder 0700.
+
+Only real corruption (SQLITE_CORRUPT, SQLITE_NOTADB, a failed ``PRAGMA quick_check``) sets a file aside (renamed
+with a timestamp) for a fresh DB: ``StateDB.rebuilt`` tells the engine to relink through the ``crmid`` on
+mailbox items. A full disk, a read-only file or folder, an I/O error or a locked DB never does: it is a
+:class:`StateDBError` that stops the command and changes nothing (:class:`DiskFull` for a full disk).
+
+Tombstones: what keeps a deletion from being undone when a file really is set aside. A row the user removed
+from the mailbox while Dynamics 365 keeps it (a contact deleted in the mailbox, a declined delete) is
+remembered only as an unlinked entry of its kind's CRM snapshot (the CRM cursor's ``versions``, see
+wizard.sync.cursors.CrmCursor): a fresh DB has no snapshot, reads every row as new and would create it in the
+mailbox again. So every commit that changes them writes those entries (kind -> CRM id -> version) to a small
+second file beside the DB, ``<db>.tombstones`` (atomically, 0600), and a new DB starts with them as its
+CRM snapshot: the rows stay out of the mailbox until they change in Dynamics 365 (the original's rule). Opening
+a healthy DB rewrites the file if it is stale (a kill between a commit and the file).
 
 No SQL lives outside this module; callers get dataclasses.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
+import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -40,6 +57,18 @@ class StateDBError(D365SyncError):
     """The state DB cannot be used: locked by another writer, newer schema, disk problems."""
 
     severity = Severity.ACCOUNT
+
+
+class DiskFull(StateDBError):
+    """The disk holding the state DB is full: the command stops before it changes anything."""
+
+    severity = Severity.FATAL
+    retriable = True  # once space is freed
+
+
+TOMBSTONES_SUFFIX = ".tombstones"
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
 
 
 # ------------------------------------------------------------------------------------------ records
@@ -231,26 +260,44 @@ class StateDB:
         self.moved_to = moved_to
         self._clock = clock
         self._depth = 0
+        self._tombstones_dirty = False  # a commit may have changed the tombstones: rewrite the file
+        self._tombstone_ids: set[tuple[str, str]] = set()  # (kind, CRM id) in the file now
+        self._tombstones_kept: dict[str, dict[str, str]] = {}  # what the file holds (as far as we know)
 
     # ------------------------------------------------------------------ opening, versions, corruption
 
     @classmethod
     def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> StateDB:
-        """Open (creating or upgrading) the DB; a corrupted file is moved aside and ``rebuilt`` is True."""
+        """Open (creating or upgrading) the DB; a corrupted file is moved aside and ``rebuilt`` is True.
+
+        Anything else that keeps the file from being used (full disk, read-only, locked, I/O error) raises a
+        :class:`StateDBError` and leaves the file as it is."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
+            _prepare_file(path)
         moved_to: Path | None = None
         try:
             conn = cls._connect_checked(path)
         except sqlite3.DatabaseError as exc:
-            if _is_locked(exc):
-                raise StateDBError(f"state DB is in use: {exc}", retriable=True) from exc
+            if not _is_corruption(exc):
+                raise _storage_error(path, exc) from exc
             moved_to = _move_aside(path, clock())
             log.warning("state DB %s was corrupted (%s); moved to %s, starting afresh", path, exc, moved_to)
-            conn = cls._connect_checked(path)
+            _prepare_file(path)
+            try:
+                conn = cls._connect_checked(path)
+            except sqlite3.DatabaseError as again:
+                raise _storage_error(path, again) from again
         db = cls(conn, path, rebuilt=moved_to is not None, moved_to=moved_to, clock=clock)
         try:
+            fresh = db.schema_version == 0
             db._upgrade()
+            if not in_memory:
+                db._settle_tombstones(restore=fresh)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _storage_error(path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -284,6 +331,8 @@ class StateDB:
             return
         if version > 0:
             backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
             target = sqlite3.connect(backup)
             try:
                 self._db.backup(target)
@@ -313,7 +362,10 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One short write transaction; nested uses join the outer one."""
+        """One short write transaction; nested uses join the outer one.
+
+        A full disk, a read-only file or an I/O error while writing rolls the transaction back and raises a
+        :class:`StateDBError` (:class:`DiskFull`); a DB locked by another writer a retriable one."""
         if self._depth:
             self._depth += 1
             try:
@@ -324,17 +376,125 @@ class StateDB:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
+            if _is_locked(exc):
+                raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
+            raise _storage_error(self.path, exc) from exc
         self._depth = 1
         try:
             yield
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            if _problem(exc) == "other":
+                raise
+            raise _storage_error(self.path, exc) from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise _storage_error(self.path, exc) from exc
         finally:
             self._depth = 0
+        if self._tombstones_dirty:
+            self._write_tombstones()
+
+    def _rollback(self) -> None:
+        self._tombstones_dirty = False
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself (SQLITE_FULL)
+                self._db.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------------------------ tombstones
+
+    @property
+    def tombstones_path(self) -> Path:
+        return self.path.with_name(self.path.name + TOMBSTONES_SUFFIX)
+
+    def tombstones(self) -> dict[str, dict[str, str]]:
+        """kind -> CRM id -> version of the rows in a kind's CRM snapshot that are not linked on purpose (the
+        user removed them from the mailbox; see the module docstring). Failed creates (``retry``) are not."""
+        linked: dict[str, set[str]] = {}
+        for kind, crm_id in self._db.execute("SELECT kind, crm_id FROM links").fetchall():
+            linked.setdefault(kind, set()).add(str(crm_id).lower())
+        out: dict[str, dict[str, str]] = {}
+        for kind, value in self._db.execute(
+            "SELECT kind, value FROM cursors WHERE side = 'crm' ORDER BY kind"
+        ).fetchall():
+            versions, retry = _snapshot(value)
+            skip = linked.get(kind, set()) | retry
+            kept = {cid: ver for cid, ver in sorted(versions.items()) if cid.lower() not in skip}
+            if kept:
+                out[kind] = kept
+        return out
+
+    def _write_tombstones(self) -> None:
+        """Write the tombstones file (temporary file, fsync, rename): a kill leaves the old or the new one."""
+        self._tombstones_dirty = False
+        stones = self.tombstones()
+        if stones == self._tombstones_kept and (self.tombstones_path.exists() or not stones):
+            return
+        data = json.dumps({"v": 1, "tombstones": stones}, sort_keys=True).encode()
+        target = self.tombstones_path
+        scratch: Path | None = None
+        try:
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.tmp-")  # 0600
+            scratch = Path(name)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _before_replace(scratch, target)
+            os.replace(scratch, target)
+        except OSError as exc:
+            if scratch is not None:
+                with contextlib.suppress(OSError):
+                    scratch.unlink()
+            raise _storage_error(self.path, exc) from exc
+        _fsync_folder(target.parent)
+        self._kept(stones)
+
+    def _kept(self, stones: dict[str, dict[str, str]]) -> None:
+        self._tombstones_kept = stones
+        self._tombstone_ids = {(kind, cid.lower()) for kind, ids in stones.items() for cid in ids}
+
+    def _read_tombstones(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self.tombstones_path.read_bytes())
+            stones = data["tombstones"]
+            return {
+                str(kind): {str(cid): str(ver) for cid, ver in ids.items()} for kind, ids in stones.items()
+            }
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("the tombstones file %s is unusable (%s); ignored", self.tombstones_path, exc)
+            return {}
+
+    def _settle_tombstones(self, *, restore: bool) -> None:
+        """At open: clear scratch files a kill left; in a new DB, restore the tombstones kept beside the file
+        as the kinds' CRM snapshots; then make the file match the DB."""
+        for stale in self.path.parent.glob(f"{self.path.name}{TOMBSTONES_SUFFIX}.tmp-*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        kept = self._read_tombstones()
+        if restore and kept:
+            with self.transaction():
+                for kind, versions in sorted(kept.items()):
+                    if self.cursor(Kind(kind), "crm") is None:
+                        self.set_cursor(Kind(kind), "crm", _snapshot_cursor(versions))
+            count = sum(len(v) for v in kept.values())
+            log.warning(
+                "state DB %s started afresh; %d deletion(s) kept in %s restored, so they are not undone",
+                self.path,
+                count,
+                self.tombstones_path,
+            )
+        self._kept(kept)
+        self._write_tombstones()  # only if the DB holds others than the file (a kill in between)
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -385,6 +545,8 @@ class StateDB:
         """Create a link; a link already held by either id is an error (links are one-to-one)."""
         now = self._now()
         chash = None if base is None else content_hash(base)
+        if (kind, crm_id.lower()) in self._tombstone_ids:
+            self._tombstones_dirty = True  # linked again: no longer a deletion to remember
         try:
             with self.transaction():
                 self._db.execute(
@@ -420,6 +582,7 @@ class StateDB:
     def forget(self, kind: Kind, *, crm_id: str | None = None, mailbox_id: str | None = None) -> bool:
         """Drop the link held by either id; True if there was one."""
         with self.transaction():
+            self._tombstones_dirty = True  # its CRM row may be in the snapshot: a deletion to remember
             cur = self._db.execute(
                 "DELETE FROM links WHERE kind = ? AND (crm_id = ? OR mailbox_id = ?)",
                 (kind, crm_id, mailbox_id),
@@ -428,6 +591,7 @@ class StateDB:
 
     def forget_all_links(self, kind: Kind) -> None:
         with self.transaction():
+            self._tombstones_dirty = True
             self._db.execute("DELETE FROM links WHERE kind = ?", (kind,))
 
     # --------------------------------------------------------------------------------------- cursors
@@ -441,6 +605,8 @@ class StateDB:
     def set_cursor(self, kind: Kind, side: Side, value: str | None) -> None:
         """Remember a delta link / sync state; None forgets it (the next run lists everything)."""
         with self.transaction():
+            if side == "crm":
+                self._tombstones_dirty = True  # the snapshot the tombstones come from
             if value is None:
                 self._db.execute("DELETE FROM cursors WHERE kind = ? AND side = ?", (kind, side))
             else:
@@ -659,8 +825,147 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
     return "locked" in text or "busy" in text
 
 
+Problem = Literal["corrupt", "full", "readonly", "locked", "io", "other"]
+
+_CODES: dict[int, Problem] = {
+    sqlite3.SQLITE_CORRUPT: "corrupt",
+    sqlite3.SQLITE_NOTADB: "corrupt",
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_READONLY: "readonly",
+    sqlite3.SQLITE_PERM: "readonly",
+    sqlite3.SQLITE_CANTOPEN: "readonly",
+    sqlite3.SQLITE_BUSY: "locked",
+    sqlite3.SQLITE_LOCKED: "locked",
+    sqlite3.SQLITE_IOERR: "io",
+}
+_TEXTS: tuple[tuple[str, Problem], ...] = (
+    ("malformed", "corrupt"),
+    ("not a database", "corrupt"),
+    ("quick_check", "corrupt"),
+    ("disk is full", "full"),
+    ("readonly", "readonly"),
+    ("read-only", "readonly"),
+    ("unable to open", "readonly"),
+    ("locked", "locked"),
+    ("busy", "locked"),
+    ("i/o error", "io"),
+)
+
+
+def _problem(exc: BaseException) -> Problem:
+    """What an error from SQLite (or the file system) says about the file: only "corrupt" may set it aside."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return "full"
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "readonly"
+        return "io"
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _CODES:
+        return _CODES[code & 0xFF]
+    text = str(exc).lower()
+    return next((problem for needle, problem in _TEXTS if needle in text), "other")
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    return _problem(exc) == "corrupt"
+
+
+def _storage_error(path: Path, exc: BaseException) -> StateDBError:
+    """The typed error for a state DB that cannot be used as it is; the file stays as it is."""
+    problem = _problem(exc)
+    if problem == "full":
+        return DiskFull(
+            f"state DB {path}: the disk is full ({exc})",
+            user_text=f"The disk holding {path.parent} is full; nothing was changed. "
+            "Free some space there and synchronize again.",
+        )
+    if problem == "locked":
+        return StateDBError(
+            f"state DB is in use: {exc}",
+            user_text="The sync state is in use by another d365sync process; nothing was changed. "
+            "Try again in a moment.",
+            retriable=True,
+        )
+    if problem == "readonly":
+        return StateDBError(
+            f"state DB {path} is not writable ({exc})",
+            user_text=f"The sync state in {path.parent} cannot be written (the file or its folder is "
+            "read-only); nothing was changed.",
+            severity=Severity.FATAL,
+        )
+    return StateDBError(
+        f"state DB {path}: {exc}",
+        user_text=f"The sync state in {path.parent} cannot be read or written ({exc}); nothing was changed.",
+        severity=Severity.FATAL,
+        retriable=problem == "io",
+    )
+
+
+def _prepare_file(path: Path) -> None:
+    """The DB's folder (0700) and, when missing, the DB file (0600): SQLite gives its -wal/-shm/-journal files
+    the DB file's mode, so they are private too whatever the umask."""
+    try:
+        path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except OSError as exc:
+        raise _storage_error(path, exc) from exc
+
+
+def _snapshot(value: str | None) -> tuple[dict[str, str], set[str]]:
+    """The ``versions`` and ``retry`` ids of a CRM cursor (wizard.sync.cursors.CrmCursor's JSON: v2, or the
+    old bare id -> version object); empty for anything else (the email kind's outbox)."""
+    try:
+        data = json.loads(value or "null")
+    except ValueError:
+        return {}, set()
+    if not isinstance(data, dict):
+        return {}, set()
+    if "v" not in data:
+        return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}, set()
+    versions = data.get("versions")
+    retry = data.get("retry")
+    return (
+        {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+        {str(i).lower() for i in retry} if isinstance(retry, list) else set(),
+    )
+
+
+def _snapshot_cursor(versions: Mapping[str, str]) -> str:
+    """A CRM cursor (CrmCursor's v2 JSON) that holds only a snapshot: the next read is a full read that
+    compares against it, so the rows in it are not new unless they changed since."""
+    return json.dumps(
+        {"v": 2, "token": None, "filters": None, "full_at": None, "versions": dict(versions), "retry": []},
+        sort_keys=True,
+    )
+
+
+def _before_replace(scratch: Path, target: Path) -> None:
+    """Called between writing the tombstones' temporary file and renaming it over the old one: the place the
+    crash simulation kills the process at (tests/simulation); does nothing."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename a corrupted DB (and its WAL/SHM files) to ``<name>.corrupt-<timestamp>``."""
+    """Rename a corrupted DB (and its WAL/SHM files) to ``<name>.corrupt-<timestamp>``; the tombstones file
+    stays, to be restored into the fresh DB."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     for suffix in ("", "-wal", "-shm"):
