@@ -29,6 +29,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -874,6 +875,8 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 def _storage_error(path: Path, exc: BaseException) -> StateDBError:
     """The typed error for a state DB that cannot be used as it is; the file stays as it is."""
     problem = _problem(exc)
+    if problem == "io" and _nearly_full(path.parent):  # SQLite says "disk I/O error" when -shm cannot grow
+        problem = "full"
     if problem == "full":
         return DiskFull(
             f"state DB {path}: the disk is full ({exc})",
@@ -900,6 +903,17 @@ def _storage_error(path: Path, exc: BaseException) -> StateDBError:
         severity=Severity.FATAL,
         retriable=problem == "io",
     )
+
+
+NEARLY_FULL_BYTES = 256 * 1024
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Less than a few pages left for us on the disk holding ``folder`` (an I/O error's likely cause)."""
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 def _prepare_file(path: Path) -> None:
