@@ -393,10 +393,14 @@ class StateDB:
             raise
         else:
             try:
+                self._before_commit()
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self._rollback()
                 raise _storage_error(self.path, exc) from exc
+            except BaseException:
+                self._rollback()
+                raise
         finally:
             self._depth = 0
         if self._tombstones_dirty:
@@ -431,10 +435,14 @@ class StateDB:
                 out[kind] = kept
         return out
 
-    def _write_tombstones(self) -> None:
-        """Write the tombstones file (temporary file, fsync, rename): a kill leaves the old or the new one."""
+    def _write_tombstones(self, stones: dict[str, dict[str, str]] | None = None) -> None:
+        """Write the tombstones file (temporary file, fsync, rename): a kill leaves the old or the new one.
+
+        ``stones`` None: what the DB holds now, and the file is exact again."""
         self._tombstones_dirty = False
-        stones = self.tombstones()
+        exact = stones is None
+        if stones is None:
+            stones = self.tombstones()
         if stones == self._tombstones_kept and (self.tombstones_path.exists() or not stones):
             return
         data = json.dumps({"v": 1, "tombstones": stones}, sort_keys=True).encode()
@@ -457,6 +465,20 @@ class StateDB:
             raise _storage_error(self.path, exc) from exc
         _fsync_folder(target.parent)
         self._kept(stones)
+        self._tombstones_dirty = not exact
+
+    def _before_commit(self) -> None:
+        """Before a commit that changes the tombstones, the file gets the old ones AND the new ones (this
+        connection sees its own uncommitted changes): whenever the process is killed, the file holds at least
+        every tombstone committed. After the commit, :meth:`_write_tombstones` makes it exact."""
+        if not self._tombstones_dirty:
+            return
+        new = self.tombstones()
+        both = {kind: dict(ids) for kind, ids in self._tombstones_kept.items()}
+        for kind, ids in new.items():
+            both.setdefault(kind, {}).update(ids)
+        self._write_tombstones(both)
+        self._tombstones_dirty = True
 
     def _kept(self, stones: dict[str, dict[str, str]]) -> None:
         self._tombstones_kept = stones

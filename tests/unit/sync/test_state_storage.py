@@ -201,28 +201,56 @@ def test_tombstones_follow_links_and_the_snapshot(tmp_path: Path) -> None:
         assert db._read_tombstones() == {}
 
 
-def test_a_kill_between_the_commit_and_the_tombstones_loses_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("change", "renamed", "kept"),
+    [
+        ("forget", False, None),  # killed before the file: nothing committed either
+        ("forget", True, {"c1": "e1"}),  # the file has the new tombstone before the DB commits it
+        ("link", False, {"c1": "e1"}),  # committed, the file not yet exact: a superset, never less
+    ],
+)
+def test_a_kill_while_writing_the_tombstones_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, renamed: bool, kept: dict[str, str] | None
 ) -> None:
+    """A kill at the tombstones file's rename (before or after it), followed at once by a lost DB (no healthy
+    open in between): the rebuilt DB gets every tombstone the lost one had committed."""
     path = tmp_path / "state.sqlite3"
+
+    def killed(scratch: Path, target: Path) -> None:
+        if renamed:
+            os.replace(scratch, target)
+        raise KeyboardInterrupt  # stands for SIGKILL: nothing after this line runs
+
     with StateDB.open(path) as db:
-        db.link(CONTACTS, "c1", "m1", None)
         db.set_cursor(CONTACTS, "crm", CrmCursor(versions={"c1": "e1"}).dump())
-
-        def killed(scratch: Path, target: Path) -> None:
-            raise KeyboardInterrupt  # stands for SIGKILL: nothing after this line runs
-
+        if change == "forget":
+            db.link(CONTACTS, "c1", "m1", None)
+        assert db.tombstones() == ({} if change == "forget" else {CONTACTS: {"c1": "e1"}})
         monkeypatch.setattr(state_module, "_before_replace", killed)
         with pytest.raises(KeyboardInterrupt):
-            db.forget(CONTACTS, crm_id="c1")
+            if change == "forget":
+                db.forget(CONTACTS, crm_id="c1")
+            else:
+                db.link(CONTACTS, "c1", "m1", None)
         monkeypatch.undo()
-    assert list(tmp_path.glob("state.sqlite3.tombstones.tmp-*"))  # what the kill left
-    with StateDB.open(path) as db:  # the commit holds; opening brings the file up to date
-        assert db._read_tombstones() == {CONTACTS: {"c1": "e1"}}
-    assert not list(tmp_path.glob("state.sqlite3.tombstones.tmp-*"))
-    path.write_bytes(b"not a database" * 300)
+    path.write_bytes(b"not a database" * 300)  # and then the DB is lost
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
     with StateDB.open(path) as db:
-        assert db.rebuilt and CrmCursor.load(db.cursor(CONTACTS, "crm")).versions == {"c1": "e1"}
+        assert db.rebuilt
+        assert CrmCursor.load(db.cursor(CONTACTS, "crm")).versions == kept
+    assert not list(tmp_path.glob("state.sqlite3.tombstones.tmp-*"))  # what the kill left is cleared
+
+
+def test_a_healthy_open_makes_the_tombstones_file_exact(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateDB.open(path) as db:
+        db.set_cursor(CONTACTS, "crm", CrmCursor(versions={"c1": "e1"}).dump())
+    (tmp_path / "state.sqlite3.tombstones").write_text(
+        '{"v": 1, "tombstones": {"contacts": {"c1": "e1", "c9": "e9"}}}'
+    )  # a superset, as a kill between the two writes leaves it
+    with StateDB.open(path) as db:
+        assert db._read_tombstones() == {CONTACTS: {"c1": "e1"}}
 
 
 def test_an_unusable_tombstones_file_is_ignored_with_a_warning(
