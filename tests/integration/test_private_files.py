@@ -67,6 +67,7 @@ def test_a_demo_like_run_leaves_only_private_files(isolated_home: Path, sandbox:
     assert state_files, sorted(names)  # the org's state DB is there (with its -wal/-shm while open)
     assert any(n.endswith("logs/d365sync.log") for n in names)
     assert any(n.endswith("config/profile.json") for n in names)
+    assert any("msal_token_cache" in n for n in names), sorted(names)  # the token cache's signal/lock files
     assert _loose(home) == {}
 
 

@@ -264,6 +264,7 @@ class StateDB:
         self._tombstones_dirty = False  # a commit may have changed the tombstones: rewrite the file
         self._tombstone_ids: set[tuple[str, str]] = set()  # (kind, CRM id) in the file now
         self._tombstones_kept: dict[str, dict[str, str]] = {}  # what the file holds (as far as we know)
+        self._tombstones_next: dict[str, dict[str, str]] | None = None  # computed before the commit
 
     # ------------------------------------------------------------------ opening, versions, corruption
 
@@ -408,6 +409,7 @@ class StateDB:
 
     def _rollback(self) -> None:
         self._tombstones_dirty = False
+        self._tombstones_next = None
         if self._db.in_transaction:
             with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself (SQLITE_FULL)
                 self._db.execute("ROLLBACK")
@@ -442,7 +444,8 @@ class StateDB:
         self._tombstones_dirty = False
         exact = stones is None
         if stones is None:
-            stones = self.tombstones()
+            stones = self._tombstones_next if self._tombstones_next is not None else self.tombstones()
+        self._tombstones_next = None
         if stones == self._tombstones_kept and (self.tombstones_path.exists() or not stones):
             return
         data = json.dumps({"v": 1, "tombstones": stones}, sort_keys=True).encode()
@@ -479,6 +482,7 @@ class StateDB:
             both.setdefault(kind, {}).update(ids)
         self._write_tombstones(both)
         self._tombstones_dirty = True
+        self._tombstones_next = new  # what the DB holds once committed: no need to read it again
 
     def _kept(self, stones: dict[str, dict[str, str]]) -> None:
         self._tombstones_kept = stones
@@ -628,7 +632,7 @@ class StateDB:
     def set_cursor(self, kind: Kind, side: Side, value: str | None) -> None:
         """Remember a delta link / sync state; None forgets it (the next run lists everything)."""
         with self.transaction():
-            if side == "crm":
+            if side == "crm" and kind != Kind.EMAIL:  # email's slot is its outbox, no snapshot
                 self._tombstones_dirty = True  # the snapshot the tombstones come from
             if value is None:
                 self._db.execute("DELETE FROM cursors WHERE kind = ? AND side = ?", (kind, side))
