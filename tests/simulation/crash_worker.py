@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def kill_at_tombstones(spec: str) -> None:
-    """Arm the kill point in the tombstones write path (wizard.sync.state._before_replace)."""
-    import wizard.sync.state as state_module
+    """Arm the kill point in the tombstones write path (wizard.sync.statefile.before_replace)."""
+    import wizard.sync.statefile as statefile
 
     number, _, how = spec.partition(":")
     target, seen = int(number), [0]
@@ -33,7 +33,7 @@ def kill_at_tombstones(spec: str) -> None:
             print(f"killed at tombstones write {target} ({how or 'before the rename'})", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
-    state_module._before_replace = before_replace  # type: ignore[assignment]
+    statefile.before_replace = before_replace
 
 
 def main() -> int:

@@ -25,13 +25,10 @@ No SQL lives outside this module; callers get dataclasses.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -39,11 +36,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from wizard.errors import D365SyncError, Severity
+from wizard.errors import Severity
 from wizard.settings.enums import Kind
 from wizard.sync.merge import FieldConflict
 from wizard.sync.model import Fields, Link, content_hash
 from wizard.sync.planner import WAITING
+from wizard.sync.statefile import (
+    FILE_MODE,
+    TOMBSTONES_SUFFIX,
+    clear_scratch,
+    is_corruption,
+    is_locked,
+    move_aside,
+    prepare_file,
+    problem,
+    read_tombstones,
+    snapshot,
+    snapshot_cursor,
+    storage_error,
+    write_atomically,
+)
+from wizard.sync.statefile import DiskFull as DiskFull  # the state DB's errors, re-exported
+from wizard.sync.statefile import StateDBError as StateDBError
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +66,6 @@ BUSY_TIMEOUT_MS = 5000
 
 Side = Literal["crm", "mailbox"]
 RunDirection = Literal["to_crm", "to_mailbox"]
-
-
-class StateDBError(D365SyncError):
-    """The state DB cannot be used: locked by another writer, newer schema, disk problems."""
-
-    severity = Severity.ACCOUNT
-
-
-class DiskFull(StateDBError):
-    """The disk holding the state DB is full: the command stops before it changes anything."""
-
-    severity = Severity.FATAL
-    retriable = True  # once space is freed
-
-
-TOMBSTONES_SUFFIX = ".tombstones"
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
 
 
 # ------------------------------------------------------------------------------------------ records
@@ -277,20 +273,20 @@ class StateDB:
         path = Path(path)
         in_memory = str(path) == ":memory:"
         if not in_memory:
-            _prepare_file(path)
+            prepare_file(path)
         moved_to: Path | None = None
         try:
             conn = cls._connect_checked(path)
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise _storage_error(path, exc) from exc
-            moved_to = _move_aside(path, clock())
+            if not is_corruption(exc):
+                raise storage_error(path, exc) from exc
+            moved_to = move_aside(path, clock())
             log.warning("state DB %s was corrupted (%s); moved to %s, starting afresh", path, exc, moved_to)
-            _prepare_file(path)
+            prepare_file(path)
             try:
                 conn = cls._connect_checked(path)
             except sqlite3.DatabaseError as again:
-                raise _storage_error(path, again) from again
+                raise storage_error(path, again) from again
         db = cls(conn, path, rebuilt=moved_to is not None, moved_to=moved_to, clock=clock)
         try:
             fresh = db.schema_version == 0
@@ -299,7 +295,7 @@ class StateDB:
                 db._settle_tombstones(restore=fresh)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise _storage_error(path, exc) from exc
+            raise storage_error(path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -378,17 +374,17 @@ class StateDB:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
+            if is_locked(exc):
                 raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
-            raise _storage_error(self.path, exc) from exc
+            raise storage_error(self.path, exc) from exc
         self._depth = 1
         try:
             yield
         except sqlite3.OperationalError as exc:
             self._rollback()
-            if _problem(exc) == "other":
+            if problem(exc) == "other":
                 raise
-            raise _storage_error(self.path, exc) from exc
+            raise storage_error(self.path, exc) from exc
         except BaseException:
             self._rollback()
             raise
@@ -398,7 +394,7 @@ class StateDB:
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self._rollback()
-                raise _storage_error(self.path, exc) from exc
+                raise storage_error(self.path, exc) from exc
             except BaseException:
                 self._rollback()
                 raise
@@ -430,7 +426,7 @@ class StateDB:
         for kind, value in self._db.execute(
             "SELECT kind, value FROM cursors WHERE side = 'crm' ORDER BY kind"
         ).fetchall():
-            versions, retry = _snapshot(value)
+            versions, retry = snapshot(value)
             skip = linked.get(kind, set()) | retry
             kept = {cid: ver for cid, ver in sorted(versions.items()) if cid.lower() not in skip}
             if kept:
@@ -449,24 +445,10 @@ class StateDB:
         if stones == self._tombstones_kept and (self.tombstones_path.exists() or not stones):
             return
         data = json.dumps({"v": 1, "tombstones": stones}, sort_keys=True).encode()
-        target = self.tombstones_path
-        scratch: Path | None = None
         try:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.tmp-")  # 0600
-            scratch = Path(name)
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            _before_replace(scratch, target)
-            os.replace(scratch, target)
+            write_atomically(self.tombstones_path, data)
         except OSError as exc:
-            if scratch is not None:
-                with contextlib.suppress(OSError):
-                    scratch.unlink()
-            raise _storage_error(self.path, exc) from exc
-        _fsync_folder(target.parent)
+            raise storage_error(self.path, exc) from exc
         self._kept(stones)
         self._tombstones_dirty = not exact
 
@@ -489,30 +471,18 @@ class StateDB:
         self._tombstone_ids = {(kind, cid.lower()) for kind, ids in stones.items() for cid in ids}
 
     def _read_tombstones(self) -> dict[str, dict[str, str]]:
-        try:
-            data = json.loads(self.tombstones_path.read_bytes())
-            stones = data["tombstones"]
-            return {
-                str(kind): {str(cid): str(ver) for cid, ver in ids.items()} for kind, ids in stones.items()
-            }
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("the tombstones file %s is unusable (%s); ignored", self.tombstones_path, exc)
-            return {}
+        return read_tombstones(self.tombstones_path)
 
     def _settle_tombstones(self, *, restore: bool) -> None:
         """At open: clear scratch files a kill left; in a new DB, restore the tombstones kept beside the file
         as the kinds' CRM snapshots; then make the file match the DB."""
-        for stale in self.path.parent.glob(f"{self.path.name}{TOMBSTONES_SUFFIX}.tmp-*"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
+        clear_scratch(self.tombstones_path)
         kept = self._read_tombstones()
         if restore and kept:
             with self.transaction():
                 for kind, versions in sorted(kept.items()):
                     if self.cursor(Kind(kind), "crm") is None:
-                        self.set_cursor(Kind(kind), "crm", _snapshot_cursor(versions))
+                        self.set_cursor(Kind(kind), "crm", snapshot_cursor(versions))
             count = sum(len(v) for v in kept.values())
             log.warning(
                 "state DB %s started afresh; %d deletion(s) kept in %s restored, so they are not undone",
@@ -845,171 +815,3 @@ _ADD_COUNTS_SQL = (  # built from the dataclass's own field names, never from in
     " ON CONFLICT (run_id, kind, direction) DO UPDATE SET "
     + ", ".join(f"{n} = {n} + excluded.{n}" for n in _COUNT_NAMES)
 )
-
-
-def _is_locked(exc: sqlite3.DatabaseError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-Problem = Literal["corrupt", "full", "readonly", "locked", "io", "other"]
-
-_CODES: dict[int, Problem] = {
-    sqlite3.SQLITE_CORRUPT: "corrupt",
-    sqlite3.SQLITE_NOTADB: "corrupt",
-    sqlite3.SQLITE_FULL: "full",
-    sqlite3.SQLITE_READONLY: "readonly",
-    sqlite3.SQLITE_PERM: "readonly",
-    sqlite3.SQLITE_CANTOPEN: "readonly",
-    sqlite3.SQLITE_BUSY: "locked",
-    sqlite3.SQLITE_LOCKED: "locked",
-    sqlite3.SQLITE_IOERR: "io",
-}
-_TEXTS: tuple[tuple[str, Problem], ...] = (
-    ("malformed", "corrupt"),
-    ("not a database", "corrupt"),
-    ("quick_check", "corrupt"),
-    ("disk is full", "full"),
-    ("readonly", "readonly"),
-    ("read-only", "readonly"),
-    ("unable to open", "readonly"),
-    ("locked", "locked"),
-    ("busy", "locked"),
-    ("i/o error", "io"),
-)
-
-
-def _problem(exc: BaseException) -> Problem:
-    """What an error from SQLite (or the file system) says about the file: only "corrupt" may set it aside."""
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-            return "full"
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return "readonly"
-        return "io"
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and (code & 0xFF) in _CODES:
-        return _CODES[code & 0xFF]
-    text = str(exc).lower()
-    return next((problem for needle, problem in _TEXTS if needle in text), "other")
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    return _problem(exc) == "corrupt"
-
-
-def _storage_error(path: Path, exc: BaseException) -> StateDBError:
-    """The typed error for a state DB that cannot be used as it is; the file stays as it is."""
-    problem = _problem(exc)
-    if problem == "io" and _nearly_full(path.parent):  # SQLite says "disk I/O error" when -shm cannot grow
-        problem = "full"
-    if problem == "full":
-        return DiskFull(
-            f"state DB {path}: the disk is full ({exc})",
-            user_text=f"The disk holding {path.parent} is full; nothing was changed. "
-            "Free some space there and synchronize again.",
-        )
-    if problem == "locked":
-        return StateDBError(
-            f"state DB is in use: {exc}",
-            user_text="The sync state is in use by another d365sync process; nothing was changed. "
-            "Try again in a moment.",
-            retriable=True,
-        )
-    if problem == "readonly":
-        return StateDBError(
-            f"state DB {path} is not writable ({exc})",
-            user_text=f"The sync state in {path.parent} cannot be written (the file or its folder is "
-            "read-only); nothing was changed.",
-            severity=Severity.FATAL,
-        )
-    return StateDBError(
-        f"state DB {path}: {exc}",
-        user_text=f"The sync state in {path.parent} cannot be read or written ({exc}); nothing was changed.",
-        severity=Severity.FATAL,
-        retriable=problem == "io",
-    )
-
-
-NEARLY_FULL_BYTES = 256 * 1024
-
-
-def _nearly_full(folder: Path) -> bool:
-    """Less than a few pages left for us on the disk holding ``folder`` (an I/O error's likely cause)."""
-    try:
-        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
-    except OSError:
-        return False
-
-
-def _prepare_file(path: Path) -> None:
-    """The DB's folder (0700) and, when missing, the DB file (0600): SQLite gives its -wal/-shm/-journal files
-    the DB file's mode, so they are private too whatever the umask."""
-    try:
-        path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-    except OSError as exc:
-        raise _storage_error(path, exc) from exc
-
-
-def _snapshot(value: str | None) -> tuple[dict[str, str], set[str]]:
-    """The ``versions`` and ``retry`` ids of a CRM cursor (wizard.sync.cursors.CrmCursor's JSON: v2, or the
-    old bare id -> version object); empty for anything else (the email kind's outbox)."""
-    try:
-        data = json.loads(value or "null")
-    except ValueError:
-        return {}, set()
-    if not isinstance(data, dict):
-        return {}, set()
-    if "v" not in data:
-        return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}, set()
-    versions = data.get("versions")
-    retry = data.get("retry")
-    return (
-        {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
-        {str(i).lower() for i in retry} if isinstance(retry, list) else set(),
-    )
-
-
-def _snapshot_cursor(versions: Mapping[str, str]) -> str:
-    """A CRM cursor (CrmCursor's v2 JSON) that holds only a snapshot: the next read is a full read that
-    compares against it, so the rows in it are not new unless they changed since."""
-    return json.dumps(
-        {"v": 2, "token": None, "filters": None, "full_at": None, "versions": dict(versions), "retry": []},
-        sort_keys=True,
-    )
-
-
-def _before_replace(scratch: Path, target: Path) -> None:
-    """Called between writing the tombstones' temporary file and renaming it over the old one: the place the
-    crash simulation kills the process at (tests/simulation); does nothing."""
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename a corrupted DB (and its WAL/SHM files) to ``<name>.corrupt-<timestamp>``; the tombstones file
-    stays, to be restored into the fresh DB."""
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = path.with_name(path.name + suffix)
-        if source.exists():
-            source.replace(path.with_name(target.name + suffix))
-    return target

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import wizard.sync.state as state_module
+import wizard.sync.statefile as statefile
 from wizard.errors import D365SyncError, Severity
 from wizard.settings.enums import Kind
 from wizard.sync.cursors import CrmCursor
@@ -226,7 +226,7 @@ def test_a_kill_while_writing_the_tombstones_loses_nothing(
         if change == "forget":
             db.link(CONTACTS, "c1", "m1", None)
         assert db.tombstones() == ({} if change == "forget" else {CONTACTS: {"c1": "e1"}})
-        monkeypatch.setattr(state_module, "_before_replace", killed)
+        monkeypatch.setattr(statefile, "before_replace", killed)
         with pytest.raises(KeyboardInterrupt):
             if change == "forget":
                 db.forget(CONTACTS, crm_id="c1")
