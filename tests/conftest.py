@@ -34,3 +34,15 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         yield home
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def _keep_umask() -> Iterator[None]:
+    """The program's entry points set umask 077 (wizard.paths.use_private_modes); a test that calls one in
+    this process must not leave it to the next tests (the Dovecot helper's files must stay readable)."""
+    before = os.umask(0o022)
+    os.umask(before)
+    try:
+        yield
+    finally:
+        os.umask(before)

@@ -6,12 +6,20 @@ the offline store under one folder instead (tests, portable use). Nothing else i
 The sync state (links, cursors, conflicts) belongs to one organization: each organization that synchronized
 has its own ``state/<org id>/sync-state.sqlite3``, so switching the synchronizing organization and back finds
 the first one's state intact. ``Locations.for_org(id)`` gives the folders with that organization's state DB.
+
+Everything under the profile is private to the user (contact names, addresses and conflict values are in the
+state DB and the log): :func:`use_private_modes` sets the process umask to 077, so every file the program
+creates is 0600 and every folder 0700 (SQLite's -wal/-shm/-journal files, rotated logs, the token cache's
+signal file included), and :meth:`Locations.ensure` creates the folders 0700 and, once per process, repairs
+looser modes left by older versions. Windows has no such modes: both do nothing there.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +30,55 @@ APP_AUTHOR = "d365sync"
 HOME_ENV = "D365SYNC_HOME"
 STATE_DB_NAME = "sync-state.sqlite3"
 _ORG_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
+PRIVATE_UMASK = 0o077
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+log = logging.getLogger(__name__)
+_repaired: set[Path] = set()  # the folders already walked by this process (``ensure`` may run often)
+
+
+def _has_modes() -> bool:
+    return os.name == "posix"
+
+
+def use_private_modes() -> None:
+    """Make every file and folder this process creates private to the user (umask 077); call it first thing
+    in the program's entry points (the command line's ``main``, the GUI's start). No-op on Windows."""
+    if _has_modes():
+        os.umask(PRIVATE_UMASK)
+
+
+def repair_modes(folder: Path) -> list[Path]:
+    """Take group and other permissions away from ``folder`` and everything below it (symbolic links are
+    neither followed nor changed); the paths repaired, each logged. No-op on Windows."""
+    repaired: list[Path] = []
+    if not _has_modes():
+        return repaired
+
+    def fix(path: Path) -> None:
+        try:
+            mode = path.lstat().st_mode
+            if (
+                stat.S_ISLNK(mode)
+                or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode))
+                or not mode & PRIVATE_UMASK
+            ):
+                return
+            path.chmod(stat.S_IMODE(mode) & ~PRIVATE_UMASK)
+        except OSError as exc:  # not ours, gone meanwhile: say so, never stop the program for it
+            log.warning("could not restrict the permissions of %s: %s", path, exc)
+            return
+        log.warning("%s was readable by other users (mode %o); now private", path, stat.S_IMODE(mode))
+        repaired.append(path)
+
+    if not folder.is_dir() or folder.is_symlink():
+        return repaired
+    fix(folder)
+    for root, dirs, files in os.walk(folder):  # os.walk does not follow symbolic links to folders
+        for name in (*dirs, *files):
+            fix(Path(root) / name)
+    return repaired
 
 
 @dataclass(frozen=True)
@@ -78,9 +135,20 @@ class Locations:
     def log_file(self) -> Path:
         return self.log_dir / "d365sync.log"
 
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """The profile's folders (config, data, state, logs, cache)."""
+        return (self.config_dir, self.data_dir, self.state_dir, self.log_dir, self.cache_dir)
+
     def ensure(self) -> Locations:
-        for folder in (self.config_dir, self.data_dir, self.state_dir, self.log_dir, self.cache_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create the folders (0700) and, the first time in this process, repair looser modes below them
+        (and of ``home`` itself): see :func:`repair_modes`."""
+        for folder in self.folders:
+            folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        for folder in (self.home,) if self.home is not None else self.folders:
+            if folder is not None and folder not in _repaired:
+                repair_modes(folder)
+                _repaired.add(folder)
         return self
 
 

@@ -30,7 +30,7 @@ from wizard.cli.output import (
     UnknownOrganization,
 )
 from wizard.errors import D365SyncError
-from wizard.paths import HOME_ENV, Locations, locations
+from wizard.paths import HOME_ENV, Locations, locations, use_private_modes
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def _no_display_help(parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_private_modes()  # first: every file and folder of the profile 0600/0700 (wizard.paths)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

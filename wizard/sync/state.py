@@ -3,16 +3,31 @@
 One SQLite file per profile (``Locations.state_db``), WAL, one writer, a busy timeout and no retry loop on
 "database is locked" (OfflineIMAP's lesson): a locked DB is reported as a retriable error. Every write is a
 short ``BEGIN IMMEDIATE`` transaction. The schema has a version and an ascending upgrade ladder; the file
-is copied aside before an upgrade. A corrupted file is moved aside with a timestamp and a fresh DB is
-created: ``StateDB.rebuilt`` tells the engine to relink through the ``crmid`` on mailbox items.
+is copied aside before an upgrade. The file and its -wal/-shm files are 0600, its folder 0700.
+
+Only real corruption (SQLITE_CORRUPT, SQLITE_NOTADB, a failed ``PRAGMA quick_check``) sets a file aside (renamed
+with a timestamp) for a fresh DB: ``StateDB.rebuilt`` tells the engine to relink through the ``crmid`` on
+mailbox items. A full disk, a read-only file or folder, an I/O error or a locked DB never does: it is a
+:class:`StateDBError` that stops the command and changes nothing (:class:`DiskFull` for a full disk).
+
+Tombstones: what keeps a deletion from being undone when a file really is set aside. A row the user removed
+from the mailbox while Dynamics 365 keeps it (a contact deleted in the mailbox, a declined delete) is
+remembered only as an unlinked entry of its kind's CRM snapshot (the CRM cursor's ``versions``, see
+wizard.sync.cursors.CrmCursor): a fresh DB has no snapshot, reads every row as new and would create it in the
+mailbox again. So every commit that changes them writes those entries (kind -> CRM id -> version) to a small
+second file beside the DB, ``<db>.tombstones`` (atomically, 0600), and a new DB starts with them as its
+CRM snapshot: the rows stay out of the mailbox until they change in Dynamics 365 (the original's rule). Opening
+a healthy DB rewrites the file if it is stale (a kill between a commit and the file).
 
 No SQL lives outside this module; callers get dataclasses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,11 +36,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from wizard.errors import D365SyncError, Severity
+from wizard.errors import Severity
 from wizard.settings.enums import Kind
 from wizard.sync.merge import FieldConflict
 from wizard.sync.model import Fields, Link, content_hash
 from wizard.sync.planner import WAITING
+from wizard.sync.statefile import (
+    FILE_MODE,
+    TOMBSTONES_SUFFIX,
+    clear_scratch,
+    is_corruption,
+    is_locked,
+    move_aside,
+    prepare_file,
+    problem,
+    read_tombstones,
+    snapshot,
+    snapshot_cursor,
+    storage_error,
+    write_atomically,
+)
+from wizard.sync.statefile import DiskFull as DiskFull  # the state DB's errors, re-exported
+from wizard.sync.statefile import StateDBError as StateDBError
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +66,6 @@ BUSY_TIMEOUT_MS = 5000
 
 Side = Literal["crm", "mailbox"]
 RunDirection = Literal["to_crm", "to_mailbox"]
-
-
-class StateDBError(D365SyncError):
-    """The state DB cannot be used: locked by another writer, newer schema, disk problems."""
-
-    severity = Severity.ACCOUNT
 
 
 # ------------------------------------------------------------------------------------------ records
@@ -231,26 +257,45 @@ class StateDB:
         self.moved_to = moved_to
         self._clock = clock
         self._depth = 0
+        self._tombstones_dirty = False  # a commit may have changed the tombstones: rewrite the file
+        self._tombstone_ids: set[tuple[str, str]] = set()  # (kind, CRM id) in the file now
+        self._tombstones_kept: dict[str, dict[str, str]] = {}  # what the file holds (as far as we know)
+        self._tombstones_next: dict[str, dict[str, str]] | None = None  # computed before the commit
 
     # ------------------------------------------------------------------ opening, versions, corruption
 
     @classmethod
     def open(cls, path: str | Path, *, clock: Callable[[], datetime] = _utcnow) -> StateDB:
-        """Open (creating or upgrading) the DB; a corrupted file is moved aside and ``rebuilt`` is True."""
+        """Open (creating or upgrading) the DB; a corrupted file is moved aside and ``rebuilt`` is True.
+
+        Anything else that keeps the file from being used (full disk, read-only, locked, I/O error) raises a
+        :class:`StateDBError` and leaves the file as it is."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
+            prepare_file(path)
         moved_to: Path | None = None
         try:
             conn = cls._connect_checked(path)
         except sqlite3.DatabaseError as exc:
-            if _is_locked(exc):
-                raise StateDBError(f"state DB is in use: {exc}", retriable=True) from exc
-            moved_to = _move_aside(path, clock())
+            if not is_corruption(exc):
+                raise storage_error(path, exc) from exc
+            moved_to = move_aside(path, clock())
             log.warning("state DB %s was corrupted (%s); moved to %s, starting afresh", path, exc, moved_to)
-            conn = cls._connect_checked(path)
+            prepare_file(path)
+            try:
+                conn = cls._connect_checked(path)
+            except sqlite3.DatabaseError as again:
+                raise storage_error(path, again) from again
         db = cls(conn, path, rebuilt=moved_to is not None, moved_to=moved_to, clock=clock)
         try:
+            fresh = db.schema_version == 0
             db._upgrade()
+            if not in_memory:
+                db._settle_tombstones(restore=fresh)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise storage_error(path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -284,6 +329,8 @@ class StateDB:
             return
         if version > 0:
             backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
             target = sqlite3.connect(backup)
             try:
                 self._db.backup(target)
@@ -313,7 +360,10 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One short write transaction; nested uses join the outer one."""
+        """One short write transaction; nested uses join the outer one.
+
+        A full disk, a read-only file or an I/O error while writing rolls the transaction back and raises a
+        :class:`StateDBError` (:class:`DiskFull`); a DB locked by another writer a retriable one."""
         if self._depth:
             self._depth += 1
             try:
@@ -324,17 +374,124 @@ class StateDB:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
+            if is_locked(exc):
+                raise StateDBError(f"state DB is busy: {exc}", retriable=True) from exc
+            raise storage_error(self.path, exc) from exc
         self._depth = 1
         try:
             yield
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            if problem(exc) == "other":
+                raise
+            raise storage_error(self.path, exc) from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
-            self._db.execute("COMMIT")
+            try:
+                self._before_commit()
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise storage_error(self.path, exc) from exc
+            except BaseException:
+                self._rollback()
+                raise
         finally:
             self._depth = 0
+        if self._tombstones_dirty:
+            self._write_tombstones()
+
+    def _rollback(self) -> None:
+        self._tombstones_dirty = False
+        self._tombstones_next = None
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself (SQLITE_FULL)
+                self._db.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------------------------ tombstones
+
+    @property
+    def tombstones_path(self) -> Path:
+        return self.path.with_name(self.path.name + TOMBSTONES_SUFFIX)
+
+    def tombstones(self) -> dict[str, dict[str, str]]:
+        """kind -> CRM id -> version of the rows in a kind's CRM snapshot that are not linked on purpose (the
+        user removed them from the mailbox; see the module docstring). Failed creates (``retry``) are not."""
+        linked: dict[str, set[str]] = {}
+        for kind, crm_id in self._db.execute("SELECT kind, crm_id FROM links").fetchall():
+            linked.setdefault(kind, set()).add(str(crm_id).lower())
+        out: dict[str, dict[str, str]] = {}
+        for kind, value in self._db.execute(
+            "SELECT kind, value FROM cursors WHERE side = 'crm' ORDER BY kind"
+        ).fetchall():
+            versions, retry = snapshot(value)
+            skip = linked.get(kind, set()) | retry
+            kept = {cid: ver for cid, ver in sorted(versions.items()) if cid.lower() not in skip}
+            if kept:
+                out[kind] = kept
+        return out
+
+    def _write_tombstones(self, stones: dict[str, dict[str, str]] | None = None) -> None:
+        """Write the tombstones file (temporary file, fsync, rename): a kill leaves the old or the new one.
+
+        ``stones`` None: what the DB holds now, and the file is exact again."""
+        self._tombstones_dirty = False
+        exact = stones is None
+        if stones is None:
+            stones = self._tombstones_next if self._tombstones_next is not None else self.tombstones()
+        self._tombstones_next = None
+        if stones == self._tombstones_kept and (self.tombstones_path.exists() or not stones):
+            return
+        data = json.dumps({"v": 1, "tombstones": stones}, sort_keys=True).encode()
+        try:
+            write_atomically(self.tombstones_path, data)
+        except OSError as exc:
+            raise storage_error(self.path, exc) from exc
+        self._kept(stones)
+        self._tombstones_dirty = not exact
+
+    def _before_commit(self) -> None:
+        """Before a commit that changes the tombstones, the file gets the old ones AND the new ones (this
+        connection sees its own uncommitted changes): whenever the process is killed, the file holds at least
+        every tombstone committed. After the commit, :meth:`_write_tombstones` makes it exact."""
+        if not self._tombstones_dirty:
+            return
+        new = self.tombstones()
+        both = {kind: dict(ids) for kind, ids in self._tombstones_kept.items()}
+        for kind, ids in new.items():
+            both.setdefault(kind, {}).update(ids)
+        self._write_tombstones(both)
+        self._tombstones_dirty = True
+        self._tombstones_next = new  # what the DB holds once committed: no need to read it again
+
+    def _kept(self, stones: dict[str, dict[str, str]]) -> None:
+        self._tombstones_kept = stones
+        self._tombstone_ids = {(kind, cid.lower()) for kind, ids in stones.items() for cid in ids}
+
+    def _read_tombstones(self) -> dict[str, dict[str, str]]:
+        return read_tombstones(self.tombstones_path)
+
+    def _settle_tombstones(self, *, restore: bool) -> None:
+        """At open: clear scratch files a kill left; in a new DB, restore the tombstones kept beside the file
+        as the kinds' CRM snapshots; then make the file match the DB."""
+        clear_scratch(self.tombstones_path)
+        kept = self._read_tombstones()
+        if restore and kept:
+            with self.transaction():
+                for kind, versions in sorted(kept.items()):
+                    if self.cursor(Kind(kind), "crm") is None:
+                        self.set_cursor(Kind(kind), "crm", snapshot_cursor(versions))
+            count = sum(len(v) for v in kept.values())
+            log.warning(
+                "state DB %s started afresh; %d deletion(s) kept in %s restored, so they are not undone",
+                self.path,
+                count,
+                self.tombstones_path,
+            )
+        self._kept(kept)
+        self._write_tombstones()  # only if the DB holds others than the file (a kill in between)
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -385,6 +542,8 @@ class StateDB:
         """Create a link; a link already held by either id is an error (links are one-to-one)."""
         now = self._now()
         chash = None if base is None else content_hash(base)
+        if (kind, crm_id.lower()) in self._tombstone_ids:
+            self._tombstones_dirty = True  # linked again: no longer a deletion to remember
         try:
             with self.transaction():
                 self._db.execute(
@@ -420,6 +579,7 @@ class StateDB:
     def forget(self, kind: Kind, *, crm_id: str | None = None, mailbox_id: str | None = None) -> bool:
         """Drop the link held by either id; True if there was one."""
         with self.transaction():
+            self._tombstones_dirty = True  # its CRM row may be in the snapshot: a deletion to remember
             cur = self._db.execute(
                 "DELETE FROM links WHERE kind = ? AND (crm_id = ? OR mailbox_id = ?)",
                 (kind, crm_id, mailbox_id),
@@ -428,6 +588,7 @@ class StateDB:
 
     def forget_all_links(self, kind: Kind) -> None:
         with self.transaction():
+            self._tombstones_dirty = True
             self._db.execute("DELETE FROM links WHERE kind = ?", (kind,))
 
     # --------------------------------------------------------------------------------------- cursors
@@ -441,6 +602,8 @@ class StateDB:
     def set_cursor(self, kind: Kind, side: Side, value: str | None) -> None:
         """Remember a delta link / sync state; None forgets it (the next run lists everything)."""
         with self.transaction():
+            if side == "crm" and kind != Kind.EMAIL:  # email's slot is its outbox, no snapshot
+                self._tombstones_dirty = True  # the snapshot the tombstones come from
             if value is None:
                 self._db.execute("DELETE FROM cursors WHERE kind = ? AND side = ?", (kind, side))
             else:
@@ -652,19 +815,3 @@ _ADD_COUNTS_SQL = (  # built from the dataclass's own field names, never from in
     " ON CONFLICT (run_id, kind, direction) DO UPDATE SET "
     + ", ".join(f"{n} = {n} + excluded.{n}" for n in _COUNT_NAMES)
 )
-
-
-def _is_locked(exc: sqlite3.DatabaseError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename a corrupted DB (and its WAL/SHM files) to ``<name>.corrupt-<timestamp>``."""
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = path.with_name(path.name + suffix)
-        if source.exists():
-            source.replace(path.with_name(target.name + suffix))
-    return target

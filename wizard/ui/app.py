@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from wizard.app.factory import Factory
+from wizard.paths import use_private_modes
 from wizard.ui.controller import WizardController
 from wizard.ui.i18n import install_translations
 from wizard.ui.icons import icon
@@ -26,6 +27,7 @@ DESKTOP_ID = "io.github.d365sync.D365Sync"
 
 def application() -> QApplication:
     """The QApplication (created once, with the product's names, icon and a palette that follows the system)."""
+    use_private_modes()  # QSettings and everything else the GUI writes: private to the user (wizard.paths)
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
