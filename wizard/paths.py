@@ -36,6 +36,7 @@ FILE_MODE = 0o600
 
 log = logging.getLogger(__name__)
 _repaired: set[Path] = set()  # the folders already walked by this process (``ensure`` may run often)
+_notes: list[str] = []  # what repair_modes changed, until the program's log takes it (take_repair_notes)
 
 
 def _has_modes() -> bool:
@@ -49,9 +50,18 @@ def use_private_modes() -> None:
         os.umask(PRIVATE_UMASK)
 
 
+def take_repair_notes() -> list[str]:
+    """What the start-up repair changed, once: the entry points log it after setting up the log (the repair
+    runs before, and the terminal is no place for it)."""
+    notes = list(_notes)
+    _notes.clear()
+    return notes
+
+
 def repair_modes(folder: Path) -> list[Path]:
     """Take group and other permissions away from ``folder`` and everything below it (symbolic links are
-    neither followed nor changed); the paths repaired, each logged. No-op on Windows."""
+    neither followed nor changed); the paths repaired, each noted for the log (:func:`take_repair_notes`).
+    No-op on Windows."""
     repaired: list[Path] = []
     if not _has_modes():
         return repaired
@@ -69,7 +79,8 @@ def repair_modes(folder: Path) -> list[Path]:
         except OSError as exc:  # not ours, gone meanwhile: say so, never stop the program for it
             log.warning("could not restrict the permissions of %s: %s", path, exc)
             return
-        log.warning("%s was readable by other users (mode %o); now private", path, stat.S_IMODE(mode))
+        # Recorded, not printed: this runs before logging is set up (see take_repair_notes)
+        _notes.append(f"{path} was readable by other users (mode {stat.S_IMODE(mode):o}); now private")
         repaired.append(path)
 
     if not folder.is_dir() or folder.is_symlink():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import wizard.paths as paths
-from wizard.paths import locations, repair_modes, use_private_modes
+from wizard.paths import locations, repair_modes, take_repair_notes, use_private_modes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="Windows has no file modes")
 
@@ -42,9 +41,7 @@ def test_ensure_creates_the_folders_0700(tmp_path: Path) -> None:
     assert {_mode(f) for f in (*where.folders, tmp_path / "home")} == {0o700}
 
 
-def test_a_profile_with_loose_modes_is_repaired_at_start_up(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_profile_with_loose_modes_is_repaired_at_start_up(tmp_path: Path) -> None:
     home = tmp_path / "home"
     where = locations(home)
     for folder in where.folders:
@@ -72,18 +69,18 @@ def test_a_profile_with_loose_modes_is_repaired_at_start_up(
     outside.chmod(0o644)
     (where.cache_dir / "link").symlink_to(outside)  # a link is neither followed nor changed
 
-    with caplog.at_level(logging.WARNING, logger="wizard.paths"):
-        where.ensure()
+    take_repair_notes()
+    where.ensure()
+    notes = "\n".join(take_repair_notes())
     everything = [home, *home.rglob("*")]
     assert {_mode(p) for p in everything if p.is_dir() and not p.is_symlink()} == {0o700}
     assert {_mode(p) for p in everything if p.is_file() and not p.is_symlink()} == {0o600}
     assert _mode(outside) == 0o644
     for path in (*loose, org, home):
-        assert str(path) in caplog.text
-    assert str(private) not in caplog.text
-    caplog.clear()
+        assert f"{path} was readable by other users" in notes
+    assert str(private) not in notes
     where.ensure()  # once per process
-    assert caplog.text == ""
+    assert take_repair_notes() == []
 
 
 def test_repair_modes_keeps_what_is_stricter(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from wizard.cli.output import (
     UnknownOrganization,
 )
 from wizard.errors import D365SyncError
-from wizard.paths import HOME_ENV, Locations, locations, use_private_modes
+from wizard.paths import HOME_ENV, Locations, locations, take_repair_notes, use_private_modes
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from wizard import logging_setup
 
     logging_setup.configure(where, verbose=args.verbose)
+    for note in take_repair_notes():  # into the log file; the terminal is no place for them
+        log.info("%s", note)
     factory = Factory(where)
     try:
         return int(handler(factory, args))
