@@ -323,8 +323,8 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
 <context>
     <name>ConfigurationWizard</name>
     <message>
-        <source>d365sync – Configuration Wizard</source>
-        <translation>d365sync – Konfigurations-Assistent</translation>
+        <source>Configuration Wizard</source>
+        <translation>Konfigurations-Assistent</translation>
     </message>
     <message>
         <source>unknown (the synchronizing computer was not checked)</source>
@@ -341,6 +341,14 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>{0} does not synchronize ({1} does)</source>
         <translation>{0} synchronisiert nicht ({1} synchronisiert)</translation>
+    </message>
+    <message>
+        <source>Close the Configuration Wizard</source>
+        <translation>Konfigurations-Assistenten schließen</translation>
+    </message>
+    <message>
+        <source>Close the Configuration Wizard without finishing? The options you chose are not saved, and the setup is not complete.</source>
+        <translation>Den Konfigurations-Assistenten schließen, ohne ihn abzuschließen? Die gewählten Optionen werden nicht gespeichert, und die Einrichtung ist nicht vollständig.</translation>
     </message>
 </context>
 <context>
@@ -366,16 +374,16 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Der Wert aus dem Postfach bleibt vorerst erhalten.</translation>
     </message>
     <message>
-        <source>Use mailbox value</source>
-        <translation>Wert aus dem Postfach verwenden</translation>
+        <source>Use &amp;mailbox value</source>
+        <translation>Wert aus dem Postfach ver&amp;wenden</translation>
     </message>
     <message>
-        <source>Use Dynamics 365 value</source>
-        <translation>Wert aus Dynamics 365 verwenden</translation>
+        <source>Use &amp;Dynamics 365 value</source>
+        <translation>Wert aus &amp;Dynamics 365 verwenden</translation>
     </message>
     <message>
-        <source>Keep</source>
-        <translation>Beibehalten</translation>
+        <source>&amp;Keep</source>
+        <translation>&amp;Beibehalten</translation>
     </message>
     <message>
         <source>Keep what the policy chose and stop asking</source>
@@ -566,12 +574,12 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
 <context>
     <name>ErrorLine</name>
     <message>
-        <source>Retry now</source>
-        <translation>Jetzt wiederholen</translation>
+        <source>Synchronize &amp;anyway…</source>
+        <translation>T&amp;rotzdem synchronisieren…</translation>
     </message>
     <message>
-        <source>Synchronize anyway…</source>
-        <translation>Trotzdem synchronisieren…</translation>
+        <source>Re&amp;try now</source>
+        <translation>Jetzt wieder&amp;holen</translation>
     </message>
 </context>
 <context>
@@ -827,6 +835,14 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>{0} wird verknüpft…</translation>
     </message>
     <message>
+        <source>Unbind {0}? Nothing is synchronized with a mailbox until you bind one again.</source>
+        <translation>Die Verknüpfung mit {0} aufheben? Bis Sie wieder ein Postfach verknüpfen, wird nichts mit einem Postfach synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Unbind the mailbox</source>
+        <translation>Verknüpfung mit dem Postfach aufheben</translation>
+    </message>
+    <message>
         <source>Unbinding the mailbox…</source>
         <translation>Die Verknüpfung des Postfachs wird aufgehoben…</translation>
     </message>
@@ -942,8 +958,8 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Synchronisierungsintervall in Minuten</translation>
     </message>
     <message>
-        <source>When both sides changed the same field:</source>
-        <translation>Wenn beide Seiten dasselbe Feld geändert haben:</translation>
+        <source>&amp;When both sides changed the same field:</source>
+        <translation>Wenn beide Seiten dasselbe Feld &amp;geändert haben:</translation>
     </message>
     <message>
         <source>When both sides changed the same field</source>
@@ -974,12 +990,16 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Kein aktiver Filter: Es wird nichts synchronisiert</translation>
     </message>
     <message>
-        <source>You have no synchronization filters, so no contacts, appointments or tasks are synchronized. Click Create the default filters.</source>
-        <translation>Sie haben keine Synchronisierungsfilter, daher werden keine Kontakte, Termine oder Aufgaben synchronisiert. Klicken Sie auf „Standardfilter erstellen“.</translation>
-    </message>
-    <message>
         <source>No active filter for: {0}. Nothing of those is synchronized.</source>
         <translation>Kein aktiver Filter für: {0}. Davon wird nichts synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Filter: {0} (created on the first synchronization)</source>
+        <translation>Filter: {0} (wird bei der ersten Synchronisierung erstellt)</translation>
+    </message>
+    <message>
+        <source>You have no synchronization filters yet. The default filters will be created on the first synchronization: {0}. To look at them or turn one off before that, click Create the default filters.</source>
+        <translation>Sie haben noch keine Synchronisierungsfilter. Bei der ersten Synchronisierung werden die Standardfilter erstellt: {0}. Um sie vorher anzusehen oder einen davon auszuschalten, klicken Sie auf „Standardfilter erstellen“.</translation>
     </message>
     <message>
         <source>Creating the default filters…</source>
@@ -1031,6 +1051,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>Make the selected organization the synchronizing organization</source>
         <translation>Die ausgewählte Organisation zur Synchronisierungsorganisation machen</translation>
+    </message>
+    <message>
+        <source>No organization yet. Click Add… to sign in to Dynamics 365 (online or on-premises) and choose your organization.</source>
+        <translation>Noch keine Organisation. Klicken Sie auf „Hinzufügen…“, um sich bei Dynamics 365 (online oder lokal) anzumelden und Ihre Organisation auszuwählen.</translation>
     </message>
     <message>
         <source>The synchronizing organization</source>
@@ -1548,6 +1572,18 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>Tasks</source>
         <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>My Outlook Contacts</source>
+        <translation>Meine Outlook-Kontakte</translation>
+    </message>
+    <message>
+        <source>My Appointments</source>
+        <translation>Meine Termine</translation>
+    </message>
+    <message>
+        <source>My Tasks</source>
+        <translation>Meine Aufgaben</translation>
     </message>
     <message>
         <source>⇄  Both ways</source>

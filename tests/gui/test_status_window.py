@@ -340,7 +340,7 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
     assert adapter.failures == 0  # no back-off: only the user can unblock it
     assert adapter.next_run is not None and adapter.next_run - datetime.now(UTC) > timedelta(minutes=14)
     (line,) = window.error_lines
-    assert line.needs_confirmation and line.retry.text() == "Synchronize anyway…"
+    assert line.needs_confirmation and line.retry.text() == "Synchronize &anyway…"
     assert line.label.text() == f"Contacts: {message}"  # no "retrying at": retrying alone cannot help
 
     asked: list[str] = []
@@ -527,7 +527,8 @@ def test_tray_follows_the_state_and_drives_the_window(
     assert script.calls == [None]
     assert tray.toolTip() == "d365sync — Connected"
     tray.pause_action.trigger()
-    assert window.adapter.paused and tray.pause_action.isChecked() and tray.toolTip() == "d365sync — Paused"
+    assert window.adapter.paused and tray.toolTip() == "d365sync — Paused"
+    assert tray.pause_action.text() == "&Resume" and not tray.pause_action.isChecked()
     window.close()
     assert not window.isVisible()  # hidden, the tray keeps the app
     tray.open_action.trigger()

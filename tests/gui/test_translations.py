@@ -231,7 +231,7 @@ def test_wizard_opens_in_german(qtbot: Any, make_wizard: Any, language: Any) -> 
     language("de")
     wizard = make_wizard()
     assert i18n.current_language() == "de"
-    assert wizard.windowTitle() == "d365sync – Konfigurations-Assistent"
+    assert wizard.windowTitle() == "Konfigurations-Assistent"
     welcome = wizard.welcome_page
     assert wizard.currentPage() is welcome
     assert welcome.title() == "Willkommen beim Konfigurations-Assistenten"

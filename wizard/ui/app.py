@@ -6,15 +6,15 @@ import os
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRectF, QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 from wizard.app.factory import Factory
 from wizard.paths import use_private_modes
 from wizard.ui.controller import WizardController
 from wizard.ui.i18n import install_translations
-from wizard.ui.icons import icon
+from wizard.ui.icons import icon, palette_is_dark
 from wizard.ui.presets import Preset
 from wizard.ui.wizard import ConfigurationWizard
 
@@ -63,9 +63,49 @@ def _follow_colour_scheme(app: QApplication) -> None:
     hints.colorSchemeChanged.connect(lambda *_: apply())
 
 
+class ProductStyle(QProxyStyle):
+    """Fusion, with the rim of radio buttons and check boxes in the palette's ``Mid`` colour on a dark palette.
+
+    Fusion draws that rim a shade darker than the window and fills the indicator with ``Base``: on a dark window
+    an unchecked radio button is then all but invisible. ``Mid`` of the dark palette keeps 3:1 (WCAG's contrast
+    for the parts of a control) against the window."""
+
+    _INDICATORS = (
+        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+    )
+
+    def __init__(self) -> None:
+        # by name: the proxy makes and owns its Fusion (a Python-owned base style could be collected under it)
+        super().__init__("Fusion")
+
+    def drawPrimitive(
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        if element not in self._INDICATORS or not palette_is_dark(option.palette):
+            return
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Mid), 1.2))
+        if element == QStyle.PrimitiveElement.PE_IndicatorRadioButton:
+            painter.drawEllipse(rect)
+        else:
+            painter.drawRoundedRect(rect, 1.5, 1.5)
+        painter.restore()
+
+
 def apply_palette(app: QApplication, *, dark: bool) -> None:
     """Fusion with the product's dark palette or Fusion's own light one."""
-    app.setStyle("Fusion")
+    style = ProductStyle()
+    style.setParent(app)  # owned by the application, which deletes it when another style replaces it
+    app.setStyle(style)
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
 
 
@@ -91,6 +131,13 @@ def dark_palette() -> QPalette:
         (role.Highlight, QColor(38, 110, 200)),
         (role.HighlightedText, QColor(255, 255, 255)),
         (role.PlaceholderText, QColor(150, 150, 150)),
+        # the 3D shades Fusion and the proxy style draw frames and indicator rims with (not the light
+        # palette's defaults): Mid keeps 3:1 against the window (radio buttons and check boxes)
+        (role.Light, QColor(90, 90, 95)),
+        (role.Midlight, QColor(70, 70, 74)),
+        (role.Mid, QColor(135, 135, 140)),
+        (role.Dark, QColor(25, 25, 27)),
+        (role.Shadow, QColor(10, 10, 10)),
     ):
         p.setColor(r, c)
     disabled = QPalette.ColorGroup.Disabled

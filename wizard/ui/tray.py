@@ -29,8 +29,9 @@ class StatusTray(QSystemTrayIcon):
         menu = QMenu()
         self.open_action = QAction(self.tr("&Open"), menu)
         self.sync_action = QAction(icon("sync"), self.tr("&Sync now"), menu)
-        self.pause_action = QAction(self.tr("&Pause"), menu)
-        self.pause_action.setCheckable(True)
+        self.pause_action = QAction(
+            self.tr("&Pause"), menu
+        )  # says what it does: Pause, or Resume when paused
         self.quit_action = QAction(self.tr("&Quit"), menu)
         menu.addAction(self.open_action)
         menu.addAction(self.sync_action)
@@ -61,5 +62,4 @@ class StatusTray(QSystemTrayIcon):
     def _follow(self, state: AccountState, detail: str) -> None:
         self.setIcon(icon(state.icon_name) if state is not AccountState.CONNECTED else icon("app"))
         self.setToolTip(f"d365sync — {self.adapter.state.display_text()}")
-        self.pause_action.setChecked(self.adapter.paused)
         self.pause_action.setText(self.tr("&Resume") if self.adapter.paused else self.tr("&Pause"))

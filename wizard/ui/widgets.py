@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -183,6 +184,23 @@ class PasswordEdit(QLineEdit):
     @property
     def shown(self) -> bool:
         return self.echoMode() == QLineEdit.EchoMode.Normal
+
+
+def fit_to_screen(widget: QWidget, wanted: QSize) -> QSize:
+    """``wanted``, made smaller where the screen's available area (less a margin for the frame) is smaller."""
+    screen = widget.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return wanted
+    room = screen.availableGeometry().size() - QSize(40, 60)
+    return wanted.boundedTo(room).expandedTo(widget.minimumSize())
+
+
+def ask(parent: QWidget | None, title: str, question: str) -> bool:
+    """The one confirmation style of the GUI: a clear question with Yes and No (No by default, so a stray
+    Return changes nothing). True for Yes."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, question, buttons, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def tree_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QWidget, QWizard
 
 from wizard.ui.controller import WizardController
@@ -20,8 +20,11 @@ from wizard.ui.pages.organizations import OrganizationsPage
 from wizard.ui.pages.summary import SummaryPage
 from wizard.ui.pages.welcome import WelcomePage
 from wizard.ui.presets import Preset
+from wizard.ui.widgets import ask, fit_to_screen
 
-TITLE = "d365sync – Configuration Wizard"
+MINIMUM_SIZE = QSize(600, 340)
+PREFERRED_SIZE = QSize(820, 640)
+TITLE = "Configuration Wizard"  # Qt appends the application's display name: "Configuration Wizard — d365sync"
 
 
 class ConfigurationWizard(QWizard):
@@ -30,13 +33,16 @@ class ConfigurationWizard(QWizard):
     ) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.setWindowTitle(self.tr("d365sync – Configuration Wizard"))
+        self.setWindowTitle(self.tr("Configuration Wizard"))
         self.setWindowIcon(icon("app"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setPixmap(QWizard.WizardPixmap.LogoPixmap, icon("app").pixmap(48, 48))
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
-        self.setMinimumSize(760, 600)
+        # The pages scroll: the window may shrink to what fits a 1280×720 screen at a scale factor of 2
+        # (640×360 logical pixels); it opens at a comfortable size that the screen can hold.
+        self.setMinimumSize(MINIMUM_SIZE)
+        self.resize(fit_to_screen(self, PREFERRED_SIZE))
 
         self.welcome_page = WelcomePage(controller, self)
         self.organizations_page = OrganizationsPage(controller, preset, self)
@@ -56,6 +62,7 @@ class ConfigurationWizard(QWizard):
             self.addPage(page)
         if controller.profile.organizations:  # not the first run: straight to the organizations
             self.setStartId(self.pageIds()[1])
+        self._profile_at_start = controller.profile.to_dict()
 
     def _computer_text(self) -> str:
         info = self.computer_page.info
@@ -67,15 +74,37 @@ class ConfigurationWizard(QWizard):
             return self.tr("{0} does not synchronize (no computer does)").format(info.this_hostname)
         return self.tr("{0} does not synchronize ({1} does)").format(info.this_hostname, info.claim.hostname)
 
+    def has_changes(self) -> bool:
+        """Whether closing now loses something: the profile changed since the wizard opened (an organization,
+        the mailbox, the synchronizing computer) or the options differ from the saved ones (written on
+        Finish only)."""
+        if self.controller.profile.to_dict() != self._profile_at_start:
+            return True
+        return self.options_page.has_changes()
+
+    def confirm(self, title: str, text: str) -> bool:
+        """A yes/no question (tests replace this)."""
+        return ask(self, title, text)
+
     def reject(self) -> None:
-        """Cancel / Escape: stop running steps first, then close."""
+        """Cancel / Escape / closing the window: ask first when that loses changes; stop running steps
+        first, then close."""
+        if self.has_changes() and not self.confirm(
+            self.tr("Close the Configuration Wizard"),
+            self.tr(
+                "Close the Configuration Wizard without finishing? The options you chose are not saved, and "
+                "the setup is not complete."
+            ),
+        ):
+            return
         if self.controller.is_busy():
             self.controller.runner.cancel_all()
         super().reject()
 
     def closeEvent(self, event: Any) -> None:
-        self.controller.runner.cancel_all()
-        super().closeEvent(event)
+        super().closeEvent(event)  # QDialog calls reject(), which may keep the window open
+        if event.isAccepted():
+            self.controller.runner.cancel_all()
 
     def keyPressEvent(self, event: Any) -> None:
         # Return in a multi-line widget or on a focused button must not skip pages; QWizard handles the rest.

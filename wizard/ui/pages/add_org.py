@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,7 +39,7 @@ from wizard.settings import OrgProfile
 from wizard.ui import presets
 from wizard.ui.controller import OP_CONNECT, OP_DISCOVER, WizardController
 from wizard.ui.presets import CloudPreset, Preset
-from wizard.ui.widgets import BusyBar, MessageBanner, PasswordEdit, heading, tree_items
+from wizard.ui.widgets import BusyBar, MessageBanner, PasswordEdit, fit_to_screen, heading, tree_items
 
 
 class DeviceCodePanel(QFrame):
@@ -203,17 +204,26 @@ class AddOrganizationDialog(QDialog):
         self.connect_button.clicked.connect(self.connect_selected)
         self.close_button.clicked.connect(self.reject)
 
+        # the choices scroll on a small screen; progress, messages and the buttons stay in view
+        content = QWidget(self)
+        choices = QVBoxLayout(content)
+        choices.setContentsMargins(0, 0, 0, 0)
+        choices.addWidget(self.where)
+        choices.addWidget(self.online_radio)
+        choices.addWidget(self.online_box)
+        choices.addWidget(self.url_radio)
+        choices.addWidget(self.url_box)
+        choices.addStretch(1)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidget(content)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.where)
-        layout.addWidget(self.online_radio)
-        layout.addWidget(self.online_box)
-        layout.addWidget(self.url_radio)
-        layout.addWidget(self.url_box)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.banner)
-        layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.resize(680, 700)
+        self.resize(fit_to_screen(self, QSize(680, 700)))
 
         QShortcut(QKeySequence.StandardKey.Copy, self.device_panel, self.device_panel.copy)
         controller.discovered.connect(self._discovered)

@@ -1,8 +1,10 @@
-"""What every wizard page has: the controller, an in-page message banner and a busy bar with Cancel."""
+"""What every wizard page has: the controller, a scrolling body, an in-page message banner and a busy bar with
+Cancel. The body scrolls when the window is smaller than the page's content, so the wizard fits a small screen
+(1280×720 logical pixels at a scale factor of 2) and its buttons stay on screen."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget, QWizardPage
 
 from wizard.errors import D365SyncError
 from wizard.ui.controller import WizardController
@@ -20,9 +22,17 @@ class BasePage(QWizardPage):
         self.banner = MessageBanner(self)
         self.busy_bar = BusyBar(self)
         self.busy_bar.cancel_requested.connect(self.cancel_running)
-        self.body = QVBoxLayout()
+        self.content = QWidget(self)
+        self.body = QVBoxLayout(self.content)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidget(self.content)
+        self.scroll_area.setMinimumHeight(120)
         outer = QVBoxLayout(self)
-        outer.addLayout(self.body, 1)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area, 1)
         outer.addWidget(self.busy_bar)
         outer.addWidget(self.banner)
         self._running = ""

@@ -11,7 +11,7 @@ from wizard.app.instance import hostname
 from wizard.crm.records import Claim
 from wizard.ui.controller import OP_CLAIM, OP_CLAIM_READ, OP_RELEASE, ClaimInfo, WizardController
 from wizard.ui.pages.base import BasePage
-from wizard.ui.widgets import hint
+from wizard.ui.widgets import ask, hint
 
 
 class ComputerPage(BasePage):
@@ -121,10 +121,7 @@ class ComputerPage(BasePage):
     # -- intents ---------------------------------------------------------------------------------
     def confirm(self, title: str, text: str) -> bool:
         """A yes/no question (tests replace this)."""
-        from PySide6.QtWidgets import QMessageBox
-
-        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-        return QMessageBox.question(self, title, text, buttons) == QMessageBox.StandardButton.Yes
+        return ask(self, title, text)
 
     def make_this_computer(self) -> None:
         holder = self.info.claim if self.info is not None else None

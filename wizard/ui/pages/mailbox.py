@@ -32,7 +32,7 @@ from wizard.ui.controller import (
 )
 from wizard.ui.pages.base import BasePage
 from wizard.ui.presets import Preset
-from wizard.ui.widgets import MessageBanner, PasswordEdit, hint
+from wizard.ui.widgets import MessageBanner, PasswordEdit, ask, hint
 
 TYPE_AUTODISCOVER = "autodiscover"
 TYPE_EWS_URL = "ews_url"
@@ -340,7 +340,20 @@ class MailboxPage(BasePage):
         self.run_step(OP_MAILBOX_BIND, self.tr("Binding {0}…").format(binding.address), cancellable=False)
         self.controller.bind_mailbox(binding, self._password(binding))
 
+    def confirm(self, title: str, text: str) -> bool:
+        """A yes/no question (tests replace this)."""
+        return ask(self, title, text)
+
     def unbind(self) -> None:
+        """Unbind after asking, as ``d365sync mailbox unbind`` does."""
+        bound = self.controller.profile.mailbox
+        if bound is None:
+            return
+        question = self.tr(
+            "Unbind {0}? Nothing is synchronized with a mailbox until you bind one again."
+        ).format(bound.address)
+        if not self.confirm(self.tr("Unbind the mailbox"), question):
+            return
         self.run_step(OP_MAILBOX_UNBIND, self.tr("Unbinding the mailbox…"), cancellable=False)
         self.controller.unbind_mailbox()
 

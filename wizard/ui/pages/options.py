@@ -1,7 +1,8 @@
 """What to synchronize: kinds, Outlook sync filters, the Track option, send email, interval, conflicts, fields.
 
-Read from the synchronizing organization when the page opens; written on Finish (the filters' states and the
-user settings to Dynamics 365, the rest to the profile). "Create the default filters" writes at once.
+Read from the synchronizing organization the first time the page opens (again only when the synchronizing
+organization changed); what the user chose stays while they move back and forth. Written on Finish (the filters'
+states and the user settings to Dynamics 365, the rest to the profile). "Create the default filters" writes at once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,13 +32,14 @@ from PySide6.QtWidgets import (
 
 from wizard.app.options import OptionsChoice, OptionsState
 from wizard.crm.entities import UserQuery
+from wizard.crm.filters import DEFAULT_OUTLOOK_FILTERS
 from wizard.settings.enums import RECORD_KINDS, ConflictPolicy, Kind
 from wizard.settings.profile import SyncOptions
 from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
 from wizard.ui.controller import OP_DEFAULT_FILTERS, OP_OPTIONS_LOAD, WizardController
 from wizard.ui.pages.base import BasePage
-from wizard.ui.widgets import MessageBanner, tree_items
+from wizard.ui.widgets import MessageBanner, fit_to_screen, tree_items
 
 # usersettings.incomingemailfilteringmethod, in the original's wording (reference B.4)
 _C = "options"  # the translation context of the texts below (QT_TRANSLATE_NOOP marks them for lupdate)
@@ -62,6 +64,12 @@ KIND_LABELS = (
 )
 KIND_TABLES = {Kind.CONTACTS: "contact", Kind.APPOINTMENTS: "appointment", Kind.TASKS: "task"}
 TABLE_LABELS = {"contact": "Contacts", "appointment": "Appointments", "task": "Tasks"}
+# the names of wizard.crm.filters.DEFAULT_OUTLOOK_FILTERS, for lupdate ("Meine Outlook-Kontakte" in German)
+DEFAULT_FILTER_NAMES = (
+    QT_TRANSLATE_NOOP("options", "My Outlook Contacts"),
+    QT_TRANSLATE_NOOP("options", "My Appointments"),
+    QT_TRANSLATE_NOOP("options", "My Tasks"),
+)
 DIRECTION_LABELS = {
     Direction.BOTH: QT_TRANSLATE_NOOP("options", "⇄  Both ways"),
     Direction.TO_MAILBOX: QT_TRANSLATE_NOOP("options", "→  To the mailbox"),
@@ -134,7 +142,7 @@ class SyncFieldsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
         self.kind_combo.currentIndexChanged.connect(self._show_kind)
-        self.resize(860, 560)
+        self.resize(fit_to_screen(self, QSize(860, 560)))
         self._show_kind()
 
     def kind(self) -> str:
@@ -207,6 +215,9 @@ class OptionsPage(BasePage):
         self.state: OptionsState | None = None
         self._loaded_for = ""  # the organization the options were read from
         self.sync = copy.deepcopy(controller.profile.sync)
+        self._initialized = False  # the widgets hold the user's choices once the page was shown
+        self._profile_baseline: tuple[object, ...] = ()  # what the page showed first (has_changes)
+        self._server_baseline: tuple[object, ...] = ()
 
         # kinds, track, send
         self.kind_boxes: dict[str, QCheckBox] = {}
@@ -263,7 +274,7 @@ class OptionsPage(BasePage):
         self.policy_combo = QComboBox(self)
         for policy, text in POLICIES:
             self.policy_combo.addItem(_tr(text), policy)
-        policy_label = QLabel(self.tr("When both sides changed the same field:"), self)
+        policy_label = QLabel(self.tr("&When both sides changed the same field:"), self)
         policy_label.setBuddy(self.policy_combo)
         self.policy_combo.setAccessibleName(self.tr("When both sides changed the same field"))
         self.fields_button = QPushButton(self.tr("Synchronization F&ields…"), self)
@@ -298,8 +309,12 @@ class OptionsPage(BasePage):
 
     # -- page life -------------------------------------------------------------------------------
     def initializePage(self) -> None:
-        self.sync = copy.deepcopy(self.controller.profile.sync)
-        self._show_sync(self.sync)
+        """The first time: the profile's options. Later (Back, then Next again): what the user chose stays."""
+        if not self._initialized:
+            self._initialized = True
+            self.sync = copy.deepcopy(self.controller.profile.sync)
+            self._show_sync(self.sync)
+            self._profile_baseline = self._profile_part()
         org = self.controller.profile.sync_org
         if org is None:
             self.banner.show_message(
@@ -348,6 +363,7 @@ class OptionsPage(BasePage):
         self.interval_note.setText(self.tr("(your organization allows {0} or more)").format(minimum))
         self._show_filters(state.filters)
         self.update_controls()
+        self._server_baseline = self._server_part()
 
     def _show_filters(self, filters: list[UserQuery]) -> None:
         if self.state is not None:
@@ -387,6 +403,9 @@ class OptionsPage(BasePage):
     def _update_notes(self) -> None:
         if self.state is None:
             return
+        if not self.state.filters:  # the first synchronization creates the defaults (crm.filters)
+            self._show_default_filters_note()
+            return
         active = self._active_tables()
         missing = []
         for kind, table in KIND_TABLES.items():
@@ -398,15 +417,7 @@ class OptionsPage(BasePage):
                 note.setText(self.tr("No active filter: nothing is synchronized"))
                 if table not in active:
                     missing.append(_tr(TABLE_LABELS[table]))
-        if not self.state.filters:
-            self.filter_warning.show_message(
-                "warning",
-                self.tr(
-                    "You have no synchronization filters, so no contacts, appointments or tasks are synchronized. "
-                    "Click Create the default filters."
-                ),
-            )
-        elif missing:
+        if missing:
             self.filter_warning.show_message(
                 "info",
                 self.tr("No active filter for: {0}. Nothing of those is synchronized.").format(
@@ -415,6 +426,24 @@ class OptionsPage(BasePage):
             )
         else:
             self.filter_warning.clear()
+
+    def _show_default_filters_note(self) -> None:
+        """No filters yet: say what the first synchronization will do (create the defaults and use them)."""
+        names = []
+        for kind, table in KIND_TABLES.items():
+            defaults = [_tr(d.name) for d in DEFAULT_OUTLOOK_FILTERS if d.table == table]
+            self.kind_notes[kind].setText(
+                self.tr("Filter: {0} (created on the first synchronization)").format(", ".join(defaults))
+            )
+            names += [f"{name} ({_tr(TABLE_LABELS[table])})" for name in defaults]
+        self.filter_warning.show_message(
+            "info",
+            self.tr(
+                "You have no synchronization filters yet. The default filters will be created on the first "
+                "synchronization: {0}. To look at them or turn one off before that, click Create the default "
+                "filters."
+            ).format(", ".join(names)),
+        )
 
     # -- intents ---------------------------------------------------------------------------------
     def create_default_filters(self) -> None:
@@ -428,6 +457,25 @@ class OptionsPage(BasePage):
         self.fields_dialog = dialog
         dialog.accepted.connect(lambda: setattr(self.sync, "field_directions", dialog.overrides))
         dialog.open()
+
+    def _profile_part(self) -> tuple[object, ...]:
+        """What the user chose that comes from the profile (kinds, send, policy, field directions)."""
+        kinds = {kind: box.isChecked() for kind, box in self.kind_boxes.items()}
+        policy = self.policy_combo.currentData()
+        return kinds, self.send_box.isChecked(), policy, copy.deepcopy(self.sync.field_directions)
+
+    def _server_part(self) -> tuple[object, ...]:
+        """What the user chose that comes from Dynamics 365 (tracking, interval, the filters' states)."""
+        states = [(q.id, on) for q, on in self._filter_states()]
+        return self.track_combo.currentData(), self.interval.value(), states
+
+    def has_changes(self) -> bool:
+        """Whether the user chose anything here that only Finish writes."""
+        if not self._initialized:
+            return False
+        if self._profile_part() != self._profile_baseline:
+            return True
+        return self.state is not None and self._server_part() != self._server_baseline
 
     def choice(self) -> OptionsChoice:
         """What Finish writes."""

@@ -9,7 +9,6 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -33,7 +32,7 @@ from wizard.ui.pages.add_org import AddOrganizationDialog
 from wizard.ui.pages.base import BasePage
 from wizard.ui.presets import Preset
 from wizard.ui.sync_org import change_sync_org_question
-from wizard.ui.widgets import MessageBanner, tree_items
+from wizard.ui.widgets import MessageBanner, ask, hint, tree_items
 
 
 def _blank_icon() -> QIcon:
@@ -85,7 +84,15 @@ class OrganizationsPage(BasePage):
         buttons.addStretch(1)
         buttons.addWidget(self.sync_button)
         self.no_sync_warning = MessageBanner(self)
+        self.empty_hint = hint(
+            self.tr(
+                "No organization yet. Click Add… to sign in to Dynamics 365 (online or on-premises) and "
+                "choose your organization."
+            ),
+            self,
+        )
         self.body.addWidget(self.tree, 1)
+        self.body.addWidget(self.empty_hint)
         self.body.addLayout(buttons)
         self.body.addWidget(self.no_sync_warning)
         self.dialog: AddOrganizationDialog | None = None
@@ -120,6 +127,7 @@ class OrganizationsPage(BasePage):
         items = tree_items(self.tree)
         if self.tree.currentItem() is None and items:
             self.tree.setCurrentItem(items[0])
+        self.empty_hint.setVisible(not rows)
         if rows and not any(r.synchronizes for r in rows):
             self.no_sync_warning.show_message(
                 "warning",
@@ -169,10 +177,7 @@ class OrganizationsPage(BasePage):
     # -- intents ---------------------------------------------------------------------------------
     def confirm(self, title: str, text: str) -> bool:
         """A yes/no question (tests replace this)."""
-        answer = QMessageBox.question(
-            self, title, text, QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel
-        )
-        return answer == QMessageBox.StandardButton.Ok
+        return ask(self, title, text)
 
     def add_organization(self) -> None:
         if self.dialog is None:

@@ -202,9 +202,9 @@ class ConflictCard(AccentFrame):
             caption.setBuddy(value)
         kept = {"crm": self.tr("Dynamics 365's value is kept for now."),
                 "mailbox": self.tr("The mailbox's value is kept for now.")}.get(conflict.winner or "", "")  # fmt: skip
-        self.use_mailbox = QPushButton(self.tr("Use mailbox value"), self)
-        self.use_crm = QPushButton(self.tr("Use Dynamics 365 value"), self)
-        self.keep = QPushButton(self.tr("Keep"), self)
+        self.use_mailbox = QPushButton(self.tr("Use &mailbox value"), self)
+        self.use_crm = QPushButton(self.tr("Use &Dynamics 365 value"), self)
+        self.keep = QPushButton(self.tr("&Keep"), self)
         self.keep.setToolTip(self.tr("Keep what the policy chose and stop asking"))
         for button, use in ((self.use_mailbox, "mailbox"), (self.use_crm, "crm"), (self.keep, "keep")):
             button.setAutoDefault(False)
@@ -267,7 +267,7 @@ class ErrorLine(AccentFrame):
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        caption = self.tr("Synchronize anyway…") if needs_confirmation else self.tr("Retry now")
+        caption = self.tr("Synchronize &anyway…") if needs_confirmation else self.tr("Re&try now")
         self.retry = QPushButton(caption, self)
         self.retry.setAutoDefault(False)
         self.retry.setAccessibleDescription(self.label.text())

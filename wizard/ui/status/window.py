@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -58,7 +57,7 @@ from wizard.ui.status.model import (
 )
 from wizard.ui.status.widgets import ConflictCard, ErrorLine, KindTable, number
 from wizard.ui.sync_org import change_sync_org_question
-from wizard.ui.widgets import heading, hint
+from wizard.ui.widgets import ask, fit_to_screen, heading, hint
 from wizard.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ class StatusWindow(QMainWindow):
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.setWindowIcon(icon("app"))
-        self.resize(760, 560)
+        self.resize(fit_to_screen(self, QSize(760, 560)))
         central = QWidget(self)
         self.setCentralWidget(central)
 
@@ -279,9 +278,7 @@ class StatusWindow(QMainWindow):
             self.adapter.sync_now([kind] if kind else None, force=True)
 
     def _ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)  # fmt: skip
-        return answer == QMessageBox.StandardButton.Yes
+        return ask(self, title, text)
 
     # -- switching the synchronizing organization --------------------------------------------------------
     def _org_chosen(self, index: int) -> None:
@@ -438,7 +435,7 @@ class StatusWindow(QMainWindow):
             view.is_sync_computer, view.sync_computer = known
         name = view.org_name or self.tr("no synchronizing organization")
         self.title.setText(f"d365sync — {name}")
-        self.setWindowTitle(f"d365sync — {name}")
+        self.setWindowTitle(name)  # Qt appends the application's display name: "Contoso Sales — d365sync"
         self._show_mailbox()
         if not self.switching:
             self._show_orgs()
