@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from wizard.app.factory import Factory
 from wizard.crm.records import ClaimHeldElsewhere
 from wizard.errors import D365SyncError
+from wizard.sync.run import KindRunStatus, RunStatus
 
 if TYPE_CHECKING:
     from wizard.sync.engine import RunSummary
@@ -80,9 +81,9 @@ class Schedule:
     def after_summary(self, summary: RunSummary) -> timedelta:
         """After a run that ended with a summary: the interval, or the back-off when a kind failed (a run
         that only waits for a confirmation is not retried sooner: that cannot help)."""
-        if summary.status in ("partial", "failed"):
-            failed = [k for k in summary.kinds if k.status == "error"]
-            waiting = [k for k in summary.kinds if k.status == "needs_confirmation"]
+        if summary.status in (RunStatus.PARTIAL, RunStatus.FAILED):
+            failed = [k for k in summary.kinds if k.status == KindRunStatus.ERROR]
+            waiting = [k for k in summary.kinds if k.status == KindRunStatus.NEEDS_CONFIRMATION]
             if failed or not waiting:
                 self.failures += 1
                 return backoff(self.failures, self.interval)

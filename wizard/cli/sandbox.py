@@ -18,6 +18,7 @@ from wizard.cli.gui import require_display
 from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, emit_json
 from wizard.paths import locations
 from wizard.settings import MailboxBinding
+from wizard.sync.run import RunStatus
 
 
 def _wait_for_interrupt() -> None:
@@ -135,7 +136,7 @@ def _demo_sync(demo: Factory) -> int:
         summary = engine.run_once()
     print()
     print("\n".join(status_lines(sync.current_status(demo))))
-    return EXIT_OK if summary.status == "ok" else EXIT_FAILURE
+    return EXIT_OK if summary.status == RunStatus.OK else EXIT_FAILURE
 
 
 def register(sub: Any, command: Command) -> None:

@@ -37,7 +37,7 @@ from wizard.errors import D365SyncError
 from wizard.isotime import iso_z
 from wizard.settings.enums import RECORD_KINDS, Kind
 from wizard.sync.reporter import LogReporter, describe_counts
-from wizard.sync.run import KindResult, RunStatus, RunSummary
+from wizard.sync.run import KindResult, KindRunStatus, RunStatus, RunSummary
 from wizard.sync.status import StatusSnapshot
 
 log = logging.getLogger(__name__)
@@ -99,26 +99,28 @@ def _not_sync_computer(factory: Factory) -> NotSynchronizingComputer:
 
 def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
     summary = _run_and_show(factory, engine, args)
-    return EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+    return EXIT_OK if summary.status in (RunStatus.OK, RunStatus.DRY_RUN) else EXIT_FAILURE
 
 
 def _run_and_show(factory: Factory, engine: Any, args: argparse.Namespace) -> Any:
     """One run (a mass delete confirmed or refused), shown as asked; returns the RunSummary."""
     kinds = args.kind or None
     summary = engine.run_once(kinds, dry_run=args.dry_run)
-    if summary.status == "not_sync_computer":
+    if summary.status == RunStatus.NOT_SYNC_COMPUTER:
         raise _not_sync_computer(factory)
-    asking = [k.kind for k in summary.kinds if k.status == "needs_confirmation"]
+    asking = [k.kind for k in summary.kinds if k.status == KindRunStatus.NEEDS_CONFIRMATION]
     if asking and not args.dry_run:
         for kind in summary.kinds:
-            if kind.status == "needs_confirmation":
+            if kind.status == KindRunStatus.NEEDS_CONFIRMATION:
                 print(kind.message, file=sys.stderr)
         if confirm("Delete them?", yes=args.yes):
             again = engine.run_once(asking, force=True)
             done = {k.kind: k for k in again.kinds}
             summary.kinds = [done.get(k.kind, k) for k in summary.kinds]
             statuses = {k.status for k in summary.kinds}
-            summary.status = "ok" if statuses <= {"ok", "skipped"} else "partial"
+            summary.status = (
+                RunStatus.OK if statuses <= {KindRunStatus.OK, KindRunStatus.SKIPPED} else RunStatus.PARTIAL
+            )
         else:
             print("Nothing was deleted. Run again with --yes to delete them.", file=sys.stderr)
     if args.json:
@@ -191,7 +193,7 @@ def cmd_sync(factory: Factory, args: argparse.Namespace) -> int:
                     print(f"d365sync: {error.user_text}", file=sys.stderr)
                     code = EXIT_FAILURE
                 else:
-                    code = EXIT_OK if summary.status in ("ok", "dry_run") else EXIT_FAILURE
+                    code = EXIT_OK if summary.status in (RunStatus.OK, RunStatus.DRY_RUN) else EXIT_FAILURE
                     delay = schedule.after_summary(summary)
                 minutes = math.ceil(delay.total_seconds() / 60)
                 print(f"Next synchronization in {minutes} minutes (Ctrl+C stops).", file=sys.stderr)

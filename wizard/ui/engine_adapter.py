@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from wizard.app.schedule import Schedule, ServerIntervals, backoff, interval_for
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, Reporter, RunSummary
+from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui.account_state import AccountState, AccountStateModel
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.workers import Task, TaskContext, TaskRunner
@@ -374,11 +375,11 @@ class EngineAdapter(QObject):
         self._take_server_values()
         delay = self.schedule.after_summary(summary)
         self._schedule(delay)
-        if status == "not_sync_computer":
+        if status == RunStatus.NOT_SYNC_COMPUTER:
             self.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
-        elif status in ("partial", "failed"):
-            failed = [k for k in summary.kinds if k.status == "error"]
-            waiting = [k for k in summary.kinds if k.status == "needs_confirmation"]
+        elif status in (RunStatus.PARTIAL, RunStatus.FAILED):
+            failed = [k for k in summary.kinds if k.status == KindRunStatus.ERROR]
+            waiting = [k for k in summary.kinds if k.status == KindRunStatus.NEEDS_CONFIRMATION]
             if failed or not waiting:
                 reason = (
                     engine_text(failed[0].message)
