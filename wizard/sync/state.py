@@ -29,7 +29,7 @@ from wizard.sync.planner import WAITING
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 
 Side = Literal["crm", "mailbox"]
@@ -99,6 +99,7 @@ class ConflictRecord:
     resolved: bool
     created_at: str
     resolved_at: str | None
+    item: str = ""  # the record's name when the conflict was logged ("" in a conflict logged before schema 4)
 
 
 @dataclass
@@ -194,7 +195,12 @@ def _v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE journal ADD COLUMN payload TEXT")
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite3.Connection) -> None:
+    """Conflicts name their record (a contact's name, a subject) so the log can say which one it was."""
+    db.execute("ALTER TABLE conflicts ADD COLUMN item TEXT NOT NULL DEFAULT ''")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 """version -> the step that brings the schema from version-1 to version (the ladder)."""
 
 
@@ -555,18 +561,22 @@ class StateDB:
             now = self._now()
             cur = self._db.execute(
                 "INSERT INTO conflicts (kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value,"
-                " policy, reason, winner, resolved, created_at, resolved_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " policy, reason, winner, resolved, created_at, resolved_at, item)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind, crm_id, mailbox_id, conflict.field, *values, policy, conflict.reason,
                     conflict.winner, int(conflict.resolved), now, now if conflict.resolved else None,
+                    conflict.item,
                 ),
             )  # fmt: skip
         assert cur.lastrowid is not None
         return cur.lastrowid
 
     def conflicts(self, kind: Kind | None = None, *, unresolved_only: bool = False) -> list[ConflictRecord]:
-        sql = "SELECT * FROM conflicts WHERE 1 = 1"
+        sql = (
+            "SELECT id, kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value, policy, reason,"
+            " winner, resolved, created_at, resolved_at, item FROM conflicts WHERE 1 = 1"
+        )
         args: list[Any] = []
         if kind:
             sql += " AND kind = ?"
@@ -577,7 +587,7 @@ class StateDB:
         return [
             ConflictRecord(
                 r[0], r[1], r[2], r[3], r[4], _load(r[5]), _load(r[6]), _load(r[7]), r[8], r[9], r[10],
-                bool(r[11]), r[12], r[13],
+                bool(r[11]), r[12], r[13], r[14],
             )
             for r in rows
         ]  # fmt: skip

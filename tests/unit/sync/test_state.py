@@ -233,6 +233,35 @@ def test_upgrade_from_v2_keeps_pending_creates(tmp_path: Path) -> None:
     assert (tmp_path / "state.sqlite3.v2.bak").exists()
 
 
+def test_upgrade_from_v3_keeps_conflicts_and_names_new_ones(tmp_path: Path) -> None:
+    """Schema 4 stores the record's name with a conflict; conflicts logged before keep theirs unnamed."""
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    for step in (1, 2, 3):
+        UPGRADES[step](conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO conflicts (kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value, policy,"
+        " reason, winner, resolved, created_at) VALUES ('contacts', 'c1', 'm1', 'department', '\"Vertrieb\"',"
+        " '\"Sales\"', 'null', 'ask', 'both_changed', NULL, 0, 't')"
+    )
+    conn.commit()
+    conn.close()
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 4
+        (old,) = db.conflicts()
+        assert (old.field, old.crm_value, old.mailbox_value, old.item) == (
+            "department",
+            "Vertrieb",
+            "Sales",
+            "",
+        )
+        named = FieldConflict("jobtitle", None, "CEO", "Boss", None, item="Jörg Bär")
+        db.record_conflict("contacts", "c1", "m1", named, "ask")
+        assert [c.item for c in db.conflicts()] == ["", "Jörg Bär"]
+    assert (tmp_path / "state.sqlite3.v3.bak").exists()
+
+
 def test_upgrade_ladder_keeps_a_backup(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     conn = sqlite3.connect(path)
