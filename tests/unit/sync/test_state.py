@@ -152,6 +152,35 @@ def test_conflicts_keep_the_losing_value_and_dedupe_unresolved_ones(db: StateDB)
     assert db.conflicts("appointments")[0].winner == "mailbox" and not db.conflicts(unresolved_only=True)
 
 
+def test_an_open_conflict_closes_when_it_is_no_conflict_any_more(db: StateDB) -> None:
+    """An "ask" conflict whose sides were made equal (the base no longer lists it as undecided), whose values
+    were superseded by a newer conflict on the same field, or whose link is gone is no longer offered: its
+    buttons would write out-of-date values."""
+    db.link("contacts", "c1", "m1", {"department": "d"})
+    db.link("contacts", "c2", "m2", {"department": "d"})
+    first = db.record_conflict(
+        "contacts", "c1", "m1", FieldConflict("department", "d", "A", "B", None), "ask"
+    )
+    other = db.record_conflict("contacts", "c1", "m1", FieldConflict("jobtitle", "j", "X", "Y", None), "ask")
+    db.update_base(
+        "contacts",
+        "c1",
+        {"department": "d", "@unresolved": {"department": ["A", "B"], "jobtitle": ["X", "Y"]}},
+    )
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [first, other]
+    newer = db.record_conflict(
+        "contacts", "c1", "m1", FieldConflict("department", "d", "C", "B", None), "ask"
+    )
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [other, newer]  # the old values: superseded
+    db.update_base("contacts", "c1", {"department": "B", "@unresolved": {"jobtitle": ["X", "Y"]}})
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [other]  # made equal outside d365sync
+    settled = next(c for c in db.conflicts() if c.id == newer)
+    assert settled.resolved and settled.winner is None and settled.resolved_at
+    gone = db.record_conflict("contacts", "c2", "m2", FieldConflict("department", "d", "A", "B", None), "ask")
+    db.forget("contacts", mailbox_id="m2")
+    assert gone not in [c.id for c in db.conflicts(unresolved_only=True)]
+
+
 def test_runs_counts_and_errors(db: StateDB) -> None:
     run = db.start_run()
     db.add_counts(run, "contacts", "to_mailbox", RunCounts(created=2, updated=1))
