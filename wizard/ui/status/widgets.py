@@ -180,7 +180,7 @@ class ConflictCard(AccentFrame):
 
     Each decision names the value both sides get. There is no "keep": with the policy "Ask me" nothing was
     applied, so the sides differ until one value is chosen (the card stays until then); a conflict the policy
-    decided has the winning value on both sides already, and the card offers the other one.
+    decided has the winning value on both sides already, and choosing the other value applies that one.
     """
 
     def __init__(
