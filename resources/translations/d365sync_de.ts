@@ -366,12 +366,24 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Postfach:</translation>
     </message>
     <message>
-        <source>Dynamics 365&apos;s value is kept for now.</source>
-        <translation>Der Wert aus Dynamics 365 bleibt vorerst erhalten.</translation>
+        <source>Dynamics 365&apos;s value was applied to both sides.</source>
+        <translation>Der Wert aus Dynamics 365 wurde auf beiden Seiten übernommen.</translation>
     </message>
     <message>
-        <source>The mailbox&apos;s value is kept for now.</source>
-        <translation>Der Wert aus dem Postfach bleibt vorerst erhalten.</translation>
+        <source>The mailbox&apos;s value was applied to both sides.</source>
+        <translation>Der Wert aus dem Postfach wurde auf beiden Seiten übernommen.</translation>
+    </message>
+    <message>
+        <source>Both sides keep their value until you choose the one they both get.</source>
+        <translation>Beide Seiten behalten ihren Wert, bis Sie den Wert wählen, den beide erhalten.</translation>
+    </message>
+    <message>
+        <source>Write the mailbox&apos;s value to Dynamics 365 too</source>
+        <translation>Den Wert aus dem Postfach auch in Dynamics 365 schreiben</translation>
+    </message>
+    <message>
+        <source>Write Dynamics 365&apos;s value to the mailbox too</source>
+        <translation>Den Wert aus Dynamics 365 auch in das Postfach schreiben</translation>
     </message>
     <message>
         <source>Use &amp;mailbox value</source>
@@ -380,14 +392,6 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>Use &amp;Dynamics 365 value</source>
         <translation>Wert aus &amp;Dynamics 365 verwenden</translation>
-    </message>
-    <message>
-        <source>&amp;Keep</source>
-        <translation>&amp;Beibehalten</translation>
-    </message>
-    <message>
-        <source>Keep what the policy chose and stop asking</source>
-        <translation>Die Wahl der Regel beibehalten und nicht mehr fragen</translation>
     </message>
 </context>
 <context>
@@ -580,6 +584,185 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>Re&amp;try now</source>
         <translation>Jetzt wieder&amp;holen</translation>
+    </message>
+</context>
+<context>
+    <name>FieldName</name>
+    <message>
+        <source>Whole record</source>
+        <translation>Ganzer Datensatz</translation>
+    </message>
+    <message>
+        <source>First Name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Middle Name</source>
+        <translation>Zweiter Vorname</translation>
+    </message>
+    <message>
+        <source>Last Name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Firma</translation>
+    </message>
+    <message>
+        <source>Job Title</source>
+        <translation>Position</translation>
+    </message>
+    <message>
+        <source>Department</source>
+        <translation>Abteilung</translation>
+    </message>
+    <message>
+        <source>E-mail</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>E-mail 2</source>
+        <translation>E-Mail 2</translation>
+    </message>
+    <message>
+        <source>E-mail 3</source>
+        <translation>E-Mail 3</translation>
+    </message>
+    <message>
+        <source>Business Phone</source>
+        <translation>Telefon geschäftlich</translation>
+    </message>
+    <message>
+        <source>Home Phone</source>
+        <translation>Telefon privat</translation>
+    </message>
+    <message>
+        <source>Mobile</source>
+        <translation>Mobiltelefon</translation>
+    </message>
+    <message>
+        <source>Business Fax</source>
+        <translation>Fax geschäftlich</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: Street 1</source>
+        <translation>Post-/Geschäftsadresse: Straße 1</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: Street 2</source>
+        <translation>Post-/Geschäftsadresse: Straße 2</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: Street 3</source>
+        <translation>Post-/Geschäftsadresse: Straße 3</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: City</source>
+        <translation>Post-/Geschäftsadresse: Ort</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: State/Province</source>
+        <translation>Post-/Geschäftsadresse: Bundesland/Kanton</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: ZIP/Postal Code</source>
+        <translation>Post-/Geschäftsadresse: Postleitzahl</translation>
+    </message>
+    <message>
+        <source>Mailing Address/Business Address: Country/Region</source>
+        <translation>Post-/Geschäftsadresse: Land/Region</translation>
+    </message>
+    <message>
+        <source>Home Address: Street 1</source>
+        <translation>Privatadresse: Straße 1</translation>
+    </message>
+    <message>
+        <source>Home Address: Street 2</source>
+        <translation>Privatadresse: Straße 2</translation>
+    </message>
+    <message>
+        <source>Home Address: Street 3</source>
+        <translation>Privatadresse: Straße 3</translation>
+    </message>
+    <message>
+        <source>Home Address: City</source>
+        <translation>Privatadresse: Ort</translation>
+    </message>
+    <message>
+        <source>Home Address: State/Province</source>
+        <translation>Privatadresse: Bundesland/Kanton</translation>
+    </message>
+    <message>
+        <source>Home Address: ZIP/Postal Code</source>
+        <translation>Privatadresse: Postleitzahl</translation>
+    </message>
+    <message>
+        <source>Home Address: Country/Region</source>
+        <translation>Privatadresse: Land/Region</translation>
+    </message>
+    <message>
+        <source>Web Page</source>
+        <translation>Webseite</translation>
+    </message>
+    <message>
+        <source>Birthday</source>
+        <translation>Geburtstag</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notizen</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Betreff</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Beginn</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Ende</translation>
+    </message>
+    <message>
+        <source>All Day Event</source>
+        <translation>Ganztägiges Ereignis</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Body</source>
+        <translation>Text</translation>
+    </message>
+    <message>
+        <source>Organizer, Required Attendees, Optional Attendees</source>
+        <translation>Organisator, erforderliche Teilnehmer, optionale Teilnehmer</translation>
+    </message>
+    <message>
+        <source>Recurrence</source>
+        <translation>Serienmuster</translation>
+    </message>
+    <message>
+        <source>Start Date</source>
+        <translation>Startdatum</translation>
+    </message>
+    <message>
+        <source>Due Date</source>
+        <translation>Fälligkeitsdatum</translation>
+    </message>
+    <message>
+        <source>% Complete</source>
+        <translation>% erledigt</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Priorität</translation>
     </message>
 </context>
 <context>

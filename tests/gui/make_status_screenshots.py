@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             KindRow("tasks", finished_at, "error", errors=[BUSY]),
         ],
         conflicts=[
-            ConflictView(1, "contacts", "Job title", "Einkauf", "Purchasing", winner=None, item="Jörg Bär"),
+            ConflictView(
+                1, "contacts", "jobtitle", "Einkauf", "Purchasing", item="Jörg Bär", label="Job Title"
+            ),
         ],
         organizations=ORGS,
         sync_org_id=ORGS[0][0],

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QThread, QThreadPool, QTimer
+from PySide6.QtWidgets import QPushButton
 
 from wizard.app.instance import claim_instance
 from wizard.app.mailbox import bind_mailbox
@@ -422,14 +423,27 @@ def test_conflicts_side_by_side_and_resolved_through_the_callback(
     qtbot: Any, make_window: Callable[..., StatusWindow], status: FakeStatus
 ) -> None:
     status.view.conflicts = [
-        ConflictView(7, "contacts", "Job title", "Einkauf", "Purchasing", winner="crm", item="Jörg Bär"),
-        ConflictView(8, "tasks", "Due", "2026-11-03", None, winner="crm"),
+        ConflictView(
+            7, "contacts", "department", "Einkauf", "Purchasing", item="Jörg Bär", label="Department"
+        ),
+        ConflictView(8, "tasks", "scheduledend", "2026-11-03", None, label="Due Date"),
     ]
     status.view.kinds[0].conflicts = 1
     window = make_window()
     first, second = window.cards
     assert (first.crm_value.text(), first.mailbox_value.text()) == ("Einkauf", "Purchasing")
     assert second.mailbox_value.text() == "(empty)"
+    # the record by its name, the field by its display name, never the logical name
+    title = first.use_mailbox.accessibleDescription()
+    assert title == "Conflict: Contacts · Jörg Bär — Department"
+    assert second.use_crm.accessibleDescription() == "Conflict: Tasks — Due Date"
+    # "Ask me": nothing was applied, so the card offers the two values only and says what they do
+    assert not hasattr(first, "keep")
+    assert [b.text() for b in first.findChildren(QPushButton)] == [
+        "Use mailbox value",
+        "Use Dynamics 365 value",
+    ]
+    assert "until you choose" in first.explanation.text()
     # side by side: the two values are on one line, the Dynamics 365 one left of the mailbox one
     qtbot.waitUntil(lambda: first.mailbox_value.geometry().left() > 0, timeout=TIMEOUT)
     assert first.crm_value.geometry().top() == first.mailbox_value.geometry().top()
@@ -442,8 +456,8 @@ def test_conflicts_side_by_side_and_resolved_through_the_callback(
     assert status.resolve_threads[0] is not QThread.currentThread()  # resolving may do I/O: a worker
     assert [c.conflict.id for c in window.cards] == [8]
     with qtbot.waitSignal(window.refreshed, timeout=TIMEOUT):
-        qtbot.mouseClick(window.cards[0].keep, Qt.MouseButton.LeftButton)
-    assert status.resolved == [(7, "mailbox"), (8, "keep")]
+        qtbot.mouseClick(window.cards[0].use_crm, Qt.MouseButton.LeftButton)
+    assert status.resolved == [(7, "mailbox"), (8, "crm")]
     assert window.cards == [] and window.nothing_label.isVisible()
 
 
@@ -496,7 +510,7 @@ def test_accessible_names_and_tab_order(
     assert window.progress_bar.accessibleName() and window.progress_label.buddy() is window.progress_bar
     card = window.cards[0]
     assert "Job title" in card.use_mailbox.accessibleDescription()
-    chain = [window.table, card.use_mailbox, card.use_crm, card.keep, window.sync_button, window.pause_button,
+    chain = [window.table, card.use_mailbox, card.use_crm, window.sync_button, window.pause_button,
              window.wizard_button, window.log_button]  # fmt: skip
     for first, second in itertools.pairwise(chain):
         assert first.nextInFocusChain() is second or _reaches(first, second), (first, second)

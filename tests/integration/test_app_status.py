@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wizard.app import instance, mailbox, orgs
-from wizard.app.conflicts import KEPT, keep_conflict, list_conflicts, resolve_conflict
+from wizard.app.conflicts import conflict_title, field_label, list_conflicts, resolve_conflict
 from wizard.app.factory import Factory
 from wizard.app.status import StatusReader, read_status, switch_to, who_synchronizes
 from wizard.errors import D365SyncError
@@ -16,9 +16,8 @@ from wizard.mailbox.base import ContactItem, FolderKind
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings import MailboxBinding
-from wizard.settings.enums import ConflictPolicy
-from wizard.sync.merge import FieldConflict
-from wizard.sync.state import StateDB
+from wizard.settings.enums import ConflictPolicy, Kind
+from wizard.sync.state import ConflictRecord
 
 
 @pytest.fixture
@@ -117,8 +116,10 @@ def test_conflicts_are_listed_and_decided_for_a_side(factory: Factory) -> None:
     )  # fmt: skip
     assert report.snapshot.kind("contacts").unresolved_conflicts == 1
 
+    assert logged.item == "Carla Konflikt"
+    assert conflict_title(logged) == "Contacts · Carla Konflikt — Job Title"
     done = resolve_conflict(factory, conflict_id, "mailbox")
-    assert done and done != KEPT
+    assert done.startswith("Contacts · Carla Konflikt — Job Title: ") and "mailbox value" in done
     client = factory.dataverse(factory.require_sync_org())
     assert client.get("contacts", contact_id, select=["jobtitle"])["jobtitle"] == "Owner"
     assert list_conflicts(factory, unresolved_only=True) == []
@@ -141,28 +142,30 @@ def test_resolving_can_require_the_synchronizing_computer(factory: Factory) -> N
     assert [c.id for c in list_conflicts(factory, unresolved_only=True)] == [conflict_id]
 
 
-def test_keep_changes_neither_side_and_stops_asking(factory: Factory) -> None:
+def test_an_asked_conflict_offers_no_keep_and_stays_open(factory: Factory) -> None:
+    """With "Ask me" nothing was applied, so there is nothing to keep: "keep" is refused, the conflict stays
+    open and both sides keep their values until one of them is chosen."""
     contact_id, conflict_id = _conflict_on_jobtitle(factory)
-    assert resolve_conflict(factory, conflict_id, "keep") == KEPT
-    (kept,) = list_conflicts(factory)
-    assert kept.resolved and kept.winner == "crm"  # no side was applied: marked for Dynamics 365
+    with pytest.raises(ValueError, match="crm, mailbox"):
+        resolve_conflict(factory, conflict_id, "keep")
+    assert [c.id for c in list_conflicts(factory, unresolved_only=True)] == [conflict_id]
     client = factory.dataverse(factory.require_sync_org())
     assert client.get("contacts", contact_id, select=["jobtitle"])["jobtitle"] == "Director"
-    keep_conflict(factory, 999)  # unknown: nothing to do
-    keep_conflict(factory, conflict_id)  # decided already: left as it is
-    assert list_conflicts(factory) == [kept]
 
 
-def test_keep_marks_an_asked_conflict_for_dynamics(factory: Factory) -> None:
-    """An "ask" conflict (no side applied): Keep marks it decided for Dynamics 365."""
-    with StateDB.open(factory.where.state_db) as state:
-        asked = state.record_conflict(
-            "contacts", "crm-1", "mbx-1", FieldConflict("jobtitle", None, "A", "B", None), "ask"
+def test_conflicts_are_named_by_record_and_field_label() -> None:
+    def record(kind: str, field: str, item: str) -> ConflictRecord:
+        return ConflictRecord(
+            1, Kind(kind), "c", "m", field, "A", "B", None, "ask", "both_changed", None, False, "", None, item
         )
-    assert [c.id for c in list_conflicts(factory, unresolved_only=True)] == [asked]
-    assert resolve_conflict(factory, asked, "keep") == KEPT
-    (kept,) = list_conflicts(factory)
-    assert (kept.id, kept.resolved, kept.winner) == (asked, True, "crm")
+
+    assert field_label("contacts", "department") == "Department"
+    assert field_label("appointments", "scheduledstart") == "Start"  # "(part of Appointment Time)" dropped
+    assert field_label("contacts", "address2_city") == "Home Address: City"
+    assert field_label("tasks", "*") == "Whole record"
+    assert field_label("tasks", "nosuchfield") == "nosuchfield"
+    assert conflict_title(record("contacts", "jobtitle", "Jörg Bär")) == "Contacts · Jörg Bär — Job Title"
+    assert conflict_title(record("tasks", "*", "")) == "Tasks — Whole record"
 
 
 def test_switching_names_what_to_do_and_reads_the_new_organizations_own_status(

@@ -107,8 +107,11 @@ def test_sync_status_and_conflicts(home: Path) -> None:
         "Owner",
     )
     assert conflict["winner"] == "crm"
+    # The record by its name and the field by its display name (the logical name stays in "field").
+    assert (conflict["item"], conflict["field_label"]) == ("Carla Cli", "Job Title")
     listing = _ok(run_cli(home, "conflicts", "list")).stdout
     assert "Owner" in listing and "Director" in listing
+    assert "Contacts · Carla Cli" in listing and "Job Title" in listing and "jobtitle" not in listing
 
     _ok(run_cli(home, "conflicts", "resolve", str(conflict["id"]), "--use", "mailbox"))
     assert client.get("contacts", contact_id, select=["jobtitle"])["jobtitle"] == "Owner"

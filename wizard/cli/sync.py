@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TextIO
 
-from wizard.app.conflicts import list_conflicts, resolve_conflict
+from wizard.app.conflicts import KIND_LABELS, field_label, list_conflicts, resolve_conflict
 from wizard.app.factory import Factory, NotConfigured
 from wizard.app.schedule import (
     FLOOR_MINUTES,
@@ -234,7 +234,9 @@ def _conflict_dict(c: Any) -> dict[str, Any]:
         "kind": c.kind,
         "crm_id": c.crm_id,
         "mailbox_id": c.mailbox_id,
+        "item": c.item,
         "field": c.field,
+        "field_label": field_label(c.kind, c.field),
         "crm_value": c.crm_value,
         "mailbox_value": c.mailbox_value,
         "base_value": c.base_value,
@@ -266,8 +268,8 @@ def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
     rows = [
         [
             str(c.id),
-            c.kind,
-            c.field,
+            KIND_LABELS.get(c.kind, c.kind) + (f" · {_short(c.item)}" if c.item else ""),
+            field_label(c.kind, c.field),
             _short(c.crm_value),
             _short(c.mailbox_value),
             (c.winner or "ask") + (" ✓" if c.resolved else ""),
@@ -275,8 +277,12 @@ def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
         ]
         for c in conflicts
     ]
-    print(table(rows, ["Id", "Kind", "Field", "Dynamics 365", "Mailbox", "Applied", "Why"]))
-    print("\nApply the other value: d365sync conflicts resolve ID --use crm|mailbox")
+    print(table(rows, ["Id", "Record", "Field", "Dynamics 365", "Mailbox", "Applied", "Why"]))
+    if any(not c.resolved for c in conflicts):
+        print("\nDecide an open one (Applied: ask): d365sync conflicts resolve ID --use crm|mailbox")
+        print("Both sides then have that value.")
+    else:
+        print("\nApply the other value: d365sync conflicts resolve ID --use crm|mailbox")
     return EXIT_OK
 
 
@@ -313,6 +319,13 @@ def register(sub: Any, command: Command) -> None:
     p = command(c_sub, "list", cmd_conflicts_list, "list conflicts and the values that lost")
     p.add_argument("--json", action="store_true", help="print the conflicts as JSON (docs/cli.md)")
     p.add_argument("--open", action="store_true", help="only those waiting for a decision (policy 'ask')")
-    p = command(c_sub, "resolve", cmd_conflicts_resolve, "apply one side's value to the other side")
+    p = command(
+        c_sub, "resolve", cmd_conflicts_resolve, "give both sides one side's value (decides the conflict)"
+    )
     p.add_argument("id", type=int)
-    p.add_argument("--use", choices=["crm", "mailbox"], required=True, help="the value to keep")
+    p.add_argument(
+        "--use",
+        choices=["crm", "mailbox"],
+        required=True,
+        help="the value both sides get (crm: Dynamics 365)",
+    )

@@ -33,6 +33,7 @@ class FieldConflict:
     ``reason``: both sides changed it; one side edited a one-way field and was overwritten from the
     authoritative side; a relink had no base to compare with; or a whole record was deleted on one side
     while edited on the other (then ``field`` is "*" and the values are whole Fields or None).
+    ``item`` names the record for people (a contact's name, a subject); the planner fills it in.
     """
 
     field: str
@@ -41,6 +42,7 @@ class FieldConflict:
     mailbox: Any
     winner: Winner | None
     reason: ConflictReason = "both_changed"
+    item: str = ""
 
     @property
     def resolved(self) -> bool:

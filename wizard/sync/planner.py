@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -433,7 +433,13 @@ def _plan_pair(
             return [*ops, Unlink(cid, mid, "deleted in Dynamics 365; the mailbox keeps its copy")]
         if mailbox_fields is not None and _worth_keeping(base, mailbox_fields, names):
             lost = FieldConflict(
-                "*", _content(base, names), None, _whole(mailbox_fields), "crm", "delete_vs_edit"
+                "*",
+                _content(base, names),
+                None,
+                _whole(mailbox_fields),
+                "crm",
+                "delete_vs_edit",
+                record_name(kind, mailbox_fields, base),
             )
             ops.append(RecordConflict(cid, mid, lost, "delete_table"))
         return [*ops, DeleteInMailbox(cid, mid, "deleted in Dynamics 365")]
@@ -449,7 +455,13 @@ def _plan_pair(
             return ops
         if crm_fields is not None and _worth_keeping(base, crm_fields, names):
             lost = FieldConflict(
-                "*", _content(base, names), _whole(crm_fields), None, "mailbox", "delete_vs_edit"
+                "*",
+                _content(base, names),
+                _whole(crm_fields),
+                None,
+                "mailbox",
+                "delete_vs_edit",
+                record_name(kind, crm_fields, base),
             )
             ops.append(RecordConflict(cid, mid, lost, "delete_table"))
         return [*ops, DeleteInCrm(cid, mid, "deleted in the mailbox")]
@@ -483,7 +495,9 @@ def _plan_pair(
         mailbox_modified=mailbox_view.get("@modified"),
         undecided=frozenset(unresolved),
     )
-    ops.extend(RecordConflict(cid, mid, c, rules.policy) for c in result.conflicts)
+    if result.conflicts:
+        item = record_name(kind, crm_view, mailbox_view, base)
+        ops.extend(RecordConflict(cid, mid, replace(c, item=item), rules.policy) for c in result.conflicts)
     if result.to_crm:
         ops.append(UpdateCrm(cid, mid, result.to_crm))
     if result.to_mailbox:
@@ -495,6 +509,22 @@ def _plan_pair(
     if relinked or result.writes or new_base != base:
         ops.append(UpdateBase(cid, mid, new_base))
     return ops
+
+
+def record_name(kind: Kind, *views: Fields | None) -> str:
+    """A record's name for people (the conflict log): a contact's first and last name (else its e-mail
+    address), an appointment's or a task's subject; the first view that has one wins; "" when none has."""
+    for fields in views:
+        if not fields:
+            continue
+        if kind == Kind.CONTACTS:
+            parts = [str(fields[n]).strip() for n in ("firstname", "middlename", "lastname") if fields.get(n)]
+            text = " ".join(p for p in parts if p) or str(fields.get("emailaddress1") or "").strip()
+        else:
+            text = str(fields.get("subject") or "").strip()
+        if text:
+            return text
+    return ""
 
 
 def _content(base: Fields | None, names: list[str]) -> Fields | None:

@@ -40,7 +40,7 @@ from wizard.errors import Severity
 from wizard.settings.enums import Kind
 from wizard.sync.merge import FieldConflict
 from wizard.sync.model import Fields, Link, content_hash
-from wizard.sync.planner import WAITING
+from wizard.sync.planner import UNRESOLVED, WAITING
 from wizard.sync.statefile import (
     FILE_MODE,
     TOMBSTONES_SUFFIX,
@@ -61,7 +61,7 @@ from wizard.sync.statefile import StateDBError as StateDBError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 
 Side = Literal["crm", "mailbox"]
@@ -125,6 +125,7 @@ class ConflictRecord:
     resolved: bool
     created_at: str
     resolved_at: str | None
+    item: str = ""  # the record's name when the conflict was logged ("" in a conflict logged before schema 4)
 
 
 @dataclass
@@ -220,7 +221,12 @@ def _v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE journal ADD COLUMN payload TEXT")
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite3.Connection) -> None:
+    """Conflicts name their record (a contact's name, a subject) so the log can say which one it was."""
+    db.execute("ALTER TABLE conflicts ADD COLUMN item TEXT NOT NULL DEFAULT ''")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 """version -> the step that brings the schema from version-1 to version (the ladder)."""
 
 
@@ -565,7 +571,10 @@ class StateDB:
         crm_etag: str | None = None,
         mailbox_change_key: str | None = None,
     ) -> None:
-        """Store a new merge base (and the versions it was read at, when given)."""
+        """Store a new merge base (and the versions it was read at, when given).
+
+        An open conflict of the record whose field the base no longer lists as undecided (``@unresolved``)
+        is settled: both sides agree on it now (the user made them equal, or a policy decided it)."""
         with self.transaction():
             cur = self._db.execute(
                 "UPDATE links SET base = ?, content_hash = ?, updated_at = ?,"
@@ -575,15 +584,23 @@ class StateDB:
             )
             if cur.rowcount != 1:
                 raise StateDBError(f"{kind}: no link for {crm_id}", severity=Severity.ITEM)
+            self._settle_conflicts(kind, crm_id, keep=set(base.get(UNRESOLVED) or ()))
 
     def forget(self, kind: Kind, *, crm_id: str | None = None, mailbox_id: str | None = None) -> bool:
-        """Drop the link held by either id; True if there was one."""
+        """Drop the link held by either id; True if there was one. Its open conflicts are settled: there is no
+        pair left to give one value."""
         with self.transaction():
             self._tombstones_dirty = True  # its CRM row may be in the snapshot: a deletion to remember
+            gone = self._db.execute(
+                "SELECT crm_id FROM links WHERE kind = ? AND (crm_id = ? OR mailbox_id = ?)",
+                (kind, crm_id, mailbox_id),
+            ).fetchall()
             cur = self._db.execute(
                 "DELETE FROM links WHERE kind = ? AND (crm_id = ? OR mailbox_id = ?)",
                 (kind, crm_id, mailbox_id),
             )
+            for (linked_crm_id,) in gone:
+                self._settle_conflicts(kind, linked_crm_id, keep=set())
         return cur.rowcount > 0
 
     def forget_all_links(self, kind: Kind) -> None:
@@ -704,7 +721,8 @@ class StateDB:
     def record_conflict(
         self, kind: Kind, crm_id: str, mailbox_id: str, conflict: FieldConflict, policy: str
     ) -> int:
-        """Keep a losing value. An identical unresolved conflict is not stored twice ("ask" repeats)."""
+        """Keep a losing value. An identical unresolved conflict is not stored twice ("ask" repeats); an open
+        one on the same field with other values is closed (superseded: its values are out of date)."""
         values = (_dump(conflict.crm), _dump(conflict.mailbox), _dump(conflict.base))
         with self.transaction():
             if not conflict.resolved:
@@ -715,21 +733,44 @@ class StateDB:
                 ).fetchone()
                 if row is not None:
                     return int(row[0])
+            # an open conflict on the same field is out of date: this one has the values the sides hold now
+            self._db.execute(
+                "UPDATE conflicts SET resolved = 1, resolved_at = ? WHERE resolved = 0 AND kind = ?"
+                " AND crm_id = ? AND field = ?",
+                (self._now(), kind, crm_id, conflict.field),
+            )
             now = self._now()
             cur = self._db.execute(
                 "INSERT INTO conflicts (kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value,"
-                " policy, reason, winner, resolved, created_at, resolved_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " policy, reason, winner, resolved, created_at, resolved_at, item)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind, crm_id, mailbox_id, conflict.field, *values, policy, conflict.reason,
                     conflict.winner, int(conflict.resolved), now, now if conflict.resolved else None,
+                    conflict.item,
                 ),
             )  # fmt: skip
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    def _settle_conflicts(self, kind: Kind, crm_id: str, *, keep: Collection[str]) -> None:
+        """Close the open ("ask") conflicts of a record except those on ``keep``'s fields: they are no longer
+        conflicts (resolved, no winner: nothing was applied by d365sync). Call inside a transaction."""
+        rows = self._db.execute(
+            "SELECT id, field FROM conflicts WHERE resolved = 0 AND kind = ? AND crm_id = ?", (kind, crm_id)
+        ).fetchall()
+        now = self._now()
+        for conflict_id, name in rows:
+            if name not in keep:
+                self._db.execute(
+                    "UPDATE conflicts SET resolved = 1, resolved_at = ? WHERE id = ?", (now, conflict_id)
+                )
+
     def conflicts(self, kind: Kind | None = None, *, unresolved_only: bool = False) -> list[ConflictRecord]:
-        sql = "SELECT * FROM conflicts WHERE 1 = 1"
+        sql = (
+            "SELECT id, kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value, policy, reason,"
+            " winner, resolved, created_at, resolved_at, item FROM conflicts WHERE 1 = 1"
+        )
         args: list[Any] = []
         if kind:
             sql += " AND kind = ?"
@@ -740,7 +781,7 @@ class StateDB:
         return [
             ConflictRecord(
                 r[0], r[1], r[2], r[3], r[4], _load(r[5]), _load(r[6]), _load(r[7]), r[8], r[9], r[10],
-                bool(r[11]), r[12], r[13],
+                bool(r[11]), r[12], r[13], r[14],
             )
             for r in rows
         ]  # fmt: skip

@@ -154,6 +154,32 @@ def test_ask_policy_records_and_writes_nothing_for_the_field() -> None:
     assert base["subject"] == "s" and base["@unresolved"] == {"subject": ["crm", "mbx"]}
 
 
+def test_conflicts_name_their_record() -> None:
+    """The conflict log names the record (Item 10 of issue 12): a contact by its name, others by subject."""
+    both = {"subject": "s", "description": "d", "firstname": "Jörg", "lastname": "Bär"}
+    contact = run(
+        lks=links(link()),
+        crm=CrmChanges(changed={"c1": {**both, "subject": "crm"}}),
+        mbx=MailboxChanges(changed={"m1": {**both, "subject": "mbx"}}),
+        policy="ask",
+    )
+    assert ops_of(contact, RecordConflict)[0].conflict.item == "Jörg Bär"
+    task = run(
+        "tasks",
+        links(link(kind="tasks")),
+        crm=CrmChanges(changed={"c1": {"subject": "Call back", "description": "crm"}}),
+        mbx=MailboxChanges(changed={"m1": {"subject": "Call back", "description": "mbx"}}),
+    )
+    assert ops_of(task, RecordConflict)[0].conflict.item == "Call back"
+    gone = run(
+        "tasks",
+        links(link(kind="tasks")),
+        crm=CrmChanges(changed={"c1": {"subject": "Call back today", "description": "d"}}),
+        mbx=MailboxChanges(deleted={"m1"}),
+    )
+    assert ops_of(gone, RecordConflict)[0].conflict.item == "Call back today"
+
+
 def test_undecided_field_is_not_overwritten_by_a_later_one_sided_run() -> None:
     base = {"subject": "s", "description": "d", "@unresolved": {"subject": ["crm", "mbx"]}}
     lk = links(Link("contacts", "c1", "m1", base))

@@ -152,6 +152,35 @@ def test_conflicts_keep_the_losing_value_and_dedupe_unresolved_ones(db: StateDB)
     assert db.conflicts("appointments")[0].winner == "mailbox" and not db.conflicts(unresolved_only=True)
 
 
+def test_an_open_conflict_closes_when_it_is_no_conflict_any_more(db: StateDB) -> None:
+    """An "ask" conflict whose sides were made equal (the base no longer lists it as undecided), whose values
+    were superseded by a newer conflict on the same field, or whose link is gone is no longer offered: its
+    buttons would write out-of-date values."""
+    db.link("contacts", "c1", "m1", {"department": "d"})
+    db.link("contacts", "c2", "m2", {"department": "d"})
+    first = db.record_conflict(
+        "contacts", "c1", "m1", FieldConflict("department", "d", "A", "B", None), "ask"
+    )
+    other = db.record_conflict("contacts", "c1", "m1", FieldConflict("jobtitle", "j", "X", "Y", None), "ask")
+    db.update_base(
+        "contacts",
+        "c1",
+        {"department": "d", "@unresolved": {"department": ["A", "B"], "jobtitle": ["X", "Y"]}},
+    )
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [first, other]
+    newer = db.record_conflict(
+        "contacts", "c1", "m1", FieldConflict("department", "d", "C", "B", None), "ask"
+    )
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [other, newer]  # the old values: superseded
+    db.update_base("contacts", "c1", {"department": "B", "@unresolved": {"jobtitle": ["X", "Y"]}})
+    assert [c.id for c in db.conflicts(unresolved_only=True)] == [other]  # made equal outside d365sync
+    settled = next(c for c in db.conflicts() if c.id == newer)
+    assert settled.resolved and settled.winner is None and settled.resolved_at
+    gone = db.record_conflict("contacts", "c2", "m2", FieldConflict("department", "d", "A", "B", None), "ask")
+    db.forget("contacts", mailbox_id="m2")
+    assert gone not in [c.id for c in db.conflicts(unresolved_only=True)]
+
+
 def test_runs_counts_and_errors(db: StateDB) -> None:
     run = db.start_run()
     db.add_counts(run, "contacts", "to_mailbox", RunCounts(created=2, updated=1))
@@ -231,6 +260,35 @@ def test_upgrade_from_v2_keeps_pending_creates(tmp_path: Path) -> None:
         (entry,) = db.pending_creates()
         assert (entry.source_id, entry.payload, entry.is_conversion) == ("c1", None, False)
     assert (tmp_path / "state.sqlite3.v2.bak").exists()
+
+
+def test_upgrade_from_v3_keeps_conflicts_and_names_new_ones(tmp_path: Path) -> None:
+    """Schema 4 stores the record's name with a conflict; conflicts logged before keep theirs unnamed."""
+    path = tmp_path / "state.sqlite3"
+    conn = sqlite3.connect(path)
+    for step in (1, 2, 3):
+        UPGRADES[step](conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO conflicts (kind, crm_id, mailbox_id, field, crm_value, mailbox_value, base_value, policy,"
+        " reason, winner, resolved, created_at) VALUES ('contacts', 'c1', 'm1', 'department', '\"Vertrieb\"',"
+        " '\"Sales\"', 'null', 'ask', 'both_changed', NULL, 0, 't')"
+    )
+    conn.commit()
+    conn.close()
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 4
+        (old,) = db.conflicts()
+        assert (old.field, old.crm_value, old.mailbox_value, old.item) == (
+            "department",
+            "Vertrieb",
+            "Sales",
+            "",
+        )
+        named = FieldConflict("jobtitle", None, "CEO", "Boss", None, item="Jörg Bär")
+        db.record_conflict("contacts", "c1", "m1", named, "ask")
+        assert [c.item for c in db.conflicts()] == ["", "Jörg Bär"]
+    assert (tmp_path / "state.sqlite3.v3.bak").exists()
 
 
 def test_upgrade_ladder_keeps_a_backup(tmp_path: Path) -> None:

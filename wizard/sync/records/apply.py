@@ -519,6 +519,10 @@ class PlanExecutor:
         (result,) = ctx.mailbox.set_named_props(self.folder, [(mailbox_id, props)])
         if not result.ok and not isinstance(result.error, ItemNotFound):
             raise result.error or MailboxError("stamping failed", severity=Severity.ITEM)
+        if item is not None and isinstance(result.value, str):
+            item.change_key = (
+                result.value
+            )  # a write after the stamp (a relinked pair's merge) needs the new key
 
     def _create_in_crm(
         self, ctx: RunContext, mctx: mapping.MappingContext, op: CreateInCrm, read: KindRead, tally: Tally

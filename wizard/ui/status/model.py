@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wizard.app.conflicts import field_label
 from wizard.app.status import OrgSwitch, StatusReport
 from wizard.settings import Profile
 from wizard.settings.enums import ALL_KINDS
@@ -33,9 +34,7 @@ __all__ = [
 
 KIND_ORDER = ALL_KINDS
 MAILBOX_KINDS = {"exchange": "Exchange", "exchange_online": "Exchange Online", "pop3": "POP3"}
-Resolve = Callable[
-    [int, str], None
-]  # (conflict id, "mailbox" | "crm" | "keep"); may do I/O: runs on a worker
+Resolve = Callable[[int, str], None]  # (conflict id, "mailbox" | "crm"); may do I/O: runs on a worker
 
 
 @dataclass
@@ -54,15 +53,21 @@ class KindRow:
 
 @dataclass
 class ConflictView:
-    """An unresolved conflict: the field and both values (the state DB's ConflictRecord, trimmed)."""
+    """An unresolved conflict: the record, the field and both values (the state DB's ConflictRecord, trimmed).
+
+    ``field`` is the logical name ("department"), ``label`` its English display name ("Department"; the card
+    shows its translation), ``item`` the record's name ("Jörg Bär", a subject) when the log knows it."""
 
     id: int
     kind: str
     field: str
     crm_value: Any
     mailbox_value: Any
-    winner: str | None = None  # which side's value was kept by the policy ("crm" | "mailbox")
-    item: str = ""  # a name for the item when known
+    winner: str | None = (
+        None  # the side whose value the policy applied to both ("crm" | "mailbox"); None: ask
+    )
+    item: str = ""
+    label: str = ""
 
 
 @dataclass
@@ -121,7 +126,16 @@ def view_from_snapshot(
         sync_computer=hostname,
         kinds=rows,
         conflicts=[
-            ConflictView(c.id, c.kind, c.field, c.crm_value, c.mailbox_value, winner=c.winner)
+            ConflictView(
+                c.id,
+                c.kind,
+                c.field,
+                c.crm_value,
+                c.mailbox_value,
+                winner=c.winner,
+                item=c.item,
+                label=field_label(c.kind, c.field),
+            )
             for c in conflicts
         ],
         organizations=[(o.id, o.display_name) for o in getattr(profile, "organizations", [])],

@@ -1,4 +1,4 @@
-"""The status window's parts: the table of kinds, a conflict card with both values and the three decisions, and
+"""The status window's parts: the table of kinds, a conflict card with both values and the two decisions, and
 an error line with "Retry now" (and the number and count texts they show).
 """
 
@@ -28,6 +28,7 @@ from wizard.sync.engine import KindCounts
 from wizard.ui.engine_adapter import clock_text
 from wizard.ui.engine_texts import kind_title
 from wizard.ui.icons import icon
+from wizard.ui.status.field_names import field_title
 from wizard.ui.status.model import KIND_ORDER, ConflictView, KindRow
 from wizard.ui.widgets import AccentFrame, hint, tree_items
 
@@ -175,7 +176,12 @@ class KindTable(QTreeWidget):
 
 
 class ConflictCard(AccentFrame):
-    """One conflict: the field, both values side by side, and the three decisions."""
+    """One conflict: the record and field, both values side by side, and the two decisions.
+
+    Each decision names the value both sides get. There is no "keep": with the policy "Ask me" nothing was
+    applied, so the sides differ until one value is chosen (the card stays until then); a conflict the policy
+    decided has the winning value on both sides already, and choosing the other value applies that one.
+    """
 
     def __init__(
         self, conflict: ConflictView, on_choice: Callable[[int, str], None], parent: QWidget
@@ -184,7 +190,9 @@ class ConflictCard(AccentFrame):
         self.conflict = conflict
         self.set_accent("warning")
         what = kind_title(conflict.kind) + (f" · {conflict.item}" if conflict.item else "")
-        title = QLabel(self.tr("Conflict: {what} — {field}").format(what=what, field=conflict.field), self)
+        field = field_title(conflict.label or conflict.field)
+        title = QLabel(self.tr("Conflict: {what} — {field}").format(what=what, field=field), self)
+        title.setTextFormat(Qt.TextFormat.PlainText)
         title.setWordWrap(True)
         badge = QLabel(self)
         badge.setPixmap(icon("warning").pixmap(16, 16))
@@ -200,16 +208,22 @@ class ConflictCard(AccentFrame):
             font.setBold(True)
             value.setFont(font)
             caption.setBuddy(value)
-        kept = {"crm": self.tr("Dynamics 365's value is kept for now."),
-                "mailbox": self.tr("The mailbox's value is kept for now.")}.get(conflict.winner or "", "")  # fmt: skip
+        explanation = {
+            "crm": self.tr("Dynamics 365's value was applied to both sides."),
+            "mailbox": self.tr("The mailbox's value was applied to both sides."),
+        }.get(
+            conflict.winner or "",
+            self.tr("Both sides keep their value until you choose the one they both get."),
+        )
         self.use_mailbox = QPushButton(self.tr("Use &mailbox value"), self)
         self.use_crm = QPushButton(self.tr("Use &Dynamics 365 value"), self)
-        self.keep = QPushButton(self.tr("&Keep"), self)
-        self.keep.setToolTip(self.tr("Keep what the policy chose and stop asking"))
-        for button, use in ((self.use_mailbox, "mailbox"), (self.use_crm, "crm"), (self.keep, "keep")):
+        self.use_mailbox.setToolTip(self.tr("Write the mailbox's value to Dynamics 365 too"))
+        self.use_crm.setToolTip(self.tr("Write Dynamics 365's value to the mailbox too"))
+        for button, use in ((self.use_mailbox, "mailbox"), (self.use_crm, "crm")):
             button.setAutoDefault(False)
             button.setAccessibleDescription(title.text())
             button.clicked.connect(lambda _=False, u=use: on_choice(conflict.id, u))
+        self.explanation = hint(explanation, self)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
@@ -220,13 +234,9 @@ class ConflictCard(AccentFrame):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         buttons = QHBoxLayout()
-        if kept:
-            buttons.addWidget(hint(kept, self), 1)
-        else:
-            buttons.addStretch(1)
+        buttons.addWidget(self.explanation, 1)
         buttons.addWidget(self.use_mailbox)
         buttons.addWidget(self.use_crm)
-        buttons.addWidget(self.keep)
         top = QHBoxLayout()
         top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(title, 1)
@@ -237,7 +247,7 @@ class ConflictCard(AccentFrame):
         layout.addLayout(buttons)
 
     def set_busy(self, busy: bool) -> None:
-        for button in (self.use_mailbox, self.use_crm, self.keep):
+        for button in (self.use_mailbox, self.use_crm):
             button.setEnabled(not busy)
 
 

@@ -508,7 +508,7 @@ class StatusWindow(QMainWindow):
     def _chain_issue_focus(self) -> None:
         chain: list[QWidget] = [self.table]
         for card in self.cards:
-            chain += [card.use_mailbox, card.use_crm, card.keep]
+            chain += [card.use_mailbox, card.use_crm]
         chain += [line.retry for line in self.error_lines]
         chain.append(self.sync_button)
         for first, second in itertools.pairwise(chain):
