@@ -17,7 +17,7 @@ from wizard.mailbox.base import ContactItem, FolderKind
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings import MailboxBinding
-from wizard.settings.enums import ConflictPolicy
+from wizard.settings.enums import ConflictPolicy, Kind
 from wizard.sync.merge import FieldConflict
 from wizard.sync.state import StateDB
 
@@ -167,7 +167,7 @@ def test_keep_marks_an_asked_conflict_for_dynamics(factory: Factory) -> None:
     """An "ask" conflict (no side applied): Keep marks it decided for Dynamics 365."""
     with StateDB.open(factory.where.state_db) as state:
         asked = state.record_conflict(
-            "contacts", "crm-1", "mbx-1", FieldConflict("jobtitle", None, "A", "B", None), "ask"
+            Kind.CONTACTS, "crm-1", "mbx-1", FieldConflict("jobtitle", None, "A", "B", None), "ask"
         )
     assert [c.id for c in list_conflicts(factory, unresolved_only=True)] == [asked]
     assert resolve_conflict(factory, asked, "keep") == KEPT
