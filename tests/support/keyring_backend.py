@@ -18,7 +18,7 @@ _lock = threading.Lock()
 
 
 class TestKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     @staticmethod
     def _file() -> Path:
