@@ -36,6 +36,7 @@ import time
 from wizard.app.instance import claim_instance
 from wizard.app.mailbox import bind_mailbox
 from wizard.app.orgs import connect_org, save_org
+from wizard.sync.run import RunStatus
 
 _CHILD_T0 = time.time()  # the child's first Python line after the interpreter started (for the breakdown)
 
@@ -326,7 +327,7 @@ class FloodEngine:
             result = KindResult(kind, KindCounts(created=total // 2), KindCounts(updated=total - total // 2))
             self.reporter.kind_finished(result)
             results.append(result)
-        summary = RunSummary(1, started, datetime.now(UTC), "ok", results, [])
+        summary = RunSummary(1, started, datetime.now(UTC), RunStatus.OK, results, [])
         self.reporter.run_finished(summary)
         self.stats["engine_finished"] = time.perf_counter()
         self.stats["progress_emitted"] = emitted

@@ -239,6 +239,7 @@ def test_expired_delta_token_means_full_resync(standin: GraphStandIn, make_store
 def test_updates_are_reported_as_updated(standin: GraphStandIn, make_store: StoreFactory) -> None:
     store = make_store()
     (a,) = ok_values(store.create_many(FolderKind.CONTACTS, [_contact("Alt")]))
+    assert isinstance(a, ContactItem)
     first = drain(store, FolderKind.CONTACTS, None)
     assert first.created == [a.id]
     # createdDateTime has whole seconds; an item made in an earlier second than the round start is "old"
@@ -326,8 +327,9 @@ def test_graph_token_provider_asks_for_the_default_scope_of_the_resource() -> No
 def test_plain_http_to_a_remote_host_is_refused() -> None:
     with pytest.raises(TLSFailure):
         GraphStore(
-            GraphSettings(address=ANNA, graph_url="http://graph.example.com/v1.0"), token_provider=object()
-        )  # type: ignore[arg-type]
+            GraphSettings(address=ANNA, graph_url="http://graph.example.com/v1.0"),
+            token_provider=object(),  # type: ignore[arg-type]  # never asked: the URL is refused first
+        )
 
 
 # ---- faults ---------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def make_wizard(qtbot: Any, factory: Factory) -> Iterator[Any]:
 
     def make(preset: Preset | None = None, svc: Factory | None = None) -> Any:
         wizard = create_wizard(svc or factory, preset=preset)
-        wizard.confirm = lambda *_: True  # closing at teardown must not wait for "Close the wizard?"
+        wizard.confirm = lambda *_: True  # type: ignore[method-assign]  # closing at teardown must not wait for "Close the wizard?"
         qtbot.addWidget(wizard)
         wizard.show()
         made.append(wizard)

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wizard.sync.run import KindRunStatus, RunStatus
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.gui.make_screenshots import grab, settle, wait_until
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "contacts": KindResult("contacts", to_crm=KindCounts(created=1), to_mailbox=KindCounts(updated=3)),
         "appointments": KindResult("appointments", to_crm=KindCounts(updated=2), to_mailbox=KindCounts()),
         "tasks": KindResult(
-            "tasks", KindCounts(), KindCounts(), status="error",
+            "tasks", KindCounts(), KindCounts(), status=KindRunStatus.ERROR,
             message=BUSY,
         ),
     }  # fmt: skip
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                     at_gate.set()
                     gate.wait(30)
                 self.reporter.kind_finished(results[name])
-            return RunSummary(1, started, datetime.now(UTC), "partial", list(results.values()), [])
+            return RunSummary(1, started, datetime.now(UTC), RunStatus.PARTIAL, list(results.values()), [])
 
     finished_at = datetime.now(UTC)
     view = StatusView(

@@ -12,6 +12,7 @@ from PySide6.QtCore import QThread, QThreadPool
 from wizard.app.schedule import ServerIntervals
 from wizard.odata.errors import NetworkError
 from wizard.sync.engine import Reporter, RunSummary
+from wizard.sync.run import RunStatus
 from wizard.ui.engine_adapter import EngineAdapter
 from wizard.ui.workers import TaskRunner
 
@@ -26,7 +27,7 @@ class OkEngine:
     def run_once(
         self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
     ) -> RunSummary:
-        return RunSummary(1, NOW, NOW, "ok", [], [])
+        return RunSummary(1, NOW, NOW, RunStatus.OK, [], [])
 
 
 def _run(qtbot: Any, adapter: EngineAdapter) -> None:
@@ -65,7 +66,7 @@ def test_an_unreadable_interval_keeps_the_floor_and_is_read_again(qtbot: Any) ->
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     adapter = EngineAdapter(
         OkEngine, clock=lambda: NOW, runner=TaskRunner(pool=QThreadPool()), server_intervals=read

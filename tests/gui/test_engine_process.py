@@ -26,6 +26,7 @@ from wizard.app.worker import (
 from wizard.errors import D365SyncError
 from wizard.odata.errors import ThrottledError, error_for_status
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import classify
 
@@ -70,8 +71,8 @@ def test_errors_keep_their_class_texts_and_retry_hint() -> None:
 
 def test_summaries_round_trip() -> None:
     summary = RunSummary(
-        7, datetime(2026, 11, 25, 8, 0, tzinfo=UTC), datetime(2026, 11, 25, 8, 1, tzinfo=UTC), "partial",
-        [KindResult("contacts", KindCounts(created=3), KindCounts(updated=1, conflicts=2), "error", "Failed.")],
+        7, datetime(2026, 11, 25, 8, 0, tzinfo=UTC), datetime(2026, 11, 25, 8, 1, tzinfo=UTC), RunStatus.PARTIAL,
+        [KindResult("contacts", KindCounts(created=3), KindCounts(updated=1, conflicts=2), KindRunStatus.ERROR, "Failed.")],
         ["a plan line"],
     )  # fmt: skip
     assert summary_from(summary_json(summary)) == summary
@@ -100,7 +101,7 @@ def test_a_child_without_an_outcome_is_a_retriable_failure(tmp_path: Path) -> No
 def test_events_are_replayed_in_order(tmp_path: Path) -> None:
     """A stand-in child that writes the wire format (what wizard.app.worker.main writes)."""
     script = tmp_path / "child.py"
-    summary = RunSummary(1, datetime.now(UTC), datetime.now(UTC), "ok",
+    summary = RunSummary(1, datetime.now(UTC), datetime.now(UTC), RunStatus.OK,
                          [KindResult("tasks", KindCounts(created=2), KindCounts())], [])  # fmt: skip
     script.write_text(
         "import json, sys\n"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QThreadPool
 
 from wizard.odata.errors import error_for_status
 from wizard.sync.engine import KindCounts, KindResult, RunSummary
+from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui import engine_texts, i18n
 from wizard.ui.account_state import AccountState
 from wizard.ui.engine_adapter import EngineAdapter
@@ -98,8 +99,8 @@ def test_engine_errors_are_german_in_the_status_window(qtbot: Any, german: None)
             1,
             datetime.now(UTC),
             datetime.now(UTC),
-            "partial",
-            [KindResult("contacts", KindCounts(), KindCounts(), "needs_confirmation", mass)],
+            RunStatus.PARTIAL,
+            [KindResult("contacts", KindCounts(), KindCounts(), KindRunStatus.NEEDS_CONFIRMATION, mass)],
             [],
         ),
         error_for_status(429, url="https://contoso.crm4.dynamics.com/api/data/v9.2/contacts"),

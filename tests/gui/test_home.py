@@ -17,6 +17,12 @@ def _factory() -> Factory:
     return Factory(locations().ensure())
 
 
+def _note(calls: list[str], name: str, result: int) -> int:
+    """What a stand-in for run_wizard / run_status does: note that it ran, return its exit code."""
+    calls.append(name)
+    return result
+
+
 def _configure(factory: Factory) -> None:
     org = OrgProfile(id="org-1", display_name="Contoso Sales", web_url="https://x", api_url="https://x")
     factory.profile.organizations.append(org)
@@ -37,15 +43,15 @@ def test_first_run_opens_the_wizard_then_the_status_window(
         return 0
 
     monkeypatch.setattr(app, "run_wizard", fake_wizard)
-    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
+    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: _note(calls, "status", 0))
     assert app.run_home(factory) == 0
     assert calls == ["wizard", "status"]
 
 
 def test_cancelled_wizard_opens_nothing_else(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: calls.append("wizard") or 1)
-    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
+    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: _note(calls, "wizard", 1))
+    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: _note(calls, "status", 0))
     assert app.run_home(_factory()) == 1
     assert calls == ["wizard"]
 
@@ -56,7 +62,7 @@ def test_configured_profile_goes_straight_to_the_status_window(
     factory = _factory()
     _configure(factory)
     calls: list[str] = []
-    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: calls.append("wizard") or 0)
-    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: calls.append("status") or 0)
+    monkeypatch.setattr(app, "run_wizard", lambda s, preset=None: _note(calls, "wizard", 0))
+    monkeypatch.setattr(app, "run_status", lambda s, open_wizard=None: _note(calls, "status", 0))
     assert app.run_home(factory) == 0
     assert calls == ["status"]

@@ -19,6 +19,7 @@ from wizard.app.orgs import connect_org, save_org
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings import MailboxBinding
+from wizard.settings.enums import Kind
 from wizard.sync.state import StateDB
 from wizard.ui.account_state import AccountState
 from wizard.ui.status import OrgSwitch, StatusWindow, build_status_window
@@ -41,7 +42,7 @@ def _flags(sandbox: Sandbox, unique_name: str) -> tuple[bool, bool]:
 
 def _links(path: Path) -> int:
     with StateDB.open(path) as state:
-        return state.count_links("contacts")
+        return state.count_links(Kind.CONTACTS)
 
 
 @pytest.fixture
@@ -199,14 +200,14 @@ def test_cli_set_sync_keeps_state_per_org_and_says_what_to_do(
     factory, sales, test = two_orgs
     legacy = factory.where.legacy_state_db
     with StateDB.open(legacy) as state:  # a state DB as versions before per-organization state left it
-        state.set_cursor("contacts", "crm", "token-1")
+        state.set_cursor(Kind.CONTACTS, "crm", "token-1")
     fresh = Factory(locations())
     assert fresh.where.state_db == legacy  # before the profile is read: the unscoped path
     assert fresh.profile.sync_org_id == sales
     assert fresh.where.state_db == fresh.where.org_state_db(sales)
     assert not legacy.exists()
     with StateDB.open(fresh.where.state_db) as state:
-        assert state.cursor("contacts", "crm") == "token-1"
+        assert state.cursor(Kind.CONTACTS, "crm") == "token-1"
 
     switched = run_cli(isolated_home, "orgs", "set-sync", test, "--yes")
     assert switched.returncode == 0, switched.stderr
@@ -217,7 +218,7 @@ def test_cli_set_sync_keeps_state_per_org_and_says_what_to_do(
     assert again.profile.sync_org_id == test
     assert again.where.state_db == again.where.org_state_db(test)
     with StateDB.open(again.where.org_state_db(sales)) as state:  # Sales' state waits for the way back
-        assert state.cursor("contacts", "crm") == "token-1"
+        assert state.cursor(Kind.CONTACTS, "crm") == "token-1"
     with pytest.raises(NotConfigured) as refused:
         again.engine()
     assert "is not bound in Contoso Test" in refused.value.user_text

@@ -22,6 +22,7 @@ from wizard.app.orgs import connect_org, save_org
 from wizard.errors import D365SyncError
 from wizard.odata.errors import NetworkError, ThrottledError
 from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
+from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui.account_state import AccountState, AccountStateModel
 from wizard.ui.engine_adapter import EngineAdapter, backoff, clock_text, interval_for
 from wizard.ui.log_view import SignalLogHandler
@@ -40,7 +41,7 @@ class Script:
 
     kinds: list[str] = field(default_factory=lambda: ["contacts", "tasks"])
     results: dict[str, KindResult] = field(default_factory=dict)
-    status: str = "ok"
+    status: RunStatus = RunStatus.OK
     raises: D365SyncError | None = None
     gate: threading.Event | None = None
     at_gate: threading.Event = field(default_factory=threading.Event)
@@ -293,8 +294,8 @@ def test_unreachable_is_offline_and_a_failed_kind_is_marked(
     assert window.state_label.text() == "Offline"
 
     script.raises = None
-    script.status = "partial"
-    script.results["tasks"] = KindResult("tasks", KindCounts(), KindCounts(), status="error",
+    script.status = RunStatus.PARTIAL
+    script.results["tasks"] = KindResult("tasks", KindCounts(), KindCounts(), status=KindRunStatus.ERROR,
                                          message="Tasks folder not found")  # fmt: skip
     status.view.kinds = [
         KindRow("contacts", datetime.now(UTC), "ok"),
@@ -329,8 +330,8 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script, status: FakeStatus
 ) -> None:
     message = "The run would delete 40 of 50 contacts in the mailbox; nothing was changed."
-    script.status = "partial"
-    script.results["contacts"] = KindResult("contacts", KindCounts(), KindCounts(), status="needs_confirmation",
+    script.status = RunStatus.PARTIAL
+    script.results["contacts"] = KindResult("contacts", KindCounts(), KindCounts(), status=KindRunStatus.NEEDS_CONFIRMATION,
                                             message=message)  # fmt: skip
     status.view.kinds = [KindRow("contacts", datetime.now(UTC), "needs_confirmation", errors=[message]),
                          KindRow("tasks", datetime.now(UTC), "ok")]  # fmt: skip
@@ -356,7 +357,7 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
     assert not adapter.running and script.forced == [False]  # declined: nothing runs
 
     window.confirm = lambda title, text: True
-    script.status = "ok"
+    script.status = RunStatus.OK
     script.results.pop("contacts")
     run_and_wait(qtbot, window, lambda: qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton))
     assert script.calls[-1] == ["contacts"] and script.forced[-1] is True
@@ -375,7 +376,7 @@ def test_not_the_synchronizing_computer(
     assert window.adapter.timer.isActive()
 
     # the engine says so too (the claim moved meanwhile)
-    script.status = "not_sync_computer"
+    script.status = RunStatus.NOT_SYNC_COMPUTER
     run_and_wait(qtbot, window)
     assert current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER
 

@@ -120,7 +120,7 @@ def test_throttled_then_recovers(
 
 
 def test_no_keyring_backend(qtbot: Any, make_wizard: Any, hints: Preset) -> None:
-    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
+    keyring.set_keyring(fail.Keyring())
     wizard = make_wizard(hints)
     next_page(qtbot, wizard)
     dialog = open_add_dialog(qtbot, wizard)

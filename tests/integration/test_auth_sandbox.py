@@ -25,12 +25,12 @@ from wizard.crm.auth import (
     SignInCancelled,
     SignInRequired,
     StaticTokenProvider,
-    TokenProvider,
     authority_url,
     ntlm_auth,
     resource_scope,
 )
 from wizard.errors import ConfigurationError
+from wizard.odata.session import TokenProvider
 from wizard.paths import locations
 from wizard.sandbox.authority import Authority
 from wizard.sandbox.directory import Directory, demo_directory

@@ -37,6 +37,7 @@ from wizard.sandbox import Sandbox
 from wizard.sandbox.ews._soap import el, t
 from wizard.sandbox.ews.demo import build_message
 from wizard.sandbox.ews.ops import apply_mime, refresh_computed
+from wizard.settings.enums import Kind
 from wizard.settings.profile import MailboxBinding, OrgProfile, Profile
 from wizard.sync import cursors
 from wizard.sync.email import EmailSync
@@ -397,7 +398,7 @@ def test_nothing_is_tracked_twice_even_without_state_db_or_stamps(world: World) 
     world.lose_state()
     relinked, _ = world.run()
     assert relinked.to_crm.created == 0
-    assert world.state.count_links("email") == 30
+    assert world.state.count_links(Kind.EMAIL) == 30
     # no stamps and no state DB (as with POP3): the messageid check still finds them
     ids = [i.id for i in world.mailbox_items(ANNA, "inbox")]
     world.store.set_named_props(FolderKind.INBOX, [(i, NamedProps()) for i in ids])
@@ -420,7 +421,7 @@ def test_an_untracked_mail_is_not_tracked_again(world: World) -> None:
     assert result.to_crm.created == 0
     assert world.item_by_message_id(OFFER_ID).extended("crmlinkstate") == "0"
     assert world.item_by_message_id(OFFER_ID).extended("crmid") is None
-    assert world.state.link_by_crm("email", activity_id) is None
+    assert world.state.link_by_crm(Kind.EMAIL, activity_id) is None
     assert world.crm.get("emails", activity_id, select=["statuscode"])["statuscode"] == 4
 
 
@@ -465,7 +466,7 @@ def test_dry_run_plans_and_changes_nothing(world: World) -> None:
     # the counts are what the run would do, as the plan says (the CLI's "email:" line; issue 12 item 13)
     assert result.to_crm.created == sum(line.startswith("email: track") for line in ctx.planned) > 0
     assert result.to_mailbox.created == sum(line.startswith("email: send") for line in ctx.planned) == 1
-    assert world.state.cursor("email", "mailbox") is None
+    assert world.state.cursor(Kind.EMAIL, "mailbox") is None
     assert world.mailbox_items(NANCY, "inbox") == []
 
 
@@ -502,7 +503,7 @@ def test_pending_send_is_sent_marked_sent_and_delivered(world: World) -> None:
     mime = base64.b64decode(delivered.text("MimeContent") or "")
     assert b"<p>Hallo, anbei die Unterlagen.</p>" in mime and b"lukas.weber@litware.de" in mime
     # the Sent Items copy is linked to the email it came from, not tracked a second time
-    assert world.state.link_by_crm("email", email_id) is not None
+    assert world.state.link_by_crm(Kind.EMAIL, email_id) is not None
     assert sent.extended("crmid") == email_id
     again, _ = world.run()
     assert again.to_mailbox.created == 0 and again.to_crm.created == 0
@@ -640,7 +641,7 @@ def test_crash_without_a_sent_items_copy_fails_rather_than_resends(
 def test_a_send_that_never_left_is_sent_on_the_next_run(world: World) -> None:
     world.set_filter(4)
     email_id = world.pending_send("Später", [{"addressused": NANCY, "participationtypemask": 2}])
-    world.state.set_cursor("email", "crm", json.dumps({"outbox": {email_id: "<lost@contoso.com>"}}))
+    world.state.set_cursor(Kind.EMAIL, "crm", json.dumps({"outbox": {email_id: "<lost@contoso.com>"}}))
     result, _ = world.run()
     assert result.to_mailbox.created == 1
     row = world.crm.get("emails", email_id, select=["statuscode", "messageid"])
@@ -728,7 +729,7 @@ def test_crash_after_create_before_recording_never_duplicates(
         with pytest.raises(RuntimeError):
             world.run()
     (created,) = world.tracked().values()  # the row exists, nothing recorded it
-    assert world.state.link_by_crm("email", created["activityid"]) is None
+    assert world.state.link_by_crm(Kind.EMAIL, created["activityid"]) is None
     (pending,) = world.state.pending_creates()
     assert pending.target_id == created["activityid"]
     if engine_recovers_first:  # the engine's generic recovery does not know emails: it gives up on it
@@ -736,7 +737,7 @@ def test_crash_after_create_before_recording_never_duplicates(
     result, _ = world.run()
     assert result.status == "ok" and result.to_crm.created == 0
     assert list(world.tracked()) == [PILOT_ID]
-    assert world.state.link_by_crm("email", created["activityid"]) is not None
+    assert world.state.link_by_crm(Kind.EMAIL, created["activityid"]) is not None
     assert world.item_by_message_id(PILOT_ID).extended("crmid") == created["activityid"]
 
 
@@ -870,4 +871,5 @@ def test_a_changes_notice_is_reported_in_the_result_and_the_run_log(world: World
     world.set_filter(4)
     result, ctx = world.run(mailbox=Noticing(world.store))
     assert result.status == "ok" and result.message == notice
+    assert ctx.run_id is not None
     assert [(e.severity, e.message) for e in world.state.errors(ctx.run_id)] == [(Severity.ITEM, notice)]

@@ -31,6 +31,7 @@ from wizard.mailbox.base import (
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings import MailboxBinding
+from wizard.settings.enums import Kind
 from wizard.sync.engine import Engine, EngineBusy, EngineLock, RunSummary
 from wizard.sync.state import StateDB
 from wizard.sync.status import status_snapshot
@@ -188,8 +189,8 @@ def test_two_way_scenario(setup: Setup) -> None:
     (mailbox_task,) = _items(store, FolderKind.TASKS, TaskItem)
     assert mailbox_task.subject == "Send the offer" and mailbox_task.props.crmid == task
     with setup.state() as state:
-        assert state.count_links("contacts") == 3
-        assert state.count_links("appointments") == 1 and state.count_links("tasks") == 1
+        assert state.count_links(Kind.CONTACTS) == 3
+        assert state.count_links(Kind.APPOINTMENTS) == 1 and state.count_links(Kind.TASKS) == 1
 
     # A second run with no changes creates and updates nothing.
     second = setup.run()
@@ -216,7 +217,7 @@ def test_two_way_scenario(setup: Setup) -> None:
     assert (crm["Adams"]["jobtitle"], crm["Adams"]["department"]) == ("Head of Purchasing", "Procurement")
     assert contacts["Brown"].job_title == crm["Brown"]["jobtitle"] == "Chairman"
     with setup.state() as state:
-        (conflict,) = [c for c in state.conflicts("contacts") if c.field == "jobtitle"]
+        (conflict,) = [c for c in state.conflicts(Kind.CONTACTS) if c.field == "jobtitle"]
     assert (conflict.crm_value, conflict.mailbox_value, conflict.winner) == ("Chairman", "Founder", "crm")
 
     # The user applies the losing value later: the mailbox's "Founder" goes to Dynamics 365.
@@ -243,8 +244,8 @@ def test_two_way_scenario(setup: Setup) -> None:
     assert "Adams" in crm and "Adams" not in contacts
     assert "Tracked" not in crm and contacts["Tracked"].props.crmlinkstate == LinkState.NOT_TRACKED
     with setup.state() as state:
-        assert set(state.links("contacts")) == {bob}
-        assert state.count_links("appointments") == state.count_links("tasks") == 0
+        assert set(state.links(Kind.CONTACTS)) == {bob}
+        assert state.count_links(Kind.APPOINTMENTS) == state.count_links(Kind.TASKS) == 0
 
     # The status reflects the last run.
     with setup.state() as state:
@@ -263,8 +264,8 @@ def test_dry_run_changes_nothing(setup: Setup) -> None:
     assert any("create in the mailbox" in line and "Dora Dry" in line for line in summary.planned)
     assert setup.contacts() == {}
     with setup.state() as state:
-        assert state.runs() == [] and state.count_links("contacts") == 0
-        assert state.cursor("contacts", "crm") is None
+        assert state.runs() == [] and state.count_links(Kind.CONTACTS) == 0
+        assert state.cursor(Kind.CONTACTS, "crm") is None
     _ok(setup.run())
     assert set(setup.contacts()) == {"Dry"}
 
@@ -291,7 +292,7 @@ def test_mass_delete_asks_first(setup: Setup) -> None:
     assert main(["sync", "--once", "--kind", "tasks", "--yes"]) == 0
     assert _items(setup.store, FolderKind.TASKS, TaskItem) == []
     with setup.state() as state:
-        assert state.count_links("tasks") == 0
+        assert state.count_links(Kind.TASKS) == 0
 
 
 def test_not_the_synchronizing_computer_syncs_nothing(setup: Setup) -> None:
@@ -325,7 +326,7 @@ def test_rebuilt_state_relinks_instead_of_duplicating(setup: Setup) -> None:
     assert _totals(summary)["created"] == 0
     assert list(setup.contacts()) == ["Relink"]
     with setup.state() as state:
-        assert state.count_links("contacts") == 1
+        assert state.count_links(Kind.CONTACTS) == 1
 
 
 class _Recorder:
@@ -378,14 +379,14 @@ def test_a_create_cut_short_by_a_crash_is_not_made_twice(setup: Setup) -> None:
     )
     assert made.ok
     with setup.state() as state:
-        state.journal_create("contacts", "mailbox", contact_id, "hash")
+        state.journal_create(Kind.CONTACTS, "mailbox", contact_id, "hash")
     summary = setup.run()
     _ok(summary)
     assert _totals(summary)["created"] == 0
     assert list(setup.contacts()) == ["Crash"]
     with setup.state() as state:
         assert state.pending_creates() == []
-        link = state.link_by_crm("contacts", contact_id)
+        link = state.link_by_crm(Kind.CONTACTS, contact_id)
         assert link is not None and link.mailbox_id == made.id
 
 
@@ -436,7 +437,7 @@ def test_an_item_failure_skips_that_pair_and_is_retried(setup: Setup) -> None:
     assert setup.contacts()["Fellow"].job_title == "Lead"  # the other pair went on
     assert setup.crm_contacts()["Item"]["department"] is None  # nothing of the failed pair was half-applied
     with setup.state() as state:
-        link = state.link_by_crm("contacts", contact_id)
+        link = state.link_by_crm(Kind.CONTACTS, contact_id)
         assert link is not None and link.base is not None and link.base.get("department") is None
         (error,) = state.errors(failed.run_id or 0)
         assert error.kind == "contacts" and error.item == contact_id
@@ -472,7 +473,7 @@ def test_a_kind_error_stops_that_kind_an_account_error_the_run(setup: Setup) -> 
     _new_contact(setup.client, "Kim", "Kindly")
     kind_error = D365SyncError("no tasks here", user_text="Tasks are not available.", severity=Severity.KIND)
     with setup.engine() as engine:
-        engine.syncs = {"contacts": RecordSync("contacts"), "tasks": _Failing("tasks", kind_error)}
+        engine.syncs = {"contacts": RecordSync(Kind.CONTACTS), "tasks": _Failing("tasks", kind_error)}
         summary = engine.run_once(["contacts", "tasks"])
     assert summary.status == "partial"
     assert [(k.kind, k.status) for k in summary.kinds] == [("contacts", "ok"), ("tasks", "error")]
@@ -480,7 +481,10 @@ def test_a_kind_error_stops_that_kind_an_account_error_the_run(setup: Setup) -> 
 
     account_error = D365SyncError("signed out", user_text="Sign in again.", severity=Severity.ACCOUNT)
     with setup.engine() as engine:
-        engine.syncs = {"appointments": _Failing("appointments", account_error), "tasks": RecordSync("tasks")}
+        engine.syncs = {
+            "appointments": _Failing("appointments", account_error),
+            "tasks": RecordSync(Kind.TASKS),
+        }
         summary = engine.run_once(["appointments", "tasks"])
     assert summary.status == "failed"
     assert [(k.kind, k.status) for k in summary.kinds] == [("appointments", "error"), ("tasks", "skipped")]
@@ -501,7 +505,7 @@ def test_deleted_while_edited_can_be_restored(setup: Setup) -> None:
     _ok(setup.run())
     assert not list(setup.client.query("tasks", select=["activityid"]))
     with setup.state() as state:
-        (conflict,) = state.conflicts("tasks")
+        (conflict,) = state.conflicts(Kind.TASKS)
     assert conflict.field == "*" and conflict.reason == "delete_vs_edit"
     assert conflict.crm_value["subject"] == "Call back today" and conflict.mailbox_value is None
     with setup.engine() as engine:

@@ -20,6 +20,7 @@ import pytest
 from tests.integration.test_engine import KINDS, Setup, _configure, _new_contact, _ok
 from wizard.mailbox.base import TRACKED_CATEGORY, ContactItem, FolderKind, LinkState
 from wizard.sandbox import Sandbox
+from wizard.settings.enums import Kind
 
 PER_RUN = ("mailboxes", "userqueries", "usersettings", "WhoAmI")
 
@@ -105,8 +106,8 @@ def test_leaving_the_scope_is_seen_in_the_delta_and_unlinks(setup: Setup) -> Non
     assert set(contacts) == {"Moved", "Put"}  # leaving the scope never deletes
     assert contacts["Moved"].props.crmlinkstate == LinkState.NOT_TRACKED
     with setup.state() as state:
-        assert state.link_by_crm("contacts", moved) is None
-        assert state.count_links("contacts") == 1
+        assert state.link_by_crm(Kind.CONTACTS, moved) is None
+        assert state.count_links(Kind.CONTACTS) == 1
 
 
 def test_without_change_tracking_every_run_reads_the_scope(setup: Setup) -> None:
@@ -119,13 +120,13 @@ def test_without_change_tracking_every_run_reads_the_scope(setup: Setup) -> None
     assert crm["contacts"] > 1 and crm["tasks"] == 1, log  # modifiedon fallback: the full scope again
     # a deletion cannot be seen by modifiedon: the full read still notices it (not in scope, not there)
     with setup.state() as state:
-        link = state.link_by_crm("contacts", gone)
+        link = state.link_by_crm(Kind.CONTACTS, gone)
         assert link is not None
     owner_copy = setup.contacts()["Eted"].id
     setup.client.delete("contacts", gone)
     _measure(setup)
     with setup.state() as state:
-        assert state.link_by_crm("contacts", gone) is None
+        assert state.link_by_crm(Kind.CONTACTS, gone) is None
     assert setup.contacts()["Eted"].id == owner_copy  # mine: the mailbox keeps an unlinked copy
     assert setup.contacts()["Eted"].props.crmlinkstate == LinkState.NOT_TRACKED
 
@@ -141,7 +142,7 @@ def test_changed_filters_read_the_scope_again(setup: Setup) -> None:
     assert crm["contacts"] > 1, log
     assert setup.contacts()["Lovelace"].props.crmlinkstate == LinkState.NOT_TRACKED
     with setup.state() as state:
-        assert state.count_links("contacts") == 0
+        assert state.count_links(Kind.CONTACTS) == 0
 
 
 def test_the_engine_benchmark_runs_and_names_its_bounds() -> None:
@@ -189,7 +190,7 @@ def test_mailbox_items_go_to_dynamics_in_one_batch(setup: Setup) -> None:
     crm_rows = setup.crm_contacts()
     assert {f"Tracked{n}" for n in range(5)} <= set(crm_rows)
     with setup.state() as state:
-        assert state.count_links("contacts") == 5
+        assert state.count_links(Kind.CONTACTS) == 5
         assert state.pending_creates() == []
     contacts = setup.contacts()
     assert all(contacts[f"Tracked{n}"].props.crmlinkstate == LinkState.TRACKED for n in range(5))
@@ -215,7 +216,7 @@ def test_a_create_dynamics_refuses_fails_that_item_only(setup: Setup) -> None:
     assert contacts_result.to_crm.created == 2 and contacts_result.to_crm.errors == 1
     with setup.state() as state:
         assert state.pending_creates() == []  # the refused create was journaled and closed
-        assert state.count_links("contacts") == 2
+        assert state.count_links(Kind.CONTACTS) == 2
 
 
 def test_updates_of_many_pairs_go_in_one_request_per_side(setup: Setup) -> None:

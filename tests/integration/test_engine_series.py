@@ -23,6 +23,7 @@ from wizard.mailbox.base import (
     RecurrencePattern,
 )
 from wizard.sandbox import Sandbox
+from wizard.settings.enums import Kind
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
 from wizard.sync.status import StatusSnapshot, status_lines, status_snapshot
@@ -98,7 +99,7 @@ def _instances(setup: Setup, master_id: str) -> list[dict[str, Any]]:
     return list(rows)
 
 
-PATTERNS = {
+PATTERNS: dict[str, dict[str, Any]] = {
     "daily-count": {"pattern": "daily", "interval": 1, "occurrences": 5},
     "weekly-date": {"pattern": "weekly", "weekdays": [0, 2, 4], "end_date": "+20"},
     "monthly-never": {"pattern": "absolute_monthly", "day_of_month": 0},
@@ -144,7 +145,7 @@ def test_a_tracked_series_goes_to_dynamics_with_its_exceptions(setup: Setup, nam
     pattern = rec.to_mailbox({"start_date": start.date().isoformat(), **_canonical(setup, name)})
     dates = pattern.dates(limit=3)
     moved = dt.datetime.combine(dates[1], dt.time(15), start.tzinfo)
-    extra = {}
+    extra: dict[str, Any] = {}
     if len(dates) == 3 and dates[2] - dates[0] < dt.timedelta(days=100):  # inside the expansion window
         extra = {
             "deleted_occurrences": (dates[2],),
@@ -319,7 +320,7 @@ def test_a_series_relinks_after_the_state_db_is_lost(setup: Setup) -> None:
     assert len(_series_in_mailbox(setup)) == 1
     assert len(list(setup.client.query("recurringappointmentmasters", select=["activityid"]))) == 1
     with setup.state() as state:
-        assert state.count_links("appointments") == 1
+        assert state.count_links(Kind.APPOINTMENTS) == 1
 
 
 class _Killed(BaseException):
@@ -384,7 +385,7 @@ def test_a_crash_between_the_delete_and_the_create_of_a_conversion_loses_nothing
         assert len(_instances(setup, again["activityid"])) == 3
     _quiet(setup)
     with setup.state() as state:
-        assert state.count_links("appointments") == 1 and not state.pending_creates()
+        assert state.count_links(Kind.APPOINTMENTS) == 1 and not state.pending_creates()
 
 
 def _status(setup: Setup) -> StatusSnapshot:
@@ -450,7 +451,7 @@ def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup
     assert by_date[near]["instancetypecode"] == 3 and by_date[near]["subject"] == "Early"
     assert far_moved not in by_date and far_deleted not in by_date  # beyond the window: no instances yet
     with setup.state() as state:
-        link = state.link_by_crm("appointments", master_id)
+        link = state.link_by_crm(Kind.APPOINTMENTS, master_id)
     assert link is not None and link.base is not None
     assert link.base["@waiting"] == sorted([far_moved.isoformat(), far_deleted.isoformat()])
     assert _status(setup).kind("appointments").waiting == 2
@@ -486,7 +487,7 @@ def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup
         tzs.local_date(r["originalstartdate"], _zone(setup)) for r in _instances(setup, master_id)
     }
     with setup.state() as state:
-        link = state.link_by_crm("appointments", master_id)
+        link = state.link_by_crm(Kind.APPOINTMENTS, master_id)
     assert link is not None and link.base is not None
     assert link.base["@waiting"] == sorted([far_moved.isoformat(), far_deleted.isoformat()])
     _quiet(setup)
@@ -507,7 +508,7 @@ def test_exceptions_beyond_the_expansion_window_wait_for_their_occurrences(setup
     assert item.recurrence.deleted_occurrences == (dropped, also, far_deleted)
     assert {m.original for m in item.recurrence.modified_occurrences} == {near, far_moved}
     with setup.state() as state:
-        link = state.link_by_crm("appointments", master_id)
+        link = state.link_by_crm(Kind.APPOINTMENTS, master_id)
     assert link is not None and link.base is not None and "@waiting" not in link.base
     assert _status(setup).kind("appointments").waiting == 0
     _quiet(setup)

@@ -23,14 +23,14 @@ def kill_at_tombstones(spec: str) -> None:
     import wizard.sync.statefile as statefile
 
     number, _, how = spec.partition(":")
-    target, seen = int(number), [0]
+    kill_at, seen = int(number), [0]
 
-    def before_replace(scratch: Path, final: Path) -> None:
+    def before_replace(scratch: Path, target: Path) -> None:
         seen[0] += 1
-        if seen[0] == target:
+        if seen[0] == kill_at:
             if how == "renamed":
-                os.replace(scratch, final)
-            print(f"killed at tombstones write {target} ({how or 'before the rename'})", flush=True)
+                os.replace(scratch, target)
+            print(f"killed at tombstones write {kill_at} ({how or 'before the rename'})", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
     statefile.before_replace = before_replace

@@ -1130,6 +1130,11 @@ def _check_record(
     return problems
 
 
+def _utc(value: str | None) -> dt.datetime | None:
+    parsed = tzs.parse_datetime(value)
+    return parsed.astimezone(dt.UTC) if parsed is not None else None
+
+
 def series_shape(recurrence: dict[str, Any] | None, subject: str, location: str) -> dict[str, Any] | None:
     """What both sides must agree on for a series: the pattern, the deleted dates and, per modified
     occurrence, its time and its own subject/location (blank where the series' own)."""
@@ -1141,7 +1146,7 @@ def series_shape(recurrence: dict[str, Any] | None, subject: str, location: str)
         "deleted": sorted(canon["deleted"]),
         "modified": {
             m["original"]: (
-                tzs.parse_datetime(m["start"]).astimezone(dt.UTC) if m.get("start") else None,
+                _utc(m.get("start")),
                 m.get("subject") or None,
                 m.get("location") or None,
             )

@@ -41,6 +41,7 @@ from wizard.errors import D365SyncError
 from wizard.mailbox.base import FolderKind
 from wizard.mailbox.ews import EwsStore
 from wizard.sandbox import Sandbox
+from wizard.settings.enums import Kind
 from wizard.sync.engine import RunSummary
 from wizard.sync.records import KindAborted, RecordSync
 from wizard.sync.records.apply import PlanExecutor
@@ -222,7 +223,7 @@ def test_a_run_stopped_after_forgetting_a_deleted_contact_keeps_the_delete(
         summary = rig.run()
     assert {k.kind: k.status for k in summary.kinds}["contacts"] == "error"
     with rig.state() as state:
-        assert state.links("contacts") == {}  # the forget was committed
+        assert state.links(Kind.CONTACTS) == {}  # the forget was committed
     _converge(world)
 
 
@@ -342,8 +343,10 @@ def test_a_contact_deleted_in_the_mailbox_and_edited_in_crm_comes_back_once(rig:
     item = world.find_mailbox(record)
     assert rig.store.delete_many(FolderKind.CONTACTS, [item.id])[0].ok  # not a model delete: the edit wins
     _converge(world)  # on both sides once, linked, with the CRM edit
+    row = world.find_crm(record)
+    assert row is not None
     with rig.state() as state:
-        assert state.links("contacts")[str(world.find_crm(record)["contactid"])].mailbox_id != item.id
+        assert state.links(Kind.CONTACTS)[str(row["contactid"])].mailbox_id != item.id
 
 
 @pytest.mark.parametrize("write", ["create", "update"])
@@ -375,7 +378,8 @@ def test_a_mailbox_edit_while_a_series_is_written_is_not_lost(
         world.ran(rig.run())
     assert not pending
     _converge(world)
-    assert world.find_crm(record)["subject"] == record.edits[-1].value
+    row = world.find_crm(record)
+    assert row is not None and row["subject"] == record.edits[-1].value
 
 
 @pytest.mark.parametrize("side", ["mailbox", "crm"])

@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from wizard.settings.enums import Kind
 from wizard.sync.merge import POLICIES, FieldConflict, canonical, parse_time
-from wizard.sync.model import KINDS, Direction, Fields, Kind, Link
+from wizard.sync.model import KINDS, Direction, Fields, Link
 from wizard.sync.planner import (
     CreateInCrm,
     CreateInMailbox,
@@ -85,7 +86,7 @@ def _value(draw_field: str, data: st.DataObject) -> Any:
 class PlannerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.kind: Kind = "contacts"
+        self.kind: Kind = Kind.CONTACTS
         self.directions: dict[str, Direction] = {}
         self.crm: dict[str, Fields] = {}
         self.in_scope: dict[str, bool] = {}
@@ -435,15 +436,15 @@ class PlannerMachine(RuleBasedStateMachine):
 
 
 class ContactsMachine(PlannerMachine):
-    fixed_kind = "contacts"
+    fixed_kind = Kind.CONTACTS
 
 
 class AppointmentsMachine(PlannerMachine):
-    fixed_kind = "appointments"
+    fixed_kind = Kind.APPOINTMENTS
 
 
 class TasksMachine(PlannerMachine):
-    fixed_kind = "tasks"
+    fixed_kind = Kind.TASKS
 
 
 _PROFILE = settings.get_profile(os.environ.get("D365SYNC_HYPOTHESIS_PROFILE", "ci"))

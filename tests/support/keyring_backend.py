@@ -22,7 +22,7 @@ _lock = threading.Lock()
 
 
 class TestKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     scheme = "no encryption"  # a JSON file in the test's own throw-away folder
 
     @staticmethod

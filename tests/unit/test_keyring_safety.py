@@ -59,7 +59,7 @@ def cheap_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _Priority(KeyringBackend):
-    priority = 0.9  # type: ignore[assignment]
+    priority = 0.9
 
     def get_password(self, service: str, username: str) -> str | None:
         return None
@@ -72,7 +72,7 @@ class _Priority(KeyringBackend):
 
 
 class _Recommended(_Priority):
-    priority = 5  # type: ignore[assignment]
+    priority = 5
 
 
 def _chainer_of(*members: KeyringBackend) -> chainer.ChainerBackend:
@@ -184,7 +184,7 @@ def test_cryptfile_is_accepted_and_encrypts(
     assert check_keyring() is backend
     store = SecretStore(profile_id="p")
     store.set("mailbox:a@contoso.com", "Secret-Mailbox-Pw")
-    content = Path(backend.file_path).read_bytes()
+    content = Path(backend.file_path).read_bytes()  # type: ignore[attr-defined]  # CryptFileKeyring's
     assert b"Secret-Mailbox-Pw" not in content
     assert b"U2VjcmV0LU1haWxib3gtUHc" not in content  # nor its base64
     # another process (a fresh backend) unlocks it with the same passphrase

@@ -538,7 +538,10 @@ def test_the_old_libsecret_item_moves_to_the_profile_once(
     fake_libsecret: _FakeSecretService, tmp_path: Path
 ) -> None:
     where = _profile_where(tmp_path, "p0")
-    legacy = (secrets._legacy_native_name(where.token_cache_file), frozenset())
+    legacy: tuple[str, frozenset[tuple[str, str]]] = (
+        secrets._legacy_native_name(where.token_cache_file),
+        frozenset(),
+    )
     seed = msal.SerializableTokenCache()
     seed.add(_token_event("rt-old"))
     fake_libsecret.items[legacy] = seed.serialize()  # what msal-extensions' default names held

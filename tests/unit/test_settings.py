@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path: Path, monkeypatch: py
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)  # the store reaches os.replace through its module
     with pytest.raises(OSError):
         save_profile(path, Profile(instance_id="b"))
     assert path.read_bytes() == before
@@ -123,7 +124,7 @@ def test_newer_version_is_refused_not_reset(tmp_path: Path) -> None:
 def test_upgrade_ladder_runs_in_order_and_backs_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
-    def step(n: int):  # type: ignore[no-untyped-def]
+    def step(n: int) -> Callable[[dict[str, object]], dict[str, object]]:
         def upgrade(data: dict[str, object]) -> dict[str, object]:
             calls.append(n)
             return {**data, f"step{n}": True}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,8 @@ def shape(value: Any) -> Any:
 
 
 def assert_same_keys(
-    actual: dict[str, Any], sample: dict[str, Any], *, allow_extra: set[str] = frozenset()
-) -> None:  # type: ignore[assignment]
+    actual: dict[str, Any], sample: dict[str, Any], *, allow_extra: Set[str] = frozenset()
+) -> None:
     """Same top-level keys, in the sense that matters to a client: nothing missing, nothing unexpected."""
     missing = set(sample) - set(actual)
     extra = set(actual) - set(sample) - set(allow_extra)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -26,7 +27,7 @@ def _request(method: str, url: str, body: Any = None, content_id: int | None = N
     return CRLF.join(lines) + CRLF
 
 
-def _batch(parts: list[str | list[str]], boundary: str = "batch_22975cad") -> tuple[str, str]:
+def _batch(parts: Sequence[str | list[str]], boundary: str = "batch_22975cad") -> tuple[str, str]:
     chunks = []
     for index, part in enumerate(parts):
         if isinstance(part, list):
@@ -39,7 +40,7 @@ def _batch(parts: list[str | list[str]], boundary: str = "batch_22975cad") -> tu
     return body, f'multipart/mixed; boundary="{boundary}"'
 
 
-def _send(client: Client, parts: list[str | list[str]], prefer: str | None = None) -> requests.Response:
+def _send(client: Client, parts: Sequence[str | list[str]], prefer: str | None = None) -> requests.Response:
     body, content_type = _batch(parts)
     headers = {"Content-Type": content_type}
     if prefer:
@@ -55,7 +56,7 @@ def _parts(response: requests.Response) -> list[dict[str, Any]]:
 
 
 def _split(text: str, boundary: str) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     assert text.rstrip().endswith(f"--{boundary}--")
     for chunk in text.split(f"--{boundary}")[1:-1]:
         head, _, rest = chunk.strip("\r\n").partition(CRLF + CRLF)

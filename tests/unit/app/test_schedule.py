@@ -11,12 +11,13 @@ from wizard.crm.records import Claim, ClaimHeldElsewhere
 from wizard.errors import ConfigurationError
 from wizard.odata.errors import NetworkError, ThrottledError
 from wizard.sync.engine import KindResult, RunSummary
+from wizard.sync.run import KindRunStatus, RunStatus
 
 MINUTE = timedelta(minutes=1)
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
-def _summary(status: str, *kinds: KindResult) -> RunSummary:
+def _summary(status: RunStatus, *kinds: KindResult) -> RunSummary:
     return RunSummary(1, NOW, NOW, status, list(kinds))
 
 
@@ -53,17 +54,19 @@ def test_backoff_grows_to_an_hour() -> None:
 
 def test_failed_runs_back_off_and_a_good_one_resets() -> None:
     schedule = Schedule(None, ServerIntervals(user_minutes=45, org_minimum=30))
-    failed = _summary("partial", KindResult("contacts", status="error", message="boom"))
+    failed = _summary(RunStatus.PARTIAL, KindResult("contacts", status=KindRunStatus.ERROR, message="boom"))
     assert schedule.after_summary(failed) == 5 * MINUTE
     assert schedule.after_summary(failed) == 10 * MINUTE
     assert schedule.failures == 2
-    assert schedule.after_summary(_summary("ok")) == 45 * MINUTE
+    assert schedule.after_summary(_summary(RunStatus.OK)) == 45 * MINUTE
     assert schedule.failures == 0
 
 
 def test_a_run_that_only_waits_for_a_confirmation_is_not_retried_sooner() -> None:
     schedule = Schedule(30)
-    waiting = _summary("partial", KindResult("tasks", status="needs_confirmation", message="Delete 40?"))
+    waiting = _summary(
+        RunStatus.PARTIAL, KindResult("tasks", status=KindRunStatus.NEEDS_CONFIRMATION, message="Delete 40?")
+    )
     assert schedule.after_summary(waiting) == 30 * MINUTE
     assert schedule.failures == 0
 

@@ -18,7 +18,7 @@ from wizard.crm.discovery import (
     discover_instances,
     normalize_org_url,
 )
-from wizard.crm.records import Claim, addresses_match, parse_claim, replace_claim
+from wizard.crm.records import Claim, parse_claim, replace_claim
 from wizard.odata import FailFast, InsecureURLError, InvalidURLError, NetworkError, ODataSession
 
 
@@ -177,13 +177,6 @@ def test_read_changes_full_reread_after_expiry(replay: ReplayServer) -> None:
     assert changes.full_read and changes.resync_reason == "expired"
     assert changes.mode == "delta" and "$deltatoken=919042" in changes.next_token
     assert [r["name"] for r in changes.rows] == ["Monte Orton"]
-
-
-def test_addresses_match_rules() -> None:
-    assert addresses_match("nanderson@contoso.com", "nanderson@contoso.com")
-    assert addresses_match(" nanderson@Contoso.COM ", "nanderson@contoso.com")
-    assert not addresses_match("nancy.anderson@contoso.com", "nanderson@contoso.com")
-    assert not addresses_match("NAnderson@contoso.com", "nanderson@contoso.com")
 
 
 def test_claim_xml_preserves_foreign_content() -> None:

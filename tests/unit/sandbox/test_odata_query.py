@@ -83,7 +83,7 @@ CONTACTS: dict[str, dict[str, Any]] = {
     },
 }
 ACCOUNTS = {ACCOUNT: {"accountid": ACCOUNT, "name": "Fourth Coffee", "_primarycontactid_value": None}}
-PARTIES = {
+PARTIES: dict[str, list[dict[str, Any]]] = {
     "c1": [{"participationtypemask": 1, "addressused": "a@x.com"}, {"participationtypemask": 2}],
     "c2": [{"participationtypemask": 2}],
     "c3": [],
@@ -449,7 +449,12 @@ def test_parse_orderby_and_sort_rows() -> None:
         "c2",
     ]
     assert [r["key"] for r in sort_rows(rows, parse_orderby("createdon"))] == ["c2", "c1", "c3"]
-    mixed = [{"k": 1, "n": "b"}, {"k": 2, "n": "A"}, {"k": 3, "n": "a"}, {"k": 4, "n": None}]
+    mixed: list[dict[str, Any]] = [
+        {"k": 1, "n": "b"},
+        {"k": 2, "n": "A"},
+        {"k": 3, "n": "a"},
+        {"k": 4, "n": None},
+    ]
     assert [r["k"] for r in sort_rows(mixed, [("n", False)])] == [4, 2, 3, 1]  # stable, case-insensitive
     assert [r["k"] for r in sort_rows(mixed, [("n", True)])] == [1, 2, 3, 4]
 

@@ -28,9 +28,9 @@ def state(tmp_path: Path) -> Iterator[StateDB]:
 
 
 def test_items_still_as_we_wrote_them_are_not_read_again(state: StateDB) -> None:
-    state.link("contacts", "c1", "m1", {}, mailbox_change_key="K1")
-    state.link("contacts", "c2", "m2", {}, mailbox_change_key="K2")
-    state.link("contacts", "c3", "m3", {})  # no change key known
+    state.link(Kind.CONTACTS, "c1", "m1", {}, mailbox_change_key="K1")
+    state.link(Kind.CONTACTS, "c2", "m2", {}, mailbox_change_key="K2")
+    state.link(Kind.CONTACTS, "c3", "m3", {})  # no change key known
     batch = ChangeBatch(
         FolderKind.CONTACTS,
         created=["m1", "new"],

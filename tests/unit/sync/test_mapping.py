@@ -20,6 +20,7 @@ from wizard.mailbox.base import (
     TaskItem,
     TaskStatus,
 )
+from wizard.settings.enums import Kind
 from wizard.sync import mapping as m
 from wizard.sync.mapping.specs import ADDRESS_PARTS
 from wizard.sync.model import KINDS, Direction, Fields, content_hash
@@ -69,33 +70,33 @@ def test_every_kind_has_specs_with_consistent_locks() -> None:
 
 
 def test_address2_only_with_all_addresses() -> None:
-    mailing = {s.name for s in m.field_specs("contacts")}
-    every = {s.name for s in m.field_specs("contacts", all_addresses=True)}
+    mailing = {s.name for s in m.field_specs(Kind.CONTACTS)}
+    every = {s.name for s in m.field_specs(Kind.CONTACTS, all_addresses=True)}
     assert "address1_city" in mailing and "address2_city" not in mailing
     assert every - mailing == {f"address2_{p}" for p, _a, _l in ADDRESS_PARTS}
 
 
 def test_default_directions_follow_synchronization_fields() -> None:
-    contacts = m.directions("contacts")
+    contacts = m.directions(Kind.CONTACTS)
     assert contacts["firstname"] is Direction.BOTH
     assert contacts["company"] is Direction.TO_MAILBOX
     assert contacts["telephone1"] is Direction.BOTH
-    assert m.directions("tasks")["status"] is Direction.BOTH
-    assert all(d is Direction.BOTH for n, d in m.directions("appointments").items())
+    assert m.directions(Kind.TASKS)["status"] is Direction.BOTH
+    assert all(d is Direction.BOTH for n, d in m.directions(Kind.APPOINTMENTS).items())
 
 
 def test_directions_apply_overrides() -> None:
-    result = m.directions("contacts", {"description": 0, "jobtitle": 1, "telephone2": 2, "company": 0})
+    result = m.directions(Kind.CONTACTS, {"description": 0, "jobtitle": 1, "telephone2": 2, "company": 0})
     assert result["description"] is Direction.NONE
     assert result["jobtitle"] is Direction.TO_MAILBOX
     assert result["telephone2"] is Direction.TO_CRM
     assert result["company"] is Direction.NONE
     # a group name sets all its members; a locked field may be "set" to its own default
-    grouped = m.directions("contacts", {"address1": 1, "firstname": 3}, all_addresses=True)
+    grouped = m.directions(Kind.CONTACTS, {"address1": 1, "firstname": 3}, all_addresses=True)
     assert {grouped[f"address1_{p}"] for p, _a, _l in ADDRESS_PARTS} == {Direction.TO_MAILBOX}
     assert grouped["address2_city"] is Direction.BOTH
     # Home address overrides are kept in the profile but ignored while only the mailing address syncs
-    assert "address2_city" not in m.directions("contacts", {"address2_city": 0})
+    assert "address2_city" not in m.directions(Kind.CONTACTS, {"address2_city": 0})
 
 
 @pytest.mark.parametrize(
@@ -126,9 +127,9 @@ def test_crm_select_matches_the_sandbox_schema() -> None:
     from wizard.sandbox.dataverse.schema import entity_by_set
 
     cases = [
-        ("contacts", m.crm_select("contacts", all_addresses=True)),
-        ("appointments", m.crm_select("appointments")),
-        ("tasks", m.crm_select("tasks")),
+        ("contacts", m.crm_select(Kind.CONTACTS, all_addresses=True)),
+        ("appointments", m.crm_select(Kind.APPOINTMENTS)),
+        ("tasks", m.crm_select(Kind.TASKS)),
         ("recurringappointmentmasters", m.crm_master_select()),
         ("activityparties", m.crm_party_select()),
     ]
@@ -143,17 +144,17 @@ def test_crm_select_matches_the_sandbox_schema() -> None:
         assert definition is not None
         readable = set(definition.readable()) | sandbox_gaps.get(entity_set, set())
         assert set(columns) <= readable, (entity_set, set(columns) - readable)
-    assert "address2_city" not in m.crm_select("contacts")
-    assert "recurrencepatterntype" not in m.crm_select("appointments")
+    assert "address2_city" not in m.crm_select(Kind.CONTACTS)
+    assert "recurrencepatterntype" not in m.crm_select(Kind.APPOINTMENTS)
     assert (
         m.crm_expand()
         == "appointment_activity_parties($select=participationtypemask,_partyid_value,addressused)"
     )
     assert (
-        m.crm_entity_set("appointments", {"recurrence": {"pattern": "daily"}})
+        m.crm_entity_set(Kind.APPOINTMENTS, {"recurrence": {"pattern": "daily"}})
         == "recurringappointmentmasters"
     )
-    assert m.crm_entity_set("appointments", {"recurrence": None}) == "appointments"
+    assert m.crm_entity_set(Kind.APPOINTMENTS, {"recurrence": None}) == "appointments"
 
 
 def test_context_refuses_unknown_zone() -> None:
@@ -235,11 +236,11 @@ def contact_item() -> ContactItem:
 @pytest.mark.parametrize("all_addresses", [False, True])
 def test_contact_views_agree_and_hash_equal(all_addresses: bool) -> None:
     ctx = make_ctx(all_addresses=all_addresses)
-    crm = m.crm_view("contacts", contact_row(), ctx)
-    box = m.mailbox_view("contacts", contact_item(), ctx)
+    crm = m.crm_view(Kind.CONTACTS, contact_row(), ctx)
+    box = m.mailbox_view(Kind.CONTACTS, contact_item(), ctx)
     assert synced(crm) == synced(box)
     assert content_hash(crm) == content_hash(box)
-    assert set(synced(crm)) == {s.name for s in m.field_specs("contacts", all_addresses=all_addresses)}
+    assert set(synced(crm)) == {s.name for s in m.field_specs(Kind.CONTACTS, all_addresses=all_addresses)}
     assert crm["company"] == "Contoso Ltd"
     assert crm["middlename"] == "Maria"
     assert crm["address1_line2"] == "Aufgang B"
@@ -252,34 +253,34 @@ def test_contact_views_agree_and_hash_equal(all_addresses: bool) -> None:
 
 def test_contact_metadata_owner_and_state() -> None:
     ctx = make_ctx()
-    crm = m.crm_view("contacts", contact_row(_ownerid_value=OTHER_USER, statecode=1), ctx)
+    crm = m.crm_view(Kind.CONTACTS, contact_row(_ownerid_value=OTHER_USER, statecode=1), ctx)
     assert crm["@owned_by_me"] is False and crm["@state"] == "canceled"
     item = contact_item()
     item.categories, item.props = [], NamedProps()
-    box = m.mailbox_view("contacts", item, ctx)
+    box = m.mailbox_view(Kind.CONTACTS, item, ctx)
     assert box["@tracked"] is False and box["@crmid"] is None and box["@linkstate"] is None
     item.props = NamedProps(crmlinkstate=LinkState.PENDING)
-    assert m.mailbox_view("contacts", item, ctx)["@tracked"] is True
+    assert m.mailbox_view(Kind.CONTACTS, item, ctx)["@tracked"] is True
 
 
 def test_company_only_with_synccontactcompany() -> None:
     off = make_ctx(sync_contact_company=False)
-    assert m.crm_view("contacts", contact_row(), off)["company"] is None
-    assert m.mailbox_view("contacts", contact_item(), off)["company"] is None
+    assert m.crm_view(Kind.CONTACTS, contact_row(), off)["company"] is None
+    assert m.mailbox_view(Kind.CONTACTS, contact_item(), off)["company"] is None
     on = make_ctx(account_names={})
     formatted = contact_row(
         **{"_parentcustomerid_value@OData.Community.Display.V1.FormattedValue": "Fabrikam"}
     )
-    assert m.crm_view("contacts", formatted, on)["company"] == "Fabrikam"
+    assert m.crm_view(Kind.CONTACTS, formatted, on)["company"] == "Fabrikam"
     parent_contact = contact_row(
         **{"_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "contact"}
     )
-    assert m.crm_view("contacts", parent_contact, on)["company"] is None
-    assert m.crm_view("contacts", contact_row(_parentcustomerid_value=None), make_ctx())["company"] is None
+    assert m.crm_view(Kind.CONTACTS, parent_contact, on)["company"] is None
+    assert m.crm_view(Kind.CONTACTS, contact_row(_parentcustomerid_value=None), make_ctx())["company"] is None
     # never written to Dynamics 365, and only applied to the mailbox while the option is on
-    assert "company" not in m.crm_payload("contacts", {"company": "X"}, make_ctx(), creating=False)
-    assert m.apply_to_mailbox("contacts", {"company": "X"}, contact_item(), off).company == "Contoso Ltd"
-    assert m.apply_to_mailbox("contacts", {"company": "X"}, contact_item(), make_ctx()).company == "X"
+    assert "company" not in m.crm_payload(Kind.CONTACTS, {"company": "X"}, make_ctx(), creating=False)
+    assert m.apply_to_mailbox(Kind.CONTACTS, {"company": "X"}, contact_item(), off).company == "Contoso Ltd"
+    assert m.apply_to_mailbox(Kind.CONTACTS, {"company": "X"}, contact_item(), make_ctx()).company == "X"
 
 
 CONTACT_ALTERNATIVES: dict[str, Any] = {
@@ -319,31 +320,31 @@ CONTACT_ALTERNATIVES: dict[str, Any] = {
 def test_contact_each_field_round_trips_both_ways(name: str) -> None:
     ctx = make_ctx(all_addresses=True)
     value = CONTACT_ALTERNATIVES[name]
-    before = m.mailbox_view("contacts", contact_item(), ctx)
+    before = m.mailbox_view(Kind.CONTACTS, contact_item(), ctx)
     assert before[name] != value
     # CRM -> mailbox: only this field changes in the mailbox view
-    item = m.apply_to_mailbox("contacts", {name: value}, contact_item(), ctx)
-    after = m.mailbox_view("contacts", item, ctx)
+    item = m.apply_to_mailbox(Kind.CONTACTS, {name: value}, contact_item(), ctx)
+    after = m.mailbox_view(Kind.CONTACTS, item, ctx)
     assert after[name] == value
     assert {k: v for k, v in synced(after).items() if k != name} == {
         k: v for k, v in synced(before).items() if k != name
     }
     # mailbox -> CRM: the payload, stored on the row, reads back as the same value
-    payload = m.crm_payload("contacts", {name: value}, ctx, creating=False)
+    payload = m.crm_payload(Kind.CONTACTS, {name: value}, ctx, creating=False)
     row = {**contact_row(), **payload}
-    assert m.crm_view("contacts", row, ctx)[name] == value
+    assert m.crm_view(Kind.CONTACTS, row, ctx)[name] == value
 
 
 def test_contact_create_from_mailbox_and_from_crm() -> None:
     ctx = make_ctx(all_addresses=True)
-    box = m.mailbox_view("contacts", contact_item(), ctx)
-    body = m.crm_payload("contacts", box, ctx, creating=True)
+    box = m.mailbox_view(Kind.CONTACTS, contact_item(), ctx)
+    body = m.crm_payload(Kind.CONTACTS, box, ctx, creating=True)
     assert "company" not in body and not any(k.startswith("@") for k in body)
     assert body["birthdate"] == "1980-05-17"
     row = {**body, "contactid": CONTACT, "_parentcustomerid_value": ACCOUNT, "_ownerid_value": ME}
-    assert synced(m.crm_view("contacts", row, ctx)) == synced(box)
-    crm = m.crm_view("contacts", contact_row(), ctx)
-    new = m.apply_to_mailbox("contacts", crm, None, ctx)
+    assert synced(m.crm_view(Kind.CONTACTS, row, ctx)) == synced(box)
+    crm = m.crm_view(Kind.CONTACTS, contact_row(), ctx)
+    new = m.apply_to_mailbox(Kind.CONTACTS, crm, None, ctx)
     assert isinstance(new, ContactItem) and new.id == ""
     assert new.display_name == "Anna Maria Schmidt"
     assert (
@@ -351,13 +352,13 @@ def test_contact_create_from_mailbox_and_from_crm() -> None:
         and new.props.crmorgid == ORG
         and new.props.crmlinkstate is LinkState.TRACKED
     )
-    assert synced(m.mailbox_view("contacts", new, ctx)) == synced(crm)
+    assert synced(m.mailbox_view(Kind.CONTACTS, new, ctx)) == synced(crm)
 
 
 def test_apply_does_not_modify_the_input() -> None:
     item = contact_item()
     m.apply_to_mailbox(
-        "contacts", {"telephone1": None, "address1_city": "Bonn", "firstname": "X"}, item, make_ctx()
+        Kind.CONTACTS, {"telephone1": None, "address1_city": "Bonn", "firstname": "X"}, item, make_ctx()
     )
     assert item.phones["business"] == "+49 30 1234"
     assert item.business_address is not None and item.business_address.city == "Berlin"
@@ -366,17 +367,17 @@ def test_apply_does_not_modify_the_input() -> None:
 
 def test_clearing_all_address_parts_removes_the_address() -> None:
     ctx = make_ctx()
-    clear = {s.name: None for s in m.field_specs("contacts") if s.group == "address1"}
-    assert m.apply_to_mailbox("contacts", clear, contact_item(), ctx).business_address is None
+    clear = {s.name: None for s in m.field_specs(Kind.CONTACTS) if s.group == "address1"}
+    assert m.apply_to_mailbox(Kind.CONTACTS, clear, contact_item(), ctx).business_address is None
 
 
 def test_long_street_keeps_extra_lines_in_line3() -> None:
     ctx = make_ctx()
     item = contact_item()
     item.business_address = PhysicalAddress("A\nB\nC\nD", "X")
-    view = m.mailbox_view("contacts", item, ctx)
+    view = m.mailbox_view(Kind.CONTACTS, item, ctx)
     assert (view["address1_line1"], view["address1_line2"], view["address1_line3"]) == ("A", "B", "C\nD")
-    back = m.apply_to_mailbox("contacts", synced(view), ContactItem(id="n"), ctx)
+    back = m.apply_to_mailbox(Kind.CONTACTS, synced(view), ContactItem(id="n"), ctx)
     assert back.business_address is not None and back.business_address.street == "A\nB\nC\nD"
 
 
@@ -385,10 +386,10 @@ def test_long_street_keeps_extra_lines_in_line3() -> None:
 )
 def test_birthday_is_a_date_and_never_shifts(tz: str) -> None:
     ctx = make_ctx(tz)
-    assert m.crm_view("contacts", contact_row(birthdate="1980-05-17"), ctx)["birthdate"] == "1980-05-17"
-    item = m.apply_to_mailbox("contacts", {"birthdate": "1980-05-17"}, None, ctx)
+    assert m.crm_view(Kind.CONTACTS, contact_row(birthdate="1980-05-17"), ctx)["birthdate"] == "1980-05-17"
+    item = m.apply_to_mailbox(Kind.CONTACTS, {"birthdate": "1980-05-17"}, None, ctx)
     assert isinstance(item, ContactItem) and item.birthday == date(1980, 5, 17)
-    assert m.crm_payload("contacts", {"birthdate": "1980-05-17"}, ctx, creating=False) == {
+    assert m.crm_payload(Kind.CONTACTS, {"birthdate": "1980-05-17"}, ctx, creating=False) == {
         "birthdate": "1980-05-17"
     }
 
@@ -397,7 +398,7 @@ def test_birthday_from_a_userlocal_timestamp_uses_the_local_date() -> None:
     # orgs where birthdate is UserLocal return local midnight as UTC: 22:00Z the day before in summer Berlin
     ctx = make_ctx("Europe/Berlin")
     assert (
-        m.crm_view("contacts", contact_row(birthdate="1980-05-16T22:00:00Z"), ctx)["birthdate"]
+        m.crm_view(Kind.CONTACTS, contact_row(birthdate="1980-05-16T22:00:00Z"), ctx)["birthdate"]
         == "1980-05-17"
     )
 
@@ -463,8 +464,8 @@ def appointment_item(tz: str = "Europe/Berlin") -> AppointmentItem:
 
 def test_appointment_views_agree_and_hash_equal() -> None:
     ctx = make_ctx()
-    crm = m.crm_view("appointments", appointment_row(), ctx, parties=PARTIES)
-    box = m.mailbox_view("appointments", appointment_item(), ctx)
+    crm = m.crm_view(Kind.APPOINTMENTS, appointment_row(), ctx, parties=PARTIES)
+    box = m.mailbox_view(Kind.APPOINTMENTS, appointment_item(), ctx)
     assert synced(crm) == synced(box)
     assert content_hash(crm) == content_hash(box)
     assert crm["attendees"] == [  # sorted by (type, address); addresses lower-cased, names not compared
@@ -476,7 +477,9 @@ def test_appointment_views_agree_and_hash_equal() -> None:
     assert crm["@end"] == "2026-11-25T10:30:00Z" == box["@end"]
     assert crm["@state"] == "open"
     # parties expanded into the row work the same
-    expanded = m.crm_view("appointments", {**appointment_row(), "appointment_activity_parties": PARTIES}, ctx)
+    expanded = m.crm_view(
+        Kind.APPOINTMENTS, {**appointment_row(), "appointment_activity_parties": PARTIES}, ctx
+    )
     assert synced(expanded) == synced(crm)
 
 
@@ -485,24 +488,26 @@ def test_organizer_metadata() -> None:
     someone_else = parties(
         (7, OTHER_USER, "boss@contoso.example", "systemuser"), (5, ME, MY_MAIL, "systemuser")
     )
-    assert m.crm_view("appointments", appointment_row(), ctx, parties=someone_else)["@is_organizer"] is False
-    assert m.crm_view("appointments", appointment_row(), ctx)["@is_organizer"] is True  # no parties: owner
+    assert (
+        m.crm_view(Kind.APPOINTMENTS, appointment_row(), ctx, parties=someone_else)["@is_organizer"] is False
+    )
+    assert m.crm_view(Kind.APPOINTMENTS, appointment_row(), ctx)["@is_organizer"] is True  # no parties: owner
     item = appointment_item()
     item.organizer = ("Boss", "boss@contoso.example")
-    assert m.mailbox_view("appointments", item, ctx)["@is_organizer"] is False
+    assert m.mailbox_view(Kind.APPOINTMENTS, item, ctx)["@is_organizer"] is False
     item.organizer = None
-    assert m.mailbox_view("appointments", item, ctx)["@is_organizer"] is True
+    assert m.mailbox_view(Kind.APPOINTMENTS, item, ctx)["@is_organizer"] is True
     item.is_cancelled = True
-    assert m.mailbox_view("appointments", item, ctx)["@state"] == "canceled"
-    assert m.crm_view("appointments", appointment_row(statecode=2), ctx)["@state"] == "canceled"
-    assert m.crm_view("appointments", appointment_row(statecode=1), ctx)["@state"] == "completed"
+    assert m.mailbox_view(Kind.APPOINTMENTS, item, ctx)["@state"] == "canceled"
+    assert m.crm_view(Kind.APPOINTMENTS, appointment_row(statecode=2), ctx)["@state"] == "canceled"
+    assert m.crm_view(Kind.APPOINTMENTS, appointment_row(statecode=1), ctx)["@state"] == "completed"
 
 
 def test_attendee_payload_binds_resolved_parties_and_keeps_unresolved_addresses() -> None:
     resolved = {"anna@fabrikam.example": ("contact", CONTACT)}
     ctx = make_ctx(resolve_party=resolved.get)
-    attendees = m.crm_view("appointments", appointment_row(), ctx, parties=PARTIES)["attendees"]
-    body = m.crm_payload("appointments", {"attendees": attendees}, ctx, creating=False)
+    attendees = m.crm_view(Kind.APPOINTMENTS, appointment_row(), ctx, parties=PARTIES)["attendees"]
+    body = m.crm_payload(Kind.APPOINTMENTS, {"attendees": attendees}, ctx, creating=False)
     assert sorted(body["appointment_activity_parties"], key=lambda p: p["participationtypemask"]) == [
         {
             "participationtypemask": 5,
@@ -517,7 +522,7 @@ def test_attendee_payload_binds_resolved_parties_and_keeps_unresolved_addresses(
         },
     ]
     # without an organizer in the list, I am the organizer; a create always carries the party list
-    created = m.crm_payload("appointments", {"subject": "x"}, make_ctx(), creating=True)
+    created = m.crm_payload(Kind.APPOINTMENTS, {"subject": "x"}, make_ctx(), creating=True)
     assert created["appointment_activity_parties"] == [
         {
             "participationtypemask": 7,
@@ -526,7 +531,9 @@ def test_attendee_payload_binds_resolved_parties_and_keeps_unresolved_addresses(
         }
     ]
     with pytest.raises(ValueError, match="attendee type"):
-        m.crm_payload("appointments", {"attendees": [{"address": "a@b", "type": "cc"}]}, ctx, creating=False)
+        m.crm_payload(
+            Kind.APPOINTMENTS, {"attendees": [{"address": "a@b", "type": "cc"}]}, ctx, creating=False
+        )
 
 
 def test_attendees_apply_to_mailbox() -> None:
@@ -536,12 +543,12 @@ def test_attendees_apply_to_mailbox() -> None:
         {"address": "x@y.example", "name": "", "type": "optional"},
         {"address": MY_MAIL, "name": "", "type": "organizer"},
     ]
-    item = m.apply_to_mailbox("appointments", {"attendees": attendees}, AppointmentItem(id="1"), ctx)
+    item = m.apply_to_mailbox(Kind.APPOINTMENTS, {"attendees": attendees}, AppointmentItem(id="1"), ctx)
     assert isinstance(item, AppointmentItem)
     assert item.required_attendees == [("Anna", "anna@fabrikam.example")]
     assert item.optional_attendees == [("", "x@y.example")]
     assert item.organizer == ("", MY_MAIL)
-    assert m.mailbox_view("appointments", item, ctx)["attendees"] == [
+    assert m.mailbox_view(Kind.APPOINTMENTS, item, ctx)["attendees"] == [
         {**a, "name": ""} for a in sorted(attendees, key=lambda a: (a["type"], a["address"]))
     ]
 
@@ -633,11 +640,11 @@ def test_appointment_times_are_dst_safe(
         item = AppointmentItem(
             id="1", subject="s", start=local_start, end=local_end
         )  # aware and naive (wall)
-        view = m.mailbox_view("appointments", item, ctx)
+        view = m.mailbox_view(Kind.APPOINTMENTS, item, ctx)
         assert (view["scheduledstart"], view["scheduledend"]) == (utc_start, utc_end)
     # CRM -> mailbox: the same wall clock in the mailbox zone, with the right offset
-    crm = m.crm_view("appointments", appointment_row(scheduledstart=utc_start, scheduledend=utc_end), ctx)
-    back = m.apply_to_mailbox("appointments", synced(crm), None, ctx)
+    crm = m.crm_view(Kind.APPOINTMENTS, appointment_row(scheduledstart=utc_start, scheduledend=utc_end), ctx)
+    back = m.apply_to_mailbox(Kind.APPOINTMENTS, synced(crm), None, ctx)
     assert isinstance(back, AppointmentItem) and back.start is not None and back.end is not None
     assert back.start.tzinfo is not None
     assert back.start.replace(tzinfo=None) == start and back.end.replace(tzinfo=None) == end
@@ -646,7 +653,7 @@ def test_appointment_times_are_dst_safe(
         datetime.fromisoformat(utc_end) - datetime.fromisoformat(utc_start)
     )
     payload = m.crm_payload(
-        "appointments", {"scheduledstart": utc_start, "scheduledend": utc_end}, ctx, creating=False
+        Kind.APPOINTMENTS, {"scheduledstart": utc_start, "scheduledend": utc_end}, ctx, creating=False
     )
     assert (payload["scheduledstart"], payload["scheduledend"]) == (utc_start, utc_end)
 
@@ -667,12 +674,12 @@ def test_all_day_events_do_not_shift(tz: str, day: date, utc_start: str, utc_end
     zone = ZoneInfo(tz)
     next_day = day + timedelta(days=1)
     crm = m.crm_view(
-        "appointments",
+        Kind.APPOINTMENTS,
         appointment_row(isalldayevent=True, scheduledstart=utc_start, scheduledend=utc_end),
         ctx,
     )
     assert (crm["scheduledstart"], crm["scheduledend"], crm["isalldayevent"]) == (utc_start, utc_end, True)
-    item = m.apply_to_mailbox("appointments", synced(crm), None, ctx)
+    item = m.apply_to_mailbox(Kind.APPOINTMENTS, synced(crm), None, ctx)
     assert isinstance(item, AppointmentItem) and item.is_all_day
     assert item.start is not None and item.end is not None
     assert (item.start.date(), item.start.hour, item.start.minute) == (day, 0, 0)
@@ -699,13 +706,13 @@ def test_all_day_events_do_not_shift(tz: str, day: date, utc_start: str, utc_end
         variants.pop()  # UTC midnight is exactly half a day away: ambiguous, not supported
     for start, end in variants:
         view = m.mailbox_view(
-            "appointments", AppointmentItem(id="x", start=start, end=end, is_all_day=True), ctx
+            Kind.APPOINTMENTS, AppointmentItem(id="x", start=start, end=end, is_all_day=True), ctx
         )
         assert (view["scheduledstart"], view["scheduledend"]) == (utc_start, utc_end), (start, end)
     # a CRM value written by a user in another zone (a few hours off) still lands on the same day
     off = datetime.fromisoformat(utc_start) + timedelta(hours=5)
     shifted = m.crm_view(
-        "appointments",
+        Kind.APPOINTMENTS,
         appointment_row(isalldayevent=True, scheduledstart=off.isoformat(), scheduledend=None),
         ctx,
     )
@@ -715,7 +722,7 @@ def test_all_day_events_do_not_shift(tz: str, day: date, utc_start: str, utc_end
 def test_all_day_payload_and_multi_day() -> None:
     ctx = make_ctx("Europe/Berlin")
     body = m.crm_payload(
-        "appointments",
+        Kind.APPOINTMENTS,
         {
             "isalldayevent": True,
             "scheduledstart": "2026-11-24T23:00:00Z",
@@ -730,7 +737,7 @@ def test_all_day_payload_and_multi_day() -> None:
         "scheduledend": "2026-11-27T23:00:00Z",
     }
     # switching an existing timed meeting to all-day snaps it to whole days
-    item = m.apply_to_mailbox("appointments", {"isalldayevent": True}, appointment_item(), ctx)
+    item = m.apply_to_mailbox(Kind.APPOINTMENTS, {"isalldayevent": True}, appointment_item(), ctx)
     assert isinstance(item, AppointmentItem) and item.start is not None and item.end is not None
     assert (item.start.hour, item.start.date(), item.end.date()) == (
         0,
@@ -771,13 +778,13 @@ APPOINTMENT_ALTERNATIVES: dict[str, Any] = {
 def test_appointment_each_field_round_trips(name: str) -> None:
     ctx = make_ctx()
     value = APPOINTMENT_ALTERNATIVES[name]
-    item = m.apply_to_mailbox("appointments", {name: value}, appointment_item(), ctx)
-    view = m.mailbox_view("appointments", item, ctx)
+    item = m.apply_to_mailbox(Kind.APPOINTMENTS, {name: value}, appointment_item(), ctx)
+    view = m.mailbox_view(Kind.APPOINTMENTS, item, ctx)
     if name == "isalldayevent":
         assert view["isalldayevent"] is True and view["scheduledstart"] == "2026-11-24T23:00:00Z"
     else:
         assert view[name] == value
-    payload = m.crm_payload("appointments", {name: value}, ctx, creating=False)
+    payload = m.crm_payload(Kind.APPOINTMENTS, {name: value}, ctx, creating=False)
     row = {**appointment_row(), **payload}
     series_parties = payload.get("recurringappointmentmaster_activity_parties")
     crm_parties = payload.get("appointment_activity_parties", series_parties)
@@ -789,7 +796,7 @@ def test_appointment_each_field_round_trips(name: str) -> None:
         }
         for p in crm_parties or PARTIES
     ]
-    crm = m.crm_view("appointments", row, ctx, parties=stored)
+    crm = m.crm_view(Kind.APPOINTMENTS, row, ctx, parties=stored)
     if name == "isalldayevent":
         assert crm["isalldayevent"] is True
     else:
@@ -815,19 +822,19 @@ def test_recurring_series_views_and_payload() -> None:
         "isweekdaypattern": False,
         "firstdayofweek": 1,
     }
-    crm = m.crm_view("appointments", master, ctx, parties=PARTIES)
+    crm = m.crm_view(Kind.APPOINTMENTS, master, ctx, parties=PARTIES)
     assert crm["scheduledstart"] == "2026-11-02T08:00:00Z"
     assert crm["recurrence"]["pattern"] == "weekly" and crm["recurrence"]["weekdays"] == [0]
     assert crm["recurrence"]["start_date"] == "2026-11-02" and crm["recurrence"]["end_date"] == "2026-12-28"
     assert crm["@end"] == "2026-12-28T23:00:00Z"  # the end of the series, for "present/future"
-    item = m.apply_to_mailbox("appointments", synced(crm), None, ctx)
+    item = m.apply_to_mailbox(Kind.APPOINTMENTS, synced(crm), None, ctx)
     assert isinstance(item, AppointmentItem) and item.recurrence is not None
     assert item.recurrence.pattern is RecurrencePattern.WEEKLY and item.recurrence.weekdays == (0,)
     assert item.recurrence.end_date == date(2026, 12, 28)
-    box = m.mailbox_view("appointments", item, ctx)
+    box = m.mailbox_view(Kind.APPOINTMENTS, item, ctx)
     assert synced(box) == synced(crm) and content_hash(box) == content_hash(crm)
-    body = m.crm_payload("appointments", synced(crm), ctx, creating=True)
-    assert m.crm_entity_set("appointments", crm) == "recurringappointmentmasters"
+    body = m.crm_payload(Kind.APPOINTMENTS, synced(crm), ctx, creating=True)
+    assert m.crm_entity_set(Kind.APPOINTMENTS, crm) == "recurringappointmentmasters"
     assert body["starttime"] == body["scheduledstart"] == "2026-11-02T08:00:00Z"
     assert body["duration"] == 60
     assert (body["recurrencepatterntype"], body["daysofweekmask"], body["patternendtype"]) == (1, 2, 3)
@@ -836,10 +843,10 @@ def test_recurring_series_views_and_payload() -> None:
         "recurringappointmentmaster_activity_parties" in body and "appointment_activity_parties" not in body
     )
     # the pattern read from a separate master row gives the same view
-    plain = m.crm_view("appointments", appointment_row(), ctx, parties=PARTIES, master=master)
+    plain = m.crm_view(Kind.APPOINTMENTS, appointment_row(), ctx, parties=PARTIES, master=master)
     assert plain["recurrence"] == crm["recurrence"]
     # a series that never ends has no end for the rules
-    never = m.crm_view("appointments", {**master, "patternendtype": 1}, ctx)
+    never = m.crm_view(Kind.APPOINTMENTS, {**master, "patternendtype": 1}, ctx)
     assert never["recurrence"]["end_date"] is None and never["@end"] is None
 
 
@@ -849,8 +856,8 @@ def test_mailbox_recurrence_with_monthly_relative() -> None:
     item.recurrence = Recurrence(
         RecurrencePattern.RELATIVE_MONTHLY, date(2026, 11, 10), weekdays=(1,), week_index=1, occurrences=6
     )
-    view = m.mailbox_view("appointments", item, ctx)
-    body = m.crm_payload("appointments", {"recurrence": view["recurrence"]}, ctx, creating=False)
+    view = m.mailbox_view(Kind.APPOINTMENTS, item, ctx)
+    body = m.crm_payload(Kind.APPOINTMENTS, {"recurrence": view["recurrence"]}, ctx, creating=False)
     assert (
         body["recurrencepatterntype"],
         body["instance"],
@@ -903,8 +910,8 @@ def task_item() -> TaskItem:
 
 def test_task_views_agree_and_hash_equal() -> None:
     ctx = make_ctx()
-    crm = m.crm_view("tasks", task_row(), ctx)
-    box = m.mailbox_view("tasks", task_item(), ctx)
+    crm = m.crm_view(Kind.TASKS, task_row(), ctx)
+    box = m.mailbox_view(Kind.TASKS, task_item(), ctx)
     assert synced(crm) == synced(box)
     assert content_hash(crm) == content_hash(box)
     assert crm["scheduledend"] == "2026-11-27"
@@ -925,43 +932,43 @@ def test_task_views_agree_and_hash_equal() -> None:
 )
 def test_task_status_mapping(statecode: int, statuscode: int, status: str, state: str) -> None:
     ctx = make_ctx()
-    view = m.crm_view("tasks", task_row(statecode=statecode, statuscode=statuscode), ctx)
+    view = m.crm_view(Kind.TASKS, task_row(statecode=statecode, statuscode=statuscode), ctx)
     assert (view["status"], view["@state"]) == (status, state)
-    item = m.apply_to_mailbox("tasks", {"status": status}, task_item(), ctx)
+    item = m.apply_to_mailbox(Kind.TASKS, {"status": status}, task_item(), ctx)
     assert isinstance(item, TaskItem)
-    assert m.mailbox_view("tasks", item, ctx)["status"] == status
+    assert m.mailbox_view(Kind.TASKS, item, ctx)["status"] == status
     if state != "canceled":
-        body = m.crm_payload("tasks", {"status": status}, ctx, creating=False)
+        body = m.crm_payload(Kind.TASKS, {"status": status}, ctx, creating=False)
         assert (body["statecode"], body["statuscode"]) == (statecode, statuscode)
 
 
 def test_completing_a_task() -> None:
     ctx = make_ctx()
-    assert m.crm_payload("tasks", {"status": "completed"}, ctx, creating=False) == {
+    assert m.crm_payload(Kind.TASKS, {"status": "completed"}, ctx, creating=False) == {
         "statecode": 1,
         "statuscode": 5,
     }
-    done = m.apply_to_mailbox("tasks", {"status": "completed"}, task_item(), ctx)
+    done = m.apply_to_mailbox(Kind.TASKS, {"status": "completed"}, task_item(), ctx)
     assert isinstance(done, TaskItem)
     assert done.status is TaskStatus.COMPLETED and done.completed == ctx.now
-    assert m.mailbox_view("tasks", done, ctx)["@state"] == "completed"
-    reopened = m.apply_to_mailbox("tasks", {"status": "notstarted"}, done, ctx)
+    assert m.mailbox_view(Kind.TASKS, done, ctx)["@state"] == "completed"
+    reopened = m.apply_to_mailbox(Kind.TASKS, {"status": "notstarted"}, done, ctx)
     assert isinstance(reopened, TaskItem) and reopened.completed is None
     with pytest.raises(ValueError, match="unknown status"):
-        m.crm_payload("tasks", {"status": "canceled"}, ctx, creating=False)
+        m.crm_payload(Kind.TASKS, {"status": "canceled"}, ctx, creating=False)
 
 
 @pytest.mark.parametrize(("code", "importance"), [(0, "low"), (1, "normal"), (2, "high")])
 def test_priority_and_importance(code: int, importance: str) -> None:
     ctx = make_ctx()
-    assert m.crm_view("tasks", task_row(prioritycode=code), ctx)["prioritycode"] == code
-    item = m.apply_to_mailbox("tasks", {"prioritycode": code}, task_item(), ctx)
+    assert m.crm_view(Kind.TASKS, task_row(prioritycode=code), ctx)["prioritycode"] == code
+    item = m.apply_to_mailbox(Kind.TASKS, {"prioritycode": code}, task_item(), ctx)
     assert isinstance(item, TaskItem) and item.importance == importance
     item.importance = importance.upper()
-    assert m.mailbox_view("tasks", item, ctx)["prioritycode"] == code
-    assert m.crm_payload("tasks", {"prioritycode": code}, ctx, creating=False) == {"prioritycode": code}
+    assert m.mailbox_view(Kind.TASKS, item, ctx)["prioritycode"] == code
+    assert m.crm_payload(Kind.TASKS, {"prioritycode": code}, ctx, creating=False) == {"prioritycode": code}
     with pytest.raises(ValueError):
-        m.crm_payload("tasks", {"prioritycode": 3}, ctx, creating=False)
+        m.crm_payload(Kind.TASKS, {"prioritycode": 3}, ctx, creating=False)
 
 
 TASK_ALTERNATIVES: dict[str, Any] = {
@@ -978,19 +985,21 @@ TASK_ALTERNATIVES: dict[str, Any] = {
 def test_task_each_field_round_trips(name: str, tz: str) -> None:
     ctx = make_ctx(tz)
     value = TASK_ALTERNATIVES[name]
-    item = m.apply_to_mailbox("tasks", {name: value}, task_item(), ctx)
-    assert m.mailbox_view("tasks", item, ctx)[name] == value
-    payload = m.crm_payload("tasks", {name: value}, ctx, creating=False)
-    assert m.crm_view("tasks", {**task_row(), **payload}, ctx)[name] == value
+    item = m.apply_to_mailbox(Kind.TASKS, {name: value}, task_item(), ctx)
+    assert m.mailbox_view(Kind.TASKS, item, ctx)[name] == value
+    payload = m.crm_payload(Kind.TASKS, {name: value}, ctx, creating=False)
+    assert m.crm_view(Kind.TASKS, {**task_row(), **payload}, ctx)[name] == value
 
 
 def test_task_due_date_is_local_midnight_in_crm() -> None:
-    body = m.crm_payload("tasks", {"scheduledend": "2026-03-29"}, make_ctx("Europe/Berlin"), creating=True)
+    body = m.crm_payload(Kind.TASKS, {"scheduledend": "2026-03-29"}, make_ctx("Europe/Berlin"), creating=True)
     assert body == {"scheduledend": "2026-03-28T23:00:00Z"}
-    body = m.crm_payload("tasks", {"scheduledend": "2026-03-29"}, make_ctx("America/New_York"), creating=True)
+    body = m.crm_payload(
+        Kind.TASKS, {"scheduledend": "2026-03-29"}, make_ctx("America/New_York"), creating=True
+    )
     assert body == {"scheduledend": "2026-03-29T04:00:00Z"}
     # a due time during the day stays on its local date
-    view = m.crm_view("tasks", task_row(scheduledend="2026-11-27T15:00:00Z"), make_ctx("Europe/Berlin"))
+    view = m.crm_view(Kind.TASKS, task_row(scheduledend="2026-11-27T15:00:00Z"), make_ctx("Europe/Berlin"))
     assert view["scheduledend"] == "2026-11-27"
 
 
@@ -1001,27 +1010,27 @@ def test_task_due_date_is_local_midnight_in_crm() -> None:
 def test_wrong_item_kind_and_unknown_fields_are_refused() -> None:
     ctx = make_ctx()
     with pytest.raises(ValueError):
-        m.mailbox_view("contacts", task_item(), ctx)
+        m.mailbox_view(Kind.CONTACTS, task_item(), ctx)
     with pytest.raises(ValueError):
-        m.apply_to_mailbox("tasks", {}, contact_item(), ctx)
+        m.apply_to_mailbox(Kind.TASKS, {}, contact_item(), ctx)
     for kind in KINDS:
         with pytest.raises(ValueError, match="not a synchronized field"):
             m.crm_payload(kind, {"bogus": 1}, ctx, creating=False)
     # "@" metadata is never written
-    assert m.crm_payload("tasks", {"@state": "open", "@crmid": "x"}, ctx, creating=False) == {}
+    assert m.crm_payload(Kind.TASKS, {"@state": "open", "@crmid": "x"}, ctx, creating=False) == {}
 
 
 def test_empty_values_are_none_on_both_sides() -> None:
     ctx = make_ctx()
-    crm = m.crm_view("contacts", {"contactid": CONTACT}, ctx)
-    box = m.mailbox_view("contacts", ContactItem(id="e"), ctx)
+    crm = m.crm_view(Kind.CONTACTS, {"contactid": CONTACT}, ctx)
+    box = m.mailbox_view(Kind.CONTACTS, ContactItem(id="e"), ctx)
     assert synced(crm) == synced(box)
     assert all(v is None for v in synced(crm).values())
-    assert synced(m.crm_view("tasks", {"activityid": "t"}, ctx)) == synced(
-        m.mailbox_view("tasks", TaskItem(id="t"), ctx)
+    assert synced(m.crm_view(Kind.TASKS, {"activityid": "t"}, ctx)) == synced(
+        m.mailbox_view(Kind.TASKS, TaskItem(id="t"), ctx)
     )
-    assert synced(m.crm_view("appointments", {"activityid": "a"}, ctx)) == synced(
-        m.mailbox_view("appointments", AppointmentItem(id="a"), ctx)
+    assert synced(m.crm_view(Kind.APPOINTMENTS, {"activityid": "a"}, ctx)) == synced(
+        m.mailbox_view(Kind.APPOINTMENTS, AppointmentItem(id="a"), ctx)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wizard.settings.enums import ConflictPolicy
 from wizard.sync.merge import FieldConflict, canonical, merge, parse_time, same
 from wizard.sync.model import Direction, content_hash
 
@@ -43,7 +44,7 @@ def test_conflict_crm_wins_by_default_and_keeps_the_losing_value() -> None:
 
 
 def test_conflict_mailbox_wins() -> None:
-    r = merge({"subject": "a"}, {"subject": "crm"}, {"subject": "mbx"}, BOTH, "mailbox_wins")
+    r = merge({"subject": "a"}, {"subject": "crm"}, {"subject": "mbx"}, BOTH, ConflictPolicy.MAILBOX_WINS)
     assert r.to_crm == {"subject": "mbx"} and r.to_mailbox == {}
     assert r.new_base == {"subject": "mbx"}
     assert r.conflicts[0].winner == "mailbox" and r.conflicts[0].losing_value == "crm"
@@ -65,7 +66,7 @@ def test_newest_wins(crm_time: str | None, mailbox_time: str, winner: str) -> No
         {"subject": "crm"},
         {"subject": "mbx"},
         BOTH,
-        "newest_wins",
+        ConflictPolicy.NEWEST_WINS,
         crm_modified=crm_time,
         mailbox_modified=mailbox_time,
     )
@@ -81,7 +82,7 @@ def test_newest_wins_compares_instants_not_strings() -> None:
         {"s": "crm"},
         {"s": "mbx"},
         {"s": Direction.BOTH},
-        "newest_wins",
+        ConflictPolicy.NEWEST_WINS,
         crm_modified="2026-11-25T11:00:00Z",
         mailbox_modified="2026-11-25T12:30:00+01:00",
     )
@@ -90,7 +91,7 @@ def test_newest_wins_compares_instants_not_strings() -> None:
 
 def test_ask_writes_nothing_and_records_an_unresolved_conflict() -> None:
     r = merge({"subject": "a", "x": 1}, {"subject": "crm", "x": 2}, {"subject": "mbx", "x": 1},
-              {"subject": Direction.BOTH, "x": Direction.BOTH}, "ask")  # fmt: skip
+              {"subject": Direction.BOTH, "x": Direction.BOTH}, ConflictPolicy.ASK)  # fmt: skip
     assert r.to_crm == {} and r.to_mailbox == {"x": 2}  # other fields still merge
     assert r.new_base == {"subject": "a", "x": 2}  # base kept for the undecided field
     (c,) = r.conflicts
@@ -163,10 +164,10 @@ def test_no_base_equal_values_agree_silently() -> None:
 
 def test_no_base_differing_values_are_conflicts_by_policy() -> None:
     dirs = {"a": Direction.BOTH, "b": Direction.TO_CRM}
-    r = merge(None, {"a": 1, "b": 1}, {"a": 2, "b": 2}, dirs, "mailbox_wins")
+    r = merge(None, {"a": 1, "b": 1}, {"a": 2, "b": 2}, dirs, ConflictPolicy.MAILBOX_WINS)
     assert r.to_crm == {"a": 2, "b": 2}
     assert {c.reason for c in r.conflicts} == {"no_base"}
-    r = merge(None, {"a": 1, "b": 1}, {"a": 2, "b": 2}, dirs, "crm_wins")
+    r = merge(None, {"a": 1, "b": 1}, {"a": 2, "b": 2}, dirs, ConflictPolicy.CRM_WINS)
     assert r.to_mailbox == {"a": 1} and r.to_crm == {"b": 2}
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from wizard.sync.model import Direction, Fields, Kind, Link
+from wizard.settings.enums import Kind
+from wizard.sync.model import Direction, Fields, Link
 from wizard.sync.planner import (
     CreateInCrm,
     CreateInMailbox,
@@ -40,7 +41,7 @@ def rules(**kw: Any) -> Rules:
     return Rules(directions=kw.pop("directions", DIRS), now=NOW, **kw)
 
 
-def link(cid: str = "c1", mid: str = "m1", kind: Kind = "contacts", **base: Any) -> Link:
+def link(cid: str = "c1", mid: str = "m1", kind: Kind = Kind.CONTACTS, **base: Any) -> Link:
     b: Fields = {"subject": "s", "description": "d", **base}
     return Link(kind, cid, mid, b)
 
@@ -50,7 +51,7 @@ def links(*items: Link) -> dict[str, Link]:
 
 
 def run(
-    kind: Kind = "contacts",
+    kind: Kind = Kind.CONTACTS,
     lks: dict[str, Link] | None = None,
     crm: CrmChanges | None = None,
     mbx: MailboxChanges | None = None,
@@ -126,7 +127,7 @@ def test_echo_of_our_own_write_plans_nothing() -> None:
 
 def test_metadata_change_only_updates_the_base() -> None:
     row = {"subject": "s", "description": "d", "@owned_by_me": False}
-    p = run(lks=links(link(**{"@owned_by_me": True})), crm=CrmChanges(changed={"c1": row}))
+    p = run(lks=links(link(**Fields({"@owned_by_me": True}))), crm=CrmChanges(changed={"c1": row}))
     assert types(p) == ["UpdateBase"] and p.operations[0].base["@owned_by_me"] is False  # type: ignore[union-attr]
 
 
@@ -165,15 +166,15 @@ def test_conflicts_name_their_record() -> None:
     )
     assert ops_of(contact, RecordConflict)[0].conflict.item == "Jörg Bär"
     task = run(
-        "tasks",
-        links(link(kind="tasks")),
+        Kind.TASKS,
+        links(link(kind=Kind.TASKS)),
         crm=CrmChanges(changed={"c1": {"subject": "Call back", "description": "crm"}}),
         mbx=MailboxChanges(changed={"m1": {"subject": "Call back", "description": "mbx"}}),
     )
     assert ops_of(task, RecordConflict)[0].conflict.item == "Call back"
     gone = run(
-        "tasks",
-        links(link(kind="tasks")),
+        Kind.TASKS,
+        links(link(kind=Kind.TASKS)),
         crm=CrmChanges(changed={"c1": {"subject": "Call back today", "description": "d"}}),
         mbx=MailboxChanges(deleted={"m1"}),
     )
@@ -182,7 +183,7 @@ def test_conflicts_name_their_record() -> None:
 
 def test_undecided_field_is_not_overwritten_by_a_later_one_sided_run() -> None:
     base = {"subject": "s", "description": "d", "@unresolved": {"subject": ["crm", "mbx"]}}
-    lk = links(Link("contacts", "c1", "m1", base))
+    lk = links(Link(Kind.CONTACTS, "c1", "m1", base))
     later = MailboxChanges(changed={"m1": {"subject": "mbx", "description": "new"}})
     p = run(lks=lk, mbx=later, policy="ask")
     assert p.operations[1:] == (
@@ -202,22 +203,22 @@ def test_undecided_field_is_not_overwritten_by_a_later_one_sided_run() -> None:
 
 
 @pytest.mark.parametrize(("owned", "expected"), [(True, Unlink), (False, DeleteInMailbox), (None, Unlink)])
-def test_contact_deleted_in_crm(owned: bool | None, expected: type) -> None:
-    meta = {} if owned is None else {"@owned_by_me": owned}
-    p = run("contacts", links(link(**meta)), crm=CrmChanges(deleted={"c1"}))
+def test_contact_deleted_in_crm(owned: bool | None, expected: type[Unlink | DeleteInMailbox]) -> None:
+    meta: Fields = {} if owned is None else {"@owned_by_me": owned}
+    p = run(Kind.CONTACTS, links(link(**meta)), crm=CrmChanges(deleted={"c1"}))
     (op,) = p.operations
     assert isinstance(op, expected) and op.crm_id == "c1" and op.mailbox_id == "m1"
 
 
 def test_contact_deleted_in_mailbox_forgets_the_link_and_never_deletes_in_crm() -> None:
-    p = run("contacts", links(link()), mbx=MailboxChanges(deleted={"m1"}))
+    p = run(Kind.CONTACTS, links(link()), mbx=MailboxChanges(deleted={"m1"}))
     assert p.operations == (ForgetLink("c1", "m1", p.operations[0].reason),)  # type: ignore[union-attr]
     assert not ops_of(p, DeleteInCrm) and not ops_of(p, CreateInMailbox)
 
 
 def test_contact_deleted_in_mailbox_but_edited_in_crm_comes_back() -> None:
     p = run(
-        "contacts",
+        Kind.CONTACTS,
         links(link()),
         crm=CrmChanges(changed={"c1": {"subject": "edited", "description": "d"}}),
         mbx=MailboxChanges(deleted={"m1"}),
@@ -227,7 +228,7 @@ def test_contact_deleted_in_mailbox_but_edited_in_crm_comes_back() -> None:
 
 
 def test_contact_deleted_in_mailbox_unchanged_crm_echo_does_not_come_back() -> None:
-    p = run("contacts", links(link()), crm=CrmChanges(changed={"c1": {"subject": "s", "description": "d"}}),
+    p = run(Kind.CONTACTS, links(link()), crm=CrmChanges(changed={"c1": {"subject": "s", "description": "d"}}),
             mbx=MailboxChanges(deleted={"m1"}))  # fmt: skip
     assert types(p) == ["ForgetLink"]
 
@@ -261,14 +262,14 @@ def test_delete_in_mailbox_beats_a_crm_edit_and_records_the_edit(kind: Kind) -> 
     ],
 )
 def test_appointment_deleted_in_crm(meta: dict[str, Any], expected: str) -> None:
-    p = run("appointments", links(link(kind="appointments", **meta)), crm=CrmChanges(deleted={"c1"}))
+    p = run(Kind.APPOINTMENTS, links(link(kind=Kind.APPOINTMENTS, **meta)), crm=CrmChanges(deleted={"c1"}))
     assert types(p) == [expected]
 
 
 def test_appointment_organizer_known_from_the_mailbox_side() -> None:
     p = run(
-        "appointments",
-        links(link(kind="appointments", **{"@end": FUTURE})),
+        Kind.APPOINTMENTS,
+        links(link(kind=Kind.APPOINTMENTS, **{"@end": FUTURE})),
         crm=CrmChanges(deleted={"c1"}),
         mbx=MailboxChanges(
             changed={"m1": {"subject": "s", "description": "d", "@is_organizer": True, "@end": FUTURE}}
@@ -283,19 +284,21 @@ def test_appointment_organizer_known_from_the_mailbox_side() -> None:
 )
 def test_task_deleted_in_crm_deletes_only_current_tasks(state: str | None, expected: str) -> None:
     p = run(
-        "tasks", links(link(kind="tasks", **{"@state": state, "@end": PAST})), crm=CrmChanges(deleted={"c1"})
+        Kind.TASKS,
+        links(link(kind=Kind.TASKS, **Fields({"@state": state, "@end": PAST}))),
+        crm=CrmChanges(deleted={"c1"}),
     )
     assert types(p) == [expected]
 
 
 def test_task_completed_in_the_mailbox_then_deleted_in_crm_is_kept() -> None:
-    p = run("tasks", links(link(kind="tasks", **{"@state": "open"})), crm=CrmChanges(deleted={"c1"}),
+    p = run(Kind.TASKS, links(link(kind=Kind.TASKS, **{"@state": "open"})), crm=CrmChanges(deleted={"c1"}),
             mbx=MailboxChanges(changed={"m1": {"subject": "s", "description": "d", "@state": "completed"}}))  # fmt: skip
     assert types(p) == ["Unlink"]
 
 
 def test_crm_delete_beats_a_mailbox_edit_and_records_it() -> None:
-    p = run("contacts", links(link(**{"@owned_by_me": False})), crm=CrmChanges(deleted={"c1"}),
+    p = run(Kind.CONTACTS, links(link(**Fields({"@owned_by_me": False}))), crm=CrmChanges(deleted={"c1"}),
             mbx=MailboxChanges(changed={"m1": {"subject": "mine", "description": "d"}}))  # fmt: skip
     assert types(p) == ["RecordConflict", "DeleteInMailbox"]
     c = p.operations[0].conflict  # type: ignore[union-attr]
@@ -303,22 +306,25 @@ def test_crm_delete_beats_a_mailbox_edit_and_records_it() -> None:
 
 
 def test_crm_delete_that_does_not_propagate_keeps_the_mailbox_edit() -> None:
-    p = run("contacts", links(link(**{"@owned_by_me": True})), crm=CrmChanges(deleted={"c1"}),
+    p = run(Kind.CONTACTS, links(link(**Fields({"@owned_by_me": True}))), crm=CrmChanges(deleted={"c1"}),
             mbx=MailboxChanges(changed={"m1": {"subject": "mine", "description": "d"}}))  # fmt: skip
     assert types(p) == ["Unlink"]
 
 
 def test_deleted_on_both_sides_forgets_the_link() -> None:
     p = run(
-        "tasks", links(link(kind="tasks")), crm=CrmChanges(deleted={"c1"}), mbx=MailboxChanges(deleted={"m1"})
+        Kind.TASKS,
+        links(link(kind=Kind.TASKS)),
+        crm=CrmChanges(deleted={"c1"}),
+        mbx=MailboxChanges(deleted={"m1"}),
     )
     assert types(p) == ["ForgetLink"]
 
 
 def test_crm_delete_rule_table() -> None:
-    assert crm_delete_propagates("contacts", {"@owned_by_me": False}, NOW)
-    assert not crm_delete_propagates("contacts", {}, NOW)
-    assert not crm_delete_propagates("tasks", {"@state": "completed"}, NOW)
+    assert crm_delete_propagates(Kind.CONTACTS, {"@owned_by_me": False}, NOW)
+    assert not crm_delete_propagates(Kind.CONTACTS, {}, NOW)
+    assert not crm_delete_propagates(Kind.TASKS, {"@state": "completed"}, NOW)
 
 
 # ---------------------------------------------------------------------------------------------- scope
@@ -333,8 +339,8 @@ def test_leaving_scope_unlinks_never_deletes(kind: Kind) -> None:
 
 def test_leaving_scope_beats_a_mailbox_delete() -> None:
     p = run(
-        "tasks",
-        links(link(kind="tasks")),
+        Kind.TASKS,
+        links(link(kind=Kind.TASKS)),
         crm=CrmChanges(out_of_scope={"c1"}),
         mbx=MailboxChanges(deleted={"m1"}),
     )
@@ -425,15 +431,15 @@ def test_unknown_claim_waits_for_the_lookup() -> None:
 
 
 def test_mailbox_full_resync_never_deletes_what_it_did_not_see() -> None:
-    lks = links(*(link(f"c{i}", f"m{i}", "tasks") for i in range(30)))
-    p = run("tasks", lks, mbx=MailboxChanges(changed={}, full_resync=True))
+    lks = links(*(link(f"c{i}", f"m{i}", Kind.TASKS) for i in range(30)))
+    p = run(Kind.TASKS, lks, mbx=MailboxChanges(changed={}, full_resync=True))
     assert p.operations == ()
 
 
 # --------------------------------------------------------------------------------- mass-delete guard
 
 
-def _many(n: int, kind: Kind = "tasks") -> dict[str, Link]:
+def _many(n: int, kind: Kind = Kind.TASKS) -> dict[str, Link]:
     return links(*(link(f"c{i:02}", f"m{i:02}", kind, **{"@state": "open"}) for i in range(n)))
 
 
@@ -441,39 +447,43 @@ def test_mass_delete_stops_and_asks() -> None:
     lks = _many(40)
     mbx = MailboxChanges(deleted={f"m{i:02}" for i in range(11)})
     crm = CrmChanges(changed={"cnew": {"subject": "n"}})
-    p = run("tasks", lks, crm, mbx)
+    p = run(Kind.TASKS, lks, crm, mbx)
     assert p.operations == () and p.needs_confirmation == MassDelete(11, 0, 40, 40)
 
 
 def test_mass_delete_needs_both_thresholds() -> None:
     assert (
         run(
-            "tasks", _many(40), mbx=MailboxChanges(deleted={f"m{i:02}" for i in range(10)})
+            Kind.TASKS, _many(40), mbx=MailboxChanges(deleted={f"m{i:02}" for i in range(10)})
         ).needs_confirmation
         is None
     )
     gone = MailboxChanges(deleted={f"m{i:02}" for i in range(11)})
     assert (
-        run("tasks", _many(40), CrmChanges(total=100), gone).needs_confirmation is None
+        run(Kind.TASKS, _many(40), CrmChanges(total=100), gone).needs_confirmation is None
     )  # 11 of 100 CRM rows
     crm_side = CrmChanges(deleted={f"c{i:02}" for i in range(12)})
-    p = run("tasks", _many(20), crm=crm_side)
+    p = run(Kind.TASKS, _many(20), crm=crm_side)
     assert p.needs_confirmation == MassDelete(0, 12, 20, 20)
 
 
 def test_mass_delete_forced() -> None:
-    p = run("tasks", _many(40), mbx=MailboxChanges(deleted={f"m{i:02}" for i in range(11)}), force=True)
+    p = run(Kind.TASKS, _many(40), mbx=MailboxChanges(deleted={f"m{i:02}" for i in range(11)}), force=True)
     assert len(ops_of(p, DeleteInCrm)) == 11 and p.needs_confirmation is None
 
 
 def test_mass_delete_declined_keeps_everything() -> None:
     crm = CrmChanges(changed={f"c{i:02}": {"subject": "e", "description": "d"} for i in range(11)})
     p = run(
-        "tasks", _many(40), crm, MailboxChanges(deleted={f"m{i:02}" for i in range(11)}), decline_deletes=True
+        Kind.TASKS,
+        _many(40),
+        crm,
+        MailboxChanges(deleted={f"m{i:02}" for i in range(11)}),
+        decline_deletes=True,
     )
     assert not ops_of(p, DeleteInCrm) and not ops_of(p, RecordConflict)
     assert len(ops_of(p, ForgetLink)) == 11
-    p = run("tasks", _many(40), CrmChanges(deleted={f"c{i:02}" for i in range(11)}), decline_deletes=True)
+    p = run(Kind.TASKS, _many(40), CrmChanges(deleted={f"c{i:02}" for i in range(11)}), decline_deletes=True)
     assert len(ops_of(p, Unlink)) == 11 and not ops_of(p, DeleteInMailbox)
 
 
@@ -487,7 +497,7 @@ def test_plan_order_is_deterministic() -> None:
     b = run(crm=CrmChanges(changed=dict(reversed(crm_rows.items()))),
             mbx=MailboxChanges(changed=dict(reversed(mbx_rows.items()))))  # fmt: skip
     assert a == b
-    ids = [op.crm_id if isinstance(op, CreateInMailbox) else op.mailbox_id for op in a.operations]  # type: ignore[union-attr]
+    ids = [op.crm_id if isinstance(op, CreateInMailbox) else op.mailbox_id for op in a.operations]
     assert ids == ["c3", "c5", "c9", "n1", "n2", "n8"]
     assert a.counts() == {"CreateInMailbox": 3, "CreateInCrm": 3}
 

@@ -27,7 +27,7 @@ def test_the_options_are_the_profiles_choices_per_kind() -> None:
 
 
 def test_statuses_equal_the_strings_the_faces_and_the_json_use() -> None:
-    assert KindRunStatus.NEEDS_CONFIRMATION == "needs_confirmation"
-    assert RunStatus.NOT_SYNC_COMPUTER == "not_sync_computer"
+    assert KindRunStatus.NEEDS_CONFIRMATION == "needs_confirmation"  # type: ignore[comparison-overlap]  # mypy compares the member name, not its value (python/mypy#19576)
+    assert RunStatus.NOT_SYNC_COMPUTER == "not_sync_computer"  # type: ignore[comparison-overlap]  # mypy compares the member name, not its value (python/mypy#19576)
     assert KindResult("tasks").status == "ok"
     assert json.dumps({"status": RunStatus.PARTIAL}) == '{"status": "partial"}'

@@ -8,6 +8,7 @@ import pytest
 
 from wizard.crm.fetchxml import master_fetch
 from wizard.mailbox.base import ModifiedOccurrence, Recurrence, RecurrencePattern
+from wizard.settings.enums import Kind
 from wizard.sync import recurrence as rec
 from wizard.sync.records import appointment_series as series
 
@@ -165,7 +166,7 @@ def test_a_counted_series_ends_after_its_last_occurrence() -> None:
         "patternendtype": 2,
         "occurrences": 3,
     }
-    view = mapping.crm_view("appointments", master, ctx)
+    view = mapping.crm_view(Kind.APPOINTMENTS, master, ctx)
     assert view["@end"] == "2027-01-18T23:00:00Z"  # the day after Monday 18 January, local midnight
 
 
@@ -229,10 +230,10 @@ def test_plans_carry_a_series_waiting_dates_over() -> None:
     )
 
     base = {"subject": "Weekly", "location": "Room 1", WAITING: ["2027-08-30"]}
-    link = Link("appointments", "c1", "m1", base)
+    link = Link(Kind.APPOINTMENTS, "c1", "m1", base)
     rules = Rules({"subject": Direction.BOTH, "location": Direction.BOTH}, datetime(2027, 1, 1, tzinfo=UTC))
     crm = CrmChanges({"c1": {"subject": "Renamed", "location": "Room 1"}}, frozenset(), frozenset())
-    the_plan = plan("appointments", {"c1": link}, crm, MailboxChanges({}, frozenset()), rules)
+    the_plan = plan(Kind.APPOINTMENTS, {"c1": link}, crm, MailboxChanges({}, frozenset()), rules)
     (update,) = [op for op in the_plan.operations if isinstance(op, UpdateMailbox)]
     assert update.changes["subject"] == "Renamed" and WAITING not in update.changes
     (stored,) = [op for op in the_plan.operations if isinstance(op, UpdateBase)]

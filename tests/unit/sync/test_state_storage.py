@@ -92,7 +92,7 @@ def test_a_failing_write_rolls_back_and_stops_with_a_typed_error(
     _with_history(path)
     error = sqlite3.OperationalError(message)
     if code is not None:
-        error.sqlite_errorcode = code  # type: ignore[attr-defined]
+        error.sqlite_errorcode = code
     with StateDB.open(path, clock=clock) as db:
         real = db._db
         db._db = _FailingWrites(real, error)  # type: ignore[assignment]
@@ -111,7 +111,7 @@ def test_a_read_only_file_is_not_set_aside(tmp_path: Path, monkeypatch: pytest.M
 
     def read_only(_path: Path) -> sqlite3.Connection:
         error = sqlite3.OperationalError("attempt to write a readonly database")
-        error.sqlite_errorcode = sqlite3.SQLITE_READONLY  # type: ignore[attr-defined]
+        error.sqlite_errorcode = sqlite3.SQLITE_READONLY
         raise error
 
     monkeypatch.setattr(StateDB, "_connect_checked", staticmethod(read_only))
