@@ -441,8 +441,8 @@ def test_conflicts_side_by_side_and_resolved_through_the_callback(
     # "Ask me": nothing was applied, so the card offers the two values only and says what they do
     assert not hasattr(first, "keep")
     assert [b.text() for b in first.findChildren(QPushButton)] == [
-        "Use mailbox value",
-        "Use Dynamics 365 value",
+        "Use &mailbox value",
+        "Use &Dynamics 365 value",
     ]
     assert "until you choose" in first.explanation.text()
     # side by side: the two values are on one line, the Dynamics 365 one left of the mailbox one
