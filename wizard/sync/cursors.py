@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wizard.settings.enums import Kind
 
@@ -23,6 +23,18 @@ CURSOR_VERSION = 2
 FULL_READ_EVERY = timedelta(days=1)
 """A full read of the scope at least this often: filters on time ("next 7 days") or on related rows
 (link-entity) can move a row in or out of scope without the row itself changing."""
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    """The JSON object a cursor slot holds; None when it is empty, not JSON or not an object (the slot is
+    then read as "start over")."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -36,17 +48,14 @@ class MailboxCursor:
 
     @classmethod
     def load(cls, text: str | None) -> MailboxCursor:
-        if not text:
+        data = _json_object(text)
+        if data is None:
             return cls()
-        try:
-            data = json.loads(text)
-            return cls(
-                data.get("state") or None,
-                [str(i) for i in data.get("retry") or []],
-                [str(i) for i in data.get("deleted") or []],
-            )
-        except (ValueError, AttributeError):
-            return cls()
+        return cls(
+            data.get("state") or None,
+            [str(i) for i in data.get("retry") or []],
+            [str(i) for i in data.get("deleted") or []],
+        )
 
     def dump(self) -> str:
         return json.dumps(
@@ -81,13 +90,8 @@ class CrmCursor:
 
     @classmethod
     def load(cls, text: str | None) -> CrmCursor:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return cls()
-        if not isinstance(data, dict):
+        data = _json_object(text)
+        if data is None:
             return cls()
         if data.get("v") != CURSOR_VERSION:  # the old format: a bare id -> ETag snapshot
             return cls(versions={str(k): str(v) for k, v in data.items()})
@@ -123,13 +127,8 @@ class EmailCursors:
 
     @classmethod
     def load(cls, text: str | None) -> EmailCursors:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return cls()
-        if not isinstance(data, dict):
+        data = _json_object(text)
+        if data is None:
             return cls()
         folders = data.get("folders") if isinstance(data.get("folders"), dict) else {}
         retry = data.get("retry") if isinstance(data.get("retry"), dict) else {}
@@ -150,11 +149,8 @@ class EmailCursors:
 
 def in_flight(state: StateDB) -> dict[str, str]:
     """Sends written down but not finished (a crash between sending and updating the row)."""
-    try:
-        data = json.loads(state.cursor(Kind.EMAIL, "crm") or "{}")
-    except ValueError:
-        return {}
-    outbox = data.get("outbox") if isinstance(data, dict) else None
+    data = _json_object(state.cursor(Kind.EMAIL, "crm")) or {}
+    outbox = data.get("outbox")
     return {str(k): str(v) for k, v in outbox.items()} if isinstance(outbox, dict) else {}
 
 
