@@ -1,4 +1,6 @@
-"""Fixtures shared by the integration tests that drive wizard.app against the stand-ins."""
+"""Fixtures shared by the integration tests: the stand-ins without demo data, a signed-in profile, and a
+profile set up for the engine (organization added, computer claimed, mailbox bound). A test module that needs
+other stand-ins (demo data, no EWS…) defines its own ``sandbox``."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_engine import Setup, _configure
 from wizard.app import orgs
 from wizard.app.factory import Factory
 from wizard.paths import locations
@@ -14,16 +17,26 @@ from wizard.sandbox import Sandbox
 
 
 @pytest.fixture
-def empty_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The stand-ins without demo data."""
     with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
         yield box
 
 
 @pytest.fixture
-def signed_in_factory(empty_sandbox: Sandbox, isolated_home: Path) -> Factory:
+def setup(sandbox: Sandbox) -> Iterator[Setup]:
+    """The first user's profile, ready for the engine (see ``tests.integration.test_engine._configure``)."""
+    s = _configure(sandbox)
+    try:
+        yield s
+    finally:
+        s.store.close()
+
+
+@pytest.fixture
+def signed_in_factory(sandbox: Sandbox, isolated_home: Path) -> Factory:
     """A profile with Contoso Sales added (the first user signed in; it is the synchronizing organization)."""
-    info = empty_sandbox.port_info()
+    info = sandbox.port_info()
     user = info["users"][0]
     factory = Factory(locations().ensure())
     connected = orgs.connect_org(

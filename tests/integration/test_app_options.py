@@ -14,11 +14,6 @@ from wizard.settings.enums import ConflictPolicy
 
 
 @pytest.fixture
-def sandbox(empty_sandbox: Sandbox) -> Sandbox:
-    return empty_sandbox
-
-
-@pytest.fixture
 def factory(signed_in_factory: Factory) -> Factory:
     return signed_in_factory
 

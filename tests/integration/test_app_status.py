@@ -21,11 +21,6 @@ from wizard.sync.state import ConflictRecord
 
 
 @pytest.fixture
-def sandbox(empty_sandbox: Sandbox) -> Sandbox:
-    return empty_sandbox
-
-
-@pytest.fixture
 def factory(signed_in_factory: Factory, sandbox: Sandbox) -> Factory:
     """Contoso Sales synchronizes, this computer is claimed, the mailbox is bound; contacts only."""
     factory = signed_in_factory

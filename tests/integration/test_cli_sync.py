@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,6 @@ from wizard.crm import records
 from wizard.mailbox.base import ContactItem, FolderKind
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
-
-
-@pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
 
 
 def _ok(result: CliResult) -> CliResult:

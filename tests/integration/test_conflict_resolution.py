@@ -10,16 +10,14 @@ the next run both sides are read back and compared. The stand-ins and the set-up
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.integration.test_engine import Setup, _configure, _items, _totals
+from tests.integration.test_engine import Setup, _items, _totals
 from wizard.app.conflicts import list_conflicts, resolve_conflict
 from wizard.mailbox.base import AppointmentItem, ContactItem, FolderKind, TaskItem
-from wizard.sandbox import Sandbox
 from wizard.settings.enums import ConflictPolicy, Kind
 from wizard.sync.engine import RunSummary
 from wizard.sync.state import ConflictRecord
@@ -48,21 +46,6 @@ SPECS = {
         "tasks", "activityid", FolderKind.TASKS, TaskItem, ("description", "body"), ("subject", "subject")
     ),
 }  # fmt: skip
-
-
-@pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
-
-
-@pytest.fixture
-def setup(sandbox: Sandbox) -> Iterator[Setup]:
-    s = _configure(sandbox)
-    try:
-        yield s
-    finally:
-        s.store.close()
 
 
 def _ok(summary: RunSummary) -> None:

@@ -7,7 +7,6 @@ wizard does it (organization, synchronizing computer, bound mailbox), through ``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,12 +80,6 @@ def _items(store: MailboxStore, folder: FolderKind, cls: type[Any]) -> list[Any]
     return [r.value for r in store.get_many(folder, ids) if r.ok and isinstance(r.value, cls)]
 
 
-@pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
-
-
 def _configure(sandbox: Sandbox, user: int = 0) -> Setup:
     info = sandbox.port_info()
     u = info["users"][user]
@@ -107,15 +100,6 @@ def _configure(sandbox: Sandbox, user: int = 0) -> Setup:
     store = factory.mailbox_store(bound)
     client = factory.dataverse(factory.require_sync_org())
     return Setup(factory, client, store, connected.org.user_id, sandbox)
-
-
-@pytest.fixture
-def setup(sandbox: Sandbox) -> Iterator[Setup]:
-    s = _configure(sandbox)
-    try:
-        yield s
-    finally:
-        s.store.close()
 
 
 def _new_contact(client: DataverseClient, first: str, last: str, **extra: Any) -> str:

@@ -7,13 +7,12 @@ Set up like :mod:`tests.integration.test_engine` (a sandbox per test, a profile 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from tests.integration.test_engine import Setup, _configure, _items, _ok, _totals
+from tests.integration.test_engine import Setup, _items, _ok, _totals
 from wizard.mailbox.base import (
     TRACKED_CATEGORY,
     AppointmentItem,
@@ -22,7 +21,6 @@ from wizard.mailbox.base import (
     Recurrence,
     RecurrencePattern,
 )
-from wizard.sandbox import Sandbox
 from wizard.settings.enums import Kind
 from wizard.sync import recurrence as rec
 from wizard.sync import timezones as tzs
@@ -30,21 +28,6 @@ from wizard.sync.status import StatusSnapshot, status_lines, status_snapshot
 from wizard.sync.timezones import local_zone_name
 
 INSTANCE_SELECT = ["activityid", "subject", "scheduledstart", "originalstartdate", "instancetypecode"]
-
-
-@pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
-
-
-@pytest.fixture
-def setup(sandbox: Sandbox) -> Iterator[Setup]:
-    s = _configure(sandbox)
-    try:
-        yield s
-    finally:
-        s.store.close()
 
 
 def _zone(setup: Setup) -> str:

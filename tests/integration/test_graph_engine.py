@@ -9,11 +9,9 @@ the Exchange Online binding is wired (docs/mailbox-graph.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-
-import pytest
 
 from wizard.app.factory import Factory
 from wizard.app.instance import claim_instance
@@ -41,12 +39,6 @@ from wizard.sync.state import StateDB
 from wizard.sync.timezones import local_zone_name
 
 KINDS = ["contacts", "tasks"]
-
-
-@pytest.fixture
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False) as box:
-        yield box
 
 
 def _items(store: MailboxStore, folder: FolderKind, cls: type[Any]) -> list[Any]:
