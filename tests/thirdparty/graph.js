@@ -272,6 +272,35 @@ async function main() {
         return { found: found.value.length };
     });
 
+    await step("messages_delta", async () => {
+        const first = await readAll("/me/mailFolders/sentitems/messages/delta?$select=subject", { maxPageSize: 1 });
+        const copy = first.rows.find((m) => m.subject === `Hello ${tag}`);
+        check(copy && first.last["@odata.deltaLink"], "the first round lists the sent message and ends with a delta link");
+        await client.api(`/me/messages/${copy.id}`).delete();
+        const next = await readAll(first.last["@odata.deltaLink"]);
+        check(next.rows.some((m) => m.id === copy.id && m["@removed"]), `the deleted message is @removed`);
+        return { first: first.rows.length, next: next.rows.length };
+    });
+
+    await step("todo_tasks", async () => {
+        const lists = await client.api("/me/todo/lists").get();
+        const list = lists.value.find((l) => l.wellknownListName === "defaultList");
+        check(list, "a default task list");
+        const base = `/me/todo/lists/${list.id}/tasks`;
+        const first = await readAll(`${base}/delta`);
+        check(first.last["@odata.deltaLink"], "the first round ends with a delta link");
+        const task = await client.api(base).post({ title: `Follow up ${tag}`, importance: "high" });
+        const updated = await client.api(`${base}/${task.id}`).header("If-Match", task["@odata.etag"])
+            .patch({ status: "completed" });
+        check(updated.status === "completed", `status ${updated.status}`);
+        const next = await readAll(first.last["@odata.deltaLink"]);
+        check(next.rows.some((t) => t.id === task.id && t.status === "completed"), "the task comes back completed");
+        await client.api(`${base}/${task.id}`).delete();
+        const last = await readAll(next.last["@odata.deltaLink"]);
+        check(last.rows.some((t) => t.id === task.id && t["@removed"]), "the deleted task is @removed");
+        return { task: task.id };
+    });
+
     await step("delete", async () => {
         for (const path of [
             `/me/contacts/${state.contactId}`,
