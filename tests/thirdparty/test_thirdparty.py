@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,25 +247,20 @@ def _run(node: str, client: str, env: dict[str, str]) -> Lifecycle:
     return result
 
 
-@pytest.fixture(scope="module")
-def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Lifecycle]]:
-    """Runs a client's script once per module, against stand-ins of its own (started on first use)."""
+@pytest.fixture(scope="session")
+def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Lifecycle]:
+    """Runs a client's script once per test process, against stand-ins of its own that stop when it ends (with
+    xdist a worker may come back to this module after others; the reports are kept, nothing keeps running)."""
     runs: dict[str, Lifecycle] = {}
-    boxes: list[Sandbox] = []
 
     def get(client: str) -> Lifecycle:
         if client not in runs:
             node = _node()
-            box = Sandbox(tmp_path_factory.mktemp(f"thirdparty-{client}"), demo_data=False).start()
-            boxes.append(box)
-            runs[client] = _run(node, client, _environment(box))
+            with Sandbox(tmp_path_factory.mktemp(f"thirdparty-{client}"), demo_data=False) as box:
+                runs[client] = _run(node, client, _environment(box))
         return runs[client]
 
-    try:
-        yield get
-    finally:
-        for box in boxes:
-            box.stop()
+    return get
 
 
 @pytest.mark.parametrize(
