@@ -137,7 +137,9 @@ class ReadRequests(TrackingRequests):
         more = start + size < len(rows)
         body: dict[str, Any] = {"@odata.context": f"{self.root}/$metadata#{definition.entity_set}"}
         pk = definition.primary_key
-        if annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
+        # "On the final page, the morerecords and fetchxmlpagingcookie annotations aren't included" (PAD
+        # fetchxml/page-results.md, "Last page"); a page past the end is a last page too
+        if more and annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
             orders = [attribute for attribute, _descending in query.orders]
             parts = []
             for attribute in [a for a in orders if a and a != pk] + [pk]:
@@ -151,8 +153,8 @@ class ReadRequests(TrackingRequests):
                 f'<cookie pagenumber="{int(page_number) + 1}" pagingcookie="{ms_quote(ms_quote(inner))}" '
                 'istracking="False" />'
             )
-        if annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.morerecords"):
-            body["@Microsoft.Dynamics.CRM.morerecords"] = more
+        if more and annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.morerecords"):
+            body["@Microsoft.Dynamics.CRM.morerecords"] = True
         if getattr(query, "returntotalrecordcount", False) and annotation_wanted(
             self.prefs, "Microsoft.Dynamics.CRM.totalrecordcount"
         ):
