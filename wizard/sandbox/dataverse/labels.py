@@ -297,17 +297,6 @@ OPTIONS: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
         3: ("Recurring Exception", "Wiederholungsausnahme"),
         4: ("Recurring Future Exception", "Zukünftige Wiederholungsausnahme"),
     },
-    ("activityparty", "participationtypemask"): {
-        1: ("Sender", "Absender"),
-        2: ("To Recipient", "An-Empfänger"),
-        3: ("CC Recipient", "CC-Empfänger"),
-        4: ("BCC Recipient", "BCC-Empfänger"),
-        5: ("Required attendee", "Erforderlicher Teilnehmer"),
-        6: ("Optional attendee", "Optionaler Teilnehmer"),
-        7: ("Organizer", "Organisator"),
-        8: ("Regarding", "Bezug"),
-        9: ("Owner", "Besitzer"),
-    },
 }
 
 
