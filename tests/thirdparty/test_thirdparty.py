@@ -48,19 +48,13 @@ def _xfail(reason: str) -> pytest.MarkDecorator:
 STEPS: dict[str, list[tuple[str, pytest.MarkDecorator | None]]] = {
     "dataverse": [
         ("signin", None),
-        (
-            "metadata",
-            _xfail("issue 13: no EntityDefinitions (by key, by $filter, Attributes) and no $metadata"),
-        ),
+        ("metadata", None),
         ("create", None),
         ("read_select_expand", None),
         ("update_if_match", None),
         ("update_stale_if_match", None),
         ("paging", None),
-        (
-            "fetchxml_paging",
-            _xfail("issue 13: FetchXML last page carries a paging cookie and morerecords"),
-        ),
+        ("fetchxml_paging", None),
         ("track_changes_initial", None),
         ("track_changes_incremental", None),
         ("batch_change_set", None),
