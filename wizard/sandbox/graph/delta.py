@@ -21,7 +21,9 @@ class DeltaRequests(EventRequests):
     """``…/delta`` of every collection."""
 
     # -- delta -----------------------------------------------------------------------------------------------
-    def _delta(self, box: Mailbox, req: Request, collection: str, link_path: str) -> Reply:
+    def _delta(self, box: Mailbox, req: Request, collection: str) -> Reply:
+        """One page of a delta round; its links keep the request's own path (``delta``, ``delta()``, a folder's
+        key in parentheses), so a client follows them as it spelt them."""
         token = req.query.get("$deltatoken") or req.query.get("$skiptoken")
         try:
             if token:
@@ -81,7 +83,7 @@ class DeltaRequests(EventRequests):
             "@odata.context": f"{self.url}/$metadata#Collection({odata_type(collection)[1:]})",
             "value": values,
         }
-        base = self.base_url + API + link_path
+        base = self.base_url + API + req.path
         if nxt is not None:
             document["@odata.nextLink"] = f"{base}?$skiptoken={self.data.encode_token(nxt)}"
         else:

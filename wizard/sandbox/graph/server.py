@@ -25,7 +25,16 @@ from typing import Any
 from wizard.sandbox.graph.handler import GraphHandler
 from wizard.sandbox.graph.items import ItemRequests
 from wizard.sandbox.graph.messages import MessageRequests
-from wizard.sandbox.graph.protocol import API, MAX_BATCH, GraphError, Reply, Request, parse_request, throttled
+from wizard.sandbox.graph.protocol import (
+    API,
+    MAX_BATCH,
+    GraphError,
+    Reply,
+    Request,
+    parse_request,
+    segments,
+    throttled,
+)
 from wizard.sandbox.graph.store import (
     Mailbox,
 )
@@ -36,7 +45,14 @@ class GraphStandIn(MessageRequests, ItemRequests):
 
     # -- dispatch ----------------------------------------------------------------------------------------
     def dispatch(self, box: Mailbox, req: Request) -> Reply:
-        parts = [p for p in req.path.split("/") if p]
+        """Answer one request; the preferences it honoured go out as ``Preference-Applied``."""
+        reply = self._route(box, req)
+        if req.applied and 200 <= reply.status < 300:
+            reply.headers["Preference-Applied"] = ", ".join(dict.fromkeys(req.applied))
+        return reply
+
+    def _route(self, box: Mailbox, req: Request) -> Reply:
+        parts = segments(req.path)
         if not parts or parts[0] != "me":
             raise GraphError(
                 400, "BadRequest", f"Resource not found for the segment '{parts[0] if parts else ''}'."
@@ -61,6 +77,9 @@ class GraphStandIn(MessageRequests, ItemRequests):
             return self._send_mail(box, req)
         if head == "mailfolders" and len(rest) >= 2:
             return self._mail_folder(box, req, rest[1], rest[2:])
+        if head == "messages" and rest[1:] == ["delta"]:
+            raise GraphError(400, "ErrorInvalidUrlQuery",
+                             "Change tracking of messages is offered per mail folder: mailFolders/{id}/messages/delta.")  # fmt: skip
         if head == "messages" and len(rest) >= 2:
             return self._message(box, req, rest[1], rest[2:])
         if head == "contacts":
@@ -78,7 +97,7 @@ class GraphStandIn(MessageRequests, ItemRequests):
         if head == "events":
             return self._items(box, req, "events", rest[1:])
         if head == "calendarview" and rest[1:] == ["delta"]:
-            return self._delta(box, req, "events", "/me/calendarView/delta")
+            return self._delta(box, req, "events")
         if head == "todo" and len(rest) >= 2 and rest[1].lower() == "lists":
             return self._todo(box, req, rest[2:])
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
