@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
@@ -35,7 +36,7 @@ from wizard.sandbox.graph.store import (
     GraphData,
     Mailbox,
 )
-from wizard.sandbox.graph.times import as_utc_value, graph_time
+from wizard.sandbox.graph.times import check_zone, graph_time, preferred_zone, render_time
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenRejected, TokenSigner
 
@@ -237,12 +238,19 @@ class ServiceBase:
             out["parentFolderId"] = "contacts-" + box.oid
         out.update(resource)
         prefer = req.prefer
-        if entry.collection == "events" and re.search(r'outlook\.timezone="?UTC', prefer, re.IGNORECASE):
+        if entry.collection == "events":
+            # "If the Prefer: outlook.timezone header is not specified, the start and end times are returned in UTC"
+            preferred = preferred_zone(req)
+            name, zone = preferred or ("UTC", UTC)
             for key in ("start", "end"):
                 if key in out:
-                    out[key] = as_utc_value(out[key])
+                    out[key] = render_time(out[key], zone, name, all_day=bool(out.get("isAllDay")))
+            if preferred is not None:
+                req.applied.append(f'outlook.timezone="{name}"')
         if "body" in out and isinstance(out["body"], dict):
             wants_text = re.search(r'outlook\.body-content-type="?text', prefer, re.IGNORECASE)
+            if wants_text:
+                req.applied.append('outlook.body-content-type="text"')
             if wants_text and out["body"].get("contentType") == "html":
                 out["body"] = {
                     "contentType": "text",
@@ -334,6 +342,8 @@ class ServiceBase:
                 raise GraphError(
                     400, "ErrorInvalidRequest", f"The value of '{key}' is not a valid dateTimeTimeZone."
                 )
+            if key in fields and fields[key] is not None:
+                check_zone(fields[key])
         return fields
 
     def _invite(self, box: Mailbox, event: dict[str, Any]) -> None:

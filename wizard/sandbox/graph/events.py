@@ -16,7 +16,7 @@ from wizard.sandbox.graph.store import (
     Mailbox,
     new_change_key,
 )
-from wizard.sandbox.graph.times import graph_time, time_window
+from wizard.sandbox.graph.times import graph_time, time_window, zone_or_utc
 
 
 class EventRequests(ServiceBase):
@@ -56,7 +56,7 @@ class EventRequests(ServiceBase):
         assert start is not None and end is not None
         begin, finish = instances.occurrence_times(resource, day, start, end)
         zone_name = str((resource.get("start") or {}).get("timeZone") or "UTC")
-        zone = instances.zone_of(zone_name)
+        zone = zone_or_utc(zone_name)
         exception = master.exceptions.get(day.isoformat())
         resource.update(
             {

@@ -161,6 +161,9 @@ class ItemRequests(DeltaRequests):
             fields["iCalUId"] = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
             self._check_recurrence(fields.get("recurrence"))
             fields["type"] = "seriesMaster" if fields.get("recurrence") else "singleInstance"
+            # the zones the event was created in (event resource: originalStartTimeZone, originalEndTimeZone)
+            fields["originalStartTimeZone"] = str(fields["start"].get("timeZone") or "UTC")
+            fields["originalEndTimeZone"] = str(fields["end"].get("timeZone") or "UTC")
             fields.setdefault("isCancelled", False)
             fields["isOrganizer"] = True
             if fields.get("attendees"):
