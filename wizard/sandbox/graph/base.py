@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from wizard.sandbox._http import FaultPlan, SandboxServer
 from wizard.sandbox.directory import Directory, DirectoryUser
+from wizard.sandbox.graph.filters import compile_filter
 from wizard.sandbox.graph.handler import GraphHandler
 from wizard.sandbox.graph.mime import message_from_mime
 from wizard.sandbox.graph.protocol import (
@@ -280,17 +281,9 @@ class ServiceBase:
         entries = self.data.items(box, collection)
         raw_filter = req.query.get("$filter", "").strip()
         if raw_filter:
-            match = re.fullmatch(
-                r"singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*\1/id eq '([^']*)' and \1/value eq '((?:[^']|'')*)'\s*\)",
-                raw_filter,
-                flags=re.IGNORECASE,
-            )
-            if match is None:
-                raise GraphError(
-                    400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
-                )
-            key, value = ext_key(match.group(2)), match.group(3).replace("''", "'")
-            entries = [e for e in entries if e.ext.get(key) == value]
+            family = "messages" if collection in MAIL_COLLECTIONS else collection
+            wanted = compile_filter(raw_filter, family)
+            entries = [e for e in entries if wanted(_filter_view(e))]
         return self._paged(box, req, entries)
 
     def _paged(self, box: Mailbox, req: Request, entries: list[Entry]) -> Reply:
@@ -360,3 +353,13 @@ class ServiceBase:
                        f"Subject: {event.get('subject') or ''}\r\nMessage-ID: <{uuid.uuid4().hex}@sandbox.graph>\r\n"
                        "Content-Type: text/plain; charset=utf-8\r\n\r\nMeeting request\r\n").encode()  # fmt: skip
                 self.data.insert(target, "inbox", message_from_mime(raw), mime=raw)
+
+
+def _filter_view(entry: Entry) -> dict[str, Any]:
+    """What ``$filter`` sees of an item: its resource, its timestamps and its extended properties."""
+    return {
+        **entry.resource,
+        "createdDateTime": entry.created,
+        "lastModifiedDateTime": entry.modified,
+        "singleValueExtendedProperties": [{"id": key, "value": value} for key, value in entry.ext.items()],
+    }
