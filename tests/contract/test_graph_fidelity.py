@@ -216,7 +216,9 @@ def test_event_times_come_back_in_utc_unless_a_zone_is_preferred(http: Http, wri
     not specified, the start and end times are returned in UTC"; with it, in that zone (Windows names such as
     "Eastern Standard Time" and the IANA names of dateTimeTimeZone's list). The answer carries
     ``Preference-Applied`` (delta-query-events shows it for ``odata.maxpagesize``; Outlook does the same for
-    ``outlook.timezone``). Windows names map with CLDR's windowsZones. An 08:00 UTC meeting never reads 09:00."""
+    ``outlook.timezone``). Windows names map with CLDR's windowsZones. An 08:00 UTC meeting never reads 09:00.
+    "List calendarView" (learn.microsoft.com/graph/api/user-list-calendarview) and event-delta take the header
+    the same way."""
     end = written[:11] + f"{int(written[11:13]) + 1:02d}" + written[13:]
     created = _event(http, "Termin", written, end, zone)
     assert created["originalStartTimeZone"] == zone
@@ -236,6 +238,9 @@ def test_event_times_come_back_in_utc_unless_a_zone_is_preferred(http: Http, wri
     listed = http("GET", "/me/events", headers={"Prefer": 'outlook.timezone="Pacific Standard Time"'})
     assert [_start(e) for e in _ok(listed)["value"]] == [("2026-01-15T00:00:00", "Pacific Standard Time")]
     assert listed.headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
+    view = http("GET", f"/me/calendarView?{WINDOW}", headers={"Prefer": 'outlook.timezone="Europe/Berlin"'})
+    assert [_start(e) for e in _ok(view)["value"]] == [("2026-01-15T09:00:00", "Europe/Berlin")]
+    assert view.headers["Preference-Applied"] == 'outlook.timezone="Europe/Berlin"'
     delta = http("GET", f"/me/calendarView/delta()?{WINDOW}")
     assert [_start(e) for e in _ok(delta)["value"]] == [("2026-01-15T08:00:00", "UTC")]
 
@@ -263,6 +268,15 @@ def test_a_windows_zone_series_keeps_its_wall_clock_time_across_dst(http: Http) 
         ("2026-03-23T08:00:00", "UTC"),
         ("2026-03-30T07:00:00", "UTC"),
         ("2026-04-06T07:00:00", "UTC"),
+    ]
+    view = _ok(http("GET", f"/me/calendarView?{window}&$top=2"))
+    assert [_start(i) for i in view["value"]] == [
+        ("2026-03-23T08:00:00", "UTC"),
+        ("2026-03-30T07:00:00", "UTC"),
+    ]
+    assert all(i["type"] == "occurrence" and i["seriesMasterId"] == master["id"] for i in view["value"])
+    assert [_start(i) for i in _ok(http("GET", view["@odata.nextLink"]))["value"]] == [
+        ("2026-04-06T07:00:00", "UTC")
     ]
     local = http("GET", f"/me/calendarView/delta?{window}", headers={"Prefer": f'outlook.timezone="{zone}"'})
     assert {_start(i) for i in _ok(local)["value"]} == {

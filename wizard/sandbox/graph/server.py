@@ -96,6 +96,10 @@ class GraphStandIn(MessageRequests, ItemRequests):
                 return self._items(box, req, "events", rest[2:])
         if head == "events":
             return self._items(box, req, "events", rest[1:])
+        if head == "calendarview" and len(rest) == 1:
+            if method != "GET":
+                raise GraphError(405, "ErrorInvalidRequest", "Method not allowed.")
+            return self._calendar_view(box, req)
         if head == "calendarview" and rest[1:] == ["delta"]:
             return self._delta(box, req, "events")
         if head == "todo" and len(rest) >= 2 and rest[1].lower() == "lists":
