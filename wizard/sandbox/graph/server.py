@@ -2,17 +2,20 @@
 
 What it serves, and how it answers, follows the Graph v1.0 reference: messages in the well-known mail
 folders (``inbox``, ``sentitems``, ``deleteditems``) with ``$value`` MIME and ``sendMail`` (JSON or base64
-MIME), personal contacts, calendar events (``/me/calendarView/delta`` for changes; recurring series with
+MIME), personal contacts, calendar events (``/me/calendarView`` and ``/me/calendarView/delta``; times in UTC
+unless ``Prefer: outlook.timezone`` names a Windows or IANA zone, see :mod:`.times`; recurring series with
 ``/instances``, exceptions and cancelled occurrences, see :mod:`.instances`), To Do tasks of the
-default list with open extensions, delta rounds (``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed``
-rows, 410 ``SyncStateNotFound`` for a lost or damaged token), single-value extended properties (written on
+default list with open extensions, delta rounds (``delta`` in every spelling, ``delta()`` included;
+``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed`` rows, 410 ``SyncStateNotFound`` for a lost or damaged
+token), ``$filter`` (:mod:`.filters`), single-value extended properties (written on
 create/PATCH, read with ``$expand``, found with ``$filter=singleValueExtendedProperties/Any(...)``),
 ``If-Match`` change keys (412 ``ErrorIrresolvableConflict``), JSON ``$batch`` (at most 20 requests; each
 one can be throttled on its own) and the ``{"error": {"code", "message", "innerError"}}`` error bodies.
 docs/sandbox-fidelity.md lists what is simplified.
 
 The parts: :mod:`.base` (state, sign-in, reading), :mod:`.messages`, :mod:`.items` (contacts, events, To Do),
-:mod:`.events` (series), :mod:`.delta`, :mod:`.handler` (HTTP); this module routes ``/me/…`` and ``$batch``.
+:mod:`.events` (series, calendarView), :mod:`.delta`, :mod:`.filters`, :mod:`.times`, :mod:`.handler` (HTTP);
+this module routes ``/me/…`` and ``$batch``.
 """
 
 from __future__ import annotations
