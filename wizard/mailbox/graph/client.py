@@ -93,7 +93,7 @@ class GraphSettings:
     #: the calendarView delta window, relative to now
     calendar_past_days: int = 365
     calendar_future_days: int = 730
-    #: IANA zone appointment times are shown in; None = UTC (instants are equal either way)
+    #: zone appointment times are shown and series written in (IANA or Windows name); None = UTC
     timezone: str | None = None
     #: requests per JSON $batch (Graph allows at most 20)
     batch_size: int = MAX_BATCH
