@@ -163,7 +163,8 @@ def test_delta_where_v1_has_none_is_refused_in_every_form(http: Http, path: str)
 def test_send_mail_parameters_match_case_insensitively(http: Http, standin: GraphStandIn) -> None:
     """user-sendmail (learn.microsoft.com/graph/api/user-sendmail): the action's parameters are ``Message`` and
     ``SaveToSentItems`` (so spelt in Graph's metadata, and so sent by generated clients); OData matches action
-    parameters case-insensitively in Graph, as it does segments and query options."""
+    parameters case-insensitively in Graph, as it does segments and query options, and refuses a parameter the
+    action does not have."""
     message = {
         "subject": "Gruß",
         "body": {"contentType": "Text", "content": "Hallo"},
@@ -179,6 +180,8 @@ def test_send_mail_parameters_match_case_insensitively(http: Http, standin: Grap
     assert len(standin.data.items(standin.mailbox(ANNA), "sentitems")) == 1
     missing = http("POST", "/me/sendMail", json={"SaveToSentItems": True})
     assert missing.status_code == 400 and "message" in missing.json()["error"]["message"].lower()
+    unknown = http("POST", "/me/sendMail", json={"Message": message, "SaveToDrafts": True})
+    assert unknown.status_code == 400 and "'SaveToDrafts'" in unknown.json()["error"]["message"]
     # the same action inside a $batch
     batch = {
         "requests": [

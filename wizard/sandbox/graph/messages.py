@@ -114,7 +114,7 @@ class MessageRequests(DeltaRequests):
             if not raw.strip():
                 raise GraphError(400, "ErrorMimeContentInvalid", "The MIME content is empty.")
         else:
-            params = action_parameters(req.json(), "Message", "SaveToSentItems")
+            params = action_parameters(req.json(), "sendMail", "Message", "SaveToSentItems")
             message = params.get("Message")
             if not isinstance(message, dict):
                 raise GraphError(400, "ErrorInvalidRequest", "The 'message' parameter is required.")

@@ -133,10 +133,15 @@ def segments(path: str) -> list[str]:
     return out
 
 
-def action_parameters(document: Mapping[str, Any], *names: str) -> dict[str, Any]:
+def action_parameters(document: Mapping[str, Any], action: str, *names: str) -> dict[str, Any]:
     """An OData action's parameters by their metadata names, matched case-insensitively as Graph does
-    (``sendMail`` with ``{"Message": …, "SaveToSentItems": …}`` from a generated client)."""
+    (``sendMail`` with ``{"Message": …, "SaveToSentItems": …}`` from a generated client); a parameter the action
+    does not have is refused (400), as OData refuses it."""
     wanted = {name.lower(): name for name in names}
+    for key in document:
+        if key.lower() not in wanted and not key.startswith("@"):
+            raise GraphError(400, "BadRequest",
+                             f"The parameter '{key}' in the request payload is not a valid parameter for the operation '{action}'.")  # fmt: skip
     return {wanted[key.lower()]: value for key, value in document.items() if key.lower() in wanted}
 
 
