@@ -4,6 +4,9 @@ Windows and IANA zone names, and ``$filter`` on messages (issue 13). Each test n
 
 from __future__ import annotations
 
+import http.client as http_client
+import json
+import ssl
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -287,6 +290,34 @@ def test_a_windows_zone_series_keeps_its_wall_clock_time_across_dst(http: Http) 
         ("2026-03-30T09:00:00", zone),
         ("2026-04-06T09:00:00", zone),
     }
+
+
+def test_preferences_in_separate_prefer_headers_all_apply(
+    http: Http, standin: GraphStandIn, tls: SandboxTLS, signer: TokenSigner, directory: Directory
+) -> None:
+    """RFC 7240 / RFC 9110 section 5.3: ``Prefer`` may be sent as several header lines, one preference each (as
+    some clients do for ``odata.maxpagesize`` and ``outlook.timezone``); they combine into one list."""
+    for day in (15, 16):
+        _event(http, "P", f"2026-01-{day}T09:00:00", f"2026-01-{day}T10:00:00", "W. Europe Standard Time")
+    user = directory.user(ANNA)
+    assert user is not None
+    token = signer.issue(oid=user.oid, upn=user.upn, tenant_id=directory.tenant_id, audience=standin.base_url)
+    host, port = standin.base_url.split("//", 1)[1].split(":")
+    connection = http_client.HTTPSConnection(
+        host, int(port), context=ssl.create_default_context(cafile=str(tls.ca_file))
+    )
+    try:
+        connection.putrequest("GET", "/v1.0/me/events")
+        connection.putheader("Authorization", f"Bearer {token}")
+        connection.putheader("Prefer", "odata.maxpagesize=1")
+        connection.putheader("Prefer", 'outlook.timezone="Pacific Standard Time"')
+        connection.endheaders()
+        answer = connection.getresponse()
+        page = json.loads(answer.read())
+    finally:
+        connection.close()
+    assert answer.status == 200 and len(page["value"]) == 1 and "@odata.nextLink" in page
+    assert _start(page["value"][0]) == ("2026-01-15T00:00:00", "Pacific Standard Time")
 
 
 def test_unknown_zones_are_refused_on_write(http: Http) -> None:
