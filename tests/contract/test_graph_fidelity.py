@@ -409,6 +409,19 @@ def test_unsupported_message_filters_are_400_error_invalid_url_query_filter(
     )
 
 
+def test_event_filters_compare_start_in_utc(http: Http) -> None:
+    """ "Use the $filter query parameter" on events (learn.microsoft.com/graph/filter-query-parameter): ``start/
+    dateTime`` is text compared in UTC, whatever zone the event was made in; ``$top``/``$skip`` that are not
+    whole numbers are a 400, not a stand-in failure."""
+    _event(http, "Berlin", "2026-01-15T09:00:00", "2026-01-15T10:00:00", "W. Europe Standard Time")
+    _event(http, "Seattle", "2026-01-15T09:00:00", "2026-01-15T10:00:00", "Pacific Standard Time")
+    expression = quote("start/dateTime ge '2026-01-15T08:00:00' and start/dateTime lt '2026-01-15T09:00:00'")
+    found = _ok(http("GET", f"/me/events?$filter={expression}"))["value"]
+    assert [e["subject"] for e in found] == ["Berlin"]
+    assert http("GET", "/me/events?$top=zwei").status_code == 400
+    assert http("GET", "/me/events?$skip=-1").status_code == 400
+
+
 def test_filters_page_and_keep_the_filter_in_the_next_link(http: Http, standin: GraphStandIn) -> None:
     """Paging ("Paging Microsoft Graph data in your app"): the nextLink carries the query, $filter included."""
     for n in range(5):

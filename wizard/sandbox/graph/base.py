@@ -289,7 +289,7 @@ class ServiceBase:
     def _paged(self, box: Mailbox, req: Request, entries: list[Entry]) -> Reply:
         """One page of rendered entries, ``@odata.nextLink`` with ``$skip`` while more follow."""
         size = req.page_size()
-        skip = int(req.query.get("$skip", "0") or 0)
+        skip = req.int_option("$skip", 0)
         page = entries[skip : skip + size]
         document: dict[str, Any] = {"value": [self._render(box, e, req) for e in page]}
         if skip + size < len(entries):
@@ -356,10 +356,16 @@ class ServiceBase:
 
 
 def _filter_view(entry: Entry) -> dict[str, Any]:
-    """What ``$filter`` sees of an item: its resource, its timestamps and its extended properties."""
-    return {
+    """What ``$filter`` sees of an item: its resource (an event's start and end in UTC), its timestamps and its
+    extended properties."""
+    view = {
         **entry.resource,
         "createdDateTime": entry.created,
         "lastModifiedDateTime": entry.modified,
         "singleValueExtendedProperties": [{"id": key, "value": value} for key, value in entry.ext.items()],
     }
+    if entry.collection == "events":
+        for key in ("start", "end"):
+            if key in view:
+                view[key] = render_time(view[key], UTC, "UTC", all_day=bool(view.get("isAllDay")))
+    return view

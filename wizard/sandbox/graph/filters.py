@@ -32,7 +32,7 @@ FILTERABLE: dict[str, tuple[str, ...]] = {
     ),
     "events": (
         "subject", "isAllDay", "type", "createdDateTime", "lastModifiedDateTime", "categories",
-        "singleValueExtendedProperties",
+        "start/dateTime", "end/dateTime", "singleValueExtendedProperties",
     ),
     "tasks": ("title", "status", "importance", "createdDateTime", "lastModifiedDateTime", "categories"),
 }  # fmt: skip

@@ -107,8 +107,17 @@ class Request:
         if match:
             return max(1, min(int(match.group(1)), MAX_PAGE))
         if "$top" in self.query:
-            return max(1, min(int(self.query["$top"]), MAX_PAGE))
+            return max(1, min(self.int_option("$top", DEFAULT_PAGE), MAX_PAGE))
         return DEFAULT_PAGE
+
+    def int_option(self, name: str, default: int) -> int:
+        """A whole-number query option (``$top``, ``$skip``); anything else is a 400, as OData answers it."""
+        text = self.query.get(name, "").strip()
+        if not text:
+            return default
+        if not text.isdigit():
+            raise GraphError(400, "BadRequest", f"Invalid value '{text}' for the query option '{name}'.")
+        return int(text)
 
 
 #: the spellings of the delta function: "/delta is a shortcut for the fully qualified name /microsoft.graph.delta"
