@@ -392,6 +392,12 @@ def test_message_filters_of_use_query_parameters(http: Http, standin: GraphStand
         "subject eq 'a' and",
         "subject has 'a'",
         "endswith(subject,'x'",
+        "receivedDateTime ge 2026-13-45T00:00:00Z",
+        "isRead gt true",
+        "startswith(subject,5)",
+        "categories/any(c: c eq 'x'",
+        "subject eq 'a' subject",
+        pytest.param("(" * 5000 + "isRead eq true" + ")" * 5000, id="deeply-nested"),
     ],
 )
 def test_unsupported_message_filters_are_400_error_invalid_url_query_filter(

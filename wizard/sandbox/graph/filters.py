@@ -64,7 +64,7 @@ def compile_filter(text: str, collection: str) -> Predicate:
         predicate = parser.expression({})
         if parser.pos != len(tokens):
             raise FilterInvalid("trailing text")
-    except FilterInvalid as exc:
+    except (FilterInvalid, RecursionError) as exc:  # RecursionError: thousands of nested parentheses
         raise invalid_filter() from exc
     return lambda view: bool(predicate(view))
 
@@ -208,7 +208,10 @@ class _Parser:
         if token.kind == "string":
             return token.text[1:-1].replace("''", "'")
         if token.kind == "when":
-            return _when(token.text)
+            try:
+                return _when(token.text)
+            except ValueError as exc:
+                raise FilterInvalid(f"not a date-time: {token.text!r}") from exc
         if token.kind == "number":
             return float(token.text)
         if token.kind == "name" and token.text.lower() in ("true", "false"):
