@@ -85,6 +85,13 @@ def _deliver(standin: GraphStandIn, subject: str, sender: str = "bernd.weber@fab
     return standin.deliver(ANNA, raw).id
 
 
+def _inbox_item(standin: GraphStandIn, item_id: str) -> dict[str, Any]:
+    """The stored resource of a message in Anna's Inbox (to date it back, as mail received earlier)."""
+    entry = standin.data.get(standin.mailbox(ANNA), item_id, ("inbox",))
+    assert entry is not None
+    return entry.resource
+
+
 # -- 1. delta() ----------------------------------------------------------------------------------------------
 
 
@@ -362,9 +369,7 @@ def test_message_filters_of_use_query_parameters(http: Http, standin: GraphStand
     first = _deliver(standin, "Angebot Maier")
     _deliver(standin, "Angebot O'Brien", sender="ob@example.org")
     _deliver(standin, "Rechnung 42")
-    box = standin.mailbox(ANNA)
-    standin.data.get(box, first, ("inbox",)).resource["receivedDateTime"] = "2026-01-02T10:00:00Z"  # type: ignore[union-attr]
-    standin.data.get(box, first, ("inbox",)).resource["isRead"] = True  # type: ignore[union-attr]
+    _inbox_item(standin, first).update(receivedDateTime="2026-01-02T10:00:00Z", isRead=True)
     assert _subjects(http, "subject eq 'Rechnung 42'") == ["Rechnung 42"]
     assert _subjects(http, "subject eq 'Angebot O''Brien'") == ["Angebot O'Brien"]
     assert _subjects(http, "startswith(subject,'Angebot')") == ["Angebot Maier", "Angebot O'Brien"]
@@ -426,6 +431,27 @@ def test_event_filters_compare_start_in_utc(http: Http) -> None:
     assert [e["subject"] for e in found] == ["Berlin"]
     assert http("GET", "/me/events?$top=zwei").status_code == 400
     assert http("GET", "/me/events?$skip=-1").status_code == 400
+
+
+def test_message_delta_takes_only_a_received_date_filter_and_keeps_it(
+    http: Http, standin: GraphStandIn
+) -> None:
+    """message-delta (learn.microsoft.com/graph/api/message-delta), "OData query parameters": "The only supported
+    $filter expressions are $filter=receivedDateTime+ge+{value} or $filter=receivedDateTime+gt+{value}"; like
+    every query option it is encoded into the nextLink and deltaLink tokens and applies to the whole round and
+    the rounds after it."""
+    old = _deliver(standin, "Alt")
+    _inbox_item(standin, old)["receivedDateTime"] = "2026-01-02T10:00:00Z"
+    fresh = [_deliver(standin, f"Neu {n}") for n in range(2)]
+    query = "$filter=" + quote("receivedDateTime ge 2026-06-01T00:00:00Z")
+    ids, _, delta_link = _round(http, f"/me/mailFolders/inbox/messages/delta()?{query}")
+    assert ids == fresh and "$filter" not in delta_link
+    assert _ok(http("PATCH", f"/me/messages/{old}", json={"isRead": True}))["isRead"] is True
+    newest = _deliver(standin, "Neuer")
+    assert [row["id"] for row in _ok(http("GET", delta_link))["value"]] == [newest]
+    for refused in ("subject eq 'Alt'", "receivedDateTime le 2026-06-01T00:00:00Z"):
+        answer = http("GET", "/me/mailFolders/inbox/messages/delta?$filter=" + quote(refused))
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "ErrorInvalidUrlQueryFilter"
 
 
 def test_filters_page_and_keep_the_filter_in_the_next_link(http: Http, standin: GraphStandIn) -> None:

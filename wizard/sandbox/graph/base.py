@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from wizard.sandbox._http import FaultPlan, SandboxServer
 from wizard.sandbox.directory import Directory, DirectoryUser
-from wizard.sandbox.graph.filters import compile_filter
+from wizard.sandbox.graph.filters import compile_filter, filter_view
 from wizard.sandbox.graph.handler import GraphHandler
 from wizard.sandbox.graph.mime import message_from_mime
 from wizard.sandbox.graph.protocol import (
@@ -283,7 +283,7 @@ class ServiceBase:
         if raw_filter:
             family = "messages" if collection in MAIL_COLLECTIONS else collection
             wanted = compile_filter(raw_filter, family)
-            entries = [e for e in entries if wanted(_filter_view(e))]
+            entries = [e for e in entries if wanted(filter_view(e))]
         return self._paged(box, req, entries)
 
     def _paged(self, box: Mailbox, req: Request, entries: list[Entry]) -> Reply:
@@ -353,19 +353,3 @@ class ServiceBase:
                        f"Subject: {event.get('subject') or ''}\r\nMessage-ID: <{uuid.uuid4().hex}@sandbox.graph>\r\n"
                        "Content-Type: text/plain; charset=utf-8\r\n\r\nMeeting request\r\n").encode()  # fmt: skip
                 self.data.insert(target, "inbox", message_from_mime(raw), mime=raw)
-
-
-def _filter_view(entry: Entry) -> dict[str, Any]:
-    """What ``$filter`` sees of an item: its resource (an event's start and end in UTC), its timestamps and its
-    extended properties."""
-    view = {
-        **entry.resource,
-        "createdDateTime": entry.created,
-        "lastModifiedDateTime": entry.modified,
-        "singleValueExtendedProperties": [{"id": key, "value": value} for key, value in entry.ext.items()],
-    }
-    if entry.collection == "events":
-        for key in ("start", "end"):
-            if key in view:
-                view[key] = render_time(view[key], UTC, "UTC", all_day=bool(view.get("isAllDay")))
-    return view

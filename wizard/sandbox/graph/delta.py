@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wizard.sandbox.graph.events import EventRequests
+from wizard.sandbox.graph.filters import DELTA_FILTER, compile_filter, filter_view, invalid_filter
 from wizard.sandbox.graph.protocol import API, GraphError, Reply, Request, odata_type
 from wizard.sandbox.graph.store import (
+    MAIL_COLLECTIONS,
     DeltaState,
     Entry,
     Mailbox,
@@ -33,9 +35,13 @@ class DeltaRequests(EventRequests):
                 if collection == "events":
                     start, end = time_window(req)
                     window = (start.isoformat(), end.isoformat())
+                query_filter = req.query.get("$filter", "").strip() if collection in MAIL_COLLECTIONS else ""
+                if query_filter and not DELTA_FILTER.fullmatch(query_filter):
+                    raise invalid_filter()
                 state = DeltaState(
-                    box.oid, collection, 0, None, 0, box.generation, window, req.query.get("$select", "")
-                )
+                    box.oid, collection, 0, None, 0, box.generation, window, req.query.get("$select", ""),
+                    query_filter,
+                )  # fmt: skip
         except TokenInvalid as exc:
             raise GraphError(410, "SyncStateNotFound",
                              "The sync state generation is not found. The delta token is expired and data must be synchronized again.") from exc  # fmt: skip
@@ -58,7 +64,14 @@ class DeltaRequests(EventRequests):
                         )
                 return start < hi and end > lo
 
-        rows, nxt, closing = self.data.delta_page(box, state, req.page_size(), in_window)
+        keep = in_window
+        if state.filter:
+            wanted = compile_filter(state.filter, "messages")
+
+            def keep(entry: Entry) -> bool:
+                return wanted(filter_view(entry))
+
+        rows, nxt, closing = self.data.delta_page(box, state, req.page_size(), keep)
         values: list[dict[str, Any]] = []
         for item_id, entry in rows:
             if entry is None:

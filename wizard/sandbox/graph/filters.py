@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wizard.sandbox.graph.protocol import GraphError, ext_key
+from wizard.sandbox.graph.store import Entry
+from wizard.sandbox.graph.times import render_time
 
 #: the property paths each collection can be filtered on (as spelt in Graph's metadata)
 FILTERABLE: dict[str, tuple[str, ...]] = {
@@ -47,6 +49,26 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 
 class FilterInvalid(ValueError):
     """An expression the stand-in does not read (Exchange: ``ErrorInvalidUrlQueryFilter``)."""
+
+
+#: the only $filter message-delta takes: "$filter=receivedDateTime+ge+{value} or $filter=receivedDateTime+gt+{value}"
+DELTA_FILTER = re.compile(r"receivedDateTime\s+(?:ge|gt)\s+\S+", re.IGNORECASE)
+
+
+def filter_view(entry: Entry) -> dict[str, Any]:
+    """What ``$filter`` sees of an item: its resource (an event's start and end in UTC), its timestamps and its
+    extended properties."""
+    view = {
+        **entry.resource,
+        "createdDateTime": entry.created,
+        "lastModifiedDateTime": entry.modified,
+        "singleValueExtendedProperties": [{"id": key, "value": value} for key, value in entry.ext.items()],
+    }
+    if entry.collection == "events":
+        for key in ("start", "end"):
+            if key in view:
+                view[key] = render_time(view[key], UTC, "UTC", all_day=bool(view.get("isAllDay")))
+    return view
 
 
 def invalid_filter() -> GraphError:
