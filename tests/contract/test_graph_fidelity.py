@@ -228,8 +228,8 @@ def test_event_times_come_back_in_utc_unless_a_zone_is_preferred(http: Http, wri
     """event-get / user-list-events, "Support various time zones": "If the Prefer: outlook.timezone header is
     not specified, the start and end times are returned in UTC"; with it, in that zone (Windows names such as
     "Eastern Standard Time" and the IANA names of dateTimeTimeZone's list). The answer carries
-    ``Preference-Applied`` (delta-query-events shows it for ``odata.maxpagesize``; Outlook does the same for
-    ``outlook.timezone``). Windows names map with CLDR's windowsZones. An 08:00 UTC meeting never reads 09:00.
+    ``Preference-Applied`` (RFC 7240 section 3; the Graph pages show it for ``odata.maxpagesize`` only).
+    Windows names map with CLDR's windowsZones. An 08:00 UTC meeting never reads 09:00.
     "List calendarView" (learn.microsoft.com/graph/api/user-list-calendarview) and event-delta take the header
     the same way."""
     end = written[:11] + f"{int(written[11:13]) + 1:02d}" + written[13:]
@@ -325,6 +325,16 @@ def test_preferences_in_separate_prefer_headers_all_apply(
         connection.close()
     assert answer.status == 200 and len(page["value"]) == 1 and "@odata.nextLink" in page
     assert _start(page["value"][0]) == ("2026-01-15T00:00:00", "Pacific Standard Time")
+
+
+def test_all_day_events_keep_their_dates_and_zone(http: Http) -> None:
+    """An all-day event's dates are not moved by ``Prefer: outlook.timezone`` (the service keeps the zone it was
+    made in, as reported on Microsoft Q&A "all day events are not obeying prefer outlook timezone")."""
+    made = _event(http, "Heiligabend", "2026-12-24T00:00:00", "2026-12-25T00:00:00", "W. Europe Standard Time",
+                  isAllDay=True)  # fmt: skip
+    for prefer in ({}, {"Prefer": 'outlook.timezone="Pacific Standard Time"'}):
+        read = _ok(http("GET", f"/me/events/{made['id']}", headers=prefer))
+        assert _start(read) == ("2026-12-24T00:00:00", "W. Europe Standard Time")
 
 
 def test_unknown_zones_are_refused_on_write(http: Http) -> None:

@@ -69,13 +69,16 @@ def preferred_zone(req: Request) -> tuple[str, tzinfo] | None:
 
 def render_time(value: Any, zone: tzinfo, name: str, *, all_day: bool = False) -> Any:
     """A stored dateTimeTimeZone as the service renders it in ``zone`` (called ``name``). An all-day event's
-    dates are wall-clock dates: they keep their day and only take the zone's name."""
+    dates are not converted: they stay in the zone the event was made in (as answers show the service doing)."""
     moment = graph_time(value)
     if moment is None:
         return value
-    if not all_day:
-        moment = moment.astimezone(zone)
-    return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": name}
+    if all_day:
+        return {
+            "dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+            "timeZone": str(value.get("timeZone") or "UTC"),
+        }
+    return {"dateTime": moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": name}
 
 
 def time_window(req: Request) -> tuple[datetime, datetime]:
