@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from wizard.errors import Severity
 from wizard.mailbox.base import Conflict, FolderKind, ItemNotFound, MailboxError, ProtocolError
 from wizard.mailbox.graph.errors import translate
+from wizard.mailbox.graph.values import zone_named
 from wizard.odata.errors import InsecureURLError, InvalidURLError, ODataError, error_for_status
 from wizard.odata.retry import FaultTolerance, RetryPolicy, Sleeper, parse_retry_after
 from wizard.odata.session import ODataSession, TokenProvider
@@ -93,7 +93,7 @@ class GraphSettings:
     #: the calendarView delta window, relative to now
     calendar_past_days: int = 365
     calendar_future_days: int = 730
-    #: IANA zone appointment times are shown in; None = UTC (instants are equal either way)
+    #: zone appointment times are shown and series written in (IANA or Windows name); None = UTC
     timezone: str | None = None
     #: requests per JSON $batch (Graph allows at most 20)
     batch_size: int = MAX_BATCH
@@ -148,7 +148,12 @@ class GraphConnection:
         self.settings = settings
         self._zone: tzinfo = UTC
         if settings.timezone:
-            self._zone = ZoneInfo(settings.timezone)  # raises for an unknown zone name
+            zone = zone_named(settings.timezone)
+            if zone is None:
+                raise ValueError(
+                    f"unknown time zone {settings.timezone!r} (expected an IANA or Windows name)"
+                )
+            self._zone = zone
         self._policy: RetryPolicy = retry_policy or FaultTolerance(max_wait=settings.max_wait)
         self._sleeper = sleeper
         try:

@@ -4,11 +4,11 @@ and the zone a series' pattern dates are counted in."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, tzinfo
+from datetime import date, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wizard.mailbox.base import Recurrence, RecurrencePattern
+from wizard.mailbox.graph.values import zone_named
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _INDEXES = ("first", "second", "third", "fourth", "last")
@@ -87,16 +87,9 @@ def recurrence_from(value: Any) -> Recurrence | None:
 
 
 def recurrence_zone(resource: Mapping[str, Any], fallback: tzinfo) -> tzinfo:
-    """The zone a series' pattern dates are counted in (``range.recurrenceTimeZone``; we write UTC).
-
-    Windows zone names (series made in Outlook) are not IANA names: those fall back to the mailbox zone.
-    """
+    """The zone a series' pattern dates are counted in (``range.recurrenceTimeZone``, IANA or Windows: series
+    made in Outlook carry Windows names); the mailbox zone when it is missing or unknown."""
     recurrence = resource.get("recurrence")
     rng = recurrence.get("range") if isinstance(recurrence, Mapping) else None
     name = str((rng or {}).get("recurrenceTimeZone") or "")
-    if name.upper() == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name) if name else fallback
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
+    return (zone_named(name) if name else None) or fallback

@@ -1,11 +1,17 @@
-"""Plain values from Graph JSON: timestamps, dateTimeTimeZone both ways, (name, address) pairs, change keys."""
+"""Plain values from Graph JSON: timestamps, dateTimeTimeZone both ways (zone names Windows or IANA, mapped with
+CLDR's windowsZones as ``tzlocal`` ships it), (name, address) pairs, change keys."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzlocal.windows_tz import tz_win, win_tz
+
+log = logging.getLogger(__name__)
 
 
 def parse_dt(text: Any) -> datetime | None:
@@ -24,35 +30,49 @@ def parse_dt(text: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def zone_named(name: str | None) -> tzinfo | None:
+    """The zone a Graph ``timeZone`` names: ``UTC``, an IANA name or a Windows name ("W. Europe Standard Time",
+    what Outlook writes and Graph's dateTimeTimeZone lists first); None for a name neither list has."""
+    text = (name or "").strip()
+    if not text or text.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(win_tz.get(text) or text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def windows_name(iana: str) -> str:
+    """The Windows name of an IANA zone (``Europe/Berlin`` -> ``W. Europe Standard Time``), else the name itself."""
+    return tz_win.get(iana, iana)
+
+
 def from_dtz(value: Any) -> datetime | None:
-    """A Graph dateTimeTimeZone (we always ask for / write UTC) as an aware datetime."""
+    """A Graph dateTimeTimeZone as an aware datetime (we ask for UTC; a Windows or IANA zone is read as such)."""
     if not isinstance(value, Mapping) or not value.get("dateTime"):
         return None
     moment = parse_dt(str(value["dateTime"]).rstrip("Z"))
     if moment is None:
         return None
     zone_name = str(value.get("timeZone") or "UTC")
-    if zone_name.upper() != "UTC":
-        try:
-            return moment.replace(tzinfo=ZoneInfo(zone_name))
-        except (ZoneInfoNotFoundError, ValueError):
-            return moment
-    return moment
+    zone = zone_named(zone_name)
+    if zone is None:
+        log.warning("unknown time zone %r in a Graph answer; read as UTC", zone_name)
+        return moment
+    return moment.replace(tzinfo=zone)
 
 
 def to_dtz(moment: datetime, zone_name: str | None = None) -> dict[str, str]:
-    """A dateTimeTimeZone: UTC, or the wall-clock time in ``zone_name`` (an IANA name Graph accepts).
+    """A dateTimeTimeZone: UTC, or the wall-clock time in ``zone_name`` (IANA or Windows), sent under its Windows
+    name (``Europe/Berlin`` goes out as ``W. Europe Standard Time``).
 
     A series' start must be written in the mailbox's zone: Exchange repeats the *wall-clock* time of the start
     in its zone, so a series written in UTC would move by an hour in local time across a DST change.
     """
-    if zone_name and zone_name.upper() != "UTC":
-        try:
-            local = moment.astimezone(ZoneInfo(zone_name))
-        except (ZoneInfoNotFoundError, ValueError):
-            local = None
-        if local is not None:
-            return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone_name}
+    zone = zone_named(zone_name) if zone_name else UTC
+    if zone is not None and zone is not UTC and zone_name:
+        local = moment.astimezone(zone)
+        return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": windows_name(zone_name)}
     return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 import re
 import uuid
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
 from wizard.sandbox._http import FaultPlan, SandboxServer
 from wizard.sandbox.directory import Directory, DirectoryUser
+from wizard.sandbox.graph.filters import compile_filter, filter_view
 from wizard.sandbox.graph.handler import GraphHandler
 from wizard.sandbox.graph.mime import message_from_mime
 from wizard.sandbox.graph.protocol import (
@@ -35,7 +37,7 @@ from wizard.sandbox.graph.store import (
     GraphData,
     Mailbox,
 )
-from wizard.sandbox.graph.times import as_utc_value, graph_time
+from wizard.sandbox.graph.times import check_zone, graph_time, preferred_zone, render_time
 from wizard.sandbox.tls import SandboxTLS
 from wizard.sandbox.tokens import TokenRejected, TokenSigner
 
@@ -237,12 +239,19 @@ class ServiceBase:
             out["parentFolderId"] = "contacts-" + box.oid
         out.update(resource)
         prefer = req.prefer
-        if entry.collection == "events" and re.search(r'outlook\.timezone="?UTC', prefer, re.IGNORECASE):
+        if entry.collection == "events":
+            # "If the Prefer: outlook.timezone header is not specified, the start and end times are returned in UTC"
+            preferred = preferred_zone(req)
+            name, zone = preferred or ("UTC", UTC)
             for key in ("start", "end"):
                 if key in out:
-                    out[key] = as_utc_value(out[key])
+                    out[key] = render_time(out[key], zone, name, all_day=bool(out.get("isAllDay")))
+            if preferred is not None:
+                req.applied.append(f'outlook.timezone="{name}"')
         if "body" in out and isinstance(out["body"], dict):
             wants_text = re.search(r'outlook\.body-content-type="?text', prefer, re.IGNORECASE)
+            if wants_text:
+                req.applied.append('outlook.body-content-type="text"')
             if wants_text and out["body"].get("contentType") == "html":
                 out["body"] = {
                     "contentType": "text",
@@ -272,23 +281,15 @@ class ServiceBase:
         entries = self.data.items(box, collection)
         raw_filter = req.query.get("$filter", "").strip()
         if raw_filter:
-            match = re.fullmatch(
-                r"singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*\1/id eq '([^']*)' and \1/value eq '((?:[^']|'')*)'\s*\)",
-                raw_filter,
-                flags=re.IGNORECASE,
-            )
-            if match is None:
-                raise GraphError(
-                    400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
-                )
-            key, value = ext_key(match.group(2)), match.group(3).replace("''", "'")
-            entries = [e for e in entries if e.ext.get(key) == value]
+            family = "messages" if collection in MAIL_COLLECTIONS else collection
+            wanted = compile_filter(raw_filter, family)
+            entries = [e for e in entries if wanted(filter_view(e))]
         return self._paged(box, req, entries)
 
     def _paged(self, box: Mailbox, req: Request, entries: list[Entry]) -> Reply:
         """One page of rendered entries, ``@odata.nextLink`` with ``$skip`` while more follow."""
         size = req.page_size()
-        skip = int(req.query.get("$skip", "0") or 0)
+        skip = req.int_option("$skip", 0)
         page = entries[skip : skip + size]
         document: dict[str, Any] = {"value": [self._render(box, e, req) for e in page]}
         if skip + size < len(entries):
@@ -334,6 +335,8 @@ class ServiceBase:
                 raise GraphError(
                     400, "ErrorInvalidRequest", f"The value of '{key}' is not a valid dateTimeTimeZone."
                 )
+            if key in fields and fields[key] is not None:
+                check_zone(fields[key])
         return fields
 
     def _invite(self, box: Mailbox, event: dict[str, Any]) -> None:

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wizard.sandbox.graph.events import EventRequests
+from wizard.sandbox.graph.filters import DELTA_FILTER, compile_filter, filter_view, invalid_filter
 from wizard.sandbox.graph.protocol import API, GraphError, Reply, Request, odata_type
 from wizard.sandbox.graph.store import (
+    MAIL_COLLECTIONS,
     DeltaState,
     Entry,
     Mailbox,
@@ -21,7 +23,9 @@ class DeltaRequests(EventRequests):
     """``…/delta`` of every collection."""
 
     # -- delta -----------------------------------------------------------------------------------------------
-    def _delta(self, box: Mailbox, req: Request, collection: str, link_path: str) -> Reply:
+    def _delta(self, box: Mailbox, req: Request, collection: str) -> Reply:
+        """One page of a delta round; its links keep the request's own path (``delta``, ``delta()``, a folder's
+        key in parentheses), so a client follows them as it spelt them."""
         token = req.query.get("$deltatoken") or req.query.get("$skiptoken")
         try:
             if token:
@@ -31,9 +35,13 @@ class DeltaRequests(EventRequests):
                 if collection == "events":
                     start, end = time_window(req)
                     window = (start.isoformat(), end.isoformat())
+                query_filter = req.query.get("$filter", "").strip() if collection in MAIL_COLLECTIONS else ""
+                if query_filter and not DELTA_FILTER.fullmatch(query_filter):
+                    raise invalid_filter()
                 state = DeltaState(
-                    box.oid, collection, 0, None, 0, box.generation, window, req.query.get("$select", "")
-                )
+                    box.oid, collection, 0, None, 0, box.generation, window, req.query.get("$select", ""),
+                    query_filter,
+                )  # fmt: skip
         except TokenInvalid as exc:
             raise GraphError(410, "SyncStateNotFound",
                              "The sync state generation is not found. The delta token is expired and data must be synchronized again.") from exc  # fmt: skip
@@ -56,7 +64,14 @@ class DeltaRequests(EventRequests):
                         )
                 return start < hi and end > lo
 
-        rows, nxt, closing = self.data.delta_page(box, state, req.page_size(), in_window)
+        keep = in_window
+        if state.filter:
+            wanted = compile_filter(state.filter, "messages")
+
+            def keep(entry: Entry) -> bool:
+                return wanted(filter_view(entry))
+
+        rows, nxt, closing = self.data.delta_page(box, state, req.page_size(), keep)
         values: list[dict[str, Any]] = []
         for item_id, entry in rows:
             if entry is None:
@@ -81,7 +96,7 @@ class DeltaRequests(EventRequests):
             "@odata.context": f"{self.url}/$metadata#Collection({odata_type(collection)[1:]})",
             "value": values,
         }
-        base = self.base_url + API + link_path
+        base = self.base_url + API + req.path
         if nxt is not None:
             document["@odata.nextLink"] = f"{base}?$skiptoken={self.data.encode_token(nxt)}"
         else:

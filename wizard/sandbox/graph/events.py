@@ -16,7 +16,7 @@ from wizard.sandbox.graph.store import (
     Mailbox,
     new_change_key,
 )
-from wizard.sandbox.graph.times import graph_time, time_window
+from wizard.sandbox.graph.times import graph_time, time_window, zone_or_utc
 
 
 class EventRequests(ServiceBase):
@@ -56,7 +56,7 @@ class EventRequests(ServiceBase):
         assert start is not None and end is not None
         begin, finish = instances.occurrence_times(resource, day, start, end)
         zone_name = str((resource.get("start") or {}).get("timeZone") or "UTC")
-        zone = instances.zone_of(zone_name)
+        zone = zone_or_utc(zone_name)
         exception = master.exceptions.get(day.isoformat())
         resource.update(
             {
@@ -112,6 +112,24 @@ class EventRequests(ServiceBase):
         if not master.resource.get("recurrence"):
             return Reply(200, {"value": []})
         return self._paged(box, req, self._instance_entries(master, lo, hi))
+
+    def _calendar_view(self, box: Mailbox, req: Request) -> Reply:
+        """``GET /me/calendarView?startDateTime=&endDateTime=``: single events, occurrences and exceptions that
+        overlap the window (never a series master), by start; paged like every list."""
+        lo, hi = time_window(req)
+        found: list[tuple[datetime, Entry]] = []
+        for entry in self.data.items(box, "events"):
+            if entry.resource.get("recurrence"):
+                for instance in self._instance_entries(entry, lo, hi):
+                    start = graph_time(instance.resource.get("start"))
+                    assert start is not None  # _instance_entries keeps only instances with times
+                    found.append((start, instance))
+                continue
+            start, end = graph_time(entry.resource.get("start")), graph_time(entry.resource.get("end"))
+            if start is not None and end is not None and start < hi and end > lo:
+                found.append((start, entry))
+        found.sort(key=lambda pair: pair[0])
+        return self._paged(box, req, [entry for _, entry in found])
 
     def _occurrence(self, box: Mailbox, req: Request, master: Entry, day: date, rest: list[str]) -> Reply:
         """GET / PATCH / DELETE one instance: a PATCH makes it an exception, a DELETE cancels it."""

@@ -37,7 +37,13 @@ class GraphHandler(SandboxHandler):
         self.send_json(status, GraphError(status, "serviceNotAvailable", "Service unavailable.").body())
 
     def route(self, method: str, body: bytes) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers: dict[str, str] = {}
+        for (
+            name,
+            value,
+        ) in self.headers.items():  # a header sent twice (Prefer) counts as one list (RFC 9110 5.3)
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
         authorization = headers.get("authorization", "")
         try:
             parts = urlsplit(self.path)

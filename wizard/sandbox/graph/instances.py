@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from wizard.sandbox.graph.times import zone_named, zone_or_utc
 from wizard.sandbox.recurrence import MAX_OCCURRENCES, PATTERNS, Pattern, dates
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -29,15 +29,6 @@ OCCURRENCE_PREFIX = "AAMkOCC"
 
 class PatternError(ValueError):
     """A recurrence the service would refuse (400 ``ErrorInvalidRecurrence``-like)."""
-
-
-def zone_of(name: str | None) -> tzinfo:
-    if not name or name.upper() in ("UTC", "Z"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def validate(recurrence: Any) -> None:
@@ -67,6 +58,8 @@ def validate(recurrence: Any) -> None:
         raise PatternError("a recurrence range date is not a date") from exc
     if rng.get("type") == "numbered" and int(rng.get("numberOfOccurrences") or 0) < 1:
         raise PatternError("numberOfOccurrences must be at least 1")
+    if rng.get("recurrenceTimeZone") and zone_named(str(rng["recurrenceTimeZone"])) is None:
+        raise PatternError(f"the recurrenceTimeZone {rng['recurrenceTimeZone']!r} is not supported")
     if rng.get("type") not in ("endDate", "numbered", "noEnd"):
         raise PatternError(f"unknown recurrence range type {rng.get('type')!r}")
 
@@ -120,7 +113,7 @@ def series_zone(resource: Mapping[str, Any]) -> tzinfo:
     name = (recurrence.get("range") or {}).get("recurrenceTimeZone") or (resource.get("start") or {}).get(
         "timeZone"
     )
-    return zone_of(str(name) if name else None)
+    return zone_or_utc(str(name) if name else None)
 
 
 def occurrence_times(

@@ -18,7 +18,7 @@ class ItemRequests(DeltaRequests):
     """``/me/contacts``, ``/me/events``, ``/me/calendar/events``, ``/me/todo/lists/…``."""
 
     # -- contacts, events, tasks ---------------------------------------------------------------------------
-    def _items(self, box: Mailbox, req: Request, collection: str, rest: list[str], base: str = "") -> Reply:
+    def _items(self, box: Mailbox, req: Request, collection: str, rest: list[str]) -> Reply:
         if rest == ["delta"]:
             if collection == "events":
                 raise GraphError(
@@ -26,7 +26,7 @@ class ItemRequests(DeltaRequests):
                     "ErrorInvalidUrlQuery",
                     "Change tracking of events is only offered on calendarView in v1.0.",
                 )
-            return self._delta(box, req, collection, base or "/me/contacts/delta")
+            return self._delta(box, req, collection)
         if not rest:
             if req.method == "GET":
                 return self._list(box, req, collection)
@@ -96,7 +96,7 @@ class ItemRequests(DeltaRequests):
             return Reply(200, default)
         if rest[1] != "tasks":
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[1]}'.")
-        return self._items(box, req, "tasks", rest[2:], base=f"/me/todo/lists/{box.task_list_id}/tasks/delta")
+        return self._items(box, req, "tasks", rest[2:])
 
     def _extension(self, box: Mailbox, req: Request, entry: Entry, rest: list[str]) -> Reply:
         if not rest:
@@ -161,6 +161,9 @@ class ItemRequests(DeltaRequests):
             fields["iCalUId"] = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
             self._check_recurrence(fields.get("recurrence"))
             fields["type"] = "seriesMaster" if fields.get("recurrence") else "singleInstance"
+            # the zones the event was created in (event resource: originalStartTimeZone, originalEndTimeZone)
+            fields["originalStartTimeZone"] = str(fields["start"].get("timeZone") or "UTC")
+            fields["originalEndTimeZone"] = str(fields["end"].get("timeZone") or "UTC")
             fields.setdefault("isCancelled", False)
             fields["isOrganizer"] = True
             if fields.get("attendees"):

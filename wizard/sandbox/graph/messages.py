@@ -13,7 +13,14 @@ from typing import Any
 
 from wizard.sandbox.graph.delta import DeltaRequests
 from wizard.sandbox.graph.mime import message_from_mime, strip_bcc
-from wizard.sandbox.graph.protocol import MESSAGE_PATCH_FIELDS, GraphError, Reply, Request, not_found
+from wizard.sandbox.graph.protocol import (
+    MESSAGE_PATCH_FIELDS,
+    GraphError,
+    Reply,
+    Request,
+    action_parameters,
+    not_found,
+)
 from wizard.sandbox.graph.store import (
     MAIL_COLLECTIONS,
     Mailbox,
@@ -57,7 +64,7 @@ class MessageRequests(DeltaRequests):
         if name == "msgfolderroot" or rest[0].lower() != "messages":
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
         if rest[1:] == ["delta"]:
-            return self._delta(box, req, name, f"/me/mailFolders/{folder}/messages/delta")
+            return self._delta(box, req, name)
         if len(rest) == 1 and req.method == "GET":
             return self._list(box, req, name)
         if len(rest) >= 2:
@@ -107,11 +114,11 @@ class MessageRequests(DeltaRequests):
             if not raw.strip():
                 raise GraphError(400, "ErrorMimeContentInvalid", "The MIME content is empty.")
         else:
-            document = req.json()
-            message = document.get("message")
+            params = action_parameters(req.json(), "sendMail", "Message", "SaveToSentItems")
+            message = params.get("Message")
             if not isinstance(message, dict):
                 raise GraphError(400, "ErrorInvalidRequest", "The 'message' parameter is required.")
-            save = document.get("saveToSentItems", True) is not False
+            save = params.get("SaveToSentItems", True) is not False
             raw = self._mime_from_json(box, message)
         parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
         recipients = [

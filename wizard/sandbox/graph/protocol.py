@@ -1,15 +1,17 @@
 """The Graph stand-in's request, reply and error (``{"error": {"code", "message", "innerError"}}``), its limits,
-and the small parsers every part shares ($expand items, extended property ids, the request target)."""
+and the small parsers every part shares ($expand items, extended property ids, the request target and its
+segments, OData action parameters)."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 API = "/v1.0"
 MAX_BATCH = 20
@@ -82,6 +84,8 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    #: preferences honoured while answering (``Preference-Applied``), e.g. ``outlook.timezone="UTC"``
+    applied: list[str] = field(default_factory=list)
 
     def json(self) -> dict[str, Any]:
         if not self.body.strip():
@@ -103,8 +107,51 @@ class Request:
         if match:
             return max(1, min(int(match.group(1)), MAX_PAGE))
         if "$top" in self.query:
-            return max(1, min(int(self.query["$top"]), MAX_PAGE))
+            return max(1, min(self.int_option("$top", DEFAULT_PAGE), MAX_PAGE))
         return DEFAULT_PAGE
+
+    def int_option(self, name: str, default: int) -> int:
+        """A whole-number query option (``$top``, ``$skip``); anything else is a 400, as OData answers it."""
+        text = self.query.get(name, "").strip()
+        if not text:
+            return default
+        if not text.isdigit():
+            raise GraphError(400, "BadRequest", f"Invalid value '{text}' for the query option '{name}'.")
+        return int(text)
+
+
+#: the spellings of the delta function: "/delta is a shortcut for the fully qualified name /microsoft.graph.delta"
+#: (delta query overview); Graph's API description, and every SDK generated from it, calls it as ``delta()``
+DELTA_SEGMENTS = frozenset({"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"})
+_KEYED = re.compile(r"^([A-Za-z][\w.]*)\(\s*'?([^'()]+?)'?\s*\)$")
+
+
+def segments(path: str) -> list[str]:
+    """The path's segments, percent-decoded; a key in OData's parentheses form (``mailFolders('inbox')``) becomes
+    a segment of its own, and every spelling of the delta function becomes ``delta``."""
+    out: list[str] = []
+    for raw in path.split("/"):
+        part = unquote(raw)
+        if not part:
+            continue
+        if part.lower() in DELTA_SEGMENTS:
+            out.append("delta")
+            continue
+        keyed = _KEYED.match(part)
+        out.extend(keyed.groups() if keyed else (part,))
+    return out
+
+
+def action_parameters(document: Mapping[str, Any], action: str, *names: str) -> dict[str, Any]:
+    """An OData action's parameters by their metadata names, matched case-insensitively as Graph does
+    (``sendMail`` with ``{"Message": …, "SaveToSentItems": …}`` from a generated client); a parameter the action
+    does not have is refused (400), as OData refuses it."""
+    wanted = {name.lower(): name for name in names}
+    for key in document:
+        if key.lower() not in wanted and not key.startswith("@"):
+            raise GraphError(400, "BadRequest",
+                             f"The parameter '{key}' in the request payload is not a valid parameter for the operation '{action}'.")  # fmt: skip
+    return {wanted[key.lower()]: value for key, value in document.items() if key.lower() in wanted}
 
 
 def not_found(what: str = "The specified object was not found in the store.") -> GraphError:

@@ -2,17 +2,20 @@
 
 What it serves, and how it answers, follows the Graph v1.0 reference: messages in the well-known mail
 folders (``inbox``, ``sentitems``, ``deleteditems``) with ``$value`` MIME and ``sendMail`` (JSON or base64
-MIME), personal contacts, calendar events (``/me/calendarView/delta`` for changes; recurring series with
+MIME), personal contacts, calendar events (``/me/calendarView`` and ``/me/calendarView/delta``; times in UTC
+unless ``Prefer: outlook.timezone`` names a Windows or IANA zone, see :mod:`.times`; recurring series with
 ``/instances``, exceptions and cancelled occurrences, see :mod:`.instances`), To Do tasks of the
-default list with open extensions, delta rounds (``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed``
-rows, 410 ``SyncStateNotFound`` for a lost or damaged token), single-value extended properties (written on
+default list with open extensions, delta rounds (``delta`` in every spelling, ``delta()`` included;
+``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed`` rows, 410 ``SyncStateNotFound`` for a lost or damaged
+token), ``$filter`` (:mod:`.filters`), single-value extended properties (written on
 create/PATCH, read with ``$expand``, found with ``$filter=singleValueExtendedProperties/Any(...)``),
 ``If-Match`` change keys (412 ``ErrorIrresolvableConflict``), JSON ``$batch`` (at most 20 requests; each
 one can be throttled on its own) and the ``{"error": {"code", "message", "innerError"}}`` error bodies.
 docs/sandbox-fidelity.md lists what is simplified.
 
 The parts: :mod:`.base` (state, sign-in, reading), :mod:`.messages`, :mod:`.items` (contacts, events, To Do),
-:mod:`.events` (series), :mod:`.delta`, :mod:`.handler` (HTTP); this module routes ``/me/…`` and ``$batch``.
+:mod:`.events` (series, calendarView), :mod:`.delta`, :mod:`.filters`, :mod:`.times`, :mod:`.handler` (HTTP);
+this module routes ``/me/…`` and ``$batch``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from typing import Any
 from wizard.sandbox.graph.handler import GraphHandler
 from wizard.sandbox.graph.items import ItemRequests
 from wizard.sandbox.graph.messages import MessageRequests
-from wizard.sandbox.graph.protocol import API, MAX_BATCH, GraphError, Reply, Request, parse_request, throttled
+from wizard.sandbox.graph.protocol import (
+    API,
+    MAX_BATCH,
+    GraphError,
+    Reply,
+    Request,
+    parse_request,
+    segments,
+    throttled,
+)
 from wizard.sandbox.graph.store import (
     Mailbox,
 )
@@ -36,7 +48,14 @@ class GraphStandIn(MessageRequests, ItemRequests):
 
     # -- dispatch ----------------------------------------------------------------------------------------
     def dispatch(self, box: Mailbox, req: Request) -> Reply:
-        parts = [p for p in req.path.split("/") if p]
+        """Answer one request; the preferences it honoured go out as ``Preference-Applied``."""
+        reply = self._route(box, req)
+        if req.applied and 200 <= reply.status < 300:
+            reply.headers["Preference-Applied"] = ", ".join(dict.fromkeys(req.applied))
+        return reply
+
+    def _route(self, box: Mailbox, req: Request) -> Reply:
+        parts = segments(req.path)
         if not parts or parts[0] != "me":
             raise GraphError(
                 400, "BadRequest", f"Resource not found for the segment '{parts[0] if parts else ''}'."
@@ -61,6 +80,9 @@ class GraphStandIn(MessageRequests, ItemRequests):
             return self._send_mail(box, req)
         if head == "mailfolders" and len(rest) >= 2:
             return self._mail_folder(box, req, rest[1], rest[2:])
+        if head == "messages" and rest[1:] == ["delta"]:
+            raise GraphError(400, "ErrorInvalidUrlQuery",
+                             "Change tracking of messages is offered per mail folder: mailFolders/{id}/messages/delta.")  # fmt: skip
         if head == "messages" and len(rest) >= 2:
             return self._message(box, req, rest[1], rest[2:])
         if head == "contacts":
@@ -77,8 +99,12 @@ class GraphStandIn(MessageRequests, ItemRequests):
                 return self._items(box, req, "events", rest[2:])
         if head == "events":
             return self._items(box, req, "events", rest[1:])
+        if head == "calendarview" and len(rest) == 1:
+            if method != "GET":
+                raise GraphError(405, "ErrorInvalidRequest", "Method not allowed.")
+            return self._calendar_view(box, req)
         if head == "calendarview" and rest[1:] == ["delta"]:
-            return self._delta(box, req, "events", "/me/calendarView/delta")
+            return self._delta(box, req, "events")
         if head == "todo" and len(rest) >= 2 and rest[1].lower() == "lists":
             return self._todo(box, req, rest[2:])
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")

@@ -17,7 +17,7 @@ import json
 import secrets
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,6 +94,7 @@ class DeltaState:
     generation: int
     window: tuple[str, str] | None = None
     select: str = ""
+    filter: str = ""  # a message delta's $filter (receivedDateTime ge|gt …), kept across the round
 
 
 class GraphData:
@@ -206,6 +207,7 @@ class GraphData:
                 "g": state.generation,
                 "w": list(state.window) if state.window else None,
                 "s": state.select,
+                "q": state.filter,
             },
             separators=(",", ":"),
         ).encode()
@@ -231,6 +233,7 @@ class GraphData:
                 generation=int(data["g"]),
                 window=tuple(data["w"]) if data.get("w") else None,
                 select=str(data.get("s") or ""),
+                filter=str(data.get("q") or ""),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenInvalid("payload") from exc
@@ -264,19 +267,8 @@ class GraphData:
                         rows.append((seq, item_id, None))
             rows.sort(key=lambda r: r[0])
             page = rows[:page_size]
-            closing = DeltaState(
-                box.oid, state.collection, until, None, 0, box.generation, state.window, state.select
-            )
+            closing = replace(state, since=until, until=None, after=0, generation=box.generation)
             if len(rows) > page_size:
-                nxt = DeltaState(
-                    box.oid,
-                    state.collection,
-                    state.since,
-                    until,
-                    page[-1][0],
-                    box.generation,
-                    state.window,
-                    state.select,
-                )
+                nxt = replace(state, until=until, after=page[-1][0], generation=box.generation)
                 return [(i, e) for _, i, e in page], nxt, closing
             return [(i, e) for _, i, e in page], None, closing
