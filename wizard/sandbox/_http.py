@@ -169,7 +169,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     ) -> None:
         """``repeated``: headers sent once per value (``WWW-Authenticate`` with one challenge each)."""
         self.send_response(status)
-        if payload or status not in (204, 304):
+        if payload:  # an empty body has no media type (sendMail's 202 "doesn't return anything")
             self.send_header("Content-Type", content_type)
         for name, value in [*repeated, *(headers or {}).items()]:
             self.send_header(name, value)

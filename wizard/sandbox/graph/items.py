@@ -168,6 +168,11 @@ class ItemRequests(DeltaRequests):
             fields["isOrganizer"] = True
             if fields.get("attendees"):
                 self._invite(box, fields)
+        if collection == "contacts" and not fields.get("displayName"):
+            # "Create contact": the request sends givenName and surname only, the answer has
+            # "displayName": "Pavel Bansky" — Outlook composes it from the name parts
+            parts = (fields.get(name) for name in ("givenName", "middleName", "surname"))
+            fields["displayName"] = " ".join(str(part) for part in parts if part)
         if collection == "tasks":
             fields.setdefault("status", "notStarted")
             fields.setdefault("importance", "normal")
