@@ -250,5 +250,5 @@ def test_csdl_metadata_document(client: Client) -> None:
     assert container is not None
     sets = {s.get("Name"): s.get("EntityType") for s in container.findall(f"{EDM}EntitySet")}
     assert sets["contacts"] == "Microsoft.Dynamics.CRM.contact"
-    for entity_type in sets.values():
-        assert str(entity_type).split(".")[-1] in types
+    for set_type in sets.values():
+        assert str(set_type).split(".")[-1] in types
