@@ -498,5 +498,7 @@ def test_a_contact_created_from_its_name_parts_gets_a_display_name(http: Http) -
     assert made.json()["displayName"] == "Pavel Bansky"
     again = http("GET", f"/me/contacts/{made.json()['id']}")
     assert again.json()["displayName"] == "Pavel Bansky"
-    named = http("POST", "/me/contacts", json={"givenName": "Pavel", "surname": "Bansky", "displayName": "PB"})
+    named = http(
+        "POST", "/me/contacts", json={"givenName": "Pavel", "surname": "Bansky", "displayName": "PB"}
+    )
     assert named.json()["displayName"] == "PB"
