@@ -59,10 +59,7 @@ STEPS: dict[str, list[tuple[str, pytest.MarkDecorator | None]]] = {
         ("track_changes_incremental", None),
         ("batch_change_set", None),
         ("recurring_event", None),
-        (
-            "send_mail",
-            _xfail("not in issue 13: the bound action Microsoft.Dynamics.CRM.SendEmail answers 404"),
-        ),
+        ("send_mail", None),
         ("delete", None),
     ],
     "ews": [

@@ -163,6 +163,8 @@ class WebApi(RowAccess):
                 return context.delete(row_id)
             raise ApiError(405, f"The requested resource does not support http method '{request.method}'.")
         prop = segments[1]
+        if len(segments) == 2 and prop == "Microsoft.Dynamics.CRM.SendEmail":
+            return context.send_email(row_id, root)
         if len(segments) == 3 and segments[2] == "$ref" and request.method == "DELETE":
             return context.disassociate(row_id, prop)
         if len(segments) > 2:

@@ -427,6 +427,51 @@ class WriteRequests(ContextBase):
                 if attachment.get("_objectid_value") == row_id:
                     self.store.delete("activitymimeattachments", attachment["activitymimeattachmentid"])
 
+    def send_email(self, row_id: str, root: str) -> Response:
+        """The bound action ``Microsoft.Dynamics.CRM.SendEmail`` (PAD webapi/reference/sendemail): ``IssueSend``
+        true queues a draft for the e-mail router (here: statuscode 6 Pending Send, which the synchronizing
+        mailbox sends, as Dynamics 365 for Outlook did); false only marks it sent (statuscode 3 Sent), for a
+        client that sent it itself. Answers ``SendEmailResponse`` with the ``Subject``."""
+        if self.definition.entity_set != "emails":
+            raise ApiError(
+                404,
+                "Resource not found for the segment 'Microsoft.Dynamics.CRM.SendEmail'.",
+                NOT_SUPPORTED_CODE,
+            )
+        if self.request.method != "POST":
+            raise ApiError(
+                405, f"The requested resource does not support http method '{self.request.method}'."
+            )
+        body = self.request.json_body() if self.request.body.strip() else {}
+        params = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else None
+        if params is None or not isinstance(params.get("issuesend"), bool):
+            raise ApiError(400, "The parameter 'IssueSend' (Edm.Boolean) is required.", NOT_SUPPORTED_CODE)
+        unknown = sorted(set(params) - {"issuesend", "trackingtoken"})
+        if unknown:
+            raise ApiError(
+                400, f"The parameter '{unknown[0]}' is not defined for SendEmail.", NOT_SUPPORTED_CODE
+            )
+        with self.store.transaction():
+            current = self.store.get("emails", row_id)
+            if current is None:
+                raise not_found(self.definition, row_id)
+            if current.get("statecode") != 0:  # guess: the wording of the service's refusal
+                raise ApiError(400, "The e-mail must be in draft state to be sent.", "0x8004360c")
+            status = 6 if params["issuesend"] else 3
+            self.store.update(
+                "emails",
+                row_id,
+                {"statecode": 1, "statuscode": status},
+                user_id=self.request.caller.systemuserid,
+            )
+        return Response.json(
+            200,
+            {
+                "@odata.context": f"{root}/$metadata#Microsoft.Dynamics.CRM.SendEmailResponse",
+                "Subject": current.get("subject") or "",
+            },
+        )
+
     def disassociate(self, row_id: str, nav: str) -> Response:
         found = self.definition.navigations.get(nav)
         if found is None:
