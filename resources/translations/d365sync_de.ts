@@ -1521,6 +1521,10 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
         <translation>es wird geprüft, welcher Computer synchronisiert…</translation>
     </message>
     <message>
+        <source>Mailbox {address} ({kind})</source>
+        <translation>Postfach {address} ({kind})</translation>
+    </message>
+    <message>
         <source>Mailbox {address} ({kind}) · {who}</source>
         <translation>Postfach {address} ({kind}) · {who}</translation>
     </message>

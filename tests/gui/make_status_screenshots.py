@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     window = StatusWindow(adapter, lambda: current["view"], resolve=lambda _id, _use: None,
-                          open_wizard=lambda: None, switch_org=switch)  # fmt: skip
+                          open_wizard=lambda _page: None, switch_org=switch)  # fmt: skip
     adapter.setParent(window)
     window.resize(*SIZE)
     window.show()

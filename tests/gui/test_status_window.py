@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QPushButton
 from wizard.app.instance import claim_instance
 from wizard.app.mailbox import bind_mailbox
 from wizard.app.orgs import connect_org, save_org
+from wizard.app.status import AccountCheck, WhoSynchronizes, WizardPage
 from wizard.errors import D365SyncError
 from wizard.odata.errors import NetworkError, ThrottledError
 from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
@@ -83,7 +84,7 @@ class FakeEngine:
 
 
 class FakeStatus:
-    """load_status / resolve / read_claim stand-ins with a record of the calls."""
+    """load_status / resolve / check_account stand-ins with a record of the calls."""
 
     def __init__(self) -> None:
         self.view = StatusView(
@@ -123,7 +124,10 @@ def make_window(
     made: list[StatusWindow] = []
 
     def make(
-        *, read_claim: Callable[[], tuple[bool | None, str]] | None = None, settings: QSettings | None = None
+        *,
+        check_account: Callable[[], AccountCheck] | None = None,
+        settings: QSettings | None = None,
+        open_wizard: Callable[[WizardPage], None] = lambda _page: None,
     ) -> StatusWindow:
         adapter = EngineAdapter(
             lambda reporter: FakeEngine(reporter, script),
@@ -134,8 +138,8 @@ def make_window(
             adapter,
             status.load,
             resolve=status.resolve,
-            read_claim=read_claim,
-            open_wizard=lambda: None,
+            check_account=check_account,
+            open_wizard=open_wizard,
             settings=settings,
         )
         adapter.setParent(window)
@@ -162,6 +166,12 @@ def run_and_wait(qtbot: Any, window: StatusWindow, start: Callable[[], Any] | No
     ):
         (start or (lambda: qtbot.mouseClick(window.sync_button, Qt.MouseButton.LeftButton)))()
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
+
+
+def claimed(this_computer: bool, hostname: str) -> AccountCheck:
+    """The account check of a set-up account whose claim ``hostname`` holds."""
+    page = WizardPage.NONE if this_computer else WizardPage.COMPUTER
+    return AccountCheck(True, "", page, WhoSynchronizes(this_computer, hostname))
 
 
 def current_state(adapter: EngineAdapter) -> AccountState:
@@ -366,7 +376,7 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
 def test_not_the_synchronizing_computer(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
 ) -> None:
-    window = make_window(read_claim=lambda: (False, "ANNA-DESKTOP"))
+    window = make_window(check_account=lambda: claimed(False, "ANNA-DESKTOP"))
     with qtbot.waitSignal(window.adapter.state.state_changed, timeout=TIMEOUT,
                           check_params_cb=lambda s, d: s is AccountState.NOT_SYNC_COMPUTER):  # fmt: skip
         window.start()
@@ -384,7 +394,7 @@ def test_not_the_synchronizing_computer(
 def test_start_runs_at_once_on_the_synchronizing_computer(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
 ) -> None:
-    window = make_window(read_claim=lambda: (True, "ANNA-LAPTOP"))
+    window = make_window(check_account=lambda: claimed(True, "ANNA-LAPTOP"))
     run_and_wait(qtbot, window, window.start)
     assert script.calls == [None]
     assert window.mailbox_line.text().endswith("· this computer synchronizes")
@@ -663,3 +673,115 @@ def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
     assert any("No organization synchronizes yet" in e for e in seen["errors"])
     settings = QSettings(str(factory.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
     assert settings.value("status/geometry") is not None
+
+
+# -- one source of truth for the account (issue 12 item 5) ------------------------------------------------
+def test_closing_the_wizard_checks_the_account_again(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    """The window said "not bound in Contoso Test"; the user binds the mailbox in the wizard and closes it:
+    the window checks again at once (no Sync now needed), runs, and no longer says "not bound"."""
+    from wizard.app.factory import not_bound_text
+
+    checks = [
+        AccountCheck(False, not_bound_text("anna.schmidt@contoso.com", "Contoso Test"), WizardPage.MAILBOX)
+    ]
+    opened: list[WizardPage] = []
+
+    def wizard(page: WizardPage) -> None:  # modal; the Mailbox page binds, so the next check finds it bound
+        opened.append(page)
+        checks[0] = claimed(True, "ANNA-LAPTOP")
+
+    window = make_window(check_account=lambda: checks[0], open_wizard=wizard)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_CONFIGURED, timeout=TIMEOUT)
+    assert "not bound in Contoso Test" in window.state_detail.text()
+    assert [e.label.text() for e in window.error_lines] == [window.state_detail.text()]
+    assert script.calls == [] and not window.adapter.timer.isActive()
+
+    run_and_wait(qtbot, window, lambda: qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton))
+    assert opened == [WizardPage.MAILBOX]  # the message pointed to the Mailbox page
+    assert script.calls == [None]
+    assert current_state(window.adapter) is AccountState.CONNECTED
+    assert not window.state_detail.isVisible() and "not bound" not in window.state_detail.text()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+    assert window.error_lines == []
+
+
+def test_checking_which_computer_synchronizes_clears(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script, status: FakeStatus
+) -> None:
+    """The state DB does not know who synchronizes (the real load says None): "checking…" shows only while a
+    check is on its way; a check that got no answer does not leave it for good, and the run that got past
+    the engine's claim check says this computer synchronizes."""
+    status.view.is_sync_computer = None
+    gate = threading.Event()
+
+    def check() -> AccountCheck:
+        assert gate.wait(10)
+        raise NetworkError("no answer", user_text="contoso.crm4.dynamics.com did not answer in time.")
+
+    window = make_window(check_account=check)
+    window.start()
+    assert window.mailbox_line.text().endswith("· checking which computer synchronizes…")
+    run_and_wait(qtbot, window, gate.set)
+    assert script.calls == [None]  # the run reports what the check could not find out
+    assert "checking" not in window.mailbox_line.text()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+
+    # the next check answers that another computer synchronizes; its own run says so again
+    window.check_account = lambda: claimed(False, "ANNA-DESKTOP")
+    window.setup_changed()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER, timeout=TIMEOUT)
+    assert window.mailbox_line.text().endswith("· ANNA-DESKTOP synchronizes, not this computer")
+    assert window.wizard_page() is WizardPage.COMPUTER
+
+
+def test_open_the_wizard_on_the_page_the_message_points_to(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    from wizard.mailbox.base import AuthenticationFailed
+
+    no_org = AccountCheck(False, "No organization synchronizes yet, so messaging data is not synchronized. "
+                          "Choose one: d365sync orgs set-sync ID", WizardPage.ORGANIZATIONS)  # fmt: skip
+    checks = [no_org]
+    opened: list[WizardPage] = []
+    window = make_window(check_account=lambda: checks[0], open_wizard=opened.append)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_CONFIGURED, timeout=TIMEOUT)
+    assert "Organizations page" in window.state_detail.text()
+    assert window.wizard_page() is WizardPage.ORGANIZATIONS
+
+    # the mailbox refused its password during a run: the Mailbox page
+    checks[0] = claimed(True, "ANNA-LAPTOP")
+    script.raises = AuthenticationFailed(
+        "401", user_text="mail.contoso.com did not accept the user name or password (or the sign-in token). "
+        "Check them and try again.",
+    )  # fmt: skip
+    qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton)
+    assert opened == [WizardPage.ORGANIZATIONS]
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.SIGNED_OUT, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.adapter.running, timeout=TIMEOUT)
+    qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton)
+    assert opened[-1] is WizardPage.MAILBOX
+
+    # nothing is wrong: the wizard opens where it always does
+    script.raises = None
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.CONNECTED, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.adapter.running, timeout=TIMEOUT)
+    assert window.wizard_page() is WizardPage.NONE
+
+
+def test_the_wizard_opens_on_the_page_asked_for(qtbot: Any, factory: Any) -> None:
+    from wizard.ui.app import create_wizard
+
+    for page, attribute in [(WizardPage.MAILBOX, "mailbox_page"), (WizardPage.COMPUTER, "computer_page"),
+                            (WizardPage.ORGANIZATIONS, "organizations_page"), (WizardPage.NONE, "welcome_page")]:  # fmt: skip
+        wizard = create_wizard(factory, page=page)
+        wizard.confirm = lambda *_: True  # type: ignore[method-assign]
+        qtbot.addWidget(wizard)
+        wizard.show()
+        assert wizard.currentPage() is getattr(wizard, attribute), page
+        wizard.controller.runner.cancel_all()
+        wizard.controller.shutdown()
+        wizard.close()

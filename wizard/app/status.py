@@ -1,4 +1,5 @@
-"""The synchronizing organization's status: what the status window and ``d365sync status`` show.
+"""The synchronizing organization's status: what the status window and ``d365sync status`` show, and the
+account check (:func:`check_account`: can this computer synchronize now, and if not, what to do where).
 
 Reading the status never creates the state DB (only the engine does, so two threads never race to build its
 schema); a :class:`StatusReader` reads one at a time and holds the same lock while it switches the
@@ -7,13 +8,15 @@ synchronizing organization, so no read meets the profile's state DB path half ch
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from wizard.app import instance, orgs
-from wizard.app.factory import Factory
+from wizard.app.factory import Factory, NotConfigured
+from wizard.app.mailbox import mailbox_readiness
 from wizard.errors import D365SyncError
 from wizard.settings import Profile
 from wizard.sync.state import ConflictRecord, StateDB
@@ -36,6 +39,47 @@ class WhoSynchronizes(NamedTuple):
 
     this_computer: bool
     hostname: str
+
+
+class WizardPage(enum.StrEnum):
+    """The Configuration Wizard's page that fixes a problem ("Open the wizard…" opens it there)."""
+
+    NONE = ""  # nothing to fix: the wizard opens where it always does
+    ORGANIZATIONS = "organizations"
+    MAILBOX = "mailbox"
+    COMPUTER = "computer"
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """The account as the status window starts it: whether it can synchronize (an organization synchronizes
+    and the mailbox is bound in it), what to do when not (``user_text``, on ``page``), and who holds the
+    synchronizing-computer claim (None: not asked because nothing can run, or Dynamics 365 did not answer)."""
+
+    ready: bool
+    user_text: str = ""
+    page: WizardPage = WizardPage.NONE
+    claim: WhoSynchronizes | None = None
+
+
+def check_account(factory: Factory) -> AccountCheck:
+    """One look at the setup as it is now (after the wizard, a switch, a bind): the synchronizing
+    organization, the mailbox's binding there (:func:`wizard.app.mailbox.mailbox_readiness`, which may read
+    the mailbox record) and the claim (network). The one source the status window takes its account state
+    from, so it never contradicts what the wizard just did."""
+    try:
+        factory.require_sync_org()
+    except NotConfigured as error:
+        return AccountCheck(False, error.user_text, WizardPage.ORGANIZATIONS)
+    readiness = mailbox_readiness(factory)
+    if not readiness.ready:
+        return AccountCheck(False, readiness.user_text, WizardPage.MAILBOX)
+    try:
+        claim = who_synchronizes(factory)
+    except D365SyncError as error:  # the run that follows reports it
+        log.info("status: could not read the claim: %s", error)
+        return AccountCheck(True)
+    return AccountCheck(True, "", WizardPage.NONE if claim.this_computer else WizardPage.COMPUTER, claim)
 
 
 @dataclass
@@ -108,3 +152,7 @@ class StatusReader:
 
     def who_synchronizes(self) -> WhoSynchronizes:
         return who_synchronizes(self.factory)
+
+    def check(self) -> AccountCheck:
+        with self._lock:  # the readiness check may move the binding to the synchronizing organization
+            return check_account(self.factory)

@@ -4,7 +4,9 @@ It shows the account state, the mailbox and which computer synchronizes, a row p
 counts per direction, issues), the progress of a running sync, conflicts to decide with both values side by
 side, and the last errors with "Retry now". It reads the status through a ``load_status`` callable (local
 SQLite, no network) and talks to the engine only through :class:`~wizard.ui.engine_adapter.EngineAdapter`;
-anything that may touch the network (resolving a conflict, asking who synchronizes) runs on a worker.
+anything that may touch the network (resolving a conflict, checking the account) runs on a worker. The account
+check (``wizard.app.status.check_account``) is the one source of what the setup allows: it runs at start, after
+the wizard closes and after a switch, so the window never contradicts what the wizard just did.
 :func:`build_status_window` puts it together over the application layer (``wizard.app.status`` and
 ``wizard.app.conflicts``).
 """
@@ -36,11 +38,12 @@ from PySide6.QtWidgets import (
 from wizard.app.conflicts import resolve_conflict
 from wizard.app.factory import Factory
 from wizard.app.schedule import read_server_intervals
-from wizard.app.status import StatusReader
+from wizard.app.status import AccountCheck, StatusReader, WizardPage
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, RunSummary
+from wizard.sync.run import RunStatus
 from wizard.ui.account_state import AccountState
-from wizard.ui.engine_adapter import EngineAdapter, clock_text
+from wizard.ui.engine_adapter import EngineAdapter, clock_text, wizard_page_for
 from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
@@ -65,8 +68,9 @@ log = logging.getLogger(__name__)
 
 class StatusWindow(QMainWindow):
     """The home screen. ``load_status`` reads the state DB and profile (no network); ``resolve`` decides a
-    conflict; ``read_claim`` (optional) tells who synchronizes: it returns ``(is_this_computer, hostname)``.
-    All three run on a worker."""
+    conflict; ``check_account`` (optional) says whether the account can synchronize and who does
+    (:class:`~wizard.app.status.AccountCheck`). All three run on a worker. ``open_wizard(page)`` shows the
+    Configuration Wizard on that page and returns when it is closed (modal); the window checks again then."""
 
     refreshed = Signal()
 
@@ -76,8 +80,8 @@ class StatusWindow(QMainWindow):
         load_status: LoadStatus,
         *,
         resolve: Resolve,
-        read_claim: Callable[[], tuple[bool | None, str]] | None = None,
-        open_wizard: Callable[[], None] | None = None,
+        check_account: Callable[[], AccountCheck] | None = None,
+        open_wizard: Callable[[WizardPage], None] | None = None,
         settings: QSettings | None = None,
         log_handler: SignalLogHandler | None = None,
         switch_org: SwitchOrg | None = None,
@@ -86,7 +90,9 @@ class StatusWindow(QMainWindow):
         self.adapter = adapter
         self.load_status = load_status
         self.resolve = resolve
-        self.read_claim = read_claim
+        self.check_account = check_account
+        self.checking = False  # an account check is on its way (the mailbox line says "checking…")
+        self.setup_page = WizardPage.NONE  # where the wizard fixes what the last check found missing
         self.switch_org = switch_org
         self.switching = (
             False  # from choosing another organization until the new one runs (or nothing changed)
@@ -239,28 +245,63 @@ class StatusWindow(QMainWindow):
 
     # -- commands -----------------------------------------------------------------------------------
     def start(self) -> None:
-        """Find out who synchronizes (on a worker), then run now or only schedule."""
-        if self.read_claim is None:
-            self.adapter.start()
+        """Check the account (on a worker), then run now, only schedule (another computer synchronizes, or
+        paused), or say what to set up first (nothing runs or retries until the setup changes)."""
+        if self.check_account is None:
+            self.adapter.start(run_now=not self.adapter.paused)
             return
         self.adapter.state.set_state(AccountState.CONNECTING)
-        read_claim = self.read_claim
+        self.checking = True
+        self._show_mailbox()
+        check = self.check_account
         self.runner.run(
-            "Who synchronizes",
-            lambda _ctx: read_claim(),
-            on_success=self._claim_known,
-            on_failure=lambda _e: self.adapter.start(),  # the run reports the real failure
+            "Check the account",
+            lambda _ctx: check(),
+            on_success=self._account_checked,
+            on_failure=self._check_failed,
         )
 
-    def _claim_known(self, answer: Any) -> None:
-        this_one, hostname = answer
-        self.view.is_sync_computer, self.view.sync_computer = this_one, hostname
+    def _check_failed(self, error: D365SyncError) -> None:
+        log.info("account check failed: %s", error)
+        self.checking = False
         self._show_mailbox()
-        if this_one is False:
+        self.adapter.start(run_now=not self.adapter.paused)  # the run reports the real failure
+
+    def _account_checked(self, check: AccountCheck) -> None:
+        self.checking = False
+        self.setup_page = check.page
+        if check.claim is not None:
+            self.view.is_sync_computer, self.view.sync_computer = check.claim
+        if not check.ready:  # said in the header and under "Needs your attention"
+            text = engine_text(check.user_text)
+            self.run_error = (None, text)
+            self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, text)
+            self._show_issues()
+        elif check.claim is not None and not check.claim.this_computer:
             self.adapter.start(run_now=False)
             self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
         else:
-            self.adapter.start()
+            self.adapter.start(run_now=not self.adapter.paused)
+        self._show_mailbox()
+
+    def setup_changed(self) -> None:
+        """The setup may have changed (the wizard was closed: a switch, a bind, a claim): stop the engine (a
+        running sync finishes first), forget what was known of the old setup, reload and check again."""
+        if self.switching:
+            return
+        self.switching = True
+        self._update_buttons()
+        self.adapter.hold(self._restart)
+
+    def _restart(self) -> None:
+        self.adapter.reset()
+        self.run_error = None
+        self.view.is_sync_computer, self.view.sync_computer = None, ""
+        self.switching = False
+        self.adapter.release(schedule=False)
+        self.refresh()
+        self.start()
+        self._update_buttons()
 
     def sync_now(self) -> None:
         self.adapter.sync_now()
@@ -332,6 +373,7 @@ class StatusWindow(QMainWindow):
             head = self.tr("{0} is now your synchronizing organization, but these could not be updated:")
             self.run_error = (None, "\n".join([head.format(outcome.org_name), *lines]))
         if outcome.mailbox_text:  # nothing can run until the mailbox is bound there: say what to do
+            self.setup_page = WizardPage.MAILBOX
             self._switch_ended("idle")
             self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, engine_text(outcome.mailbox_text))
         else:
@@ -379,9 +421,25 @@ class StatusWindow(QMainWindow):
         self._update_buttons()
         self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
 
+    def wizard_page(self) -> WizardPage:
+        """The wizard page the state's message points to (the mailbox to bind, the computer to claim, the
+        organization to sign in to again), or none."""
+        state = self.adapter.state.state
+        if state is AccountState.NOT_CONFIGURED and self.setup_page:
+            return self.setup_page
+        if state is AccountState.NOT_SYNC_COMPUTER:
+            return WizardPage.COMPUTER
+        if state in (AccountState.NOT_CONFIGURED, AccountState.SIGNED_OUT) and self.adapter.last_error:
+            return wizard_page_for(self.adapter.last_error)
+        return WizardPage.NONE
+
     def open_wizard(self) -> None:
-        if self.open_wizard_callback is not None:
-            self.open_wizard_callback()
+        """Show the wizard on the page the current message points to; when it is closed, check the account
+        again and reload (the wizard may have bound the mailbox, claimed this computer or switched)."""
+        if self.open_wizard_callback is None:
+            return
+        self.open_wizard_callback(self.wizard_page())
+        self.setup_changed()
 
     def show_log(self) -> None:
         self.log_view.show()
@@ -461,8 +519,13 @@ class StatusWindow(QMainWindow):
                 if v.sync_computer
                 else self.tr("no computer synchronizes yet")
             )
-        else:
+        elif self.checking:
             who = self.tr("checking which computer synchronizes…")
+        else:  # not known (Dynamics 365 did not answer): the state line says what happened
+            self.mailbox_line.setText(
+                self.tr("Mailbox {address} ({kind})").format(address=v.mailbox_address, kind=kind)
+            )
+            return
         self.mailbox_line.setText(
             self.tr("Mailbox {address} ({kind}) · {who}").format(
                 address=v.mailbox_address, kind=kind, who=who
@@ -585,7 +648,14 @@ class StatusWindow(QMainWindow):
         )
 
     def _run_finished(self, summary: RunSummary) -> None:
+        """A run that got past the engine's claim check (it has a run id) shows that this computer
+        synchronizes; one that stopped there says it does not."""
         self.progress_row.hide()
+        if summary.status == RunStatus.NOT_SYNC_COMPUTER:
+            self.view.is_sync_computer = False
+        elif summary.run_id is not None:
+            self.view.is_sync_computer, self.view.sync_computer = True, ""
+        self._show_mailbox()
         self.refresh()
 
     def _run_failed(self, error: D365SyncError) -> None:
@@ -633,7 +703,7 @@ def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any
 def build_status_window(
     factory: Factory,
     *,
-    open_wizard: Callable[[], None] | None = None,
+    open_wizard: Callable[[WizardPage], None] | None = None,
     settings: QSettings | None = None,
     engine_in_process: bool = False,
 ) -> StatusWindow:
@@ -654,7 +724,7 @@ def build_status_window(
         adapter,
         lambda: view_from_report(status.read()),
         resolve=resolve,
-        read_claim=status.who_synchronizes,
+        check_account=status.check,
         open_wizard=open_wizard,
         settings=settings,
         switch_org=status.switch,
