@@ -41,6 +41,45 @@
     </message>
 </context>
 <context>
+    <name>Activity</name>
+    <message>
+        <source>{changes} in the mailbox</source>
+        <translation>{changes} im Postfach</translation>
+    </message>
+    <message>
+        <source>{changes} in Dynamics 365</source>
+        <translation>{changes} in Dynamics 365</translation>
+    </message>
+    <message>
+        <source>Synchronized: nothing to change</source>
+        <translation>Synchronisiert: nichts zu ändern</translation>
+    </message>
+    <message>
+        <source>Synchronized — {changes}</source>
+        <translation>Synchronisiert — {changes}</translation>
+    </message>
+    <message>
+        <source>Succeeded</source>
+        <translation>Erfolgreich</translation>
+    </message>
+    <message>
+        <source>Partly failed</source>
+        <translation>Teilweise fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Running, or stopped unexpectedly</source>
+        <translation>Läuft, oder unerwartet abgebrochen</translation>
+    </message>
+    <message>
+        <source>Another computer synchronizes</source>
+        <translation>Ein anderer Computer synchronisiert</translation>
+    </message>
+</context>
+<context>
     <name>AddOrganizationDialog</name>
     <message>
         <source>Add a Dynamics 365 organization</source>
@@ -855,8 +894,44 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Protokoll</translation>
     </message>
     <message>
-        <source>Log messages</source>
-        <translation>Protokollmeldungen</translation>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Was geschah</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
+    <message>
+        <source>Nothing has been synchronized yet.</source>
+        <translation>Es wurde noch nichts synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Technical log</source>
+        <translation>Technisches Protokoll</translation>
+    </message>
+    <message>
+        <source>What d365sync did, newest first.</source>
+        <translation>Was d365sync getan hat, das Neueste zuerst.</translation>
+    </message>
+    <message>
+        <source>Show the &amp;technical log</source>
+        <translation>&amp;Technisches Protokoll anzeigen</translation>
+    </message>
+    <message>
+        <source>The program&apos;s log messages, newest last (passwords and tokens hidden).</source>
+        <translation>Die Protokollmeldungen des Programms, die neuesten zuletzt (Kennwörter und Token verborgen).</translation>
+    </message>
+    <message>
+        <source>Show the &amp;activity</source>
+        <translation>&amp;Aktivität anzeigen</translation>
     </message>
 </context>
 <context>

@@ -87,6 +87,11 @@ def _window(qtbot: Any, factory: Factory, **kwargs: Any) -> StatusWindow:
     return window
 
 
+def _state(window: StatusWindow) -> AccountState:
+    """The state, read fresh (a call, so type checkers do not narrow it between reads)."""
+    return window.adapter.state.state
+
+
 def _close(window: StatusWindow) -> None:
     window.adapter.shutdown(10000)
     window.runner.wait_all(10000)
@@ -281,7 +286,7 @@ def test_after_switching_and_binding_in_the_wizard_the_window_follows(
         assert opened == [WizardPage.MAILBOX]
         assert ran.args[0].status == "ok", [(k.kind, k.status, k.message) for k in ran.args[0].kinds]
         qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
-        assert window.adapter.state.state is AccountState.CONNECTED, window.adapter.state.display_text()
+        assert _state(window) is AccountState.CONNECTED, window.adapter.state.display_text()
         assert "not bound" not in window.state_detail.text()
         assert window.title.text().endswith("Contoso Test")
         assert window.mailbox_line.text().endswith("· this computer synchronizes"), window.mailbox_line.text()

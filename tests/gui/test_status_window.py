@@ -584,6 +584,54 @@ def test_pyside_reference_drains_cannot_kill_the_app(qapp: Any) -> None:
     assert account_state.protect_singletons() is account_state.SINGLETONS_PROTECTED  # idempotent
 
 
+def test_log_opens_on_the_activity_with_the_technical_log_one_click_away(qtbot: Any) -> None:
+    """Issue 12 item 12: the activity in words first (time, what happened, result; failures beneath); the
+    raw lines behind "Show the technical log", scrolled to the left (their times visible) however long."""
+    from wizard.app.status import RunActivity
+    from wizard.errors import Severity
+    from wizard.sync.state import ErrorRecord, RunCounts, RunRecord
+    from wizard.ui.log_view import LogView
+    from wizard.ui.status.activity import entries
+
+    view = LogView()
+    qtbot.addWidget(view)
+    for n in range(60):
+        view.append(logging.INFO, f"10:{n:02d}:00 INFO wizard.odata.session: HTTP 404 GET /api/data/v9.2/"
+                    + "queues?$select=name&$filter=" + "x" * 400)  # fmt: skip
+    today = datetime.now(UTC).replace(microsecond=0)
+    ok = RunRecord(2, today.isoformat(), today.isoformat(), "ok",
+                   {("contacts", "to_mailbox"): RunCounts(updated=3), ("contacts", "to_crm"): RunCounts(created=1)})  # fmt: skip
+    failed = RunRecord(1, "2026-01-05T09:00:00Z", "2026-01-05T09:01:00Z", "partial", {})
+    error = ErrorRecord(1, "tasks", Severity.KIND, "contoso.crm4.dynamics.com did not answer in time. Check "
+                        "your network connection; it will be tried again.", None)  # fmt: skip
+    view.set_activity(entries([RunActivity(ok), RunActivity(failed, [error])]))
+    view.show()
+    qtbot.waitUntil(view.isVisible)
+    assert not view.technical and view.activity.isVisible()
+    rows = view.activity_rows()
+    assert rows[0] == [today.astimezone().strftime("%H:%M"),
+                       "Synchronized — Contacts: 3 updated in the mailbox, 1 created in Dynamics 365", "Succeeded"]  # fmt: skip
+    assert rows[1][1:] == ["Synchronized: nothing to change", "Partly failed"]
+    assert "2026" in rows[1][0] or "26" in rows[1][0]  # another day: with its date
+    failure = view.activity.topLevelItem(1)
+    assert failure is not None and failure.isExpanded()
+    child = failure.child(0)
+    assert child is not None and child.text(1).startswith(
+        "Tasks: contoso.crm4.dynamics.com did not answer in time."
+    )
+    assert not any("HTTP 404" in c for row in rows for c in row)
+
+    qtbot.mouseClick(view.toggle_button, Qt.MouseButton.LeftButton)
+    assert view.technical and view.text.isVisible()
+    qtbot.waitUntil(lambda: view.text.horizontalScrollBar().maximum() > 0)
+    assert view.text.horizontalScrollBar().value() == 0
+    view.append(logging.INFO, "11:00:00 INFO wizard.test: " + "y" * 800)
+    assert view.text.horizontalScrollBar().value() == 0
+    assert view.toggle_button.text() == "Show the &activity"
+    qtbot.mouseClick(view.toggle_button, Qt.MouseButton.LeftButton)
+    assert not view.technical
+
+
 # -- the real engine against the stand-ins -----------------------------------------------------------------
 def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: Any) -> None:
     """The window over real Factory: claim check, a run on a worker, counts from the state DB."""
@@ -628,6 +676,11 @@ def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: 
         texts = row_texts(window, "contacts")
         assert "1 created" in texts[3], texts
         assert [i.text(0) for i in tree_items(window.table)] == ["Contacts"]
+        # the Log's activity: the run in words from the state DB's run records, no raw lines
+        (run,) = window.log_view.activity_rows()
+        assert run[1] == "Synchronized — Contacts: 1 created in the mailbox", run
+        assert run[2] == "Succeeded" and len(run[0]) == 5, run  # "10:42": today's runs by their time
+        assert not window.log_view.technical
     finally:
         adapter.shutdown(10000)
         window.runner.wait_all(5000)

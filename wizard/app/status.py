@@ -19,19 +19,32 @@ from wizard.app.factory import Factory, NotConfigured
 from wizard.app.mailbox import mailbox_readiness
 from wizard.errors import D365SyncError
 from wizard.settings import Profile
-from wizard.sync.state import ConflictRecord, StateDB
+from wizard.sync.state import ConflictRecord, ErrorRecord, RunRecord, StateDB
 from wizard.sync.status import StatusSnapshot, status_snapshot
 
 log = logging.getLogger(__name__)
 
 
+ACTIVITY_RUNS = 50  # how many of the latest runs the Log's activity list shows
+
+
+@dataclass(frozen=True)
+class RunActivity:
+    """One run as the state DB keeps it (its counts per kind and direction) with the failures it recorded."""
+
+    run: RunRecord
+    errors: list[ErrorRecord] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class StatusReport:
-    """The state DB's snapshot, the conflicts that wait for a decision, and the profile it was read with."""
+    """The state DB's snapshot, the conflicts that wait for a decision, the profile it was read with and,
+    when asked for, the latest runs (newest first)."""
 
     snapshot: StatusSnapshot
     conflicts: list[ConflictRecord]  # unresolved, oldest first
     profile: Profile
+    activity: list[RunActivity] = field(default_factory=list)
 
 
 class WhoSynchronizes(NamedTuple):
@@ -100,10 +113,11 @@ def who_synchronizes(factory: Factory) -> WhoSynchronizes:
     return WhoSynchronizes(claim.instance_id == factory.profile.instance_id, claim.hostname)
 
 
-def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
+def read_status(factory: Factory, *, check_claim: bool = False, activity: bool = False) -> StatusReport:
     """The status of the synchronizing organization from its state DB (an empty one when it was never
     synchronized). ``check_claim``: also ask Dynamics 365 whether this computer synchronizes (a failure to
-    ask is logged and leaves it unknown), as ``d365sync status`` does; the window asks separately."""
+    ask is logged and leaves it unknown), as ``d365sync status`` does; the window asks separately.
+    ``activity``: also the latest runs with their errors (the Log's activity list)."""
     profile = factory.profile
     is_sync: bool | None = None
     if check_claim and profile.sync_org is not None:
@@ -119,7 +133,10 @@ def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
     with StateDB.open(state_db) as state:
         snapshot = status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
         conflicts = state.conflicts(unresolved_only=True)
-    return StatusReport(snapshot, conflicts, profile)
+        runs = (
+            [RunActivity(run, state.errors(run.id)) for run in state.runs(ACTIVITY_RUNS)] if activity else []
+        )
+    return StatusReport(snapshot, conflicts, profile, runs)
 
 
 def switch_to(factory: Factory, org_id: str) -> OrgSwitch:
@@ -144,7 +161,7 @@ class StatusReader:
 
     def read(self) -> StatusReport:
         with self._lock:
-            return read_status(self.factory)
+            return read_status(self.factory, activity=True)
 
     def switch(self, org_id: str) -> OrgSwitch:
         with self._lock:  # no status read meets the profile's state DB path meanwhile

@@ -48,6 +48,7 @@ from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
+from wizard.ui.status.activity import entries as activity_entries
 from wizard.ui.status.model import (
     MAILBOX_KINDS,
     KindRow,
@@ -498,6 +499,7 @@ class StatusWindow(QMainWindow):
         if not self.switching:
             self._show_orgs()
         self.table.show_kinds(view.kinds)
+        self.log_view.set_activity(activity_entries(view.activity))
         self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
         self._show_issues()
         self._update_buttons()
