@@ -259,3 +259,76 @@ def test_the_check_finds_english(qtbot: Any) -> None:
     german = LIVE[("StatusWindow", "Waiting for the running synchronization to finish…", "")].translation
     label.setText(german)
     assert not english_in(visible_texts(label))
+
+
+# -- issue 12 item 17 in the status window: mnemonics on every button, one question style -------------------
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_button_of_the_status_window_has_its_own_mnemonic(
+    qtbot: Any, qapp: Any, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    monkeypatch.setenv(i18n.LANG_ENV, language)
+    i18n.install_translations(qapp)
+    view = StatusView(
+        org_name="Contoso Sales", kinds=[KindRow("contacts", errors=["Something nobody listed."]),
+                                         KindRow("tasks", errors=["x"], last_status="needs_confirmation")],
+        conflicts=[ConflictView(1, "contacts", "jobtitle", "a", "b", item="Jörg Bär", label="Job Title")],
+        organizations=[("o1", "Contoso Sales"), ("o2", "Contoso Test")], sync_org_id="o1",
+    )  # fmt: skip
+    adapter = EngineAdapter(lambda _r: None, runner=TaskRunner(pool=QThreadPool()))  # type: ignore[arg-type, return-value]
+    window = StatusWindow(adapter, lambda: view, resolve=lambda _i, _u: None, open_wizard=lambda _p: None,
+                          switch_org=lambda _o: None)  # type: ignore[arg-type, return-value]  # fmt: skip
+    adapter.setParent(window)
+    qtbot.addWidget(window)
+    try:
+        with qtbot.waitSignal(window.refreshed, timeout=TIMEOUT):
+            window.show()
+
+        def shown() -> list[QAbstractButton]:
+            return [b for b in window.findChildren(QAbstractButton) if b.isVisibleTo(window) and b.text()]
+
+        # Sync now, Pause, Open the wizard, Log, two conflict buttons, two error lines
+        qtbot.waitUntil(lambda: len(shown()) >= 8, timeout=TIMEOUT)
+        buttons = shown()
+        without = [b.text() for b in buttons if not re.search(r"&[^&\s]", b.text())]
+        assert not without, without
+        labels = [label.text() for label in window.findChildren(QLabel)]
+        texts = {t for t in [*(b.text() for b in buttons), *labels] if re.search(r"&[^&\s]", t)}
+        keys = [re.search(r"&([^&\s])", t).group(1).lower() for t in texts]  # type: ignore[union-attr]
+        assert sorted(k for k in set(keys) if keys.count(k) > 1) == [], sorted(texts)
+    finally:
+        window.runner.wait_all(5000)
+        window.dispose()
+        i18n.remove_translations()
+
+
+def test_the_status_window_asks_yes_or_no(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its questions (synchronize anyway, switch the organization) are Yes/No questions with No as the
+    default, as everywhere in the GUI (wizard.ui.widgets.ask), never OK/Cancel."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[Any] = []
+
+    def question(parent: Any, title: str, text: str, buttons: Any, default: Any = None) -> Any:
+        asked.append((buttons, default))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    view = StatusView(org_name="Contoso Sales", organizations=[("o1", "Contoso Sales"), ("o2", "Contoso Test")],
+                      sync_org_id="o1")  # fmt: skip
+    adapter = EngineAdapter(lambda _r: None, runner=TaskRunner(pool=QThreadPool()))  # type: ignore[arg-type, return-value]
+    window = StatusWindow(adapter, lambda: view, resolve=lambda _i, _u: None,
+                          switch_org=lambda _o: None)  # type: ignore[arg-type, return-value]  # fmt: skip
+    adapter.setParent(window)
+    qtbot.addWidget(window)
+    try:
+        with qtbot.waitSignal(window.refreshed, timeout=TIMEOUT):
+            window.show()
+        window.force("contacts")
+        window.switch_to("o2")
+        qtbot.waitUntil(lambda: not window.switching, timeout=TIMEOUT)
+        yes_no = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        assert asked == [(yes_no, QMessageBox.StandardButton.No)] * 2
+        assert not adapter.running  # declined: nothing ran
+    finally:
+        window.runner.wait_all(5000)
+        window.dispose()
