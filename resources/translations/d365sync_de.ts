@@ -55,8 +55,8 @@
         <translation>Synchronisiert: nichts zu ändern</translation>
     </message>
     <message>
-        <source>Synchronized — {changes}</source>
-        <translation>Synchronisiert — {changes}</translation>
+        <source>Synchronized: {kinds}</source>
+        <translation>Synchronisiert: {kinds}</translation>
     </message>
     <message>
         <source>Succeeded</source>
@@ -1036,6 +1036,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
 </context>
 <context>
     <name>ErrorLine</name>
+    <message>
+        <source>Open the &amp;wizard…</source>
+        <translation>Assis&amp;tent öffnen…</translation>
+    </message>
     <message>
         <source>Synchronize &amp;anyway…</source>
         <translation>T&amp;rotzdem synchronisieren…</translation>

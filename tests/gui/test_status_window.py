@@ -609,8 +609,12 @@ def test_log_opens_on_the_activity_with_the_technical_log_one_click_away(qtbot: 
     qtbot.waitUntil(view.isVisible)
     assert not view.technical and view.activity.isVisible()
     rows = view.activity_rows()
-    assert rows[0] == [today.astimezone().strftime("%H:%M"),
-                       "Synchronized — Contacts: 3 updated in the mailbox, 1 created in Dynamics 365", "Succeeded"]  # fmt: skip
+    assert rows[0] == [today.astimezone().strftime("%H:%M"), "Synchronized: Contacts", "Succeeded"]
+    latest = view.activity.topLevelItem(0)
+    assert latest is not None and latest.isExpanded()
+    detail = latest.child(0)
+    assert detail is not None
+    assert detail.text(1) == "Contacts: 3 updated in the mailbox, 1 created in Dynamics 365"
     assert rows[1][1:] == ["Synchronized: nothing to change", "Partly failed"]
     assert "2026" in rows[1][0] or "26" in rows[1][0]  # another day: with its date
     failure = view.activity.topLevelItem(1)
@@ -678,7 +682,12 @@ def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: 
         assert [i.text(0) for i in tree_items(window.table)] == ["Contacts"]
         # the Log's activity: the run in words from the state DB's run records, no raw lines
         (run,) = window.log_view.activity_rows()
-        assert run[1] == "Synchronized — Contacts: 1 created in the mailbox", run
+        assert run[1] == "Synchronized: Contacts", run
+        latest = window.log_view.activity.topLevelItem(0)
+        assert latest is not None and latest.isExpanded()
+        assert [latest.child(i).text(1) for i in range(latest.childCount())] == [  # type: ignore[union-attr]
+            "Contacts: 1 created in the mailbox"
+        ]
         assert run[2] == "Succeeded" and len(run[0]) == 5, run  # "10:42": today's runs by their time
         assert not window.log_view.technical
     finally:
@@ -752,7 +761,9 @@ def test_closing_the_wizard_checks_the_account_again(
     assert [e.label.text() for e in window.error_lines] == [window.state_detail.text()]
     assert script.calls == [] and not window.adapter.timer.isActive()
 
-    run_and_wait(qtbot, window, lambda: qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton))
+    (line,) = window.error_lines
+    assert line.retry.text() == "Open the &wizard…"  # a retry cannot help: the setup is not complete
+    run_and_wait(qtbot, window, lambda: qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton))
     assert opened == [WizardPage.MAILBOX]  # the message pointed to the Mailbox page
     assert script.calls == [None]
     assert current_state(window.adapter) is AccountState.CONNECTED

@@ -146,10 +146,10 @@ class LogView(QDialog):
 
     # -- the activity ---------------------------------------------------------------------------------
     def set_activity(self, entries: list[ActivityEntry]) -> None:
-        """Show these entries (newest first), each run's failures and notes as its children."""
+        """Show these entries (newest first), each run's changes, failures and notes as its children."""
         self.activity.clear()
         failed_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        for entry in entries:
+        for index, entry in enumerate(entries):
             item = QTreeWidgetItem([entry.time, entry.what, entry.result])
             item.setToolTip(1, entry.what)
             if entry.failed:
@@ -159,7 +159,7 @@ class LogView(QDialog):
                 child.setToolTip(1, detail)
                 item.addChild(child)
             self.activity.addTopLevelItem(item)
-            item.setExpanded(entry.failed)
+            item.setExpanded(index == 0 or entry.failed)  # the latest run and the failed ones open
         for column in (0, 2):
             self.activity.resizeColumnToContents(column)
         self.activity.setVisible(bool(entries))

@@ -22,7 +22,8 @@ from wizard.ui.status.widgets import counts_text
 @dataclass(frozen=True)
 class ActivityEntry:
     """One line of the list: ``time`` as the user reads it, ``what`` happened, the ``result``, and the
-    details beneath it (the failures and notes of the run, already in the user's language)."""
+    details beneath it (the changes per kind, then the failures and notes of the run, in the user's
+    language)."""
 
     time: str
     what: str
@@ -49,9 +50,9 @@ def _counts(counts: RunCounts) -> KindCounts:
     return KindCounts(**{f.name: getattr(counts, f.name) for f in dataclasses.fields(KindCounts)})
 
 
-def _what(activity: RunActivity) -> str:
-    """ "Contacts: 3 updated in the mailbox, 1 created in Dynamics 365; Tasks: …", or that nothing changed."""
-    parts: list[str] = []
+def _changes(activity: RunActivity) -> list[tuple[str, str]]:
+    """(kind, "3 updated in the mailbox, 1 created in Dynamics 365") for each kind the run changed."""
+    found: list[tuple[str, str]] = []
     counts = activity.run.counts
     for kind in [*ALL_KINDS, *sorted({k for k, _ in counts} - set(ALL_KINDS))]:
         sides = []
@@ -59,15 +60,22 @@ def _what(activity: RunActivity) -> str:
             ("to_mailbox", QCoreApplication.translate("Activity", "{changes} in the mailbox")),
             ("to_crm", QCoreApplication.translate("Activity", "{changes} in Dynamics 365")),
         ):
-            found = counts.get((kind, direction))
-            text = counts_text(kind, _counts(found), direction) if found is not None else "—"
+            side = counts.get((kind, direction))
+            text = counts_text(kind, _counts(side), direction) if side is not None else "—"
             if text != "—":
                 sides.append(template.format(changes=text))
         if sides:
-            parts.append(f"{kind_title(kind)}: {', '.join(sides)}")
-    if not parts:
+            found.append((kind, ", ".join(sides)))
+    return found
+
+
+def _what(changes: list[tuple[str, str]]) -> str:
+    """ "Synchronized: Email, Contacts" (the kinds that changed; the details are beneath), or that nothing
+    changed."""
+    if not changes:
         return QCoreApplication.translate("Activity", "Synchronized: nothing to change")
-    return QCoreApplication.translate("Activity", "Synchronized — {changes}").format(changes="; ".join(parts))
+    kinds = ", ".join(kind_title(kind) for kind, _ in changes)
+    return QCoreApplication.translate("Activity", "Synchronized: {kinds}").format(kinds=kinds)
 
 
 def _result(status: str, errors: int) -> tuple[str, bool]:
@@ -89,13 +97,15 @@ def entry(activity: RunActivity, now: datetime | None = None) -> ActivityEntry:
     failures = [e for e in activity.errors if e.item != ALREADY_TRACKED]
     notes = [e for e in activity.errors if e.item == ALREADY_TRACKED]
     result, failed = _result(activity.run.status, len(failures))
-    details = [
+    changes = _changes(activity)
+    details = [f"{kind_title(kind)}: {text}" for kind, text in changes]
+    details += [
         f"{kind_title(e.kind)}: {engine_text(e.message)}" if e.kind else engine_text(e.message)
         for e in [*failures, *notes]
     ]
     return ActivityEntry(
         time_text(activity.run.finished or activity.run.started, now),
-        _what(activity),
+        _what(changes),
         result,
         failed,
         details,

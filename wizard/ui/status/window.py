@@ -106,6 +106,7 @@ class StatusWindow(QMainWindow):
         self._refresh_seq = 0
         self.view = StatusView()
         self.run_error: tuple[str | None, str] | None = None  # a failure of a whole run
+        self.setup_text = ""  # what the setup lacks (its line offers the wizard instead of a retry)
         self.cards: list[ConflictCard] = []
         self.error_lines: list[ErrorLine] = []
         self.log_handler = log_handler or SignalLogHandler()
@@ -273,17 +274,23 @@ class StatusWindow(QMainWindow):
         self.setup_page = check.page
         if check.claim is not None:
             self.view.is_sync_computer, self.view.sync_computer = check.claim
-        if not check.ready:  # said in the header and under "Needs your attention"
-            text = engine_text(check.user_text)
-            self.run_error = (None, text)
-            self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, text)
-            self._show_issues()
+        if not check.ready:
+            self._not_set_up(check.user_text)
         elif check.claim is not None and not check.claim.this_computer:
             self.adapter.start(run_now=False)
             self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
         else:
             self.adapter.start(run_now=not self.adapter.paused)
         self._show_mailbox()
+
+    def _not_set_up(self, what: str) -> None:
+        """Nothing can run until the setup is completed: say what to do in the header and under "Needs your
+        attention" (nothing is scheduled or retried until the setup changes)."""
+        text = engine_text(what)
+        self.run_error = (None, text)
+        self.setup_text = text
+        self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, text)
+        self._show_issues()
 
     def setup_changed(self) -> None:
         """The setup may have changed (the wizard was closed: a switch, a bind, a claim): stop the engine (a
@@ -296,7 +303,7 @@ class StatusWindow(QMainWindow):
 
     def _restart(self) -> None:
         self.adapter.reset()
-        self.run_error = None
+        self.run_error, self.setup_text = None, ""
         self.view.is_sync_computer, self.view.sync_computer = None, ""
         self.switching = False
         self.adapter.release(schedule=False)
@@ -368,7 +375,7 @@ class StatusWindow(QMainWindow):
         self.view = StatusView(  # nothing of the old organization's status (claim, kinds) carries over
             org_name=outcome.org_name, organizations=self.view.organizations, sync_org_id=org_id
         )
-        self.run_error = None
+        self.run_error, self.setup_text = None, ""
         if outcome.failed:
             lines = [f"{name}: {engine_text(text)}" for name, text in outcome.failed.items()]
             head = self.tr("{0} is now your synchronizing organization, but these could not be updated:")
@@ -376,7 +383,7 @@ class StatusWindow(QMainWindow):
         if outcome.mailbox_text:  # nothing can run until the mailbox is bound there: say what to do
             self.setup_page = WizardPage.MAILBOX
             self._switch_ended("idle")
-            self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, engine_text(outcome.mailbox_text))
+            self._not_set_up(outcome.mailbox_text)
         else:
             self._switch_ended("start")
         self.refresh()
@@ -551,7 +558,9 @@ class StatusWindow(QMainWindow):
             errors.insert(0, self.run_error)
         waiting = {k.kind for k in self.view.kinds if k.last_status == "needs_confirmation"}
         for kind, text in errors:
-            if kind in waiting:
+            if kind is None and text == self.setup_text:
+                line = ErrorLine(kind, text, lambda _kind: self.open_wizard(), self.issues, setup=True)
+            elif kind in waiting:
                 line = ErrorLine(kind, text, self.force, self.issues, needs_confirmation=True)
             else:
                 line = ErrorLine(kind, self._with_retry_time(text), self.retry, self.issues)
@@ -607,7 +616,7 @@ class StatusWindow(QMainWindow):
             self.progress_row.hide()
 
     def _run_started(self, kinds: list[str]) -> None:
-        self.run_error = None
+        self.run_error, self.setup_text = None, ""
         self.progress_bar.setRange(0, 0)
         self.progress_label.setText(self.tr("Starting…"))
         self.progress_row.show()
