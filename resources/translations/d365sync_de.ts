@@ -1964,6 +1964,14 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
         <translation>&amp;Protokoll</translation>
     </message>
     <message>
+        <source>{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, open the wizard (Computer page).</source>
+        <translation>{host} synchronisiert Ihr Postfach, daher synchronisiert dieser Computer nicht. Um stattdessen hier zu synchronisieren, öffnen Sie den Assistenten (Seite Synchronisierender Computer).</translation>
+    </message>
+    <message>
+        <source>No computer synchronizes your mailbox yet. Open the wizard and make this computer the synchronizing client on the Computer page.</source>
+        <translation>Noch synchronisiert kein Computer Ihr Postfach. Öffnen Sie den Assistenten und machen Sie diesen Computer auf der Seite Synchronisierender Computer zum synchronisierenden Client.</translation>
+    </message>
+    <message>
         <source>Synchronize anyway?</source>
         <translation>Trotzdem synchronisieren?</translation>
     </message>

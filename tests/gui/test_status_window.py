@@ -382,6 +382,8 @@ def test_not_the_synchronizing_computer(
         window.start()
     assert window.mailbox_line.text().endswith("· ANNA-DESKTOP synchronizes, not this computer")
     assert window.state_label.text() == "Not the synchronizing computer"
+    assert window.state_detail.text().startswith("ANNA-DESKTOP synchronizes your mailbox, so this computer")
+    assert window.error_lines == []  # another computer synchronizing is a choice, not a problem
     assert script.calls == []  # nothing ran, the schedule re-checks later
     assert window.adapter.timer.isActive()
 
@@ -389,6 +391,22 @@ def test_not_the_synchronizing_computer(
     script.status = RunStatus.NOT_SYNC_COMPUTER
     run_and_wait(qtbot, window)
     assert current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER
+
+
+def test_no_computer_synchronizes_yet_points_to_the_computer_page(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    opened: list[WizardPage] = []
+    window = make_window(check_account=lambda: claimed(False, ""), open_wizard=opened.append)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER, timeout=TIMEOUT)
+    assert window.mailbox_line.text().endswith("· no computer synchronizes yet")
+    assert "Computer page" in window.state_detail.text()
+    (line,) = window.error_lines
+    assert line.retry.text() == "Open the &wizard…"
+    qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton)
+    assert opened == [WizardPage.COMPUTER]
+    assert script.calls == []
 
 
 def test_start_runs_at_once_on_the_synchronizing_computer(

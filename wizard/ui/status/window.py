@@ -278,7 +278,19 @@ class StatusWindow(QMainWindow):
             self._not_set_up(check.user_text)
         elif check.claim is not None and not check.claim.this_computer:
             self.adapter.start(run_now=False)
-            self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
+            if check.claim.hostname:  # another computer synchronizes: a choice, not a problem
+                detail = self.tr(
+                    "{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, "
+                    "open the wizard (Computer page)."
+                ).format(host=check.claim.hostname)
+            else:  # nobody does: the setup is not complete
+                detail = self.tr(
+                    "No computer synchronizes your mailbox yet. Open the wizard and make this computer the "
+                    "synchronizing client on the Computer page."
+                )
+                self.run_error, self.setup_text = (None, detail), detail
+            self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER, detail)
+            self._show_issues()
         else:
             self.adapter.start(run_now=not self.adapter.paused)
         self._show_mailbox()
