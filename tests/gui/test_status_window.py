@@ -408,6 +408,14 @@ def test_no_computer_synchronizes_yet_points_to_the_computer_page(
     assert opened == [WizardPage.COMPUTER]
     assert script.calls == []
 
+    # the scheduled run finds the same (the engine's own claim check): the line stays, with what to do
+    script.status = RunStatus.NOT_SYNC_COMPUTER
+    window.check_account = lambda: claimed(False, "")
+    run_and_wait(qtbot, window, window.adapter.timer.timeout.emit)
+    assert current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER
+    assert "Computer page" in window.state_detail.text()
+    assert [line.retry.text() for line in window.error_lines] == ["Open the &wizard…"]
+
 
 def test_start_runs_at_once_on_the_synchronizing_computer(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script

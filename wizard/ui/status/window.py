@@ -278,22 +278,27 @@ class StatusWindow(QMainWindow):
             self._not_set_up(check.user_text)
         elif check.claim is not None and not check.claim.this_computer:
             self.adapter.start(run_now=False)
-            if check.claim.hostname:  # another computer synchronizes: a choice, not a problem
-                detail = self.tr(
-                    "{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, "
-                    "open the wizard (Computer page)."
-                ).format(host=check.claim.hostname)
-            else:  # nobody does: the setup is not complete
-                detail = self.tr(
-                    "No computer synchronizes your mailbox yet. Open the wizard and make this computer the "
-                    "synchronizing client on the Computer page."
-                )
-                self.run_error, self.setup_text = (None, detail), detail
-            self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER, detail)
-            self._show_issues()
+            self._explain_not_sync_computer(check.claim.hostname)
         else:
             self.adapter.start(run_now=not self.adapter.paused)
         self._show_mailbox()
+
+    def _explain_not_sync_computer(self, hostname: str) -> None:
+        """Another computer synchronizes (``hostname``): a choice, said in the header; none does: the setup is
+        not complete, listed under "Needs your attention" with the wizard's Computer page."""
+        if hostname:
+            detail = self.tr(
+                "{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, "
+                "open the wizard (Computer page)."
+            ).format(host=hostname)
+        else:
+            detail = self.tr(
+                "No computer synchronizes your mailbox yet. Open the wizard and make this computer the "
+                "synchronizing client on the Computer page."
+            )
+            self.run_error, self.setup_text = (None, detail), detail
+        self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER, detail)
+        self._show_issues()
 
     def _not_set_up(self, what: str) -> None:
         """Nothing can run until the setup is completed: say what to do in the header and under "Needs your
@@ -674,8 +679,10 @@ class StatusWindow(QMainWindow):
         """A run that got past the engine's claim check (it has a run id) shows that this computer
         synchronizes; one that stopped there says it does not."""
         self.progress_row.hide()
-        if summary.status == RunStatus.NOT_SYNC_COMPUTER:
+        if summary.status == RunStatus.NOT_SYNC_COMPUTER:  # the engine's claim check said so (again)
             self.view.is_sync_computer = False
+            if self.setup_page is WizardPage.COMPUTER or self.view.sync_computer:  # the check told who
+                self._explain_not_sync_computer(self.view.sync_computer)
         elif summary.run_id is not None:
             self.view.is_sync_computer, self.view.sync_computer = True, ""
         self._show_mailbox()
