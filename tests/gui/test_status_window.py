@@ -875,3 +875,20 @@ def test_the_wizard_opens_on_the_page_asked_for(qtbot: Any, factory: Any) -> Non
         wizard.controller.runner.cancel_all()
         wizard.controller.shutdown()
         wizard.close()
+
+
+def test_closing_the_wizard_while_paused_runs_nothing(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    """The account is checked again, but a paused window stays paused (not "Connecting…" for good)."""
+    window = make_window(check_account=lambda: claimed(True, "ANNA-LAPTOP"))
+    run_and_wait(qtbot, window, window.start)
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert current_state(window.adapter) is AccountState.PAUSED
+    window.open_wizard()
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.checking, timeout=TIMEOUT)
+    assert current_state(window.adapter) is AccountState.PAUSED
+    assert script.calls == [None] and not window.adapter.timer.isActive()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # Resume: the schedule goes on
+    assert current_state(window.adapter) is AccountState.CONNECTED and window.adapter.timer.isActive()

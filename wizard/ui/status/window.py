@@ -250,7 +250,7 @@ class StatusWindow(QMainWindow):
         """Check the account (on a worker), then run now, only schedule (another computer synchronizes, or
         paused), or say what to set up first (nothing runs or retries until the setup changes)."""
         if self.check_account is None:
-            self.adapter.start(run_now=not self.adapter.paused)
+            self._go()
             return
         self.adapter.state.set_state(AccountState.CONNECTING)
         self.checking = True
@@ -267,7 +267,7 @@ class StatusWindow(QMainWindow):
         log.info("account check failed: %s", error)
         self.checking = False
         self._show_mailbox()
-        self.adapter.start(run_now=not self.adapter.paused)  # the run reports the real failure
+        self._go()  # the run reports the real failure
 
     def _account_checked(self, check: AccountCheck) -> None:
         self.checking = False
@@ -280,8 +280,16 @@ class StatusWindow(QMainWindow):
             self.adapter.start(run_now=False)
             self._explain_not_sync_computer(check.claim.hostname)
         else:
-            self.adapter.start(run_now=not self.adapter.paused)
+            self._go()
         self._show_mailbox()
+
+    def _go(self) -> None:
+        """Run now; while paused only show that (nothing runs until Resume, which schedules the next run)."""
+        if self.adapter.paused:
+            self.adapter.set_idle_state(AccountState.CONNECTED)  # shown as Paused
+            self.adapter.start(run_now=False)
+        else:
+            self.adapter.start()
 
     def _explain_not_sync_computer(self, hostname: str) -> None:
         """Another computer synchronizes (``hostname``): a choice, said in the header; none does: the setup is
