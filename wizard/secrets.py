@@ -721,19 +721,34 @@ _SECRET_NAMES = (
 )
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer|basic|ntlm|negotiate)\s+[^\s,;\"']+"), r"\1\2 ***"),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*"), r"\1 ***"),
     (re.compile(rf"(?i)(\"(?:{_SECRET_NAMES})\"\s*:\s*)\"(?:[^\"\\]|\\.)*\""), r'\1"***"'),
     (re.compile(rf"(?i)(?<![\w-])((?:{_SECRET_NAMES})\s*=\s*)(?!\*\*\*)[^\s&,;\"']+"), r"\1***"),
-    (
-        re.compile(r"(?i)(?<![\w-])((?:password|passwd|pwd|client_secret)\s*:\s*)(?!\*\*\*)[^\s,;\"']+"),
-        r"\1***",
-    ),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "***"),
 ]
+# In running text "bearer X" and "password: X" may be a credential or the next word of a sentence ("No bearer
+# token from …"): the value is masked unless it is a plain word the sentence goes on from (letters only, at most
+# _WORD_MAX of them, followed by another word). Real tokens and passwords mix in digits or symbols, run longer,
+# or stand at the end of the line or before a separator.
+_FREE_TEXT: list[re.Pattern[str]] = [
+    re.compile(r"(?i)\b(bearer\s+)(?!\*\*\*)([A-Za-z0-9\-._~+/]+=*)"),
+    re.compile(r"(?i)(?<![\w-])((?:password|passwd|pwd|client_secret)\s*:\s*)(?!\*\*\*)([^\s,;\"']+)"),
+]
+_WORD_MAX = 20
+_GOES_ON = re.compile(r"[ \t]+[^\W\d_]")  # blanks, then a letter: the sentence continues
+
+
+def _mask_value(found: re.Match[str]) -> str:
+    value = found.group(2)
+    if value.isalpha() and len(value) <= _WORD_MAX and _GOES_ON.match(found.string, found.end()):
+        return found.group(0)  # a word of the sentence, not a value
+    return found.group(1) + "***"
 
 
 def redact(text: str) -> str:
-    """``text`` with bearer tokens, JWTs and ``password=...``-style values replaced by ``***``."""
+    """``text`` with bearer tokens, JWTs and ``password=...``-style values replaced by ``***``; the words of a
+    sentence that only mentions a token or a password stay."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    for free in _FREE_TEXT:
+        text = free.sub(_mask_value, text)
     return text

@@ -41,6 +41,45 @@
     </message>
 </context>
 <context>
+    <name>Activity</name>
+    <message>
+        <source>{changes} in the mailbox</source>
+        <translation>{changes} im Postfach</translation>
+    </message>
+    <message>
+        <source>{changes} in Dynamics 365</source>
+        <translation>{changes} in Dynamics 365</translation>
+    </message>
+    <message>
+        <source>Synchronized: nothing to change</source>
+        <translation>Synchronisiert: nichts zu ändern</translation>
+    </message>
+    <message>
+        <source>Synchronized: {kinds}</source>
+        <translation>Synchronisiert: {kinds}</translation>
+    </message>
+    <message>
+        <source>Succeeded</source>
+        <translation>Erfolgreich</translation>
+    </message>
+    <message>
+        <source>Partly failed</source>
+        <translation>Teilweise fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Running, or stopped unexpectedly</source>
+        <translation>Läuft, oder unerwartet abgebrochen</translation>
+    </message>
+    <message>
+        <source>Another computer synchronizes</source>
+        <translation>Ein anderer Computer synchronisiert</translation>
+    </message>
+</context>
+<context>
     <name>AddOrganizationDialog</name>
     <message>
         <source>Add a Dynamics 365 organization</source>
@@ -555,6 +594,426 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Für das Postfach {address} ist kein Kennwort gespeichert. Öffnen Sie den Assistenten und verknüpfen Sie es auf der Seite Postfach erneut.</translation>
     </message>
     <message>
+        <source>The synchronization stopped unexpectedly. The log file has the details; it will be tried again.</source>
+        <translation>Die Synchronisierung wurde unerwartet beendet. Die Protokolldatei enthält die Einzelheiten; sie wird erneut versucht.</translation>
+    </message>
+    <message>
+        <source>Something unexpected went wrong ({name}). The log file has the details.</source>
+        <translation>Etwas Unerwartetes ist schiefgegangen ({name}). Die Protokolldatei enthält die Einzelheiten.</translation>
+    </message>
+    <message>
+        <source>The POP3 server of your mailbox is missing. Open the wizard and enter it on the Mailbox page.</source>
+        <translation>Der POP3-Server Ihres Postfachs fehlt. Öffnen Sie den Assistenten und geben Sie ihn auf der Seite Postfach ein.</translation>
+    </message>
+    <message>
+        <source>Exchange Online uses your Microsoft 365 sign-in, but this organization is on premises (Windows sign-in). Choose Exchange or POP3 for this organization.</source>
+        <translation>Exchange Online verwendet Ihre Microsoft 365-Anmeldung, diese Organisation ist aber lokal installiert (Windows-Anmeldung). Wählen Sie für diese Organisation Exchange oder POP3.</translation>
+    </message>
+    <message>
+        <source>No password is stored for {username} at {org}. Open the wizard and add the organization again on the Organizations page.</source>
+        <translation>Für {username} bei {org} ist kein Kennwort gespeichert. Öffnen Sie den Assistenten und fügen Sie die Organisation auf der Seite Organisationen erneut hinzu.</translation>
+    </message>
+    <message>
+        <source>Your sign-in has expired or was revoked. Open the wizard and sign in again on the Organizations page.</source>
+        <translation>Ihre Anmeldung ist abgelaufen oder wurde widerrufen. Öffnen Sie den Assistenten und melden Sie sich auf der Seite Organisationen erneut an.</translation>
+    </message>
+    <message>
+        <source>The user name or password is incorrect.</source>
+        <translation>Der Benutzername oder das Kennwort ist falsch.</translation>
+    </message>
+    <message>
+        <source>This user account does not exist in the organization&apos;s directory.</source>
+        <translation>Dieses Benutzerkonto ist im Verzeichnis der Organisation nicht vorhanden.</translation>
+    </message>
+    <message>
+        <source>The account is locked after too many failed sign-ins. Try again later.</source>
+        <translation>Das Konto ist nach zu vielen fehlgeschlagenen Anmeldungen gesperrt. Versuchen Sie es später erneut.</translation>
+    </message>
+    <message>
+        <source>The password has expired. Change it, then sign in again.</source>
+        <translation>Das Kennwort ist abgelaufen. Ändern Sie es und melden Sie sich dann erneut an.</translation>
+    </message>
+    <message>
+        <source>The account is disabled. Ask your administrator.</source>
+        <translation>Das Konto ist deaktiviert. Wenden Sie sich an Ihren Administrator.</translation>
+    </message>
+    <message>
+        <source>Your organization requires multi-factor authentication: sign in with the browser or a code.</source>
+        <translation>Ihre Organisation verlangt eine mehrstufige Authentifizierung: Melden Sie sich im Browser oder mit einem Code an.</translation>
+    </message>
+    <message>
+        <source>This application has not been given consent to access Dynamics 365 in your organization. Ask an administrator to grant consent, or sign in with the browser to consent.</source>
+        <translation>Dieser Anwendung wurde in Ihrer Organisation nicht zugestimmt, auf Dynamics 365 zuzugreifen. Bitten Sie einen Administrator um die Zustimmung, oder melden Sie sich im Browser an, um selbst zuzustimmen.</translation>
+    </message>
+    <message>
+        <source>The application (client id) is not registered in this directory. Check the client id.</source>
+        <translation>Die Anwendung (Client-ID) ist in diesem Verzeichnis nicht registriert. Prüfen Sie die Client-ID.</translation>
+    </message>
+    <message>
+        <source>The sign-in code expired before it was used. Start the sign-in again.</source>
+        <translation>Der Anmeldecode ist abgelaufen, bevor er verwendet wurde. Starten Sie die Anmeldung erneut.</translation>
+    </message>
+    <message>
+        <source>The sign-in was declined.</source>
+        <translation>Die Anmeldung wurde abgelehnt.</translation>
+    </message>
+    <message>
+        <source>The sign-in was cancelled.</source>
+        <translation>Die Anmeldung wurde abgebrochen.</translation>
+    </message>
+    <message>
+        <source>The requested permission (scope) is not valid for this service.</source>
+        <translation>Die angeforderte Berechtigung (Scope) ist für diesen Dienst nicht gültig.</translation>
+    </message>
+    <message>
+        <source>The application (client id) is not accepted by the sign-in service.</source>
+        <translation>Die Anwendung (Client-ID) wird vom Anmeldedienst nicht akzeptiert.</translation>
+    </message>
+    <message>
+        <source>You need to sign in again interactively.</source>
+        <translation>Sie müssen sich erneut interaktiv anmelden.</translation>
+    </message>
+    <message>
+        <source>The sign-in service is temporarily unavailable. Try again later.</source>
+        <translation>Der Anmeldedienst ist vorübergehend nicht verfügbar. Versuchen Sie es später erneut.</translation>
+    </message>
+    <message>
+        <source>The sign-in service reported an error. Try again later.</source>
+        <translation>Der Anmeldedienst hat einen Fehler gemeldet. Versuchen Sie es später erneut.</translation>
+    </message>
+    <message>
+        <source>Signing in failed because of an unexpected answer from the sign-in service.</source>
+        <translation>Die Anmeldung ist wegen einer unerwarteten Antwort des Anmeldedienstes fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>Signing in failed ({error}).</source>
+        <translation>Die Anmeldung ist fehlgeschlagen ({error}).</translation>
+    </message>
+    <message>
+        <source>The certificate of the sign-in server {host} is not trusted. Check the address, or the certificate authority file if your organization uses its own.</source>
+        <translation>Dem Zertifikat des Anmeldeservers {host} wird nicht vertraut. Prüfen Sie die Adresse oder, wenn Ihre Organisation eine eigene Zertifizierungsstelle verwendet, deren Zertifikatsdatei.</translation>
+    </message>
+    <message>
+        <source>The sign-in server {host} cannot be reached. Check the network connection and the address.</source>
+        <translation>Der Anmeldeserver {host} ist nicht erreichbar. Prüfen Sie die Netzwerkverbindung und die Adresse.</translation>
+    </message>
+    <message>
+        <source>The encrypted sign-in cache cannot be used. Unlock your keyring and try again.</source>
+        <translation>Der verschlüsselte Anmeldecache kann nicht verwendet werden. Entsperren Sie Ihren Schlüsselbund und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>Your mailbox record in Dynamics 365 kept changing while we tried to update it; try again.</source>
+        <translation>Ihr Postfachdatensatz in Dynamics 365 hat sich während der Aktualisierung immer wieder geändert; versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>This computer is no longer the synchronizing computer (the claim was released).</source>
+        <translation>Dieser Computer ist nicht mehr der synchronisierende Computer (die Zuordnung wurde freigegeben).</translation>
+    </message>
+    <message>
+        <source>The organization settings are missing.</source>
+        <translation>Die Organisationseinstellungen fehlen.</translation>
+    </message>
+    <message>
+        <source>{host} did not accept the sign-in even after a fresh sign-in token ({message}). Sign in again in the Configuration Wizard; if it keeps failing, your account may be disabled or have no access to this organization.</source>
+        <translation>{host} hat die Anmeldung auch mit einem neuen Anmeldetoken nicht akzeptiert ({message}). Melden Sie sich im Konfigurations-Assistenten erneut an; wenn es weiterhin fehlschlägt, ist Ihr Konto möglicherweise deaktiviert oder hat keinen Zugriff auf diese Organisation.</translation>
+    </message>
+    <message>
+        <source>{host} did not accept the sign-in ({message}). Sign in again in the Configuration Wizard; if it keeps failing, your account may be disabled or have no access to this organization.</source>
+        <translation>{host} hat die Anmeldung nicht akzeptiert ({message}). Melden Sie sich im Konfigurations-Assistenten erneut an; wenn es weiterhin fehlschlägt, ist Ihr Konto möglicherweise deaktiviert oder hat keinen Zugriff auf diese Organisation.</translation>
+    </message>
+    <message>
+        <source>A secure (TLS 1.2+) connection to {host} could not be established ({detail}). If your organization uses its own certificate authority, give its CA file in the settings; otherwise a proxy may be intercepting the connection.</source>
+        <translation>Eine sichere Verbindung (TLS 1.2+) zu {host} konnte nicht hergestellt werden ({detail}). Wenn Ihre Organisation eine eigene Zertifizierungsstelle verwendet, geben Sie deren CA-Datei in den Einstellungen an; andernfalls fängt möglicherweise ein Proxy die Verbindung ab.</translation>
+    </message>
+    <message>
+        <source>Not saved: {why}. It will be tried again.</source>
+        <translation>Nicht gespeichert: {why}. Es wird erneut versucht.</translation>
+    </message>
+    <message>
+        <source>{host} sent a {what} that does not lead back to {host} ({why}). It was not followed, so your sign-in was not sent anywhere else; this part of the synchronization stopped. If it keeps happening, a proxy or a compromised server may be rewriting answers: tell your administrator.</source>
+        <translation>{host} hat einen Verweis ({what}) gesendet, der nicht zu {host} zurückführt ({why}). Ihm wurde nicht gefolgt, Ihre Anmeldung wurde also nirgendwohin sonst gesendet; dieser Teil der Synchronisierung wurde beendet. Wenn das wiederholt geschieht, verändert möglicherweise ein Proxy oder ein kompromittierter Server die Antworten: Informieren Sie Ihren Administrator.</translation>
+    </message>
+    <message>
+        <source>{host} did not stop sending &apos;next page&apos; links for {what}: {why}. The listing was abandoned and this part of the synchronization stopped.</source>
+        <translation>{host} hat nicht aufgehört, Verweise auf die nächste Seite für {what} zu senden: {why}. Die Auflistung wurde abgebrochen und dieser Teil der Synchronisierung beendet.</translation>
+    </message>
+    <message>
+        <source>The server stopped answering: {host} did not finish its answer within {seconds} seconds. This part of the synchronization stopped; it will be tried again at the next run.</source>
+        <translation>Der Server antwortet nicht mehr: {host} hat seine Antwort nicht innerhalb von {seconds} Sekunden abgeschlossen. Dieser Teil der Synchronisierung wurde beendet; er wird beim nächsten Lauf erneut versucht.</translation>
+    </message>
+    <message>
+        <source>{host} sent an answer larger than {megabytes} MB, far more than any page of data should be (possibly a compressed &apos;bomb&apos; or a faulty proxy). It was not read to the end; this part of the synchronization stopped.</source>
+        <translation>{host} hat eine Antwort gesendet, die größer als {megabytes} MB ist, weit mehr als eine Seite mit Daten sein sollte (möglicherweise eine komprimierte „Bombe“ oder ein fehlerhafter Proxy). Sie wurde nicht zu Ende gelesen; dieser Teil der Synchronisierung wurde beendet.</translation>
+    </message>
+    <message>
+        <source>You are signed in, but {server} does not allow this account to open the mailbox.</source>
+        <translation>Sie sind angemeldet, aber {server} erlaubt diesem Konto nicht, das Postfach zu öffnen.</translation>
+    </message>
+    <message>
+        <source>{server} has no mailbox for this address. Check the email address.</source>
+        <translation>{server} hat kein Postfach für diese Adresse. Prüfen Sie die E-Mail-Adresse.</translation>
+    </message>
+    <message>
+        <source>A secure connection to {server} could not be set up: its certificate is not trusted or TLS failed. Check the server name and, for a company certificate authority, the CA file.</source>
+        <translation>Eine sichere Verbindung zu {server} konnte nicht aufgebaut werden: Seinem Zertifikat wird nicht vertraut, oder TLS ist fehlgeschlagen. Prüfen Sie den Servernamen und, bei einer firmeneigenen Zertifizierungsstelle, die CA-Datei.</translation>
+    </message>
+    <message>
+        <source>The item no longer exists in the mailbox.</source>
+        <translation>Das Element ist im Postfach nicht mehr vorhanden.</translation>
+    </message>
+    <message>
+        <source>The item was changed in the mailbox at the same time; it will be merged on the next run.</source>
+        <translation>Das Element wurde gleichzeitig im Postfach geändert; es wird beim nächsten Lauf zusammengeführt.</translation>
+    </message>
+    <message>
+        <source>The item changed in the mailbox; it is read again.</source>
+        <translation>Das Element wurde im Postfach geändert; es wird erneut gelesen.</translation>
+    </message>
+    <message>
+        <source>The mailbox&apos;s change marker was not accepted.</source>
+        <translation>Die Änderungsmarke des Postfachs wurde nicht akzeptiert.</translation>
+    </message>
+    <message>
+        <source>{server} redirected the request elsewhere; check the EWS address.</source>
+        <translation>{server} hat die Anfrage an eine andere Stelle umgeleitet; prüfen Sie die EWS-Adresse.</translation>
+    </message>
+    <message>
+        <source>{server} refused an item: {error}</source>
+        <translation>{server} hat ein Element abgelehnt: {error}</translation>
+    </message>
+    <message>
+        <source>An item could not be written to the mailbox: {error}</source>
+        <translation>Ein Element konnte nicht in das Postfach geschrieben werden: {error}</translation>
+    </message>
+    <message>
+        <source>An item of the wrong type was sent to a mailbox folder.</source>
+        <translation>Ein Element des falschen Typs wurde an einen Postfachordner gesendet.</translation>
+    </message>
+    <message>
+        <source>The appointment {subject} has no start or end time.</source>
+        <translation>Der Termin {subject} hat keine Anfangs- oder Endzeit.</translation>
+    </message>
+    <message>
+        <source>An appointment time had no time zone.</source>
+        <translation>Eine Terminzeit hatte keine Zeitzone.</translation>
+    </message>
+    <message>
+        <source>The Exchange address must start with https:// — the password or sign-in token would otherwise travel unencrypted.</source>
+        <translation>Die Exchange-Adresse muss mit https:// beginnen — das Kennwort oder das Anmeldetoken würde sonst unverschlüsselt übertragen.</translation>
+    </message>
+    <message>
+        <source>{server} did not accept the sign-in ({code}). Sign in again in the Configuration Wizard (Mailbox page).</source>
+        <translation>{server} hat die Anmeldung nicht akzeptiert ({code}). Melden Sie sich im Konfigurations-Assistenten erneut an (Seite Postfach).</translation>
+    </message>
+    <message>
+        <source>{server} is limiting requests; synchronization continues automatically later.</source>
+        <translation>{server} begrenzt die Anfragen; die Synchronisierung wird später automatisch fortgesetzt.</translation>
+    </message>
+    <message>
+        <source>This mailbox is not in Exchange Online (or is inactive); use the Exchange (EWS) option.</source>
+        <translation>Dieses Postfach liegt nicht in Exchange Online (oder ist inaktiv); verwenden Sie die Option Exchange (EWS).</translation>
+    </message>
+    <message>
+        <source>The sign-in has no permission for this ({message}). An administrator must consent to the app&apos;s mail, contacts, calendar and tasks permissions.</source>
+        <translation>Die Anmeldung hat dafür keine Berechtigung ({message}). Ein Administrator muss den Berechtigungen der App für E-Mail, Kontakte, Kalender und Aufgaben zustimmen.</translation>
+    </message>
+    <message>
+        <source>{server} refused this: {message}</source>
+        <translation>{server} hat dies abgelehnt: {message}</translation>
+    </message>
+    <message>
+        <source>TLS to {server} failed.</source>
+        <translation>Die TLS-Verbindung zu {server} ist fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>The sign-in belongs to {user}, not to the mailbox {address}. Sign in as the mailbox&apos;s owner.</source>
+        <translation>Die Anmeldung gehört zu {user}, nicht zum Postfach {address}. Melden Sie sich als Inhaber des Postfachs an.</translation>
+    </message>
+    <message>
+        <source>Exchange Online answered a change query oddly.</source>
+        <translation>Exchange Online hat auf eine Änderungsabfrage unerwartet geantwortet.</translation>
+    </message>
+    <message>
+        <source>The mailbox has no default task list.</source>
+        <translation>Das Postfach hat keine Standard-Aufgabenliste.</translation>
+    </message>
+    <message>
+        <source>Exchange Online answered a batch oddly.</source>
+        <translation>Exchange Online hat auf einen Batch unerwartet geantwortet.</translation>
+    </message>
+    <message>
+        <source>Exchange Online left out part of a batch answer.</source>
+        <translation>Exchange Online hat einen Teil einer Batch-Antwort ausgelassen.</translation>
+    </message>
+    <message>
+        <source>This mailbox type ({backend}) cannot {what}.</source>
+        <translation>Dieser Postfachtyp ({backend}) unterstützt das nicht: {what}.</translation>
+    </message>
+    <message>
+        <source>A message could not be read (damaged).</source>
+        <translation>Eine Nachricht konnte nicht gelesen werden (beschädigt).</translation>
+    </message>
+    <message>
+        <source>A message could not be read.</source>
+        <translation>Eine Nachricht konnte nicht gelesen werden.</translation>
+    </message>
+    <message>
+        <source>An empty message was skipped.</source>
+        <translation>Eine leere Nachricht wurde übersprungen.</translation>
+    </message>
+    <message>
+        <source>The email address {address} is not valid.</source>
+        <translation>Die E-Mail-Adresse {address} ist ungültig.</translation>
+    </message>
+    <message>
+        <source>Invalid extra header.</source>
+        <translation>Ungültige zusätzliche Kopfzeile.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} reported an error: {text}</source>
+        <translation>Der POP3-Server {host} hat einen Fehler gemeldet: {text}</translation>
+    </message>
+    <message>
+        <source>The POP3 server must use TLS (port 995 or STLS); passwords never go unencrypted.</source>
+        <translation>Der POP3-Server muss TLS verwenden (Port 995 oder STLS); Kennwörter werden nie unverschlüsselt übertragen.</translation>
+    </message>
+    <message>
+        <source>The certificate of the POP3 server {host} is not trusted ({detail}).</source>
+        <translation>Dem Zertifikat des POP3-Servers {host} wird nicht vertraut ({detail}).</translation>
+    </message>
+    <message>
+        <source>No secure connection to the POP3 server {host} could be made.</source>
+        <translation>Zum POP3-Server {host} konnte keine sichere Verbindung hergestellt werden.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} was not found. Check the server name.</source>
+        <translation>Der POP3-Server {host} wurde nicht gefunden. Prüfen Sie den Servernamen.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} did not answer in time.</source>
+        <translation>Der POP3-Server {host} hat nicht rechtzeitig geantwortet.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} cannot be reached (port {port}).</source>
+        <translation>Der POP3-Server {host} ist nicht erreichbar (Port {port}).</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} does not offer STLS; use port 995 (POP3S).</source>
+        <translation>Der POP3-Server {host} bietet kein STLS an; verwenden Sie Port 995 (POP3S).</translation>
+    </message>
+    <message>
+        <source>The mailbox is in use by another program; trying again later.</source>
+        <translation>Das Postfach wird von einem anderen Programm verwendet; es wird später erneut versucht.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} reported a temporary error.</source>
+        <translation>Der POP3-Server {host} hat einen vorübergehenden Fehler gemeldet.</translation>
+    </message>
+    <message>
+        <source>The POP3 server {host} did not accept the user name or password.</source>
+        <translation>Der POP3-Server {host} hat den Benutzernamen oder das Kennwort nicht akzeptiert.</translation>
+    </message>
+    <message>
+        <source>The SMTP server must use TLS (port 465 or STARTTLS on 587).</source>
+        <translation>Der SMTP-Server muss TLS verwenden (Port 465 oder STARTTLS auf 587).</translation>
+    </message>
+    <message>
+        <source>The email has no recipients.</source>
+        <translation>Die E-Mail hat keine Empfänger.</translation>
+    </message>
+    <message>
+        <source>The secure connection to the POP3 server broke down.</source>
+        <translation>Die sichere Verbindung zum POP3-Server ist abgebrochen.</translation>
+    </message>
+    <message>
+        <source>The connection to the POP3 server {host} was lost.</source>
+        <translation>Die Verbindung zum POP3-Server {host} wurde unterbrochen.</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} did not accept the user name or password.</source>
+        <translation>Der SMTP-Server {host} hat den Benutzernamen oder das Kennwort nicht akzeptiert.</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} does not support login.</source>
+        <translation>Der SMTP-Server {host} unterstützt keine Anmeldung.</translation>
+    </message>
+    <message>
+        <source>The mail server refused the recipient(s) {recipients}.</source>
+        <translation>Der Mailserver hat diese Empfänger abgelehnt: {recipients}.</translation>
+    </message>
+    <message>
+        <source>The mail server refused the sender address {sender}.</source>
+        <translation>Der Mailserver hat die Absenderadresse {sender} abgelehnt.</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} refused the message ({code}).</source>
+        <translation>Der SMTP-Server {host} hat die Nachricht abgelehnt ({code}).</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} has an untrusted certificate ({detail}).</source>
+        <translation>Der SMTP-Server {host} hat ein nicht vertrauenswürdiges Zertifikat ({detail}).</translation>
+    </message>
+    <message>
+        <source>No secure connection to the SMTP server {host} could be made.</source>
+        <translation>Zum SMTP-Server {host} konnte keine sichere Verbindung hergestellt werden.</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} cannot be reached (port {port}).</source>
+        <translation>Der SMTP-Server {host} ist nicht erreichbar (Port {port}).</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} does not offer STARTTLS; use port 465.</source>
+        <translation>Der SMTP-Server {host} bietet kein STARTTLS an; verwenden Sie Port 465.</translation>
+    </message>
+    <message>
+        <source>The SMTP server {host} is busy; sending again later.</source>
+        <translation>Der SMTP-Server {host} ist ausgelastet; es wird später erneut gesendet.</translation>
+    </message>
+    <message>
+        <source>A message was removed from the server before it was read.</source>
+        <translation>Eine Nachricht wurde vom Server entfernt, bevor sie gelesen wurde.</translation>
+    </message>
+    <message>
+        <source>The POP3 server refused to hand out one message.</source>
+        <translation>Der POP3-Server hat die Herausgabe einer Nachricht verweigert.</translation>
+    </message>
+    <message>
+        <source>The keyring refused to {action} a secret. Unlock your keyring and try again.</source>
+        <translation>Der Schlüsselbund hat den Zugriff auf ein Geheimnis verweigert ({action}). Entsperren Sie Ihren Schlüsselbund und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>The passphrase in {variable} does not unlock the encrypted file keyring.</source>
+        <translation>Die Passphrase in {variable} entsperrt den verschlüsselten Datei-Schlüsselbund nicht.</translation>
+    </message>
+    <message>
+        <source>The encrypted file keyring is locked and there is no terminal to ask for its passphrase, so nothing was saved. Set {variable} (see docs/cli.md, Secrets).</source>
+        <translation>Der verschlüsselte Datei-Schlüsselbund ist gesperrt, und es gibt kein Terminal, um nach seiner Passphrase zu fragen; daher wurde nichts gespeichert. Setzen Sie {variable} (siehe docs/cli.md, Abschnitt Secrets).</translation>
+    </message>
+    <message>
+        <source>The sync state in {folder} cannot be read or written ({error}); nothing was changed.</source>
+        <translation>Der Synchronisierungsstatus in {folder} kann nicht gelesen oder geschrieben werden ({error}); es wurde nichts geändert.</translation>
+    </message>
+    <message>
+        <source>The disk holding {folder} is full; nothing was changed. Free some space there and synchronize again.</source>
+        <translation>Der Datenträger mit {folder} ist voll; es wurde nichts geändert. Schaffen Sie dort Platz und synchronisieren Sie erneut.</translation>
+    </message>
+    <message>
+        <source>The sync state is in use by another d365sync process; nothing was changed. Try again in a moment.</source>
+        <translation>Der Synchronisierungsstatus wird von einem anderen d365sync-Prozess verwendet; es wurde nichts geändert. Versuchen Sie es gleich noch einmal.</translation>
+    </message>
+    <message>
+        <source>The sync state in {folder} cannot be written (the file or its folder is read-only); nothing was changed.</source>
+        <translation>Der Synchronisierungsstatus in {folder} kann nicht geschrieben werden (die Datei oder ihr Ordner ist schreibgeschützt); es wurde nichts geändert.</translation>
+    </message>
+    <message>
+        <source>The sync state was written by a newer version of d365sync. Please update.</source>
+        <translation>Der Synchronisierungsstatus wurde von einer neueren Version von d365sync geschrieben. Bitte aktualisieren Sie d365sync.</translation>
+    </message>
+    <message>
+        <source>An item changed in the mailbox while it was being synchronized; it is merged again on the next run.</source>
+        <translation>Ein Element wurde während der Synchronisierung im Postfach geändert; es wird beim nächsten Lauf erneut zusammengeführt.</translation>
+    </message>
+    <message>
         <source>{count} skipped: already tracked</source>
         <translation>{count} übersprungen: bereits nachverfolgt</translation>
     </message>
@@ -577,6 +1036,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
 </context>
 <context>
     <name>ErrorLine</name>
+    <message>
+        <source>Open the &amp;wizard…</source>
+        <translation>Assis&amp;tent öffnen…</translation>
+    </message>
     <message>
         <source>Synchronize &amp;anyway…</source>
         <translation>T&amp;rotzdem synchronisieren…</translation>
@@ -855,8 +1318,44 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Protokoll</translation>
     </message>
     <message>
-        <source>Log messages</source>
-        <translation>Protokollmeldungen</translation>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Was geschah</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
+    <message>
+        <source>Nothing has been synchronized yet.</source>
+        <translation>Es wurde noch nichts synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Technical log</source>
+        <translation>Technisches Protokoll</translation>
+    </message>
+    <message>
+        <source>What d365sync did, newest first.</source>
+        <translation>Was d365sync getan hat, das Neueste zuerst.</translation>
+    </message>
+    <message>
+        <source>Show the &amp;technical log</source>
+        <translation>&amp;Technisches Protokoll anzeigen</translation>
+    </message>
+    <message>
+        <source>The program&apos;s log messages, newest last (passwords and tokens hidden).</source>
+        <translation>Die Protokollmeldungen des Programms, die neuesten zuletzt (Kennwörter und Token verborgen).</translation>
+    </message>
+    <message>
+        <source>Show the &amp;activity</source>
+        <translation>&amp;Aktivität anzeigen</translation>
     </message>
 </context>
 <context>
@@ -1465,6 +1964,14 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
         <translation>&amp;Protokoll</translation>
     </message>
     <message>
+        <source>{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, open the wizard (Computer page).</source>
+        <translation>{host} synchronisiert Ihr Postfach, daher synchronisiert dieser Computer nicht. Um stattdessen hier zu synchronisieren, öffnen Sie den Assistenten (Seite Synchronisierender Computer).</translation>
+    </message>
+    <message>
+        <source>No computer synchronizes your mailbox yet. Open the wizard and make this computer the synchronizing client on the Computer page.</source>
+        <translation>Noch synchronisiert kein Computer Ihr Postfach. Öffnen Sie den Assistenten und machen Sie diesen Computer auf der Seite Synchronisierender Computer zum synchronisierenden Client.</translation>
+    </message>
+    <message>
         <source>Synchronize anyway?</source>
         <translation>Trotzdem synchronisieren?</translation>
     </message>
@@ -1519,6 +2026,10 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>checking which computer synchronizes…</source>
         <translation>es wird geprüft, welcher Computer synchronisiert…</translation>
+    </message>
+    <message>
+        <source>Mailbox {address} ({kind})</source>
+        <translation>Postfach {address} ({kind})</translation>
     </message>
     <message>
         <source>Mailbox {address} ({kind}) · {who}</source>

@@ -1,6 +1,6 @@
 """Save the status window as docs/screenshots/20-status.png (after a run: counts, a conflict, an error),
-21-status-syncing.png (a run in progress) and 22-status-switched-org.png (after switching the synchronizing
-organization to one where the mailbox is not bound yet).
+21-status-syncing.png (a run in progress), 22-status-switched-org.png (after switching the synchronizing
+organization to one where the mailbox is not bound yet) and its Log dialog as 23-status-log.png (the activity).
 
 Run: ``python -m tests.gui.make_status_screenshots [--out DIR]`` (offscreen unless QT_QPA_PLATFORM says
 otherwise). The engine is a scripted stand-in that follows wizard.sync.engine's API, so the pictures show
@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QLocale
 
     from wizard.app.factory import not_bound_text
+    from wizard.app.status import RunActivity
+    from wizard.errors import Severity
     from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
+    from wizard.sync.state import ErrorRecord, RunCounts, RunRecord
     from wizard.ui.app import application
     from wizard.ui.engine_adapter import EngineAdapter
     from wizard.ui.i18n import LANG_ENV
@@ -103,7 +106,19 @@ def main(argv: list[str] | None = None) -> int:
         ],
         organizations=ORGS,
         sync_org_id=ORGS[0][0],
-    )
+        activity=[
+            RunActivity(
+                RunRecord(3, finished_at.isoformat(), finished_at.isoformat(), "partial", {
+                    ("email", "to_crm"): RunCounts(created=12), ("email", "to_mailbox"): RunCounts(created=1),
+                    ("contacts", "to_mailbox"): RunCounts(updated=3), ("contacts", "to_crm"): RunCounts(created=1),
+                    ("appointments", "to_crm"): RunCounts(updated=2)}),
+                [ErrorRecord(3, "tasks", Severity.KIND, BUSY, None)],
+            ),
+            RunActivity(RunRecord(2, "2026-11-24T16:30:00Z", "2026-11-24T16:30:09Z", "ok", {})),
+            RunActivity(RunRecord(1, "2026-11-24T16:15:00Z", "2026-11-24T16:15:41Z", "ok", {
+                ("contacts", "to_mailbox"): RunCounts(created=100), ("tasks", "to_mailbox"): RunCounts(created=7)})),
+        ],
+    )  # fmt: skip
     first_view = StatusView(
         **{**view.__dict__, "kinds": [KindRow(k.kind) for k in view.kinds], "conflicts": []}
     )
@@ -120,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     window = StatusWindow(adapter, lambda: current["view"], resolve=lambda _id, _use: None,
-                          open_wizard=lambda: None, switch_org=switch)  # fmt: skip
+                          open_wizard=lambda _page: None, switch_org=switch)  # fmt: skip
     adapter.setParent(window)
     window.resize(*SIZE)
     window.show()
@@ -137,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     wait_until(lambda: not adapter.running and not window.runner.busy and bool(window.cards))
     settle()
     grab(window, out, "20-status", saved)
+    window.log_view.resize(*SIZE)
+    window.show_log()
+    settle()
+    grab(window.log_view, out, "23-status-log", saved)
+    window.log_view.hide()
 
     # Switching the synchronizing organization from the combo: asked, flipped, then the new one's state.
     window.confirm = lambda _title, _text: True

@@ -79,12 +79,17 @@ def two_orgs(sandbox: Sandbox, isolated_home: Path) -> Iterator[tuple[Factory, s
     yield factory, sales, test
 
 
-def _window(qtbot: Any, factory: Factory) -> StatusWindow:
-    window = build_status_window(factory)
+def _window(qtbot: Any, factory: Factory, **kwargs: Any) -> StatusWindow:
+    window = build_status_window(factory, **kwargs)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.refreshed, timeout=TIMEOUT):
         window.show()
     return window
+
+
+def _state(window: StatusWindow) -> AccountState:
+    """The state, read fresh (a call, so type checkers do not narrow it between reads)."""
+    return window.adapter.state.state
 
 
 def _close(window: StatusWindow) -> None:
@@ -246,4 +251,45 @@ def test_a_running_engine_of_another_process_blocks_the_switch(
         assert window.adapter.timer.isActive()
     finally:
         lock.release()
+        _close(window)
+
+
+def test_after_switching_and_binding_in_the_wizard_the_window_follows(
+    qtbot: Any, sandbox: Sandbox, two_orgs: tuple[Factory, str, str]
+) -> None:
+    """Issue 12 item 5 against the stand-ins: switch to Contoso Test (not bound there), open the wizard from
+    the window (on the Mailbox page), bind and claim there, close it: the window checks again at once, says
+    this computer synchronizes with Contoso Test and runs; no "not bound" and no endless "checking…"."""
+    from wizard.app.status import WizardPage
+
+    factory, _sales, test = two_orgs
+    opened: list[WizardPage] = []
+
+    def wizard(page: WizardPage) -> None:  # what the Mailbox and Computer pages do before Finish
+        opened.append(page)
+        binding = factory.profile.mailbox
+        assert binding is not None
+        bind_mailbox(factory, binding, sandbox.port_info()["users"][0]["ews_password"])
+        claim_instance(factory, force=True)
+        factory.reload()
+
+    window = _window(qtbot, factory, open_wizard=wizard)
+    try:
+        window.confirm = replies(True)
+        _choose(qtbot, window, test)
+        qtbot.waitUntil(lambda: not window.switching and not window.runner.busy, timeout=TIMEOUT)
+        assert window.adapter.state.state is AccountState.NOT_CONFIGURED
+        assert "not bound in Contoso Test" in window.state_detail.text()
+
+        with qtbot.waitSignal(window.adapter.run_finished, timeout=TIMEOUT) as ran:
+            window.wizard_button.click()
+        assert opened == [WizardPage.MAILBOX]
+        assert ran.args[0].status == "ok", [(k.kind, k.status, k.message) for k in ran.args[0].kinds]
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
+        assert _state(window) is AccountState.CONNECTED, window.adapter.state.display_text()
+        assert "not bound" not in window.state_detail.text()
+        assert window.title.text().endswith("Contoso Test")
+        assert window.mailbox_line.text().endswith("· this computer synchronizes"), window.mailbox_line.text()
+        assert not any("not bound" in e.label.text() for e in window.error_lines)
+    finally:
         _close(window)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QPushButton
 from wizard.app.instance import claim_instance
 from wizard.app.mailbox import bind_mailbox
 from wizard.app.orgs import connect_org, save_org
+from wizard.app.status import AccountCheck, WhoSynchronizes, WizardPage
 from wizard.errors import D365SyncError
 from wizard.odata.errors import NetworkError, ThrottledError
 from wizard.sync.engine import KindCounts, KindResult, Reporter, RunSummary
@@ -83,7 +84,7 @@ class FakeEngine:
 
 
 class FakeStatus:
-    """load_status / resolve / read_claim stand-ins with a record of the calls."""
+    """load_status / resolve / check_account stand-ins with a record of the calls."""
 
     def __init__(self) -> None:
         self.view = StatusView(
@@ -123,7 +124,10 @@ def make_window(
     made: list[StatusWindow] = []
 
     def make(
-        *, read_claim: Callable[[], tuple[bool | None, str]] | None = None, settings: QSettings | None = None
+        *,
+        check_account: Callable[[], AccountCheck] | None = None,
+        settings: QSettings | None = None,
+        open_wizard: Callable[[WizardPage], None] = lambda _page: None,
     ) -> StatusWindow:
         adapter = EngineAdapter(
             lambda reporter: FakeEngine(reporter, script),
@@ -134,8 +138,8 @@ def make_window(
             adapter,
             status.load,
             resolve=status.resolve,
-            read_claim=read_claim,
-            open_wizard=lambda: None,
+            check_account=check_account,
+            open_wizard=open_wizard,
             settings=settings,
         )
         adapter.setParent(window)
@@ -162,6 +166,12 @@ def run_and_wait(qtbot: Any, window: StatusWindow, start: Callable[[], Any] | No
     ):
         (start or (lambda: qtbot.mouseClick(window.sync_button, Qt.MouseButton.LeftButton)))()
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT)
+
+
+def claimed(this_computer: bool, hostname: str) -> AccountCheck:
+    """The account check of a set-up account whose claim ``hostname`` holds."""
+    page = WizardPage.NONE if this_computer else WizardPage.COMPUTER
+    return AccountCheck(True, "", page, WhoSynchronizes(this_computer, hostname))
 
 
 def current_state(adapter: EngineAdapter) -> AccountState:
@@ -366,12 +376,14 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
 def test_not_the_synchronizing_computer(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
 ) -> None:
-    window = make_window(read_claim=lambda: (False, "ANNA-DESKTOP"))
+    window = make_window(check_account=lambda: claimed(False, "ANNA-DESKTOP"))
     with qtbot.waitSignal(window.adapter.state.state_changed, timeout=TIMEOUT,
                           check_params_cb=lambda s, d: s is AccountState.NOT_SYNC_COMPUTER):  # fmt: skip
         window.start()
     assert window.mailbox_line.text().endswith("· ANNA-DESKTOP synchronizes, not this computer")
     assert window.state_label.text() == "Not the synchronizing computer"
+    assert window.state_detail.text().startswith("ANNA-DESKTOP synchronizes your mailbox, so this computer")
+    assert window.error_lines == []  # another computer synchronizing is a choice, not a problem
     assert script.calls == []  # nothing ran, the schedule re-checks later
     assert window.adapter.timer.isActive()
 
@@ -381,10 +393,34 @@ def test_not_the_synchronizing_computer(
     assert current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER
 
 
+def test_no_computer_synchronizes_yet_points_to_the_computer_page(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    opened: list[WizardPage] = []
+    window = make_window(check_account=lambda: claimed(False, ""), open_wizard=opened.append)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER, timeout=TIMEOUT)
+    assert window.mailbox_line.text().endswith("· no computer synchronizes yet")
+    assert "Computer page" in window.state_detail.text()
+    (line,) = window.error_lines
+    assert line.retry.text() == "Open the &wizard…"
+    qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton)
+    assert opened == [WizardPage.COMPUTER]
+    assert script.calls == []
+
+    # the scheduled run finds the same (the engine's own claim check): the line stays, with what to do
+    script.status = RunStatus.NOT_SYNC_COMPUTER
+    window.check_account = lambda: claimed(False, "")
+    run_and_wait(qtbot, window, window.adapter.timer.timeout.emit)
+    assert current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER
+    assert "Computer page" in window.state_detail.text()
+    assert [line.retry.text() for line in window.error_lines] == ["Open the &wizard…"]
+
+
 def test_start_runs_at_once_on_the_synchronizing_computer(
     qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
 ) -> None:
-    window = make_window(read_claim=lambda: (True, "ANNA-LAPTOP"))
+    window = make_window(check_account=lambda: claimed(True, "ANNA-LAPTOP"))
     run_and_wait(qtbot, window, window.start)
     assert script.calls == [None]
     assert window.mailbox_line.text().endswith("· this computer synchronizes")
@@ -574,6 +610,58 @@ def test_pyside_reference_drains_cannot_kill_the_app(qapp: Any) -> None:
     assert account_state.protect_singletons() is account_state.SINGLETONS_PROTECTED  # idempotent
 
 
+def test_log_opens_on_the_activity_with_the_technical_log_one_click_away(qtbot: Any) -> None:
+    """Issue 12 item 12: the activity in words first (time, what happened, result; failures beneath); the
+    raw lines behind "Show the technical log", scrolled to the left (their times visible) however long."""
+    from wizard.app.status import RunActivity
+    from wizard.errors import Severity
+    from wizard.sync.state import ErrorRecord, RunCounts, RunRecord
+    from wizard.ui.log_view import LogView
+    from wizard.ui.status.activity import entries
+
+    view = LogView()
+    qtbot.addWidget(view)
+    for n in range(60):
+        view.append(logging.INFO, f"10:{n:02d}:00 INFO wizard.odata.session: HTTP 404 GET /api/data/v9.2/"
+                    + "queues?$select=name&$filter=" + "x" * 400)  # fmt: skip
+    today = datetime.now(UTC).replace(microsecond=0)
+    ok = RunRecord(2, today.isoformat(), today.isoformat(), "ok",
+                   {("contacts", "to_mailbox"): RunCounts(updated=3), ("contacts", "to_crm"): RunCounts(created=1)})  # fmt: skip
+    failed = RunRecord(1, "2026-01-05T09:00:00Z", "2026-01-05T09:01:00Z", "partial", {})
+    error = ErrorRecord(1, "tasks", Severity.KIND, "contoso.crm4.dynamics.com did not answer in time. Check "
+                        "your network connection; it will be tried again.", None)  # fmt: skip
+    view.set_activity(entries([RunActivity(ok), RunActivity(failed, [error])]))
+    view.show()
+    qtbot.waitUntil(view.isVisible)
+    assert not view.technical and view.activity.isVisible()
+    rows = view.activity_rows()
+    assert rows[0] == [today.astimezone().strftime("%H:%M"), "Synchronized: Contacts", "Succeeded"]
+    latest = view.activity.topLevelItem(0)
+    assert latest is not None and latest.isExpanded()
+    detail = latest.child(0)
+    assert detail is not None
+    assert detail.text(1) == "Contacts: 3 updated in the mailbox, 1 created in Dynamics 365"
+    assert rows[1][1:] == ["Synchronized: nothing to change", "Partly failed"]
+    assert "2026" in rows[1][0] or "26" in rows[1][0]  # another day: with its date
+    failure = view.activity.topLevelItem(1)
+    assert failure is not None and failure.isExpanded()
+    child = failure.child(0)
+    assert child is not None and child.text(1).startswith(
+        "Tasks: contoso.crm4.dynamics.com did not answer in time."
+    )
+    assert not any("HTTP 404" in c for row in rows for c in row)
+
+    qtbot.mouseClick(view.toggle_button, Qt.MouseButton.LeftButton)
+    assert view.technical and view.text.isVisible()
+    qtbot.waitUntil(lambda: view.text.horizontalScrollBar().maximum() > 0)
+    assert view.text.horizontalScrollBar().value() == 0
+    view.append(logging.INFO, "11:00:00 INFO wizard.test: " + "y" * 800)
+    assert view.text.horizontalScrollBar().value() == 0
+    assert view.toggle_button.text() == "Show the &activity"
+    qtbot.mouseClick(view.toggle_button, Qt.MouseButton.LeftButton)
+    assert not view.technical
+
+
 # -- the real engine against the stand-ins -----------------------------------------------------------------
 def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: Any) -> None:
     """The window over real Factory: claim check, a run on a worker, counts from the state DB."""
@@ -618,6 +706,16 @@ def test_real_engine_run_against_the_sandbox(qtbot: Any, sandbox: Any, factory: 
         texts = row_texts(window, "contacts")
         assert "1 created" in texts[3], texts
         assert [i.text(0) for i in tree_items(window.table)] == ["Contacts"]
+        # the Log's activity: the run in words from the state DB's run records, no raw lines
+        (run,) = window.log_view.activity_rows()
+        assert run[1] == "Synchronized: Contacts", run
+        latest = window.log_view.activity.topLevelItem(0)
+        assert latest is not None and latest.isExpanded()
+        assert [latest.child(i).text(1) for i in range(latest.childCount())] == [  # type: ignore[union-attr]
+            "Contacts: 1 created in the mailbox"
+        ]
+        assert run[2] == "Succeeded" and len(run[0]) == 5, run  # "10:42": today's runs by their time
+        assert not window.log_view.technical
     finally:
         adapter.shutdown(10000)
         window.runner.wait_all(5000)
@@ -663,3 +761,134 @@ def test_run_status_without_a_tray_shows_the_failure_and_quits_with_the_window(
     assert any("No organization synchronizes yet" in e for e in seen["errors"])
     settings = QSettings(str(factory.where.config_dir / "gui.ini"), QSettings.Format.IniFormat)
     assert settings.value("status/geometry") is not None
+
+
+# -- one source of truth for the account (issue 12 item 5) ------------------------------------------------
+def test_closing_the_wizard_checks_the_account_again(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    """The window said "not bound in Contoso Test"; the user binds the mailbox in the wizard and closes it:
+    the window checks again at once (no Sync now needed), runs, and no longer says "not bound"."""
+    from wizard.app.factory import not_bound_text
+
+    checks = [
+        AccountCheck(False, not_bound_text("anna.schmidt@contoso.com", "Contoso Test"), WizardPage.MAILBOX)
+    ]
+    opened: list[WizardPage] = []
+
+    def wizard(page: WizardPage) -> None:  # modal; the Mailbox page binds, so the next check finds it bound
+        opened.append(page)
+        checks[0] = claimed(True, "ANNA-LAPTOP")
+
+    window = make_window(check_account=lambda: checks[0], open_wizard=wizard)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_CONFIGURED, timeout=TIMEOUT)
+    assert "not bound in Contoso Test" in window.state_detail.text()
+    assert [e.label.text() for e in window.error_lines] == [window.state_detail.text()]
+    assert script.calls == [] and not window.adapter.timer.isActive()
+
+    (line,) = window.error_lines
+    assert line.retry.text() == "Open the &wizard…"  # a retry cannot help: the setup is not complete
+    run_and_wait(qtbot, window, lambda: qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton))
+    assert opened == [WizardPage.MAILBOX]  # the message pointed to the Mailbox page
+    assert script.calls == [None]
+    assert current_state(window.adapter) is AccountState.CONNECTED
+    assert not window.state_detail.isVisible() and "not bound" not in window.state_detail.text()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+    assert window.error_lines == []
+
+
+def test_checking_which_computer_synchronizes_clears(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script, status: FakeStatus
+) -> None:
+    """The state DB does not know who synchronizes (the real load says None): "checking…" shows only while a
+    check is on its way; a check that got no answer does not leave it for good, and the run that got past
+    the engine's claim check says this computer synchronizes."""
+    status.view.is_sync_computer = None
+    gate = threading.Event()
+
+    def check() -> AccountCheck:
+        assert gate.wait(10)
+        raise NetworkError("no answer", user_text="contoso.crm4.dynamics.com did not answer in time.")
+
+    window = make_window(check_account=check)
+    window.start()
+    assert window.mailbox_line.text().endswith("· checking which computer synchronizes…")
+    run_and_wait(qtbot, window, gate.set)
+    assert script.calls == [None]  # the run reports what the check could not find out
+    assert "checking" not in window.mailbox_line.text()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+
+    # the next check answers that another computer synchronizes; its own run says so again
+    window.check_account = lambda: claimed(False, "ANNA-DESKTOP")
+    window.setup_changed()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_SYNC_COMPUTER, timeout=TIMEOUT)
+    assert window.mailbox_line.text().endswith("· ANNA-DESKTOP synchronizes, not this computer")
+    assert window.wizard_page() is WizardPage.COMPUTER
+
+
+def test_open_the_wizard_on_the_page_the_message_points_to(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    from wizard.mailbox.base import AuthenticationFailed
+
+    no_org = AccountCheck(False, "No organization synchronizes yet, so messaging data is not synchronized. "
+                          "Choose one: d365sync orgs set-sync ID", WizardPage.ORGANIZATIONS)  # fmt: skip
+    checks = [no_org]
+    opened: list[WizardPage] = []
+    window = make_window(check_account=lambda: checks[0], open_wizard=opened.append)
+    window.start()
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.NOT_CONFIGURED, timeout=TIMEOUT)
+    assert "Organizations page" in window.state_detail.text()
+    assert window.wizard_page() is WizardPage.ORGANIZATIONS
+
+    # the mailbox refused its password during a run: the Mailbox page
+    checks[0] = claimed(True, "ANNA-LAPTOP")
+    script.raises = AuthenticationFailed(
+        "401", user_text="mail.contoso.com did not accept the user name or password (or the sign-in token). "
+        "Check them and try again.",
+    )  # fmt: skip
+    qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton)
+    assert opened == [WizardPage.ORGANIZATIONS]
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.SIGNED_OUT, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.adapter.running, timeout=TIMEOUT)
+    qtbot.mouseClick(window.wizard_button, Qt.MouseButton.LeftButton)
+    assert opened[-1] is WizardPage.MAILBOX
+
+    # nothing is wrong: the wizard opens where it always does
+    script.raises = None
+    qtbot.waitUntil(lambda: current_state(window.adapter) is AccountState.CONNECTED, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.adapter.running, timeout=TIMEOUT)
+    assert window.wizard_page() is WizardPage.NONE
+
+
+def test_the_wizard_opens_on_the_page_asked_for(qtbot: Any, factory: Any) -> None:
+    from wizard.ui.app import create_wizard
+
+    for page, attribute in [(WizardPage.MAILBOX, "mailbox_page"), (WizardPage.COMPUTER, "computer_page"),
+                            (WizardPage.ORGANIZATIONS, "organizations_page"), (WizardPage.NONE, "welcome_page")]:  # fmt: skip
+        wizard = create_wizard(factory, page=page)
+        wizard.confirm = lambda *_: True  # type: ignore[method-assign]
+        qtbot.addWidget(wizard)
+        wizard.show()
+        assert wizard.currentPage() is getattr(wizard, attribute), page
+        wizard.controller.runner.cancel_all()
+        wizard.controller.shutdown()
+        wizard.close()
+
+
+def test_closing_the_wizard_while_paused_runs_nothing(
+    qtbot: Any, make_window: Callable[..., StatusWindow], script: Script
+) -> None:
+    """The account is checked again, but a paused window stays paused (not "Connecting…" for good)."""
+    window = make_window(check_account=lambda: claimed(True, "ANNA-LAPTOP"))
+    run_and_wait(qtbot, window, window.start)
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert current_state(window.adapter) is AccountState.PAUSED
+    window.open_wizard()
+    qtbot.waitUntil(lambda: not window.runner.busy and not window.checking, timeout=TIMEOUT)
+    assert current_state(window.adapter) is AccountState.PAUSED
+    assert script.calls == [None] and not window.adapter.timer.isActive()
+    assert window.mailbox_line.text().endswith("· this computer synchronizes")
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # Resume: the schedule goes on
+    assert current_state(window.adapter) is AccountState.CONNECTED and window.adapter.timer.isActive()

@@ -1,4 +1,5 @@
-"""The synchronizing organization's status: what the status window and ``d365sync status`` show.
+"""The synchronizing organization's status: what the status window and ``d365sync status`` show, and the
+account check (:func:`check_account`: can this computer synchronize now, and if not, what to do where).
 
 Reading the status never creates the state DB (only the engine does, so two threads never race to build its
 schema); a :class:`StatusReader` reads one at a time and holds the same lock while it switches the
@@ -7,28 +8,43 @@ synchronizing organization, so no read meets the profile's state DB path half ch
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from wizard.app import instance, orgs
-from wizard.app.factory import Factory
+from wizard.app.factory import Factory, NotConfigured
+from wizard.app.mailbox import mailbox_readiness
 from wizard.errors import D365SyncError
 from wizard.settings import Profile
-from wizard.sync.state import ConflictRecord, StateDB
+from wizard.sync.state import ConflictRecord, ErrorRecord, RunRecord, StateDB
 from wizard.sync.status import StatusSnapshot, status_snapshot
 
 log = logging.getLogger(__name__)
 
 
+ACTIVITY_RUNS = 50  # how many of the latest runs the Log's activity list shows
+
+
+@dataclass(frozen=True)
+class RunActivity:
+    """One run as the state DB keeps it (its counts per kind and direction) with the failures it recorded."""
+
+    run: RunRecord
+    errors: list[ErrorRecord] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class StatusReport:
-    """The state DB's snapshot, the conflicts that wait for a decision, and the profile it was read with."""
+    """The state DB's snapshot, the conflicts that wait for a decision, the profile it was read with and,
+    when asked for, the latest runs (newest first)."""
 
     snapshot: StatusSnapshot
     conflicts: list[ConflictRecord]  # unresolved, oldest first
     profile: Profile
+    activity: list[RunActivity] = field(default_factory=list)
 
 
 class WhoSynchronizes(NamedTuple):
@@ -36,6 +52,47 @@ class WhoSynchronizes(NamedTuple):
 
     this_computer: bool
     hostname: str
+
+
+class WizardPage(enum.StrEnum):
+    """The Configuration Wizard's page that fixes a problem ("Open the wizard…" opens it there)."""
+
+    NONE = ""  # nothing to fix: the wizard opens where it always does
+    ORGANIZATIONS = "organizations"
+    MAILBOX = "mailbox"
+    COMPUTER = "computer"
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """The account as the status window starts it: whether it can synchronize (an organization synchronizes
+    and the mailbox is bound in it), what to do when not (``user_text``, on ``page``), and who holds the
+    synchronizing-computer claim (None: not asked because nothing can run, or Dynamics 365 did not answer)."""
+
+    ready: bool
+    user_text: str = ""
+    page: WizardPage = WizardPage.NONE
+    claim: WhoSynchronizes | None = None
+
+
+def check_account(factory: Factory) -> AccountCheck:
+    """One look at the setup as it is now (after the wizard, a switch, a bind): the synchronizing
+    organization, the mailbox's binding there (:func:`wizard.app.mailbox.mailbox_readiness`, which may read
+    the mailbox record) and the claim (network). The one source the status window takes its account state
+    from, so it never contradicts what the wizard just did."""
+    try:
+        factory.require_sync_org()
+    except NotConfigured as error:
+        return AccountCheck(False, error.user_text, WizardPage.ORGANIZATIONS)
+    readiness = mailbox_readiness(factory)
+    if not readiness.ready:
+        return AccountCheck(False, readiness.user_text, WizardPage.MAILBOX)
+    try:
+        claim = who_synchronizes(factory)
+    except D365SyncError as error:  # the run that follows reports it
+        log.info("status: could not read the claim: %s", error)
+        return AccountCheck(True)
+    return AccountCheck(True, "", WizardPage.NONE if claim.this_computer else WizardPage.COMPUTER, claim)
 
 
 @dataclass
@@ -56,10 +113,11 @@ def who_synchronizes(factory: Factory) -> WhoSynchronizes:
     return WhoSynchronizes(claim.instance_id == factory.profile.instance_id, claim.hostname)
 
 
-def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
+def read_status(factory: Factory, *, check_claim: bool = False, activity: bool = False) -> StatusReport:
     """The status of the synchronizing organization from its state DB (an empty one when it was never
     synchronized). ``check_claim``: also ask Dynamics 365 whether this computer synchronizes (a failure to
-    ask is logged and leaves it unknown), as ``d365sync status`` does; the window asks separately."""
+    ask is logged and leaves it unknown), as ``d365sync status`` does; the window asks separately.
+    ``activity``: also the latest runs with their errors (the Log's activity list)."""
     profile = factory.profile
     is_sync: bool | None = None
     if check_claim and profile.sync_org is not None:
@@ -75,7 +133,10 @@ def read_status(factory: Factory, *, check_claim: bool = False) -> StatusReport:
     with StateDB.open(state_db) as state:
         snapshot = status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
         conflicts = state.conflicts(unresolved_only=True)
-    return StatusReport(snapshot, conflicts, profile)
+        runs = (
+            [RunActivity(run, state.errors(run.id)) for run in state.runs(ACTIVITY_RUNS)] if activity else []
+        )
+    return StatusReport(snapshot, conflicts, profile, runs)
 
 
 def switch_to(factory: Factory, org_id: str) -> OrgSwitch:
@@ -100,7 +161,7 @@ class StatusReader:
 
     def read(self) -> StatusReport:
         with self._lock:
-            return read_status(self.factory)
+            return read_status(self.factory, activity=True)
 
     def switch(self, org_id: str) -> OrgSwitch:
         with self._lock:  # no status read meets the profile's state DB path meanwhile
@@ -108,3 +169,7 @@ class StatusReader:
 
     def who_synchronizes(self) -> WhoSynchronizes:
         return who_synchronizes(self.factory)
+
+    def check(self) -> AccountCheck:
+        with self._lock:  # the readiness check may move the binding to the synchronizing organization
+            return check_account(self.factory)

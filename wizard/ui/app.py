@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 from wizard.app.factory import Factory
+from wizard.app.status import WizardPage
 from wizard.paths import use_private_modes
 from wizard.ui.controller import WizardController
 from wizard.ui.i18n import install_translations
@@ -146,12 +147,18 @@ def dark_palette() -> QPalette:
     return p
 
 
-def create_wizard(factory: Factory, *, preset: Preset | None = None) -> ConfigurationWizard:
-    """Build the controller and the wizard window (tests and screenshots use this; run_wizard shows it)."""
+def create_wizard(
+    factory: Factory, *, preset: Preset | None = None, page: WizardPage = WizardPage.NONE
+) -> ConfigurationWizard:
+    """Build the controller and the wizard window (tests and screenshots use this; run_wizard shows it);
+    ``page``: open on that page (the status window's "Open the wizard…" for a message about it)."""
     application()
     controller = WizardController(factory)
     wizard = ConfigurationWizard(controller, preset=preset)
     controller.setParent(wizard)
+    start = getattr(wizard, f"{page.value}_page", None) if page else None
+    if start is not None:
+        wizard.setStartId(wizard.pageIds()[wizard.pages.index(start)])
     return wizard
 
 
@@ -175,7 +182,7 @@ def run_wizard(factory: Factory, *, preset: Preset | None = None) -> int:
     return 0 if wizard.result() == ConfigurationWizard.DialogCode.Accepted else 1
 
 
-def run_status(factory: Factory, *, open_wizard: Callable[[], None] | None = None) -> int:
+def run_status(factory: Factory, *, open_wizard: Callable[[WizardPage], None] | None = None) -> int:
     """Show the status window (the home screen after setup) and run the event loop until Quit; 0 then.
 
     With a system tray the app lives in the tray (closing the window hides it; the tray's Quit ends it);
@@ -213,8 +220,8 @@ def run_home(factory: Factory, *, preset: Preset | None = None) -> int:
         if profile.sync_org is None or profile.mailbox is None:
             return 0
 
-    def open_wizard() -> None:
-        wizard = create_wizard(factory, preset=preset)
+    def open_wizard(page: WizardPage) -> None:
+        wizard = create_wizard(factory, preset=preset, page=page)
         wizard.exec()
         wizard.controller.shutdown()
         factory.reload()

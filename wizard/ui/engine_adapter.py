@@ -19,8 +19,14 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from wizard.app.factory import NotConfigured
 from wizard.app.schedule import Schedule, ServerIntervals, backoff, interval_for
+from wizard.app.status import WizardPage
+from wizard.crm.auth import AuthenticationError
+from wizard.crm.records import ClaimHeldElsewhere, MailboxRecordMissing
 from wizard.errors import D365SyncError
+from wizard.mailbox.base import AuthenticationFailed, ServerUnreachable
+from wizard.odata.errors import AuthError, NetworkError
 from wizard.sync.engine import KindResult, Reporter, RunSummary
 from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui.account_state import AccountState, AccountStateModel
@@ -29,7 +35,7 @@ from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EngineAdapter", "backoff", "classify", "clock_text", "interval_for"]
+__all__ = ["EngineAdapter", "backoff", "classify", "clock_text", "interval_for", "wizard_page_for"]
 
 
 class RunsOnce(Protocol):
@@ -50,12 +56,6 @@ def clock_text(when: datetime) -> str:
 
 def classify(error: D365SyncError) -> AccountState:
     """Which state a failure of a whole run puts the account in."""
-    from wizard.app.factory import NotConfigured
-    from wizard.crm.auth import AuthenticationError
-    from wizard.crm.records import ClaimHeldElsewhere, MailboxRecordMissing
-    from wizard.mailbox.base import AuthenticationFailed, ServerUnreachable
-    from wizard.odata.errors import AuthError, NetworkError
-
     if isinstance(error, ClaimHeldElsewhere):
         return AccountState.NOT_SYNC_COMPUTER
     if isinstance(error, NotConfigured | MailboxRecordMissing):
@@ -65,6 +65,23 @@ def classify(error: D365SyncError) -> AccountState:
     if isinstance(error, NetworkError | ServerUnreachable):
         return AccountState.OFFLINE
     return AccountState.ERROR
+
+
+def wizard_page_for(error: D365SyncError) -> WizardPage:
+    """The wizard page that fixes a failure of a whole run: the Mailbox page for the mailbox's sign-in or
+    binding, the Computer page for the claim, the Organizations page for the organization's sign-in and
+    for a missing synchronizing organization; none for the rest (network, server)."""
+    if isinstance(error, ClaimHeldElsewhere):
+        return WizardPage.COMPUTER
+    if isinstance(error, MailboxRecordMissing | AuthenticationFailed):
+        return WizardPage.MAILBOX
+    if isinstance(
+        error, NotConfigured
+    ):  # its texts name the step: bind the mailbox, or choose an organization
+        return WizardPage.MAILBOX if "mailbox" in error.user_text.lower() else WizardPage.ORGANIZATIONS
+    if isinstance(error, AuthenticationError | AuthError):
+        return WizardPage.ORGANIZATIONS
+    return WizardPage.NONE
 
 
 class _SignalReporter:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wizard.app.conflicts import field_label
-from wizard.app.status import OrgSwitch, StatusReport
+from wizard.app.status import OrgSwitch, RunActivity, StatusReport
 from wizard.settings import Profile
 from wizard.settings.enums import ALL_KINDS
 from wizard.sync.engine import KindCounts
@@ -83,6 +83,7 @@ class StatusView:
     conflicts: list[ConflictView] = field(default_factory=list)
     organizations: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the configured ones
     sync_org_id: str = ""
+    activity: list[RunActivity] = field(default_factory=list)  # the latest runs, newest first (the Log)
 
 
 LoadStatus = Callable[[], StatusView]
@@ -145,4 +146,6 @@ def view_from_snapshot(
 
 def view_from_report(report: StatusReport) -> StatusView:
     """The window's view of :func:`wizard.app.status.read_status`."""
-    return view_from_snapshot(report.snapshot, report.conflicts, profile=report.profile)
+    view = view_from_snapshot(report.snapshot, report.conflicts, profile=report.profile)
+    view.activity = list(report.activity)
+    return view

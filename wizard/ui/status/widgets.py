@@ -253,7 +253,8 @@ class ConflictCard(AccentFrame):
 
 class ErrorLine(AccentFrame):
     """ "✗ Tasks: the server is busy; retrying at 10:47.  [Retry now]". A kind that stopped before deleting
-    many items (``needs_confirmation``) offers "Synchronize anyway…" instead."""
+    many items (``needs_confirmation``) offers "Synchronize anyway…" instead, a setup that is not complete
+    (``setup``: the mailbox is not bound, no organization synchronizes) "Open the wizard…"."""
 
     def __init__(
         self,
@@ -263,13 +264,15 @@ class ErrorLine(AccentFrame):
         parent: QWidget,
         *,
         needs_confirmation: bool = False,
+        setup: bool = False,
     ) -> None:
         super().__init__("errorLine", parent)
         self.kind = kind
         self.needs_confirmation = needs_confirmation
-        self.set_accent("warning" if needs_confirmation else "error")
+        warning = needs_confirmation or setup
+        self.set_accent("warning" if warning else "error")
         badge = QLabel(self)
-        badge.setPixmap(icon("warning" if needs_confirmation else "error").pixmap(16, 16))
+        badge.setPixmap(icon("warning" if warning else "error").pixmap(16, 16))
         badge.setFixedSize(18, 18)
         prefix = f"{kind_title(kind)}: " if kind else ""
         self.label = QLabel(prefix + text, self)
@@ -277,7 +280,12 @@ class ErrorLine(AccentFrame):
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        caption = self.tr("Synchronize &anyway…") if needs_confirmation else self.tr("Re&try now")
+        if setup:
+            caption = self.tr("Open the &wizard…")
+        elif needs_confirmation:
+            caption = self.tr("Synchronize &anyway…")
+        else:
+            caption = self.tr("Re&try now")
         self.retry = QPushButton(caption, self)
         self.retry.setAutoDefault(False)
         self.retry.setAccessibleDescription(self.label.text())

@@ -4,7 +4,9 @@ It shows the account state, the mailbox and which computer synchronizes, a row p
 counts per direction, issues), the progress of a running sync, conflicts to decide with both values side by
 side, and the last errors with "Retry now". It reads the status through a ``load_status`` callable (local
 SQLite, no network) and talks to the engine only through :class:`~wizard.ui.engine_adapter.EngineAdapter`;
-anything that may touch the network (resolving a conflict, asking who synchronizes) runs on a worker.
+anything that may touch the network (resolving a conflict, checking the account) runs on a worker. The account
+check (``wizard.app.status.check_account``) is the one source of what the setup allows: it runs at start, after
+the wizard closes and after a switch, so the window never contradicts what the wizard just did.
 :func:`build_status_window` puts it together over the application layer (``wizard.app.status`` and
 ``wizard.app.conflicts``).
 """
@@ -36,15 +38,17 @@ from PySide6.QtWidgets import (
 from wizard.app.conflicts import resolve_conflict
 from wizard.app.factory import Factory
 from wizard.app.schedule import read_server_intervals
-from wizard.app.status import StatusReader
+from wizard.app.status import AccountCheck, StatusReader, WizardPage
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, RunSummary
+from wizard.sync.run import RunStatus
 from wizard.ui.account_state import AccountState
-from wizard.ui.engine_adapter import EngineAdapter, clock_text
+from wizard.ui.engine_adapter import EngineAdapter, clock_text, wizard_page_for
 from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
+from wizard.ui.status.activity import entries as activity_entries
 from wizard.ui.status.model import (
     MAILBOX_KINDS,
     KindRow,
@@ -65,8 +69,9 @@ log = logging.getLogger(__name__)
 
 class StatusWindow(QMainWindow):
     """The home screen. ``load_status`` reads the state DB and profile (no network); ``resolve`` decides a
-    conflict; ``read_claim`` (optional) tells who synchronizes: it returns ``(is_this_computer, hostname)``.
-    All three run on a worker."""
+    conflict; ``check_account`` (optional) says whether the account can synchronize and who does
+    (:class:`~wizard.app.status.AccountCheck`). All three run on a worker. ``open_wizard(page)`` shows the
+    Configuration Wizard on that page and returns when it is closed (modal); the window checks again then."""
 
     refreshed = Signal()
 
@@ -76,8 +81,8 @@ class StatusWindow(QMainWindow):
         load_status: LoadStatus,
         *,
         resolve: Resolve,
-        read_claim: Callable[[], tuple[bool | None, str]] | None = None,
-        open_wizard: Callable[[], None] | None = None,
+        check_account: Callable[[], AccountCheck] | None = None,
+        open_wizard: Callable[[WizardPage], None] | None = None,
         settings: QSettings | None = None,
         log_handler: SignalLogHandler | None = None,
         switch_org: SwitchOrg | None = None,
@@ -86,7 +91,9 @@ class StatusWindow(QMainWindow):
         self.adapter = adapter
         self.load_status = load_status
         self.resolve = resolve
-        self.read_claim = read_claim
+        self.check_account = check_account
+        self.checking = False  # an account check is on its way (the mailbox line says "checking…")
+        self.setup_page = WizardPage.NONE  # where the wizard fixes what the last check found missing
         self.switch_org = switch_org
         self.switching = (
             False  # from choosing another organization until the new one runs (or nothing changed)
@@ -99,6 +106,7 @@ class StatusWindow(QMainWindow):
         self._refresh_seq = 0
         self.view = StatusView()
         self.run_error: tuple[str | None, str] | None = None  # a failure of a whole run
+        self.setup_text = ""  # what the setup lacks (its line offers the wizard instead of a retry)
         self.cards: list[ConflictCard] = []
         self.error_lines: list[ErrorLine] = []
         self.log_handler = log_handler or SignalLogHandler()
@@ -239,28 +247,94 @@ class StatusWindow(QMainWindow):
 
     # -- commands -----------------------------------------------------------------------------------
     def start(self) -> None:
-        """Find out who synchronizes (on a worker), then run now or only schedule."""
-        if self.read_claim is None:
-            self.adapter.start()
+        """Check the account (on a worker), then run now, only schedule (another computer synchronizes, or
+        paused), or say what to set up first (nothing runs or retries until the setup changes)."""
+        if self.check_account is None:
+            self._go()
             return
         self.adapter.state.set_state(AccountState.CONNECTING)
-        read_claim = self.read_claim
+        self.checking = True
+        self._show_mailbox()
+        check = self.check_account
         self.runner.run(
-            "Who synchronizes",
-            lambda _ctx: read_claim(),
-            on_success=self._claim_known,
-            on_failure=lambda _e: self.adapter.start(),  # the run reports the real failure
+            "Check the account",
+            lambda _ctx: check(),
+            on_success=self._account_checked,
+            on_failure=self._check_failed,
         )
 
-    def _claim_known(self, answer: Any) -> None:
-        this_one, hostname = answer
-        self.view.is_sync_computer, self.view.sync_computer = this_one, hostname
+    def _check_failed(self, error: D365SyncError) -> None:
+        log.info("account check failed: %s", error)
+        self.checking = False
         self._show_mailbox()
-        if this_one is False:
+        self._go()  # the run reports the real failure
+
+    def _account_checked(self, check: AccountCheck) -> None:
+        self.checking = False
+        self.setup_page = check.page
+        if check.claim is not None:
+            self.view.is_sync_computer, self.view.sync_computer = check.claim
+        if not check.ready:
+            self._not_set_up(check.user_text)
+        elif check.claim is not None and not check.claim.this_computer:
             self.adapter.start(run_now=False)
-            self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER)
+            self._explain_not_sync_computer(check.claim.hostname)
+        else:
+            self._go()
+        self._show_mailbox()
+
+    def _go(self) -> None:
+        """Run now; while paused only show that (nothing runs until Resume, which schedules the next run)."""
+        if self.adapter.paused:
+            self.adapter.set_idle_state(AccountState.CONNECTED)  # shown as Paused
+            self.adapter.start(run_now=False)
         else:
             self.adapter.start()
+
+    def _explain_not_sync_computer(self, hostname: str) -> None:
+        """Another computer synchronizes (``hostname``): a choice, said in the header; none does: the setup is
+        not complete, listed under "Needs your attention" with the wizard's Computer page."""
+        if hostname:
+            detail = self.tr(
+                "{host} synchronizes your mailbox, so this computer does not. To synchronize here instead, "
+                "open the wizard (Computer page)."
+            ).format(host=hostname)
+        else:
+            detail = self.tr(
+                "No computer synchronizes your mailbox yet. Open the wizard and make this computer the "
+                "synchronizing client on the Computer page."
+            )
+            self.run_error, self.setup_text = (None, detail), detail
+        self.adapter.set_idle_state(AccountState.NOT_SYNC_COMPUTER, detail)
+        self._show_issues()
+
+    def _not_set_up(self, what: str) -> None:
+        """Nothing can run until the setup is completed: say what to do in the header and under "Needs your
+        attention" (nothing is scheduled or retried until the setup changes)."""
+        text = engine_text(what)
+        self.run_error = (None, text)
+        self.setup_text = text
+        self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, text)
+        self._show_issues()
+
+    def setup_changed(self) -> None:
+        """The setup may have changed (the wizard was closed: a switch, a bind, a claim): stop the engine (a
+        running sync finishes first), forget what was known of the old setup, reload and check again."""
+        if self.switching:
+            return
+        self.switching = True
+        self._update_buttons()
+        self.adapter.hold(self._restart)
+
+    def _restart(self) -> None:
+        self.adapter.reset()
+        self.run_error, self.setup_text = None, ""
+        self.view.is_sync_computer, self.view.sync_computer = None, ""
+        self.switching = False
+        self.adapter.release(schedule=False)
+        self.refresh()
+        self.start()
+        self._update_buttons()
 
     def sync_now(self) -> None:
         self.adapter.sync_now()
@@ -326,14 +400,15 @@ class StatusWindow(QMainWindow):
         self.view = StatusView(  # nothing of the old organization's status (claim, kinds) carries over
             org_name=outcome.org_name, organizations=self.view.organizations, sync_org_id=org_id
         )
-        self.run_error = None
+        self.run_error, self.setup_text = None, ""
         if outcome.failed:
             lines = [f"{name}: {engine_text(text)}" for name, text in outcome.failed.items()]
             head = self.tr("{0} is now your synchronizing organization, but these could not be updated:")
             self.run_error = (None, "\n".join([head.format(outcome.org_name), *lines]))
         if outcome.mailbox_text:  # nothing can run until the mailbox is bound there: say what to do
+            self.setup_page = WizardPage.MAILBOX
             self._switch_ended("idle")
-            self.adapter.set_idle_state(AccountState.NOT_CONFIGURED, engine_text(outcome.mailbox_text))
+            self._not_set_up(outcome.mailbox_text)
         else:
             self._switch_ended("start")
         self.refresh()
@@ -379,9 +454,25 @@ class StatusWindow(QMainWindow):
         self._update_buttons()
         self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
 
+    def wizard_page(self) -> WizardPage:
+        """The wizard page the state's message points to (the mailbox to bind, the computer to claim, the
+        organization to sign in to again), or none."""
+        state = self.adapter.state.state
+        if state is AccountState.NOT_CONFIGURED and self.setup_page:
+            return self.setup_page
+        if state is AccountState.NOT_SYNC_COMPUTER:
+            return WizardPage.COMPUTER
+        if state in (AccountState.NOT_CONFIGURED, AccountState.SIGNED_OUT) and self.adapter.last_error:
+            return wizard_page_for(self.adapter.last_error)
+        return WizardPage.NONE
+
     def open_wizard(self) -> None:
-        if self.open_wizard_callback is not None:
-            self.open_wizard_callback()
+        """Show the wizard on the page the current message points to; when it is closed, check the account
+        again and reload (the wizard may have bound the mailbox, claimed this computer or switched)."""
+        if self.open_wizard_callback is None:
+            return
+        self.open_wizard_callback(self.wizard_page())
+        self.setup_changed()
 
     def show_log(self) -> None:
         self.log_view.show()
@@ -440,6 +531,7 @@ class StatusWindow(QMainWindow):
         if not self.switching:
             self._show_orgs()
         self.table.show_kinds(view.kinds)
+        self.log_view.set_activity(activity_entries(view.activity))
         self.table.set_next_run(self.adapter.next_run, paused=self.adapter.paused)
         self._show_issues()
         self._update_buttons()
@@ -461,8 +553,13 @@ class StatusWindow(QMainWindow):
                 if v.sync_computer
                 else self.tr("no computer synchronizes yet")
             )
-        else:
+        elif self.checking:
             who = self.tr("checking which computer synchronizes…")
+        else:  # not known (Dynamics 365 did not answer): the state line says what happened
+            self.mailbox_line.setText(
+                self.tr("Mailbox {address} ({kind})").format(address=v.mailbox_address, kind=kind)
+            )
+            return
         self.mailbox_line.setText(
             self.tr("Mailbox {address} ({kind}) · {who}").format(
                 address=v.mailbox_address, kind=kind, who=who
@@ -486,7 +583,9 @@ class StatusWindow(QMainWindow):
             errors.insert(0, self.run_error)
         waiting = {k.kind for k in self.view.kinds if k.last_status == "needs_confirmation"}
         for kind, text in errors:
-            if kind in waiting:
+            if kind is None and text == self.setup_text:
+                line = ErrorLine(kind, text, lambda _kind: self.open_wizard(), self.issues, setup=True)
+            elif kind in waiting:
                 line = ErrorLine(kind, text, self.force, self.issues, needs_confirmation=True)
             else:
                 line = ErrorLine(kind, self._with_retry_time(text), self.retry, self.issues)
@@ -542,7 +641,7 @@ class StatusWindow(QMainWindow):
             self.progress_row.hide()
 
     def _run_started(self, kinds: list[str]) -> None:
-        self.run_error = None
+        self.run_error, self.setup_text = None, ""
         self.progress_bar.setRange(0, 0)
         self.progress_label.setText(self.tr("Starting…"))
         self.progress_row.show()
@@ -585,7 +684,16 @@ class StatusWindow(QMainWindow):
         )
 
     def _run_finished(self, summary: RunSummary) -> None:
+        """A run that got past the engine's claim check (it has a run id) shows that this computer
+        synchronizes; one that stopped there says it does not."""
         self.progress_row.hide()
+        if summary.status == RunStatus.NOT_SYNC_COMPUTER:  # the engine's claim check said so (again)
+            self.view.is_sync_computer = False
+            if self.setup_page is WizardPage.COMPUTER or self.view.sync_computer:  # the check told who
+                self._explain_not_sync_computer(self.view.sync_computer)
+        elif summary.run_id is not None:
+            self.view.is_sync_computer, self.view.sync_computer = True, ""
+        self._show_mailbox()
         self.refresh()
 
     def _run_failed(self, error: D365SyncError) -> None:
@@ -633,7 +741,7 @@ def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any
 def build_status_window(
     factory: Factory,
     *,
-    open_wizard: Callable[[], None] | None = None,
+    open_wizard: Callable[[WizardPage], None] | None = None,
     settings: QSettings | None = None,
     engine_in_process: bool = False,
 ) -> StatusWindow:
@@ -654,7 +762,7 @@ def build_status_window(
         adapter,
         lambda: view_from_report(status.read()),
         resolve=resolve,
-        read_claim=status.who_synchronizes,
+        check_account=status.check,
         open_wizard=open_wizard,
         settings=settings,
         switch_org=status.switch,
