@@ -1,0 +1,88 @@
+"""Go offline, work offline, go online against the Dataverse stand-in (issue 14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wizard.app import offline
+from wizard.app.factory import Factory
+from wizard.crm.client import DataverseClient
+from wizard.offline.store import OfflineStore
+
+
+def _client(factory: Factory) -> DataverseClient:
+    return factory.dataverse(factory.require_sync_org())
+
+
+@pytest.fixture
+def seeded(signed_in_factory: Factory) -> dict[str, Any]:
+    """An account, two contacts of the user (one in the account) and a task regarding the account."""
+    client = _client(signed_in_factory)
+    account = client.create("accounts", {"name": "Fabrikam", "telephone1": "555-0100"})
+    anna = client.create(
+        "contacts",
+        {
+            "firstname": "Anna",
+            "lastname": "Bär",
+            "emailaddress1": "anna@fabrikam.example",
+            "parentcustomerid_account@odata.bind": f"/accounts({account})",
+        },
+    )
+    jorg = client.create("contacts", {"firstname": "Jörg", "lastname": "Zander", "telephone1": "555-0199"})
+    task = client.create(
+        "tasks",
+        {"subject": "Call Fabrikam", "regardingobjectid_account_task@odata.bind": f"/accounts({account})"},
+    )
+    return {"account": account, "anna": anna, "jorg": jorg, "task": task}
+
+
+def test_go_offline_downloads_the_filtered_tables_and_what_they_refer_to(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    seen: list[tuple[str, int, int]] = []
+    result = offline.go_offline(signed_in_factory, progress=lambda t, d, n: seen.append((t, d, n)))
+    assert result.counts["contact"] == 2
+    assert result.counts["task"] == 1
+    assert result.counts["account"] == 1  # referred to by Anna and the task; no account filter
+    status = offline.offline_status(signed_in_factory)
+    assert status.state == "offline"
+    assert status.records["contact"] == 2
+    assert ("contact", 2, 2) in seen
+    path = offline.store_file(signed_in_factory)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with OfflineStore.open(path) as store:
+        assert str(store.token("contact")).startswith("ct1:delta:")
+
+
+def test_offline_edits_replay_in_order_and_merge_with_server_changes(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    offline.go_offline(factory)
+    assert [r.name for r in offline.list_records(factory, "contacts", search="anna")] == ["Anna Bär"]
+    offline.update_record(factory, "contacts", seeded["anna"], {"jobtitle": "Buyer"})
+    account = offline.create_record(factory, "accounts", {"name": "Northwind"})
+    contact = offline.create_record(
+        factory, "contacts", {"lastname": "Neu", "parentcustomerid": f"account:{account}"}
+    )
+    offline.delete_record(factory, "contacts", seeded["jorg"])
+    # meanwhile in Dynamics 365: another field of Anna changes
+    client = _client(factory)
+    client.update("contacts", seeded["anna"], {"telephone1": "555-0111"})
+
+    result = offline.go_online(factory)
+    assert result.replay.failed == []
+    assert (result.replay.created, result.replay.updated, result.replay.deleted) == (2, 1, 1)
+    assert result.replay.merged == 1
+    anna = client.get("contacts", seeded["anna"], select=["jobtitle", "telephone1"])
+    assert (anna["jobtitle"], anna["telephone1"]) == ("Buyer", "555-0111")
+    created = client.get("contacts", contact, select=["lastname", "_parentcustomerid_value"])
+    assert created["_parentcustomerid_value"] == account
+    assert offline.offline_status(factory).queued == 0
+    assert offline.offline_status(factory).state == "online"
+
+    # a repeated replay sends nothing twice
+    again = offline.go_online(factory)
+    assert again.replay.sent == 0
