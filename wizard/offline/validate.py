@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.crm.metadata import ENGLISH, Attribute, TableDefinition
+from wizard.errors import D365SyncError, Severity
 from wizard.offline.tables import LOOKUP_TABLE, OfflineTable
 
 _INTEGER_TYPES = frozenset({"Integer", "Picklist", "State", "Status", "BigInt"})
@@ -32,11 +33,14 @@ class Problem:
         return self.message
 
 
-class InvalidRecord(ValueError):
-    """The record cannot be saved; ``problems`` says why, field by field."""
+class InvalidRecord(D365SyncError):
+    """The record cannot be saved; ``problems`` says why, field by field (``user_text``: all of them)."""
+
+    severity = Severity.ITEM
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
+        text = " ".join(p.message for p in problems)
+        super().__init__(text, user_text=f"Not saved: {text}")
         self.problems = problems
 
 
