@@ -74,8 +74,8 @@ class FakeDataverse:
             detect = request.headers.get("MSCRM.SuppressDuplicateDetection") == "false"
             if detect and email and any(r.get("emailaddress1") == email for r in table.values()):
                 return self._error(request, 412, "0x80040333", "A record was not created: duplicate.")
-            row = self.put(entity_set, row_id, **body)
-            return BatchResult(request, 201, {"ETag": row["@odata.etag"]}, dict(row))
+            created = self.put(entity_set, row_id, **body)
+            return BatchResult(request, 201, {"ETag": created["@odata.etag"]}, dict(created))
         assert keyed is not None
         row_id = keyed.group(2)
         row = table.get(row_id)
