@@ -9,7 +9,9 @@ import pytest
 from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.crm.client import DataverseClient
+from wizard.offline.download import Cancelled
 from wizard.offline.store import OfflineStore
+from wizard.sandbox import Sandbox
 
 
 def _client(factory: Factory) -> DataverseClient:
@@ -86,3 +88,75 @@ def test_offline_edits_replay_in_order_and_merge_with_server_changes(
     # a repeated replay sends nothing twice
     again = offline.go_online(factory)
     assert again.replay.sent == 0
+
+
+class _CancelAfter:
+    """A cancel flag that is set once ``table`` has reported progress."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.set_now = False
+
+    def progress(self, table: str, done: int, total: int) -> None:
+        if table == self.table:
+            self.set_now = True
+
+    def is_set(self) -> bool:
+        return self.set_now
+
+
+def test_a_cancelled_download_leaves_the_previous_store(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    offline.go_offline(factory)
+    before = offline.offline_status(factory)
+    _client(factory).create("contacts", {"lastname": "Later"})
+    flag = _CancelAfter("contact")
+    with pytest.raises(Cancelled):
+        offline.go_offline(factory, progress=flag.progress, cancel=flag)
+    after = offline.offline_status(factory)
+    assert (after.records, after.downloaded_at, after.state) == (
+        before.records,
+        before.downloaded_at,
+        "offline",
+    )
+    path = offline.store_file(factory)
+    assert [p.name for p in path.parent.iterdir() if "download" in p.name] == []
+
+
+def test_going_offline_again_is_refused_while_changes_wait(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    offline.go_offline(signed_in_factory)
+    offline.update_record(signed_in_factory, "contacts", seeded["anna"], {"jobtitle": "Buyer"})
+    with pytest.raises(offline.OfflineError) as refused:
+        offline.go_offline(signed_in_factory)
+    assert "not been sent yet" in refused.value.user_text
+    assert offline.offline_status(signed_in_factory).queued == 1
+
+
+def test_refresh_costs_one_request_per_table_when_nothing_changed(
+    signed_in_factory: Factory, seeded: dict[str, Any], sandbox: Sandbox
+) -> None:
+    factory = signed_in_factory
+    offline.go_offline(factory)
+    client = _client(factory)
+    client.update("contacts", seeded["jorg"], {"jobtitle": "Changed"})
+    client.delete("tasks", seeded["task"])
+    result = offline.refresh(factory)
+    assert result.changed["contact"] == 1 and result.removed["task"] == 1
+    assert offline.show_record(factory, "contacts", seeded["jorg"]).fields["jobtitle"] == "Changed"
+
+    env = sandbox.environments[0].server
+    env.reset_counts()
+    again = offline.refresh(factory)
+    assert sum(again.changed.values()) == 0
+    data_requests = [p for _m, p in env.request_log if "/api/data/" in p and "WhoAmI" not in p]
+    tables = [
+        p
+        for p in data_requests
+        if p.split("/api/data/v9.2/")[-1].split("?")[0]
+        in {"contacts", "accounts", "leads", "appointments", "tasks"}
+    ]
+    assert len(tables) == 5, data_requests
