@@ -24,6 +24,8 @@ def test_offline_round_trip_on_the_command_line(signed_in_factory: Factory, isol
     assert went.returncode == 0, went.stderr
     assert "Offline — 1 records." in went.stdout
 
+    overall = json.loads(run_cli(isolated_home, "status", "--json").stdout)
+    assert overall["offline"]["state"] == "offline" and overall["offline"]["records"] == {"contact": 1}
     status_json = json.loads(run_cli(isolated_home, "offline", "status", "--json").stdout)
     assert status_json["state"] == "offline"
     assert status_json["records"]["contact"] == 1
