@@ -10,6 +10,7 @@ return plain results, so the GUI can run them on a worker thread.
 * :func:`list_filters` / :func:`set_filter`: the offline filters (created from the templates or defaults);
 * :func:`go_offline`: download into a new store and swap it in (refused while changes wait to be sent);
 * :func:`go_online`: replay the queue, then refresh; :func:`refresh`: change tracking only;
+* :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
 * records: :func:`list_records`, :func:`show_record`, :func:`create_record`, :func:`update_record`,
   :func:`delete_record`, checked against the table's definitions before saving.
 """
@@ -31,8 +32,9 @@ from wizard.errors import D365SyncError
 from wizard.odata.errors import NotFoundError, ODataError
 from wizard.offline import download, replay, scope
 from wizard.offline import refresh as refresh_mod
+from wizard.offline.decide import decide
 from wizard.offline.fields import body, kept
-from wizard.offline.store import OfflineStore, project_row, store_path
+from wizard.offline.store import OfflineConflict, OfflineStore, project_row, store_path
 from wizard.offline.tables import ANNOTATIONS, FORMATTED, LOOKUP_TABLE, TABLES, OfflineTable, table
 from wizard.offline.validate import InvalidRecord, Problem, check, coerce
 from wizard.settings.enums import Kind
@@ -456,3 +458,38 @@ def delete_record(factory: Factory, table_name: str, record_id: str) -> None:
         _client(factory).delete(spec.entity_set, row_id)
     except NotFoundError:
         raise _not_found(spec, record_id) from None
+
+
+# -- decisions ---------------------------------------------------------------------------------------------
+
+
+def list_conflicts(factory: Factory, *, unresolved_only: bool = False) -> list[OfflineConflict]:
+    """The offline conflict log: every automatic decision with its losing value, and what waits for the user."""
+    path = store_file(factory)
+    if not path.exists():
+        return []
+    with OfflineStore.open(path) as store:
+        return store.conflicts(unresolved_only=unresolved_only)
+
+
+def resolve_conflict(factory: Factory, conflict_id: int, use: str) -> str:
+    """Decide a held record (``use``: "local" or "server", see ``wizard.offline.decide``); says what happens.
+    KeyError: no such open conflict; ValueError: another ``use``."""
+    with _require_store(factory) as store:
+        conflict = store.conflict(conflict_id)
+        if conflict is None or conflict.resolved:
+            raise KeyError(conflict_id)
+
+        def fetch(table_name: str, row_id: str) -> dict[str, Any] | None:
+            spec = table(table_name)
+            try:
+                return _client(factory).session.get_json(
+                    f"{spec.entity_set}({row_id})",
+                    params={"$select": ",".join(spec.select)},
+                    prefer=[ANNOTATIONS],
+                )
+            except NotFoundError:
+                return None
+
+        done = decide(store, conflict_id, use, fetch)
+        return f"{conflict.table} {conflict.item or conflict.row_id}: {done}."

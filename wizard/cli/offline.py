@@ -1,4 +1,5 @@
-"""``d365sync offline status|go|online|refresh|filters``: go offline, go online, the offline filters."""
+"""``d365sync offline status|go|online|refresh|filters|conflicts``: go offline, go online, the offline filters,
+the decisions going online left to the user."""
 
 from __future__ import annotations
 
@@ -132,6 +133,45 @@ def cmd_filters_disable(factory: Factory, args: argparse.Namespace) -> int:
     return _set_filter(factory, args, False)
 
 
+def _value(value: Any) -> str:
+    text = "(none)" if value is None else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def cmd_conflicts_list(factory: Factory, args: argparse.Namespace) -> int:
+    require_sync_org(factory)
+    conflicts = offline.list_conflicts(factory, unresolved_only=args.open)
+    if args.json:
+        emit_json([c.__dict__ for c in conflicts])
+        return EXIT_OK
+    rows = [
+        [
+            str(c.id),
+            f"{c.table} {c.item or c.row_id}",
+            c.field,
+            c.reason,
+            _value(c.local_value),
+            _value(c.server_value),
+            c.winner or ("open" if not c.resolved else "-"),
+        ]
+        for c in conflicts
+    ]
+    print(table(rows, ["ID", "RECORD", "FIELD", "REASON", "MINE", "DYNAMICS 365", "WINNER"]))
+    return EXIT_OK
+
+
+def cmd_conflicts_resolve(factory: Factory, args: argparse.Namespace) -> int:
+    require_sync_org(factory)
+    try:
+        print(offline.resolve_conflict(factory, args.id, args.use))
+    except KeyError:
+        raise offline.OfflineError(
+            f"no open offline conflict {args.id}",
+            user_text=f"There is no open offline conflict {args.id}. See: d365sync offline conflicts list --open",
+        ) from None
+    return EXIT_OK
+
+
 def register(sub: Any, command: Command) -> None:
     """The ``offline`` commands."""
     group = sub.add_parser("offline", help="go offline, go online, the offline filters")
@@ -153,3 +193,13 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument("id", metavar="ID")
     p = command(filter_actions, "disable", cmd_filters_disable, "turn an offline filter off")
     p.add_argument("id", metavar="ID")
+    conflicts = actions.add_parser("conflicts", help="what going online decided or left to you")
+    conflict_actions = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
+    p = command(conflict_actions, "list", cmd_conflicts_list, "list the offline conflicts")
+    p.add_argument("--open", action="store_true", help="only those waiting for your decision")
+    p.add_argument("--json", action="store_true", help="print them as JSON (docs/cli.md)")
+    p = command(conflict_actions, "resolve", cmd_conflicts_resolve, "decide a record going online held back")
+    p.add_argument("id", metavar="ID", type=int)
+    p.add_argument(
+        "--use", required=True, choices=("local", "server"), help="my offline change, or Dynamics 365's"
+    )

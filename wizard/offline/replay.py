@@ -42,6 +42,7 @@ from wizard.odata.batch import (
     ChangeSet,
     split_batches,
 )
+from wizard.offline.decide import CREATE_ANYWAY
 from wizard.offline.fields import body, referred
 from wizard.offline.store import OfflineStore, QueuedChange, project_row
 from wizard.offline.tables import ANNOTATIONS, LOOKUP_TABLE, OfflineTable, table
@@ -78,6 +79,7 @@ class NetChange:
     version: str | None  # the row version the first change was made against
     seqs: list[int]
     changed_at: str  # when the last change was made (for "newest wins")
+    allow_duplicate: bool = False  # the user chose "create anyway" after the service found a duplicate
 
 
 @dataclass
@@ -123,7 +125,9 @@ def net_changes(queue: Sequence[QueuedChange], store: OfflineStore) -> list[NetC
                 names.update(dict.fromkeys(c.fields))
             local = row.local if row is not None else {}
             fields = {name: local.get(name) for name in names}
-        out.append(NetChange(tbl, row_id, op, fields, changes[0].row_version, seqs, changes[-1].created_at))
+        allow = any(c.note == CREATE_ANYWAY for c in changes)
+        version, changed_at = changes[0].row_version, changes[-1].created_at
+        out.append(NetChange(tbl, row_id, op, fields, version, seqs, changed_at, allow))
     return _ordered(out)
 
 
@@ -161,7 +165,7 @@ def _request(change: NetChange, base: Mapping[str, Any] | None, *, duplicate_det
         payload = body(spec, {k: v for k, v in change.fields.items() if v is not None})
         payload[spec.primary_id] = change.id
         headers = {"Prefer": RETURN_ROW}
-        if duplicate_detection:
+        if duplicate_detection and not change.allow_duplicate:
             headers["MSCRM.SuppressDuplicateDetection"] = "false"
         return BatchRequest("POST", spec.entity_set, body=payload, headers=headers)
     if change.op == "update":

@@ -489,12 +489,59 @@ class OfflineStore:
                 (note, table_name, row_id),
             )
 
-    def release(self, table_name: str, row_id: str) -> None:
+    def release(self, table_name: str, row_id: str, *, note: str = "", any_version: bool = False) -> None:
+        """Send a held record's changes at the next go-online (``any_version``: whatever the server's row
+        version is then: the user decided to overwrite it)."""
         with self.transaction():
             self._db.execute(
-                "UPDATE queue SET status = 'pending', note = '' WHERE tbl = ? AND id = ?",
-                (table_name, row_id),
+                "UPDATE queue SET status = 'pending', note = ? WHERE tbl = ? AND id = ?",
+                (note, table_name, row_id),
             )
+            if any_version:
+                self._db.execute(
+                    "UPDATE queue SET row_version = NULL WHERE tbl = ? AND id = ?", (table_name, row_id)
+                )
+
+    def requeue_as_create(self, table_name: str, row_id: str) -> None:
+        """The record is gone from the server but the user keeps it: its changes become one create of the
+        local row with the same id."""
+        spec = table(table_name)
+        with self.transaction():
+            current = self.row(spec.logical_name, row_id)
+            if current is None:
+                raise KeyError(row_id)
+            self._db.execute("DELETE FROM queue WHERE tbl = ? AND id = ?", (spec.logical_name, current.id))
+            self._db.execute(
+                "UPDATE rows SET base = NULL, etag = NULL, deleted = 0 WHERE tbl = ? AND id = ?",
+                (spec.logical_name, current.id),
+            )
+            self._index(spec, current.id, current.local)
+            fields = {k: v for k, v in current.local.items() if v is not None and k not in spec.read_only}
+            self._journal(spec, current.id, "create", fields, None)
+
+    def drop_fields(self, table_name: str, row_id: str, names: Iterable[str]) -> None:
+        """Give up offline values: ``names`` leave the record's queued changes (an emptied change goes) and
+        the local row takes the merge base's values for them."""
+        spec = table(table_name)
+        dropped = set(names)
+        dropped |= {n + LOOKUP_TABLE for n in dropped}
+        with self.transaction():
+            current = self.row(spec.logical_name, row_id)
+            if current is None:
+                raise KeyError(row_id)
+            for change in [c for c in self.queue() if c.table == spec.logical_name and c.id == current.id]:
+                rest = {k: v for k, v in change.fields.items() if k not in dropped}
+                if change.op == "update" and not rest:
+                    self._db.execute("DELETE FROM queue WHERE seq = ?", (change.seq,))
+                else:
+                    self._db.execute("UPDATE queue SET fields = ? WHERE seq = ?", (_dump(rest), change.seq))
+            base = current.base or {}
+            local = {**current.local, **{n: base.get(n) for n in dropped if n in current.local}}
+            self._db.execute(
+                "UPDATE rows SET local = ? WHERE tbl = ? AND id = ?",
+                (_dump(local), spec.logical_name, current.id),
+            )
+            self._index(spec, current.id, local)
 
     def sent(
         self,
@@ -632,6 +679,16 @@ class OfflineStore:
             )
             for r in self._db.execute(sql + " ORDER BY id").fetchall()
         ]
+
+    def conflict(self, conflict_id: int) -> OfflineConflict | None:
+        return next((c for c in self.conflicts() if c.id == conflict_id), None)
+
+    def resolve_conflict(self, conflict_id: int, winner: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE conflicts SET resolved = 1, winner = ?, resolved_at = ? WHERE id = ?",
+                (winner, now_text(), conflict_id),
+            )
 
     def settle_conflicts(self, table_name: str, row_id: str, winner: str) -> None:
         with self.transaction():
