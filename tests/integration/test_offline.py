@@ -52,6 +52,9 @@ def test_go_offline_downloads_the_filtered_tables_and_what_they_refer_to(
     assert status.state == "offline"
     assert status.records["contact"] == 2
     assert ("contact", 2, 2) in seen
+    anna = offline.show_record(signed_in_factory, "contacts", seeded["anna"])
+    assert anna.lookup_names == {"parentcustomerid": "Fabrikam", "ownerid": anna.lookup_names["ownerid"]}
+    assert anna.lookup_names["ownerid"]  # the owner's name came with the rows
     path = offline.store_file(signed_in_factory)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     with OfflineStore.open(path) as store:
@@ -84,6 +87,14 @@ def test_offline_edits_replay_in_order_and_merge_with_server_changes(
     assert created["_parentcustomerid_value"] == account
     assert offline.offline_status(factory).queued == 0
     assert offline.offline_status(factory).state == "online"
+
+    # online, the records come from Dynamics 365, searched there
+    assert [r.name for r in offline.list_records(factory, "contacts", search="Bär")] == ["Anna Bär"]
+    assert offline.list_records(factory, "contacts", search="100%_") == []
+    assert (
+        offline.show_record(factory, "contacts", seeded["anna"]).lookup_names["parentcustomerid"]
+        == "Fabrikam"
+    )
 
     # a repeated replay sends nothing twice
     again = offline.go_online(factory)

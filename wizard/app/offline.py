@@ -315,7 +315,8 @@ def list_records(factory: Factory, table_name: str, *, search: str = "", limit: 
     client = _client(factory)
     query = None
     if search.strip():
-        text = search.strip().replace("'", "''")
+        # an OData string literal, with Dataverse's LIKE wildcards taken literally ([%], [_], [[])
+        text = search.strip().replace("'", "''").replace("[", "[[]").replace("%", "[%]").replace("_", "[_]")
         query = " or ".join(f"contains({column},'{text}')" for column in spec.search_columns)
     params: list[tuple[str, str]] = [("$select", ",".join(spec.select))]
     if query:
