@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -171,3 +172,19 @@ def test_refresh_costs_one_request_per_table_when_nothing_changed(
         in {"contacts", "accounts", "leads", "appointments", "tasks"}
     ]
     assert len(tables) == 5, data_requests
+
+
+def test_the_refresh_interval_and_the_changes_an_organization_switch_must_warn_about(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    client = _client(factory)
+    org = factory.require_sync_org()
+    client.update("usersettingscollection", org.user_id, {"offlinesyncinterval": 40})
+    assert offline.refresh_interval(factory) == timedelta(minutes=40)
+    client.update("usersettingscollection", org.user_id, {"offlinesyncinterval": 5})
+    assert offline.refresh_interval(factory) == timedelta(minutes=15)  # never under the minimum
+    assert offline.queued_changes(factory, org.id) == 0
+    offline.go_offline(factory)
+    offline.delete_record(factory, "contacts", seeded["jorg"])
+    assert offline.queued_changes(factory, org.id) == 1

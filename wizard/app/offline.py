@@ -11,6 +11,8 @@ return plain results, so the GUI can run them on a worker thread.
 * :func:`go_offline`: download into a new store and swap it in (refused while changes wait to be sent);
 * :func:`go_online`: replay the queue, then refresh; :func:`refresh`: change tracking only;
 * :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
+* :func:`refresh_interval` (the schedule's), :func:`queued_changes` (what switching or removing an
+  organization must warn about);
 * records: :func:`list_records`, :func:`show_record`, :func:`create_record`, :func:`update_record`,
   :func:`delete_record`, checked against the table's definitions before saving.
 """
@@ -20,10 +22,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from wizard.app.factory import Factory
+from wizard.app.schedule import ServerIntervals, interval_for
 from wizard.crm import filters as crm_filters
 from wizard.crm.client import DataverseClient, guid
 from wizard.crm.entities import UserQuery
@@ -494,3 +498,33 @@ def resolve_conflict(factory: Factory, conflict_id: int, use: str) -> str:
 
         done = decide(store, conflict_id, use, fetch)
         return f"{conflict.table} {conflict.item or conflict.row_id}: {done}."
+
+
+# -- for the schedule and the organization steps ------------------------------------------------------------
+
+
+def refresh_interval(factory: Factory) -> timedelta:
+    """How often the store is refreshed while online: the user's ``usersettings.offlinesyncinterval``, never
+    under the organization's ``minofflinesyncinterval`` (15 minutes while that is unknown), by the same rule as
+    the messaging sync's interval (``wizard.app.schedule.interval_for``). Network: call it on a worker."""
+    client = _client(factory)
+    user = client.user_settings(client.whoami().user_id)
+    minimum: int | None = None
+    try:
+        for row in client.query("organizations", select=["minofflinesyncinterval"]):
+            value = row.get("minofflinesyncinterval")
+            minimum = value if isinstance(value, int) and value > 0 else None
+            break
+    except ODataError as error:  # a service without the column: the original's floor
+        log.info("no minofflinesyncinterval (%s)", error)
+    return interval_for(None, ServerIntervals(user.offlinesyncinterval, minimum))
+
+
+def queued_changes(factory: Factory, org_id: str) -> int:
+    """Offline changes of organization ``org_id`` not sent yet (switching or removing it warns when any;
+    no network)."""
+    path = store_path(factory.where.data_dir, org_id)
+    if not path.exists():
+        return 0
+    with OfflineStore.open(path) as store:
+        return store.queued_count()
