@@ -107,7 +107,7 @@ def test_fetchxml_paging_with_cookie(client: Client) -> None:
         document = response.json()
         names += [r["fullname"] for r in document["value"]]
         assert all(r["@odata.etag"].startswith('W/"') for r in document["value"])
-        if not document["@Microsoft.Dynamics.CRM.morerecords"]:
+        if not document.get("@Microsoft.Dynamics.CRM.morerecords"):
             break
         raw = document["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"]
         match = re.fullmatch(r'<cookie pagenumber="(\d+)" pagingcookie="([^"]+)" istracking="False" />', raw)
@@ -121,6 +121,56 @@ def test_fetchxml_paging_with_cookie(client: Client) -> None:
         )
     assert names == sorted(names)
     assert len(names) == 5
+
+
+def test_fetchxml_last_page_has_neither_cookie_nor_morerecords(client: Client) -> None:
+    """PAD: developer/data-platform/fetchxml/page-results.md, "Last page": "On the final page, the
+    @Microsoft.Dynamics.CRM.morerecords and @Microsoft.Dynamics.CRM.fetchxmlpagingcookie annotations aren't
+    included in the response" (first and following pages carry both, morerecords true). The page's own Web API
+    example loops while the morerecords annotation is present, so a client written from it must stop."""
+    _bulk_contacts(client, 5)
+    pages: list[dict[str, object]] = []
+    page, cookie = 1, ""
+    while len(pages) < 10:
+        document = client.get(
+            "contacts",
+            params={"fetchXml": FETCH.format(page=page, cookie=cookie)},
+            headers={"Prefer": PAGING},
+        ).json()
+        pages.append(document)
+        if "@Microsoft.Dynamics.CRM.morerecords" not in document:  # as the page's RetrieveAll sample tests it
+            break
+        raw = str(document["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"])
+        inner = unquote(unquote(raw.split('pagingcookie="')[1].split('"')[0]))
+        cookie = (
+            ' paging-cookie="' + inner.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;") + '"'
+        )
+        page += 1
+    assert [len(p["value"]) for p in pages] == [2, 2, 1]  # type: ignore[arg-type]
+    for document in pages[:-1]:
+        assert document["@Microsoft.Dynamics.CRM.morerecords"] is True
+        assert COOKIE_ANNOTATION in document
+    assert "@Microsoft.Dynamics.CRM.morerecords" not in pages[-1]
+    assert COOKIE_ANNOTATION not in pages[-1]
+    # a page past the end: no rows and no cookie
+    beyond = client.get(
+        "contacts",
+        params={"fetchXml": FETCH.format(page=page + 1, cookie=cookie)},
+        headers={"Prefer": PAGING},
+    ).json()
+    assert beyond["value"] == []
+    assert COOKIE_ANNOTATION not in beyond
+    assert "@Microsoft.Dynamics.CRM.morerecords" not in beyond
+    # one page that holds everything is the last page too
+    whole = client.get(
+        "contacts",
+        params={"fetchXml": FETCH.replace('count="2" ', "").format(page=1, cookie="")},
+        headers={"Prefer": PAGING},
+    ).json()
+    assert COOKIE_ANNOTATION not in whole
+
+
+COOKIE_ANNOTATION = "@" + COOKIE
 
 
 def test_fetchxml_without_annotations_has_no_cookie(client: Client) -> None:

@@ -1,5 +1,7 @@
 """Demo rows for a fresh environment: accounts, contacts and leads with German and English names, and open
-appointments, tasks and a few received emails for each demo user. Deterministic for a seed (dates are relative
+appointments, tasks and a few received emails for each demo user. The rows refer to each other: contacts work
+for accounts (``parentcustomerid``), accounts name a primary contact, a third of the leads came from a contact
+and its account, and activities regard contacts, a lead or an account. Deterministic for a seed (dates are relative
 to the store clock's current day), and written in one transaction so an environment starts fast.
 No user queries: the product creates the default Outlook sync filters itself.
 """
@@ -206,9 +208,10 @@ def populate(
     with store.transaction():
         account_ids = _accounts(store, rng, users, accounts)
         contact_rows = _people(store, rng, users, contacts, account_ids)
-        _leads(store, rng, users, leads)
+        _primary_contacts(store, contact_rows)
+        lead_ids = _leads(store, rng, users, leads, contact_rows)
         for index, user_id in enumerate(users):
-            _activities(store, rng, user_id, index, contact_rows, today)
+            _activities(store, rng, user_id, index, contact_rows, today, lead_ids)
 
 
 def _owner(values: dict[str, Any], user_id: str) -> dict[str, Any]:
@@ -272,7 +275,28 @@ def _people(
     return rows
 
 
-def _leads(store: Store, rng: random.Random, users: list[str], count: int) -> None:
+def _primary_contacts(store: Store, contacts: list[dict[str, Any]]) -> None:
+    """Each account's primary contact: the first demo contact that works for it."""
+    done: set[str] = set()
+    for contact in contacts:
+        account = contact.get("_parentcustomerid_value")
+        if account and account not in done:
+            done.add(account)
+            store.update(
+                "accounts",
+                account,
+                {
+                    "_primarycontactid_value": contact["contactid"],
+                    "_primarycontactid_value" + LOOKUP_NAME: "contact",
+                },
+            )
+
+
+def _leads(
+    store: Store, rng: random.Random, users: list[str], count: int, contacts: list[dict[str, Any]]
+) -> list[str]:
+    """Leads; every third one came from a demo contact (``parentcontactid``) and that contact's account."""
+    ids = []
     for index in range(count):
         german = index % 2 == 1
         first = rng.choice(FIRST_DE if german else FIRST_EN)
@@ -290,7 +314,15 @@ def _leads(store: Store, rng: random.Random, users: list[str], count: int) -> No
             "telephone1": _phone(rng, german),
             **_address(rng, german),
         }
-        store.create("leads", _owner(row, users[index % len(users)]), user_id=users[0])
+        if contacts and index % 3 == 0:
+            contact = contacts[(index * 7) % len(contacts)]
+            row["_parentcontactid_value"] = contact["contactid"]
+            row["_parentcontactid_value" + LOOKUP_NAME] = "contact"
+            if contact.get("_parentcustomerid_value"):
+                row["_parentaccountid_value"] = contact["_parentcustomerid_value"]
+                row["_parentaccountid_value" + LOOKUP_NAME] = "account"
+        ids.append(store.create("leads", _owner(row, users[index % len(users)]), user_id=users[0]))
+    return ids
 
 
 def _party(
@@ -318,6 +350,19 @@ def _party(
     )
 
 
+def _regarding(
+    contact: dict[str, Any], lead_ids: list[str], index: int, *, lead: bool = False, account: bool = False
+) -> dict[str, Any]:
+    """The ``regardingobjectid`` of a demo activity: its contact, or a lead, or the contact's account."""
+    if lead and lead_ids:
+        target, target_id = "lead", lead_ids[index % len(lead_ids)]
+    elif account and contact.get("_parentcustomerid_value"):
+        target, target_id = "account", contact["_parentcustomerid_value"]
+    else:
+        target, target_id = "contact", contact["contactid"]
+    return {"_regardingobjectid_value": target_id, "_regardingobjectid_value" + LOOKUP_NAME: target}
+
+
 def _activities(
     store: Store,
     rng: random.Random,
@@ -325,6 +370,7 @@ def _activities(
     index: int,
     contacts: list[dict[str, Any]],
     today: datetime,
+    lead_ids: list[str],
 ) -> None:
     user = store.get("systemusers", user_id) or {}
     user_mail = user.get("internalemailaddress")
@@ -345,8 +391,7 @@ def _activities(
                     "scheduledstart": iso(start),
                     "scheduledend": iso(start + timedelta(minutes=60)),
                     "scheduleddurationminutes": 60,
-                    "_regardingobjectid_value": contact["contactid"],
-                    "_regardingobjectid_value" + LOOKUP_NAME: "contact",
+                    **_regarding(contact, lead_ids, index, lead=number == 4),
                 },
                 user_id,
             ),
@@ -376,8 +421,7 @@ def _activities(
                     else "Please follow up.",
                     "scheduledend": iso(today + timedelta(days=number * 2 + 1, hours=17)),
                     "prioritycode": number % 3,
-                    "_regardingobjectid_value": contact["contactid"],
-                    "_regardingobjectid_value" + LOOKUP_NAME: "contact",
+                    **_regarding(contact, lead_ids, index, account=number == 3),
                 },
                 user_id,
             ),

@@ -18,6 +18,7 @@ from wizard.sandbox.dataverse.protocol import (
     served_versions,
 )
 from wizard.sandbox.dataverse.store import Store
+from wizard.sandbox.dataverse.views import offline_templates
 from wizard.sandbox.dataverse.webapi import WebApi
 from wizard.sandbox.directory import Directory, DirectoryOrg
 from wizard.sandbox.ntlm import NtlmAccounts
@@ -103,6 +104,7 @@ class DataverseEnvironment:
                         "organizationid": org.id,
                         "name": org.unique_name,
                         "minoutlooksyncinterval": 15,
+                        "minofflinesyncinterval": 15,
                         "maxuploadfilesize": 5_242_880,
                         "pastexpansionwindow": instances.PAST_MONTHS,
                         "futureexpansionwindow": instances.FUTURE_MONTHS,
@@ -121,6 +123,9 @@ class DataverseEnvironment:
                         "blockedattachments": BLOCKED_ATTACHMENTS,
                     },
                 )
+            for view in offline_templates(org.id):
+                if store.get("savedqueries", str(view["savedqueryid"])) is None:
+                    store.create("savedqueries", view)
             for user in self.directory.users:
                 if not user.member_of(org):
                     continue

@@ -105,15 +105,14 @@ class ReadRequests(TrackingRequests):
 
     # -- FetchXML ----------------------------------------------------------------------------------
     def saved_query(self) -> Response:
-        """``?userQuery=<id>``: run a saved personal view's FetchXML (system views do not exist here)."""
-        if "savedQuery" in self.params:
-            raise ApiError(
-                404, f"savedquery With Id = {self.params['savedQuery']} Does Not Exist", "0x80040217"
-            )
-        query_id = self.params["userQuery"].strip().lower()
-        view = self.store.get("userqueries", query_id) if GUID_RE.match(query_id) else None
+        """``?userQuery=<id>`` / ``?savedQuery=<id>``: run a personal or system view's FetchXML."""
+        logical, entity_set = (
+            ("savedquery", "savedqueries") if "savedQuery" in self.params else ("userquery", "userqueries")
+        )
+        query_id = self.params["savedQuery" if logical == "savedquery" else "userQuery"].strip().lower()
+        view = self.store.get(entity_set, query_id) if GUID_RE.match(query_id) else None
         if view is None:
-            raise ApiError(404, f"userquery With Id = {query_id} Does Not Exist", "0x80040217")
+            raise ApiError(404, f"{logical} With Id = {query_id} Does Not Exist", "0x80040217")
         return self.fetch(str(view.get("fetchxml") or ""))
 
     def fetch(self, fetch_xml: str) -> Response:
@@ -137,7 +136,9 @@ class ReadRequests(TrackingRequests):
         more = start + size < len(rows)
         body: dict[str, Any] = {"@odata.context": f"{self.root}/$metadata#{definition.entity_set}"}
         pk = definition.primary_key
-        if annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
+        # "On the final page, the morerecords and fetchxmlpagingcookie annotations aren't included" (PAD
+        # fetchxml/page-results.md, "Last page"); a page past the end is a last page too
+        if more and annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
             orders = [attribute for attribute, _descending in query.orders]
             parts = []
             for attribute in [a for a in orders if a and a != pk] + [pk]:
@@ -151,8 +152,8 @@ class ReadRequests(TrackingRequests):
                 f'<cookie pagenumber="{int(page_number) + 1}" pagingcookie="{ms_quote(ms_quote(inner))}" '
                 'istracking="False" />'
             )
-        if annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.morerecords"):
-            body["@Microsoft.Dynamics.CRM.morerecords"] = more
+        if more and annotation_wanted(self.prefs, "Microsoft.Dynamics.CRM.morerecords"):
+            body["@Microsoft.Dynamics.CRM.morerecords"] = True
         if getattr(query, "returntotalrecordcount", False) and annotation_wanted(
             self.prefs, "Microsoft.Dynamics.CRM.totalrecordcount"
         ):

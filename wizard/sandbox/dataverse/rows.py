@@ -31,6 +31,9 @@ class RowAccess:
         self._base_url = base_url
         self._party_index: dict[str, list[Mapping[str, Any]]] = {}
         self._party_version = -1
+        # "business required" (ApplicationRequired) columns are enforced by forms, not by the platform; tests that
+        # want the service to refuse a create without them switch this on (docs/sandbox-fidelity.md §1.1)
+        self.application_required = False
         self.navigations: dict[str, tuple[Lookup, str]] = {}
         for definition in ENTITIES.values():
             self.navigations.update(definition.navigations)

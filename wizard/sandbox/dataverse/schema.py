@@ -192,6 +192,7 @@ def _entities() -> dict[str, EntityDef]:
                 ("organizationid", GUID),
                 ("name", STRING, 160),
                 ("minoutlooksyncinterval", INT),
+                ("minofflinesyncinterval", INT),
                 ("maxuploadfilesize", INT),
                 ("pastexpansionwindow", INT),
                 ("futureexpansionwindow", INT),
@@ -303,6 +304,30 @@ def _entities() -> dict[str, EntityDef]:
                 "parentqueryid": Lookup("parentqueryid", {"savedquery": "parentqueryid"}),
             },
             defaults={"statecode": 0, "statuscode": 1, "querytype": 0},
+        ),
+        EntityDef(
+            "savedqueries",
+            "savedquery",
+            "savedqueryid",
+            "name",
+            _cols(
+                ("savedqueryid", GUID),
+                ("name", STRING, 200),
+                ("description", MEMO, 2000),
+                ("fetchxml", MEMO, 1_073_741_823),
+                ("layoutxml", MEMO, 1_073_741_823),
+                ("returnedtypecode", STRING, 64),
+                ("querytype", INT),
+                ("isdefault", BOOL),
+                ("statecode", CHOICE),
+                ("statuscode", CHOICE),
+                *COMMON_COLUMNS,
+            ),
+            {
+                "createdby": Lookup("createdby", {"systemuser": "createdby"}),
+                "modifiedby": Lookup("modifiedby", {"systemuser": "modifiedby"}),
+            },
+            defaults={"statecode": 0, "statuscode": 1, "querytype": 0, "isdefault": False},
         ),
         EntityDef(
             "contacts",
@@ -666,6 +691,7 @@ STATE_STATUS_PAIRS: dict[str, dict[int, tuple[int, ...]]] = {
     "account": {0: (1,), 1: (2,)},
     "lead": {0: (1, 2), 1: (3,), 2: (4, 5, 6, 7)},
     "userquery": {0: (1,), 1: (2,)},
+    "savedquery": {0: (1,), 1: (2,)},
     "mailbox": {0: (1,), 1: (2,)},
 }
 STATUS_STATE: dict[str, dict[int, int]] = {name: _status_states(p) for name, p in STATE_STATUS_PAIRS.items()}

@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.sandbox.dataverse import odata_query as oq
+from wizard.sandbox.dataverse.csdl import csdl_document
+from wizard.sandbox.dataverse.definitions import DefinitionRequests
+from wizard.sandbox.dataverse.labels import ENGLISH
 from wizard.sandbox.dataverse.protocol import (
     NOT_SUPPORTED_CODE,
     PATH_RE,
@@ -73,6 +76,12 @@ class WebApi(RowAccess):
             },
         }
 
+    def _language(self, request: Request) -> int:
+        """The caller's user-interface language (``usersettings.uilanguageid``), English when unset."""
+        settings = self.store.get("usersettingscollection", request.caller.systemuserid) or {}
+        language = settings.get("uilanguageid")
+        return language if isinstance(language, int) and language > 0 else ENGLISH
+
     def _dispatch(self, request: Request) -> Response:
         match = PATH_RE.match(org_relative(request.path, self.base_url))
         if match is None:
@@ -114,8 +123,19 @@ class WebApi(RowAccess):
                     ],
                 },
             )
+        if rest == "$metadata":
+            if request.method != "GET":
+                raise ApiError(
+                    405, f"The requested resource does not support http method '{request.method}'."
+                )
+            return Response(200, csdl_document().encode(), {}, "application/xml")
         segments = rest.split("/")
         first = SEGMENT_RE.match(segments[0])
+        if first is not None and first.group("name") == "EntityDefinitions":
+            definitions = DefinitionRequests(
+                root, request.params, self._language(request), lambda s: self.store.tracking.get(s, False)
+            )
+            return definitions.handle(request.method, segments)
         if first is None or first.group("name") not in ENTITIES:
             raise ApiError(404, f"Resource not found for the segment '{segments[0]}'.", NOT_SUPPORTED_CODE)
         definition = ENTITIES[first.group("name")]

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from wizard.sandbox.dataverse import instances
+from wizard.sandbox.dataverse import instances, rules
 from wizard.sandbox.dataverse.context import ContextBase
 from wizard.sandbox.dataverse.protocol import (
     GUID_RE,
@@ -107,8 +107,24 @@ class WriteRequests(ContextBase):
                 "0x80040203",
             )
 
+    def _check_rules(
+        self, definition: EntityDef, values: Mapping[str, Any], current: Mapping[str, Any] | None
+    ) -> None:
+        """Option values, required columns and duplicate detection (:mod:`.rules`)."""
+        rules.check_options(definition, values)
+        rules.check_required(
+            definition, values, creating=current is None, application_required=self.api.application_required
+        )
+        rules.check_duplicates(
+            definition,
+            {**(current or {}), **values},
+            self.store.raw_rows(definition.entity_set),
+            self.request.headers.get_header("MSCRM.SuppressDuplicateDetection"),
+        )
+
     def _insert(self, definition: EntityDef, body: Mapping[str, Any]) -> str:
         values, parties, nested = self._convert(definition, body)
+        self._check_rules(definition, values, None)
         merged_defaults = {k: v for k, v in definition.defaults.items() if k in ("statecode", "statuscode")}
         if "statecode" in values or "statuscode" in values:
             probe = dict(values)
@@ -359,6 +375,7 @@ class WriteRequests(ContextBase):
             self._check_if_match(current)
             values, parties, nested = self._convert(definition, body)
             self._check_state(definition, values, current)
+            self._check_rules(definition, values, current)
             for _nav, (lookup, target, child) in nested.items():
                 values[lookup.value_name] = self._insert(BY_LOGICAL_NAME[target], child)
                 values[lookup.value_name + LOOKUP_NAME] = target
