@@ -12,6 +12,7 @@ from wizard.app.factory import Factory
 from wizard.crm.client import DataverseClient
 from wizard.offline.download import Cancelled
 from wizard.offline.store import OfflineStore
+from wizard.offline.validate import InvalidRecord
 from wizard.sandbox import Sandbox
 
 
@@ -188,3 +189,52 @@ def test_the_refresh_interval_and_the_changes_an_organization_switch_must_warn_a
     offline.go_offline(factory)
     offline.delete_record(factory, "contacts", seeded["jorg"])
     assert offline.queued_changes(factory, org.id) == 1
+
+
+def test_records_are_checked_from_the_definitions_in_the_users_language(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory  # the stand-in's users read Dynamics 365 in German (uilanguageid 1031)
+    result = offline.go_offline(factory)
+    assert result.notices == []  # every table's definitions were read
+    with pytest.raises(InvalidRecord) as missing:
+        offline.create_record(factory, "contacts", {"jobtitle": "Buyer"})
+    assert missing.value.user_text == "Not saved: Nachname: a value is required."
+    with pytest.raises(InvalidRecord) as too_long:
+        offline.create_record(factory, "contacts", {"lastname": "x" * 51})
+    assert [p.message for p in too_long.value.problems] == ["Nachname: at most 50 characters (51 given)."]
+    with pytest.raises(InvalidRecord) as choice:
+        offline.update_record(factory, "contacts", seeded["anna"], {"statecode": "7"})
+    assert "is not one of the choices" in choice.value.user_text
+    assert offline.offline_status(factory).queued == 0  # nothing invalid was queued
+    offline.go_online(factory)
+    with pytest.raises(InvalidRecord):  # online too, before anything is sent
+        offline.create_record(factory, "accounts", {"name": ""})
+
+
+def test_offline_filters_come_from_the_templates(signed_in_factory: Factory) -> None:
+    filters = offline.list_filters(signed_in_factory)
+    assert {f.returnedtypecode for f in filters} == {"contact", "account", "lead", "appointment", "task"}
+    assert all(f.active and f.querytype == 16 for f in filters)
+    assert offline.list_filters(signed_in_factory) == filters  # made once
+
+
+def test_a_duplicate_found_going_online_waits_for_the_user(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    client = _client(factory)
+    org = factory.require_sync_org()
+    client.update("usersettingscollection", org.user_id, {"isduplicatedetectionenabledwhengoingonline": True})
+    offline.go_offline(factory)
+    twin = offline.create_record(
+        factory, "contacts", {"lastname": "Twin", "emailaddress1": "anna@fabrikam.example"}
+    )
+    result = offline.go_online(factory)
+    assert (result.replay.held, result.replay.failed, result.replay.created) == (1, [], 0)
+    (conflict,) = offline.list_conflicts(factory, unresolved_only=True)
+    assert conflict.reason == "duplicate" and conflict.row_id == twin
+    assert "created at the next go-online" in offline.resolve_conflict(factory, conflict.id, "local")
+    again = offline.go_online(factory)
+    assert again.replay.created == 1
+    assert client.get("contacts", twin, select=["lastname"])["lastname"] == "Twin"
