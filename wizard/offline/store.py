@@ -337,6 +337,14 @@ class OfflineStore:
                 count += cursor.rowcount
         return count
 
+    def _queued_fields(self, table_name: str, row_id: str) -> set[str]:
+        names: set[str] = set()
+        for (text,) in self._db.execute(
+            "SELECT fields FROM queue WHERE tbl = ? AND id = ?", (table_name, row_id)
+        ):
+            names.update(json.loads(text))
+        return names
+
     def _pending(self, table_name: str, row_id: str) -> bool:
         return (
             self._db.execute(
@@ -572,13 +580,14 @@ class OfflineStore:
                 self._db.execute("DELETE FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, current.id))
                 self._index(spec, current.id, None)
                 return
-            later = self._pending(spec.logical_name, current.id)  # edits made while this was being sent
             if server is not None:
                 base = project_row(spec, server)
                 self._remember_names(spec, server, base)
             else:
                 base = {**(current.base or {}), **current.local}
-            local = current.local if later else {**base, **(keep or {})}
+            # fields still queued (edits made while this was being sent, ``keep``) keep their local values
+            still = self._queued_fields(spec.logical_name, current.id)
+            local = {**base, **{n: current.local.get(n) for n in still}, **(keep or {})}
             self._db.execute(
                 "UPDATE rows SET base = ?, local = ?, etag = COALESCE(?, etag) WHERE tbl = ? AND id = ?",
                 (_dump(base), _dump(local), etag, spec.logical_name, current.id),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.offline.fake_dataverse import SETS, FakeDataverse
@@ -173,14 +173,14 @@ _edit = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=st.lists(_edit, max_size=8), policy=st.sampled_from(list(ConflictPolicy)), tmp=st.uuids())
+@settings(max_examples=60, deadline=None)
+@given(edits=st.lists(_edit, max_size=8), policy=st.sampled_from(list(ConflictPolicy)))
 def test_every_offline_field_ends_in_dynamics_or_in_a_conflict(
-    tmp_path: Path, edits: list[tuple[str, str, str]], policy: ConflictPolicy, tmp: Any
+    edits: list[tuple[str, str, str]], policy: ConflictPolicy
 ) -> None:
     server = FakeDataverse()
     server.put("contacts", ANNA, lastname="Bär", jobtitle="j0", telephone1="t0", description="d0")
-    with _open(tmp_path, f"{tmp}.sqlite3") as store:
+    with tempfile.TemporaryDirectory() as folder, _open(Path(folder)) as store:  # a fresh store per example
         _download(server, store)
         offline: dict[str, str] = {}
         for side, name, value in edits:
@@ -195,3 +195,18 @@ def test_every_offline_field_ends_in_dynamics_or_in_a_conflict(
         for name, value in offline.items():
             on_server = server.rows["contacts"][ANNA][name] == value
             assert on_server or (name, value) in logged or held.get(name) == value, (name, value, edits)
+
+
+def test_a_held_field_does_not_hide_the_fields_sent_with_it(server: FakeDataverse, tmp_path: Path) -> None:
+    with _open(tmp_path) as store:
+        _download(server, store)
+        store.update("contact", ANNA, {"jobtitle": "Mine", "description": "only mine"})
+        server.edit("contacts", ANNA, jobtitle="Server")
+        result = go_online(server, store, policy=ConflictPolicy.ASK)
+        assert (result.updated, result.held) == (1, 1)
+        row = store.row("contact", ANNA)
+        assert row is not None
+        assert (row.local["jobtitle"], row.local["description"]) == ("Mine", "only mine")
+        assert row.base is not None and row.base["description"] == "only mine"
+        assert [c.fields for c in store.queue(status="held")] == [{"jobtitle": "Mine"}]
+    assert server.rows["contacts"][ANNA]["description"] == "only mine"
