@@ -10,6 +10,8 @@ import pytest
 from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.crm.client import DataverseClient
+from wizard.odata.errors import PrivilegeError
+from wizard.offline import download
 from wizard.offline.download import Cancelled
 from wizard.offline.store import OfflineStore
 from wizard.offline.validate import InvalidRecord
@@ -238,3 +240,20 @@ def test_a_duplicate_found_going_online_waits_for_the_user(
     again = offline.go_online(factory)
     assert again.replay.created == 1
     assert client.get("contacts", twin, select=["lastname"])["lastname"] == "Twin"
+
+
+def test_a_table_the_user_may_not_read_stays_online(
+    signed_in_factory: Factory, seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = download.scope_of
+
+    def no_leads(client: Any, store: Any, spec: Any, filters: Any) -> set[str]:
+        if spec.logical_name == "lead":
+            raise PrivilegeError("no read privilege on lead", status=403, code="0x80040220")
+        return real(client, store, spec, filters)
+
+    monkeypatch.setattr(download, "scope_of", no_leads)
+    result = offline.go_offline(signed_in_factory)
+    assert result.counts["lead"] == 0 and result.counts["contact"] == 2
+    assert result.notices == ["You may not read leads in Dynamics 365, so they were not taken offline."]
+    assert sum(offline.refresh(signed_in_factory).changed.values()) == 0  # the other tables still refresh

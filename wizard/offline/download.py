@@ -6,7 +6,8 @@ odata.track-changes``) one page at a time; the rows in scope are written to the 
 no table is ever held in memory (only the set of ids in scope). The last page's ``@odata.deltaLink`` is the
 table's change token for later refreshes (``wizard.offline.refresh``); a table with change tracking off is
 read the same way without it and refreshed by ``modifiedon``. Progress is reported per table (rows done /
-rows in scope); a cancel between pages deletes the new file and leaves the previous store as it was.
+rows in scope); a cancel between pages deletes the new file and leaves the previous store as it was. A table
+the user may not read (a privilege error) is left out with a notice.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from wizard.crm.entities import UserQuery
 from wizard.crm.metadata import read_table
 from wizard.errors import D365SyncError
 from wizard.isotime import now_z
-from wizard.odata.errors import NotFoundError, ODataError
+from wizard.odata.errors import NotFoundError, ODataError, PrivilegeError
 from wizard.offline.scope import PAGE_SIZE, filter_ids
 from wizard.offline.store import OfflineStore, now_text
 from wizard.offline.tables import ANNOTATIONS, TABLES, OfflineTable
@@ -164,10 +165,16 @@ def go_offline(
                     store.save_definition(read_table(client.session, spec.logical_name))
                 except NotFoundError:  # a service without table definitions: records are checked by it alone
                     result.notices.append(f"No table definitions for {spec.logical_name}.")
-                scope = scope_of(client, store, spec, filters)
-                result.counts[spec.logical_name] = download_table(
-                    client, store, spec, scope, progress=report, cancel=flag, page_size=page_size
-                )
+                try:
+                    scope = scope_of(client, store, spec, filters)
+                    result.counts[spec.logical_name] = download_table(
+                        client, store, spec, scope, progress=report, cancel=flag, page_size=page_size
+                    )
+                except PrivilegeError:  # a table the user may not read stays online (and empty here)
+                    result.counts[spec.logical_name] = 0
+                    result.notices.append(
+                        f"You may not read {spec.entity_set} in Dynamics 365, so they were not taken offline."
+                    )
             store.set_meta("downloaded_at", now_text())
             store.set_meta("refreshed_at", now_z())
             store.set_meta("mode", "offline")

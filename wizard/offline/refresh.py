@@ -41,7 +41,10 @@ def refresh(
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled", user_text="The refresh was cancelled.")
         name = spec.logical_name
-        changes = client.read_changes(spec.entity_set, spec.select, store.token(name))
+        token = store.token(name)
+        if token is None:  # not taken offline (the user may not read the table)
+            continue
+        changes = client.read_changes(spec.entity_set, spec.select, token)
         result.notices.extend(changes.notices)
         changed = removed = 0
         if changes.rows or changes.deleted_ids or changes.full_read:
