@@ -257,3 +257,24 @@ def test_a_table_the_user_may_not_read_stays_online(
     assert result.counts["lead"] == 0 and result.counts["contact"] == 2
     assert result.notices == ["You may not read leads in Dynamics 365, so they were not taken offline."]
     assert sum(offline.refresh(signed_in_factory).changed.values()) == 0  # the other tables still refresh
+
+
+def test_the_form_and_the_lookup_choices_online_and_offline(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    for _ in ("online", "offline"):
+        fields = {f.name: f for f in offline.form(factory, "contacts")}
+        assert (fields["lastname"].label, fields["lastname"].required, fields["lastname"].max_length) == (
+            "Nachname",
+            True,
+            50,
+        )
+        assert fields["parentcustomerid"].targets == ("account", "contact")
+        assert 0 in dict(fields["statecode"].choices)
+        assert fields["fullname"].read_only
+        choices = offline.lookup_choices(factory, "contacts", "parentcustomerid", search="Fabri")
+        assert [(r.table, r.name) for r in choices] == [("contact", "Anna Bär"), ("account", "Fabrikam")]
+        offline.go_offline(factory)
+    with pytest.raises(offline.OfflineError):
+        offline.lookup_choices(factory, "contacts", "lastname")

@@ -13,6 +13,8 @@ return plain results, so the GUI can run them on a worker thread.
 * :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
 * :func:`refresh_interval` (the schedule's), :func:`queued_changes` (what switching or removing an
   organization must warn about);
+* the Records window: :func:`form` (fields with labels in the user's language, required, lengths, choices),
+  :func:`lookup_choices` (the records a lookup may point to);
 * records: :func:`list_records`, :func:`show_record`, :func:`create_record`, :func:`update_record`,
   :func:`delete_record`, checked against the table's definitions before saving.
 """
@@ -39,7 +41,15 @@ from wizard.offline import refresh as refresh_mod
 from wizard.offline.decide import decide
 from wizard.offline.fields import body, kept
 from wizard.offline.store import OfflineConflict, OfflineStore, project_row, store_path
-from wizard.offline.tables import ANNOTATIONS, FORMATTED, LOOKUP_TABLE, TABLES, OfflineTable, table
+from wizard.offline.tables import (
+    ANNOTATIONS,
+    BY_NAME,
+    FORMATTED,
+    LOOKUP_TABLE,
+    TABLES,
+    OfflineTable,
+    table,
+)
 from wizard.offline.validate import InvalidRecord, Problem, check, coerce
 from wizard.settings.enums import Kind
 
@@ -528,3 +538,68 @@ def queued_changes(factory: Factory, org_id: str) -> int:
         return 0
     with OfflineStore.open(path) as store:
         return store.queued_count()
+
+
+# -- what a record form needs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a record form, from the table's definitions in the user's language."""
+
+    name: str  # what ``--set`` and the record's fields use (a lookup: its attribute, ``parentcustomerid``)
+    label: str
+    kind: str  # the definition's AttributeType ("String", "Picklist", "Lookup", ...; "" when unknown)
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[tuple[int, str], ...] = ()
+    targets: tuple[str, ...] = ()  # a lookup's tables
+    read_only: bool = False
+
+
+def form(factory: Factory, table_name: str) -> list[FormField]:
+    """The fields of ``table_name``'s form, in the table's order (offline: from the store's definitions)."""
+    spec = offline_table(table_name)
+    if is_offline(factory):
+        with _require_store(factory) as store:
+            definition, language = store.definition(spec.logical_name), _language(store)
+    else:
+        definition = _definition(factory, spec, None)
+        language, _duplicates = _user_options(_client(factory))
+    out: list[FormField] = []
+    for name in spec.fields:
+        lookup = spec.lookup(name)
+        key = lookup.attribute if lookup is not None else name
+        attribute = definition.attributes.get(key) if definition is not None else None
+        out.append(
+            FormField(
+                name=key,
+                label=attribute.label(language) if attribute is not None else key,
+                kind=attribute.attribute_type if attribute is not None else "",
+                required=bool(attribute and attribute.required),
+                max_length=attribute.max_length if attribute is not None else None,
+                choices=tuple((o.value, o.label.text(language)) for o in attribute.options)
+                if attribute
+                else (),
+                targets=tuple(lookup.targets) if lookup is not None else (),
+                read_only=name in spec.read_only,
+            )
+        )
+    return out
+
+
+def lookup_choices(
+    factory: Factory, table_name: str, field_name: str, *, search: str = "", limit: int = 50
+) -> list[Record]:
+    """The records a lookup of ``table_name`` may point to (offline: the local ones), by name."""
+    spec = offline_table(table_name)
+    lookup = spec.lookup(field_name)
+    if lookup is None:
+        raise OfflineError(
+            f"not a lookup: {field_name}", user_text=f"{field_name} is not a lookup of {spec.entity_set}."
+        )
+    out: list[Record] = []
+    for target in lookup.targets:
+        if target in BY_NAME:
+            out.extend(list_records(factory, target, search=search, limit=limit))
+    return sorted(out, key=lambda r: r.name.casefold())[:limit]
