@@ -241,18 +241,26 @@ def go_offline(
     )
 
 
-def go_online(factory: Factory, *, progress: replay.Progress | None = None) -> OnlineResult:
-    """Send the queued changes, refresh the store, and be online."""
+def go_online(
+    factory: Factory,
+    *,
+    progress: replay.Progress | None = None,
+    cancel: download.CancelFlag | None = None,
+) -> OnlineResult:
+    """Send the queued changes, refresh the store, and be online. A cancel stops between ``$batch`` requests:
+    what was not sent stays queued and the user stays offline (``replay.cancelled``, no refresh)."""
     store = _require_store(factory)
     with store:
         client = _client(factory)
         _language, duplicates = _user_options(client)
         policy = factory.profile.sync.policy_for(Kind.CONTACTS)
         result = replay.go_online(
-            client, store, policy=policy, duplicate_detection=duplicates, progress=progress
+            client, store, policy=policy, duplicate_detection=duplicates, progress=progress, cancel=cancel
         )
-        refreshed = refresh_mod.refresh(client, store, scope.ensure_offline_filters(client))
-        store.set_meta("mode", ONLINE)
+        refreshed = None
+        if not result.cancelled:
+            refreshed = refresh_mod.refresh(client, store, scope.ensure_offline_filters(client))
+            store.set_meta("mode", ONLINE)
     return OnlineResult(result, refreshed)
 
 

@@ -5,7 +5,8 @@
    edit was made against; anything ending in a delete is a delete; created and deleted offline is nothing.
    Records keep the order of their first change, except that a create referring to another record created
    offline goes after that one.
-2. Every change is a change set of its own in ``$batch`` requests of at most 1,000 operations
+2. Every change is a change set of its own in ``$batch`` requests of at most 1,000 operations (a cancel is
+   honoured between those requests: what was not sent stays queued)
    (``odata.continue-on-error``: a refused change fails alone): creates with the client-generated GUID as
    primary key (a repeated replay finds the row exists, 0x80040237, and takes it as sent, so nothing is
    created twice), updates and deletes with ``If-Match`` on the row version, all with
@@ -43,6 +44,7 @@ from wizard.odata.batch import (
     split_batches,
 )
 from wizard.offline.decide import CREATE_ANYWAY
+from wizard.offline.download import CancelFlag
 from wizard.offline.fields import body, referred
 from wizard.offline.store import OfflineStore, QueuedChange, project_row
 from wizard.offline.tables import ANNOTATIONS, LOOKUP_TABLE, OfflineTable, table
@@ -92,6 +94,7 @@ class ReplayResult:
     held: int = 0  # records waiting for the user
     failed: list[str] = field(default_factory=list)
     batches: int = 0
+    cancelled: bool = False  # stopped between batches: what was not sent is still queued
 
     @property
     def sent(self) -> int:
@@ -198,7 +201,9 @@ class Replay:
         policy: ConflictPolicy = DEFAULT_POLICY,
         duplicate_detection: bool = False,
         progress: Progress | None = None,
+        cancel: CancelFlag | None = None,
     ) -> None:
+        self.cancel = cancel
         self.client = client
         self.store = store
         self.policy = policy
@@ -225,13 +230,19 @@ class Replay:
                 self._step()
             else:
                 writes.append(change)
-        requests = [_request(c, self._base(c), duplicate_detection=self.duplicate_detection) for c in writes]
-        results = self._send([ChangeSet([r]) for r in requests])
         to_merge: list[NetChange] = []
-        for change, result in zip(writes, results, strict=True):
-            if self._settle(change, result):
-                continue
-            to_merge.append(change)
+        for start in range(0, len(writes), MAX_BATCH_REQUESTS):  # one $batch request each
+            if self.cancel is not None and self.cancel.is_set():
+                self.result.cancelled = True  # the rest stays queued, as it was
+                return self.result
+            chunk = writes[start : start + MAX_BATCH_REQUESTS]
+            requests = [
+                _request(c, self._base(c), duplicate_detection=self.duplicate_detection) for c in chunk
+            ]
+            results = self._send([ChangeSet([r]) for r in requests])
+            for change, result in zip(chunk, results, strict=True):
+                if not self._settle(change, result):
+                    to_merge.append(change)
         for _round in range(MAX_ROUNDS):
             if not to_merge:
                 break
@@ -434,6 +445,7 @@ def go_online(
     policy: ConflictPolicy = DEFAULT_POLICY,
     duplicate_detection: bool = False,
     progress: Progress | None = None,
+    cancel: CancelFlag | None = None,
 ) -> ReplayResult:
     """Replay the store's queue (see the module docstring)."""
     return Replay(
@@ -442,4 +454,5 @@ def go_online(
         policy=policy,
         duplicate_detection=duplicate_detection,
         progress=progress,
+        cancel=cancel,
     ).run()

@@ -210,3 +210,28 @@ def test_a_held_field_does_not_hide_the_fields_sent_with_it(server: FakeDatavers
         assert row.base is not None and row.base["description"] == "only mine"
         assert [c.fields for c in store.queue(status="held")] == [{"jobtitle": "Mine"}]
     assert server.rows["contacts"][ANNA]["description"] == "only mine"
+
+
+class _SetAfterFirstBatch:
+    def __init__(self, server: FakeDataverse) -> None:
+        self.server = server
+
+    def is_set(self) -> bool:
+        return self.server.batches >= 1
+
+
+def test_a_cancel_stops_between_batches_and_keeps_the_rest_queued(tmp_path: Path) -> None:
+    server = FakeDataverse()
+    ids = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1500)]
+    for row_id in ids:
+        server.put("contacts", row_id, lastname="C")
+    with _open(tmp_path) as store:
+        _download(server, store)
+        for row_id in ids:
+            store.update("contact", row_id, {"jobtitle": "Buyer"})
+        result = go_online(server, store, cancel=_SetAfterFirstBatch(server))
+        assert (result.cancelled, result.updated, server.batches) == (True, 1000, 1)
+        assert store.queued_count() == 500
+        rest = go_online(server, store)
+        assert (rest.cancelled, rest.updated, store.queued_count()) == (False, 500, 0)
+    assert server.batches == 2
