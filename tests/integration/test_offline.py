@@ -278,3 +278,21 @@ def test_the_form_and_the_lookup_choices_online_and_offline(
         offline.go_offline(factory)
     with pytest.raises(offline.OfflineError):
         offline.lookup_choices(factory, "contacts", "lastname")
+
+
+def test_definitions_read_within_a_day_are_not_read_again(
+    signed_in_factory: Factory, seeded: dict[str, Any], sandbox: Sandbox
+) -> None:
+    env = sandbox.environments[0].server
+
+    def definition_reads() -> int:
+        return sum(1 for _m, path in env.request_log if "EntityDefinitions" in path)
+
+    env.reset_counts()
+    offline.go_offline(signed_in_factory)
+    assert definition_reads() == 6 * 5  # the table with its columns, then five casts; five tables
+    env.reset_counts()
+    offline.go_offline(signed_in_factory)
+    assert definition_reads() == 0
+    fields = {f.name: f for f in offline.form(signed_in_factory, "contacts")}
+    assert fields["lastname"].max_length == 50  # still there

@@ -7,7 +7,8 @@ no table is ever held in memory (only the set of ids in scope). The last page's 
 table's change token for later refreshes (``wizard.offline.refresh``); a table with change tracking off is
 read the same way without it and refreshed by ``modifiedon``. Progress is reported per table (rows done /
 rows in scope); a cancel between pages deletes the new file and leaves the previous store as it was. A table
-the user may not read (a privilege error) is left out with a notice.
+the user may not read (a privilege error) is left out with a notice. Table definitions read less than a day
+ago are taken over from the previous store.
 """
 
 from __future__ import annotations
@@ -16,21 +17,24 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from wizard.crm.changes import is_tracking_not_enabled, make_token
 from wizard.crm.client import DataverseClient
 from wizard.crm.entities import UserQuery
-from wizard.crm.metadata import read_table
+from wizard.crm.metadata import TableDefinition, read_table
 from wizard.errors import D365SyncError
 from wizard.isotime import now_z
 from wizard.odata.errors import NotFoundError, ODataError, PrivilegeError
 from wizard.offline.scope import PAGE_SIZE, filter_ids
 from wizard.offline.store import OfflineStore, now_text
 from wizard.offline.tables import ANNOTATIONS, TABLES, OfflineTable
+from wizard.sync.merge import parse_time
 
 NEW_SUFFIX = ".download"
+DEFINITIONS_MAX_AGE = timedelta(days=1)
 
 Progress = Callable[[str, int, int], None]
 """``(table, rows done, rows in scope)``, called after every page."""
@@ -152,8 +156,10 @@ def go_offline(
     new_path = path.with_name(path.name + NEW_SUFFIX)
     _remove(new_path)
     result = DownloadResult()
+    reuse, read_at = _fresh_definitions(path)
     try:
         with OfflineStore.open(new_path) as store:
+            store.set_meta("definitions_at", read_at or now_z())
             store.set_meta("user_id", user_id)
             store.set_meta("language", str(language))
             for spec in TABLES:
@@ -162,7 +168,8 @@ def go_offline(
                         "cancelled", user_text="Going offline was cancelled; nothing was changed."
                     )
                 try:
-                    store.save_definition(read_table(client.session, spec.logical_name))
+                    known = reuse.get(spec.logical_name)
+                    store.save_definition(known or read_table(client.session, spec.logical_name))
                 except NotFoundError:  # a service without table definitions: records are checked by it alone
                     result.notices.append(f"No table definitions for {spec.logical_name}.")
                 try:
@@ -189,6 +196,20 @@ def go_offline(
             stale.unlink()
     os.replace(new_path, path)
     return result
+
+
+def _fresh_definitions(path: Path) -> tuple[dict[str, TableDefinition], str | None]:
+    """The table definitions of the store at ``path`` when they were read less than a day ago (they change
+    rarely and cost six requests a table), with when they were read; nothing otherwise."""
+    if not path.exists():
+        return {}, None
+    with OfflineStore.open(path) as old:
+        read_at = old.get_meta("definitions_at")
+        stamp = parse_time(read_at)
+        if stamp is None or datetime.now(UTC) - stamp > DEFINITIONS_MAX_AGE:
+            return {}, None
+        found = {spec.logical_name: old.definition(spec.logical_name) for spec in TABLES}
+    return {name: d for name, d in found.items() if d is not None}, read_at
 
 
 def _remove(path: Path) -> None:
