@@ -152,6 +152,14 @@ def project_row(spec: OfflineTable, row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _name_locally(spec: OfflineTable, local: dict[str, Any]) -> None:
+    """A full name the service computes (contacts, leads) made locally from first and last name, as Dataverse's
+    default "First Last" format does, so records edited offline are listed and found by name."""
+    if spec.primary_name == "fullname" and "fullname" in spec.read_only:
+        parts = [str(local.get(n) or "").strip() for n in ("firstname", "lastname")]
+        local["fullname"] = " ".join(p for p in parts if p) or None
+
+
 class OfflineStore:
     """One open offline store. Not thread-safe: one connection, used by one thread at a time."""
 
@@ -434,6 +442,7 @@ class OfflineStore:
         new_id = (row_id or str(uuid.uuid4())).lower()
         local = {name: None for name in spec.fields}
         local.update(fields)
+        _name_locally(spec, local)
         with self.transaction():
             if self.row(spec.logical_name, new_id) is not None:
                 raise ValueError(f"{spec.logical_name} {new_id} exists already")
@@ -452,6 +461,8 @@ class OfflineStore:
             if current is None or current.deleted:
                 raise KeyError(row_id)
             local = {**current.local, **changes}
+            if {"firstname", "lastname"} & set(changes):
+                _name_locally(spec, local)
             self._db.execute(
                 "UPDATE rows SET local = ? WHERE tbl = ? AND id = ?",
                 (_dump(local), spec.logical_name, current.id),

@@ -128,3 +128,12 @@ def test_sent_changes_leave_the_queue_and_become_the_base(store: OfflineStore) -
     row = store.row("contact", ANNA)
     assert row is not None and not row.pending and row.etag == 'W/"102"'
     assert row.base == row.local and row.local["jobtitle"] == "Buyer"
+
+
+def test_records_edited_offline_are_named_and_found_by_name(store: OfflineStore) -> None:
+    new_id = store.create("contact", {"firstname": "Jörg", "lastname": "Bär"})
+    assert store.row("contact", new_id).name() == "Jörg Bär"  # type: ignore[union-attr]
+    store.update("contact", new_id, {"firstname": "Jürgen"})
+    assert [r.id for r in store.search("contact", "jürg")] == [new_id]
+    assert store.row("contact", new_id).local["fullname"] == "Jürgen Bär"  # type: ignore[union-attr]
+    assert store.create("account", {"name": "Named"}) in store.ids("account")
