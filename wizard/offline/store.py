@@ -38,10 +38,10 @@ Op = Literal["create", "update", "delete"]
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE rows (
-    tbl TEXT NOT NULL, id TEXT NOT NULL, etag TEXT, base TEXT, local TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tbl, id)
+    rid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL, etag TEXT, base TEXT, local TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0, UNIQUE (tbl, id)
 );
-CREATE VIRTUAL TABLE search USING fts5 (tbl UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE search USING fts5 (body, tokenize = 'unicode61');
 CREATE TABLE queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, id TEXT NOT NULL, op TEXT NOT NULL,
     fields TEXT NOT NULL, row_version TEXT, created_at TEXT NOT NULL,
@@ -288,12 +288,23 @@ class OfflineStore:
 
     # -- rows --------------------------------------------------------------------------------------------
     def _index(self, spec: OfflineTable, row_id: str, local: Mapping[str, Any] | None) -> None:
-        self._db.execute("DELETE FROM search WHERE tbl = ? AND id = ?", (spec.logical_name, row_id))
+        """The row's search entry (the FTS5 row with the row's ``rid``): replaced, or removed (``None``)."""
+        found = self._db.execute(
+            "SELECT rid FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, row_id)
+        ).fetchone()
+        if found is None:
+            return
+        self._db.execute("DELETE FROM search WHERE rowid = ?", (found[0],))
         if local is not None:
             self._db.execute(
-                "INSERT INTO search (tbl, id, body) VALUES (?, ?, ?)",
-                (spec.logical_name, row_id, search_text(spec, local)),
+                "INSERT INTO search (rowid, body) VALUES (?, ?)", (found[0], search_text(spec, local))
             )
+
+    def _forget(self, spec: OfflineTable, row_id: str) -> int:
+        """Remove a row and its search entry; how many rows went (0 or 1)."""
+        self._index(spec, row_id, None)
+        cursor = self._db.execute("DELETE FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, row_id))
+        return cursor.rowcount
 
     def put_server_rows(self, table_name: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Store rows as the server has them (downloads, refreshes): base = local = the row, its ETag. A row
@@ -311,7 +322,9 @@ class OfflineStore:
                 self._remember_names(spec, row, fields)
                 text = _dump(fields)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO rows (tbl, id, etag, base, local, deleted) VALUES (?, ?, ?, ?, ?, 0)",
+                    "INSERT INTO rows (tbl, id, etag, base, local, deleted) VALUES (?, ?, ?, ?, ?, 0)"
+                    " ON CONFLICT (tbl, id) DO UPDATE SET etag = excluded.etag, base = excluded.base,"
+                    " local = excluded.local, deleted = 0",
                     (spec.logical_name, row_id, row.get("@odata.etag"), text, text),
                 )
                 self._index(spec, row_id, fields)
@@ -338,11 +351,7 @@ class OfflineStore:
                 row_id = raw.lower()
                 if self._pending(spec.logical_name, row_id):
                     continue
-                cursor = self._db.execute(
-                    "DELETE FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, row_id)
-                )
-                self._index(spec, row_id, None)
-                count += cursor.rowcount
+                count += self._forget(spec, row_id)
         return count
 
     def _queued_fields(self, table_name: str, row_id: str) -> set[str]:
@@ -397,9 +406,9 @@ class OfflineStore:
             return self.rows(table_name, limit=limit)
         records = self._db.execute(
             "SELECT r.tbl, r.id, r.etag, r.base, r.local, r.deleted FROM search s"
-            " JOIN rows r ON r.tbl = s.tbl AND r.id = s.id"
-            " WHERE search MATCH ? AND s.tbl = ? AND r.deleted = 0 ORDER BY rank LIMIT ?",
-            (f"body : ({query})", spec.logical_name, limit),
+            " JOIN rows r ON r.rid = s.rowid"
+            " WHERE search MATCH ? AND r.tbl = ? AND r.deleted = 0 ORDER BY rank LIMIT ?",
+            (query, spec.logical_name, limit),
         ).fetchall()
         return [self._local_row(r) for r in records]
 
@@ -588,8 +597,7 @@ class OfflineStore:
                 self._db.execute(
                     "DELETE FROM queue WHERE tbl = ? AND id = ?", (spec.logical_name, current.id)
                 )
-                self._db.execute("DELETE FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, current.id))
-                self._index(spec, current.id, None)
+                self._forget(spec, current.id)
                 return
             if server is not None:
                 base = project_row(spec, server)
@@ -615,8 +623,7 @@ class OfflineStore:
         with self.transaction():
             self._db.execute("DELETE FROM queue WHERE tbl = ? AND id = ?", (spec.logical_name, row_id))
             if server is None:
-                self._db.execute("DELETE FROM rows WHERE tbl = ? AND id = ?", (spec.logical_name, row_id))
-                self._index(spec, row_id, None)
+                self._forget(spec, row_id)
             else:
                 self.put_server_rows(spec.logical_name, [server])
 
