@@ -296,3 +296,25 @@ def test_definitions_read_within_a_day_are_not_read_again(
     assert definition_reads() == 0
     fields = {f.name: f for f in offline.form(signed_in_factory, "contacts")}
     assert fields["lastname"].max_length == 50  # still there
+
+
+def test_1000_offline_edits_go_online_in_one_batch_request(
+    signed_in_factory: Factory, sandbox: Sandbox
+) -> None:
+    factory = signed_in_factory
+    client = _client(factory)
+    created = client.create_many([("contacts", {"lastname": f"Bulk{n:04d}"}) for n in range(1000)])
+    ids = [str(result.entity_id) for result in created]
+    offline.go_offline(factory)
+    with OfflineStore.open(offline.store_file(factory)) as store:  # as update_record does, without 1,000 opens
+        for n, row_id in enumerate(ids):
+            store.update("contact", row_id, {"jobtitle": f"Job{n}"})
+    env = sandbox.environments[0].server
+    env.reset_counts()
+    result = offline.go_online(factory)
+    assert (result.replay.updated, result.replay.failed, result.replay.batches) == (1000, [], 1)
+    assert sum(1 for method, path in env.request_log if method == "POST" and path.endswith("$batch")) == 1
+    jobs = {
+        str(r["lastname"]): r["jobtitle"] for r in client.query("contacts", select=["lastname", "jobtitle"])
+    }
+    assert all(jobs[f"Bulk{n:04d}"] == f"Job{n}" for n in range(1000))
