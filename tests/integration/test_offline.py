@@ -306,7 +306,9 @@ def test_1000_offline_edits_go_online_in_one_batch_request(
     created = client.create_many([("contacts", {"lastname": f"Bulk{n:04d}"}) for n in range(1000)])
     ids = [str(result.entity_id) for result in created]
     offline.go_offline(factory)
-    with OfflineStore.open(offline.store_file(factory)) as store:  # as update_record does, without 1,000 opens
+    with OfflineStore.open(
+        offline.store_file(factory)
+    ) as store:  # as update_record does, without 1,000 opens
         for n, row_id in enumerate(ids):
             store.update("contact", row_id, {"jobtitle": f"Job{n}"})
     env = sandbox.environments[0].server
