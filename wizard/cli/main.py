@@ -1,7 +1,7 @@
 """The parser and ``main``: the console script ``d365sync`` (``wizard.cli:main``).
 
-Each command group registers its own subcommands (``orgs``, ``instance``, ``mailbox``, ``sync``, ``sandbox``,
-``gui``); ``main`` creates the one :class:`~wizard.app.factory.Factory`, runs the handler and turns typed errors
+Each command group registers its own subcommands (``orgs``, ``instance``, ``mailbox``, ``sync``, ``offline``,
+``records``, ``sandbox``, ``gui``); ``main`` creates the one :class:`~wizard.app.factory.Factory`, runs the handler and turns typed errors
 into exit codes. Exit codes: 0 ok, 1 failure, 2 usage (also an organization id that is not configured), 3 nothing
 configured / not the synchronizing computer. No traceback reaches the terminal: folders that cannot be made and
 the known failures from below get a sentence (``wizard.cli.failures``), anything else "an unexpected error".
@@ -20,7 +20,7 @@ from typing import Any
 
 from wizard import __version__
 from wizard.app.factory import Factory, NotConfigured
-from wizard.cli import gui, instance, mailbox, orgs, sandbox, sync
+from wizard.cli import gui, instance, mailbox, offline, orgs, records, sandbox, sync
 from wizard.cli.failures import explain, folder_text
 from wizard.cli.output import (
     EXIT_FAILURE,
@@ -53,7 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    for group in (gui, sandbox, orgs, instance, mailbox, sync):  # the order of ``d365sync --help``
+    for group in (
+        gui,
+        sandbox,
+        orgs,
+        instance,
+        mailbox,
+        sync,
+        offline,
+        records,
+    ):  # the order of ``d365sync --help``
         group.register(sub, command)
     return parser
 

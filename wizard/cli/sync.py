@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from wizard.app.conflicts import KIND_LABELS, field_label, list_conflicts, resolve_conflict
 from wizard.app.factory import Factory, NotConfigured
+from wizard.app.offline import offline_status
 from wizard.app.schedule import (
     FLOOR_MINUTES,
     Schedule,
@@ -222,7 +223,7 @@ def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
         raise
     snapshot = current_status(factory)
     if args.json:
-        emit_json({"configured": True, **snapshot.to_json()})
+        emit_json({"configured": True, **snapshot.to_json(), "offline": offline_status(factory).to_json()})
     else:
         print("\n".join(status_lines(snapshot)))
     return EXIT_OK

@@ -1,1 +1,1 @@
-"""offline."""
+"""Go offline / go online: the offline store, its change queue, the download, the replay and the refresh."""
