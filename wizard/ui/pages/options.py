@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -39,7 +38,7 @@ from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
 from wizard.ui.controller import OP_DEFAULT_FILTERS, OP_OPTIONS_LOAD, WizardController
 from wizard.ui.pages.base import BasePage
-from wizard.ui.widgets import MessageBanner, fit_to_screen, tree_items
+from wizard.ui.widgets import MessageBanner, MinimumSpinBox, fit_to_screen, tree_items
 
 # usersettings.incomingemailfilteringmethod, in the original's wording (reference B.4)
 _C = "options"  # the translation context of the texts below (QT_TRANSLATE_NOOP marks them for lupdate)
@@ -264,8 +263,9 @@ class OptionsPage(BasePage):
         self.default_filters_button.clicked.connect(self.create_default_filters)
 
         # interval, conflicts, fields
-        self.interval = QSpinBox(self)
+        self.interval = MinimumSpinBox(self)
         self.interval.setRange(15, 1440)
+        self.interval.below_minimum.connect(self._interval_below_minimum)
         self.interval.setSuffix(self.tr(" minutes"))
         interval_label = QLabel(self.tr("Synchronize e&very"), self)
         interval_label.setBuddy(self.interval)
@@ -364,6 +364,15 @@ class OptionsPage(BasePage):
         self._show_filters(state.filters)
         self.update_controls()
         self._server_baseline = self._server_part()
+
+    def _interval_below_minimum(self, typed: int) -> None:
+        minimum = self.interval.minimum()
+        self.banner.show_message(
+            "warning",
+            self.tr(
+                "Your organization allows an interval of {1} minutes or more, so {0} minutes became {1} minutes."
+            ).format(typed, minimum),
+        )
 
     def _show_filters(self, filters: list[UserQuery]) -> None:
         if self.state is not None:

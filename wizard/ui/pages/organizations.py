@@ -96,6 +96,7 @@ class OrganizationsPage(BasePage):
         self.body.addLayout(buttons)
         self.body.addWidget(self.no_sync_warning)
         self.dialog: AddOrganizationDialog | None = None
+        self._known_ids: set[str] = set()  # the organizations there when the Add dialog opened
         controller.orgs_changed.connect(self.show_rows)
         controller.sync_org_changed.connect(self._sync_org_changed)
         controller.org_added.connect(self._org_added)
@@ -184,6 +185,7 @@ class OrganizationsPage(BasePage):
             self.dialog = AddOrganizationDialog(self.controller, self.preset, self)
         self.dialog.reset()
         self.banner.clear()
+        self._known_ids = {o.id for o in self.controller.profile.organizations}
         self.dialog.open()
 
     def test_selected(self) -> None:
@@ -231,7 +233,12 @@ class OrganizationsPage(BasePage):
     # -- answers ---------------------------------------------------------------------------------
     def _org_added(self, org: OrgProfile, became_sync: bool) -> None:
         self.select(org.id)
-        if became_sync:
+        if org.id in self._known_ids:
+            self.banner.show_message(
+                "info",
+                self.tr("{0} is already added; it is selected in the list.").format(org.display_name),
+            )
+        elif became_sync:
             self.banner.show_message(
                 "ok",
                 self.tr("{0} was added. It is your synchronizing organization.").format(org.display_name),
