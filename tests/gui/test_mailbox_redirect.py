@@ -24,19 +24,19 @@ def _mailbox_page(
     qtbot: Any,
     make_wizard: Any,
     info: dict[str, Any],
-    hostile: HostileServer,
-    tmp_path: Path,  # noqa: F811
+    server: HostileServer,
+    tmp_path: Path,
 ) -> Any:
     """The Mailbox page with the Autodiscover URL of a server that redirects to the stand-in's (127.0.0.1,
     outside contoso.com)."""
-    hostile.on("POST", AUTODISCOVER_PATH, redirect_url(info["autodiscover_url"]))
+    server.on("POST", AUTODISCOVER_PATH, redirect_url(info["autodiscover_url"]))
     ca_file = tmp_path / "both-cas.pem"
-    ca_file.write_bytes(Path(info["ca_file"]).read_bytes() + hostile.ca_file.read_bytes())
+    ca_file.write_bytes(Path(info["ca_file"]).read_bytes() + server.ca_file.read_bytes())
     preset = hints_for(info)
     mailbox = dataclasses.replace(
         preset.mailbox,
         ca_file=str(ca_file),
-        autodiscover_url=f"https://localhost:{hostile.port}{AUTODISCOVER_PATH}",
+        autodiscover_url=f"https://localhost:{server.port}{AUTODISCOVER_PATH}",
     )
     wizard = make_wizard(dataclasses.replace(preset, mailbox=mailbox))
     next_page(qtbot, wizard)

@@ -44,7 +44,7 @@ class ConfigurationWizard(QWizard):
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(fit_to_screen(self, PREFERRED_SIZE))
 
-        self.welcome_page = WelcomePage(controller, self)
+        self.welcome_page = WelcomePage(controller, preset, self)
         self.organizations_page = OrganizationsPage(controller, preset, self)
         self.mailbox_page = MailboxPage(controller, preset, self)
         self.computer_page = ComputerPage(controller, self)
