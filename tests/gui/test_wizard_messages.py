@@ -39,6 +39,7 @@ def test_an_interval_below_the_minimum_says_why(qtbot: Any, make_wizard: Any, hi
     qtbot.keyClicks(options.interval, "5")
     qtbot.keyClick(options.interval, Qt.Key.Key_Return)
     assert options.interval.value() == 15  # the minimum, not the previous 30
+    assert wizard.currentPage() is options  # Return stays with the message (it does not mean Next here)
     assert options.banner.kind == "warning"
     text = options.banner.text()
     assert "15 minutes or more" in text and "5 minutes became 15 minutes" in text
@@ -46,6 +47,34 @@ def test_an_interval_below_the_minimum_says_why(qtbot: Any, make_wizard: Any, hi
     qtbot.keyClicks(options.interval, "45")
     qtbot.keyClick(options.interval, Qt.Key.Key_Return)
     assert options.interval.value() == 45
+
+
+def test_the_synchronization_fields_show_every_name_in_full(
+    qtbot: Any, make_wizard: Any, hints: Preset
+) -> None:
+    """Issue 12 item 6: "Company (… 'synccontactcomp…" was cut off; the column shows the name, the tooltip the
+    long form."""
+    wizard = make_wizard(hints)
+    next_page(qtbot, wizard)
+    add_via_discovery(qtbot, wizard, "Contoso Sales")
+    for _ in range(3):
+        next_page(qtbot, wizard)
+        wait_idle(qtbot, wizard.currentPage())
+    options = wizard.options_page
+    click(qtbot, options.fields_button)
+    dialog = options.fields_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    table = dialog.table
+    names = [table.item(row, 0) for row in range(table.rowCount())]
+    (company,) = [item for item in names if "synccontactcompany" in item.toolTip()]
+    assert company.text() == "Company"
+    assert company.toolTip().startswith("Company (parent account's name; only with 'synccontactcompany')")
+    metrics = table.fontMetrics()
+    for column in (0, 2):
+        for row in range(table.rowCount()):
+            text = table.item(row, column).text()
+            assert metrics.horizontalAdvance(text) < table.columnWidth(column), (column, text)
+    dialog.reject()
 
 
 def test_adding_an_organization_that_is_there_says_already_added(

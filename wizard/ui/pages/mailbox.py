@@ -6,6 +6,8 @@ their messages appear here as they are, in the page.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.crm.records import ADDRESS_MISMATCH_TEXT
 from wizard.errors import D365SyncError
 from wizard.mailbox.base import AutodiscoverRedirect
 from wizard.settings import MailboxBinding
@@ -39,6 +42,22 @@ TYPE_AUTODISCOVER = "autodiscover"
 TYPE_EWS_URL = "ews_url"
 TYPE_ONLINE = "exchange_online"
 TYPE_POP3 = "pop3"
+
+# The Primary Email rule's refusals (wizard.crm.records.check_mailbox_address), to show them in the user's language
+_MISMATCH = re.compile(
+    re.escape(ADDRESS_MISMATCH_TEXT)
+    + r" Your Primary Email in Dynamics 365 is (?P<primary>.+?), the mailbox is (?P<address>.+?)\. Either use "
+    r"the mailbox (?P=primary), or have the Primary Email on your user record in Dynamics 365 changed to the "
+    r"mailbox address\."
+)
+_NO_PRIMARY = (
+    f"{ADDRESS_MISMATCH_TEXT} Your user record in Dynamics 365 has no Primary Email; ask your administrator to "
+    "set it to your mailbox address."
+)
+_BOUND_ELSEWHERE = re.compile(
+    r"The mailbox (?P<address>.+?) is already bound to (?P<holder>.+?) in Dynamics 365\. A mailbox can belong "
+    r"to one user only; ask your administrator to correct the other user's mailbox record\."
+)
 
 
 class MailboxPage(BasePage):
@@ -460,4 +479,28 @@ class MailboxPage(BasePage):
                 self.tr("Your Primary Email could not be read: {0}").format(error.user_text)
             )
             return
-        self.banner.show_message("error", error.user_text)
+        self.banner.show_message("error", self._rule_text(error.user_text))
+
+    def _rule_text(self, text: str) -> str:
+        """A refusal of the Primary Email rules in the user's language (other texts as they are)."""
+        if text == _NO_PRIMARY:
+            return self.tr(
+                "To track emails and perform synchronization, your Outlook email address should be the same as "
+                "your email address in Microsoft Dynamics 365 apps. Your user record in Dynamics 365 has no "
+                "Primary Email; ask your administrator to set it to your mailbox address."
+            )
+        found = _MISMATCH.fullmatch(text)
+        if found is not None:
+            return self.tr(
+                "To track emails and perform synchronization, your Outlook email address should be the same as "
+                "your email address in Microsoft Dynamics 365 apps. Your Primary Email in Dynamics 365 is {0}, "
+                "the mailbox is {1}. Either use the mailbox {0}, or have the Primary Email on your user record "
+                "in Dynamics 365 changed to the mailbox address."
+            ).format(found["primary"], found["address"])
+        found = _BOUND_ELSEWHERE.fullmatch(text)
+        if found is not None:
+            return self.tr(
+                "The mailbox {0} is already bound to {1} in Dynamics 365. A mailbox can belong to one user only; "
+                "ask your administrator to correct the other user's mailbox record."
+            ).format(found["address"], found["holder"])
+        return text
