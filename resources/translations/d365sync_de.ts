@@ -445,6 +445,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>SMTP</translation>
     </message>
     <message>
+        <source>POP3 and SMTP</source>
+        <translation>POP3 und SMTP</translation>
+    </message>
+    <message>
         <source>Certificate authority file</source>
         <translation>Datei der Zertifizierungsstelle</translation>
     </message>

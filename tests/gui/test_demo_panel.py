@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel
 
 from tests.gui.helpers import click
 from wizard.ui import presets
@@ -35,6 +36,8 @@ def test_the_demo_shows_the_stand_ins_addresses_with_copy_buttons(
         *(env["url"] for env in info["environments"]),
     }
     assert expected <= shown
+    assert not any("POP3" in title for title in panel.values)  # no POP3/SMTP stand-in: said, not offered
+    assert "not part of this demo" in [label.text() for label in panel.findChildren(QLabel)]
     title = next(t for t, f in panel.values.items() if f.text() == info["onprem"]["url"])
     assert "Contoso On-Premises" in title
     click(qtbot, panel.copy_buttons[title])

@@ -41,8 +41,12 @@ class DemoPanel(QGroupBox):
             (self.tr("Exchange (EWS)"), demo.ews_url),
             (self.tr("Exchange Autodiscover"), demo.autodiscover_url),
             (self.tr("Microsoft Graph (Exchange Online)"), demo.graph_url),
-            (self.tr("POP3"), demo.pop3),
-            (self.tr("SMTP"), demo.smtp),
+        ]
+        if demo.pop3 or demo.smtp:
+            rows += [(self.tr("POP3"), demo.pop3), (self.tr("SMTP"), demo.smtp)]
+        else:
+            rows.append((self.tr("POP3 and SMTP"), ""))
+        rows += [
             (self.tr("Certificate authority file"), demo.ca_file),
             (self.tr("User (Microsoft 365 sign-in)"), demo.user),
             (self.tr("User (Windows sign-in)"), demo.windows_user),
@@ -58,6 +62,7 @@ class DemoPanel(QGroupBox):
             field = QLineEdit(value, self)
             field.setReadOnly(True)
             field.setAccessibleName(title)
+            field.setToolTip(value)
             field.setCursorPosition(0)
             label.setBuddy(field)
             button = QPushButton(self.tr("Copy"), self)
