@@ -573,3 +573,16 @@ def test_no_english_on_any_german_page_or_dialog(
     assert len(questions) == 3, questions
     english += _english_in([_plain(q) for q in asked], "questions")
     assert not english, "English in the German UI:\n" + "\n".join(english)
+
+
+@pytest.mark.gui
+def test_english_named_default_filters_are_shown_in_german(qapp: Any, language: Any) -> None:
+    """The engine's first synchronization creates the default filters with their English names; the German
+    wizard shows those names in German, and leaves the user's own filter names alone."""
+    from wizard.ui.pages.options import _filter_name
+
+    i18n.install_translations(qapp, "de")
+    assert _filter_name("My Outlook Contacts") == "Meine Outlook-Kontakte"
+    assert _filter_name("My Tasks") == "Meine Aufgaben"
+    assert _filter_name("Contacts") == "Contacts"  # a user's filter named like a catalogue word
+    assert _filter_name("Meine Outlook-Kontakte") == "Meine Outlook-Kontakte"
