@@ -203,8 +203,8 @@
         <translation>Die Anmeldung wurde abgebrochen.</translation>
     </message>
     <message>
-        <source>{0} is a Dynamics 365 (online) organization, which does not accept Windows sign-in. Choose Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account.</source>
-        <translation>{0} ist eine Dynamics 365-Organisation (online), die keine Windows-Anmeldung annimmt. Wählen Sie Organisationskonto (OAuth, AD FS), um sich mit Ihrem Microsoft 365-Konto anzumelden.</translation>
+        <source>{0} is a Dynamics 365 (online) organization and does not accept Windows sign-in: choose Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account.</source>
+        <translation>{0} ist eine Dynamics 365-Organisation (online) und nimmt keine Windows-Anmeldung an: Wählen Sie Organisationskonto (OAuth, AD FS), um sich mit Ihrem Microsoft 365-Konto anzumelden.</translation>
     </message>
 </context>
 <context>

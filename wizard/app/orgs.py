@@ -38,8 +38,8 @@ class WindowsSignInRefused(ConfigurationError):
     def __init__(self, host: str) -> None:
         super().__init__(
             f"{host} refused Windows sign-in and asks for a Microsoft sign-in",
-            user_text=f"{host} is a Dynamics 365 (online) organization, which does not accept Windows (NTLM) "
-            "sign-in. Sign in with your Microsoft 365 account instead (on the command line: --auth oauth).",
+            user_text=f"{host} is a Dynamics 365 (online) organization and does not accept Windows (NTLM) "
+            "sign-in: sign in with your Microsoft 365 account instead (on the command line: --auth oauth).",
         )
         self.host = host
 

@@ -451,8 +451,8 @@ class AddOrganizationDialog(QDialog):
             self.banner.show_message(
                 "error",
                 self.tr(
-                    "{0} is a Dynamics 365 (online) organization, which does not accept Windows sign-in. "
-                    "Choose Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account."
+                    "{0} is a Dynamics 365 (online) organization and does not accept Windows sign-in: choose "
+                    "Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account."
                 ).format(error.host),
             )
             return
