@@ -43,6 +43,7 @@ def test_the_demo_shows_the_stand_ins_addresses_with_copy_buttons(
     click(qtbot, panel.copy_buttons[title])
     assert QGuiApplication.clipboard().text() == info["onprem"]["url"]
     assert panel.copy_buttons[title].text() == "Copied"
+    qtbot.waitUntil(lambda: panel.copy_buttons[title].text() == "Copy", timeout=5000)
 
 
 def test_no_demo_panel_outside_the_demo(qtbot: Any, make_wizard: Any) -> None:

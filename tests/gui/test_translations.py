@@ -503,6 +503,12 @@ def test_no_english_on_any_german_page_or_dialog(
     click(qtbot, dialog.connect_button)
     qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=30000)
     look(dialog, "add organization, Windows sign-in to an online organization")
+    dialog.url_edit.setText("https://127.0.0.1:9/Contoso")  # nothing listens there
+    dialog.auth_combo.setCurrentIndex(dialog.auth_combo.findData("oauth"))
+    click(qtbot, dialog.connect_button)
+    qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=30000)
+    assert "127.0.0.1:9" in dialog.banner.text()
+    look(dialog, "add organization, connection refused (an engine text)")
     dialog.online_radio.setChecked(True)
     items = [dialog.environments.topLevelItem(i) for i in range(dialog.environments.topLevelItemCount())]
     dialog.environments.setCurrentItem(next(i for i in items if i.text(0) == "Contoso Sales"))

@@ -37,7 +37,7 @@ from wizard.crm.auth import DeviceFlow, SignInCancelled
 from wizard.crm.discovery import Instance
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import OP_CONNECT, OP_DISCOVER, WizardController
 from wizard.ui.presets import CloudPreset, Preset
 from wizard.ui.widgets import BusyBar, MessageBanner, PasswordEdit, fit_to_screen, heading, tree_items
@@ -456,7 +456,7 @@ class AddOrganizationDialog(QDialog):
                 ).format(error.host),
             )
             return
-        self.banner.show_message("error", error.user_text)
+        self.banner.show_message("error", engine_texts.translate(error.user_text))
 
     def _sign_in_method_changed(self) -> None:
         """An error about the previous sign-in method no longer applies."""

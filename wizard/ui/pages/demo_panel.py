@@ -19,6 +19,10 @@ class DemoPanel(QGroupBox):
         super().__init__(self.tr("Demo environment"), parent)
         self.values: dict[str, QLineEdit] = {}  # by row title, for tests
         self.copy_buttons: dict[str, QPushButton] = {}
+        self._restore = QTimer(self)  # "Copied" goes back to "Copy" (a child: it ends with the panel)
+        self._restore.setSingleShot(True)
+        self._restore.setInterval(1500)
+        self._restore.timeout.connect(self._restore_buttons)
         grid = QGridLayout(self)
         grid.setColumnStretch(1, 1)
         intro = hint(
@@ -76,5 +80,10 @@ class DemoPanel(QGroupBox):
 
     def _copy(self, field: QLineEdit, button: QPushButton) -> None:
         QGuiApplication.clipboard().setText(field.text())
+        self._restore_buttons()
         button.setText(self.tr("Copied"))
-        QTimer.singleShot(1500, lambda: button.setText(self.tr("Copy")))
+        self._restore.start()
+
+    def _restore_buttons(self) -> None:
+        for button in self.copy_buttons.values():
+            button.setText(self.tr("Copy"))

@@ -26,7 +26,7 @@ from wizard.crm.records import ADDRESS_MISMATCH_TEXT
 from wizard.errors import D365SyncError
 from wizard.mailbox.base import AutodiscoverRedirect
 from wizard.settings import MailboxBinding
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import (
     OP_MAILBOX_BIND,
     OP_MAILBOX_TEST,
@@ -476,7 +476,9 @@ class MailboxPage(BasePage):
             return
         if op == OP_PRIMARY_EMAIL:
             self.address_hint.setText(
-                self.tr("Your Primary Email could not be read: {0}").format(error.user_text)
+                self.tr("Your Primary Email could not be read: {0}").format(
+                    engine_texts.translate(error.user_text)
+                )
             )
             return
         self.banner.show_message("error", self._rule_text(error.user_text))
@@ -503,4 +505,4 @@ class MailboxPage(BasePage):
                 "The mailbox {0} is already bound to {1} in Dynamics 365. A mailbox can belong to one user only; "
                 "ask your administrator to correct the other user's mailbox record."
             ).format(found["address"], found["holder"])
-        return text
+        return engine_texts.translate(text)

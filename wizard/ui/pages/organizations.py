@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import (
     OP_REMOVE,
     OP_SET_SYNC,
@@ -266,7 +266,10 @@ class OrganizationsPage(BasePage):
                 html.escape(chosen)
             )
         ]
-        lines += [f"• {html.escape(name)}: {html.escape(error.user_text)}" for name, error in failed.items()]
+        lines += [
+            f"• {html.escape(name)}: {html.escape(engine_texts.translate(error.user_text))}"
+            for name, error in failed.items()
+        ]
         lines.append(
             self.tr(
                 "They may still be marked as synchronizing. Click Synchronize again once they can be reached."
@@ -279,7 +282,8 @@ class OrganizationsPage(BasePage):
             org = getattr(self, "_tested", None)
             name = org.display_name if org is not None else ""
             self.banner.show_message(
-                "error", self.tr("Can't connect to {0}: {1}").format(name, error.user_text)
+                "error",
+                self.tr("Can't connect to {0}: {1}").format(name, engine_texts.translate(error.user_text)),
             )
             return
         super().show_error(op, error)
