@@ -241,6 +241,10 @@
         <source>The sign-in was cancelled.</source>
         <translation>Die Anmeldung wurde abgebrochen.</translation>
     </message>
+    <message>
+        <source>{0} is a Dynamics 365 (online) organization and does not accept Windows sign-in: choose Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account.</source>
+        <translation>{0} ist eine Dynamics 365-Organisation (online) und nimmt keine Windows-Anmeldung an: Wählen Sie Organisationskonto (OAuth, AD FS), um sich mit Ihrem Microsoft 365-Konto anzumelden.</translation>
+    </message>
 </context>
 <context>
     <name>BasePage</name>
@@ -431,6 +435,93 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>Use &amp;Dynamics 365 value</source>
         <translation>Wert aus &amp;Dynamics 365 verwenden</translation>
+    </message>
+</context>
+<context>
+    <name>DemoPanel</name>
+    <message>
+        <source>Demo environment</source>
+        <translation>Demo-Umgebung</translation>
+    </message>
+    <message>
+        <source>This demo runs stand-ins for Dynamics 365, Exchange and the sign-in service on this computer. The wizard is prefilled for the online path; to try another one, copy an address from here.</source>
+        <translation>Diese Demo führt Nachbildungen von Dynamics 365, Exchange und dem Anmeldedienst auf diesem Computer aus. Der Assistent ist für den Online-Weg vorausgefüllt; um einen anderen auszuprobieren, kopieren Sie eine Adresse von hier.</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 (online): {0}</source>
+        <translation>Dynamics 365 (online): {0}</translation>
+    </message>
+    <message>
+        <source>On-premises: {0}</source>
+        <translation>Lokal: {0}</translation>
+    </message>
+    <message>
+        <source>Global Discovery</source>
+        <translation>Globaler Ermittlungsdienst</translation>
+    </message>
+    <message>
+        <source>Sign-in authority</source>
+        <translation>Anmeldedienst (Autorität)</translation>
+    </message>
+    <message>
+        <source>Exchange (EWS)</source>
+        <translation>Exchange (EWS)</translation>
+    </message>
+    <message>
+        <source>Exchange Autodiscover</source>
+        <translation>Exchange-AutoErmittlung</translation>
+    </message>
+    <message>
+        <source>Microsoft Graph (Exchange Online)</source>
+        <translation>Microsoft Graph (Exchange Online)</translation>
+    </message>
+    <message>
+        <source>POP3</source>
+        <translation>POP3</translation>
+    </message>
+    <message>
+        <source>SMTP</source>
+        <translation>SMTP</translation>
+    </message>
+    <message>
+        <source>POP3 and SMTP</source>
+        <translation>POP3 und SMTP</translation>
+    </message>
+    <message>
+        <source>Certificate authority file</source>
+        <translation>Datei der Zertifizierungsstelle</translation>
+    </message>
+    <message>
+        <source>User (Microsoft 365 sign-in)</source>
+        <translation>Benutzer (Microsoft 365-Anmeldung)</translation>
+    </message>
+    <message>
+        <source>User (Windows sign-in)</source>
+        <translation>Benutzer (Windows-Anmeldung)</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Kennwort</translation>
+    </message>
+    <message>
+        <source>Mailbox password</source>
+        <translation>Postfachkennwort</translation>
+    </message>
+    <message>
+        <source>not part of this demo</source>
+        <translation>nicht Teil dieser Demo</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy {0}</source>
+        <translation>{0} kopieren</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>Kopiert</translation>
     </message>
 </context>
 <context>
@@ -1577,8 +1668,40 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Verknüpft: {0} — {1}</translation>
     </message>
     <message>
+        <source>Allow this website to configure {0} server settings?
+
+{1}
+
+Your user name and password will be sent to this website. Allow it only if you trust it to belong to your mail provider.</source>
+        <translation>Zulassen, dass diese Website die Servereinstellungen für {0} konfiguriert?
+
+{1}
+
+Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie es nur zu, wenn Sie sicher sind, dass sie zu Ihrem E-Mail-Anbieter gehört.</translation>
+    </message>
+    <message>
+        <source>Autodiscover redirect</source>
+        <translation>Umleitung der AutoErmittlung</translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}. To use a different server, choose Exchange, server URL, and enter its address (https://…/EWS/Exchange.asmx).</source>
+        <translation>An {0} wurde nichts gesendet. Um einen anderen Server zu verwenden, wählen Sie „Exchange, Server-URL“ und geben Sie seine Adresse ein (https://…/EWS/Exchange.asmx).</translation>
+    </message>
+    <message>
         <source>Your Primary Email could not be read: {0}</source>
         <translation>Ihre primäre E-Mail-Adresse konnte nicht gelesen werden: {0}</translation>
+    </message>
+    <message>
+        <source>To track emails and perform synchronization, your Outlook email address should be the same as your email address in Microsoft Dynamics 365 apps. Your user record in Dynamics 365 has no Primary Email; ask your administrator to set it to your mailbox address.</source>
+        <translation>Um E-Mails nachzuverfolgen und die Synchronisierung durchzuführen, sollte Ihre Outlook-E-Mail-Adresse mit Ihrer E-Mail-Adresse in Microsoft Dynamics 365-Apps übereinstimmen. Ihr Benutzerdatensatz in Dynamics 365 hat keine primäre E-Mail-Adresse; bitten Sie Ihren Administrator, sie auf Ihre Postfachadresse zu setzen.</translation>
+    </message>
+    <message>
+        <source>To track emails and perform synchronization, your Outlook email address should be the same as your email address in Microsoft Dynamics 365 apps. Your Primary Email in Dynamics 365 is {0}, the mailbox is {1}. Either use the mailbox {0}, or have the Primary Email on your user record in Dynamics 365 changed to the mailbox address.</source>
+        <translation>Um E-Mails nachzuverfolgen und die Synchronisierung durchzuführen, sollte Ihre Outlook-E-Mail-Adresse mit Ihrer E-Mail-Adresse in Microsoft Dynamics 365-Apps übereinstimmen. Ihre primäre E-Mail-Adresse in Dynamics 365 ist {0}, das Postfach ist {1}. Verwenden Sie entweder das Postfach {0}, oder lassen Sie die primäre E-Mail-Adresse in Ihrem Benutzerdatensatz in Dynamics 365 auf die Postfachadresse ändern.</translation>
+    </message>
+    <message>
+        <source>The mailbox {0} is already bound to {1} in Dynamics 365. A mailbox can belong to one user only; ask your administrator to correct the other user&apos;s mailbox record.</source>
+        <translation>Das Postfach {0} ist in Dynamics 365 bereits mit {1} verknüpft. Ein Postfach kann nur einem Benutzer gehören; bitten Sie Ihren Administrator, den Postfachdatensatz des anderen Benutzers zu korrigieren.</translation>
     </message>
 </context>
 <context>
@@ -1662,6 +1785,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     <message>
         <source>(your organization allows {0} or more)</source>
         <translation>(Ihre Organisation erlaubt {0} oder mehr)</translation>
+    </message>
+    <message>
+        <source>Your organization allows an interval of {1} minutes or more, so {0} minutes became {1} minutes.</source>
+        <translation>Ihre Organisation erlaubt ein Intervall von {1} Minuten oder mehr, daher wurden aus {0} Minuten {1} Minuten.</translation>
     </message>
     <message>
         <source>Filter: {0}</source>
@@ -1805,6 +1932,10 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>Removing {0}…</source>
         <translation>{0} wird entfernt…</translation>
+    </message>
+    <message>
+        <source>{0} is already added; it is selected in the list.</source>
+        <translation>{0} ist bereits hinzugefügt; sie ist in der Liste ausgewählt.</translation>
     </message>
     <message>
         <source>{0} was added. It is your synchronizing organization.</source>

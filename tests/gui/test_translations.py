@@ -4,6 +4,7 @@ German, and the pseudo-locale walk through every page finds no clipped label or 
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -12,12 +13,30 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, Qt, QTranslator
-from PySide6.QtWidgets import QAbstractButton, QLabel, QToolButton, QWidget, QWizard
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QToolButton,
+    QTreeWidget,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
-from tests.gui.helpers import click, next_page, open_add_dialog, sign_in_sandbox, wait_idle
+from tests.gui.conftest import hints_for
+from tests.gui.helpers import click, next_page, open_add_dialog, replies, sign_in_sandbox, wait_idle
+from wizard.crm.filters import outlook_filters
+from wizard.mailbox.base import AutodiscoverRedirect
+from wizard.sandbox import Sandbox
 from wizard.ui import i18n
 from wizard.ui.build_translations import ToolMissing, check, lrelease, read_ts, sources, tool
 from wizard.ui.presets import Preset
+from wizard.ui.widgets import tree_items
 
 DE_TS = i18n.ts_file("de")
 MESSAGES = read_ts(DE_TS)
@@ -365,3 +384,211 @@ def test_the_clipping_check_sees_a_clipped_label_and_button(qtbot: Any) -> None:
     root.show()
     qtbot.waitUntil(label.isVisible)
     assert [c.split(":")[0] for c in _clipped(root)] == ["QLabel 'A label far too long for ten pixels'"]
+
+
+# -- no English in the German UI ---------------------------------------------------------------------------
+def _plain(text: str) -> str:
+    text = re.sub(r"<[^>]*>", " ", text).replace("&&", "\x00").replace("&", "").replace("\x00", "&")
+    return " ".join(html.unescape(text).split())
+
+
+def _english() -> tuple[set[str], list[str]]:
+    """The catalogue's English texts that German must not show: whole texts (matched exactly) and their longer
+    fixed parts (matched anywhere); a part that also occurs in some German translation is left out."""
+    german = " \x00 ".join(_plain(m.translation) for m in LIVE.values())
+    whole: set[str] = set()
+    parts: set[str] = set()
+    for (_, source, _), message in LIVE.items():
+        if _plain(message.translation) == _plain(source):
+            continue  # the same in both languages (names, "SMTP")
+        whole.add(_plain(source).rstrip(":").strip())
+        for piece in re.split(r"\{\w*\}|%L?\d+|\n", source):
+            piece = _plain(piece).strip(" .,:;()…")
+            if len(piece) >= 14 and len(piece.split()) >= 3 and piece not in german:
+                parts.add(piece)
+    return whole, sorted(parts, key=len, reverse=True)
+
+
+def _shown_texts(root: QWidget, *, table_cells: bool = True) -> list[str]:
+    """Every text a user can see in ``root``: labels, buttons, group titles, list and table cells and headers,
+    combo box entries, field placeholders, page titles. ``table_cells=False``: a table's headers only (the
+    Synchronization Fields dialog's field names come from the organization's metadata, not the catalogue)."""
+    texts: list[str] = [root.windowTitle()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        if isinstance(widget, QWizardPage):
+            texts += [widget.title(), widget.subTitle()]
+        if not widget.isVisibleTo(root) and widget is not root:
+            continue
+        if isinstance(widget, (QLabel, QAbstractButton)):
+            texts.append(widget.text())
+        elif isinstance(widget, QGroupBox):
+            texts.append(widget.title())
+        elif isinstance(widget, QLineEdit):
+            texts.append(widget.placeholderText())
+        elif isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+        elif isinstance(widget, QTreeWidget):
+            header = widget.headerItem()
+            texts += [header.text(c) for c in range(widget.columnCount())] if header is not None else []
+            texts += [i.text(c) for i in tree_items(widget) for c in range(widget.columnCount())]
+        elif isinstance(widget, QTableWidget):
+            for column in range(widget.columnCount()):
+                head = widget.horizontalHeaderItem(column)
+                texts.append(head.text() if head is not None else "")
+                texts += (
+                    []
+                    if not table_cells
+                    else [
+                        cell.text()
+                        for row in range(widget.rowCount())
+                        if (cell := widget.item(row, column)) is not None
+                    ]
+                )
+    return [t for t in (_plain(t) for t in texts) if t]
+
+
+def _english_in(texts: list[str], where: str) -> list[str]:
+    whole, parts = _english()
+    found = []
+    for text in texts:
+        if text.rstrip(":").strip() in whole:
+            found.append(f"{where}: {text!r}")
+            continue
+        hit = next((p for p in parts if p in text), None)
+        if hit is not None:
+            found.append(f"{where}: {hit!r} in {text!r}")
+    return found
+
+
+@pytest.mark.gui
+def test_the_english_check_sees_an_english_text(qtbot: Any) -> None:
+    root = QWidget()
+    qtbot.addWidget(root)
+    QLabel("Your Primary Email could not be read: timeout", root)
+    QLabel("Ihre primäre E-Mail-Adresse konnte nicht gelesen werden: Zeitüberschreitung", root)
+    QPushButton("Unbin&d", root)
+    root.show()
+    found = _english_in(_shown_texts(root), "test")
+    assert len(found) == 2 and "Primary Email could not be read" in found[0] and "'Unbind'" in found[1]
+
+
+@pytest.mark.gui
+def test_no_english_on_any_german_page_or_dialog(
+    qtbot: Any, make_wizard: Any, language: Any, hints: Preset, info: dict[str, Any], sandbox: Sandbox
+) -> None:
+    """Issue 12 item 6: every page and dialog rendered in German shows no English text of the catalogue (the
+    names and addresses from Dynamics 365 and the stand-ins aside)."""
+    language("de")
+    wizard = make_wizard(hints_for(info, 3))  # Nancy: her Primary Email differs from her sign-in name
+    english: list[str] = []
+    asked: list[str] = []
+
+    def look(widget: QWidget, where: str, *, table_cells: bool = True) -> None:
+        qtbot.waitUntil(lambda: widget.isVisible() and widget.width() > 0)
+        QCoreApplication.processEvents()
+        english.extend(_english_in(_shown_texts(widget, table_cells=table_cells), where))
+
+    look(wizard, "welcome (demo environment)")
+    next_page(qtbot, wizard)
+    orgs = wizard.organizations_page
+    look(wizard, "organizations, empty")
+    dialog = open_add_dialog(qtbot, wizard)
+    look(dialog, "add organization")
+    sign_in_sandbox(qtbot, dialog)
+    look(dialog, "add organization, signed in")
+    dialog.url_radio.setChecked(True)
+    dialog.url_edit.setText(info["dataverse_url"])
+    dialog.url_user.setText("CONTOSO\\nancy.anderson")
+    dialog.url_password.setText("wrong")
+    click(qtbot, dialog.connect_button)
+    qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=30000)
+    look(dialog, "add organization, Windows sign-in to an online organization")
+    dialog.url_edit.setText("https://127.0.0.1:9/Contoso")  # nothing listens there
+    dialog.auth_combo.setCurrentIndex(dialog.auth_combo.findData("oauth"))
+    click(qtbot, dialog.connect_button)
+    qtbot.waitUntil(lambda: dialog.banner.kind == "error", timeout=30000)
+    assert "127.0.0.1:9" in dialog.banner.text()
+    look(dialog, "add organization, connection refused (an engine text)")
+    dialog.online_radio.setChecked(True)
+    items = [dialog.environments.topLevelItem(i) for i in range(dialog.environments.topLevelItemCount())]
+    dialog.environments.setCurrentItem(next(i for i in items if i.text(0) == "Contoso Sales"))
+    with qtbot.waitSignal(dialog.finished):
+        click(qtbot, dialog.connect_button)
+    look(wizard, "organizations, one added")
+    click(qtbot, orgs.test_button)
+    wait_idle(qtbot, orgs)
+    look(wizard, "organizations, tested")
+
+    next_page(qtbot, wizard)
+    mailbox = wizard.mailbox_page
+    wait_idle(qtbot, mailbox)
+    look(wizard, "mailbox")
+    mailbox.address.setText("nancy.anderson@contoso.com")
+    click(qtbot, mailbox.bind_button)
+    wait_idle(qtbot, mailbox)
+    assert mailbox.banner.kind == "error"
+    assert mailbox.banner.text().startswith("Um E-Mails nachzuverfolgen"), mailbox.banner.text()
+    look(wizard, "mailbox, the Primary Email refusal")
+    mailbox.confirm = replies(False, asked=asked)
+    mailbox._ask_redirect("mailbox_test", AutodiscoverRedirect("x", host="mail.example.net", url="https://x"))
+    look(wizard, "mailbox, an Autodiscover redirect declined")
+    mailbox.address.setText(info["users"][3]["primary_email"])
+    click(qtbot, mailbox.bind_button)
+    wait_idle(qtbot, mailbox)
+    assert mailbox.banner.kind == "ok", mailbox.banner.text()
+    look(wizard, "mailbox, bound")
+    mailbox.confirm = replies(False, asked=asked)
+    click(qtbot, mailbox.unbind_button)
+
+    next_page(qtbot, wizard)
+    computer = wizard.computer_page
+    wait_idle(qtbot, computer)
+    look(wizard, "computer")
+    click(qtbot, computer.claim_button)
+    wait_idle(qtbot, computer)
+    look(wizard, "computer, claimed")
+
+    next_page(qtbot, wizard)
+    options = wizard.options_page
+    wait_idle(qtbot, options)
+    look(wizard, "options, no filters")
+    options.interval.setFocus()
+    options.interval.selectAll()
+    qtbot.keyClicks(options.interval, "5")
+    qtbot.keyClick(options.interval, Qt.Key.Key_Return)
+    look(wizard, "options, interval below the minimum")
+    click(qtbot, options.default_filters_button)
+    wait_idle(qtbot, options)
+    look(wizard, "options, default filters")
+    german_names = {"Meine Outlook-Kontakte", "Meine Termine", "Meine Aufgaben"}  # as the original names them
+    assert {item.text(0) for item in tree_items(options.filters)} == german_names
+    org = wizard.controller.profile.sync_org
+    assert {q.name for q in outlook_filters(wizard.controller.factory.dataverse(org))} == german_names
+    click(qtbot, options.fields_button)
+    fields = options.fields_dialog
+    for index in range(fields.kind_combo.count()):
+        fields.kind_combo.setCurrentIndex(index)
+        look(fields, f"synchronization fields, {fields.kind()}", table_cells=False)
+    fields.accept()
+
+    next_page(qtbot, wizard)
+    look(wizard, "summary")
+    wizard.confirm = replies(False, asked=asked)
+    qtbot.keyClick(wizard, Qt.Key.Key_Escape)
+    questions = [f"question: {q}" for q in asked]
+    assert len(questions) == 3, questions
+    english += _english_in([_plain(q) for q in asked], "questions")
+    assert not english, "English in the German UI:\n" + "\n".join(english)
+
+
+@pytest.mark.gui
+def test_english_named_default_filters_are_shown_in_german(qapp: Any, language: Any) -> None:
+    """The engine's first synchronization creates the default filters with their English names; the German
+    wizard shows those names in German, and leaves the user's own filter names alone."""
+    from wizard.ui.pages.options import _filter_name
+
+    i18n.install_translations(qapp, "de")
+    assert _filter_name("My Outlook Contacts") == "Meine Outlook-Kontakte"
+    assert _filter_name("My Tasks") == "Meine Aufgaben"
+    assert _filter_name("Contacts") == "Contacts"  # a user's filter named like a catalogue word
+    assert _filter_name("Meine Outlook-Kontakte") == "Meine Outlook-Kontakte"

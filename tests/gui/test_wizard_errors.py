@@ -238,3 +238,40 @@ def test_no_synchronizing_organization_warning(
     wizard.controller.emit_orgs()
     assert "Messaging data will not be synchronized" in page.no_sync_warning.text()
     assert page.sync_button.isEnabled()
+
+
+def test_windows_sign_in_to_an_online_organization_says_to_choose_microsoft_sign_in(
+    qtbot: Any, make_wizard: Any, hints: Preset, info: dict[str, Any], factory: Factory
+) -> None:
+    """Issue 12 item 11: one clean sentence with the hint (no doubled punctuation, no "Sign in again in the
+    Configuration Wizard" while the user is in it); the error goes when the sign-in method changes."""
+    anna = info["users"][0]
+    wizard = make_wizard(hints)
+    next_page(qtbot, wizard)
+    dialog = open_add_dialog(qtbot, wizard)
+    _connect_url(
+        qtbot,
+        dialog,
+        info["dataverse_url"],
+        auth="ntlm",
+        user=anna["ntlm_username"],
+        password=anna["password"],
+    )
+    text = dialog.banner.text()
+    assert dialog.banner.kind == "error", text
+    assert "is a Dynamics 365 (online) organization" in text and "Organization account (OAuth, AD FS)" in text
+    assert "Configuration Wizard" not in text and ".)." not in text and ".." not in text
+    assert factory.reload().organizations == []
+    dialog.auth_combo.setCurrentIndex(dialog.auth_combo.findData("oauth"))
+    assert dialog.banner.kind == "" and not dialog.banner.isVisible()
+    _connect_url(
+        qtbot,
+        dialog,
+        info["dataverse_url"],
+        auth="ntlm",
+        user=anna["ntlm_username"],
+        password=anna["password"],
+    )
+    assert dialog.banner.kind == "error"
+    dialog.online_radio.setChecked(True)
+    assert dialog.banner.kind == ""

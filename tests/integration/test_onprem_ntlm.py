@@ -12,7 +12,7 @@ import pytest
 from tests.support.cli import run_cli
 from wizard.app.factory import Factory
 from wizard.app.mailbox import bind_mailbox
-from wizard.app.orgs import ConnectedOrg, connect_org, save_org
+from wizard.app.orgs import ConnectedOrg, WindowsSignInRefused, connect_org, save_org
 from wizard.crm.auth import AuthenticationError
 from wizard.crm.discovery import NotDataverseError
 from wizard.mailbox.base import AuthenticationFailed, FolderKind
@@ -133,6 +133,25 @@ def test_online_sign_in_to_an_onprem_org_says_choose_windows_sign_in(
             factory, info["onprem"]["url"], username=ANNA, password=ANNA_PASSWORD, ca_file=info["ca_file"]
         )
     assert "Windows (NTLM)" in caught.value.user_text
+
+
+def test_windows_sign_in_to_an_online_org_says_choose_microsoft_sign_in(
+    isolated_home: Path, info: dict[str, Any]
+) -> None:
+    """The reverse mistake (issue 12 item 11): one sentence naming the fix, not "sign in again"."""
+    factory = Factory(locations().ensure())
+    with pytest.raises(WindowsSignInRefused) as caught:
+        connect_org(
+            factory,
+            info["dataverse_url"],
+            auth_kind="ntlm",
+            username="CONTOSO\\anna.schmidt",
+            password=ANNA_PASSWORD,
+            ca_file=info["ca_file"],
+        )
+    text = caught.value.user_text
+    assert "Dynamics 365 (online)" in text and "Microsoft 365" in text and "--auth oauth" in text
+    assert "Sign in again" not in text and ".)." not in text
 
 
 def _ews(info: dict[str, Any], password: str, **overrides: Any) -> EwsStore:

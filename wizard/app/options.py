@@ -9,6 +9,7 @@ The filters are the user's ``userquery`` rows of query type 256; the settings ar
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,11 +61,21 @@ def load_options(factory: Factory) -> OptionsState:
     )
 
 
-def create_default_filters(factory: Factory) -> list[UserQuery]:
-    """Create the default sync filters the user lacks (active contacts I own, open appointments where I'm a
-    party, open tasks I own); the user's filters afterwards."""
+def create_default_filters(factory: Factory, names: Mapping[str, str] | None = None) -> list[UserQuery]:
+    """Create the default sync filters when the user has none (active contacts I own, open appointments where
+    I'm a party, open tasks I own); the user's filters afterwards. ``names`` gives each default filter's name
+    in the user's language, by its English name ("My Outlook Contacts": "Meine Outlook-Kontakte"), as the
+    original names them; a name not given stays English."""
     client = factory.dataverse(factory.require_sync_org())
-    return crm_filters.ensure_default_filters(client)
+    if not names:
+        return crm_filters.ensure_default_filters(client)
+    existing = crm_filters.outlook_filters(client)
+    if existing:
+        return existing
+    for default in crm_filters.DEFAULT_OUTLOOK_FILTERS:
+        name = names.get(default.name, "").strip() or default.name
+        crm_filters.create_filter(client, name, default.table, default.fetchxml)
+    return crm_filters.outlook_filters(client)
 
 
 def apply_options(factory: Factory, choice: OptionsChoice) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from wizard.app.factory import Factory
 from wizard.app.mailbox import MailboxReadiness, mailbox_readiness
@@ -13,9 +14,9 @@ from wizard.crm import records
 from wizard.crm.auth import DeviceFlow, SignIn, SignInRequired, ntlm_auth, resource_scope
 from wizard.crm.client import API_VERSION, DataverseClient, connect_newest, service_root
 from wizard.crm.discovery import Instance, discover_authority, discover_instances, normalize_org_url
-from wizard.errors import ConfigurationError
+from wizard.errors import ConfigurationError, D365SyncError
 from wizard.isotime import now_z
-from wizard.odata import ODataSession
+from wizard.odata import AuthError, ODataSession
 from wizard.secrets import check_keyring, org_key
 from wizard.settings import OrgProfile
 from wizard.tls import verify_for
@@ -28,6 +29,28 @@ class ConnectedOrg:
     org: OrgProfile
     client: DataverseClient
     password: str | None = None  # NTLM only: stored in the keyring when the organization is saved
+
+
+class WindowsSignInRefused(ConfigurationError):
+    """Windows (NTLM) sign-in was refused by an organization that asks for a Microsoft sign-in: an online
+    organization, where the user should choose Microsoft 365 sign-in (``host`` names it)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"{host} refused Windows sign-in and asks for a Microsoft sign-in",
+            user_text=f"{host} is a Dynamics 365 (online) organization and does not accept Windows (NTLM) "
+            "sign-in: sign in with your Microsoft 365 account instead (on the command line: --auth oauth).",
+        )
+        self.host = host
+
+
+def _asks_for_microsoft_sign_in(url: str, ca_file: str) -> bool:
+    """Whether the organization at ``url`` answers with a Microsoft (bearer) sign-in challenge."""
+    try:
+        discover_authority(service_root(url), verify=verify_for(ca_file))
+    except D365SyncError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -88,11 +111,17 @@ def connect_org(
             sign_in, url, username, password, on_device_code=on_device_code, cancelled=cancelled
         )
         auth = sign_in.provider(url, org.username)
-    client, version = connect_newest(
-        url, lambda root: ODataSession(root, auth=auth, verify=verify_for(org.ca_file))
-    )
+    try:
+        client, version = connect_newest(
+            url, lambda root: ODataSession(root, auth=auth, verify=verify_for(org.ca_file))
+        )
+        who = client.whoami()
+    except AuthError:
+        # the reverse of choosing a Microsoft sign-in on premises (NotDataverseError names Windows sign-in)
+        if org.auth_kind == "ntlm" and _asks_for_microsoft_sign_in(url, org.ca_file):
+            raise WindowsSignInRefused(urlsplit(url).netloc or url) from None
+        raise
     org.api_version = "" if version == API_VERSION else version
-    who = client.whoami()
     detail = client.current_organization()
     org.id = who.organization_id
     org.user_id = who.user_id

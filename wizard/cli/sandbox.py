@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -48,15 +49,21 @@ def cmd_sandbox(factory: Factory, args: argparse.Namespace) -> int:
             emit_json(info)
         else:
             print("d365sync sandbox is running on 127.0.0.1 (Ctrl+C stops it).")
+            named = [*info["environments"], *([info["onprem"]] if "onprem" in info else [])]
+            width = max(len(env["friendly_name"]) for env in named)
             for env in info["environments"]:
-                print(f"  Dataverse  {env['friendly_name']:<14} {env['url']}")
-            print(f"  Discovery  {info['discovery_url']}")
-            print(f"  Authority  {info['authority_url']}")
+                print(f"  Dataverse    {env['friendly_name']:<{width}} {env['url']}")
+            if "onprem" in info:
+                onprem = info["onprem"]
+                print(f"  On-premises  {onprem['friendly_name']:<{width}} {onprem['url']}  (Windows sign-in)")
+            print(f"  Discovery    {info['discovery_url']}")
+            print(f"  Authority    {info['authority_url']}")
             if "ews_url" in info:
-                print(f"  EWS        {info['ews_url']}")
+                print(f"  EWS          {info['ews_url']}")
+                print(f"  Autodiscover {info['autodiscover_url']}")
             if "graph_url" in info:
-                print(f"  Graph      {info['graph_url']}")
-            print(f"  CA file    {info['ca_file']}")
+                print(f"  Graph        {info['graph_url']}")
+            print(f"  CA file      {info['ca_file']}")
             print("  Users (UPN / password / Primary Email):")
             for user in info["users"]:
                 print(f"    {user['upn']:<28} {user['password']:<20} {user['primary_email']}")
@@ -64,6 +71,12 @@ def cmd_sandbox(factory: Factory, args: argparse.Namespace) -> int:
                 "\nTry: d365sync orgs add "
                 f"{info['dataverse_url']} --ca-file {info['ca_file']} --username {info['users'][0]['upn']} --password-stdin"
             )
+            if "onprem" in info and "ntlm_username" in info["users"][0]:
+                windows_user = shlex.quote(info["users"][0]["ntlm_username"])
+                print(
+                    f"On premises: d365sync orgs add {info['onprem']['url']} --auth ntlm --username {windows_user} "
+                    f"--ca-file {info['ca_file']} --password-stdin"
+                )
         sys.stdout.flush()
         _wait_for_interrupt()
     return EXIT_OK
@@ -74,9 +87,11 @@ def _demo_gui(args: argparse.Namespace) -> int:
 
     from wizard.sandbox import Sandbox
     from wizard.ui import presets
-    from wizard.ui.app import run_home
+    from wizard.ui.app import application, run_home
+    from wizard.ui.quit_signals import quit_on_signals
 
     require_display("Run the demo without a window: d365sync demo --headless")
+    quit_on_signals(application())  # SIGTERM/SIGINT end the event loops: the folders below are removed
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         info = sandbox.port_info()
         preset = presets.sandbox(info)
@@ -93,12 +108,26 @@ def cmd_demo(factory: Factory, args: argparse.Namespace) -> int:
     use_memory_keyring()
     if not args.headless:
         return _demo_gui(args)
+    _exit_on_signals()
     with tempfile.TemporaryDirectory(prefix="d365sync-demo-") as home, Sandbox(seed=args.seed) as sandbox:
         demo = Factory(locations(Path(home) / "profile").ensure())
         _demo_setup(demo, sandbox.port_info())
         print("\nSetup complete. Synchronizing once …")
         return _demo_sync(demo)
     return EXIT_OK
+
+
+def _exit_on_signals() -> None:
+    """SIGTERM (and SIGINT) end the headless demo as an error does: the with-blocks remove the temporary
+    profile and the stand-ins' folders, atexit the NTLM user file's. Further signals wait for that."""
+
+    def handler(signum: int, frame: Any) -> None:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _demo_setup(demo: Factory, info: dict[str, Any]) -> None:

@@ -6,8 +6,9 @@ import html
 import re
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QPalette
+from PySide6.QtGui import QAction, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
     QFrame,
     QHBoxLayout,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QWidget,
@@ -184,6 +186,33 @@ class PasswordEdit(QLineEdit):
     @property
     def shown(self) -> bool:
         return self.echoMode() == QLineEdit.EchoMode.Normal
+
+
+class MinimumSpinBox(QSpinBox):
+    """A spin box that says when a typed value is below its minimum: the value becomes the minimum (not the
+    previous value) and ``below_minimum`` carries what was typed, so the page can say why."""
+
+    below_minimum = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+        self._corrected = False
+
+    def fixup(self, text: str) -> str:  # PySide6 returns the fixed text
+        typed = text.removesuffix(self.suffix()).removeprefix(self.prefix()).strip()
+        if typed.isdigit() and int(typed) < self.minimum():
+            self._corrected = True
+            self.below_minimum.emit(int(typed))
+        return super().fixup(text)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Return after a corrected value stays here (a dialog's default button, the wizard's Next, would
+        take the user away from the message)."""
+        self._corrected = False
+        super().keyPressEvent(event)
+        if self._corrected and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
 
 
 def fit_to_screen(widget: QWidget, wanted: QSize) -> QSize:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtWidgets import QLabel, QWidget, QWizard
 
 from wizard.ui.controller import WizardController
 from wizard.ui.icons import icon
@@ -44,7 +44,7 @@ class ConfigurationWizard(QWizard):
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(fit_to_screen(self, PREFERRED_SIZE))
 
-        self.welcome_page = WelcomePage(controller, self)
+        self.welcome_page = WelcomePage(controller, preset, self)
         self.organizations_page = OrganizationsPage(controller, preset, self)
         self.mailbox_page = MailboxPage(controller, preset, self)
         self.computer_page = ComputerPage(controller, self)
@@ -63,6 +63,23 @@ class ConfigurationWizard(QWizard):
         if controller.profile.organizations:  # not the first run: straight to the organizations
             self.setStartId(self.pageIds()[1])
         self._profile_at_start = controller.profile.to_dict()
+        self.currentIdChanged.connect(lambda _id: QTimer.singleShot(0, self.fit_subtitle))
+
+    def fit_subtitle(self) -> None:
+        """Give the header's subtitle the height its width needs. QWizard keeps the height of an earlier layout,
+        so a subtitle that wraps to one more line (a narrow window, a scale factor of 2, German) was cut off."""
+        page = self.currentPage()
+        if page is None or not page.subTitle():
+            return
+        for label in self.findChildren(QLabel):
+            if label.wordWrap() and label.text() == page.subTitle() and label.isVisible():
+                needed = label.heightForWidth(label.width())
+                if needed > 0 and needed != label.minimumHeight():
+                    label.setMinimumHeight(needed)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_subtitle)
 
     def _computer_text(self) -> str:
         info = self.computer_page.info

@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.app.orgs import WindowsSignInRefused
 from wizard.crm.auth import DeviceFlow, SignInCancelled
 from wizard.crm.discovery import Instance
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import OP_CONNECT, OP_DISCOVER, WizardController
 from wizard.ui.presets import CloudPreset, Preset
 from wizard.ui.widgets import BusyBar, MessageBanner, PasswordEdit, fit_to_screen, heading, tree_items
@@ -232,6 +233,7 @@ class AddOrganizationDialog(QDialog):
         controller.failed.connect(self._failed)
         controller.busy.connect(self._busy)
         self.cloud_combo.currentIndexChanged.connect(self._cloud_changed)
+        self.auth_combo.currentIndexChanged.connect(self._sign_in_method_changed)
         self._cloud_changed()
         self._mode_changed()
 
@@ -263,6 +265,7 @@ class AddOrganizationDialog(QDialog):
         online = self.online_radio.isChecked()
         self.online_box.setEnabled(online)
         self.url_box.setEnabled(not online)
+        self._sign_in_method_changed()
         self._update_buttons()
 
     def _cloud_changed(self) -> None:
@@ -444,7 +447,21 @@ class AddOrganizationDialog(QDialog):
         if isinstance(error, SignInCancelled) or type(error).__name__ == "Cancelled":
             self.banner.show_message("info", self.tr("The sign-in was cancelled."))
             return
-        self.banner.show_message("error", error.user_text)
+        if isinstance(error, WindowsSignInRefused):
+            self.banner.show_message(
+                "error",
+                self.tr(
+                    "{0} is a Dynamics 365 (online) organization and does not accept Windows sign-in: choose "
+                    "Organization account (OAuth, AD FS) to sign in with your Microsoft 365 account."
+                ).format(error.host),
+            )
+            return
+        self.banner.show_message("error", engine_texts.translate(error.user_text))
+
+    def _sign_in_method_changed(self) -> None:
+        """An error about the previous sign-in method no longer applies."""
+        if self.banner.kind == "error" and not self._op:
+            self.banner.clear()
 
     def closeEvent(self, event: Any) -> None:
         if self._op:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget, QWizardPage
 
 from wizard.errors import D365SyncError
+from wizard.ui import engine_texts
 from wizard.ui.controller import WizardController
 from wizard.ui.widgets import BusyBar, MessageBanner
 
@@ -73,7 +74,7 @@ class BasePage(QWizardPage):
                 self.show_error(op, error)
 
     def show_error(self, op: str, error: D365SyncError) -> None:
-        self.banner.show_message("error", error.user_text)
+        self.banner.show_message("error", engine_texts.translate(error.user_text))
 
     def update_controls(self) -> None:
         """Enable/disable the page's buttons for the current state."""

@@ -6,6 +6,8 @@ their messages appear here as they are, in the page.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -20,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.crm.records import ADDRESS_MISMATCH_TEXT
 from wizard.errors import D365SyncError
+from wizard.mailbox.base import AutodiscoverRedirect
 from wizard.settings import MailboxBinding
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import (
     OP_MAILBOX_BIND,
     OP_MAILBOX_TEST,
@@ -38,6 +42,22 @@ TYPE_AUTODISCOVER = "autodiscover"
 TYPE_EWS_URL = "ews_url"
 TYPE_ONLINE = "exchange_online"
 TYPE_POP3 = "pop3"
+
+# The Primary Email rule's refusals (wizard.crm.records.check_mailbox_address), to show them in the user's language
+_MISMATCH = re.compile(
+    re.escape(ADDRESS_MISMATCH_TEXT)
+    + r" Your Primary Email in Dynamics 365 is (?P<primary>.+?), the mailbox is (?P<address>.+?)\. Either use "
+    r"the mailbox (?P=primary), or have the Primary Email on your user record in Dynamics 365 changed to the "
+    r"mailbox address\."
+)
+_NO_PRIMARY = (
+    f"{ADDRESS_MISMATCH_TEXT} Your user record in Dynamics 365 has no Primary Email; ask your administrator to "
+    "set it to your mailbox address."
+)
+_BOUND_ELSEWHERE = re.compile(
+    r"The mailbox (?P<address>.+?) is already bound to (?P<holder>.+?) in Dynamics 365\. A mailbox can belong "
+    r"to one user only; ask your administrator to correct the other user's mailbox record\."
+)
 
 
 class MailboxPage(BasePage):
@@ -58,6 +78,9 @@ class MailboxPage(BasePage):
         self.primary_email = ""
         self._email_for = ""  # the organization the Primary Email was read from
         self.tested: MailboxBinding | None = None
+        # Autodiscover servers outside the address's domain that the user allowed, per address (lower case)
+        self.allowed_redirects: dict[str, list[str]] = {}
+        self._redirect: tuple[str, AutodiscoverRedirect] | None = None  # asked about once the step has ended
 
         self.address = QLineEdit(self)
         self.address.setPlaceholderText(self.tr("anna.schmidt@contoso.com"))
@@ -244,6 +267,8 @@ class MailboxPage(BasePage):
 
     def _load_binding(self, binding: MailboxBinding) -> None:
         self.address.setText(binding.address)
+        if binding.autodiscover_redirects:
+            self.allowed_redirects[binding.address.lower()] = list(binding.autodiscover_redirects)
         self.username.setText(binding.username)
         if binding.kind == "pop3":
             self.pop3_radio.setChecked(True)
@@ -317,6 +342,7 @@ class MailboxPage(BasePage):
             auth=self.exchange_auth.currentData(),
             ews_url=self.ews_url.text().strip() if kind == TYPE_EWS_URL else "",
             autodiscover_url=self.autodiscover_url.text().strip() if kind == TYPE_AUTODISCOVER else "",
+            autodiscover_redirects=list(self.allowed_redirects.get(address.lower(), [])),
             ca_file=ca_file,
         )
 
@@ -411,10 +437,72 @@ class MailboxPage(BasePage):
                 self.tr("Bound: {0} — {1}").format(binding.address, self._describe(binding)),
             )
 
-    def show_error(self, op: str, error: D365SyncError) -> None:
-        if op == OP_PRIMARY_EMAIL:
-            self.address_hint.setText(
-                self.tr("Your Primary Email could not be read: {0}").format(error.user_text)
+    def _on_busy(self, op: str, running: bool) -> None:
+        super()._on_busy(op, running)
+        if not running and self._redirect is not None and not self.running:
+            step, redirect = self._redirect
+            self._redirect = None
+            self._ask_redirect(step, redirect)
+
+    def _ask_redirect(self, op: str, redirect: AutodiscoverRedirect) -> None:
+        """Outlook's question before Autodiscover may follow a redirect to a server outside the address's
+        domain (issue 11 item 3); on Yes the step runs again with the server allowed, on No nothing is sent."""
+        address = self.address.text().strip()
+        question = self.tr(
+            "Allow this website to configure {0} server settings?\n\n{1}\n\nYour user name and password "
+            "will be sent to this website. Allow it only if you trust it to belong to your mail provider."
+        ).format(address, redirect.host)
+        if not self.confirm(self.tr("Autodiscover redirect"), question):
+            self.banner.show_message(
+                "warning",
+                self.tr(
+                    "Nothing was sent to {0}. To use a different server, choose Exchange, server URL, and "
+                    "enter its address (https://…/EWS/Exchange.asmx)."
+                ).format(redirect.host),
             )
             return
-        self.banner.show_message("error", error.user_text)
+        allowed = self.allowed_redirects.setdefault(address.lower(), [])
+        if redirect.host not in allowed:
+            allowed.append(redirect.host)
+        if op == OP_MAILBOX_BIND:
+            self.bind()
+        else:
+            self.test()
+
+    def show_error(self, op: str, error: D365SyncError) -> None:
+        if isinstance(error, AutodiscoverRedirect) and op in (OP_MAILBOX_TEST, OP_MAILBOX_BIND):
+            # asked once the step has ended: the question runs on the GUI thread, the discovery never does
+            self._redirect = (op, error)
+            return
+        if op == OP_PRIMARY_EMAIL:
+            self.address_hint.setText(
+                self.tr("Your Primary Email could not be read: {0}").format(
+                    engine_texts.translate(error.user_text)
+                )
+            )
+            return
+        self.banner.show_message("error", self._rule_text(error.user_text))
+
+    def _rule_text(self, text: str) -> str:
+        """A refusal of the Primary Email rules in the user's language (other texts as they are)."""
+        if text == _NO_PRIMARY:
+            return self.tr(
+                "To track emails and perform synchronization, your Outlook email address should be the same as "
+                "your email address in Microsoft Dynamics 365 apps. Your user record in Dynamics 365 has no "
+                "Primary Email; ask your administrator to set it to your mailbox address."
+            )
+        found = _MISMATCH.fullmatch(text)
+        if found is not None:
+            return self.tr(
+                "To track emails and perform synchronization, your Outlook email address should be the same as "
+                "your email address in Microsoft Dynamics 365 apps. Your Primary Email in Dynamics 365 is {0}, "
+                "the mailbox is {1}. Either use the mailbox {0}, or have the Primary Email on your user record "
+                "in Dynamics 365 changed to the mailbox address."
+            ).format(found["primary"], found["address"])
+        found = _BOUND_ELSEWHERE.fullmatch(text)
+        if found is not None:
+            return self.tr(
+                "The mailbox {0} is already bound to {1} in Dynamics 365. A mailbox can belong to one user only; "
+                "ask your administrator to correct the other user's mailbox record."
+            ).format(found["address"], found["holder"])
+        return engine_texts.translate(text)

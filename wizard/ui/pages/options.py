@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -39,7 +38,7 @@ from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
 from wizard.ui.controller import OP_DEFAULT_FILTERS, OP_OPTIONS_LOAD, WizardController
 from wizard.ui.pages.base import BasePage
-from wizard.ui.widgets import MessageBanner, fit_to_screen, tree_items
+from wizard.ui.widgets import MessageBanner, MinimumSpinBox, fit_to_screen, tree_items
 
 # usersettings.incomingemailfilteringmethod, in the original's wording (reference B.4)
 _C = "options"  # the translation context of the texts below (QT_TRANSLATE_NOOP marks them for lupdate)
@@ -89,6 +88,19 @@ def _tr(text: object) -> str:
     return QCoreApplication.translate(_C, str(text))
 
 
+def _short_label(label: str) -> str:
+    """A field's label without its explanation in parentheses ("Company (parent account's name; only with
+    'synccontactcompany')" -> "Company"); the column shows that, the tooltip the whole."""
+    short, paren, _ = label.partition(" (")
+    return short if paren and label.endswith(")") and short else label
+
+
+def _filter_name(name: str) -> str:
+    """A filter's name as shown: a default filter created with its English name (by the engine's first
+    synchronization) in the user's language; any other name as it is."""
+    return _tr(name) if name in {str(n) for n in DEFAULT_FILTER_NAMES} else name
+
+
 class SyncFieldsDialog(QDialog):
     """Synchronization Fields: per record type, each field's direction; admin-locked fields are read-only."""
 
@@ -111,10 +123,10 @@ class SyncFieldsDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.setAccessibleName(self.tr("Synchronized fields"))
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # the field names in full (the table scrolls sideways rather than cut a name off)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(2, 250)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -154,11 +166,12 @@ class SyncFieldsDialog(QDialog):
         effective = directions(kind, self.overrides.get(kind), all_addresses=self.all_addresses)  # type: ignore[arg-type]
         self.table.setRowCount(len(specs))
         for row, spec in enumerate(specs):
-            label = spec.label or spec.name
+            full = spec.label or spec.name
+            label = _short_label(full)  # the long form in the tooltip
             if spec.locked:
                 label = self.tr("{0} (locked)").format(label)
             name_item = QTableWidgetItem(label)
-            name_item.setToolTip(f"{label}\n{', '.join(spec.crm)}")
+            name_item.setToolTip(f"{full}\n{', '.join(spec.crm)}")
             self.table.setItem(row, 0, name_item)
             mailbox_item = QTableWidgetItem(_mailbox_label(spec.mailbox))
             mailbox_item.setToolTip(spec.mailbox)
@@ -264,8 +277,9 @@ class OptionsPage(BasePage):
         self.default_filters_button.clicked.connect(self.create_default_filters)
 
         # interval, conflicts, fields
-        self.interval = QSpinBox(self)
+        self.interval = MinimumSpinBox(self)
         self.interval.setRange(15, 1440)
+        self.interval.below_minimum.connect(self._interval_below_minimum)
         self.interval.setSuffix(self.tr(" minutes"))
         interval_label = QLabel(self.tr("Synchronize e&very"), self)
         interval_label.setBuddy(self.interval)
@@ -365,6 +379,15 @@ class OptionsPage(BasePage):
         self.update_controls()
         self._server_baseline = self._server_part()
 
+    def _interval_below_minimum(self, typed: int) -> None:
+        minimum = self.interval.minimum()
+        self.banner.show_message(
+            "warning",
+            self.tr(
+                "Your organization allows an interval of {1} minutes or more, so {0} minutes became {1} minutes."
+            ).format(typed, minimum),
+        )
+
     def _show_filters(self, filters: list[UserQuery]) -> None:
         if self.state is not None:
             self.state.filters = list(filters)
@@ -372,7 +395,10 @@ class OptionsPage(BasePage):
         self.filters.clear()
         for query in filters:
             item = QTreeWidgetItem(
-                [query.name, _tr(TABLE_LABELS.get(query.returnedtypecode, query.returnedtypecode))]
+                [
+                    _filter_name(query.name),
+                    _tr(TABLE_LABELS.get(query.returnedtypecode, query.returnedtypecode)),
+                ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, query.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -409,7 +435,9 @@ class OptionsPage(BasePage):
         active = self._active_tables()
         missing = []
         for kind, table in KIND_TABLES.items():
-            names = [q.name for q, on in self._filter_states() if on and q.returnedtypecode == table]
+            names = [
+                _filter_name(q.name) for q, on in self._filter_states() if on and q.returnedtypecode == table
+            ]
             note = self.kind_notes[kind]
             if names:
                 note.setText(self.tr("Filter: {0}").format(", ".join(names)))
@@ -448,7 +476,8 @@ class OptionsPage(BasePage):
     # -- intents ---------------------------------------------------------------------------------
     def create_default_filters(self) -> None:
         self.run_step(OP_DEFAULT_FILTERS, self.tr("Creating the default filters…"), cancellable=False)
-        self.controller.create_default_filters()
+        # named in the user's language, as the original names them ("Meine Outlook-Kontakte")
+        self.controller.create_default_filters({d.name: _tr(d.name) for d in DEFAULT_OUTLOOK_FILTERS})
 
     def edit_fields(self) -> None:
         dialog = SyncFieldsDialog(

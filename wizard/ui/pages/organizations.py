@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from wizard.errors import D365SyncError
 from wizard.settings import OrgProfile
-from wizard.ui import presets
+from wizard.ui import engine_texts, presets
 from wizard.ui.controller import (
     OP_REMOVE,
     OP_SET_SYNC,
@@ -96,6 +96,7 @@ class OrganizationsPage(BasePage):
         self.body.addLayout(buttons)
         self.body.addWidget(self.no_sync_warning)
         self.dialog: AddOrganizationDialog | None = None
+        self._known_ids: set[str] = set()  # the organizations there when the Add dialog opened
         controller.orgs_changed.connect(self.show_rows)
         controller.sync_org_changed.connect(self._sync_org_changed)
         controller.org_added.connect(self._org_added)
@@ -184,6 +185,7 @@ class OrganizationsPage(BasePage):
             self.dialog = AddOrganizationDialog(self.controller, self.preset, self)
         self.dialog.reset()
         self.banner.clear()
+        self._known_ids = {o.id for o in self.controller.profile.organizations}
         self.dialog.open()
 
     def test_selected(self) -> None:
@@ -231,7 +233,12 @@ class OrganizationsPage(BasePage):
     # -- answers ---------------------------------------------------------------------------------
     def _org_added(self, org: OrgProfile, became_sync: bool) -> None:
         self.select(org.id)
-        if became_sync:
+        if org.id in self._known_ids:
+            self.banner.show_message(
+                "info",
+                self.tr("{0} is already added; it is selected in the list.").format(org.display_name),
+            )
+        elif became_sync:
             self.banner.show_message(
                 "ok",
                 self.tr("{0} was added. It is your synchronizing organization.").format(org.display_name),
@@ -259,7 +266,10 @@ class OrganizationsPage(BasePage):
                 html.escape(chosen)
             )
         ]
-        lines += [f"• {html.escape(name)}: {html.escape(error.user_text)}" for name, error in failed.items()]
+        lines += [
+            f"• {html.escape(name)}: {html.escape(engine_texts.translate(error.user_text))}"
+            for name, error in failed.items()
+        ]
         lines.append(
             self.tr(
                 "They may still be marked as synchronizing. Click Synchronize again once they can be reached."
@@ -272,7 +282,8 @@ class OrganizationsPage(BasePage):
             org = getattr(self, "_tested", None)
             name = org.display_name if org is not None else ""
             self.banner.show_message(
-                "error", self.tr("Can't connect to {0}: {1}").format(name, error.user_text)
+                "error",
+                self.tr("Can't connect to {0}: {1}").format(name, engine_texts.translate(error.user_text)),
             )
             return
         super().show_error(op, error)

@@ -1,4 +1,5 @@
-"""Welcome: what the program does and what it will change in Dynamics 365 (so nobody is surprised)."""
+"""Welcome: what the program does and what it will change in Dynamics 365 (so nobody is surprised); in the
+windowed demo, the stand-ins' addresses as well."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from wizard.ui.controller import WizardController
 from wizard.ui.pages.base import BasePage
+from wizard.ui.pages.demo_panel import DemoPanel
+from wizard.ui.presets import Preset
 
 
 class WelcomePage(BasePage):
-    def __init__(self, controller: WizardController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, controller: WizardController, preset: Preset | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(controller, parent)
         self.setTitle(self.tr("Welcome to the Configuration Wizard"))
         self.setSubTitle(
@@ -44,4 +49,7 @@ class WelcomePage(BasePage):
             )
         )
         self.body.addWidget(text)
+        self.demo_panel = DemoPanel(preset.demo, self) if preset is not None and preset.demo else None
+        if self.demo_panel is not None:
+            self.body.addWidget(self.demo_panel)
         self.body.addStretch(1)
