@@ -1664,6 +1664,10 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <translation>Es ist noch kein Postfach verknüpft. Ohne Postfach wird nichts mit einem Postfach synchronisiert.</translation>
     </message>
     <message>
+        <source>{0} is bound in {1}, not yet in {2}, the synchronizing organization. Click Bind this mailbox to bind it there.</source>
+        <translation>{0} ist in {1} verknüpft, aber noch nicht in {2}, der synchronisierenden Organisation. Klicken Sie auf „Dieses Postfach verknüpfen“, um es dort zu verknüpfen.</translation>
+    </message>
+    <message>
         <source>Bound: {0} — {1}</source>
         <translation>Verknüpft: {0} — {1}</translation>
     </message>

@@ -99,3 +99,29 @@ def test_adding_an_organization_that_is_there_says_already_added(
     assert page.banner.text() == "Contoso Sales is already added; it is selected in the list."
     assert page.selected_org() is not None and page.selected_org().display_name == "Contoso Sales"
     assert [o.display_name for o in factory.reload().organizations] == ["Contoso Test", "Contoso Sales"]
+
+
+def test_mailbox_page_does_not_say_bound_for_a_binding_of_the_previous_organization(
+    qtbot: Any, make_wizard: Any
+) -> None:
+    """Issue 12 item 5: after switching the synchronizing organization the binding stays on the previous
+    organization's mailbox record until it is bound in the new one; the page must say so, not "Bound: …"
+    while the status window says "not bound in Contoso Test"."""
+    from wizard.settings.profile import MailboxBinding, OrgProfile
+
+    wizard = make_wizard()
+    page = wizard.mailbox_page
+    profile = page.controller.profile
+    sales = OrgProfile(id="org-sales", display_name="Contoso Sales", web_url="https://s", api_url="https://s")
+    test = OrgProfile(id="org-test", display_name="Contoso Test", web_url="https://t", api_url="https://t")
+    profile.organizations[:] = [sales, test]
+    binding = MailboxBinding(address="anna@contoso.com", kind="exchange", org_id=sales.id)
+    profile.sync_org_id = sales.id
+    page._show_bound(binding)
+    assert page.bound_banner.kind == "ok" and "Bound: anna@contoso.com" in page.bound_banner.text()
+    profile.sync_org_id = test.id
+    page._show_bound(binding)
+    assert page.bound_banner.kind == "warning"
+    text = page.bound_banner.text()
+    assert "Bound:" not in text
+    assert "bound in Contoso Sales, not yet in Contoso Test" in text

@@ -431,11 +431,24 @@ class MailboxPage(BasePage):
                 "info",
                 self.tr("No mailbox is bound yet. Without one, nothing is synchronized with a mailbox."),
             )
-        else:
+            return
+        profile = self.controller.profile
+        sync_org, bound_in = profile.sync_org, profile.org(binding.org_id) if binding.org_id else None
+        if sync_org is not None and bound_in is not None and bound_in.id != sync_org.id:
+            # after a switch the binding is on the previous organization's mailbox record until it is bound
+            # (or found bound) in the new one (wizard.app.mailbox.mailbox_readiness): never say "Bound" then
             self.bound_banner.show_message(
-                "ok",
-                self.tr("Bound: {0} — {1}").format(binding.address, self._describe(binding)),
+                "warning",
+                self.tr(
+                    "{0} is bound in {1}, not yet in {2}, the synchronizing organization. Click Bind this "
+                    "mailbox to bind it there."
+                ).format(binding.address, bound_in.display_name, sync_org.display_name),
             )
+            return
+        self.bound_banner.show_message(
+            "ok",
+            self.tr("Bound: {0} — {1}").format(binding.address, self._describe(binding)),
+        )
 
     def _on_busy(self, op: str, running: bool) -> None:
         super()._on_busy(op, running)
