@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from wizard.crm.auth import DEFAULT_CLIENT_ID, SignIn, ntlm_auth
 from wizard.crm.client import DataverseClient, service_root
-from wizard.errors import ConfigurationError
+from wizard.errors import ConfigurationError, D365SyncError
 from wizard.mailbox.base import MailboxStore
 from wizard.odata import ODataSession
 from wizard.paths import Locations
@@ -107,8 +107,14 @@ class Factory:
         return self._profile
 
     def reload(self) -> Profile:
-        self._profile = None
-        return self.profile
+        """The profile as it is on disk now; when it cannot be read (damaged meanwhile), the error is raised
+        and the profile read before stays in use."""
+        previous, self._profile = self._profile, None
+        try:
+            return self.profile
+        except D365SyncError:
+            self._profile = previous
+            raise
 
     def save(self) -> None:
         save_profile(self.where.profile_file, self.profile)

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QProxyStyle, QStyle, QStyleOption, QWidget
 
 from wizard.app.factory import Factory
 from wizard.app.status import WizardPage
+from wizard.errors import D365SyncError
 from wizard.paths import use_private_modes
 from wizard.ui.controller import WizardController
 from wizard.ui.i18n import install_translations
@@ -208,6 +209,18 @@ def run_status(factory: Factory, *, open_wizard: Callable[[WizardPage], None] | 
     return 0
 
 
+def reload_after_wizard(factory: Factory, parent: QWidget | None = None) -> bool:
+    """Read the profile the wizard wrote (a local file) for the status window. A profile that cannot be read
+    any more (damaged or changed by hand meanwhile) is said in a message box, and the window keeps what it had:
+    never an exception out of a Qt slot."""
+    try:
+        factory.reload()
+    except D365SyncError as error:
+        QMessageBox.warning(parent, "d365sync", error.user_text)
+        return False
+    return True
+
+
 def run_home(factory: Factory, *, preset: Preset | None = None) -> int:
     """What plain ``d365sync`` (and ``d365sync demo``) opens: the wizard until an organization synchronizes and
     a mailbox is bound, then the status window, which starts the first sync at once (its "Open the wizard"
@@ -224,6 +237,6 @@ def run_home(factory: Factory, *, preset: Preset | None = None) -> int:
         wizard = create_wizard(factory, preset=preset, page=page)
         wizard.exec()
         wizard.controller.shutdown()
-        factory.reload()
+        reload_after_wizard(factory)
 
     return run_status(factory, open_wizard=open_wizard)
