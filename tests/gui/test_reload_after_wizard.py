@@ -16,6 +16,8 @@ pytestmark = pytest.mark.gui
 def test_a_profile_damaged_while_the_wizard_was_open_is_said_and_the_old_one_kept(
     qtbot: Any, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     from wizard.ui import app
 
     org = OrgProfile(id="org-1", display_name="Contoso Sales", web_url="https://s", api_url="https://s")
@@ -23,7 +25,7 @@ def test_a_profile_damaged_while_the_wizard_was_open_is_said_and_the_old_one_kep
     factory.save()
     assert app.reload_after_wizard(factory)
     shown: list[str] = []
-    monkeypatch.setattr(app.QMessageBox, "warning", lambda _parent, _title, text: shown.append(text))
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: shown.append(text))
     factory.where.profile_file.write_bytes(b"{ not json")
     assert not app.reload_after_wizard(factory)
     assert len(shown) == 1 and "profile" in shown[0].lower(), shown
