@@ -1450,6 +1450,177 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     </message>
 </context>
 <context>
+    <name>MailboxField</name>
+    <message>
+        <source>First name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Middle name</source>
+        <translation>Weitere Vornamen</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Firma</translation>
+    </message>
+    <message>
+        <source>Job title</source>
+        <translation>Position</translation>
+    </message>
+    <message>
+        <source>Department</source>
+        <translation>Abteilung</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Email 2</source>
+        <translation>E-Mail 2</translation>
+    </message>
+    <message>
+        <source>Email 3</source>
+        <translation>E-Mail 3</translation>
+    </message>
+    <message>
+        <source>Business phone</source>
+        <translation>Telefon geschäftlich</translation>
+    </message>
+    <message>
+        <source>Home phone</source>
+        <translation>Telefon privat</translation>
+    </message>
+    <message>
+        <source>Mobile phone</source>
+        <translation>Mobiltelefon</translation>
+    </message>
+    <message>
+        <source>Business fax</source>
+        <translation>Fax geschäftlich</translation>
+    </message>
+    <message>
+        <source>Business address: street, line 1</source>
+        <translation>Geschäftsadresse: Straße, Zeile 1</translation>
+    </message>
+    <message>
+        <source>Business address: street, line 2</source>
+        <translation>Geschäftsadresse: Straße, Zeile 2</translation>
+    </message>
+    <message>
+        <source>Business address: street, lines 3 and more</source>
+        <translation>Geschäftsadresse: Straße, ab Zeile 3</translation>
+    </message>
+    <message>
+        <source>Business address: city</source>
+        <translation>Geschäftsadresse: Ort</translation>
+    </message>
+    <message>
+        <source>Business address: state/province</source>
+        <translation>Geschäftsadresse: Bundesland/Kanton</translation>
+    </message>
+    <message>
+        <source>Business address: ZIP/postal code</source>
+        <translation>Geschäftsadresse: Postleitzahl</translation>
+    </message>
+    <message>
+        <source>Business address: country/region</source>
+        <translation>Geschäftsadresse: Land/Region</translation>
+    </message>
+    <message>
+        <source>Home address: street, line 1</source>
+        <translation>Privatadresse: Straße, Zeile 1</translation>
+    </message>
+    <message>
+        <source>Home address: street, line 2</source>
+        <translation>Privatadresse: Straße, Zeile 2</translation>
+    </message>
+    <message>
+        <source>Home address: street, lines 3 and more</source>
+        <translation>Privatadresse: Straße, ab Zeile 3</translation>
+    </message>
+    <message>
+        <source>Home address: city</source>
+        <translation>Privatadresse: Ort</translation>
+    </message>
+    <message>
+        <source>Home address: state/province</source>
+        <translation>Privatadresse: Bundesland/Kanton</translation>
+    </message>
+    <message>
+        <source>Home address: ZIP/postal code</source>
+        <translation>Privatadresse: Postleitzahl</translation>
+    </message>
+    <message>
+        <source>Home address: country/region</source>
+        <translation>Privatadresse: Land/Region</translation>
+    </message>
+    <message>
+        <source>Web page</source>
+        <translation>Webseite</translation>
+    </message>
+    <message>
+        <source>Birthday</source>
+        <translation>Geburtstag</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notizen</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Betreff</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Beginn</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Ende</translation>
+    </message>
+    <message>
+        <source>All day event</source>
+        <translation>Ganztägiges Ereignis</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Body</source>
+        <translation>Text</translation>
+    </message>
+    <message>
+        <source>Organizer, required and optional attendees</source>
+        <translation>Organisator, erforderliche und optionale Teilnehmer</translation>
+    </message>
+    <message>
+        <source>Recurrence</source>
+        <translation>Serienmuster</translation>
+    </message>
+    <message>
+        <source>Due date</source>
+        <translation>Fälligkeitsdatum</translation>
+    </message>
+    <message>
+        <source>% complete</source>
+        <translation>% erledigt</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Importance</source>
+        <translation>Wichtigkeit</translation>
+    </message>
+</context>
+<context>
     <name>MailboxPage</name>
     <message>
         <source>Your primary mailbox</source>
@@ -2290,6 +2461,7 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <name>SyncFieldsDialog</name>
     <message>
         <source>Synchronization Fields</source>
+        <extracomment>Dataverse language codes (LCID) of the UI languages, for the organization&apos;s column labels</extracomment>
         <translation>Synchronisierungsfelder</translation>
     </message>
     <message>

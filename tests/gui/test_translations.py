@@ -568,7 +568,7 @@ def test_no_english_on_any_german_page_or_dialog(
     fields = options.fields_dialog
     for index in range(fields.kind_combo.count()):
         fields.kind_combo.setCurrentIndex(index)
-        look(fields, f"synchronization fields, {fields.kind()}", table_cells=False)
+        look(fields, f"synchronization fields, {fields.kind()}")
     fields.accept()
 
     next_page(qtbot, wizard)

@@ -9,14 +9,20 @@ The filters are the user's ``userquery`` rows of query type 256; the settings ar
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.app.factory import Factory
 from wizard.crm import filters as crm_filters
+from wizard.crm.client import DataverseClient
 from wizard.crm.entities import UserQuery
+from wizard.crm.metadata import Label, read_labels
+from wizard.errors import D365SyncError
 from wizard.settings.profile import SyncOptions
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_INTERVAL = 15  # minutes, when the organization states no minimum
 
@@ -31,6 +37,9 @@ class OptionsState:
     interval: int | None  # usersettings.outlooksyncinterval
     min_interval: int  # organization.minoutlooksyncinterval
     sync: SyncOptions
+    #: the organization's display names of the synced columns, by table and column, in each of its languages
+    #: (empty when the metadata could not be read: the dialog then shows our own names)
+    field_labels: dict[str, dict[str, Label]] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,7 +67,22 @@ def load_options(factory: Factory) -> OptionsState:
         interval=user.outlooksyncinterval,
         min_interval=minimum,
         sync=copy.deepcopy(factory.profile.sync),
+        field_labels=_field_labels(client),
     )
+
+
+#: the tables whose columns the Synchronization Fields dialog names
+SYNCED_TABLES = ("contact", "appointment", "task")
+
+
+def _field_labels(client: DataverseClient) -> dict[str, dict[str, Label]]:
+    labels: dict[str, dict[str, Label]] = {}
+    for table in SYNCED_TABLES:
+        try:
+            labels[table] = read_labels(client.session, table)
+        except D365SyncError as error:  # names are a nicety: the page works with our own
+            log.info("options: no column names of %s from the organization: %s", table, error)
+    return labels
 
 
 def create_default_filters(factory: Factory, names: Mapping[str, str] | None = None) -> list[UserQuery]:

@@ -293,3 +293,17 @@ def read_table(source: MetadataSource, logical_name: str) -> TableDefinition:
         display_name=table.display_name,
         attributes=attributes,
     )
+
+
+def read_labels(source: MetadataSource, logical_name: str) -> dict[str, Label]:
+    """The display names of a table's columns in every language the organization has (one request): what the
+    Synchronization Fields dialog shows for the Dynamics 365 side."""
+    document = source.get_json(
+        f"{_quoted(logical_name)}/Attributes", params={"$select": "LogicalName,DisplayName"}
+    )
+    labels: dict[str, Label] = {}
+    for row in _rows(document, f"the columns of {logical_name}"):
+        name, label = row.get("LogicalName"), Label.parse(row.get("DisplayName"))
+        if isinstance(name, str) and label.texts:
+            labels[name] = label
+    return labels

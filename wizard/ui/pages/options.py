@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
@@ -32,12 +33,15 @@ from PySide6.QtWidgets import (
 from wizard.app.options import OptionsChoice, OptionsState
 from wizard.crm.entities import UserQuery
 from wizard.crm.filters import DEFAULT_OUTLOOK_FILTERS
+from wizard.crm.metadata import Label
 from wizard.settings.enums import RECORD_KINDS, ConflictPolicy, Kind
 from wizard.settings.profile import SyncOptions
 from wizard.sync.mapping import directions, field_specs
 from wizard.sync.model import Direction
 from wizard.ui.controller import OP_DEFAULT_FILTERS, OP_OPTIONS_LOAD, WizardController
+from wizard.ui.i18n import current_language
 from wizard.ui.pages.base import BasePage
+from wizard.ui.status.field_names import field_title
 from wizard.ui.widgets import MessageBanner, MinimumSpinBox, fit_to_screen, tree_items
 
 # usersettings.incomingemailfilteringmethod, in the original's wording (reference B.4)
@@ -77,8 +81,65 @@ DIRECTION_LABELS = {
 }
 
 
+# the mailbox side's fields by the engine's item attribute (wizard.sync.mapping.specs), as Outlook names them
+MAILBOX_FIELD_NAMES: dict[str, object] = {
+    "given_name": QT_TRANSLATE_NOOP("MailboxField", "First name"),
+    "display_name (middle part)": QT_TRANSLATE_NOOP("MailboxField", "Middle name"),
+    "surname": QT_TRANSLATE_NOOP("MailboxField", "Last name"),
+    "company": QT_TRANSLATE_NOOP("MailboxField", "Company"),
+    "job_title": QT_TRANSLATE_NOOP("MailboxField", "Job title"),
+    "department": QT_TRANSLATE_NOOP("MailboxField", "Department"),
+    "emails[0]": QT_TRANSLATE_NOOP("MailboxField", "Email"),
+    "emails[1]": QT_TRANSLATE_NOOP("MailboxField", "Email 2"),
+    "emails[2]": QT_TRANSLATE_NOOP("MailboxField", "Email 3"),
+    "phones['business']": QT_TRANSLATE_NOOP("MailboxField", "Business phone"),
+    "phones['home']": QT_TRANSLATE_NOOP("MailboxField", "Home phone"),
+    "phones['mobile']": QT_TRANSLATE_NOOP("MailboxField", "Mobile phone"),
+    "phones['fax']": QT_TRANSLATE_NOOP("MailboxField", "Business fax"),
+    "business_address.street (line 1)": QT_TRANSLATE_NOOP("MailboxField", "Business address: street, line 1"),
+    "business_address.street (line 2)": QT_TRANSLATE_NOOP("MailboxField", "Business address: street, line 2"),
+    "business_address.street (line 3+)": QT_TRANSLATE_NOOP(
+        "MailboxField", "Business address: street, lines 3 and more"
+    ),
+    "business_address.city": QT_TRANSLATE_NOOP("MailboxField", "Business address: city"),
+    "business_address.state": QT_TRANSLATE_NOOP("MailboxField", "Business address: state/province"),
+    "business_address.postal_code": QT_TRANSLATE_NOOP("MailboxField", "Business address: ZIP/postal code"),
+    "business_address.country": QT_TRANSLATE_NOOP("MailboxField", "Business address: country/region"),
+    "home_address.street (line 1)": QT_TRANSLATE_NOOP("MailboxField", "Home address: street, line 1"),
+    "home_address.street (line 2)": QT_TRANSLATE_NOOP("MailboxField", "Home address: street, line 2"),
+    "home_address.street (line 3+)": QT_TRANSLATE_NOOP(
+        "MailboxField", "Home address: street, lines 3 and more"
+    ),
+    "home_address.city": QT_TRANSLATE_NOOP("MailboxField", "Home address: city"),
+    "home_address.state": QT_TRANSLATE_NOOP("MailboxField", "Home address: state/province"),
+    "home_address.postal_code": QT_TRANSLATE_NOOP("MailboxField", "Home address: ZIP/postal code"),
+    "home_address.country": QT_TRANSLATE_NOOP("MailboxField", "Home address: country/region"),
+    "web_page": QT_TRANSLATE_NOOP("MailboxField", "Web page"),
+    "birthday": QT_TRANSLATE_NOOP("MailboxField", "Birthday"),
+    "notes": QT_TRANSLATE_NOOP("MailboxField", "Notes"),
+    "subject": QT_TRANSLATE_NOOP("MailboxField", "Subject"),
+    "start": QT_TRANSLATE_NOOP("MailboxField", "Start"),
+    "end": QT_TRANSLATE_NOOP("MailboxField", "End"),
+    "is_all_day": QT_TRANSLATE_NOOP("MailboxField", "All day event"),
+    "location": QT_TRANSLATE_NOOP("MailboxField", "Location"),
+    "body": QT_TRANSLATE_NOOP("MailboxField", "Body"),
+    "organizer, required_attendees, optional_attendees": QT_TRANSLATE_NOOP(
+        "MailboxField", "Organizer, required and optional attendees"
+    ),
+    "recurrence": QT_TRANSLATE_NOOP("MailboxField", "Recurrence"),
+    "due": QT_TRANSLATE_NOOP("MailboxField", "Due date"),
+    "percent_complete": QT_TRANSLATE_NOOP("MailboxField", "% complete"),
+    "status": QT_TRANSLATE_NOOP("MailboxField", "Status"),
+    "importance": QT_TRANSLATE_NOOP("MailboxField", "Importance"),
+}
+
+
 def _mailbox_label(attribute: str) -> str:
-    """``given_name`` -> "Given name", ``emails[1]`` -> "Emails 2": the mailbox item attribute, readable."""
+    """The mailbox field in the user's language ("emails[1]" -> "Email 2" / "E-Mail 2"); an attribute the table
+    does not know, readable: ``given_name`` -> "Given name", ``emails[1]`` -> "Emails 2"."""
+    known = MAILBOX_FIELD_NAMES.get(attribute)
+    if known is not None:
+        return QCoreApplication.translate("MailboxField", str(known))
     text = re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", attribute)
     text = re.sub(r"\[['\"]([^'\"]+)['\"]\]", r" \1", text).replace("_", " ").replace(".", ": ").strip()
     return text[:1].upper() + text[1:]
@@ -101,13 +162,32 @@ def _filter_name(name: str) -> str:
     return _tr(name) if name in {str(n) for n in DEFAULT_FILTER_NAMES} else name
 
 
+#: Dataverse language codes (LCID) of the UI languages, for the organization's column labels
+LANGUAGE_CODES = {"en": 1033, "de": 1031}
+
+
+def _crm_column(attribute: str) -> str:
+    """``_parentcustomerid_value`` -> ``parentcustomerid``: the column whose label names a lookup."""
+    match = re.fullmatch(r"_(\w+)_value", attribute)
+    return match.group(1) if match else attribute
+
+
 class SyncFieldsDialog(QDialog):
-    """Synchronization Fields: per record type, each field's direction; admin-locked fields are read-only."""
+    """Synchronization Fields: per record type, each field's direction; admin-locked fields are read-only.
+    The Dynamics 365 side is named as the organization names its columns in the user's language (``crm_labels``
+    from its metadata: table -> column -> label), else by our own translation; the mailbox side by ours."""
 
     def __init__(
-        self, overrides: dict[str, dict[str, int]], *, all_addresses: bool, parent: QWidget | None = None
+        self,
+        overrides: dict[str, dict[str, int]],
+        *,
+        all_addresses: bool,
+        crm_labels: Mapping[str, Mapping[str, Label]] | None = None,
+        parent: QWidget | None = None,
     ):
         super().__init__(parent)
+        self.crm_labels = crm_labels or {}
+        self.language_code = LANGUAGE_CODES.get(current_language(), 1033)
         self.setWindowTitle(self.tr("Synchronization Fields"))
         self.overrides = copy.deepcopy(overrides)
         self.all_addresses = all_addresses
@@ -165,9 +245,13 @@ class SyncFieldsDialog(QDialog):
         specs = field_specs(kind, all_addresses=self.all_addresses)  # type: ignore[arg-type]
         effective = directions(kind, self.overrides.get(kind), all_addresses=self.all_addresses)  # type: ignore[arg-type]
         self.table.setRowCount(len(specs))
+        columns = self.crm_labels.get(KIND_TABLES[Kind(kind)], {})
         for row, spec in enumerate(specs):
             full = spec.label or spec.name
-            label = _short_label(full)  # the long form in the tooltip
+            label = field_title(_short_label(full))  # the long form in the tooltip
+            known = columns.get(_crm_column(spec.crm[0])) if len(spec.crm) == 1 else None
+            if known is not None:
+                label = known.text(self.language_code, label)
             if spec.locked:
                 label = self.tr("{0} (locked)").format(label)
             name_item = QTableWidgetItem(label)
@@ -481,7 +565,10 @@ class OptionsPage(BasePage):
 
     def edit_fields(self) -> None:
         dialog = SyncFieldsDialog(
-            self.sync.field_directions, all_addresses=self.sync.sync_all_addresses, parent=self
+            self.sync.field_directions,
+            all_addresses=self.sync.sync_all_addresses,
+            crm_labels=self.state.field_labels if self.state is not None else None,
+            parent=self,
         )
         self.fields_dialog = dialog
         dialog.accepted.connect(lambda: setattr(self.sync, "field_directions", dialog.overrides))
