@@ -26,6 +26,7 @@ import requests.auth
 from requests_ntlm import HttpNtlmAuth
 from spnego.exceptions import SpnegoError
 
+from wizard.crm.authority_cache import AuthorityCache
 from wizard.errors import ConfigurationError, D365SyncError, SecretStoreError, Severity
 from wizard.odata.session import TokenProvider
 
@@ -360,7 +361,8 @@ class SignIn:
     ``authority`` "" means the commercial cloud's ``organizations`` authority. ``validate_authority`` None
     validates only Microsoft's own login hosts: validating any other (AD FS, the sandbox) would make MSAL ask
     login.microsoftonline.com about it. The application is built on first use, because building it already
-    contacts the authority.
+    contacts the authority, unless ``http_cache`` (:class:`AuthorityCache`) still holds the answers of an
+    earlier run: then a run with a cached token makes no request to the authority at all.
     """
 
     def __init__(
@@ -372,6 +374,7 @@ class SignIn:
         verify: str | bool = True,
         validate_authority: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        http_cache: AuthorityCache | None = None,
     ) -> None:
         self.authority = (authority or authority_url("commercial")).rstrip("/")
         self.client_id = client_id
@@ -380,6 +383,7 @@ class SignIn:
             validate_authority = is_microsoft_authority(self.authority)
         self.validate_authority = validate_authority
         self._session = PinnedSession(verify, timeout)
+        self.http_cache = http_cache
         self._app: msal.PublicClientApplication | None = None
         self._app_lock = threading.Lock()
 
@@ -398,8 +402,13 @@ class SignIn:
                         instance_discovery=None if self.validate_authority else False,
                         token_cache=self.cache,
                         http_client=self._session,
+                        http_cache=self.http_cache,
                     ),
                 )
+                if (
+                    self.http_cache is not None
+                ):  # the discovery answers the building fetched, for the next run
+                    self.http_cache.save()
             return self._app
 
     def _call(self, action: str, work: Callable[[], Any]) -> Any:
