@@ -68,3 +68,22 @@ def test_a_run_with_a_cached_token_makes_no_request_to_the_authority(
     assert again.provider(ORG, ANNA).token()
     assert authority.server.request_log != []
     assert json.loads(cache_file.read_text(encoding="utf-8"))["entries"]  # and the file is good again
+
+
+def test_a_no_change_sync_in_a_new_process_asks_the_authority_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The issue's no-change bound for the authority: a run of ``sync --once`` (a fresh Factory: token cache
+    and authority cache read from disk, as a new process reads them) makes no request to it."""
+    from tests.integration.test_engine import KINDS, _configure, _ok
+    from wizard.app.factory import Factory
+    from wizard.sandbox import Sandbox
+
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), demo_data=False, onprem=False) as box:
+        setup = _configure(box)
+        setup.store.close()
+        _ok(setup.run())  # the initial sync
+        box.authority.server.reset_counts()
+        with Factory(setup.factory.where).engine() as engine:
+            _ok(engine.run_once(KINDS))
+        assert box.authority.server.request_log == []
