@@ -132,6 +132,14 @@ def run_peer(n: int, python: str) -> dict[str, Any]:
                 'username = "bench"\npassword = "x"\n',
                 encoding="utf-8",
             )
+            discover = subprocess.run(  # vdirsyncer's set-up step (not measured)
+                [python, "-c", PEER_CHILD, str(root / "discover.json"), "-c", str(config), "discover"],
+                capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            if discover.returncode != 0:
+                raise SystemExit(
+                    f"vdirsyncer discover exited with {discover.returncode}:\n{discover.stderr[-3000:]}"
+                )
             before = log_path.read_bytes().count(b" request for ")
             figures_file = root / "figures.json"
             started = time.perf_counter()
@@ -143,7 +151,8 @@ def run_peer(n: int, python: str) -> dict[str, Any]:
             if proc.returncode != 0 or not figures_file.exists():
                 raise SystemExit(f"vdirsyncer sync exited with {proc.returncode}:\n{proc.stderr[-3000:]}")
             figures = json.loads(figures_file.read_text(encoding="utf-8"))
-            stored = len(list((root / "collections").rglob("*.vcf")))
+            book = root / "collections" / "collection-root" / "bench" / "contacts"
+            stored = len(list(book.glob("*.vcf")))  # (Radicale's caches hold copies in hidden folders)
             if stored != n:
                 raise SystemExit(f"vdirsyncer stored {stored} of {n} contacts in Radicale")
             time.sleep(0.2)  # the last log line
