@@ -98,7 +98,7 @@ class AuthorityCache(dict[str, Any]):
         _sequence, timestamps = index
         entries = []
         for key, (expires_at, created_at) in sorted(timestamps.items()):
-            value: Any = self[key] if key in self else None
+            value: Any = self.get(key)
             if value is None or not _kept(key, value):
                 continue
             entries.append(
