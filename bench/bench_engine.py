@@ -4,6 +4,8 @@
     python -m bench.bench_engine --full             # the issue's sizes: 10,000 / 5,000 / 5,000 / 20,000
     python -m bench.bench_engine --contacts 4000 --emails 0
     python -m bench.bench_engine --full --write     # also update the "Engine" section of docs/PERFORMANCE.md
+    python -m bench.bench_engine --contacts 10000 --appointments 0 --tasks 0 --emails 0 --latency-ms 50
+    python -m bench.bench_engine --curve 1000,10000,40000   # peak RSS by size, contacts only
 
 Measures an initial sync (every CRM row created in the mailbox, every received email tracked in Dynamics 365),
 the run right after it, and a run with no changes: requests per side against the lower bound (reads in pages
@@ -13,7 +15,10 @@ memory and CPU time per item.
 The stand-ins run in this process (they count the requests); each run of the engine is ``d365sync sync --once``
 in a process of its own (bench/engine_child.py), as the status window runs it. That process reports its own
 peak resident set size and CPU time: the engine's figures, interpreter and libraries included, stand-ins not.
-The bound the issue sets: peak memory under 300 MB at the issue's sizes (the script exits 1 above it).
+The bound the issue sets: peak memory under 300 MB at the issue's sizes (the script exits 1 above it); and a
+run with nothing to do makes no request to the sign-in authority (exit 1 otherwise). ``--latency-ms`` makes
+every stand-in wait before each answer during the measured runs (its own section, "Engine at N ms
+latency"); the most requests in flight at once are counted per stand-in.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -261,8 +267,13 @@ def run(
     appointments: int | None = None,
     tasks: int | None = None,
     emails: int = 0,
+    *,
+    latency_ms: float = 0,
 ) -> dict[str, Any]:
-    """Seed, then three runs (initial, the one right after, no changes); the figures of each."""
+    """Seed, then three runs (initial, the one right after, no changes); the figures of each.
+
+    ``latency_ms``: every stand-in waits this long before each answer during the three runs (not while
+    seeding), as ``d365sync sandbox --latency-ms`` does: a network's round trip."""
     sizes = Sizes(
         contacts,
         contacts // 2 if appointments is None else appointments,
@@ -283,13 +294,65 @@ def run(
         # throw-away profile, never the user's keyring.
         os.environ["D365SYNC_ALLOW_INSECURE_KEYRING"] = "plaintext-on-disk"  # that keyring is in clear
         keyring.set_keyring(TestKeyring())
-        return _run(sizes)
+        return _run(sizes, latency_ms)
     finally:
         keyring.set_keyring(saved_keyring)
         restore_environ(saved)
 
 
-def _run(sizes: Sizes) -> dict[str, Any]:
+class InFlight:
+    """The most requests the stand-ins (threads of this process) were answering at once, per server."""
+
+    def __init__(self, names: dict[int, str]) -> None:
+        self.names = names  # id(server) -> the service's name
+        self._lock = threading.Lock()
+        self.now: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.most.clear()
+
+    def __enter__(self) -> InFlight:
+        from wizard.sandbox._http import SandboxHandler
+
+        handle = SandboxHandler._handle
+        watch = self
+
+        def counted(handler: Any, method: str) -> None:
+            name = watch.names.get(id(handler.server), "other")
+            with watch._lock:
+                watch.now[name] += 1
+                watch.most[name] = max(watch.most[name], watch.now[name])
+            try:
+                handle(handler, method)
+            finally:
+                with watch._lock:
+                    watch.now[name] -= 1
+
+        self._restore = handle
+        SandboxHandler._handle = counted  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from wizard.sandbox._http import SandboxHandler
+
+        SandboxHandler._handle = self._restore  # type: ignore[method-assign]
+
+
+def _services(box: Any) -> dict[str, Any]:
+    """The running stand-ins by name (every Dataverse environment counts as "dataverse")."""
+    named = [
+        ("authority", box.authority),
+        ("discovery", box.discovery),
+        ("ews", box.ews),
+        ("graph", box.graph),
+    ]
+    named += [("dataverse", e) for e in [*box.environments, box.onprem]]
+    return {f"{name}:{id(s)}": s for name, s in named if s is not None}
+
+
+def _run(sizes: Sizes, latency_ms: float = 0) -> dict[str, Any]:
     kinds = [*RECORD_KINDS, *(["email"] if sizes.emails else [])]
     with tempfile.TemporaryDirectory() as home:
         os.environ["D365SYNC_HOME"] = home  # a throw-away profile: never the user's
@@ -302,18 +365,25 @@ def _run(sizes: Sizes) -> dict[str, Any]:
             _seed_crm(client, user_id, sizes)
             _seed_mail(box, box.port_info()["users"][0]["primary_email"], sizes.emails)
             seed_seconds = time.perf_counter() - seeded
-            env, ews = box.environments[0].server, box.ews
+            env, ews, authority = box.environments[0].server, box.ews, box.authority.server
             out: dict[str, Any] = {
                 "sizes": sizes.__dict__,
                 "items": sizes.items,
                 "seed_seconds": seed_seconds,
                 "baseline": _baseline(home),
+                "latency_ms": latency_ms,
             }
+            services = _services(box)
+            for service in services.values():
+                service.server.latency = latency_ms / 1000
+            names = {id(s.server): key.split(":", 1)[0] for key, s in services.items()}
             for label in ("initial", "settle", "nochange"):
                 env.reset_counts()
                 ews.server.reset_counts()
+                authority.reset_counts()
                 operations = _ews_operations(ews)
-                figures = _engine_run(home, kinds)
+                with InFlight(names) as in_flight:
+                    figures = _engine_run(home, kinds)
                 del ews.operations.handle
                 summary = figures.pop("summary")
                 if summary["status"] != "ok":
@@ -333,6 +403,8 @@ def _run(sizes: Sizes) -> dict[str, Any]:
                     "crm_batches": sum(1 for _, path in env.request_log if path.endswith("$batch")),
                     "ews_requests": ews.server.request_count,
                     "ews_operations": dict(operations),
+                    "authority_requests": authority.request_count,
+                    "most_in_flight": dict(in_flight.most),
                     "created_in_mailbox": sum(v[0] for v in by_kind.values()),
                     "created_in_crm": sum(v[1] for v in by_kind.values()),
                     "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
@@ -402,6 +474,13 @@ def render(r: dict[str, Any]) -> str:
             "1 change read per kind + the per-run reads above",
         ],
         ["no-change run: EWS requests", again["ews_requests"], folders, _ops(again["ews_operations"])],
+        [
+            "no-change run: sign-in authority",
+            again["authority_requests"],
+            0,
+            "asserted: a run with a cached token asks the authority nothing (its discovery answers are kept "
+            f"across runs); initial sync {first['authority_requests']}",
+        ],
     ]
     table = markdown_table(["what", "requests", "lower bound", "notes"], rows)
     command = (
@@ -410,6 +489,9 @@ def render(r: dict[str, Any]) -> str:
         else f"--contacts {sizes.contacts} --appointments {sizes.appointments} --tasks {sizes.tasks} "
         f"--emails {sizes.emails}"
     )
+    if r.get("latency_ms"):
+        command += f" --latency-ms {r['latency_ms']:g}"
+    in_flight = ", ".join(f"{name} {n}" for name, n in sorted(first["most_in_flight"].items()))
     load = first.get("loadavg")
     load_note = (
         f" Load average when the initial sync ended: {load:.1f} on {os.cpu_count() or 0} cores (other "
@@ -417,8 +499,9 @@ def render(r: dict[str, Any]) -> str:
         if load is not None and load > (os.cpu_count() or 1)
         else ""
     )
+    title = f"Engine at {r['latency_ms']:g} ms latency" if r.get("latency_ms") else "Engine"
     return (
-        "## Engine\n\n"
+        f"## {title}\n\n"
         f"Measured {today()} on {machine_description()} with `python -m bench.bench_engine {command}`: "
         f"{sizes.contacts:,} contacts, {sizes.appointments:,} appointments, {sizes.tasks:,} tasks in "
         f"Dynamics 365 and {sizes.emails:,} received emails to track (every one: incoming-email filtering "
@@ -435,6 +518,8 @@ def render(r: dict[str, Any]) -> str:
         f"nothing done: {_mb(r['baseline']['maxrss_mib'])}.\n"
         f"- The run right after it: {settle['seconds']:.1f} s; a run with no changes: "
         f"{again['seconds']:.2f} s.{load_note}\n"
+        f"- Stand-in latency: {r.get('latency_ms', 0):g} ms before each answer. Most requests in flight at once "
+        f"during the initial sync, per service: {in_flight or 'none'}.\n"
         "- Lower bounds: reads in pages of 5,000 rows, Dataverse writes in `$batch` of 1,000, EWS writes of "
         "100 items a request. Record kinds read the table's change token, the scope's ids and the rows "
         "(the rows by id instead when the scope is small next to the table). Creates in the mailbox are not "
@@ -460,6 +545,52 @@ def render(r: dict[str, Any]) -> str:
     )
 
 
+def curve(sizes: Sequence[int], latency_ms: float = 0) -> list[dict[str, Any]]:
+    """Contacts only, for each N: the initial sync's and the no-change run's peak RSS and wall time."""
+    points = []
+    for n in sizes:
+        r = run(n, 0, 0, 0, latency_ms=latency_ms)
+        points.append({"contacts": n, **{label: r[label] for label in ("initial", "nochange")}})
+    return points
+
+
+def render_curve(points: Sequence[dict[str, Any]]) -> str:
+    rows = [
+        [
+            f"{p['contacts']:,}",
+            _mb(p["initial"]["maxrss_mib"]),
+            f"{p['initial']['seconds']:.1f}",
+            f"{p['initial']['cpu_ms_per_item']:.2f}",
+            _mb(p["nochange"]["maxrss_mib"]),
+            f"{p['nochange']['seconds']:.2f}",
+            f"{p['nochange']['crm_requests']} / {p['nochange']['ews_requests']} / "
+            f"{p['nochange']['authority_requests']}",
+        ]
+        for p in points
+    ]
+    table = markdown_table(
+        [
+            "contacts",
+            "initial: peak RSS",
+            "initial s",
+            "CPU ms/item",
+            "no-change: peak RSS",
+            "no-change s",
+            "no-change requests (Dataverse / EWS / authority)",
+        ],
+        rows,
+    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    sizes = ",".join(str(p["contacts"]) for p in points)
+    return (
+        "## Engine memory curve\n\n"
+        f"Measured {today()} on {machine_description()} (load average {load:.1f} at the end) with "
+        f"`python -m bench.bench_engine --curve {sizes}`: contacts only, each size in a fresh sandbox; peak "
+        "RSS is the engine process's `VmHWM`.\n\n"
+        f"{table}\n"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
@@ -468,7 +599,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--emails", type=int, default=None, help="default: as many as contacts")
     parser.add_argument("--full", action="store_true", help="the issue's sizes: " + str(FULL))
     parser.add_argument("--write", action="store_true", help="update docs/PERFORMANCE.md")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="the stand-ins wait this long before each answer"
+    )
+    parser.add_argument(
+        "--curve",
+        help="comma-separated contact counts (e.g. 1000,10000,40000): a peak-RSS curve, contacts only",
+    )
     args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be 0 or more")
+    if args.curve:
+        try:
+            counts = [int(n) for n in args.curve.split(",")]
+        except ValueError:
+            parser.error(f"--curve takes whole numbers separated by commas, not {args.curve!r}")
+        points = curve(counts, args.latency_ms)
+        text = render_curve(points)
+        print(text)
+        if args.write:
+            update_section(PERFORMANCE_MD, "Engine memory curve", text)
+        return 1 if any(p["nochange"]["authority_requests"] for p in points) else 0
     if args.full:
         sizes = dict(FULL)
     else:
@@ -483,11 +634,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes["appointments"],
         sizes["tasks"],
         sizes["emails"],
+        latency_ms=args.latency_ms,
     )
     text = render(result)
     print(text)
     if args.write:
-        update_section(PERFORMANCE_MD, "Engine", text)
+        update_section(PERFORMANCE_MD, text.splitlines()[0].removeprefix("## "), text)
+    if result["nochange"]["authority_requests"]:
+        print("a run with nothing to do asked the sign-in authority", file=sys.stderr)
+        return 1
     peak = max(result[label]["maxrss_mib"] for label in ("initial", "settle", "nochange"))
     if peak * 1.048576 >= MEMORY_BOUND_MB:
         print(

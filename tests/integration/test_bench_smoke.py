@@ -93,6 +93,8 @@ def test_engine_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     # the runs after: one listing per folder (3 record folders, Inbox, Sent Items), nothing read back
     assert settle["ews_operations"] == again["ews_operations"] == {"ConvertId": 1, "SyncFolderItems": 5}
     assert settle["crm_requests"] == again["crm_requests"]
+    assert again["authority_requests"] == 0  # the token and the authority's discovery answers are cached
+    assert first["most_in_flight"]["ews"] >= 1 and first["most_in_flight"]["dataverse"] >= 1
     sizes = be.Sizes(**r["sizes"])
     assert be.crm_read_bound(sizes) == 9 and be.crm_write_bound(sizes) == 1
     text = be.render(r)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wizard.crm.auth import DEFAULT_CLIENT_ID, SignIn, ntlm_auth
+from wizard.crm.authority_cache import AuthorityCache
 from wizard.crm.client import DataverseClient, service_root
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.mailbox.base import MailboxStore
@@ -55,6 +56,7 @@ class Factory:
         self._where = where.for_org(None)
         self._profile: Profile | None = None
         self._token_cache: Any = None
+        self._authority_cache: AuthorityCache | None = None
         self._legacy_checked = False
 
     @property
@@ -149,12 +151,19 @@ class Factory:
             self._token_cache = load_token_cache(self.where, profile_id=self.profile.instance_id)
         return self._token_cache
 
+    def authority_cache(self) -> AuthorityCache:
+        """The sign-in authorities' discovery documents, kept across runs (no request with a cached token)."""
+        if self._authority_cache is None:
+            self._authority_cache = AuthorityCache(self.where.cache_dir / "msal_authority_cache.json")
+        return self._authority_cache
+
     def sign_in(self, org: OrgProfile) -> SignIn:
         return SignIn(
             org.authority,
             client_id=org.client_id or DEFAULT_CLIENT_ID,
             cache=self.token_cache(),
             verify=verify_for(org.ca_file),
+            http_cache=self.authority_cache(),
         )
 
     # -- Dataverse -----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def cmd_sandbox(factory: Factory, args: argparse.Namespace) -> int:
     from wizard.sandbox import Sandbox
 
     data_dir = Path(args.data_dir).resolve() if args.data_dir else None
-    with Sandbox(data_dir, seed=args.seed, demo_data=not args.empty) as sandbox:
+    with Sandbox(data_dir, seed=args.seed, demo_data=not args.empty, latency_ms=args.latency_ms) as sandbox:
         info = sandbox.port_info()
         if args.port_file:
             target = Path(args.port_file)
@@ -168,6 +168,17 @@ def _demo_sync(demo: Factory) -> int:
     return EXIT_OK if summary.status == RunStatus.OK else EXIT_FAILURE
 
 
+def _latency_ms(text: str) -> int:
+    """``--latency-ms``: a whole number of milliseconds, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of milliseconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def register(sub: Any, command: Command) -> None:
     """The ``demo`` and ``sandbox`` commands."""
     demo = command(
@@ -182,3 +193,10 @@ def register(sub: Any, command: Command) -> None:
     sandbox.add_argument("--seed", type=int, default=0, help="demo data seed")
     sandbox.add_argument("--empty", action="store_true", help="no demo records (users and mailboxes only)")
     sandbox.add_argument("--json", action="store_true", help="print the port information as JSON")
+    sandbox.add_argument(
+        "--latency-ms",
+        type=_latency_ms,
+        default=0,
+        metavar="N",
+        help="every stand-in waits N ms before each answer (a network's round trip; default 0)",
+    )

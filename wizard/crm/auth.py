@@ -12,22 +12,25 @@ keeps an explicit CA file for every request MSAL makes, without touching the pro
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msal
 import requests
 import requests.auth
-from requests_ntlm import HttpNtlmAuth
-from spnego.exceptions import SpnegoError
 
+from wizard.crm.authority_cache import AuthorityCache
 from wizard.errors import ConfigurationError, D365SyncError, SecretStoreError, Severity
 from wizard.odata.session import TokenProvider
+
+if TYPE_CHECKING:
+    from requests_ntlm import HttpNtlmAuth
 
 # Microsoft's sample public client (protocols.md 1.10); configurable per organization.
 DEFAULT_CLIENT_ID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
@@ -360,7 +363,8 @@ class SignIn:
     ``authority`` "" means the commercial cloud's ``organizations`` authority. ``validate_authority`` None
     validates only Microsoft's own login hosts: validating any other (AD FS, the sandbox) would make MSAL ask
     login.microsoftonline.com about it. The application is built on first use, because building it already
-    contacts the authority.
+    contacts the authority, unless ``http_cache`` (:class:`AuthorityCache`) still holds the answers of an
+    earlier run: then a run with a cached token makes no request to the authority at all.
     """
 
     def __init__(
@@ -372,6 +376,7 @@ class SignIn:
         verify: str | bool = True,
         validate_authority: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        http_cache: AuthorityCache | None = None,
     ) -> None:
         self.authority = (authority or authority_url("commercial")).rstrip("/")
         self.client_id = client_id
@@ -380,6 +385,7 @@ class SignIn:
             validate_authority = is_microsoft_authority(self.authority)
         self.validate_authority = validate_authority
         self._session = PinnedSession(verify, timeout)
+        self.http_cache = http_cache
         self._app: msal.PublicClientApplication | None = None
         self._app_lock = threading.Lock()
 
@@ -398,8 +404,13 @@ class SignIn:
                         instance_discovery=None if self.validate_authority else False,
                         token_cache=self.cache,
                         http_client=self._session,
+                        http_cache=self.http_cache,
                     ),
                 )
+                if (
+                    self.http_cache is not None
+                ):  # the discovery answers the building fetched, for the next run
+                    self.http_cache.save()
             return self._app
 
     def _call(self, action: str, work: Callable[[], Any]) -> Any:
@@ -542,32 +553,48 @@ def ntlm_auth(username: str, password: str) -> requests.auth.AuthBase:
             raise ConfigurationError(
                 "malformed DOMAIN\\user name", user_text="Enter the user name as DOMAIN\\user or user@domain."
             )
-    auth: requests.auth.AuthBase = _WindowsAuth(name, password)
+    auth: requests.auth.AuthBase = _windows_auth()(name, password)
     return auth
 
 
-class _WindowsAuth(HttpNtlmAuth):
+@functools.cache
+def _windows_auth() -> type[HttpNtlmAuth]:
     """requests_ntlm's handshake, whose refusal is a sign-in error. IIS answers wrong Windows credentials with
-    an HTML 401 page, which the OData layer would otherwise report as "not a Dynamics 365 service"."""
+    an HTML 401 page, which the OData layer would otherwise report as "not a Dynamics 365 service".
 
-    def retry_using_http_NTLM_auth(
-        self, auth_header_field: str, auth_header: str, response: requests.Response, auth_type: str, args: Any
-    ) -> requests.Response:
-        host = urlsplit(response.url).netloc or "The server"
-        user_text = (
-            f"{host} did not accept the user name and password (Windows sign-in). Check both; enter the user "
-            "name as DOMAIN\\user or user@domain."
-        )
-        try:
-            answer = super().retry_using_http_NTLM_auth(
-                auth_header_field, auth_header, response, auth_type, args
+    Built on first use: requests_ntlm and pyspnego (with cryptography) cost a noticeable part of the start
+    of every command, and only an on-premises organization signs in with NTLM."""
+    from requests_ntlm import HttpNtlmAuth
+    from spnego.exceptions import SpnegoError
+
+    class WindowsAuth(HttpNtlmAuth):
+        def retry_using_http_NTLM_auth(
+            self,
+            auth_header_field: str,
+            auth_header: str,
+            response: requests.Response,
+            auth_type: str,
+            args: Any,
+        ) -> requests.Response:
+            host = urlsplit(response.url).netloc or "The server"
+            user_text = (
+                f"{host} did not accept the user name and password (Windows sign-in). Check both; enter the user "
+                "name as DOMAIN\\user or user@domain."
             )
-        except (PermissionError, SpnegoError) as exc:  # no usable CHALLENGE in the server's answer
-            raise AuthenticationError(
-                f"Windows sign-in to {host} failed ({type(exc).__name__})",
-                user_text=f"{host} asked for Windows sign-in but did not go on with it. Check the address.",
-            ) from None
-        if answer is not response and answer.status_code == 401:
-            answer.close()
-            raise AuthenticationError(f"Windows sign-in to {host} refused (HTTP 401)", user_text=user_text)
-        return answer
+            try:
+                answer = super().retry_using_http_NTLM_auth(
+                    auth_header_field, auth_header, response, auth_type, args
+                )
+            except (PermissionError, SpnegoError) as exc:  # no usable CHALLENGE in the server's answer
+                raise AuthenticationError(
+                    f"Windows sign-in to {host} failed ({type(exc).__name__})",
+                    user_text=f"{host} asked for Windows sign-in but did not go on with it. Check the address.",
+                ) from None
+            if answer is not response and answer.status_code == 401:
+                answer.close()
+                raise AuthenticationError(
+                    f"Windows sign-in to {host} refused (HTTP 401)", user_text=user_text
+                )
+            return answer
+
+    return WindowsAuth

@@ -47,7 +47,11 @@ class Sandbox:
         graph: bool = True,
         token_lifetime: int = 3600,
         onprem: bool = True,
+        latency_ms: float = 0,
     ) -> None:
+        """``latency_ms``: every stand-in waits this long before each answer (a network's round trip)."""
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must not be negative, got {latency_ms}")
         self._own_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="d365sync-sandbox-")) if data_dir is None else data_dir
         self.directory = directory or demo_directory()
@@ -57,6 +61,7 @@ class Sandbox:
         self.with_graph = graph
         self.with_onprem = onprem
         self.token_lifetime = token_lifetime
+        self.latency_ms = latency_ms
         self.signer = TokenSigner()
         self.faults = FaultPlan(seed=seed)
         self.tls: SandboxTLS | None = None
@@ -111,7 +116,14 @@ class Sandbox:
         except BaseException:
             self.stop()
             raise
+        for service in self._services():
+            service.server.latency = self.latency_ms / 1000
         return self
+
+    def _services(self) -> list[Any]:
+        """Every stand-in that is running."""
+        services = [self.graph, self.ews, self.discovery, self.onprem, *self.environments, self.authority]
+        return [s for s in services if s is not None]
 
     def _environment(self, org: DirectoryOrg, auth: str = "oauth") -> Any:
         """One Dataverse environment of this sandbox, started (its data under the org's unique name)."""
@@ -131,10 +143,8 @@ class Sandbox:
         ).start()
 
     def stop(self) -> None:
-        services = [self.graph, self.ews, self.discovery, self.onprem, *self.environments, self.authority]
-        for service in services:
-            if service is not None:
-                service.stop()
+        for service in self._services():
+            service.stop()
         self.environments = []
         self.ews = self.graph = self.discovery = self.authority = self.onprem = None
         if self._own_dir:

@@ -4,6 +4,8 @@ Each stand-in subclasses :class:`SandboxHandler` and implements ``route()``; the
 an ephemeral port, runs in a daemon thread and speaks HTTP/1.1 with keep-alive. :class:`FaultPlan` makes
 requests slow, throttled (429 + Retry-After, or whatever the stand-in's protocol uses), failing (5xx) or
 dropped (the connection is closed without an answer), for the next N requests or a fraction of them.
+:attr:`SandboxServer.latency` is a fixed wait before every answer (``d365sync sandbox --latency-ms``): a
+network's round trip, which this kernel cannot add (no netem), and which ``FaultPlan.clear()`` leaves alone.
 
 One handler object serves one TCP connection (keep-alive), so it also holds that connection's NTLM state
 (:attr:`SandboxHandler.ntlm`): IIS signs in connections, not requests (:mod:`wizard.sandbox.ntlm`).
@@ -139,6 +141,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         self.server.count_request(method, self.path)
         body = self.read_body()
+        if self.server.latency > 0:
+            time.sleep(self.server.latency)
         for fault in self.server.faults.pick(self.path):
             if fault.kind == "latency":
                 time.sleep(fault.seconds)
@@ -238,6 +242,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults or FaultPlan()
         self.request_log: list[tuple[str, str]] = []
         self.ntlm_sign_ins = 0  # completed NTLM handshakes (one per connection that signed in)
+        self.latency = 0.0  # seconds every request waits before it is answered (a network's round trip)
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         if tls is not None:

@@ -2,7 +2,7 @@
 
 One SQLite file per profile (``Locations.state_db``), WAL, one writer, a busy timeout and no retry loop on
 "database is locked" (OfflineIMAP's lesson): a locked DB is reported as a retriable error. Every write is a
-short ``BEGIN IMMEDIATE`` transaction. The schema has a version and an ascending upgrade ladder; the file
+short ``BEGIN IMMEDIATE`` transaction, or one per batch of items (:meth:`StateDB.batch`). The schema has a version and an ascending upgrade ladder; the file
 is copied aside before an upgrade. The file and its -wal/-shm files are 0600, its folder 0700.
 
 Only real corruption (SQLITE_CORRUPT, SQLITE_NOTADB, a failed ``PRAGMA quick_check``) sets a file aside (renamed
@@ -408,6 +408,31 @@ class StateDB:
             self._depth = 0
         if self._tombstones_dirty:
             self._write_tombstones()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One write transaction for a batch of items' links, merge bases and journal entries (one commit, not
+        one or two per item); nested in a transaction it joins that one.
+
+        It behaves like its items committed one by one: an exception from the block (an item's error, a link
+        refused, a kind aborted) still commits what the block wrote before it, then propagates. Only an error
+        of SQLite itself rolls the batch back (as :meth:`transaction`). A kill loses the batch's bookkeeping
+        only: journal entries are committed as pending before the writes they announce, and the next run's
+        recovery resolves them (``recover_creates``), as after a kill between two items' commits."""
+        if self._depth:
+            with self.transaction():
+                yield
+            return
+        stopped: BaseException | None = None
+        with self.transaction():
+            try:
+                yield
+            except sqlite3.Error:  # the DB itself failed: roll back (and report it as transaction() does)
+                raise
+            except BaseException as exc:  # an item's error, a kind aborted: commit the items done before it
+                stopped = exc
+        if stopped is not None:
+            raise stopped
 
     def _rollback(self) -> None:
         self._tombstones_dirty = False

@@ -72,6 +72,56 @@ def test_transactions_roll_back_as_a_whole(db: StateDB) -> None:
     assert db.links(Kind.CONTACTS) == {} and db.cursor(Kind.CONTACTS, "crm") is None
 
 
+def test_a_batch_is_one_commit_seen_by_others_only_at_its_end(
+    db: StateDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits: list[int] = []
+    before = StateDB._before_commit
+
+    def counting(self: StateDB) -> None:
+        commits.append(1)
+        before(self)
+
+    monkeypatch.setattr(StateDB, "_before_commit", counting)
+    entries = [db.journal_create(Kind.CONTACTS, "mailbox", f"c{n}", "h") for n in range(3)]
+    commits.clear()
+    with StateDB.open(tmp_path / "state.sqlite3") as other, db.batch():
+        for n, entry in enumerate(entries):
+            db.link(Kind.CONTACTS, f"c{n}", f"m{n}", {"n": n})
+            db.journal_done(entry.id, f"m{n}")
+        assert other.count_links(Kind.CONTACTS) == 0  # not committed yet
+    assert len(commits) == 1
+    assert db.count_links(Kind.CONTACTS) == 3 and db.pending_creates() == []
+
+
+def test_an_error_in_a_batch_keeps_the_items_before_it(db: StateDB) -> None:
+    with pytest.raises(StateDBError, match="already linked"), db.batch():
+        db.link(Kind.CONTACTS, "c1", "m1", {})
+        db.link(Kind.CONTACTS, "c2", "m2", {})
+        db.link(Kind.CONTACTS, "c1", "m9", {})  # refused: c1 is linked
+        db.link(Kind.CONTACTS, "c3", "m3", {})  # never reached
+    assert set(db.links(Kind.CONTACTS)) == {"c1", "c2"}
+    with pytest.raises(KeyboardInterrupt), db.batch():  # a stopped run keeps what it finished
+        db.link(Kind.CONTACTS, "c4", "m4", {})
+        raise KeyboardInterrupt
+    assert set(db.links(Kind.CONTACTS)) == {"c1", "c2", "c4"}
+
+
+def test_a_storage_error_rolls_the_batch_back(db: StateDB) -> None:
+    with pytest.raises(StateDBError), db.batch():
+        db.link(Kind.CONTACTS, "c1", "m1", {})
+        raise sqlite3.OperationalError("disk I/O error")
+    assert db.links(Kind.CONTACTS) == {}
+
+
+def test_a_batch_inside_a_transaction_joins_it(db: StateDB) -> None:
+    with pytest.raises(RuntimeError), db.transaction():
+        with db.batch():
+            db.link(Kind.CONTACTS, "c1", "m1", {})
+        raise RuntimeError("boom")
+    assert db.links(Kind.CONTACTS) == {}
+
+
 def test_cursors(db: StateDB) -> None:
     assert db.cursor(Kind.TASKS, "mailbox") is None
     db.set_cursor(Kind.TASKS, "mailbox", "state-1")

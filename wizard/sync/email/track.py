@@ -442,8 +442,9 @@ class Tracker:
             answers = ctx.crm.batch(requests, continue_on_error=True)
         except D365SyncError as exc:
             if isinstance(exc, ODataError) and not exc.retriable:  # a definite "no": nothing was created
-                for entry in entries:
-                    state.journal_done(entry.id, None)
+                with state.batch():
+                    for entry in entries:
+                        state.journal_done(entry.id, None)
             if exc.severity > Severity.ITEM:
                 raise  # else unknown: the next run's recovery looks the rows up by their ids
             answers = []
@@ -453,32 +454,37 @@ class Tracker:
         failed: list[str] = []
         created: list[Pending] = []
         position = 0
-        for p, entry in zip(emails, entries, strict=True):
-            mine = answers[position : position + 1 + len(p.attachments)]
-            position += 1 + len(p.attachments)
-            error = failure if not mine else (None if mine[0].ok else mine[0].error)
-            if error is not None or not mine:
-                if failure is None:  # the service answered this row: it was not created
-                    state.journal_done(entry.id, None)
-                page.forget(p.activity_id)
-                key = normalize_message_id(p.item.message_id)
-                if key and existing.get(key) is p.ref:
-                    del existing[key]
-                failed.append(p.item.id)
-                result.to_crm.errors += 1
-                reason = error or D365SyncError("no answer", severity=Severity.ITEM)
-                record_error(
-                    ctx, reason.severity, f"{p.item.subject}: could not be tracked: {reason}", p.item.id
-                )
-                continue
-            state.journal_done(entry.id, p.activity_id)
-            link(ctx, p.activity_id, p.item.id, p.body.get("messageid"))
-            refused = [a for a in mine[1:] if not a.ok]
-            for answer in refused:
-                log.info("attachment refused: %s", answer.error)
-            if (refused or not p.all_saved) and p.body.get("notifications") != NOTIFY_ATTACHMENTS_NOT_SAVED:
-                crm_emails.mark_attachments_not_saved(ctx.crm, p.activity_id)
-            created.append(p)
+        unsaved: list[str] = []  # rows whose attachments were not all saved: marked after the batch
+        with state.batch():  # one commit for the page's links and journal entries, not two per item
+            for p, entry in zip(emails, entries, strict=True):
+                mine = answers[position : position + 1 + len(p.attachments)]
+                position += 1 + len(p.attachments)
+                error = failure if not mine else (None if mine[0].ok else mine[0].error)
+                if error is not None or not mine:
+                    if failure is None:  # the service answered this row: it was not created
+                        state.journal_done(entry.id, None)
+                    page.forget(p.activity_id)
+                    key = normalize_message_id(p.item.message_id)
+                    if key and existing.get(key) is p.ref:
+                        del existing[key]
+                    failed.append(p.item.id)
+                    result.to_crm.errors += 1
+                    reason = error or D365SyncError("no answer", severity=Severity.ITEM)
+                    record_error(
+                        ctx, reason.severity, f"{p.item.subject}: could not be tracked: {reason}", p.item.id
+                    )
+                    continue
+                state.journal_done(entry.id, p.activity_id)
+                link(ctx, p.activity_id, p.item.id, p.body.get("messageid"))
+                refused = [a for a in mine[1:] if not a.ok]
+                for answer in refused:
+                    log.info("attachment refused: %s", answer.error)
+                marked = p.body.get("notifications") == NOTIFY_ATTACHMENTS_NOT_SAVED
+                if (refused or not p.all_saved) and not marked:
+                    unsaved.append(p.activity_id)
+                created.append(p)
+        for activity_id in unsaved:  # not in the batch: these talk to Dynamics 365
+            crm_emails.mark_attachments_not_saved(ctx.crm, activity_id)
         stamp_many(ctx, st, folder, [(p.item.id, p.ref) for p in created])
         result.to_crm.created += len(created)
         return failed

@@ -204,16 +204,17 @@ class PlanExecutor:
                     done.add(id(group))
                     self._fail(ctx, tally, error, op.crm_id, op.mailbox_id, "crm")
             else:
-                for (group, op, base_op, _, _), result in zip(to_crm, results, strict=True):
-                    done.add(id(group))
-                    if not result.ok:
-                        refused = result.error or D365SyncError(
-                            f"update answered {result.status}", severity=Severity.ITEM
-                        )
-                        self._fail(ctx, tally, refused, op.crm_id, op.mailbox_id, "crm")
-                        continue
-                    tally.to_crm.updated += 1
-                    ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=None)
+                with ctx.state.batch():  # one commit for the batch's merge bases
+                    for (group, op, base_op, _, _), result in zip(to_crm, results, strict=True):
+                        done.add(id(group))
+                        if not result.ok:
+                            refused = result.error or D365SyncError(
+                                f"update answered {result.status}", severity=Severity.ITEM
+                            )
+                            self._fail(ctx, tally, refused, op.crm_id, op.mailbox_id, "crm")
+                            continue
+                        tally.to_crm.updated += 1
+                        ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=None)
         if len(to_mailbox) > 1 or (to_mailbox and unread):
             items = [
                 mapping.apply_to_mailbox(kind, self._keep_waiting(mctx, b.base, m.changes, item), item, mctx)
@@ -226,19 +227,22 @@ class PlanExecutor:
                     done.add(id(group))
                     self._fail(ctx, tally, error, mop.crm_id, mop.mailbox_id, "mailbox")
             else:
-                for (group, mop, base_op, _, seen), written, answer in zip(
-                    to_mailbox, items, answers, strict=True
-                ):
-                    done.add(id(group))
-                    if not answer.ok:
-                        refused = answer.error or MailboxError("update failed", severity=Severity.ITEM)
-                        self._fail(ctx, tally, refused, mop.crm_id, mop.mailbox_id, "mailbox")
-                        continue
-                    tally.to_mailbox.updated += 1
-                    change_key = written_key(written, answer.value) if seen else None
-                    if answer.value is not None:
-                        read.items[mop.mailbox_id] = cast(MailboxItem, answer.value)
-                    ctx.state.update_base(kind, base_op.crm_id, base_op.base, mailbox_change_key=change_key)
+                with ctx.state.batch():  # one commit for the batch's merge bases
+                    for (group, mop, base_op, _, seen), written, answer in zip(
+                        to_mailbox, items, answers, strict=True
+                    ):
+                        done.add(id(group))
+                        if not answer.ok:
+                            refused = answer.error or MailboxError("update failed", severity=Severity.ITEM)
+                            self._fail(ctx, tally, refused, mop.crm_id, mop.mailbox_id, "mailbox")
+                            continue
+                        tally.to_mailbox.updated += 1
+                        change_key = written_key(written, answer.value) if seen else None
+                        if answer.value is not None:
+                            read.items[mop.mailbox_id] = cast(MailboxItem, answer.value)
+                        ctx.state.update_base(
+                            kind, base_op.crm_id, base_op.base, mailbox_change_key=change_key
+                        )
         return done
 
     def _fail(
@@ -281,19 +285,21 @@ class PlanExecutor:
         try:
             results = ctx.mailbox.create_many(self.folder, items)
         except MailboxError:
-            for entry in entries:
-                state.journal_done(entry.id, None)
+            with state.batch():
+                for entry in entries:
+                    state.journal_done(entry.id, None)
             raise
-        for op, entry, written, result in zip(ops, entries, items, results, strict=True):
-            if not result.ok or not result.id:
-                state.journal_done(entry.id, None)
-                error = result.error or MailboxError("create failed", severity=Severity.ITEM)
-                self._fail(ctx, tally, error, op.crm_id, None, "mailbox")
-                continue
-            change_key = written_key(written, result.value)
-            state.link(self.record_kind, op.crm_id, result.id, op.base, mailbox_change_key=change_key)
-            state.journal_done(entry.id, result.id)
-            tally.to_mailbox.created += 1
+        with state.batch():  # one commit for the batch's links and journal entries, not two per item
+            for op, entry, written, result in zip(ops, entries, items, results, strict=True):
+                if not result.ok or not result.id:
+                    state.journal_done(entry.id, None)
+                    error = result.error or MailboxError("create failed", severity=Severity.ITEM)
+                    self._fail(ctx, tally, error, op.crm_id, None, "mailbox")
+                    continue
+                change_key = written_key(written, result.value)
+                state.link(self.record_kind, op.crm_id, result.id, op.base, mailbox_change_key=change_key)
+                state.journal_done(entry.id, result.id)
+                tally.to_mailbox.created += 1
 
     def _run_group(
         self,
@@ -580,26 +586,31 @@ class PlanExecutor:
                     )
                     outcomes = [None if r.ok else (r.error or _batch_error(r.status)) for r in results]
             except D365SyncError as error:
-                for entry in entries:
-                    if len(part) == 1 or not error.retriable:
-                        state.journal_done(entry.id, None)
+                with state.batch():
+                    for entry in entries:
+                        if len(part) == 1 or not error.retriable:
+                            state.journal_done(entry.id, None)
                 failed.extend((op, error) for op, *_rest in part)
                 if error.severity >= Severity.KIND:
                     break  # the caller stops the kind (or the run); the rest is planned again next run
                 continue
-            for (op, new, _set, _payload), entry, outcome in zip(part, entries, outcomes, strict=True):
-                if outcome is not None:
-                    state.journal_done(entry.id, None)
-                    failed.append((op, outcome))
-                    continue
-                try:
-                    state.link(kind, new, op.mailbox_id, op.base)
-                except D365SyncError as error:  # left pending: the next run's recovery resolves it
-                    failed.append((op, error))
-                    continue
-                state.journal_done(entry.id, new)
-                tally.to_crm.created += 1
-                created.append((op, new))
+            linked: list[tuple[CreateInCrm, str]] = []
+            with state.batch():  # one commit for the part's links and journal entries, not two per item
+                for (op, new, _set, _payload), entry, outcome in zip(part, entries, outcomes, strict=True):
+                    if outcome is not None:
+                        state.journal_done(entry.id, None)
+                        failed.append((op, outcome))
+                        continue
+                    try:
+                        state.link(kind, new, op.mailbox_id, op.base)
+                    except D365SyncError as error:  # left pending: the next run's recovery resolves it
+                        failed.append((op, error))
+                        continue
+                    state.journal_done(entry.id, new)
+                    tally.to_crm.created += 1
+                    linked.append((op, new))
+            created.extend(linked)
+            for op, new in linked:  # not in the batch: these talk to Dynamics 365
                 # a series' deleted / modified occurrences; what waits leaves the stored base (dates noted)
                 if kind == Kind.APPOINTMENTS and series.after_create(ctx.crm, mctx, new, op.fields, op.base):
                     state.update_base(kind, new, op.base)
