@@ -61,7 +61,7 @@ def make_records(qtbot: Any, signed_in: Factory) -> Iterator[Any]:
 
     def make() -> RecordsWindow:
         window = RecordsWindow(signed_in)
-        window.confirm = lambda *_: True  # type: ignore[method-assign]
+        window.confirm = lambda *_: True
         qtbot.addWidget(window)
         window.show()
         made.append(window)
@@ -148,7 +148,12 @@ def test_offline_edits_are_marked_not_sent_and_going_online_sends_them(
     qtbot.waitUntil(lambda: window.record_names() == ["Jörg Zander"], timeout=TIMEOUT)
     _select(qtbot, window, "Jörg Zander")
     asked: list[str] = []
-    window.confirm = lambda title, text: asked.append(text) or True  # type: ignore[method-assign, func-returns-value]
+
+    def confirm(_title: str, text: str) -> bool:
+        asked.append(text)
+        return True
+
+    window.confirm = confirm
     click(qtbot, window.delete_button)
     qtbot.waitUntil(lambda: "was deleted" in window.banner.text(), timeout=TIMEOUT)
     assert asked and "Jörg Zander" in asked[0]
@@ -207,3 +212,28 @@ def test_the_records_window_is_keyboard_operable_without_clipped_labels(
     for button in (window.new_button, window.save_button, window.delete_button, window.close_button):
         letters.append(button.text()[button.text().index("&") + 1].casefold())
     assert len(letters) == len(set(letters)), letters
+
+
+def test_a_record_deleted_in_dynamics_but_edited_offline_waits_for_a_decision(
+    qtbot: Any, signed_in: Factory, make_records: Any
+) -> None:
+    _go(qtbot, signed_in, GO_OFFLINE)
+    anna = offline.list_records(signed_in, "contacts", search="Anna")[0]
+    offline.update_record(signed_in, "contacts", anna.id, {"jobtitle": "Buyer"})
+    signed_in.dataverse(signed_in.require_sync_org()).delete("contacts", anna.id)
+    back = _go(qtbot, signed_in, GO_ONLINE)
+    assert "need your decision" in back.banner.text()
+
+    window = make_records()
+    click(qtbot, window.decisions_button)
+    dialog = window.decisions_dialog
+    assert dialog is not None
+    qtbot.waitUntil(
+        lambda: dialog.tree.topLevelItemCount() == 1 and dialog.mine_button.isEnabled(), timeout=TIMEOUT
+    )
+    item = dialog.tree.topLevelItem(0)
+    assert item is not None and item.text(1) == "the whole record"
+    click(qtbot, dialog.mine_button)
+    qtbot.waitUntil(lambda: dialog.decided == 1 and dialog.tree.topLevelItemCount() == 0, timeout=TIMEOUT)
+    assert dialog.banner.kind == "ok"
+    assert offline.list_conflicts(signed_in, unresolved_only=True) == []

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, Qt, QTranslator
 from PySide6.QtWidgets import QAbstractButton, QLabel, QToolButton, QWidget, QWizard
 
-from tests.gui.helpers import click, next_page, open_add_dialog, sign_in_sandbox, wait_idle
+from tests.gui.helpers import TIMEOUT, click, next_page, open_add_dialog, sign_in_sandbox, wait_idle
 from wizard.ui import i18n
 from wizard.ui.build_translations import ToolMissing, check, lrelease, read_ts, sources, tool
 from wizard.ui.presets import Preset
@@ -345,6 +345,12 @@ def test_pseudo_locale_every_page_without_clipping(
     fields = options.fields_dialog
     look(fields, "synchronization fields")
     fields.accept()
+
+    next_page(qtbot, wizard)
+    offline_page = wizard.offline_page
+    assert wizard.currentPage() is offline_page
+    qtbot.waitUntil(lambda: bool(offline_page.filters) and not offline_page.busy_bar.running, timeout=TIMEOUT)
+    look(wizard, "offline")
 
     next_page(qtbot, wizard)
     assert wizard.currentPage() is wizard.summary_page

@@ -57,7 +57,7 @@ class OfflinePanel(QWidget):
         self.dialog: OfflineProgressDialog | None = None
         self.line = QLabel(self)
         self.line.setWordWrap(True)
-        self.records_button = QPushButton(self.tr("&Records…"), self)
+        self.records_button = QPushButton(self.tr("Recor&ds…"), self)
         self.go_button = QPushButton(self.tr("Go o&ffline"), self)
         for button in (self.records_button, self.go_button):
             button.setAutoDefault(False)
@@ -66,7 +66,7 @@ class OfflinePanel(QWidget):
         layout.addWidget(self.line, 1)
         layout.addWidget(self.records_button)
         layout.addWidget(self.go_button)
-        self.records_action = QAction(self.tr("&Records…"), self)
+        self.records_action = QAction(self.tr("Recor&ds…"), self)
         self.go_action = QAction(self.tr("Go o&ffline"), self)
         self.records_button.clicked.connect(self.open_records)
         self.records_action.triggered.connect(self.open_records)

@@ -31,7 +31,7 @@ from wizard.ui.workers import TaskContext, TaskRunner
 
 GO_OFFLINE = "offline"
 GO_ONLINE = "online"
-#: the tables in the order going offline downloads them (wizard.offline.tables)
+# the tables in the order going offline downloads them (wizard.offline.tables)
 TABLES = ("appointment", "task", "contact", "account", "lead")
 
 
@@ -43,18 +43,6 @@ class _Flag:
 
     def is_set(self) -> bool:
         return self.ctx.cancelled()
-
-
-def table_label(logical_name: str, widget: QWidget) -> str:
-    """A table's name in the app's language."""
-    names = {
-        "account": widget.tr("Accounts"),
-        "contact": widget.tr("Contacts"),
-        "lead": widget.tr("Leads"),
-        "appointment": widget.tr("Appointments"),
-        "task": widget.tr("Tasks"),
-    }
-    return names.get(logical_name, logical_name)
 
 
 class OfflineProgressDialog(QDialog):
@@ -81,7 +69,7 @@ class OfflineProgressDialog(QDialog):
         grid = QGridLayout()
         rows = list(TABLES) if direction == GO_OFFLINE else ["changes"]
         for row, name in enumerate(rows):
-            text = table_label(name, self) if name != "changes" else self.tr("Changes sent")
+            text = self.table_label(name) if name != "changes" else self.tr("Changes sent")
             label = QLabel(text, self)
             bar = QProgressBar(self)
             bar.setRange(0, 0 if row == 0 else 1)
@@ -123,6 +111,17 @@ class OfflineProgressDialog(QDialog):
             self.intro.setText(
                 self.tr("Sending the changes you made offline to Dynamics 365, in the order you made them.")
             )
+
+    def table_label(self, logical_name: str) -> str:
+        """A table's name in the app's language."""
+        names = {
+            "account": self.tr("Accounts"),
+            "contact": self.tr("Contacts"),
+            "lead": self.tr("Leads"),
+            "appointment": self.tr("Appointments"),
+            "task": self.tr("Tasks"),
+        }
+        return names.get(logical_name, logical_name)
 
     # -- running -----------------------------------------------------------------------------------
     def start(self) -> None:

@@ -31,7 +31,7 @@ LOOKUP_KINDS = ("Lookup", "Customer", "Owner")
 CHOICE_KINDS = ("Picklist", "State", "Status")
 MEMO_KINDS = ("Memo",)
 BOOLEAN_KINDS = ("Boolean",)
-#: filled in by Dynamics 365 when left empty (the owner is the user, state and status the defaults)
+# filled in by Dynamics 365 when left empty (the owner is the user, state and status the defaults)
 SERVER_KINDS = ("Owner", "State", "Status")
 
 

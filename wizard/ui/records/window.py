@@ -35,6 +35,7 @@ from wizard.app.factory import Factory
 from wizard.app.offline import FormField, OfflineStatus, Record
 from wizard.errors import D365SyncError
 from wizard.ui.icons import icon
+from wizard.ui.records.decisions import DecisionsDialog
 from wizard.ui.records.form import RecordForm
 from wizard.ui.widgets import MessageBanner, ask, fit_to_screen, hint
 from wizard.ui.workers import TaskRunner
@@ -123,7 +124,7 @@ class RecordsWindow(QMainWindow):
         font.setBold(True)
         self.form_title.setFont(font)
         self.form_title.setWordWrap(True)
-        self.form = RecordForm(central, reserved="trdnsec")
+        self.form = RecordForm(central)
         self.form_area = QScrollArea(central)
         self.form_area.setWidgetResizable(True)
         self.form_area.setWidget(self.form)
@@ -131,6 +132,10 @@ class RecordsWindow(QMainWindow):
         self.new_button = QPushButton(self.tr("&New"), central)
         self.save_button = QPushButton(self.tr("&Save"), central)
         self.delete_button = QPushButton(self.tr("D&elete…"), central)
+        self.decisions_button = QPushButton(self.tr("Dec&isions…"), central)
+        self.decisions_button.setToolTip(self.tr("Offline changes that wait for your decision"))
+        self.decisions_button.clicked.connect(self.open_decisions)
+        self.decisions_dialog: DecisionsDialog | None = None
         self.close_button = QPushButton(self.tr("&Close"), central)
         self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
@@ -138,6 +143,7 @@ class RecordsWindow(QMainWindow):
             button.setAutoDefault(False)
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.decisions_button)
         buttons.addWidget(self.close_button)
         right = QWidget(central)
         right_layout = QVBoxLayout(right)
@@ -160,9 +166,14 @@ class RecordsWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search)
         order = [self.table_combo, self.search_box, self.list, self.form_area, self.new_button,
-                 self.save_button, self.delete_button, self.close_button]  # fmt: skip
+                 self.save_button, self.delete_button, self.decisions_button, self.close_button]  # fmt: skip
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
+        self.form.reserved = {
+            _mnemonic_letter(widget.text())
+            for widget in (self.table_label, self.search_label, self.list_label, self.new_button,
+                           self.save_button, self.delete_button, self.decisions_button, self.close_button)
+        }  # fmt: skip
         self._update_buttons()
 
     def _focus_search(self) -> None:
@@ -426,6 +437,19 @@ class RecordsWindow(QMainWindow):
         self.banner.show_message("ok", self.tr("{0} was deleted.").format(name))
         self.reload()
 
+    def open_decisions(self) -> None:
+        """The offline changes that wait for the user's decision (a list with Keep mine / Keep the server's)."""
+        dialog = DecisionsDialog(self.factory, self)
+        dialog.finished.connect(lambda _code: self._decisions_closed(dialog))
+        self.decisions_dialog = dialog
+        dialog.open()
+
+    def _decisions_closed(self, dialog: DecisionsDialog) -> None:
+        if dialog.decided:
+            self.reload()
+        self.decisions_dialog = None
+        dialog.deleteLater()
+
     # -- state -------------------------------------------------------------------------------------
     def _busy(self, text: str) -> None:
         self.banner.show_message("info", text)
@@ -466,3 +490,9 @@ class RecordsWindow(QMainWindow):
     def pending_names(self) -> list[str]:
         """The names listed with changes not sent."""
         return self._names(pending_only=True)
+
+
+def _mnemonic_letter(text: str) -> str:
+    """The letter after the ``&`` of ``text`` (lower case; "" when it has none)."""
+    index = text.replace("&&", "  ").find("&")
+    return text[index + 1].casefold() if 0 <= index < len(text) - 1 else ""
