@@ -199,6 +199,9 @@ def test_the_records_window_is_keyboard_operable_without_clipped_labels(
 ) -> None:
     window = make_records()
     _choose_table(qtbot, window, "accounts")
+    assert not window.form.isEnabled()  # nothing to type into before a record is chosen or New is clicked
+    click(qtbot, window.new_button)
+    assert window.form.isEnabled()
     letters = []
     for label in window.findChildren(QLabel):
         text = label.text()
@@ -237,3 +240,30 @@ def test_a_record_deleted_in_dynamics_but_edited_offline_waits_for_a_decision(
     qtbot.waitUntil(lambda: dialog.decided == 1 and dialog.tree.topLevelItemCount() == 0, timeout=TIMEOUT)
     assert dialog.banner.kind == "ok"
     assert offline.list_conflicts(signed_in, unresolved_only=True) == []
+
+
+def test_the_status_window_and_the_tray_offer_records_and_go_offline(qtbot: Any, signed_in: Factory) -> None:
+    from wizard.ui.status import build_status_window
+    from wizard.ui.tray import StatusTray
+
+    window = build_status_window(signed_in)
+    qtbot.addWidget(window)
+    try:
+        panel = window.offline_panel  # type: ignore[attr-defined]
+        assert isinstance(panel, OfflinePanel)
+        qtbot.waitUntil(lambda: panel.status is not None, timeout=TIMEOUT)
+        assert panel.line.text() == "No records are kept on this computer for working offline."
+        assert window.wizard_button.nextInFocusChain() is panel.records_button
+        assert panel.records_button.nextInFocusChain() is panel.go_button
+        tray = StatusTray(window, quit_app=lambda: None)
+        texts = [action.text() for action in tray.menu.actions()]
+        assert "Recor&ds…" in texts and "Go o&ffline" in texts
+        panel.open_records()
+        records = panel.records_window
+        assert isinstance(records, RecordsWindow) and records.isVisible()
+        qtbot.waitUntil(lambda: not records.runner.busy, timeout=TIMEOUT)
+        records.close()
+    finally:
+        window.adapter.shutdown(10000)
+        window.runner.wait_all(5000)
+        window.dispose()

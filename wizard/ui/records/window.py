@@ -465,6 +465,7 @@ class RecordsWindow(QMainWindow):
     def _update_buttons(self) -> None:
         has_form = bool(self.form.fields)
         editing = has_form and (self.creating or self.current is not None)
+        self.form.setEnabled(editing)  # nothing to type into before a record is chosen or New is clicked
         self.new_button.setEnabled(has_form)
         self.save_button.setEnabled(editing and (self.creating or self.form.has_changes()))
         self.delete_button.setEnabled(has_form and self.current is not None and not self.creating)
