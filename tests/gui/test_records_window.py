@@ -267,3 +267,22 @@ def test_the_status_window_and_the_tray_offer_records_and_go_offline(qtbot: Any,
         window.adapter.shutdown(10000)
         window.runner.wait_all(5000)
         window.dispose()
+
+
+def test_the_records_window_opened_again_is_the_same_and_reads_the_mode_again(
+    qtbot: Any, signed_in: Factory
+) -> None:
+    panel = OfflinePanel(signed_in)
+    qtbot.addWidget(panel)
+    panel.open_records()
+    first = panel.records_window
+    assert first is not None
+    qtbot.waitUntil(lambda: first.status is not None and not first.runner.busy, timeout=TIMEOUT)
+    assert "Online" in first.mode_label.text()
+    first.close()
+    _go(qtbot, signed_in, GO_OFFLINE)
+    panel.open_records()
+    assert panel.records_window is first and first.isVisible()
+    qtbot.waitUntil(lambda: "Offline" in first.mode_label.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not first.runner.busy, timeout=TIMEOUT)
+    first.close()

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
 
@@ -142,16 +141,13 @@ class OfflinePanel(QWidget):
     def open_records(self) -> None:
         from wizard.ui.records import RecordsWindow
 
-        if self.records_window is None:
+        if self.records_window is None:  # kept when closed (its workers may still answer), shown again
             self.records_window = RecordsWindow(self.factory)
-            self.records_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            self.records_window.destroyed.connect(self._records_closed)
+        elif self.records_window.isHidden():
+            self.records_window.refresh_mode()
         self.records_window.show()
         self.records_window.raise_()
         self.records_window.activateWindow()
-
-    def _records_closed(self, *_args: object) -> None:
-        self.records_window = None
 
     def toggle(self) -> None:
         """Go offline, or online when offline (in the progress dialog)."""
