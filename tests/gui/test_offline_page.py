@@ -112,3 +112,25 @@ def test_the_preview_is_an_aggregate_count_of_the_filter() -> None:
         ("activityid", "countcolumn", "true")
     ]
     assert root.find("entity/order") is None and root.find("entity/filter") is not None
+
+
+def test_the_preview_reads_the_aggregate_answer_and_counts_ids_when_it_is_refused() -> None:
+    from wizard.app.offline_preview import filter_count
+    from wizard.crm.entities import UserQuery
+    from wizard.odata.errors import ODataError
+
+    query = UserQuery("q1", "My Contacts", '<fetch><entity name="contact"/></fetch>', "contact", 16, True)
+
+    class Aggregating:
+        def fetch(self, entity_set: str, fetchxml: str, **_: Any) -> Iterator[dict[str, Any]]:
+            assert entity_set == "contacts" and 'aggregate="true"' in fetchxml
+            yield {"preview_count": 4210}
+
+    class Refusing:
+        def fetch(self, entity_set: str, fetchxml: str, **_: Any) -> Iterator[dict[str, Any]]:
+            if 'aggregate="true"' in fetchxml:
+                raise ODataError("Aggregate FetchXML queries are not supported")
+            yield from ({"contactid": f"id-{n}"} for n in range(3))
+
+    assert filter_count(Aggregating(), query) == 4210  # type: ignore[arg-type]
+    assert filter_count(Refusing(), query) == 3  # type: ignore[arg-type]
