@@ -438,6 +438,57 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
     </message>
 </context>
 <context>
+    <name>DecisionsDialog</name>
+    <message>
+        <source>Decisions</source>
+        <translation>Entscheidungen</translation>
+    </message>
+    <message>
+        <source>Going online could not decide these changes by itself. Keep yours to send them to Dynamics 365, or keep what Dynamics 365 has.</source>
+        <translation>Beim Onlinegehen konnten diese Änderungen nicht selbst entschieden werden. Behalten Sie Ihre, um sie an Dynamics 365 zu senden, oder behalten Sie den Stand von Dynamics 365.</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>Datensatz</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Feld</translation>
+    </message>
+    <message>
+        <source>Mine</source>
+        <translation>Meine</translation>
+    </message>
+    <message>
+        <source>Dynamics 365</source>
+        <translation>Dynamics 365</translation>
+    </message>
+    <message>
+        <source>&amp;Waiting for you:</source>
+        <translation>&amp;Warten auf Sie:</translation>
+    </message>
+    <message>
+        <source>Keep &amp;mine</source>
+        <translation>&amp;Meine behalten</translation>
+    </message>
+    <message>
+        <source>Keep the &amp;server&apos;s</source>
+        <translation>Die des &amp;Servers behalten</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>Schl&amp;ießen</translation>
+    </message>
+    <message>
+        <source>the whole record</source>
+        <translation>der ganze Datensatz</translation>
+    </message>
+    <message>
+        <source>Nothing waits for your decision.</source>
+        <translation>Nichts wartet auf Ihre Entscheidung.</translation>
+    </message>
+</context>
+<context>
     <name>DemoPanel</name>
     <message>
         <source>Demo environment</source>
@@ -1880,6 +1931,243 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     </message>
 </context>
 <context>
+    <name>OfflinePage</name>
+    <message>
+        <source>Offline</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>Choose the records you take with you when you go offline. Each filter selects records of one table; the records they refer to (parent accounts, regarding) go offline too.</source>
+        <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen. Jeder Filter wählt Datensätze einer Tabelle aus; die Datensätze, auf die sie verweisen (übergeordnete Firmen, Bezug), gehen ebenfalls offline.</translation>
+    </message>
+    <message>
+        <source>Offline filter</source>
+        <translation>Offlinefilter</translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>Datensätze</translation>
+    </message>
+    <message>
+        <source>Offline filters</source>
+        <translation>Offlinefilter</translation>
+    </message>
+    <message>
+        <source>Counts are estimates. A table with no filter turned on stays online only. You can change this later in the wizard; going offline is in the status window and the tray.</source>
+        <translation>Die Anzahlen sind Schätzungen. Eine Tabelle ohne eingeschalteten Filter bleibt nur online. Sie können das später im Assistenten ändern; offline gehen Sie im Statusfenster und im Infobereich.</translation>
+    </message>
+    <message>
+        <source>Accounts</source>
+        <translation>Firmen</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Leads</source>
+        <translation>Leads</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>No organization synchronizes, so nothing can go offline. You can skip this page.</source>
+        <translation>Keine Organisation synchronisiert, daher kann nichts offline gehen. Sie können diese Seite überspringen.</translation>
+    </message>
+    <message>
+        <source>Reading your offline filters…</source>
+        <translation>Ihre Offlinefilter werden gelesen…</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+    <message>
+        <source>Turn on to take these records offline</source>
+        <translation>Einschalten, um diese Datensätze offline mitzunehmen</translation>
+    </message>
+    <message>
+        <source>You have no offline filters.</source>
+        <translation>Sie haben keine Offlinefilter.</translation>
+    </message>
+    <message>
+        <source>about {0}</source>
+        <translation>etwa {0}</translation>
+    </message>
+    <message>
+        <source>Turning the filter on…</source>
+        <translation>Der Filter wird eingeschaltet…</translation>
+    </message>
+    <message>
+        <source>Turning the filter off…</source>
+        <translation>Der Filter wird ausgeschaltet…</translation>
+    </message>
+</context>
+<context>
+    <name>OfflinePanel</name>
+    <message>
+        <source>Recor&amp;ds…</source>
+        <translation>&amp;Datensätze…</translation>
+    </message>
+    <message>
+        <source>Go o&amp;ffline</source>
+        <translation>O&amp;ffline gehen</translation>
+    </message>
+    <message>
+        <source>Offline — {0} record</source>
+        <translation>Offline — {0} Datensatz</translation>
+    </message>
+    <message>
+        <source>Offline — {0} records</source>
+        <translation>Offline — {0} Datensätze</translation>
+    </message>
+    <message>
+        <source>, last refreshed {0}</source>
+        <translation>, zuletzt aktualisiert {0}</translation>
+    </message>
+    <message>
+        <source>Online — {0} record on this computer</source>
+        <translation>Online — {0} Datensatz auf diesem Computer</translation>
+    </message>
+    <message>
+        <source>Online — {0} records on this computer</source>
+        <translation>Online — {0} Datensätze auf diesem Computer</translation>
+    </message>
+    <message>
+        <source>No records are kept on this computer for working offline.</source>
+        <translation>Auf diesem Computer sind keine Datensätze für das Offlinearbeiten gespeichert.</translation>
+    </message>
+    <message>
+        <source>{0} decision waiting for you</source>
+        <translation>{0} Entscheidung wartet auf Sie</translation>
+    </message>
+    <message>
+        <source>{0} decisions waiting for you</source>
+        <translation>{0} Entscheidungen warten auf Sie</translation>
+    </message>
+    <message>
+        <source>Go onl&amp;ine</source>
+        <translation>Onl&amp;ine gehen</translation>
+    </message>
+    <message>
+        <source>{0} change waiting to be sent</source>
+        <translation>{0} Änderung wartet auf das Senden</translation>
+    </message>
+    <message>
+        <source>{0} changes waiting to be sent</source>
+        <translation>{0} Änderungen warten auf das Senden</translation>
+    </message>
+</context>
+<context>
+    <name>OfflineProgressDialog</name>
+    <message>
+        <source>Go offline</source>
+        <translation>Offline gehen</translation>
+    </message>
+    <message>
+        <source>Go online</source>
+        <translation>Online gehen</translation>
+    </message>
+    <message>
+        <source>Changes sent</source>
+        <translation>Gesendete Änderungen</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>wartet</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>Schl&amp;ießen</translation>
+    </message>
+    <message>
+        <source>Copying the records of your offline filters to this computer. Until you go online, your changes are kept here.</source>
+        <translation>Die Datensätze Ihrer Offlinefilter werden auf diesen Computer kopiert. Bis Sie online gehen, werden Ihre Änderungen hier gespeichert.</translation>
+    </message>
+    <message>
+        <source>Sending the changes you made offline to Dynamics 365, in the order you made them.</source>
+        <translation>Ihre Offlineänderungen werden in der Reihenfolge, in der Sie sie gemacht haben, an Dynamics 365 gesendet.</translation>
+    </message>
+    <message>
+        <source>Accounts</source>
+        <translation>Firmen</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Leads</source>
+        <translation>Leads</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Wird abgebrochen…</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>fertig</translation>
+    </message>
+    <message>
+        <source>{0} / {1}</source>
+        <translation>{0} / {1}</translation>
+    </message>
+    <message>
+        <source>You are offline: {0} record is on this computer.</source>
+        <translation>Sie sind offline: {0} Datensatz ist auf diesem Computer.</translation>
+    </message>
+    <message>
+        <source>You are offline: {0} records are on this computer.</source>
+        <translation>Sie sind offline: {0} Datensätze sind auf diesem Computer.</translation>
+    </message>
+    <message>
+        <source>Sent: {0} created, {1} updated, {2} deleted.</source>
+        <translation>Gesendet: {0} erstellt, {1} aktualisiert, {2} gelöscht.</translation>
+    </message>
+    <message>
+        <source>Merged with changes made in Dynamics 365 meanwhile: {0}.</source>
+        <translation>Mit zwischenzeitlichen Änderungen in Dynamics 365 zusammengeführt: {0}.</translation>
+    </message>
+    <message>
+        <source>Cancelled: the changes not sent yet are kept; you are still offline.</source>
+        <translation>Abgebrochen: Die noch nicht gesendeten Änderungen bleiben erhalten; Sie sind weiterhin offline.</translation>
+    </message>
+    <message>
+        <source>Records that need your decision: {0} (see Decisions… in the Records window).</source>
+        <translation>Datensätze, die Ihre Entscheidung brauchen: {0} (siehe „Entscheidungen…“ im Fenster „Datensätze“).</translation>
+    </message>
+    <message>
+        <source>You are online.</source>
+        <translation>Sie sind online.</translation>
+    </message>
+    <message>
+        <source>Cancelled: nothing was changed; the records on this computer are as before.</source>
+        <translation>Abgebrochen: Nichts wurde geändert; die Datensätze auf diesem Computer sind wie zuvor.</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+</context>
+<context>
     <name>OptionsPage</name>
     <message>
         <source>What to synchronize</source>
@@ -2150,6 +2438,176 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>Show password</source>
         <translation>Kennwort anzeigen</translation>
+    </message>
+</context>
+<context>
+    <name>RecordForm</name>
+    <message>
+        <source>Required</source>
+        <translation>Erforderlich</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(keine)</translation>
+    </message>
+    <message>
+        <source>{0} is required.</source>
+        <translation>{0} ist erforderlich.</translation>
+    </message>
+    <message>
+        <source>{0} is too long: at most {1} characters.</source>
+        <translation>{0} ist zu lang: höchstens {1} Zeichen.</translation>
+    </message>
+</context>
+<context>
+    <name>RecordsWindow</name>
+    <message>
+        <source>Records</source>
+        <translation>Datensätze</translation>
+    </message>
+    <message>
+        <source>&amp;Table:</source>
+        <translation>&amp;Tabelle:</translation>
+    </message>
+    <message>
+        <source>Name, email or phone</source>
+        <translation>Name, E-Mail-Adresse oder Telefon</translation>
+    </message>
+    <message>
+        <source>Sea&amp;rch:</source>
+        <translation>Suc&amp;hen:</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Not sent</source>
+        <translation>Nicht gesendet</translation>
+    </message>
+    <message>
+        <source>Recor&amp;ds:</source>
+        <translation>&amp;Datensätze:</translation>
+    </message>
+    <message>
+        <source>&amp;New</source>
+        <translation>&amp;Neu</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>S&amp;peichern</translation>
+    </message>
+    <message>
+        <source>D&amp;elete…</source>
+        <translation>&amp;Löschen…</translation>
+    </message>
+    <message>
+        <source>Dec&amp;isions…</source>
+        <translation>&amp;Entscheidungen…</translation>
+    </message>
+    <message>
+        <source>Offline changes that wait for your decision</source>
+        <translation>Offlineänderungen, die auf Ihre Entscheidung warten</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>Schl&amp;ießen</translation>
+    </message>
+    <message>
+        <source>Accounts</source>
+        <translation>Firmen</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Leads</source>
+        <translation>Leads</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>Offline: your changes are kept on this computer and sent to Dynamics 365 when you go online.</source>
+        <translation>Offline: Ihre Änderungen werden auf diesem Computer gespeichert und an Dynamics 365 gesendet, wenn Sie online gehen.</translation>
+    </message>
+    <message>
+        <source>Online: your changes go straight to Dynamics 365.</source>
+        <translation>Online: Ihre Änderungen gehen direkt an Dynamics 365.</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>Wird geladen…</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>(ohne Namen)</translation>
+    </message>
+    <message>
+        <source>Changes of this record wait to be sent to Dynamics 365</source>
+        <translation>Änderungen dieses Datensatzes warten auf das Senden an Dynamics 365</translation>
+    </message>
+    <message>
+        <source>{0} record</source>
+        <translation>{0} Datensatz</translation>
+    </message>
+    <message>
+        <source>{0} records</source>
+        <translation>{0} Datensätze</translation>
+    </message>
+    <message>
+        <source>with changes not sent: {0}</source>
+        <translation>mit nicht gesendeten Änderungen: {0}</translation>
+    </message>
+    <message>
+        <source>New record: {0}</source>
+        <translation>Neuer Datensatz: {0}</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Wird gespeichert…</translation>
+    </message>
+    <message>
+        <source>Nothing changed.</source>
+        <translation>Nichts geändert.</translation>
+    </message>
+    <message>
+        <source>Saved on this computer; it is sent when you go online.</source>
+        <translation>Auf diesem Computer gespeichert; wird gesendet, wenn Sie online gehen.</translation>
+    </message>
+    <message>
+        <source>Saved in Dynamics 365.</source>
+        <translation>In Dynamics 365 gespeichert.</translation>
+    </message>
+    <message>
+        <source>Not saved:</source>
+        <translation>Nicht gespeichert:</translation>
+    </message>
+    <message>
+        <source>Delete {0}? It is deleted in Dynamics 365 when you go online.</source>
+        <translation>{0} löschen? Der Datensatz wird in Dynamics 365 gelöscht, wenn Sie online gehen.</translation>
+    </message>
+    <message>
+        <source>Delete {0} in Dynamics 365? This cannot be undone.</source>
+        <translation>{0} in Dynamics 365 löschen? Das kann nicht rückgängig gemacht werden.</translation>
+    </message>
+    <message>
+        <source>Delete record</source>
+        <translation>Datensatz löschen</translation>
+    </message>
+    <message>
+        <source>Deleting…</source>
+        <translation>Wird gelöscht…</translation>
+    </message>
+    <message>
+        <source>{0} was deleted.</source>
+        <translation>{0} wurde gelöscht.</translation>
     </message>
 </context>
 <context>

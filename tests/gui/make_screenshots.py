@@ -53,6 +53,52 @@ def grab(widget: QWidget, out: Path, name: str, saved: list[Path]) -> None:
     saved.append(path)
 
 
+def records_shots(factory: Any, out: Path, saved: list[Path]) -> None:
+    """18-go-offline (the progress dialog when done) and 19-records (the Records window offline, a contact
+    with a change not sent yet)."""
+    from wizard.app import offline
+    from wizard.ui.offline_progress import GO_OFFLINE, OfflineProgressDialog
+    from wizard.ui.records import RecordsWindow
+
+    client = factory.dataverse(factory.require_sync_org())
+    fabrikam = client.create("accounts", {"name": "Fabrikam", "telephone1": "+49 30 1234 500"})
+    people = [("Jörg", "Bär", "Einkauf"), ("Anna", "Schmidt", "Sales"), ("Nina", "Neumann", "Buyer")]
+    for first, last, job in people:
+        client.create(
+            "contacts",
+            {
+                "firstname": first,
+                "lastname": last,
+                "jobtitle": job,
+                "emailaddress1": f"{first.lower()}.{last.lower()}@fabrikam.example".replace(
+                    "ö", "oe"
+                ).replace("ä", "ae"),
+                "parentcustomerid_account@odata.bind": f"/accounts({fabrikam})",
+            },
+        )
+    dialog = OfflineProgressDialog(factory, GO_OFFLINE)
+    dialog.resize(520, 330)
+    dialog.show()
+    dialog.start()
+    wait_until(lambda: dialog.close_button.isVisible())
+    grab(dialog, out, "18-go-offline", saved)
+    dialog.close()
+    jorg = offline.list_records(factory, "contacts", search="Bär")[0]
+    offline.update_record(factory, "contacts", jorg.id, {"jobtitle": "Purchasing"})
+
+    window = RecordsWindow(factory)
+    window.resize(*SIZE)
+    window.show()
+    window.table_combo.setCurrentIndex(window.table_combo.findData("contacts"))
+    wait_until(
+        lambda: bool(window.form.fields) and "Jörg Bär" in window.record_names() and not window.runner.busy
+    )
+    window.list.selectRow(window.record_names().index("Jörg Bär"))
+    wait_until(lambda: not window.runner.busy)
+    grab(window, out, "19-records", saved)
+    window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -165,10 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         fields.accept()
 
         wizard.next()
+        offline_page = wizard.offline_page
+        wait_until(lambda: bool(offline_page.filters) and not offline_page.busy_bar.running)
+        grab(wizard, out, "17-offline-filters", saved)
+
+        wizard.next()
         grab(wizard, out, "16-summary", saved)
         wizard.button(QWizard.WizardButton.FinishButton).click()
         wait_until(lambda: not wizard.isVisible())
         wizard.controller.shutdown()
+        records_shots(factory, out, saved)
     for path in saved:
         print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
     return 0

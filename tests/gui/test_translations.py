@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from tests.gui.conftest import hints_for
-from tests.gui.helpers import click, next_page, open_add_dialog, replies, sign_in_sandbox, wait_idle
+from tests.gui.helpers import TIMEOUT, click, next_page, open_add_dialog, replies, sign_in_sandbox, wait_idle
 from wizard.crm.filters import outlook_filters
 from wizard.mailbox.base import AutodiscoverRedirect
 from wizard.sandbox import Sandbox
@@ -364,6 +364,12 @@ def test_pseudo_locale_every_page_without_clipping(
     fields = options.fields_dialog
     look(fields, "synchronization fields")
     fields.accept()
+
+    next_page(qtbot, wizard)
+    offline_page = wizard.offline_page
+    assert wizard.currentPage() is offline_page
+    qtbot.waitUntil(lambda: bool(offline_page.filters) and not offline_page.busy_bar.running, timeout=TIMEOUT)
+    look(wizard, "offline")
 
     next_page(qtbot, wizard)
     assert wizard.currentPage() is wizard.summary_page

@@ -134,6 +134,14 @@ def test_happy_path_end_to_end(
     combo.setCurrentIndex(combo.findData(2))
     dialog.accept()
 
+    # Offline: the offline filters (the defaults, created on first use) with a preview count
+    next_page(qtbot, wizard)
+    offline_page = wizard.offline_page
+    assert wizard.currentPage() is offline_page
+    qtbot.waitUntil(lambda: bool(offline_page.filters) and not offline_page.busy_bar.running, timeout=TIMEOUT)
+    assert offline_page.banner.kind != "error", offline_page.banner.text()
+    assert offline_page.tree.topLevelItemCount() >= 1
+
     # Summary, Finish
     next_page(qtbot, wizard)
     summary = wizard.summary_page

@@ -36,6 +36,9 @@ class StatusTray(QSystemTrayIcon):
         menu.addAction(self.open_action)
         menu.addAction(self.sync_action)
         menu.addAction(self.pause_action)
+        offline_panel = getattr(window, "offline_panel", None)  # Records…, Go offline / online (issue 14)
+        if offline_panel is not None:
+            offline_panel.add_to_menu(menu)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         self.menu = menu

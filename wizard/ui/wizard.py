@@ -15,6 +15,7 @@ from wizard.ui.controller import WizardController
 from wizard.ui.icons import icon
 from wizard.ui.pages.computer import ComputerPage
 from wizard.ui.pages.mailbox import MailboxPage
+from wizard.ui.pages.offline import OfflinePage
 from wizard.ui.pages.options import OptionsPage
 from wizard.ui.pages.organizations import OrganizationsPage
 from wizard.ui.pages.summary import SummaryPage
@@ -49,6 +50,7 @@ class ConfigurationWizard(QWizard):
         self.mailbox_page = MailboxPage(controller, preset, self)
         self.computer_page = ComputerPage(controller, self)
         self.options_page = OptionsPage(controller, self)
+        self.offline_page = OfflinePage(controller, self)
         self.summary_page = SummaryPage(controller, self.options_page.choice, self._computer_text, self)
         self.pages = [
             self.welcome_page,
@@ -56,6 +58,7 @@ class ConfigurationWizard(QWizard):
             self.mailbox_page,
             self.computer_page,
             self.options_page,
+            self.offline_page,
             self.summary_page,
         ]
         for page in self.pages:

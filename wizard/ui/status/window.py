@@ -48,6 +48,7 @@ from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
+from wizard.ui.offline_entry import install_offline
 from wizard.ui.status.activity import entries as activity_entries
 from wizard.ui.status.model import (
     MAILBOX_KINDS,
@@ -768,4 +769,5 @@ def build_status_window(
         switch_org=status.switch,
     )
     adapter.setParent(window)
+    install_offline(window, factory)  # Records…, Go offline / Go online and the offline line (issue 14)
     return window
