@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 EWS_PATH = "/EWS/Exchange.asmx"
 AUTODISCOVER_PATH = "/autodiscover/autodiscover.svc"
+#: IIS virtual directories behind Windows/Basic authentication (lower case prefixes)
+AUTHENTICATED_VDIRS = ("/ews/", "/autodiscover/")
 
 # Exchange Server Subscription Edition RTM (code-equivalent to 2019 CU15).
 SERVER_BUILD = (15, 2, 2562, 17)
@@ -223,20 +225,27 @@ def soap_fault(code: str, text: str, *, back_off_ms: int | None = None, with_ver
 class EwsHandler(SandboxHandler):
     standin: ClassVar[EwsStandIn]
 
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
     def route(self, method: str, body: bytes) -> None:
+        """As IIS: the EWS and Autodiscover virtual directories authenticate first (any method gets the 401
+        and its challenges, an NTLM handshake completes whatever its method), then the handler answers."""
         path = self.path.split("?", 1)[0].lower()
-        if path == EWS_PATH.lower():
-            if method != "POST":
-                self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
-                return
-            self._ews(body)
-        elif path == AUTODISCOVER_PATH.lower():
-            if method != "POST":
-                self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
-                return
-            self._autodiscover(body)
-        else:
+        if not path.startswith(AUTHENTICATED_VDIRS):
             self.send_bytes(404, b"Not Found", "text/plain")
+            return
+        user = self._caller()
+        if user is None:
+            return
+        if path not in (EWS_PATH.lower(), AUTODISCOVER_PATH.lower()):
+            self.send_bytes(404, b"Not Found", "text/plain")
+        elif method != "POST":
+            self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
+        elif path == EWS_PATH.lower():
+            self._ews(user, body)
+        else:
+            self._autodiscover(user, body)
 
     # -- answers in EWS's own words ---------------------------------------------------------------------
     def send_throttled(self, retry_after: float) -> None:
@@ -278,10 +287,7 @@ class EwsHandler(SandboxHandler):
         self.send_bytes(status, payload, "text/xml; charset=utf-8")
 
     # -- EWS ---------------------------------------------------------------------------------------------
-    def _ews(self, body: bytes) -> None:
-        user = self._caller()
-        if user is None:
-            return
+    def _ews(self, user: DirectoryUser, body: bytes) -> None:
         try:
             envelope = parse(body)
         except Exception:
@@ -328,10 +334,7 @@ class EwsHandler(SandboxHandler):
         self._xml(to_bytes(_envelope([server_version_info()], response)))
 
     # -- SOAP Autodiscover ---------------------------------------------------------------------------------
-    def _autodiscover(self, body: bytes) -> None:
-        user = self._caller()
-        if user is None:
-            return
+    def _autodiscover(self, user: DirectoryUser, body: bytes) -> None:
         try:
             envelope = parse(body)
             request = envelope.find(f"{{{SOAP}}}Body")[0]
