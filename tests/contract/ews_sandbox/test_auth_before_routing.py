@@ -62,10 +62,14 @@ def test_ntlm_handshake_that_starts_with_get_completes(standin, sandbox_tls) -> 
     client = spnego.client(
         ANNA, "Sandbox-Anna-2026", protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm
     )
-    first = _send(conn, "GET", EWS_PATH, "NTLM " + base64.b64encode(client.step()).decode())
+    negotiate = client.step()
+    assert negotiate is not None
+    first = _send(conn, "GET", EWS_PATH, "NTLM " + base64.b64encode(negotiate).decode())
     assert first.status == 401
-    challenge = next(v for v in first.headers.get_all("WWW-Authenticate") if v.startswith("NTLM "))
+    offered = first.headers.get_all("WWW-Authenticate") or []
+    challenge = next(v for v in offered if v.startswith("NTLM "))
     token = client.step(base64.b64decode(challenge.split(" ", 1)[1]))
+    assert token is not None
     last = _send(conn, "GET", EWS_PATH, "NTLM " + base64.b64encode(token).decode())
     assert last.status == 405  # signed in; the handler then refuses the method
     assert last.headers["Allow"] == "POST"

@@ -34,6 +34,7 @@ from wizard.sandbox.ews._soap import (
     to_bytes,
 )
 from wizard.sandbox.ews.demo import seed_demo
+from wizard.sandbox.ews.instants import TimeContext, UnknownZone, render_instants, request_time
 from wizard.sandbox.ews.ops import EwsError, EwsOperations, Mailbox
 from wizard.sandbox.ews.store import MailboxStore
 from wizard.sandbox.ntlm import SCHEMES, NtlmAccounts
@@ -319,10 +320,17 @@ class EwsHandler(SandboxHandler):
                 soap_fault("ErrorInvalidServerVersion", "The specified server version is invalid."), 500
             )
             return
+        try:
+            context = TimeContext.from_header(header)
+        except UnknownZone as exc:
+            self._xml(soap_fault("ErrorTimeZone", str(exc)), 500)
+            return
         mailbox = self.standin.mailbox_for(user.primary_email)
         assert mailbox is not None
         try:
-            response = self.standin.operations.handle(mailbox, soap_body[0])
+            with request_time(context):
+                response = self.standin.operations.handle(mailbox, soap_body[0])
+            render_instants(response, context)
         except EwsError as exc:
             code = "ErrorSchemaValidation" if exc.code == "ErrorInvalidRequest" else exc.code
             self._xml(soap_fault(code, exc.text), 500)
