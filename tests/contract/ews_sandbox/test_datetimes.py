@@ -103,6 +103,18 @@ def test_values_without_offset_are_read_in_the_request_zones(
     assert (text(item, "Start"), text(item, "End")) == (start, end)
 
 
+def test_calendar_view_bounds_without_offset_are_in_the_time_zone_context(standin, sandbox_tls) -> None:
+    create(standin, sandbox_tls, "calendar", _appointment("2026-12-08T23:30:00Z", "2026-12-08T23:45:00Z"))
+    body = (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+        '<m:CalendarView StartDate="2026-12-09T00:00:00" EndDate="2026-12-10T00:00:00"/>'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>'
+    )
+    found = call(standin, sandbox_tls, body, header=BERLIN_CONTEXT).xpath("//t:CalendarItem", namespaces=NS)
+    assert len(found) == 1  # 00:30 on 9 December in Berlin
+    assert call(standin, sandbox_tls, body).xpath("//t:CalendarItem", namespaces=NS) == []  # UTC: the 8th
+
+
 def test_task_dates_are_dates_answered_as_midnight_in_the_request_zone(standin, sandbox_tls) -> None:
     item_id = create(
         standin,
