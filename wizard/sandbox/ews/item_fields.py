@@ -1,16 +1,27 @@
-"""The fields the server owns or checks on an item: conversation threading, boolean normalisation, computed
-fields, the recurrence check, and applying one Set/Append/DeleteItemField of an UpdateItem."""
+"""The fields the server owns or checks on an item: conversation threading, boolean normalisation, date-times
+stored as instants, the defaults and computed fields Exchange adds (as in the AllProperties answers of the
+GetItem operation pages), the recurrence check, and applying one Set/Append/DeleteItemField of an UpdateItem."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import json
 import re
+from typing import Any
 
 from wizard.sandbox.ews._soap import Element, local, set_child, sub, t
 from wizard.sandbox.ews.errors import EwsError
+from wizard.sandbox.ews.instants import (
+    BadDateTime,
+    UnknownZone,
+    current,
+    duration_text,
+    normalize_item,
+    parse_instant,
+)
 from wizard.sandbox.ews.restrictions import ext_key, parse_path
 
 RECURRENCE_PATTERNS = {
@@ -76,9 +87,126 @@ def normalize_booleans(elem: Element) -> None:
                 node.text = "true" if text == "1" else "false"
 
 
+#: what Exchange sets on every item the client leaves them out of (GetItem calendar/contact/task/message pages)
+COMMON_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("Sensitivity", "Normal"),
+    ("Importance", "Normal"),
+    ("IsSubmitted", False),
+    ("IsFromMe", False),
+    ("IsResend", False),
+    ("IsUnmodified", False),
+    ("Culture", "en-US"),
+)
+TYPE_DEFAULTS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "CalendarItem": (
+        ("IsDraft", False),
+        ("ReminderIsSet", True),
+        ("ReminderMinutesBeforeStart", 15),
+        ("IsAllDayEvent", False),
+        ("LegacyFreeBusyStatus", "Busy"),
+        ("IsCancelled", False),
+        ("MeetingRequestWasSent", False),
+        ("AppointmentSequenceNumber", 0),
+    ),
+    "Contact": (("IsDraft", True), ("ReminderIsSet", False), ("FileAsMapping", "None")),
+    "Task": (
+        ("IsDraft", True),
+        ("ReminderIsSet", False),
+        ("ChangeCount", 1),
+        ("PercentComplete", 0),
+        ("Status", "NotStarted"),
+    ),
+    "Message": (
+        ("ReminderIsSet", False),
+        ("IsReadReceiptRequested", False),
+        ("IsDeliveryReceiptRequested", False),
+    ),
+}
+TASK_STATUS_TEXT = {
+    "NotStarted": "Not Started",
+    "InProgress": "In Progress",
+    "Completed": "Completed",
+    "WaitingOnOthers": "Waiting on someone else",
+    "Deferred": "Deferred",
+}
+
+
+def _default(elem: Element, name: str, value: Any) -> None:
+    if elem.find(t(name)) is None:
+        set_child(elem, name, value)
+
+
+def store_instants(elem: Element, tag: str) -> None:
+    """Every dateTime of the item as an instant, read in the zones the request gives (see :mod:`instants`)."""
+    try:
+        normalize_item(elem, tag)
+    except UnknownZone as exc:
+        raise EwsError("ErrorCalendarInvalidTimeZone", str(exc)) from None
+    except BadDateTime as exc:
+        raise EwsError("ErrorSchemaValidation", str(exc)) from None
+
+
+def _creation_zone(elem: Element) -> None:
+    """A calendar item keeps the zone it was created in (StartTimeZone/EndTimeZone): the one it named, else
+    the request's TimeZoneContext, else UTC ("Time zones and EWS in Exchange", creation time zone)."""
+    if elem.find(t("StartTimeZone")) is None:
+        meeting = elem.find(t("MeetingTimeZone"))
+        named = meeting.get("TimeZoneName") if meeting is not None else None
+        sub(elem, "t:StartTimeZone", attrs={"Id": named or current().zone_id or "UTC"})
+    if elem.find(t("EndTimeZone")) is None:
+        sub(elem, "t:EndTimeZone", attrs={"Id": elem.find(t("StartTimeZone")).get("Id") or "UTC"})
+
+
+def _calendar_fields(elem: Element) -> None:
+    start, end = elem.findtext(t("Start")), elem.findtext(t("End"))
+    if start and end:
+        with contextlib.suppress(BadDateTime):
+            set_child(elem, "Duration", duration_text(parse_instant(start), parse_instant(end)))
+    if start:
+        set_child(elem, "ReminderDueBy", start)
+    zone = elem.find(t("StartTimeZone"))
+    if zone is not None and zone.get("Id"):
+        set_child(elem, "TimeZone", zone.get("Id"))
+    meeting = elem.findtext(t("IsMeeting")) == "true"
+    cancelled = elem.findtext(t("IsCancelled")) == "true"
+    set_child(elem, "AppointmentState", (1 if meeting else 0) | (4 if cancelled else 0))
+
+
+def _complete_name(elem: Element) -> None:
+    """CompleteName follows the name fields (CompleteNameType order: FirstName, MiddleName, LastName, …)."""
+    for old in elem.findall(t("CompleteName")):
+        elem.remove(old)
+    parts = {
+        "FirstName": elem.findtext(t("GivenName")),
+        "MiddleName": elem.findtext(t("MiddleName")),
+        "LastName": elem.findtext(t("Surname")),
+        "Initials": elem.findtext(t("Initials")),
+        "FullName": elem.findtext(t("DisplayName")),
+        "Nickname": elem.findtext(t("Nickname")),
+    }
+    if not any(parts.values()):
+        return
+    holder = sub(elem, "t:CompleteName")
+    for name, value in parts.items():
+        if value:
+            sub(holder, f"t:{name}", value)
+    if elem.find(t("FileAs")) is None:
+        given, surname = parts["FirstName"], parts["LastName"]
+        file_as = f"{surname}, {given}" if given and surname else surname or given or parts["FullName"]
+        if file_as:
+            set_child(elem, "FileAs", file_as)
+
+
 def refresh_computed(elem: Element, tag: str) -> None:
-    """Server-computed fields that follow from others (kept in the stored element)."""
+    """Server-computed fields that follow from others, and Exchange's defaults (kept in the stored element)."""
     normalize_booleans(elem)
+    store_instants(elem, tag)
+    for name, value in (*COMMON_DEFAULTS, *TYPE_DEFAULTS.get(tag, ())):
+        _default(elem, name, value)
+    if elem.find(t("Body")) is None:
+        sub(elem, "t:Body", attrs={"BodyType": "Text"})
+    if elem.find(t("DateTimeSent")) is None and elem.find(t("DateTimeReceived")) is not None:
+        set_child(elem, "DateTimeSent", elem.findtext(t("DateTimeReceived")))
     for date_elem in elem.iterfind(f"{t('Recurrence')}/*/*"):
         # Exchange answers recurrence dates with a zone designator ("2026-12-01Z"), not as bare dates.
         if local(date_elem.tag) in ("StartDate", "EndDate") and len((date_elem.text or "").strip()) == 10:
@@ -88,6 +216,9 @@ def refresh_computed(elem: Element, tag: str) -> None:
     if tag in ("Message", "MeetingRequest"):
         set_child(elem, "DisplayTo", _display_names(elem.find(t("ToRecipients"))))
         set_child(elem, "DisplayCc", _display_names(elem.find(t("CcRecipients"))))
+    if tag == "CalendarItem":  # required attendees are the meeting's "To", optional ones its "Cc"
+        set_child(elem, "DisplayTo", _display_names(elem.find(t("RequiredAttendees"))))
+        set_child(elem, "DisplayCc", _display_names(elem.find(t("OptionalAttendees"))))
     if tag == "CalendarItem":
         recurring = elem.find(t("Recurrence")) is not None
         set_child(elem, "CalendarItemType", "RecurringMaster" if recurring else "Single")
@@ -96,15 +227,19 @@ def refresh_computed(elem: Element, tag: str) -> None:
             elem.find(t(n)) is not None for n in ("RequiredAttendees", "OptionalAttendees", "Resources")
         )
         set_child(elem, "IsMeeting", attendees)
+        _creation_zone(elem)
+        _calendar_fields(elem)
     if tag == "Task":
         status = elem.findtext(t("Status")) or "NotStarted"
         set_child(elem, "IsComplete", status == "Completed")
-        if elem.find(t("Recurrence")) is not None:
-            set_child(elem, "IsRecurring", True)
-    if tag == "Contact" and elem.find(t("DisplayName")) is None:
-        name = " ".join(filter(None, (elem.findtext(t("GivenName")), elem.findtext(t("Surname")))))
-        if name:
-            set_child(elem, "DisplayName", name)
+        set_child(elem, "IsRecurring", elem.find(t("Recurrence")) is not None)
+        set_child(elem, "StatusDescription", TASK_STATUS_TEXT.get(status, status))
+    if tag == "Contact":
+        if elem.find(t("DisplayName")) is None:
+            name = " ".join(filter(None, (elem.findtext(t("GivenName")), elem.findtext(t("Surname")))))
+            if name:
+                set_child(elem, "DisplayName", name)
+        _complete_name(elem)
     size = len(base64.b64encode(json.dumps([e.text for e in elem.iter()], default=str).encode()))
     set_child(elem, "Size", size)
 

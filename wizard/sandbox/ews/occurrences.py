@@ -15,10 +15,10 @@ import base64
 import copy
 import datetime as dt
 import struct
-import zoneinfo
 from dataclasses import dataclass
 
 from wizard.sandbox.ews._soap import Element, el, format_dt, local, parse_dt, set_child, sub, t
+from wizard.sandbox.ews.instants import UnknownZone, windows_zone
 from wizard.sandbox.recurrence import Pattern, dates
 
 #: hidden container of exception elements inside a master (never rendered)
@@ -155,12 +155,9 @@ def _zone(elem: Element, start: dt.datetime) -> dt.tzinfo:
     name = zone.get("Id") if zone is not None else None
     if name:
         try:
-            from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
-
-            iana = MS_TIMEZONE_TO_IANA_MAP.get(name, name)
-            return zoneinfo.ZoneInfo(iana)
-        except (ImportError, zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
+            return windows_zone(name)
+        except UnknownZone:
+            pass  # refused when the item was written; an item stored before that check keeps its Start's zone
     return start.tzinfo or dt.UTC
 
 

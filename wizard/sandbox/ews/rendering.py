@@ -10,6 +10,7 @@ from wizard.sandbox.ews._soap import Element, el, local, sub, t
 from wizard.sandbox.ews.mime import html_to_text, mime_for, text_to_html
 from wizard.sandbox.ews.occurrences import EXCEPTIONS, Occurrence, first_last, occurrence_element, refresh_ids
 from wizard.sandbox.ews.restrictions import PropPath, ext_key, parse_path
+from wizard.sandbox.ews.schema import in_schema_order
 from wizard.sandbox.ews.store import HIDDEN_FOLDERS, MailboxStore, StoredFolder, StoredItem
 
 
@@ -99,6 +100,7 @@ def render_item(item: StoredItem, shape: Shape, store: MailboxStore) -> Element:
             uri = prop.find(t("ExtendedFieldURI"))
             if uri is not None and ext_key(uri) == path.uri:
                 out.append(copy.deepcopy(prop))
+    in_schema_order(out)
     return out
 
 

@@ -34,6 +34,7 @@ from wizard.sandbox.ews._soap import (
     to_bytes,
 )
 from wizard.sandbox.ews.demo import seed_demo
+from wizard.sandbox.ews.instants import TimeContext, UnknownZone, render_instants, request_time
 from wizard.sandbox.ews.ops import EwsError, EwsOperations, Mailbox
 from wizard.sandbox.ews.store import MailboxStore
 from wizard.sandbox.ntlm import SCHEMES, NtlmAccounts
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 EWS_PATH = "/EWS/Exchange.asmx"
 AUTODISCOVER_PATH = "/autodiscover/autodiscover.svc"
+#: IIS virtual directories behind Windows/Basic authentication (lower case prefixes)
+AUTHENTICATED_VDIRS = ("/ews/", "/autodiscover/")
 
 # Exchange Server Subscription Edition RTM (code-equivalent to 2019 CU15).
 SERVER_BUILD = (15, 2, 2562, 17)
@@ -223,20 +226,27 @@ def soap_fault(code: str, text: str, *, back_off_ms: int | None = None, with_ver
 class EwsHandler(SandboxHandler):
     standin: ClassVar[EwsStandIn]
 
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
     def route(self, method: str, body: bytes) -> None:
+        """As IIS: the EWS and Autodiscover virtual directories authenticate first (any method gets the 401
+        and its challenges, an NTLM handshake completes whatever its method), then the handler answers."""
         path = self.path.split("?", 1)[0].lower()
-        if path == EWS_PATH.lower():
-            if method != "POST":
-                self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
-                return
-            self._ews(body)
-        elif path == AUTODISCOVER_PATH.lower():
-            if method != "POST":
-                self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
-                return
-            self._autodiscover(body)
-        else:
+        if not path.startswith(AUTHENTICATED_VDIRS):
             self.send_bytes(404, b"Not Found", "text/plain")
+            return
+        user = self._caller()
+        if user is None:
+            return
+        if path not in (EWS_PATH.lower(), AUTODISCOVER_PATH.lower()):
+            self.send_bytes(404, b"Not Found", "text/plain")
+        elif method != "POST":
+            self.send_bytes(405, b"", "text/plain", {"Allow": "POST"})
+        elif path == EWS_PATH.lower():
+            self._ews(user, body)
+        else:
+            self._autodiscover(user, body)
 
     # -- answers in EWS's own words ---------------------------------------------------------------------
     def send_throttled(self, retry_after: float) -> None:
@@ -278,10 +288,7 @@ class EwsHandler(SandboxHandler):
         self.send_bytes(status, payload, "text/xml; charset=utf-8")
 
     # -- EWS ---------------------------------------------------------------------------------------------
-    def _ews(self, body: bytes) -> None:
-        user = self._caller()
-        if user is None:
-            return
+    def _ews(self, user: DirectoryUser, body: bytes) -> None:
         try:
             envelope = parse(body)
         except Exception:
@@ -313,10 +320,17 @@ class EwsHandler(SandboxHandler):
                 soap_fault("ErrorInvalidServerVersion", "The specified server version is invalid."), 500
             )
             return
+        try:
+            context = TimeContext.from_header(header)
+        except UnknownZone as exc:
+            self._xml(soap_fault("ErrorTimeZone", str(exc)), 500)
+            return
         mailbox = self.standin.mailbox_for(user.primary_email)
         assert mailbox is not None
         try:
-            response = self.standin.operations.handle(mailbox, soap_body[0])
+            with request_time(context):
+                response = self.standin.operations.handle(mailbox, soap_body[0])
+            render_instants(response, context)
         except EwsError as exc:
             code = "ErrorSchemaValidation" if exc.code == "ErrorInvalidRequest" else exc.code
             self._xml(soap_fault(code, exc.text), 500)
@@ -328,10 +342,7 @@ class EwsHandler(SandboxHandler):
         self._xml(to_bytes(_envelope([server_version_info()], response)))
 
     # -- SOAP Autodiscover ---------------------------------------------------------------------------------
-    def _autodiscover(self, body: bytes) -> None:
-        user = self._caller()
-        if user is None:
-            return
+    def _autodiscover(self, user: DirectoryUser, body: bytes) -> None:
         try:
             envelope = parse(body)
             request = envelope.find(f"{{{SOAP}}}Body")[0]

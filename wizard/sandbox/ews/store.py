@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox.ews._soap import Element, el, format_dt, parse, set_child, t, to_text
+from wizard.sandbox.ews import instants
+from wizard.sandbox.ews._soap import Element, el, parse, set_child, t, to_text
 
 # distinguished id -> (display name, FolderClass, element tag, parent distinguished id)
 DISTINGUISHED_FOLDERS: dict[str, tuple[str, str | None, str, str | None]] = {
@@ -378,7 +379,7 @@ class MailboxStore:
                 content_seq=seq,
                 position=seq,
             )
-            stamp = format_dt(now or utcnow())
+            stamp = instants.stored(now) if now is not None else instants.now()
             if element.find(t("DateTimeCreated")) is None:
                 set_child(element, "DateTimeCreated", stamp)
             set_child(element, "LastModifiedTime", stamp)
@@ -407,7 +408,7 @@ class MailboxStore:
             for key in changed:
                 item.field_seqs[key] = seq
             item.changekey = make_changekey(seq, item.id)
-            set_child(item.element, "LastModifiedTime", format_dt(utcnow()))
+            set_child(item.element, "LastModifiedTime", instants.now())
             self._stamp_ids(item)
             self._write_item(item)
 

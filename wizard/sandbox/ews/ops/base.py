@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.sandbox.ews._soap import MNS, TNS, Element, el, format_dt, local, m, set_child, sub, t
+from wizard.sandbox.ews import instants
+from wizard.sandbox.ews._soap import MNS, TNS, Element, el, local, m, set_child, sub, t
 from wizard.sandbox.ews.errors import EwsError, response_message
 from wizard.sandbox.ews.occurrences import Occurrence, SeriesError, occurrence_at, parse_occurrence_id
-from wizard.sandbox.ews.store import MailboxStore, StoredFolder, StoredItem, utcnow
+from wizard.sandbox.ews.store import MailboxStore, StoredFolder, StoredItem
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class OperationsBase:
         if att.find(t("Size")) is None:
             set_child(att, "Size", len(base64.b64decode(content)) if content else 0)
         if att.find(t("LastModifiedTime")) is None:
-            set_child(att, "LastModifiedTime", format_dt(utcnow()))
+            set_child(att, "LastModifiedTime", instants.now())
         if att.find(t("IsInline")) is None:
             set_child(att, "IsInline", False)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from wizard.sandbox.ews._soap import Element, el, m, parse_dt, t
 from wizard.sandbox.ews.errors import EwsError, response_message
+from wizard.sandbox.ews.instants import BadDateTime, current, parse_instant
 from wizard.sandbox.ews.occurrences import occurrences
 from wizard.sandbox.ews.ops.base import Mailbox, OperationsBase, paged
 from wizard.sandbox.ews.rendering import Shape, occurrence_item, render_item
@@ -36,7 +37,7 @@ class FindOperations(OperationsBase):
             if restriction is not None:
                 items = [i for i in items if matches(i.element, restriction)]
             if calendar is not None:
-                start, end = parse_dt(calendar.get("StartDate")), parse_dt(calendar.get("EndDate"))
+                start, end = _view_bound(calendar.get("StartDate")), _view_bound(calendar.get("EndDate"))
                 # a CalendarView lists single items and the occurrences of masters, never a master itself
                 expanded: list[StoredItem] = []
                 for i in items:
@@ -80,6 +81,16 @@ class FindOperations(OperationsBase):
             return holder
 
         return self._per_item("GetItem", list(request.find(m("ItemIds"))), get)
+
+
+def _view_bound(text: str | None) -> dt.datetime | None:
+    """A CalendarView bound: its own offset, else the request's TimeZoneContext (as every dateTime)."""
+    if not text:
+        return None
+    try:
+        return parse_instant(text, current().zone)
+    except BadDateTime:
+        raise EwsError("ErrorSchemaValidation", f"'{text}' is not a dateTime.") from None
 
 
 def _overlaps(elem: Element, start: dt.datetime | None, end: dt.datetime | None) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import copy
 import hashlib
 
+from wizard.sandbox.ews import instants
 from wizard.sandbox.ews._soap import (
     Element,
     addresses,
     el,
-    format_dt,
     local,
     m,
     mailbox_elem,
@@ -38,7 +38,7 @@ from wizard.sandbox.ews.occurrences import (
 )
 from wizard.sandbox.ews.ops.base import Mailbox, OperationsBase
 from wizard.sandbox.ews.restrictions import parse_path
-from wizard.sandbox.ews.store import StoredFolder, StoredItem, changekey_seq, utcnow
+from wizard.sandbox.ews.store import StoredFolder, StoredItem, changekey_seq
 
 
 class ItemOperations(OperationsBase):
@@ -82,7 +82,7 @@ class ItemOperations(OperationsBase):
 
     def _prepare(self, caller: Mailbox, elem: Element, tag: str, *, sending: bool) -> None:
         """Set the fields the server owns on a new item."""
-        now = format_dt(utcnow())
+        now = instants.now()
         for owned in ("ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "Size"):
             for old in elem.findall(t(owned)):
                 elem.remove(old)
@@ -158,7 +158,7 @@ class ItemOperations(OperationsBase):
                         copy_elem.remove(old)
                 set_child(copy_elem, "IsRead", False)
                 set_child(copy_elem, "IsDraft", False)
-                set_child(copy_elem, "DateTimeReceived", format_dt(utcnow()))
+                set_child(copy_elem, "DateTimeReceived", instants.now())
                 atts = copy_elem.find(t("Attachments"))
                 if atts is not None:
                     for att in atts:
@@ -192,7 +192,7 @@ class ItemOperations(OperationsBase):
             request.append(mailbox_elem(t("From"), caller.display_name, caller.address))
             request.append(mailbox_elem(t("Organizer"), caller.display_name, caller.address))
             set_child(request, "IsRead", False)
-            set_child(request, "DateTimeReceived", format_dt(utcnow()))
+            set_child(request, "DateTimeReceived", instants.now())
             refresh_computed(request, tag)
             self.store.insert(target.address, inbox.id, request)
 
@@ -301,7 +301,7 @@ class ItemOperations(OperationsBase):
                 elem.remove(old)
             elem.append(mailbox_elem(t(name), caller.display_name, caller.address))
         set_child(elem, "IsDraft", False)
-        set_child(elem, "DateTimeSent", format_dt(utcnow()))
+        set_child(elem, "DateTimeSent", instants.now())
         self._deliver(caller, elem)
         if save:
             target = saved or self._dist(caller, "sentitems")
