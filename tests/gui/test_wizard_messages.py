@@ -67,7 +67,9 @@ def test_the_synchronization_fields_show_every_name_in_full(
     table = dialog.table
     names = [table.item(row, 0) for row in range(table.rowCount())]
     (company,) = [item for item in names if "synccontactcompany" in item.toolTip()]
-    assert company.text() == "Company"
+    assert company.text() == "Company Name"  # the organization's label of parentcustomerid (its metadata)
+    (job,) = [item for item in names if item.toolTip().endswith("jobtitle")]
+    assert job.text() == "Job Title"
     assert company.toolTip().startswith("Company (parent account's name; only with 'synccontactcompany')")
     metrics = table.fontMetrics()
     for column in (0, 2):

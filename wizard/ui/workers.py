@@ -127,7 +127,7 @@ class Task:
         return self.token.cancelled()
 
     def start(self, pool: QThreadPool | None = None) -> Task:
-        (pool or QThreadPool.globalInstance()).start(_Runnable(self))
+        (pool or task_pool()).start(_Runnable(self))
         return self
 
     def _run(self) -> None:
@@ -159,6 +159,21 @@ class Task:
             signal.emit(value)
 
 
+#: the workers of the GUI's tasks: most wait on the network, so more of them than cores (Qt's global pool has
+#: one per core: two syncs' worth of waiting starved a quick local read such as the offline line's)
+TASK_THREADS = 8
+_pool: QThreadPool | None = None
+
+
+def task_pool() -> QThreadPool:
+    """The pool every task runs on unless it names its own."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(max(TASK_THREADS, QThreadPool.globalInstance().maxThreadCount()))
+    return _pool
+
+
 class TaskRunner(QObject):
     """Starts tasks and keeps them alive until they finish; ``busy_changed`` tells the GUI when work runs."""
 
@@ -166,7 +181,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        self.pool = pool or task_pool()
         self._running: dict[int, Task] = {}
 
     def run(
