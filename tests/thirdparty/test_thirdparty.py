@@ -64,12 +64,7 @@ STEPS: dict[str, list[tuple[str, pytest.MarkDecorator | None]]] = {
     ],
     "ews": [
         ("signin_basic", None),
-        (
-            "signin_ntlm",
-            _xfail(
-                "issue 13: authentication after routing (an NTLM handshake that starts with GET gets 405)"
-            ),
-        ),
+        ("signin_ntlm", None),
         ("create", None),
         ("read_select", None),
         ("update_change_key", None),
@@ -79,14 +74,8 @@ STEPS: dict[str, list[tuple[str, pytest.MarkDecorator | None]]] = {
         ("sync_folder_items_incremental", None),
         ("batch_create_items", None),
         ("recurring_event", None),
-        ("utc_date_times", _xfail("issue 13: date-times echoed in the client's text, not UTC with Z")),
-        (
-            "all_properties",
-            _xfail(
-                "issue 13: AllProperties of a calendar item lacks IsAllDayEvent, ReminderIsSet, "
-                "ReminderMinutesBeforeStart, Sensitivity, Importance"
-            ),
-        ),
+        ("utc_date_times", None),
+        ("all_properties", None),
         ("send_mail", None),
         ("delete", None),
         (
