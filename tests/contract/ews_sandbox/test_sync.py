@@ -65,6 +65,29 @@ def test_sync_items_read_flag_changes_and_paging(standin, anna) -> None:
     assert changes[0][1][0].id == first.id
 
 
+def test_a_paged_first_round_lists_no_deletes_of_items_it_never_listed(standin, anna) -> None:
+    """EXD SyncFolderItems operation: the first synchronization (no SyncState) "returns all the items" in the
+    folder; a Delete is news only for an item the client was told of. Contacts made and deleted before a paged
+    first round began (their sequence below the first page's) must not come back as Delete changes on a later
+    page — found by ews-javascript-api's lifecycle (tests/thirdparty), which the product's client had not
+    tripped over. After the round, a delete of an item the round listed is reported."""
+    made = [_contact(anna, name) for name in ("Old1", "Keep1", "Old2", "Keep2", "Keep3")]
+    for contact in made:
+        contact.save()
+    for contact in (made[0], made[2]):
+        contact.delete()
+    changes, state = _sync(anna.contacts, None, max_changes_returned=1)
+    assert [(kind, getattr(item, "given_name", None)) for kind, item in changes] == [
+        ("create", "Keep1"),
+        ("create", "Keep2"),
+        ("create", "Keep3"),
+    ]
+    keep2_id = made[3].id
+    made[3].delete()
+    changes, _state = _sync(anna.contacts, state)
+    assert [(kind, item.id) for kind, item in changes] == [("delete", keep2_id)]
+
+
 def test_moves_show_up_as_delete_and_create(anna) -> None:
     contact = _contact(anna, "M")
     contact.save()
