@@ -173,16 +173,18 @@ def fast(engine: Engine, waits: list[float] | None = None) -> None:
         mailbox.settings = dataclasses.replace(mailbox.settings, retry_wait=0.01)
 
 
-def configure(sandbox: Sandbox, user: int = 0) -> Rig:
-    """Configure the profile in ``$D365SYNC_HOME`` the way the wizard does: org, claim, bound mailbox."""
+def configure(sandbox: Sandbox, user: int = 0, *, home: Path | None = None, claim: bool = True) -> Rig:
+    """Configure the profile in ``home`` (default ``$D365SYNC_HOME``) the way the wizard does: org, claim (unless
+    ``claim`` is False: a second computer of the same user), bound mailbox."""
     info = sandbox.port_info()
     u = info["users"][user]
-    factory = Factory(locations().ensure())
+    factory = Factory(locations(home).ensure())
     connected = connect_org(
         factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
     save_org(factory, connected)
-    claim_instance(factory)
+    if claim:
+        claim_instance(factory)
     binding = MailboxBinding(
         address=u["primary_email"],
         kind="exchange",

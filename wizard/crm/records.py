@@ -51,6 +51,12 @@ class MailboxRecordMissing(RuleViolation):
     """The user has no mailbox record in this organization (an administrator must create/enable it)."""
 
 
+class ClaimReleased(RuleViolation):
+    """No computer holds the claim any more (it was released while this one synchronized)."""
+
+    severity = Severity.ACCOUNT
+
+
 class ClaimHeldElsewhere(RuleViolation):
     """Another computer is the synchronizing computer for this user."""
 
@@ -414,10 +420,9 @@ def heartbeat(client: DataverseClient, instance_id: str, *, now: dt.datetime | N
     def decide(record: MailboxRecord) -> dict[str, Any] | None:
         current = parse_claim(record.exchangesyncstatexml)
         if current is None:
-            raise RuleViolation(
+            raise ClaimReleased(
                 "No synchronizing computer is claimed",
                 user_text="This computer is no longer the synchronizing computer (the claim was released).",
-                severity=Severity.ACCOUNT,
             )
         if current.instance_id != instance_id:
             raise ClaimHeldElsewhere(current, lost=True)
