@@ -3,8 +3,10 @@
 DESIGN section 1: one computer synchronizes a user's mailbox. The engine checks the claim before a run;
 another computer may take over while the run is under way (``instance claim --yes`` on a second
 computer). :class:`ClaimGuard` renews the claim's heartbeat, a conditional write of the user's mailbox
-record (``records.heartbeat``: read the row, PATCH with ``If-Match`` on its ETag, read again on 412), and
-raises :class:`ClaimLost` when the claim names another computer (or none). The writers call it through
+record, and raises :class:`ClaimLost` when the claim names another computer (or none). The run's first
+heartbeat reads the row and PATCHes it with ``If-Match`` on its ETag (``records.heartbeat``); each later
+one is a single PATCH with ``If-Match`` on the ETag the previous one left, and a 412 (the row changed:
+someone claimed) reads the row and decides (``records.renew_heartbeat``). The writers call it through
 ``RunContext.before_writes`` at the start of each batch of writes to either side, so an engine that has
 lost the claim writes nothing more; the engine then ends the run with the lost claim's message.
 """
@@ -21,6 +23,7 @@ from wizard.errors import D365SyncError, Severity
 
 if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
+    from wizard.crm.entities import MailboxRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +58,14 @@ class ClaimGuard:
         self.clock = clock
         self.checks = 0
         self.lost: ClaimLost | None = None
+        self._row: MailboxRecord | None = None  # the mailbox record as our last heartbeat wrote it
 
     def check(self) -> None:
         if self.lost is not None:
             raise self.lost
         self.checks += 1
         try:
-            records.heartbeat(self.crm, self.instance_id, now=self.clock())
+            self._row = records.renew_heartbeat(self.crm, self.instance_id, self._row, now=self.clock())
         except records.ClaimHeldElsewhere as held:
             self.lost = ClaimLost(held.holder.hostname)
         except records.ClaimReleased:
