@@ -371,6 +371,30 @@ def test_claim_race_and_takeover(
     assert state == "<SSS><Folder id='1'/></SSS>"  # foreign XML kept byte-for-byte
 
 
+def test_a_heartbeat_renewal_is_one_conditional_request_until_someone_claims(
+    env: DataverseEnvironment, world: tuple[Directory, TokenSigner, SandboxTLS]
+) -> None:
+    laptop, desktop = connect(env, world), connect(env, world)
+    t0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    records.claim(laptop, "aaaa-1", "ANNA-LAPTOP", now=t0)
+    row = records.renew_heartbeat(laptop, "aaaa-1", None, now=t0)  # the first: read, then PATCH
+    assert row is not None and row.etag
+    env.server.reset_counts()
+    row = records.renew_heartbeat(laptop, "aaaa-1", row, now=t0 + dt.timedelta(minutes=1))
+    assert [m for m, _p in env.server.request_log] == ["PATCH"]  # If-Match on the ETag the last one left
+    assert row is not None and records.parse_claim(row.exchangesyncstatexml) == records.Claim(
+        "aaaa-1", "ANNA-LAPTOP", t0, t0 + dt.timedelta(minutes=1)
+    )
+    records.claim(desktop, "bbbb-2", "ANNA-DESKTOP", force=True)
+    with pytest.raises(records.ClaimHeldElsewhere) as lost:  # 412, then read: another computer holds it
+        records.renew_heartbeat(laptop, "aaaa-1", row)
+    assert lost.value.lost and lost.value.holder.hostname == "ANNA-DESKTOP"
+    assert (
+        records.read_claim(laptop) == records.read_claim(desktop)
+        and lost.value.holder.instance_id == "bbbb-2"
+    )
+
+
 def test_claim_412_race_rereads_and_decides_again(
     env: DataverseEnvironment,
     world: tuple[Directory, TokenSigner, SandboxTLS],

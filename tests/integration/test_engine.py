@@ -521,3 +521,64 @@ def test_claim_check_failure_is_a_failed_run_not_an_exception(monkeypatch: pytes
     assert summary.status == "failed"
     assert [k.status for k in summary.kinds] == ["error", "error"]
     assert summary.kinds[0].message == "Dynamics 365 had a problem."
+
+
+# -- the synchronizing-computer claim during a run (issue 11, items 6 and 7) --------------------------------
+
+
+def test_a_full_disk_stops_the_run_before_the_claims_heartbeat(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's first state write comes before anything is written remotely, the heartbeat included."""
+    from wizard.sync.statefile import DiskFull
+
+    _new_contact(setup.client, "Dora", "Disk")
+    env = setup.sandbox.environments[0].server
+    before = records.own_mailbox(setup.client).etag
+
+    def full(self: StateDB) -> int:
+        raise DiskFull(
+            "database or disk is full", user_text="The disk holding … is full; nothing was changed."
+        )
+
+    monkeypatch.setattr(StateDB, "start_run", full)
+    env.reset_counts()
+    with pytest.raises(DiskFull):
+        setup.run()
+    assert [(m, p) for m, p in env.request_log if m != "GET"] == []
+    assert records.own_mailbox(setup.client).etag == before
+    assert setup.contacts() == {}
+
+
+def test_a_claim_lost_mid_run_stops_the_engine_before_its_next_batch(setup: Setup) -> None:
+    """Another computer claims (with "yes") while this one reads: nothing more is written, the run says why."""
+    for last in ("Lost", "Claim"):
+        _new_contact(setup.client, "Anna", last)
+    env = setup.sandbox.environments[0].server
+    taken: list[str] = []
+
+    def take_over(method: str, path: str) -> None:
+        if not taken and method == "GET" and "/contacts" in path:
+            taken.append(path)  # first: the other computer's own requests pass through here too
+            records.claim(setup.client, "another-instance", "other-pc", force=True)
+
+    env.on_request = take_over
+    try:
+        summary = setup.run()
+    finally:
+        env.on_request = None
+    assert taken
+    assert summary.status == "not_sync_computer", summary
+    by_kind = {k.kind: k for k in summary.kinds}
+    assert by_kind["contacts"].status == "error"
+    assert "Another computer, other-pc, now synchronizes this organization; this computer stopped." in (
+        by_kind["contacts"].message
+    )
+    assert {by_kind[k].status for k in ("appointments", "tasks")} == {"skipped"}
+    assert setup.contacts() == {}  # the creates were the next batch: never written
+    with setup.state() as state:
+        (run,) = state.runs()
+        assert run.status == "not_sync_computer"
+        assert state.count_links(Kind.CONTACTS) == 0
+    again = setup.run()
+    assert again.status == "not_sync_computer" and again.kinds == []

@@ -2,7 +2,7 @@
 (CI runs as root; skipped with the reason where mounting is not permitted), filled to the last byte.
 
 Runs on the full disk stop with "the disk holding … is full; nothing was changed", set no state DB aside and
-change no record on either side; once space is freed, the next run carries out the deletions the user made
+change no record on either side (not even the claim's heartbeat on the user's mailbox record); once space is freed, the next run carries out the deletions the user made
 meanwhile and brings nothing back.
 """
 
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.simulation.engine_harness import Rig, configure, mailbox_items
+from tests.simulation.engine_harness import KINDS, Rig, configure, mailbox_items
 from tests.support.cli import run_cli
+from wizard.crm import records
 from wizard.mailbox.base import FolderKind
 from wizard.sandbox import Sandbox
 from wizard.sync.state import StateDBError
@@ -114,7 +115,15 @@ def test_a_full_disk_changes_nothing_and_undoes_no_deletion(rig: Rig, small_disk
     crm_before = {k: names(rig, k) for k in ("contacts", "tasks")}
     mailbox_before = {k: mailbox_names(rig, k) for k in ("contacts", "tasks")}
     state_dir = rig.factory.where.state_db.parent
+    claim_row = records.own_mailbox(client).etag  # the claim's heartbeat would change it
+    opened = rig.engine()  # a sync under way when the disk fills: its state DB is open already
     filler = fill(small_disk)
+    with opened, pytest.raises(StateDBError) as stopped:
+        opened.run_once(
+            KINDS
+        )  # the run's first state write fails before anything is sent, heartbeat included
+    assert "is full; nothing was changed" in stopped.value.user_text, stopped.value.user_text
+    assert records.own_mailbox(client).etag == claim_row
 
     for _attempt in range(3):  # every further command on the full disk: the same, nothing set aside
         with pytest.raises(StateDBError) as info:
@@ -126,6 +135,9 @@ def test_a_full_disk_changes_nothing_and_undoes_no_deletion(rig: Rig, small_disk
     assert not list(state_dir.glob("*.corrupt-*"))
     assert {k: names(rig, k) for k in ("contacts", "tasks")} == crm_before
     assert {k: mailbox_names(rig, k) for k in ("contacts", "tasks")} == mailbox_before
+    assert (
+        records.own_mailbox(client).etag == claim_row
+    )  # not even the heartbeat: the state write comes first
 
     filler.unlink()  # space freed
     after = rig.run()

@@ -47,6 +47,7 @@ from wizard.mailbox.base import (
 from wizard.odata.retry import FaultTolerance
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
+from wizard.sandbox.dataverse.schema import ENTITIES
 from wizard.sandbox.ews._soap import el, t
 from wizard.sandbox.ews.demo import build_message
 from wizard.sandbox.ews.ops import apply_update, refresh_computed
@@ -173,16 +174,18 @@ def fast(engine: Engine, waits: list[float] | None = None) -> None:
         mailbox.settings = dataclasses.replace(mailbox.settings, retry_wait=0.01)
 
 
-def configure(sandbox: Sandbox, user: int = 0) -> Rig:
-    """Configure the profile in ``$D365SYNC_HOME`` the way the wizard does: org, claim, bound mailbox."""
+def configure(sandbox: Sandbox, user: int = 0, *, home: Path | None = None, claim: bool = True) -> Rig:
+    """Configure the profile in ``home`` (default ``$D365SYNC_HOME``) the way the wizard does: org, claim (unless
+    ``claim`` is False: a second computer of the same user), bound mailbox."""
     info = sandbox.port_info()
     u = info["users"][user]
-    factory = Factory(locations().ensure())
+    factory = Factory(locations(home).ensure())
     connected = connect_org(
         factory, info["dataverse_url"], username=u["upn"], password=u["password"], ca_file=info["ca_file"]
     )
     save_org(factory, connected)
-    claim_instance(factory)
+    if claim:
+        claim_instance(factory)
     binding = MailboxBinding(
         address=u["primary_email"],
         kind="exchange",
@@ -194,6 +197,50 @@ def configure(sandbox: Sandbox, user: int = 0) -> Rig:
     store = factory.mailbox_store(bound)
     client = factory.dataverse(factory.require_sync_org())
     return Rig(sandbox, factory, client, store, connected.org.user_id)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the stand-ins held right after :func:`configure` (rows by entity set, mailbox items), so one
+    configured profile can serve many seeds (:func:`reset`): setting up costs more than a seed's runs."""
+
+    crm: dict[str, set[str]]
+    window: Any  # the organization's future expansion window (expand_everything raises it)
+    items: set[str]
+
+
+def baseline(rig: Rig) -> Baseline:
+    env = rig.sandbox.environments[0]
+    crm = {
+        entity_set: {str(row[d.primary_key]).lower() for row in env.store.rows(entity_set)}
+        for entity_set, d in ENTITIES.items()
+    }
+    organization = env.store.get("organizations", env.org.id) or {}
+    ews = rig.sandbox.ews.store
+    items = {item.id for mailbox in ews.mailboxes() for item in ews.items_of(mailbox)}
+    return Baseline(crm, organization.get("futureexpansionwindow"), items)
+
+
+def reset(rig: Rig, base: Baseline) -> None:
+    """Back to ``base`` for the next seed: every row and item made since deleted (straight in the stand-ins'
+    stores), the expansion window as it was, no invitation counted, the state DB (and its tombstones file)
+    gone. The profile, its sign-in and the claim stay; the seed writes its own conflict policies."""
+    env = rig.sandbox.environments[0]
+    for entity_set, d in ENTITIES.items():
+        for row in env.store.rows(entity_set):
+            if str(row[d.primary_key]).lower() not in base.crm[entity_set]:
+                env.store.delete(entity_set, str(row[d.primary_key]))
+    env.store.update("organizations", env.org.id, {"futureexpansionwindow": base.window})
+    ews = rig.sandbox.ews.store
+    for mailbox in ews.mailboxes():
+        for item in ews.items_of(mailbox):
+            if item.id not in base.items:
+                ews.delete(item)
+    rig.sandbox.ews.operations.invitations_sent = 0
+    state_db = rig.factory.where.state_db
+    for path in state_db.parent.glob(state_db.name + "*"):  # -wal, -shm, .tombstones
+        path.unlink()
+    rig.waits.clear()
 
 
 # ------------------------------------------------------------------------------------------ reading sides

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
 
@@ -49,6 +49,12 @@ WRITE_ATTEMPTS = 4
 
 class MailboxRecordMissing(RuleViolation):
     """The user has no mailbox record in this organization (an administrator must create/enable it)."""
+
+
+class ClaimReleased(RuleViolation):
+    """No computer holds the claim any more (it was released while this one synchronized)."""
+
+    severity = Severity.ACCOUNT
 
 
 class ClaimHeldElsewhere(RuleViolation):
@@ -152,11 +158,13 @@ def update_own_mailbox(
     decide: Callable[[MailboxRecord], Mapping[str, Any] | None],
     *,
     attempts: int = WRITE_ATTEMPTS,
+    written: Callable[[MailboxRecord], None] | None = None,
 ) -> MailboxRecord:
     """Read the user's mailbox record, let ``decide`` compute the changes, PATCH them with If-Match.
 
     ``decide`` may raise (the rule says no) or return None/{} (nothing to do). On 412 the row is read again
-    and ``decide`` runs again on the fresh row. Returns the row as read before the (last) write.
+    and ``decide`` runs again on the fresh row. Returns the row as read before the (last) write; ``written``
+    gets the row as written (with its new ETag: the PATCH asks for the representation).
     """
     for attempt in range(1, attempts + 1):
         record = own_mailbox(client)
@@ -164,10 +172,18 @@ def update_own_mailbox(
         if not changes:
             return record
         try:
-            client.update(MailboxRecord.SET, record.id, changes, etag=record.etag)
+            row = client.update(
+                MailboxRecord.SET,
+                record.id,
+                changes,
+                etag=record.etag,
+                return_representation=written is not None,
+            )
         except PreconditionFailedError:
             log.info("mailbox record changed under us (attempt %d); reading it again", attempt)
             continue
+        if written is not None and row:
+            written(MailboxRecord.from_row(row))
         return record
     raise PreconditionFailedError(
         "mailbox record kept changing",
@@ -406,18 +422,24 @@ def claim(
     return result[0]
 
 
-def heartbeat(client: DataverseClient, instance_id: str, *, now: dt.datetime | None = None) -> Claim:
-    """Renew our claim's heartbeat; ClaimHeldElsewhere (``lost=True``) if another computer took over."""
+def heartbeat(
+    client: DataverseClient,
+    instance_id: str,
+    *,
+    now: dt.datetime | None = None,
+    written: Callable[[MailboxRecord], None] | None = None,
+) -> Claim:
+    """Renew our claim's heartbeat; ClaimHeldElsewhere (``lost=True``) if another computer took over,
+    ClaimReleased if none holds it. ``written``: see :func:`update_own_mailbox`."""
     moment = _utc(now)
     result: list[Claim] = []
 
     def decide(record: MailboxRecord) -> dict[str, Any] | None:
         current = parse_claim(record.exchangesyncstatexml)
         if current is None:
-            raise RuleViolation(
+            raise ClaimReleased(
                 "No synchronizing computer is claimed",
                 user_text="This computer is no longer the synchronizing computer (the claim was released).",
-                severity=Severity.ACCOUNT,
             )
         if current.instance_id != instance_id:
             raise ClaimHeldElsewhere(current, lost=True)
@@ -425,8 +447,38 @@ def heartbeat(client: DataverseClient, instance_id: str, *, now: dt.datetime | N
         result[:] = [new]
         return {"exchangesyncstatexml": replace_claim(record.exchangesyncstatexml, new)}
 
-    update_own_mailbox(client, decide)
+    update_own_mailbox(client, decide, written=written)
     return result[0]
+
+
+def renew_heartbeat(
+    client: DataverseClient, instance_id: str, last: MailboxRecord | None, *, now: dt.datetime | None = None
+) -> MailboxRecord | None:
+    """Renew our heartbeat with ONE request while nobody else wrote the row: a PATCH with ``If-Match`` on the
+    ETag our previous heartbeat left (``last``, the row as it wrote it). When the row changed since (412:
+    another computer claimed, or anything else) or there is no ``last``, the full :func:`heartbeat` reads
+    it and decides (ClaimHeldElsewhere / ClaimReleased when it is no longer ours). Returns the row as
+    written, for the next renewal (None when the service sent no representation)."""
+    moment = _utc(now)
+    mine = parse_claim(last.exchangesyncstatexml) if last is not None else None
+    if last is not None and last.etag and mine is not None and mine.instance_id == instance_id:
+        state_xml = replace_claim(last.exchangesyncstatexml, replace(mine, heartbeat=moment))
+        try:
+            row = client.update(
+                MailboxRecord.SET,
+                last.id,
+                {"exchangesyncstatexml": state_xml},
+                etag=last.etag,
+                return_representation=True,
+            )
+        except PreconditionFailedError:
+            log.info("mailbox record changed since our last heartbeat; reading it again")
+        else:
+            if row:
+                return MailboxRecord.from_row(row)
+    rows: list[MailboxRecord] = []
+    heartbeat(client, instance_id, now=moment, written=rows.append)
+    return rows[0] if rows else None  # no representation sent: the next renewal reads the row first
 
 
 def release(client: DataverseClient, instance_id: str) -> bool:

@@ -6,6 +6,7 @@
 - ``state``: the SQLite state DB (links and merge bases, cursors, create journal, conflicts, runs);
 - ``run``: one run's statuses, counts, options and context; ``cursors``: where each kind stopped reading;
 - ``records``: contacts, appointments and tasks (read, apply); ``email``: tracking and sending;
+- ``claim``: the synchronizing-computer claim renewed before each batch of writes (a lost claim stops the run);
 - ``engine``: runs the kinds (claim, lock, recovery).
 """
 

@@ -2,9 +2,11 @@
 
 The pure parts (planner, merge, mapping) decide; ``wizard.sync.records`` (contacts, appointments, tasks) and
 ``wizard.sync.email`` do the I/O per kind and record results in the state DB. The engine itself checks
-that this computer holds the synchronizing-computer claim (and renews its heartbeat), takes the
-profile's lock so only one engine runs, resolves creates a crash left pending, runs the kinds (a
-kind-level failure stops that kind only, an account-level one the run) and keeps the run's counts.
+that this computer holds the synchronizing-computer claim, takes the profile's lock so only one engine
+runs, records the run's start in the state DB (a full disk stops the run here, before anything is written
+to either side), renews the claim's heartbeat (``wizard.sync.claim``; the writers renew it again before
+each batch of writes, and a lost claim stops the run), resolves creates a crash left pending, runs the
+kinds (a kind-level failure stops that kind only, an account-level one the run) and keeps the run's counts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import NotSupported
 from wizard.settings.enums import ALL_KINDS, RECORD_KINDS, Kind
 from wizard.sync import mapping
+from wizard.sync.claim import ClaimGuard, ClaimLost
 from wizard.sync.records import RecordSync, appointment_series, resolve_conflict
 from wizard.sync.run import (
     KindCounts,
@@ -227,21 +230,22 @@ class Engine:
             return self._run(names, started, dry_run=dry_run, force=force)
 
     def _claim_is_ours(self, *, dry_run: bool) -> bool:
-        if not self.is_sync_computer():
-            return False
-        if dry_run:
-            return True
-        try:
-            records.heartbeat(self.crm, self.profile.instance_id, now=self.clock())
-        except records.ClaimHeldElsewhere:
-            return False
-        return True
+        """The claim read before a run (nothing written: the heartbeat follows the run's first state write)."""
+        return self.is_sync_computer()
 
     def _run(self, names: list[str], started: datetime, *, dry_run: bool, force: bool) -> RunSummary:
         state = self.state
+        # The run's first state write comes before any write to either side: on a full disk (DiskFull) the
+        # run stops here and nothing changed anywhere, not even the claim's heartbeat.
         run_id = None if dry_run else state.start_run()
         ctx = self._context(run_id, started)
-        if not dry_run:
+        if run_id is not None:
+            guard = ClaimGuard(self.crm, self.profile.instance_id, self.clock)
+            ctx.claim_check = guard.check
+            try:
+                guard.check()  # the heartbeat: this computer synchronizes (and says so) from now on
+            except D365SyncError as error:
+                return self._stopped(run_id, names, started, error)
             self._recover_creates(ctx)
         self.reporter.run_started(names)
         results: list[KindResult] = []
@@ -284,9 +288,26 @@ class Engine:
             results.append(result)
             self.reporter.kind_finished(result)
         status = _overall(results, dry_run=dry_run, fatal=fatal is not None)
+        if isinstance(fatal, ClaimLost):  # another computer took over: this one stopped at its next batch
+            status = RunStatus.NOT_SYNC_COMPUTER
         if run_id is not None:
             state.finish_run(run_id, status)
         summary = RunSummary(run_id, started, self.clock(), status, results, list(ctx.planned))
+        self.reporter.run_finished(summary)
+        return summary
+
+    def _stopped(self, run_id: int, names: list[str], started: datetime, error: D365SyncError) -> RunSummary:
+        """The run ends before any kind ran: the heartbeat found the claim lost, or the organization did not
+        answer it."""
+        lost = isinstance(error, ClaimLost)
+        log.warning("synchronizing-computer heartbeat: %s", error)
+        kind_status = KindRunStatus.SKIPPED if lost else KindRunStatus.ERROR
+        results = [KindResult(n, KindCounts(), KindCounts(), kind_status, error.user_text) for n in names]
+        status = RunStatus.NOT_SYNC_COMPUTER if lost else RunStatus.FAILED
+        for name in names[:1]:  # once, under the first kind, as a run-level failure in a kind's loop is
+            self._record_error(run_id, name, Severity.ACCOUNT, error.user_text)
+        self.state.finish_run(run_id, status)
+        summary = RunSummary(run_id, started, self.clock(), status, results, [])
         self.reporter.run_finished(summary)
         return summary
 

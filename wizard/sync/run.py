@@ -166,6 +166,14 @@ class RunContext:
     attendee_resolver: Callable[[str], tuple[str, str] | None] | None = None  # address -> (table, id)
     missing_columns: set[str] = field(default_factory=set)  # optional columns this organization lacks
     series_touched: set[str] = field(default_factory=set)  # series whose instances changed (appointments)
+    #: the engine's claim check (``wizard.sync.claim.ClaimGuard.check``); None in a dry run and in tests
+    claim_check: Callable[[], None] | None = None
+
+    def before_writes(self) -> None:
+        """Call at the start of each batch of writes to either side: renews the synchronizing-computer
+        claim, or raises ``ClaimLost`` (account level: the run stops) when another computer took over."""
+        if self.claim_check is not None:
+            self.claim_check()
 
 
 class KindSync(Protocol):

@@ -44,6 +44,7 @@ class Sender:
                 ctx.planned.append(f"email: send {row.get('subject') or '(no subject)'!r} from Dynamics 365")
                 result.to_mailbox.created += 1  # as _send_one counts a sent email
                 continue
+            ctx.before_writes()  # each send is a batch of its own: never sent by a computer that lost the claim
             self._send_one(ctx, st, row, result)
 
     def build_message(self, ctx: RunContext, st: EmailSettings, row: dict[str, Any]) -> OutgoingMessage:

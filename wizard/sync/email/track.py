@@ -424,6 +424,7 @@ class Tracker:
         ``set_named_props`` call).
         """
         state = ctx.state
+        ctx.before_writes()  # the claim's heartbeat: a computer that lost it tracks nothing more
         with state.transaction():
             entries = [
                 state.journal_create(

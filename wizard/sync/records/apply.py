@@ -65,6 +65,12 @@ from wizard.sync.state import RunCounts, StateDB
 
 log = logging.getLogger(__name__)
 
+#: the operations of this many pairs (run one by one) form one batch of writes: one claim check each
+GROUPS_PER_CHECK = 25
+#: mailbox creates per claim check (each item carries its crmid from the start, so a stop between two
+#: chunks leaves nothing a new synchronizing computer could not relink)
+MAILBOX_CREATES_PER_CHECK = 500
+
 
 @dataclass
 class Tally:
@@ -115,14 +121,22 @@ class PlanExecutor:
         forgets = [
             g for g in groups if any(isinstance(op, ForgetLink) and op.crm_id in recreated for op in g)
         ]
+        # Each batch of writes below starts with ctx.before_writes() (the claim's heartbeat): an engine
+        # another computer took over from stops there, with nothing of that batch written.
+        if forgets or creates:
+            ctx.before_writes()
         for group in forgets:
             self._run_group(ctx, mctx, group, read, tally)
         done += len(forgets)
-        if creates:
-            self._create_in_mailbox(ctx, mctx, creates, tally)
-            done += len(creates)
+        for start in range(0, len(creates), MAILBOX_CREATES_PER_CHECK):
+            if start:  # the first chunk's check is the one above
+                ctx.before_writes()
+            chunk = creates[start : start + MAILBOX_CREATES_PER_CHECK]
+            self._create_in_mailbox(ctx, mctx, chunk, tally)
+            done += len(chunk)
             ctx.reporter.progress(self.record_kind, done, total)
         if crm_creates:  # independent of each other and of the rest: $batch (item errors stay per item)
+            ctx.before_writes()
             for op, error in self._create_in_crm_many(ctx, mctx, crm_creates, read, tally):
                 self._fail(ctx, tally, error, None, op.mailbox_id, "crm")
             done += len(crm_creates)
@@ -132,11 +146,16 @@ class PlanExecutor:
             done += len(batched)
             ctx.reporter.progress(self.record_kind, done, total)
         done_first = {id(g) for g in forgets}
-        for group in groups:
-            if len(group) == 1 and isinstance(group[0], CreateInMailbox | CreateInCrm):
-                continue
-            if id(group) in batched or id(group) in done_first:
-                continue
+        rest = [
+            g
+            for g in groups
+            if not (len(g) == 1 and isinstance(g[0], CreateInMailbox | CreateInCrm))
+            and id(g) not in batched
+            and id(g) not in done_first
+        ]
+        for position, group in enumerate(rest):
+            if position % GROUPS_PER_CHECK == 0:
+                ctx.before_writes()
             self._run_group(ctx, mctx, group, read, tally)
             done += 1
             if done % 25 == 0 or done == total:
@@ -176,6 +195,8 @@ class PlanExecutor:
             elif isinstance(first, UpdateMailbox):
                 unread.append((group, first, base_op))
         done: set[int] = set()
+        if len(to_crm) > 1 or len(to_mailbox) + len(unread) > 1:
+            ctx.before_writes()
         if len(to_mailbox) + len(unread) > 1 and unread:
             # Items this run did not read (changed in Dynamics only): fetched now in one go, with the same
             # check as _fetch_unchanged; the change key goes on the link only if it is still the link's.
