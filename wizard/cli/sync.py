@@ -108,6 +108,13 @@ def _run_and_show(factory: Factory, engine: Any, args: argparse.Namespace) -> An
     kinds = args.kind or None
     summary = engine.run_once(kinds, dry_run=args.dry_run)
     if summary.status == RunStatus.NOT_SYNC_COMPUTER:
+        stopped = next((k.message for k in summary.kinds if k.message), "")
+        if stopped:  # another computer took over during the run: what ran before its next batch is kept
+            raise NotSynchronizingComputer(
+                "the claim was lost during the run",
+                user_text=stopped + " What was synchronized before that is kept. To synchronize from this "
+                "computer again: d365sync instance claim",
+            )
         raise _not_sync_computer(factory)
     asking = [k.kind for k in summary.kinds if k.status == KindRunStatus.NEEDS_CONFIRMATION]
     if asking and not args.dry_run:
