@@ -423,6 +423,17 @@ def test_claim_412_race_rereads_and_decides_again(
 # -- filters -------------------------------------------------------------------------------------------------
 
 
+def test_default_filters_of_an_english_user_have_english_names(
+    env: DataverseEnvironment, world: tuple[Directory, TokenSigner, SandboxTLS]
+) -> None:
+    """The names follow usersettings.uilanguageid: English (1033) keeps the original's English names."""
+    client = connect(env, world)
+    me = client.whoami().user_id
+    env.store.update("usersettingscollection", me, {"uilanguageid": 1033})
+    created = crm_filters.ensure_default_filters(client)
+    assert {f.name for f in created} == {"My Outlook Contacts", "My Appointments", "My Tasks"}
+
+
 def test_default_filters_and_union(
     env: DataverseEnvironment, world: tuple[Directory, TokenSigner, SandboxTLS]
 ) -> None:
@@ -432,7 +443,9 @@ def test_default_filters_and_union(
     other = user(world[0], "joerg.baer@contoso.com").systemuserid(env.org)
     theirs = env.store.create("contacts", {"lastname": "Theirs", "_ownerid_value": other}, user_id=other)
     created = crm_filters.ensure_default_filters(client)
-    assert {f.name for f in created} == {"My Outlook Contacts", "My Appointments", "My Tasks"}
+    # named in the user's Dynamics 365 language (usersettings.uilanguageid 1031 in the stand-in), as the
+    # original names them (issue 12 item 6)
+    assert {f.name for f in created} == {"Meine Outlook-Kontakte", "Meine Termine", "Meine Aufgaben"}
     assert all(f.querytype == QUERYTYPE_OUTLOOK and f.active and f.owner_id == me for f in created)
     assert crm_filters.ensure_default_filters(client) == created  # idempotent
     ids = crm_filters.run_filters(client, "contact", created)

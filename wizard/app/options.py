@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,21 +84,12 @@ def _field_labels(client: DataverseClient) -> dict[str, dict[str, Label]]:
     return labels
 
 
-def create_default_filters(factory: Factory, names: Mapping[str, str] | None = None) -> list[UserQuery]:
+def create_default_filters(factory: Factory) -> list[UserQuery]:
     """Create the default sync filters when the user has none (active contacts I own, open appointments where
-    I'm a party, open tasks I own); the user's filters afterwards. ``names`` gives each default filter's name
-    in the user's language, by its English name ("My Outlook Contacts": "Meine Outlook-Kontakte"), as the
-    original names them; a name not given stays English."""
-    client = factory.dataverse(factory.require_sync_org())
-    if not names:
-        return crm_filters.ensure_default_filters(client)
-    existing = crm_filters.outlook_filters(client)
-    if existing:
-        return existing
-    for default in crm_filters.DEFAULT_OUTLOOK_FILTERS:
-        name = names.get(default.name, "").strip() or default.name
-        crm_filters.create_filter(client, name, default.table, default.fetchxml)
-    return crm_filters.outlook_filters(client)
+    I'm a party, open tasks I own), named in the user's Dynamics 365 language as the original names them
+    ("Meine Outlook-Kontakte"; :func:`wizard.crm.filters.ensure_default_filters`, the same rule as the engine's
+    first synchronization); the user's filters afterwards."""
+    return crm_filters.ensure_default_filters(factory.dataverse(factory.require_sync_org()))
 
 
 def apply_options(factory: Factory, choice: OptionsChoice) -> None:

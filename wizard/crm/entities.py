@@ -143,6 +143,7 @@ class UserSettings:
         "synccontactcompany",
         "timezonecode",
         "localeid",
+        "uilanguageid",
     )
 
     systemuserid: str
@@ -152,6 +153,7 @@ class UserSettings:
     synccontactcompany: bool
     timezonecode: int | None
     localeid: int | None
+    uilanguageid: int | None = None  # the user's Dynamics 365 language (1031 German, 1033 English)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> UserSettings:
@@ -163,6 +165,7 @@ class UserSettings:
             synccontactcompany=_bool(row, "synccontactcompany"),
             timezonecode=_int(row, "timezonecode"),
             localeid=_int(row, "localeid"),
+            uilanguageid=_int(row, "uilanguageid"),
         )
 
 

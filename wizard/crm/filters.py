@@ -64,6 +64,26 @@ DEFAULT_OFFLINE_FILTERS: tuple[DefaultFilter, ...] = (
 )
 
 
+#: the default filters' names in the user's Dynamics 365 language (usersettings.uilanguageid), as the original
+#: names them; a language not listed keeps the English names
+DEFAULT_FILTER_NAMES: dict[int, dict[str, str]] = {
+    1031: {
+        "My Outlook Contacts": "Meine Outlook-Kontakte",
+        "My Appointments": "Meine Termine",
+        "My Tasks": "Meine Aufgaben",
+        "My Offline Contacts": "Meine Offlinekontakte",
+        "My Offline Appointments": "Meine Offlinetermine",
+        "My Offline Tasks": "Meine Offlineaufgaben",
+    },
+}
+
+
+def default_filter_names(client: DataverseClient) -> dict[str, str]:
+    """English default filter name -> the name in the user's Dynamics 365 language (empty: English)."""
+    language = client.user_settings(client.whoami().user_id).uilanguageid
+    return DEFAULT_FILTER_NAMES.get(language or 0, {})
+
+
 def list_filters(client: DataverseClient, querytype: int = QUERYTYPE_OUTLOOK) -> list[UserQuery]:
     """The current user's filters of one type (active and inactive), by table then name."""
     user_id = client.whoami().user_id
@@ -100,13 +120,17 @@ def create_filter(
 
 
 def ensure_default_filters(client: DataverseClient, querytype: int = QUERYTYPE_OUTLOOK) -> list[UserQuery]:
-    """Create the default filters when the user has none of this type; return the user's filters."""
+    """Create the default filters when the user has none of this type, named in the user's Dynamics 365
+    language; return the user's filters."""
     existing = list_filters(client, querytype)
     if existing:
         return existing
     defaults = DEFAULT_OFFLINE_FILTERS if querytype == QUERYTYPE_OFFLINE else DEFAULT_OUTLOOK_FILTERS
+    names = default_filter_names(client)
     for default in defaults:
-        create_filter(client, default.name, default.table, default.fetchxml, querytype)
+        create_filter(
+            client, names.get(default.name, default.name), default.table, default.fetchxml, querytype
+        )
     return list_filters(client, querytype)
 
 

@@ -344,10 +344,10 @@ class WizardController(QObject):
             OP_OPTIONS_LOAD, lambda ctx: options.load_options(self.factory), self.options_loaded.emit
         )
 
-    def create_default_filters(self, names: dict[str, str] | None = None) -> Task:
+    def create_default_filters(self) -> Task:
         return self._start(
             OP_DEFAULT_FILTERS,
-            lambda ctx: options.create_default_filters(self.factory, names),
+            lambda ctx: options.create_default_filters(self.factory),
             self.filters_changed.emit,
         )
 

@@ -560,8 +560,8 @@ class OptionsPage(BasePage):
     # -- intents ---------------------------------------------------------------------------------
     def create_default_filters(self) -> None:
         self.run_step(OP_DEFAULT_FILTERS, self.tr("Creating the default filters…"), cancellable=False)
-        # named in the user's language, as the original names them ("Meine Outlook-Kontakte")
-        self.controller.create_default_filters({d.name: _tr(d.name) for d in DEFAULT_OUTLOOK_FILTERS})
+        # named in the user's Dynamics 365 language, as the original names them ("Meine Outlook-Kontakte")
+        self.controller.create_default_filters()
 
     def edit_fields(self) -> None:
         dialog = SyncFieldsDialog(
