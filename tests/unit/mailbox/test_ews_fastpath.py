@@ -297,3 +297,59 @@ def test_response_bodies_are_read_in_large_chunks() -> None:
     chunks = list(response.iter_content())
     assert b"".join(chunks) == body
     assert len(chunks) == -(-len(body) // READ_CHUNK)
+
+
+_ANSWER = """<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
+<s:Body><m:{op}Response xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
+ xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>
+<m:{op}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>
+<m:Items><t:Contact><t:ItemId Id="A1" ChangeKey="K1"/></t:Contact></m:Items></m:{op}ResponseMessage>
+<m:{op}ResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText>
+<m:ResponseCode>ErrorIrresolvableConflict</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>
+<m:Items/></m:{op}ResponseMessage>
+<m:{op}ResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText>
+<m:ResponseCode>ErrorItemNotFound</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>
+<m:Items/></m:{op}ResponseMessage>
+</m:ResponseMessages></m:{op}Response></s:Body></s:Envelope>"""
+
+
+@pytest.mark.parametrize("service", [fastpath.FastCreateItem, fastpath.FastUpdateItem])
+def test_answers_are_ids_or_the_same_product_errors(
+    offline: tuple[EwsStore, Opened], service: type[Any]
+) -> None:
+    """The lean answers: (id, change key) per item; an item's error maps as exchangelib's path maps it."""
+    from wizard.mailbox.base import Conflict, ItemNotFound
+    from wizard.mailbox.ews.errors import item_error
+
+    _store, opened = offline
+    svc = service(account=opened.account)
+    answers = list(svc.parse(_ANSWER.format(op=svc.SERVICE_NAME).encode()))
+    assert answers[0] == ("A1", "K1")
+    assert isinstance(item_error(answers[1]), Conflict)
+    assert isinstance(item_error(answers[2]), ItemNotFound)
+
+
+def test_sync_listing_is_ids_and_change_keys(offline: tuple[EwsStore, Opened]) -> None:
+    _store, opened = offline
+    answer = b"""<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+<m:SyncFolderItemsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
+ xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>
+<m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>
+<m:SyncState>S2</m:SyncState><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange><m:Changes>
+<t:Create><t:Contact><t:ItemId Id="C1" ChangeKey="K1"/></t:Contact></t:Create>
+<t:Update><t:CalendarItem><t:ItemId Id="C2" ChangeKey="K2"/></t:CalendarItem></t:Update>
+<t:Delete><t:ItemId Id="C3"/></t:Delete>
+<t:ReadFlagChange><t:ItemId Id="C4" ChangeKey="K4"/><t:IsRead>true</t:IsRead></t:ReadFlagChange>
+</m:Changes></m:SyncFolderItemsResponseMessage></m:ResponseMessages></m:SyncFolderItemsResponse>
+</s:Body></s:Envelope>"""
+    svc = fastpath.IdSyncFolderItems(account=opened.account)
+    assert list(svc.parse(answer)) == [
+        ("create", ("C1", "K1")),
+        ("update", ("C2", "K2")),
+        ("delete", ("C3", None)),
+        ("read_flag_change", ("C4", "K4")),
+    ]
+    assert svc.sync_state == "S2"
+    assert svc.includes_last_item_in_range is True
