@@ -17,6 +17,8 @@ from wizard.mailbox.base import (
     ContactItem,
     FolderKind,
     Item,
+    LinkState,
+    MailboxError,
     NamedProps,
     PhysicalAddress,
     Recurrence,
@@ -29,7 +31,9 @@ from wizard.mailbox.ews.connection import Opened
 from wizard.mailbox.ews.errors import BatchCreateItem, BatchUpdateItem
 
 BERLIN = ZoneInfo("Europe/Berlin")
-PROPS = NamedProps(crmid="0b0e-1", crmlinkstate=2, crmorgid="org", crmregardingobjecttypecode=2)
+PROPS = NamedProps(
+    crmid="0b0e-1", crmlinkstate=LinkState.TRACKED, crmorgid="org", crmregardingobjecttypecode=2
+)
 
 CONTACTS = [
     ContactItem(
@@ -277,7 +281,7 @@ def test_rejects_end_before_start(offline: tuple[EwsStore, Opened]) -> None:
     _store, opened = offline
     ten = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
     bad = AppointmentItem(id="", subject="x", start=ten, end=ten - dt.timedelta(hours=1))
-    with pytest.raises(fastpath.MailboxError, match="end"):
+    with pytest.raises(MailboxError, match="end"):
         fastpath.fields_for(bad, opened.account.default_timezone)
 
 
@@ -353,3 +357,42 @@ def test_sync_listing_is_ids_and_change_keys(offline: tuple[EwsStore, Opened]) -
     ]
     assert svc.sync_state == "S2"
     assert svc.includes_last_item_in_range is True
+
+
+def test_exchange_2007_keeps_exchangelibs_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exchange 2007 writes a MeetingTimeZone the fast path does not: its creates and updates go the old way."""
+    from types import SimpleNamespace
+
+    from exchangelib import Build, Version
+
+    assert fastpath.supports_fast_path(Version(Build(14, 0, 639, 21)))
+    assert not fastpath.supports_fast_path(Version(Build(8, 3, 348, 2)))
+    store = EwsStore(
+        EwsSettings(
+            address="anna@contoso.com",
+            ews_url="https://mail.contoso.com/EWS/Exchange.asmx",
+            auth=EwsAuth.BASIC,
+            server_build=(8, 3, 348, 2),
+            timezone="Europe/Berlin",
+        ),
+        password="unused",
+    )
+    sent: list[tuple[str, list[Any]]] = []
+
+    def call_batch(opened: Opened, service: type[Any], *, items: list[Any], **kwargs: Any) -> list[Any]:
+        sent.append((service.__name__, list(items)))
+        return [SimpleNamespace(id=f"N{n}", changekey=f"K{n}") for n in range(len(items))]
+
+    def update(opened: Opened, pairs: list[Any], resolution: str) -> list[Any]:
+        sent.append(("update", list(pairs)))
+        return [(f"U{n}", f"V{n}") for n in range(len(pairs))]
+
+    monkeypatch.setattr(store, "_call_batch", call_batch)
+    monkeypatch.setattr(store, "_update", update)
+    with store:
+        created = store.create_many(FolderKind.CONTACTS, CONTACTS[:2])
+        updated = store.update_many(FolderKind.TASKS, [replace(TASKS[0], id="T", change_key="C")])
+    assert [(r.id, r.value.change_key) for r in created if r.value] == [("N0", "K0"), ("N1", "K1")]
+    assert [(r.id, r.value.change_key) for r in updated if r.value] == [("U0", "V0")]
+    assert [name for name, _ in sent] == ["BatchCreateItem", "update"]
+    assert type(sent[0][1][0]).__name__ == "Contact"  # exchangelib's item objects
