@@ -396,3 +396,30 @@ def test_exchange_2007_keeps_exchangelibs_path(monkeypatch: pytest.MonkeyPatch) 
     assert [(r.id, r.value.change_key) for r in updated if r.value] == [("U0", "V0")]
     assert [name for name, _ in sent] == ["BatchCreateItem", "update"]
     assert type(sent[0][1][0]).__name__ == "Contact"  # exchangelib's item objects
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        ContactItem(id="", given_name="g" * 256),
+        ContactItem(id="", surname="s" * 256),
+        TaskItem(id="", subject="t" * 256),
+        TaskItem(id="", subject="ok", categories=["c" * 256]),
+        AppointmentItem(
+            id="",
+            subject="ok",
+            start=dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC),
+            end=dt.datetime(2026, 3, 1, 11, tzinfo=dt.UTC),
+            required_attendees=[("", "a" * 250 + "@x.com")],
+        ),
+    ],
+    ids=["given_name", "surname", "subject", "category", "attendee"],
+)
+def test_rejects_what_exchangelib_rejects(offline: tuple[EwsStore, Opened], item: Item) -> None:
+    """Too long for exchangelib's CharFields: rejected before sending, as exchangelib's clean() did."""
+    store, opened = offline
+    kind = {ContactItem: FolderKind.CONTACTS, TaskItem: FolderKind.TASKS}.get(type(item), FolderKind.CALENDAR)
+    with pytest.raises(MailboxError, match="before sending"):
+        store._build_x(opened, kind, item)
+    with pytest.raises(MailboxError, match="before sending"):
+        fastpath.fields_for(item, opened.account.default_timezone)

@@ -123,6 +123,21 @@ def _text(value: str) -> Value:
     return ("text", value) if value else None
 
 
+#: exchangelib's limit for its CharFields (subject, given name, surname, each category, an attendee's address)
+MAX_CHARS = 255
+
+
+def _short(name: str, value: str) -> str:
+    """``value`` if exchangelib's ``clean()`` would accept it for a CharField; otherwise the item is rejected."""
+    if value and len(value) > MAX_CHARS:
+        raise _reject(f"{name!r} value {value[:40]!r}… exceeds length {MAX_CHARS}")
+    return value
+
+
+def _short_all(name: str, values: Sequence[str]) -> list[str]:
+    return [_short(name, v) for v in values]
+
+
 def _utc_text(value: dt.datetime) -> str:
     """exchangelib's ewsformat: ``Z`` for UTC, the offset otherwise."""
     if value.utcoffset() == dt.timedelta(0) and getattr(value.tzinfo, "key", "UTC") == "UTC":
@@ -156,9 +171,10 @@ def _props(props: NamedProps) -> list[Field]:
 def _item_head(subject: str | None, body: str, categories: Sequence[str]) -> list[Field]:
     head: list[Field] = []
     if subject is not None:
-        head.append(("Subject", "item:Subject", _text(subject)))
+        head.append(("Subject", "item:Subject", _text(_short("subject", subject))))
     head.append(("Body", "item:Body", ("body", body) if body else None))
-    head.append(("Categories", "item:Categories", ("strings", list(categories)) if categories else None))
+    strings = _short_all("categories", categories)
+    head.append(("Categories", "item:Categories", ("strings", strings) if strings else None))
     return head
 
 
@@ -182,7 +198,7 @@ def contact_fields(item: ContactItem) -> tuple[list[Field], list[Field]]:
     props = _props(item.props)
     tail: list[Field] = [
         ("DisplayName", "contacts:DisplayName", _text(display)),
-        ("GivenName", "contacts:GivenName", _text(item.given_name)),
+        ("GivenName", "contacts:GivenName", _text(_short("given_name", item.given_name))),
         ("CompanyName", "contacts:CompanyName", _text(item.company)),
         ("EmailAddresses", ("indexed", "contacts:EmailAddress"), ("emails", emails) if emails else None),
         (
@@ -196,7 +212,7 @@ def contact_fields(item: ContactItem) -> tuple[list[Field], list[Field]]:
         ("Department", "contacts:Department", _text(item.department)),
         ("JobTitle", "contacts:JobTitle", _text(item.job_title)),
     ]
-    surname: list[Field] = [("Surname", "contacts:Surname", _text(item.surname))]
+    surname: list[Field] = [("Surname", "contacts:Surname", _text(_short("surname", item.surname)))]
     update = head + props + tail + surname
     create = [
         ("Sensitivity", None, ("text", "Normal")),
@@ -266,6 +282,8 @@ def appointment_fields(item: AppointmentItem, tz: Any) -> tuple[list[Field], lis
         start, end = day0, day1
     elif end < start:
         raise _reject(f"'end' must be greater than 'start' ({start} -> {end})")
+    for _name, address in (*item.required_attendees, *item.optional_attendees):
+        _short("email_address", address)
     zone: Value = ("tz", _ms_zone(tz.key))
     head = _item_head(item.subject, item.body, item.categories)
     reminder = item.reminder_minutes
