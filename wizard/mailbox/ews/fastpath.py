@@ -96,7 +96,7 @@ _ADDRESS_PARTS = (
 #   ("text", str) ("bool", bool) ("int", int|Decimal) ("body", str) ("strings", [str]) ("dt", str)
 #   ("ext", (name, type, str)) ("emails", [(label, str)]) ("phones", [(label, str)])
 #   ("addresses", [(label, PhysicalAddress)]) ("attendees", [(name, address)]) ("tz", ms_id)
-#   ("xml", element)
+#   ("recurrence", exchangelib Recurrence: serialized by exchangelib)
 Value = tuple[str, Any] | None
 #: (element tag, FieldURI or ("ext", name, type) or ("indexed", base uri), value)
 Field = tuple[str, Any, Value]
@@ -138,7 +138,7 @@ def _short_all(name: str, values: Sequence[str]) -> list[str]:
     return [_short(name, v) for v in values]
 
 
-def _utc_text(value: dt.datetime) -> str:
+def _ews_datetime(value: dt.datetime) -> str:
     """exchangelib's ewsformat: ``Z`` for UTC, the offset otherwise."""
     if value.utcoffset() == dt.timedelta(0) and getattr(value.tzinfo, "key", "UTC") == "UTC":
         fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
@@ -296,8 +296,8 @@ def appointment_fields(item: AppointmentItem, tz: Any) -> tuple[list[Field], lis
     if item.recurrence:
         recurrence = ("recurrence", recurrence_to_ews(item.recurrence))
     tail: list[Field] = [
-        ("Start", "calendar:Start", ("dt", _utc_text(start))),
-        ("End", "calendar:End", ("dt", _utc_text(end))),
+        ("Start", "calendar:Start", ("dt", _ews_datetime(start))),
+        ("End", "calendar:End", ("dt", _ews_datetime(end))),
         ("IsAllDayEvent", "calendar:IsAllDayEvent", ("bool", item.is_all_day)),
         (
             "LegacyFreeBusyStatus",
