@@ -7,6 +7,8 @@ The package, one job per module (imports run downwards only):
 * :mod:`.autodiscover` SOAP Autodiscover; :mod:`.errors` exchangelib failures as typed errors;
 * :mod:`.props` the crm* named properties; :mod:`.values`, :mod:`.recurrence`, :mod:`.convert` exchangelib
   items <-> the product's item types; :mod:`.occurrences` the exceptions of a series;
+* :mod:`.fastpath` the bulk CreateItem / UpdateItem bodies and the id listings, written and read with lxml
+  (exchangelib still posts them);
 * :mod:`.store` :class:`EwsStore`, the :class:`~wizard.mailbox.base.MailboxStore` implementation.
 
 Only what other packages use is exported here.

@@ -33,23 +33,23 @@ from wizard.mailbox.ews.recurrence import recurrence_to_ews, series_from_ews
 from wizard.mailbox.ews.values import as_aware, as_date, as_text, in_zone, name_and_address
 from wizard.mailbox.message import parse_message
 
-_PHONE_LABELS = {
+PHONE_LABELS = {
     "business": "BusinessPhone",
     "business2": "BusinessPhone2",
     "mobile": "MobilePhone",
     "home": "HomePhone",
     "fax": "BusinessFax",
 }
-_EMAIL_LABELS = ("EmailAddress1", "EmailAddress2", "EmailAddress3")
+EMAIL_LABELS = ("EmailAddress1", "EmailAddress2", "EmailAddress3")
 SHOW_AS = ("Free", "Tentative", "Busy", "OOF")
-_TASK_STATUS = {
+TASK_STATUS = {
     TaskStatus.NOT_STARTED: "NotStarted",
     TaskStatus.IN_PROGRESS: "InProgress",
     TaskStatus.COMPLETED: "Completed",
     TaskStatus.WAITING: "WaitingOnOthers",
     TaskStatus.DEFERRED: "Deferred",
 }
-_IMPORTANCE = {"low": "Low", "normal": "Normal", "high": "High"}
+IMPORTANCE = {"low": "Low", "normal": "Normal", "high": "High"}
 
 CONTACT_FIELDS = (
     "given_name",
@@ -121,7 +121,7 @@ def contact_from_ews(x: Any) -> ContactItem:
     phones = {
         key: as_text(p.phone_number)
         for p in (x.phone_numbers or [])
-        for key, label in _PHONE_LABELS.items()
+        for key, label in PHONE_LABELS.items()
         if p.label == label and p.phone_number
     }
     return ContactItem(
@@ -133,7 +133,7 @@ def contact_from_ews(x: Any) -> ContactItem:
         company=as_text(x.company_name),
         department=as_text(x.department),
         job_title=as_text(x.job_title),
-        emails=[emails[label] for label in _EMAIL_LABELS if label in emails],
+        emails=[emails[label] for label in EMAIL_LABELS if label in emails],
         phones=phones,
         business_address=_physical(x.physical_addresses, "Business"),
         home_address=_physical(x.physical_addresses, "Home"),
@@ -174,14 +174,14 @@ def contact_to_fields(item: ContactItem) -> dict[str, Any]:
         "job_title": item.job_title or None,
         "email_addresses": [
             XEmailAddress(label=label, email=email)
-            for label, email in zip(_EMAIL_LABELS, item.emails, strict=False)
+            for label, email in zip(EMAIL_LABELS, item.emails, strict=False)
             if email
         ]
         or None,
         "phone_numbers": [
-            XPhoneNumber(label=_PHONE_LABELS[key], phone_number=number)
+            XPhoneNumber(label=PHONE_LABELS[key], phone_number=number)
             for key, number in item.phones.items()
-            if key in _PHONE_LABELS and number
+            if key in PHONE_LABELS and number
         ]
         or None,
         "physical_addresses": addresses or None,
@@ -193,7 +193,7 @@ def contact_to_fields(item: ContactItem) -> dict[str, Any]:
 
 
 def task_from_ews(x: Any) -> TaskItem:
-    status = next((k for k, v in _TASK_STATUS.items() if v == x.status), TaskStatus.NOT_STARTED)
+    status = next((k for k, v in TASK_STATUS.items() if v == x.status), TaskStatus.NOT_STARTED)
     return TaskItem(
         id=x.id,
         change_key=x.changekey,
@@ -217,9 +217,9 @@ def task_to_fields(item: TaskItem) -> dict[str, Any]:
         "body": item.body or None,
         "start_date": EWSDate.from_date(item.start) if item.start else None,
         "due_date": EWSDate.from_date(item.due) if item.due else None,
-        "status": _TASK_STATUS[item.status],
+        "status": TASK_STATUS[item.status],
         "percent_complete": Decimal(100 if item.status is TaskStatus.COMPLETED else item.percent_complete),
-        "importance": _IMPORTANCE.get(item.importance, "Normal"),
+        "importance": IMPORTANCE.get(item.importance, "Normal"),
         "categories": list(item.categories) or None,
     }
 

@@ -20,7 +20,6 @@ from exchangelib.items import (
     SAVE_ONLY,
     SEND_TO_NONE,
 )
-from exchangelib.services import SyncFolderItems
 
 from wizard.errors import Severity
 from wizard.mailbox.base import (
@@ -54,6 +53,16 @@ from wizard.mailbox.ews.convert import (
     task_to_fields,
 )
 from wizard.mailbox.ews.errors import BatchCreateItem, BatchDeleteItem, InvalidSyncState, item_error
+from wizard.mailbox.ews.fastpath import (
+    FastCreateItem,
+    FastUpdateItem,
+    IdSyncFolderItems,
+    change_element,
+    fields_for,
+    item_element,
+    stamp_fields,
+    supports_fast_path,
+)
 from wizard.mailbox.ews.occurrences import OccurrenceWrites
 from wizard.mailbox.ews.props import (
     NAMED_PROPERTIES,
@@ -87,6 +96,20 @@ def _hash_stable(folder: Any) -> Any:
 
 
 _WRITABLE = frozenset({FolderKind.CONTACTS, FolderKind.CALENDAR, FolderKind.TASKS})
+_KIND_TYPES: dict[FolderKind, type[Item]] = {
+    FolderKind.CONTACTS: ContactItem,
+    FolderKind.CALENDAR: AppointmentItem,
+    FolderKind.TASKS: TaskItem,
+}
+_STAMP_TAGS = {FolderKind.CONTACTS: "Contact", FolderKind.CALENDAR: "CalendarItem", FolderKind.TASKS: "Task"}
+
+
+def _wrong_type(kind: FolderKind, item: Item) -> MailboxError:
+    return MailboxError(
+        f"a {type(item).__name__} cannot go into {kind.value}",
+        user_text="An item of the wrong type was sent to a mailbox folder.",
+        severity=Severity.ITEM,
+    )
 
 
 class EwsStore(OccurrenceWrites):
@@ -188,7 +211,7 @@ class EwsStore(OccurrenceWrites):
     def _sync_page(
         self, opened: Opened, kind: FolderKind, state: str | None, limit: int
     ) -> tuple[ChangeBatch, str, bool]:
-        svc = SyncFolderItems(account=opened.account)
+        svc = IdSyncFolderItems(account=opened.account)  # ids and change keys, no item objects
         batch = ChangeBatch(kind=kind)
         seen: set[str] = set()
         for change_type, obj in svc.call(
@@ -202,20 +225,18 @@ class EwsStore(OccurrenceWrites):
         ):
             if isinstance(obj, Exception):
                 raise obj
+            item_id, change_key = obj
             if change_type == "read_flag_change":
-                item_id = obj[0].id
                 target = batch.updated
             else:
-                item_id = obj.id
                 target = {"create": batch.created, "update": batch.updated, "delete": batch.deleted}[
                     change_type
                 ]
-            if item_id in seen:
+            if not item_id or item_id in seen:
                 continue
             seen.add(item_id)
             target.append(item_id)
-            change_key = getattr(obj, "changekey", None) if change_type in ("create", "update") else None
-            if change_key:
+            if change_key and change_type in ("create", "update"):
                 batch.change_keys[item_id] = str(change_key)
         new_state = svc.sync_state or state or ""
         batch.cursor = self._encode_cursor(kind, new_state)
@@ -300,11 +321,7 @@ class EwsStore(OccurrenceWrites):
         elif kind is FolderKind.CALENDAR and isinstance(item, AppointmentItem):
             cls, values = CalendarItem, appointment_to_fields(item, self._tz(opened))
         else:
-            raise MailboxError(
-                f"a {type(item).__name__} cannot go into {kind.value}",
-                user_text="An item of the wrong type was sent to a mailbox folder.",
-                severity=Severity.ITEM,
-            )
+            raise _wrong_type(kind, item)
         fields = list(values)
         props = props_to_fields(item.props)
         values.update(props)
@@ -334,31 +351,20 @@ class EwsStore(OccurrenceWrites):
 
         def work(opened: Opened) -> list[ItemResult[Item]]:
             out: list[ItemResult[Item]] = []
+            fast = supports_fast_path(opened.account.version)
             for chunk in self._chunks(items):
-                built: list[tuple[int, Any]] = []
                 results: list[ItemResult[Item] | None] = [None] * len(chunk)
-                for n, item in enumerate(chunk):
-                    try:
-                        xitem, _ = self._build_x(opened, kind, replace(item, id="", change_key=None))
-                    except MailboxError as exc:
-                        results[n] = ItemResult(id=None, error=exc)
-                        continue
-                    built.append((n, xitem))
-                created = self._call_batch(
-                    opened,
-                    BatchCreateItem,
-                    items=[x for _, x in built],
-                    folder=self._folder_obj(opened, kind),
-                    message_disposition=SAVE_ONLY,
-                    send_meeting_invitations=SEND_TO_NONE,
-                )
-                for (n, _), res in zip(built, created, strict=True):
+                if fast:
+                    created = self._fast_create(opened, kind, chunk, results)
+                else:
+                    created = self._slow_create(opened, kind, chunk, results)
+                for n, res in created:
                     if isinstance(res, Exception):
                         results[n] = ItemResult(id=None, error=item_error(res))
                     else:
                         value = copy.deepcopy(chunk[n])
-                        value.id, value.change_key = res.id, res.changekey
-                        results[n] = ItemResult(id=res.id, value=value)
+                        value.id, value.change_key = res
+                        results[n] = ItemResult(id=value.id, value=value)
                 if kind is FolderKind.CALENDAR:
                     self._occurrences_after_create(opened, chunk, results)
                     self._read_back(opened, kind, results)
@@ -366,6 +372,67 @@ class EwsStore(OccurrenceWrites):
             return out
 
         return self._run(f"create {kind.value}", work)
+
+    def _fast_fields(self, opened: Opened, kind: FolderKind, item: Item) -> tuple[str, list[Any], list[Any]]:
+        if not isinstance(item, _KIND_TYPES.get(kind, ())):
+            raise _wrong_type(kind, item)
+        return fields_for(item, self._tz(opened))
+
+    def _fast_create_payload(self, opened: Opened, kind: FolderKind, items: Sequence[Item]) -> Any:
+        """The CreateItem body the fast path sends for ``items`` (for tests)."""
+        version = opened.account.version
+        elements = []
+        for item in items:
+            tag, _, fields = self._fast_fields(opened, kind, item)
+            elements.append(item_element(tag, fields, version))
+        svc = FastCreateItem(account=opened.account)
+        return svc._fast_payload(
+            elements, folder=self._folder_obj(opened, kind), send_invitations=SEND_TO_NONE
+        )
+
+    def _fast_create(
+        self, opened: Opened, kind: FolderKind, chunk: Sequence[Item], results: list[ItemResult[Item] | None]
+    ) -> list[tuple[int, Any]]:
+        """One CreateItem written with lxml; (index in chunk, (id, change key) or the item's error)."""
+        version = opened.account.version
+        built: list[tuple[int, Any]] = []
+        for n, item in enumerate(chunk):
+            try:
+                tag, _, fields = self._fast_fields(opened, kind, item)
+            except MailboxError as exc:
+                results[n] = ItemResult(id=None, error=exc)
+                continue
+            built.append((n, item_element(tag, fields, version)))
+        if not built:
+            return []
+        svc = FastCreateItem(account=opened.account, chunk_size=self.settings.batch_size)
+        answers = svc.fast_call([el for _, el in built], self._folder_obj(opened, kind), SEND_TO_NONE)
+        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+    def _slow_create(
+        self, opened: Opened, kind: FolderKind, chunk: Sequence[Item], results: list[ItemResult[Item] | None]
+    ) -> list[tuple[int, Any]]:
+        """One CreateItem through exchangelib's item objects (servers older than Exchange 2010)."""
+        built: list[tuple[int, Any]] = []
+        for n, item in enumerate(chunk):
+            try:
+                xitem, _ = self._build_x(opened, kind, replace(item, id="", change_key=None))
+            except MailboxError as exc:
+                results[n] = ItemResult(id=None, error=exc)
+                continue
+            built.append((n, xitem))
+        created = self._call_batch(
+            opened,
+            BatchCreateItem,
+            items=[x for _, x in built],
+            folder=self._folder_obj(opened, kind),
+            message_disposition=SAVE_ONLY,
+            send_meeting_invitations=SEND_TO_NONE,
+        )
+        return [
+            (n, res if isinstance(res, Exception) else (res.id, res.changekey))
+            for (n, _), res in zip(built, created, strict=True)
+        ]
 
     def _read_back(self, opened: Opened, kind: FolderKind, results: list[ItemResult[Item] | None]) -> None:
         """Add what only the server knows of a created appointment (organizer, UID): one GetItem per batch.
@@ -402,27 +469,25 @@ class EwsStore(OccurrenceWrites):
 
         def work(opened: Opened) -> list[ItemResult[Item]]:
             out: list[ItemResult[Item]] = []
+            fast = supports_fast_path(opened.account.version)
             for chunk in self._chunks(items):
                 results: list[ItemResult[Item] | None] = [None] * len(chunk)
-                built: list[tuple[int, tuple[Any, list[str]]]] = []
                 series = self._series_before_update(opened, kind, chunk)
+                # same pattern: keep the exceptions, so the Recurrence is not sent
+                keep = {i for i, (send, _) in series.items() if not send}
+                todo: list[int] = []
                 for n, item in enumerate(chunk):
                     if not item.id:
                         results[n] = ItemResult(
                             id=None, error=ItemNotFound("update without an id", severity=Severity.ITEM)
                         )
-                        continue
-                    try:
-                        xitem, fields = self._build_x(opened, kind, item)
-                    except MailboxError as exc:
-                        results[n] = ItemResult(id=item.id, error=exc)
-                        continue
-                    if item.id in series and not series[item.id][0]:
-                        fields = [f for f in fields if f != "recurrence"]  # same pattern: keep the exceptions
-                    built.append((n, (xitem, fields)))
-                # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
-                answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
-                for (n, _), res in zip(built, answers, strict=True):
+                    else:
+                        todo.append(n)
+                if fast:
+                    answers = self._fast_update(opened, kind, chunk, todo, results, keep)
+                else:
+                    answers = self._slow_update(opened, kind, chunk, todo, results, keep)
+                for n, res in answers:
                     original = chunk[n]
                     if isinstance(res, Exception):
                         results[n] = ItemResult(id=original.id, error=item_error(res))
@@ -436,6 +501,70 @@ class EwsStore(OccurrenceWrites):
             return out
 
         return self._run(f"update {kind.value}", work)
+
+    def _fast_change(self, opened: Opened, kind: FolderKind, item: Item, keep_recurrence: bool) -> Any:
+        tag, fields, _ = self._fast_fields(opened, kind, item)
+        if keep_recurrence:
+            fields = [f for f in fields if f[0] != "Recurrence"]
+        return change_element(tag, item.id, item.change_key, fields, opened.account.version)
+
+    def _fast_update_payload(
+        self,
+        opened: Opened,
+        kind: FolderKind,
+        items: Sequence[Item],
+        resolution: str,
+        keep_recurrence: frozenset[str] | set[str] = frozenset(),
+    ) -> Any:
+        """The UpdateItem body the fast path sends for ``items`` (for tests)."""
+        changes = [self._fast_change(opened, kind, i, i.id in keep_recurrence) for i in items]
+        return FastUpdateItem(account=opened.account)._fast_payload(changes, resolution)
+
+    def _fast_update(
+        self,
+        opened: Opened,
+        kind: FolderKind,
+        chunk: Sequence[Item],
+        todo: Sequence[int],
+        results: list[ItemResult[Item] | None],
+        keep: set[str],
+    ) -> list[tuple[int, Any]]:
+        built: list[tuple[int, Any]] = []
+        for n in todo:
+            item = chunk[n]
+            try:
+                built.append((n, self._fast_change(opened, kind, item, item.id in keep)))
+            except MailboxError as exc:
+                results[n] = ItemResult(id=item.id, error=exc)
+        if not built:
+            return []
+        svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
+        # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
+        answers = svc.fast_call([el for _, el in built], NEVER_OVERWRITE)
+        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+    def _slow_update(
+        self,
+        opened: Opened,
+        kind: FolderKind,
+        chunk: Sequence[Item],
+        todo: Sequence[int],
+        results: list[ItemResult[Item] | None],
+        keep: set[str],
+    ) -> list[tuple[int, Any]]:
+        built: list[tuple[int, tuple[Any, list[str]]]] = []
+        for n in todo:
+            item = chunk[n]
+            try:
+                xitem, fields = self._build_x(opened, kind, item)
+            except MailboxError as exc:
+                results[n] = ItemResult(id=item.id, error=exc)
+                continue
+            if item.id in keep:
+                fields = [f for f in fields if f != "recurrence"]
+            built.append((n, (xitem, fields)))
+        answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
+        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
 
     def delete_many(
         self, kind: FolderKind, ids: Sequence[str], *, permanently: bool = False
@@ -473,6 +602,8 @@ class EwsStore(OccurrenceWrites):
         )
 
         def work(opened: Opened) -> list[ItemResult[str]]:
+            if supports_fast_path(opened.account.version):
+                return stamp_fast(opened)
             pairs = []
             for item_id, props in updates:
                 values = props_to_fields(props)
@@ -480,6 +611,22 @@ class EwsStore(OccurrenceWrites):
                 pairs.append((xitem, list(values)))
             # Stamping our own properties must not conflict with the user's concurrent edits.
             answers = self._update(opened, pairs, ALWAYS_OVERWRITE)
+            return [
+                ItemResult(id=item_id, error=item_error(r))
+                if isinstance(r, Exception)
+                else ItemResult(id=item_id, value=r[1])
+                for (item_id, _), r in zip(updates, answers, strict=True)
+            ]
+
+        def stamp_fast(opened: Opened) -> list[ItemResult[str]]:
+            version = opened.account.version
+            tag = _STAMP_TAGS.get(kind, "Message")
+            changes = [
+                change_element(tag, item_id, None, stamp_fields(props), version) for item_id, props in updates
+            ]
+            svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
+            # Stamping our own properties must not conflict with the user's concurrent edits.
+            answers = svc.fast_call(changes, ALWAYS_OVERWRITE)
             return [
                 ItemResult(id=item_id, error=item_error(r))
                 if isinstance(r, Exception)
