@@ -285,24 +285,6 @@ def test_rejects_end_before_start(offline: tuple[EwsStore, Opened]) -> None:
         fastpath.fields_for(bad, opened.account.default_timezone)
 
 
-def test_response_bodies_are_read_in_large_chunks() -> None:
-    """exchangelib parses answers from ``iter_content()``; requests' default would hand out single bytes."""
-    import io
-
-    import requests
-    import urllib3
-
-    from wizard.mailbox.ews.connection import READ_CHUNK, make_adapter_class
-
-    adapter = make_adapter_class(None)()
-    body = b"<x>" + b"a" * 200_000 + b"</x>"
-    raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=200, preload_content=False)
-    response = adapter.build_response(requests.Request("POST", "https://h/EWS").prepare(), raw)
-    chunks = list(response.iter_content())
-    assert b"".join(chunks) == body
-    assert len(chunks) == -(-len(body) // READ_CHUNK)
-
-
 _ANSWER = """<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
 <s:Body><m:{op}Response xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"

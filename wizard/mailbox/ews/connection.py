@@ -109,21 +109,6 @@ class EwsSettings:
 # TLS: a per-store adapter
 
 
-#: bytes per slice when exchangelib reads a response body (requests' default ``iter_content()`` is 1 byte)
-READ_CHUNK = 64 * 1024
-
-
-class LargeChunkResponse(requests.Response):
-    """A response whose ``iter_content()`` hands out large slices by default.
-
-    exchangelib parses every SOAP answer from ``response.iter_content()`` without a chunk size, and requests'
-    default is one byte: a 1 MB body was two million Python-level slices fed to lxml.
-    """
-
-    def iter_content(self, chunk_size: int | None = READ_CHUNK, decode_unicode: bool = False) -> Any:
-        return super().iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode)
-
-
 def make_adapter_class(ca_file: str | None) -> type[requests.adapters.HTTPAdapter]:
     """An HTTPAdapter class bound to one CA choice.
 
@@ -142,11 +127,6 @@ def make_adapter_class(ca_file: str | None) -> type[requests.adapters.HTTPAdapte
             response = super().send(request, *args, **kwargs)
             if not kwargs.get("stream"):
                 read_in_large_slices(response)
-            return response
-
-        def build_response(self, req: Any, resp: Any) -> Any:
-            response = super().build_response(req, resp)
-            response.__class__ = LargeChunkResponse
             return response
 
     return StoreTLSAdapter
