@@ -24,6 +24,7 @@ from wizard.app.factory import Factory
 from wizard.errors import D365SyncError
 from wizard.paths import locations
 from wizard.sandbox import Sandbox
+from wizard.settings.enums import ConflictPolicy
 
 CI_SEEDS = list(range(1, 11))
 SLOW_SEEDS = list(range(100, 150))
@@ -86,3 +87,42 @@ def test_go_online_under_faults_and_kills_loses_nothing_more_seeds(
     factory: Factory, sandbox: Sandbox, seed: int, tmp_path: Path
 ) -> None:
     _simulate(factory, sandbox, seed, tmp_path)
+
+
+def test_a_merged_update_lost_on_the_way_keeps_its_offline_only_fields(
+    factory: Factory, sandbox: Sandbox
+) -> None:
+    """Under "ask me", a record with a field changed on both sides and one changed offline only: the merge
+    holds the first for the user and sends the second. When that send never reaches the service (the
+    connection dropped), the offline-only field must stay queued, not vanish from the queue and the local row."""
+    factory.profile.sync.set_policy(ConflictPolicy.ASK)
+    factory.save()
+    client = factory.dataverse(factory.require_sync_org())
+    row_id = client.create("contacts", {"lastname": "Merge", "jobtitle": "j0", "telephone1": "t0"})
+    offline.go_offline(factory)
+    offline.update_record(
+        factory, "contacts", row_id, {"jobtitle": "offline job", "telephone1": "offline phone"}
+    )
+    client.update("contacts", row_id, {"jobtitle": "server job"})
+    batches = [0]
+
+    def drop_the_merged_write(method: str, path: str) -> None:
+        if "$batch" in path:
+            batches[0] += 1
+            if batches[0] == 3:  # 1: the update (412), 2: the server row, 3: the merged update
+                sandbox.faults.drop(remaining=1, path_contains="$batch")
+
+    server = sandbox.environments[0].server
+    server.on_request = drop_the_merged_write
+    try:
+        with pytest.raises(D365SyncError):
+            offline.go_online(factory)
+    finally:
+        server.on_request = None
+    assert client.get("contacts", row_id, select=["telephone1"])["telephone1"] == "t0"  # nothing arrived
+    offline.go_online(factory)
+    row = client.get("contacts", row_id, select=["jobtitle", "telephone1"])
+    assert row["telephone1"] == "offline phone"
+    assert row["jobtitle"] == "server job"
+    open_fields = [(c.field, c.local_value) for c in offline.list_conflicts(factory, unresolved_only=True)]
+    assert ("jobtitle", "offline job") in open_fields
