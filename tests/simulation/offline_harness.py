@@ -237,10 +237,17 @@ class OfflineWorld:
         plan.hits.clear()
         plan.clear()
 
-    def killed_run(self, k: int, log: Path) -> bool:
-        """Go online in ``offline_worker.py``; SIGKILL it while the stand-in holds its k-th request.
-        True if it was killed (False: it made fewer requests and finished)."""
-        switch = KillSwitch(k)
+    def kill_point(self) -> tuple[int, bool]:
+        """(k, from the first $batch): mostly inside the replay (the k-th request from its first $batch:
+        the writes, the merge's reads and writes, the refresh after), else anywhere from the start."""
+        if self.rnd.random() < 0.75:
+            return self.rnd.randint(1, 4), True
+        return self.rnd.randint(1, 14), False
+
+    def killed_run(self, k: int, log: Path, *, from_batch: bool = False) -> bool:
+        """Go online in ``offline_worker.py``; SIGKILL it while the stand-in holds its k-th request (counted
+        from the first ``$batch`` when ``from_batch``). True if it was killed (False: it finished first)."""
+        switch = KillSwitch(k, (lambda _method, path: "$batch" in path) if from_batch else None)
         server = self.sandbox.environments[0].server
         server.on_request = switch
         try:

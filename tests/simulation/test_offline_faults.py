@@ -58,7 +58,8 @@ def _simulate(factory: Factory, sandbox: Sandbox, seed: int, tmp_path: Path) -> 
     world.interleaved_edits()
     world.arm_faults()
     for _ in range(world.rnd.randint(1, 2)):
-        world.killed_run(world.rnd.randint(1, 14), tmp_path / "worker.log")
+        k, from_batch = world.kill_point()
+        world.killed_run(k, tmp_path / "worker.log", from_batch=from_batch)
     try:
         world.go_online()  # the faults may still be armed: it may fail, but must lose nothing
     except D365SyncError as error:
