@@ -100,3 +100,25 @@ def test_engine_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     text = be.render(r)
     assert text.startswith("## Engine") and "lower bound" in text and "VmHWM" in text
     assert 0 < first["maxrss_mib"] < be.MEMORY_BOUND_MB and r["baseline"]["maxrss_mib"] > 0
+
+
+def test_offline_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
+    """bench_offline at 60/30/20/25/25 rows and 40 queued edits: the per-table counts the Offline section shows."""
+    from bench import bench_offline as bo
+
+    sizes = bo.Sizes(contacts=60, accounts=30, leads=20, appointments=25, tasks=25)
+    with bo.standin_in_process(sizes) as (running, _seed_seconds):
+        figures = bo.run(running, sizes, queued=40)
+    assert figures.problems() == []
+    for spec in bo.TABLES:
+        assert figures.offline[spec.entity_set] == {"metadata": 6, "filter": 1, "rows": 1}, spec
+        assert figures.counts[spec.logical_name] == sizes.of(spec.entity_set)
+    assert figures.offline_total == figures.offline_server == 5 * 8
+    assert figures.refresh_requests == {s.entity_set: 1 for s in bo.TABLES} and figures.refresh_total == 5
+    assert (figures.online_total, figures.online_batches, figures.online_updated) == (1, 1, 40)
+    assert figures.again_metadata == 0 and figures.search_hits > 0
+    assert bo.pages(10_000) == 2 and bo.pages(0) == 1 and bo.pages(5_001) == 2
+    text = bo.render(figures, load="1.0 / 1.0 / 1.0")
+    assert text.startswith("## Offline") and "load average 1.0" in text and "| contacts" in text
+    broken = bo.Figures(sizes, rss_peak_mib=400.0, search_ms=[80.0], refresh_total=6)
+    assert any("peak RSS" in p for p in broken.problems()) and any("search" in p for p in broken.problems())

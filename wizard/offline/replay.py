@@ -82,6 +82,9 @@ class NetChange:
     seqs: list[int]
     changed_at: str  # when the last change was made (for "newest wins")
     allow_duplicate: bool = False  # the user chose "create anyway" after the service found a duplicate
+    keep: dict[str, Any] = field(
+        default_factory=dict
+    )  # merged fields held for the user once the rest is sent
 
 
 @dataclass
@@ -273,7 +276,10 @@ class Replay:
             server=server,
             etag=str(etag) if etag else None,
             gone=change.op == "delete",
+            keep=change.keep or None,
         )
+        if change.keep:
+            self.result.held += 1
         if change.op == "create":
             self.result.created += 1
         elif change.op == "update":
@@ -393,6 +399,7 @@ class Replay:
         for name in list(send):
             _with_table(send, spec, change.fields, name)
         etag = str(server_row.get("@odata.etag") or "") or None
+        keep = {**change.keep, **keep}  # what an earlier round of this record held, too
         if not send:
             self.store.sent(
                 change.table, change.id, change.seqs, server=server_row, etag=etag, keep=keep or None
@@ -403,10 +410,9 @@ class Replay:
             return None
         change.fields = send
         change.version = etag
-        if keep:  # the open fields wait for the user; the rest is sent now
-            self.store.sent(change.table, change.id, change.seqs, server=server_row, etag=etag, keep=keep)
-            self.result.held += 1
-            change.seqs = []
+        # The open fields wait for the user, the rest is sent now; the queue changes only when the service
+        # confirmed the send (_confirmed), so a send that never arrives leaves every offline field queued.
+        change.keep = keep
         return BatchRequest(
             "PATCH",
             _path(spec, change.id),
