@@ -251,6 +251,7 @@ def test_the_status_window_and_the_tray_offer_records_and_go_offline(qtbot: Any,
     try:
         panel = window.offline_panel  # type: ignore[attr-defined]
         assert isinstance(panel, OfflinePanel)
+        assert panel.refresh_job in window.adapter.jobs  # the background refresh: a second schedule
         qtbot.waitUntil(lambda: panel.status is not None, timeout=TIMEOUT)
         assert panel.line.text() == "No records are kept on this computer for working offline."
         assert window.wizard_button.nextInFocusChain() is panel.records_button

@@ -4,13 +4,15 @@
 buttons Records… and Go offline / Go online; :func:`install_offline` puts it into a status window (above its
 buttons) and :meth:`OfflinePanel.add_to_menu` the same commands into the tray's menu. The state is read from
 the offline store on a worker (no network); going offline or online runs in
-:class:`wizard.ui.offline_progress.OfflineProgressDialog`.
+:class:`wizard.ui.offline_progress.OfflineProgressDialog`. While the user is online, the store is refreshed in
+the background (``wizard.app.offline.background_refresh``) on a second schedule of the status window's
+:class:`~wizard.ui.engine_adapter.EngineAdapter`, on a worker, never while going offline or online.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtGui import QAction
@@ -54,6 +56,7 @@ class OfflinePanel(QWidget):
         self.status: OfflineStatus | None = None
         self.records_window: Any = None
         self.dialog: OfflineProgressDialog | None = None
+        self.refresh_job: Any = None  # the background refresh (install_offline)
         self.line = QLabel(self)
         self.line.setWordWrap(True)
         self.records_button = QPushButton(self.tr("Recor&ds…"), self)
@@ -185,5 +188,15 @@ def install_offline(window: Any, factory: Factory) -> OfflinePanel:
     QWidget.setTabOrder(panel.records_button, panel.go_button)
     QWidget.setTabOrder(panel.go_button, window.log_button)
     window.refreshed.connect(panel.refresh)
+
+    def refresh_store() -> tuple[timedelta, Any]:  # on the adapter's worker
+        done = offline.background_refresh(factory)
+        return done.next_in, done.result
+
+    job = window.adapter.add_job(
+        "Refresh the offline store", refresh_store, may_run=lambda: panel.dialog is None
+    )
+    job.ran.connect(lambda result: panel.refresh() if result is not None else None)
+    panel.refresh_job = job
     window.offline_panel = panel
     return panel
