@@ -2373,6 +2373,18 @@ Email, contacts, appointments and tasks will be synchronized with {0}.</source>
 E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translation>
     </message>
     <message>
+        <source>They stay on this computer and are sent when {0} synchronizes again and you go online.</source>
+        <translation>Sie bleiben auf diesem Computer und werden gesendet, sobald {0} wieder synchronisiert und Sie online gehen.</translation>
+    </message>
+    <message>
+        <source>{0} has 1 offline change that has not been sent to Dynamics 365 yet.</source>
+        <translation>{0} hat 1 Offline-Änderung, die noch nicht an Dynamics 365 gesendet wurde.</translation>
+    </message>
+    <message>
+        <source>{0} has {1} offline changes that have not been sent to Dynamics 365 yet.</source>
+        <translation>{0} hat {1} Offline-Änderungen, die noch nicht an Dynamics 365 gesendet wurden.</translation>
+    </message>
+    <message>
         <source>Change the synchronizing organization</source>
         <translation>Synchronisierungsorganisation ändern</translation>
     </message>
@@ -2387,6 +2399,10 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>It is your synchronizing organization: until you choose another one, messaging data will not be synchronized.</source>
         <translation>Sie ist Ihre Synchronisierungsorganisation: Bis Sie eine andere auswählen, werden keine Nachrichtendaten synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Removing it deletes them. To keep them, go online first.</source>
+        <translation>Beim Entfernen werden sie gelöscht. Um sie zu behalten, gehen Sie zuerst online.</translation>
     </message>
     <message>
         <source>Remove organization</source>

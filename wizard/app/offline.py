@@ -13,7 +13,7 @@ return plain results, so the GUI can run them on a worker thread.
 * :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
 * :func:`refresh_interval` (the schedule's), :func:`background_refresh` (what the status window runs on
   its schedule while online), :func:`queued_changes` (what switching or removing an organization must warn
-  about);
+  about), :func:`remove_store` (an organization removed from the profile);
 * the Records window: :func:`form` (fields with labels in the user's language, required, lengths, choices),
   :func:`lookup_choices` (the records a lookup may point to);
 * records: :func:`list_records`, :func:`show_record`, :func:`create_record`, :func:`update_record`,
@@ -585,6 +585,14 @@ def queued_changes(factory: Factory, org_id: str) -> int:
         return 0
     with OfflineStore.open(path) as store:
         return store.queued_count()
+
+
+def remove_store(factory: Factory, org_id: str) -> None:
+    """Delete organization ``org_id``'s offline store (it is being removed from the profile); the caller has
+    asked about :func:`queued_changes` first. No store: nothing to do."""
+    path = store_path(factory.where.data_dir, org_id)
+    for name in (f"{path}-wal", f"{path}-shm", str(path)):
+        Path(name).unlink(missing_ok=True)
 
 
 # -- what a record form needs ------------------------------------------------------------------------------

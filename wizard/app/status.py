@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from wizard.app import instance, orgs
+from wizard.app import instance, offline, orgs
 from wizard.app.factory import Factory, NotConfigured
 from wizard.app.mailbox import mailbox_readiness
 from wizard.errors import D365SyncError
@@ -45,6 +45,7 @@ class StatusReport:
     conflicts: list[ConflictRecord]  # unresolved, oldest first
     profile: Profile
     activity: list[RunActivity] = field(default_factory=list)
+    queued_offline: dict[str, int] = field(default_factory=dict)  # org id -> offline changes not sent yet
 
 
 class WhoSynchronizes(NamedTuple):
@@ -125,18 +126,20 @@ def read_status(factory: Factory, *, check_claim: bool = False, activity: bool =
             is_sync = who_synchronizes(factory).this_computer
         except D365SyncError as error:
             log.info("status: could not read the claim: %s", error)
+    queued = {o.id: offline.queued_changes(factory, o.id) for o in profile.organizations}
+    queued = {org_id: count for org_id, count in queued.items() if count}
     state_db = factory.where.state_db  # the synchronizing organization's own
     if not state_db.exists():  # never synchronized: an empty status
         with StateDB.open(":memory:") as empty:
             snapshot = status_snapshot(empty, profile, is_sync_computer=is_sync, next_run=None)
-        return StatusReport(snapshot, [], profile)
+        return StatusReport(snapshot, [], profile, queued_offline=queued)
     with StateDB.open(state_db) as state:
         snapshot = status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
         conflicts = state.conflicts(unresolved_only=True)
         runs = (
             [RunActivity(run, state.errors(run.id)) for run in state.runs(ACTIVITY_RUNS)] if activity else []
         )
-    return StatusReport(snapshot, conflicts, profile, runs)
+    return StatusReport(snapshot, conflicts, profile, runs, queued)
 
 
 def switch_to(factory: Factory, org_id: str) -> OrgSwitch:

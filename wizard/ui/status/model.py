@@ -84,6 +84,7 @@ class StatusView:
     organizations: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the configured ones
     sync_org_id: str = ""
     activity: list[RunActivity] = field(default_factory=list)  # the latest runs, newest first (the Log)
+    queued_offline: dict[str, int] = field(default_factory=dict)  # org id -> offline changes not sent yet
 
 
 LoadStatus = Callable[[], StatusView]
@@ -148,4 +149,5 @@ def view_from_report(report: StatusReport) -> StatusView:
     """The window's view of :func:`wizard.app.status.read_status`."""
     view = view_from_snapshot(report.snapshot, report.conflicts, profile=report.profile)
     view.activity = list(report.activity)
+    view.queued_offline = dict(report.queued_offline)
     return view

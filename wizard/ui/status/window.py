@@ -378,7 +378,8 @@ class StatusWindow(QMainWindow):
 
     def _ask_switch(self, org_id: str, names: dict[str, str]) -> None:
         current = names.get(self.view.sync_org_id) if self.view.sync_org_id else None
-        title, text = change_sync_org_question(current, names[org_id])
+        queued = self.view.queued_offline.get(self.view.sync_org_id, 0) if current is not None else 0
+        title, text = change_sync_org_question(current, names[org_id], queued)
         if not self.confirm(title, text):
             self._switch_ended("resume")
             return
