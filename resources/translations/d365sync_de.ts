@@ -2119,6 +2119,14 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>, zuletzt aktualisiert {0}</translation>
     </message>
     <message>
+        <source>Dynamics 365 cannot be reached. Go offline to keep working with the {0} record on this computer.</source>
+        <translation>Dynamics 365 ist nicht erreichbar. Gehen Sie offline, um mit dem {0} Datensatz auf diesem Computer weiterzuarbeiten.</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 cannot be reached. Go offline to keep working with the {0} records on this computer.</source>
+        <translation>Dynamics 365 ist nicht erreichbar. Gehen Sie offline, um mit den {0} Datensätzen auf diesem Computer weiterzuarbeiten.</translation>
+    </message>
+    <message>
         <source>Online — {0} record on this computer</source>
         <translation>Online — {0} Datensatz auf diesem Computer</translation>
     </message>

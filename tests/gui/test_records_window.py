@@ -353,3 +353,43 @@ def test_each_offline_decision_card_names_its_two_choices(qtbot: Any) -> None:
     assert chosen == [(1, "local"), (2, "local"), (3, "local")]
     field_card = OfflineDecisionCard(field, lambda i, u: None, parent)
     assert field_card.local_value.text() == "Buyer" and field_card.server_value.text() == "Einkauf"
+
+
+def test_when_dynamics_cannot_be_reached_the_status_window_offers_go_offline(
+    qtbot: Any, signed_in: Factory
+) -> None:
+    from datetime import UTC, datetime
+
+    from wizard.odata.errors import NetworkError
+    from wizard.sync.engine import RunSummary
+    from wizard.sync.run import RunStatus
+    from wizard.ui.status import build_status_window
+
+    window = build_status_window(signed_in)
+    qtbot.addWidget(window)
+    try:
+        panel = window.offline_panel  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: panel.status is not None and not panel.runner.busy, timeout=TIMEOUT)
+        window.adapter.run_failed.emit(NetworkError("refused", user_text="Dynamics 365 cannot be reached."))
+        qtbot.waitUntil(lambda: not panel.runner.busy, timeout=TIMEOUT)
+        assert panel.unreachable
+        assert "cannot be reached" not in panel.line.text()  # no store: nothing to go offline with
+        _go(qtbot, signed_in, GO_OFFLINE)
+        _go(qtbot, signed_in, GO_ONLINE)
+        panel.refresh()
+        qtbot.waitUntil(
+            lambda: (
+                "Dynamics 365 cannot be reached. Go offline to keep working with the 3 records"
+                in panel.line.text()
+            ),
+            timeout=TIMEOUT,
+        )
+        assert panel.go_button.text() == "Go o&ffline" and panel.go_button.isEnabled()
+        now = datetime.now(UTC)
+        window.adapter.run_finished.emit(RunSummary(1, now, now, RunStatus.OK, [], []))  # through again
+        qtbot.waitUntil(lambda: panel.line.text().startswith("Online — "), timeout=TIMEOUT)
+        assert not panel.unreachable
+    finally:
+        window.adapter.shutdown(10000)
+        window.runner.wait_all(5000)
+        window.dispose()

@@ -10,7 +10,11 @@ import pytest
 from tests.support.cli import run_cli
 from wizard.app import offline, orgs
 from wizard.app.factory import Factory
+from wizard.app.instance import claim_instance
+from wizard.app.mailbox import bind_mailbox
 from wizard.sandbox import Sandbox
+from wizard.settings import MailboxBinding
+from wizard.sync.state import StateDB
 
 
 def test_offline_round_trip_on_the_command_line(signed_in_factory: Factory, isolated_home: Path) -> None:
@@ -122,3 +126,32 @@ def test_set_sync_names_the_queued_changes_of_the_organization_left(
     assert changed.returncode == 0, changed.stderr
     assert "Contoso Sales has 1 offline change that has not been sent" in changed.stderr
     assert offline.queued_changes(signed_in_factory, sales.id) == 1  # kept for when it synchronizes again
+
+
+def test_going_online_ends_with_the_messaging_sync_unless_no_sync(
+    signed_in_factory: Factory, isolated_home: Path, sandbox: Sandbox
+) -> None:
+    factory = signed_in_factory
+    info = sandbox.port_info()
+    user = info["users"][0]
+    claim_instance(factory, force=True)
+    bind_mailbox(factory,
+        MailboxBinding(address=user["primary_email"], kind="exchange", auth="basic",
+                       autodiscover_url=info["autodiscover_url"], ca_file=info["ca_file"]),
+        user["ews_password"],
+    )  # fmt: skip
+    factory.profile.sync.kinds = {"email": False, "contacts": True, "appointments": False, "tasks": False}
+    factory.save()
+    assert run_cli(isolated_home, "offline", "go", "--yes").returncode == 0
+    assert run_cli(isolated_home, "offline", "online", "--yes", "--no-sync").returncode == 0
+    assert not factory.where.state_db.exists()  # no messaging sync ran
+
+    assert run_cli(isolated_home, "offline", "go", "--yes").returncode == 0
+    created = run_cli(isolated_home, "records", "create", "contacts", "--set", "lastname=Offline-Zander")
+    assert created.returncode == 0, created.stderr
+    online = run_cli(isolated_home, "offline", "online", "--yes")
+    assert online.returncode == 0, online.stderr
+    assert "Sent 1 new" in online.stdout
+    assert "Synchronizing email, contacts, appointments and tasks" in online.stderr
+    with StateDB.open(factory.where.state_db) as state:
+        assert len(state.runs(5)) == 1  # the messaging sync ran once, after the replay
