@@ -67,17 +67,8 @@ def cmd_go(factory: Factory, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
-    require_sync_org(factory)
-    status = offline.offline_status(factory)
-    if status.state == offline.NONE:
-        print("Nothing has been taken offline; you are online.")
-        return EXIT_OK
-    question = f"Go online and send {status.queued} offline change(s) to Dynamics 365?"
-    if status.queued and not confirm(question, yes=args.yes):
-        print("Not done. Run with --yes to go online without being asked.", file=sys.stderr)
-        return EXIT_FAILURE
-    result = offline.go_online(factory)
+def show_online(result: offline.OnlineResult) -> int:
+    """Print what going online sent (the failures on standard error); EXIT_FAILURE when a change was refused."""
     replay = result.replay
     print(
         f"Online. Sent {replay.created} new, {replay.updated} changed and {replay.deleted} deleted record(s)"
@@ -91,7 +82,22 @@ def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
         print(f"{replay.held} record(s) wait for your decision.")
     for failure in replay.failed:
         print(f"Not sent: {failure}", file=sys.stderr)
-    code = EXIT_FAILURE if replay.failed else EXIT_OK
+    return EXIT_FAILURE if replay.failed else EXIT_OK
+
+
+def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
+    require_sync_org(factory)
+    status = offline.offline_status(factory)
+    if status.state == offline.NONE:
+        print("Nothing has been taken offline; you are online.")
+        return EXIT_OK
+    question = f"Go online and send {status.queued} offline change(s) to Dynamics 365?"
+    if status.queued and not confirm(question, yes=args.yes):
+        print("Not done. Run with --yes to go online without being asked.", file=sys.stderr)
+        return EXIT_FAILURE
+    result = offline.go_online(factory)
+    replay = result.replay
+    code = show_online(result)
     if args.no_sync or replay.cancelled:
         return code
     synced = sync_after_going_online(factory, yes=args.yes)  # going online ends with the messaging sync
