@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -539,7 +540,7 @@ class StatusWindow(QMainWindow):
         self._loaded(seq, self.view)
 
     def _loaded(self, seq: int, view: StatusView) -> None:
-        if seq != self._refresh_seq:  # a newer load is on its way
+        if seq != self._refresh_seq or not shiboken6.isValid(self.title):  # newer load on its way; deleted
             return
         for row in view.kinds:  # the state DB keeps the engine's English texts
             row.errors = [engine_text(e) for e in row.errors]
