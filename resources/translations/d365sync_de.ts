@@ -1931,6 +1931,93 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     </message>
 </context>
 <context>
+    <name>OfflineDecisionCard</name>
+    <message>
+        <source>Accounts</source>
+        <translation>Firmen</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Leads</source>
+        <translation>Leads</translation>
+    </message>
+    <message>
+        <source>Appointments</source>
+        <translation>Termine</translation>
+    </message>
+    <message>
+        <source>Tasks</source>
+        <translation>Aufgaben</translation>
+    </message>
+    <message>
+        <source>Offline: {what} — looks like a duplicate</source>
+        <translation>Offline: {what} — sieht wie ein Duplikat aus</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 found a record like the one you created offline. Create yours anyway, or discard it.</source>
+        <translation>Dynamics 365 hat einen Datensatz wie den gefunden, den Sie offline erstellt haben. Erstellen Sie Ihren trotzdem, oder verwerfen Sie ihn.</translation>
+    </message>
+    <message>
+        <source>Create &amp;anyway</source>
+        <translation>&amp;Trotzdem erstellen</translation>
+    </message>
+    <message>
+        <source>&amp;Discard</source>
+        <translation>&amp;Verwerfen</translation>
+    </message>
+    <message>
+        <source>Offline: {what} — deleted in Dynamics 365</source>
+        <translation>Offline: {what} — in Dynamics 365 gelöscht</translation>
+    </message>
+    <message>
+        <source>You changed this record offline, but it was deleted in Dynamics 365 meanwhile.</source>
+        <translation>Sie haben diesen Datensatz offline geändert, aber er wurde inzwischen in Dynamics 365 gelöscht.</translation>
+    </message>
+    <message>
+        <source>Create it a&amp;gain</source>
+        <translation>&amp;Wieder erstellen</translation>
+    </message>
+    <message>
+        <source>Dr&amp;op my change</source>
+        <translation>Meine Änderung verwer&amp;fen</translation>
+    </message>
+    <message>
+        <source>Offline: {what} — changed in Dynamics 365</source>
+        <translation>Offline: {what} — in Dynamics 365 geändert</translation>
+    </message>
+    <message>
+        <source>You deleted this record offline, but it was changed in Dynamics 365 meanwhile.</source>
+        <translation>Sie haben diesen Datensatz offline gelöscht, aber er wurde inzwischen in Dynamics 365 geändert.</translation>
+    </message>
+    <message>
+        <source>Keep &amp;mine</source>
+        <translation>&amp;Meine behalten</translation>
+    </message>
+    <message>
+        <source>Keep the &amp;server&apos;s</source>
+        <translation>Die des &amp;Servers behalten</translation>
+    </message>
+    <message>
+        <source>Offline: {what} — {field}</source>
+        <translation>Offline: {what} — {field}</translation>
+    </message>
+    <message>
+        <source>This field was changed offline and in Dynamics 365. Which value stays?</source>
+        <translation>Dieses Feld wurde offline und in Dynamics 365 geändert. Welcher Wert bleibt?</translation>
+    </message>
+    <message>
+        <source>Dynamics 365:</source>
+        <translation>Dynamics 365:</translation>
+    </message>
+    <message>
+        <source>Mine (offline):</source>
+        <translation>Meiner (offline):</translation>
+    </message>
+</context>
+<context>
     <name>OfflinePage</name>
     <message>
         <source>Offline</source>
@@ -2030,6 +2117,14 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     <message>
         <source>, last refreshed {0}</source>
         <translation>, zuletzt aktualisiert {0}</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 cannot be reached. Go offline to keep working with the {0} record on this computer.</source>
+        <translation>Dynamics 365 ist nicht erreichbar. Gehen Sie offline, um mit dem {0} Datensatz auf diesem Computer weiterzuarbeiten.</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 cannot be reached. Go offline to keep working with the {0} records on this computer.</source>
+        <translation>Dynamics 365 ist nicht erreichbar. Gehen Sie offline, um mit den {0} Datensätzen auf diesem Computer weiterzuarbeiten.</translation>
     </message>
     <message>
         <source>Online — {0} record on this computer</source>
@@ -2373,6 +2468,18 @@ Email, contacts, appointments and tasks will be synchronized with {0}.</source>
 E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translation>
     </message>
     <message>
+        <source>They stay on this computer and are sent when {0} synchronizes again and you go online.</source>
+        <translation>Sie bleiben auf diesem Computer und werden gesendet, sobald {0} wieder synchronisiert und Sie online gehen.</translation>
+    </message>
+    <message>
+        <source>{0} has 1 offline change that has not been sent to Dynamics 365 yet.</source>
+        <translation>{0} hat 1 Offline-Änderung, die noch nicht an Dynamics 365 gesendet wurde.</translation>
+    </message>
+    <message>
+        <source>{0} has {1} offline changes that have not been sent to Dynamics 365 yet.</source>
+        <translation>{0} hat {1} Offline-Änderungen, die noch nicht an Dynamics 365 gesendet wurden.</translation>
+    </message>
+    <message>
         <source>Change the synchronizing organization</source>
         <translation>Synchronisierungsorganisation ändern</translation>
     </message>
@@ -2387,6 +2494,10 @@ E-Mails, Kontakte, Termine und Aufgaben werden mit {0} synchronisiert.</translat
     <message>
         <source>It is your synchronizing organization: until you choose another one, messaging data will not be synchronized.</source>
         <translation>Sie ist Ihre Synchronisierungsorganisation: Bis Sie eine andere auswählen, werden keine Nachrichtendaten synchronisiert.</translation>
+    </message>
+    <message>
+        <source>Removing it deletes them. To keep them, go online first.</source>
+        <translation>Beim Entfernen werden sie gelöscht. Um sie zu behalten, gehen Sie zuerst online.</translation>
     </message>
     <message>
         <source>Remove organization</source>

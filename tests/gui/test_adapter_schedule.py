@@ -76,3 +76,32 @@ def test_an_unreadable_interval_keeps_the_floor_and_is_read_again(qtbot: Any) ->
     _run(qtbot, adapter)
     assert adapter.next_run == NOW + timedelta(minutes=50)
     adapter.shutdown()
+
+
+def test_a_second_schedule_runs_its_job_on_a_worker_from_start_and_not_while_paused(qtbot: Any) -> None:
+    threads: list[Any] = []
+    answers: list[Any] = [(timedelta(minutes=40), "refreshed"), NetworkError("offline"), (timedelta(0), "")]
+
+    def work() -> tuple[timedelta, Any]:
+        threads.append(QThread.currentThread())
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    adapter = EngineAdapter(OkEngine, clock=lambda: NOW, runner=TaskRunner(pool=QThreadPool()))
+    job = adapter.add_job("Refresh the offline store", work)
+    assert job.next_run is None and not threads  # nothing before the adapter starts
+    with qtbot.waitSignal(job.ran, timeout=10000) as ran:
+        adapter.start(run_now=False)
+    assert ran.args == ["refreshed"]
+    assert threads[0] is not QThread.currentThread()  # never in the GUI thread
+    assert job.next_run == NOW + timedelta(minutes=40)  # the delay the work asked for
+    with qtbot.waitSignal(job.failed, timeout=10000):
+        assert job.run_now()
+    assert job.next_run == NOW + timedelta(minutes=5)  # a failure that may heal: the back-off
+    adapter.pause()
+    job.timer.timeout.emit()  # due while paused: put off, not run
+    assert len(threads) == 2 and job.next_run == NOW + timedelta(minutes=15)
+    adapter.shutdown()
+    assert not job.timer.isActive()

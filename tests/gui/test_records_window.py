@@ -251,6 +251,7 @@ def test_the_status_window_and_the_tray_offer_records_and_go_offline(qtbot: Any,
     try:
         panel = window.offline_panel  # type: ignore[attr-defined]
         assert isinstance(panel, OfflinePanel)
+        assert panel.refresh_job in window.adapter.jobs  # the background refresh: a second schedule
         qtbot.waitUntil(lambda: panel.status is not None, timeout=TIMEOUT)
         assert panel.line.text() == "No records are kept on this computer for working offline."
         assert window.wizard_button.nextInFocusChain() is panel.records_button
@@ -286,3 +287,109 @@ def test_the_records_window_opened_again_is_the_same_and_reads_the_mode_again(
     qtbot.waitUntil(lambda: "Offline" in first.mode_label.text(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not first.runner.busy, timeout=TIMEOUT)
     first.close()
+
+
+def test_offline_decisions_are_cards_under_needs_your_attention(qtbot: Any, signed_in: Factory) -> None:
+    from wizard.ui.status import build_status_window
+
+    _go(qtbot, signed_in, GO_OFFLINE)
+    anna = offline.list_records(signed_in, "contacts", search="Anna")[0]
+    offline.update_record(signed_in, "contacts", anna.id, {"jobtitle": "Buyer"})
+    signed_in.dataverse(signed_in.require_sync_org()).delete("contacts", anna.id)
+    _go(qtbot, signed_in, GO_ONLINE)
+
+    window = build_status_window(signed_in)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: len(window.offline_cards) == 1, timeout=TIMEOUT)
+        card = window.offline_cards[0]
+        assert "deleted in Dynamics 365" in card.findChildren(QLabel)[0].text()
+        assert card.use_local.text() == "Create it a&gain"
+        assert card.use_server.text() == "Dr&op my change"
+        assert not window.nothing_label.isVisibleTo(window.issues)
+        assert card.use_server in _focus_chain(window)
+        click(qtbot, card.use_server)
+        qtbot.waitUntil(lambda: window.offline_cards == [] and not window.runner.busy, timeout=TIMEOUT)
+        assert offline.list_conflicts(signed_in, unresolved_only=True) == []
+        assert window.nothing_label.isVisibleTo(window.issues)
+    finally:
+        window.adapter.shutdown(10000)
+        window.runner.wait_all(5000)
+        window.dispose()
+
+
+def _focus_chain(window: Any) -> list[Any]:
+    seen: list[Any] = []
+    widget = window.table.nextInFocusChain()
+    while widget is not window.table and len(seen) < 200:
+        seen.append(widget)
+        widget = widget.nextInFocusChain()
+    return seen
+
+
+def test_each_offline_decision_card_names_its_two_choices(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from wizard.ui.status.model import OfflineDecisionView
+    from wizard.ui.status.offline_cards import OfflineDecisionCard
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    chosen: list[tuple[int, str]] = []
+    duplicate = OfflineDecisionView(
+        1, "lead", "duplicate", None, {"lastname": "Bär"}, "duplicate", "Anna Bär"
+    )
+    field = OfflineDecisionView(2, "contact", "jobtitle", "Einkauf", "Buyer", "both_changed", "Anna Bär")
+    deleted = OfflineDecisionView(3, "account", "*", None, None, "edited_on_server", "Fabrikam")
+    cases = [
+        (duplicate, "Create &anyway", "&Discard"),
+        (field, "Keep &mine", "Keep the &server's"),
+        (deleted, "Keep &mine", "Keep the &server's"),
+    ]
+    for view, mine, theirs in cases:
+        card = OfflineDecisionCard(view, lambda i, u: chosen.append((i, u)), parent)
+        assert (card.use_local.text(), card.use_server.text()) == (mine, theirs)
+        card.use_local.click()
+    assert chosen == [(1, "local"), (2, "local"), (3, "local")]
+    field_card = OfflineDecisionCard(field, lambda i, u: None, parent)
+    assert field_card.local_value.text() == "Buyer" and field_card.server_value.text() == "Einkauf"
+
+
+def test_when_dynamics_cannot_be_reached_the_status_window_offers_go_offline(
+    qtbot: Any, signed_in: Factory
+) -> None:
+    from datetime import UTC, datetime
+
+    from wizard.odata.errors import NetworkError
+    from wizard.sync.engine import RunSummary
+    from wizard.sync.run import RunStatus
+    from wizard.ui.status import build_status_window
+
+    window = build_status_window(signed_in)
+    qtbot.addWidget(window)
+    try:
+        panel = window.offline_panel  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: panel.status is not None and not panel.runner.busy, timeout=TIMEOUT)
+        window.adapter.run_failed.emit(NetworkError("refused", user_text="Dynamics 365 cannot be reached."))
+        qtbot.waitUntil(lambda: not panel.runner.busy, timeout=TIMEOUT)
+        assert panel.unreachable
+        assert "cannot be reached" not in panel.line.text()  # no store: nothing to go offline with
+        _go(qtbot, signed_in, GO_OFFLINE)
+        _go(qtbot, signed_in, GO_ONLINE)
+        panel.refresh()
+        qtbot.waitUntil(
+            lambda: (
+                "Dynamics 365 cannot be reached. Go offline to keep working with the 3 records"
+                in panel.line.text()
+            ),
+            timeout=TIMEOUT,
+        )
+        assert panel.go_button.text() == "Go o&ffline" and panel.go_button.isEnabled()
+        now = datetime.now(UTC)
+        window.adapter.run_finished.emit(RunSummary(1, now, now, RunStatus.OK, [], []))  # through again
+        qtbot.waitUntil(lambda: panel.line.text().startswith("Online — "), timeout=TIMEOUT)
+        assert not panel.unreachable
+    finally:
+        window.adapter.shutdown(10000)
+        window.runner.wait_all(5000)
+        window.dispose()

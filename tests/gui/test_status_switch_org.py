@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.gui.helpers import replies
+from wizard.app import offline
 from wizard.app.factory import Factory, NotConfigured
 from wizard.app.instance import claim_instance
 from wizard.app.mailbox import bind_mailbox
@@ -291,5 +292,26 @@ def test_after_switching_and_binding_in_the_wizard_the_window_follows(
         assert window.title.text().endswith("Contoso Test")
         assert window.mailbox_line.text().endswith("· this computer synchronizes"), window.mailbox_line.text()
         assert not any("not bound" in e.label.text() for e in window.error_lines)
+    finally:
+        _close(window)
+
+
+def test_switching_away_from_an_organization_with_queued_offline_changes_says_so(
+    qtbot: Any, two_orgs: tuple[Factory, str, str]
+) -> None:
+    factory, sales, test = two_orgs
+    offline.go_offline(factory)
+    offline.create_record(factory, "accounts", {"name": "Northwind offline"})
+    offline.create_record(factory, "accounts", {"name": "Tailspin offline"})
+    window = _window(qtbot, factory)
+    try:
+        asked: list[str] = []
+        window.confirm = replies(False, asked=asked)
+        _choose(qtbot, window, test)
+        qtbot.waitUntil(lambda: not window.switching, timeout=TIMEOUT)
+        assert "Contoso Sales has 2 offline changes that have not been sent to Dynamics 365 yet." in asked[0]
+        assert "They stay on this computer" in asked[0]
+        assert factory.profile.sync_org_id == sales
+        assert offline.queued_changes(factory, sales) == 2
     finally:
         _close(window)

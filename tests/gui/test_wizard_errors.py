@@ -20,6 +20,7 @@ from tests.gui.helpers import (
     wait_dialog_idle,
     wait_idle,
 )
+from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.app.instance import read_claim
 from wizard.crm import records
@@ -275,3 +276,26 @@ def test_windows_sign_in_to_an_online_organization_says_to_choose_microsoft_sign
     assert dialog.banner.kind == "error"
     dialog.online_radio.setChecked(True)
     assert dialog.banner.kind == ""
+
+
+def test_removing_an_organization_with_queued_offline_changes_warns_and_needs_a_yes(
+    qtbot: Any, make_wizard: Any, hints: Preset, factory: Factory
+) -> None:
+    wizard = make_wizard(hints)
+    next_page(qtbot, wizard)
+    add_via_discovery(qtbot, wizard, "Contoso Test")
+    page = wizard.organizations_page
+    factory.reload()
+    offline.go_offline(factory)
+    offline.create_record(factory, "accounts", {"name": "Northwind offline"})
+    store = offline.store_file(factory)
+    asked: list[str] = []
+    page.confirm = replies(False, asked=asked)
+    click(qtbot, page.remove_button)
+    assert "Contoso Test has 1 offline change that has not been sent to Dynamics 365 yet." in asked[0]
+    assert "Removing it deletes them" in asked[0]
+    assert len(page.rows) == 1 and store.exists()  # declined: nothing removed, nothing deleted
+    page.confirm = replies(True)
+    click(qtbot, page.remove_button)
+    wait_idle(qtbot, page)
+    assert page.rows == [] and not store.exists()

@@ -143,6 +143,12 @@ def test_demo_headless_syncs_and_prints_the_status(isolated_home: Path) -> None:
     rows = {line.split()[0]: line for line in lines[header + 1 : header + 5]}
     assert set(rows) == {"email", "contacts", "appointments", "tasks"}
     assert "created" in rows["contacts"] and rows["contacts"].split()[1] == "ok"
+    # it ends with an offline round trip: offline, a contact edited and an account created there, online again
+    tail = result.stdout[result.stdout.index("Offline round trip") :]
+    assert "Edited offline: contact" in tail
+    assert 'Created offline: account "Northwind Traders (created offline)"' in tail
+    assert "2 change(s) wait to be sent" in tail
+    assert "Online. Sent 1 new, 1 changed and 0 deleted record(s) in 1 batch request(s)." in tail
 
 
 def test_sync_waits_the_scheduled_interval(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -320,3 +320,25 @@ def test_1000_offline_edits_go_online_in_one_batch_request(
         str(r["lastname"]): r["jobtitle"] for r in client.query("contacts", select=["lastname", "jobtitle"])
     }
     assert all(jobs[f"Bulk{n:04d}"] == f"Job{n}" for n in range(1000))
+
+
+def test_the_background_refresh_runs_only_online_and_when_the_interval_has_passed(
+    signed_in_factory: Factory, seeded: dict[str, Any]
+) -> None:
+    factory = signed_in_factory
+    nothing = offline.background_refresh(factory)  # no store: nothing read, look again later
+    assert nothing.result is None and nothing.next_in == timedelta(minutes=15)
+    offline.go_offline(factory)
+    assert offline.background_refresh(factory).result is None  # offline: the store is the user's
+    offline.go_online(factory)
+    interval = offline.refresh_interval(factory)
+    soon = offline.background_refresh(factory)  # just refreshed by going online
+    assert soon.result is None and timedelta(0) < soon.next_in <= interval
+    _client(factory).update("contacts", seeded["jorg"], {"telephone1": "555-0200"})
+    later = datetime.now(UTC) + interval + timedelta(minutes=1)
+    done = offline.background_refresh(factory, now=later)
+    assert done.result is not None and done.result.changed["contact"] == 1
+    assert done.next_in == interval
+    with OfflineStore.open(offline.store_file(factory)) as store:
+        row = store.row("contact", seeded["jorg"])
+        assert row is not None and row.local["telephone1"] == "555-0200"

@@ -11,8 +11,9 @@ return plain results, so the GUI can run them on a worker thread.
 * :func:`go_offline`: download into a new store and swap it in (refused while changes wait to be sent);
 * :func:`go_online`: replay the queue, then refresh; :func:`refresh`: change tracking only;
 * :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
-* :func:`refresh_interval` (the schedule's), :func:`queued_changes` (what switching or removing an
-  organization must warn about);
+* :func:`refresh_interval` (the schedule's), :func:`background_refresh` (what the status window runs on
+  its schedule while online), :func:`queued_changes` (what switching or removing an organization must warn
+  about), :func:`remove_store` (an organization removed from the profile);
 * the Records window: :func:`form` (fields with labels in the user's language, required, lengths, choices),
   :func:`lookup_choices` (the records a lookup may point to);
 * records: :func:`list_records`, :func:`show_record`, :func:`create_record`, :func:`update_record`,
@@ -24,12 +25,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from wizard.app.factory import Factory
-from wizard.app.schedule import ServerIntervals, interval_for
+from wizard.app.schedule import FLOOR_MINUTES, ServerIntervals, interval_for
 from wizard.crm import filters as crm_filters
 from wizard.crm.client import DataverseClient, guid
 from wizard.crm.entities import UserQuery
@@ -538,6 +539,44 @@ def refresh_interval(factory: Factory) -> timedelta:
     return interval_for(None, ServerIntervals(user.offlinesyncinterval, minimum))
 
 
+@dataclass
+class BackgroundRefresh:
+    """What one background check did: when the next is due, and the refresh when one ran."""
+
+    next_in: timedelta
+    result: refresh_mod.RefreshResult | None = None
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def background_refresh(factory: Factory, *, now: datetime | None = None) -> BackgroundRefresh:
+    """The background refresh (issue 14, item 7): while the user is online and a store exists, refresh it when
+    :func:`refresh_interval` has passed since the last refresh (or download); say when to look again. No store
+    or offline: nothing is read from the network, look again in 15 minutes. Network: call it on a worker."""
+    idle = BackgroundRefresh(timedelta(minutes=FLOOR_MINUTES))
+    path = store_file(factory)
+    if not path.exists():
+        return idle
+    with OfflineStore.open(path) as store:
+        mode = store.get_meta("mode", ONLINE) or ONLINE
+        last = _moment(store.get_meta("refreshed_at") or store.get_meta("downloaded_at"))
+    if mode == OFFLINE:
+        return idle
+    interval = refresh_interval(factory)
+    moment = now or datetime.now(UTC)
+    if last is not None and timedelta(0) <= moment - last < interval:
+        return BackgroundRefresh(interval - (moment - last))
+    return BackgroundRefresh(interval, refresh(factory))
+
+
 def queued_changes(factory: Factory, org_id: str) -> int:
     """Offline changes of organization ``org_id`` not sent yet (switching or removing it warns when any;
     no network)."""
@@ -546,6 +585,14 @@ def queued_changes(factory: Factory, org_id: str) -> int:
         return 0
     with OfflineStore.open(path) as store:
         return store.queued_count()
+
+
+def remove_store(factory: Factory, org_id: str) -> None:
+    """Delete organization ``org_id``'s offline store (it is being removed from the profile); the caller has
+    asked about :func:`queued_changes` first. No store: nothing to do."""
+    path = store_path(factory.where.data_dir, org_id)
+    for name in (f"{path}-wal", f"{path}-shm", str(path)):
+        Path(name).unlink(missing_ok=True)
 
 
 # -- what a record form needs ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.app.mailbox import MailboxReadiness, mailbox_readiness
 from wizard.crm import records
@@ -215,13 +216,37 @@ def save_org(factory: Factory, connected: ConnectedOrg, *, make_sync_if_first: b
     return False
 
 
-def remove_org(factory: Factory, org: OrgProfile) -> None:
+class QueuedChangesWaiting(D365SyncError):
+    """Removing an organization would delete offline changes that were not sent yet (no "yes" given)."""
+
+    retriable = False
+
+
+def remove_org(factory: Factory, org: OrgProfile, *, discard_offline: bool = False) -> None:
+    """Remove ``org`` from the profile with its sign-in and its offline store. Offline changes that wait to be
+    sent are deleted only with ``discard_offline`` (the user said yes): else :class:`QueuedChangesWaiting`
+    and nothing changes."""
+    waiting = offline.queued_changes(factory, org.id)
+    if waiting and not discard_offline:
+        raise QueuedChangesWaiting(
+            f"{waiting} queued offline changes",
+            user_text=queued_changes_text(org.display_name, waiting)
+            + " Go online first (d365sync offline online), or remove it anyway and lose them.",
+        )
     profile = factory.profile
     if org.id == profile.sync_org_id:
         profile.sync_org_id = None
     profile.organizations.remove(org)
     factory.save()
     factory.secret_store().forget_org(org, profile.organizations, factory.token_cache)
+    offline.remove_store(factory, org.id)
+
+
+def queued_changes_text(org_name: str, waiting: int) -> str:
+    """What the faces say before an organization with unsent offline changes is removed or switched away."""
+    if waiting == 1:
+        return f"{org_name} has 1 offline change that has not been sent to Dynamics 365 yet."
+    return f"{org_name} has {waiting} offline changes that have not been sent to Dynamics 365 yet."
 
 
 def set_sync_org(factory: Factory, org: OrgProfile) -> records.SyncOrgReport:

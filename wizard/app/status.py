@@ -1,5 +1,6 @@
-"""The synchronizing organization's status: what the status window and ``d365sync status`` show, and the
-account check (:func:`check_account`: can this computer synchronize now, and if not, what to do where).
+"""The synchronizing organization's status: what the status window and ``d365sync status`` show (one list of
+what waits for the user: the messaging sync's conflicts and the offline decisions going online left open), and
+the account check (:func:`check_account`: can this computer synchronize now, and if not, what to do where).
 
 Reading the status never creates the state DB (only the engine does, so two threads never race to build its
 schema); a :class:`StatusReader` reads one at a time and holds the same lock while it switches the
@@ -14,10 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from wizard.app import instance, orgs
+from wizard.app import instance, offline, orgs
 from wizard.app.factory import Factory, NotConfigured
 from wizard.app.mailbox import mailbox_readiness
 from wizard.errors import D365SyncError
+from wizard.offline.store import OfflineConflict
 from wizard.settings import Profile
 from wizard.sync.state import ConflictRecord, ErrorRecord, RunRecord, StateDB
 from wizard.sync.status import StatusSnapshot, status_snapshot
@@ -45,6 +47,10 @@ class StatusReport:
     conflicts: list[ConflictRecord]  # unresolved, oldest first
     profile: Profile
     activity: list[RunActivity] = field(default_factory=list)
+    queued_offline: dict[str, int] = field(default_factory=dict)  # org id -> offline changes not sent yet
+    offline_conflicts: list[OfflineConflict] = field(
+        default_factory=list
+    )  # open offline decisions, oldest first
 
 
 class WhoSynchronizes(NamedTuple):
@@ -125,18 +131,21 @@ def read_status(factory: Factory, *, check_claim: bool = False, activity: bool =
             is_sync = who_synchronizes(factory).this_computer
         except D365SyncError as error:
             log.info("status: could not read the claim: %s", error)
+    queued = {o.id: offline.queued_changes(factory, o.id) for o in profile.organizations}
+    queued = {org_id: count for org_id, count in queued.items() if count}
+    decisions = offline.list_conflicts(factory, unresolved_only=True) if profile.sync_org is not None else []
     state_db = factory.where.state_db  # the synchronizing organization's own
     if not state_db.exists():  # never synchronized: an empty status
         with StateDB.open(":memory:") as empty:
             snapshot = status_snapshot(empty, profile, is_sync_computer=is_sync, next_run=None)
-        return StatusReport(snapshot, [], profile)
+        return StatusReport(snapshot, [], profile, queued_offline=queued, offline_conflicts=decisions)
     with StateDB.open(state_db) as state:
         snapshot = status_snapshot(state, profile, is_sync_computer=is_sync, next_run=None)
         conflicts = state.conflicts(unresolved_only=True)
         runs = (
             [RunActivity(run, state.errors(run.id)) for run in state.runs(ACTIVITY_RUNS)] if activity else []
         )
-    return StatusReport(snapshot, conflicts, profile, runs)
+    return StatusReport(snapshot, conflicts, profile, runs, queued, decisions)
 
 
 def switch_to(factory: Factory, org_id: str) -> OrgSwitch:

@@ -11,6 +11,7 @@ from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.cli.configured import require_sync_org
 from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, confirm, emit_json, table
+from wizard.cli.sync import sync_after_going_online
 
 STATE_TEXT = {
     offline.NONE: "Online; nothing has been taken offline yet.",
@@ -66,17 +67,8 @@ def cmd_go(factory: Factory, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
-    require_sync_org(factory)
-    status = offline.offline_status(factory)
-    if status.state == offline.NONE:
-        print("Nothing has been taken offline; you are online.")
-        return EXIT_OK
-    question = f"Go online and send {status.queued} offline change(s) to Dynamics 365?"
-    if status.queued and not confirm(question, yes=args.yes):
-        print("Not done. Run with --yes to go online without being asked.", file=sys.stderr)
-        return EXIT_FAILURE
-    result = offline.go_online(factory)
+def show_online(result: offline.OnlineResult) -> int:
+    """Print what going online sent (the failures on standard error); EXIT_FAILURE when a change was refused."""
     replay = result.replay
     print(
         f"Online. Sent {replay.created} new, {replay.updated} changed and {replay.deleted} deleted record(s)"
@@ -91,6 +83,25 @@ def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
     for failure in replay.failed:
         print(f"Not sent: {failure}", file=sys.stderr)
     return EXIT_FAILURE if replay.failed else EXIT_OK
+
+
+def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
+    require_sync_org(factory)
+    status = offline.offline_status(factory)
+    if status.state == offline.NONE:
+        print("Nothing has been taken offline; you are online.")
+        return EXIT_OK
+    question = f"Go online and send {status.queued} offline change(s) to Dynamics 365?"
+    if status.queued and not confirm(question, yes=args.yes):
+        print("Not done. Run with --yes to go online without being asked.", file=sys.stderr)
+        return EXIT_FAILURE
+    result = offline.go_online(factory)
+    replay = result.replay
+    code = show_online(result)
+    if args.no_sync or replay.cancelled:
+        return code
+    synced = sync_after_going_online(factory, yes=args.yes)  # going online ends with the messaging sync
+    return code if code != EXIT_OK else synced
 
 
 def cmd_refresh(factory: Factory, args: argparse.Namespace) -> int:
@@ -182,8 +193,14 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument("--json", action="store_true", help="print it as JSON (docs/cli.md)")
     p = command(actions, "go", cmd_go, "take the records of your offline filters offline")
     p.add_argument("--yes", action="store_true", help="do not ask")
-    p = command(actions, "online", cmd_online, "send the offline changes to Dynamics 365 and go online")
+    p = command(
+        actions,
+        "online",
+        cmd_online,
+        "send the offline changes to Dynamics 365, go online, then run the messaging sync",
+    )
     p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument("--no-sync", action="store_true", help="do not run the messaging sync after going online")
     command(actions, "refresh", cmd_refresh, "bring the offline store up to date")
     filters = actions.add_parser("filters", help="the offline filters")
     filter_actions = filters.add_subparsers(dest="filters_command", metavar="ACTION", required=True)

@@ -7,7 +7,15 @@ import sys
 from typing import Any
 
 from wizard.app.factory import Factory
-from wizard.app.orgs import ConnectedOrg, connect_org, remove_org, save_org, switch_sync_org
+from wizard.app.offline import queued_changes
+from wizard.app.orgs import (
+    ConnectedOrg,
+    connect_org,
+    queued_changes_text,
+    remove_org,
+    save_org,
+    switch_sync_org,
+)
 from wizard.cli import args as checked
 from wizard.cli.configured import find_org
 from wizard.cli.output import (
@@ -126,13 +134,25 @@ def save_and_show(factory: Factory, connected: ConnectedOrg, *, make_sync_if_fir
 def cmd_orgs_remove(factory: Factory, args: argparse.Namespace) -> int:
     profile = factory.profile
     org = find_org(factory, args.id)
+    # first the offline changes that removing it deletes (no --yes: this is what the refusal names)
+    waiting = queued_changes(factory, org.id)
+    if waiting and not confirm(
+        queued_changes_text(org.display_name, waiting) + " Removing it deletes them. Remove it anyway?",
+        yes=args.yes,
+    ):
+        raise Refused(
+            "not confirmed",
+            user_text="Nothing was removed. "
+            + queued_changes_text(org.display_name, waiting)
+            + " Go online first (d365sync offline online), or remove it anyway with --yes.",
+        )
     if org.id == profile.sync_org_id and not confirm(
         f"{org.display_name} is the synchronizing organization. Remove it? Messaging data will then not be "
         "synchronized until you choose another one.",
         yes=args.yes,
     ):
         raise Refused("not confirmed", user_text="Nothing was removed (confirm with --yes).")
-    remove_org(factory, org)
+    remove_org(factory, org, discard_offline=bool(waiting))
     print(f"Removed {org.display_name} ({org.id}).")
     return EXIT_OK
 
@@ -140,12 +160,21 @@ def cmd_orgs_remove(factory: Factory, args: argparse.Namespace) -> int:
 def cmd_orgs_set_sync(factory: Factory, args: argparse.Namespace) -> int:
     org = find_org(factory, args.id)
     current = factory.profile.sync_org
+    waiting = queued_changes(factory, current.id) if current is not None and current.id != org.id else 0
+    warning = (
+        " "
+        + queued_changes_text(current.display_name, waiting)
+        + " They stay on this computer and are sent when it synchronizes again and you go online."
+        if current is not None and waiting
+        else ""
+    )
     if (
         current is not None
         and current.id != org.id
         and not confirm(
             f"Do you want to change your synchronizing organization from {current.display_name} to "
-            f"{org.display_name}? Only one organization synchronizes email, contacts, appointments and tasks.",
+            f"{org.display_name}? Only one organization synchronizes email, contacts, appointments and tasks."
+            + warning,
             yes=args.yes,
         )
     ):
@@ -156,6 +185,8 @@ def cmd_orgs_set_sync(factory: Factory, args: argparse.Namespace) -> int:
         )
     switched = switch_sync_org(factory, org)  # holds the engine lock: refused while a sync runs
     print(f"{org.display_name} is now the synchronizing organization.")
+    if warning:
+        print(f"d365sync:{warning}", file=sys.stderr)
     if not switched.mailbox.ready:
         print(f"d365sync: {switched.mailbox.user_text}", file=sys.stderr)
     if not switched.report.complete:

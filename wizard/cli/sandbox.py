@@ -12,10 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from wizard.app import offline as offline_app
 from wizard.app.factory import Factory
 from wizard.app.orgs import connect_org
 from wizard.cli import instance, mailbox, orgs, sync
 from wizard.cli.gui import require_display
+from wizard.cli.offline import show_online
 from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, emit_json
 from wizard.paths import locations
 from wizard.settings import MailboxBinding
@@ -113,7 +115,9 @@ def cmd_demo(factory: Factory, args: argparse.Namespace) -> int:
         demo = Factory(locations(Path(home) / "profile").ensure())
         _demo_setup(demo, sandbox.port_info())
         print("\nSetup complete. Synchronizing once …")
-        return _demo_sync(demo)
+        synced = _demo_sync(demo)
+        round_trip = _demo_offline(demo)
+        return synced if synced != EXIT_OK else round_trip
     return EXIT_OK
 
 
@@ -166,6 +170,26 @@ def _demo_sync(demo: Factory) -> int:
     print()
     print("\n".join(status_lines(sync.current_status(demo))))
     return EXIT_OK if summary.status == RunStatus.OK else EXIT_FAILURE
+
+
+def _demo_offline(demo: Factory) -> int:
+    """The headless demo's offline round trip (issue 14): go offline, edit a contact and create an account in
+    the offline store, go online, print what was replayed; 0 when every change was sent."""
+    print("\nOffline round trip: going offline …")
+    taken = offline_app.go_offline(demo)
+    counts = ", ".join(f"{count} {name}" for name, count in sorted(taken.counts.items()))
+    print(f"Offline — {sum(taken.counts.values())} records ({counts}).")
+    contacts = offline_app.list_records(demo, "contacts", limit=1)
+    if not contacts:
+        print("d365sync: the offline store holds no contact to edit.", file=sys.stderr)
+        return EXIT_FAILURE
+    contact = contacts[0]
+    offline_app.update_record(demo, "contacts", contact.id, {"jobtitle": "Purchasing (edited offline)"})
+    print(f'Edited offline: contact "{contact.name}", job title "Purchasing (edited offline)".')
+    account = offline_app.create_record(demo, "accounts", {"name": "Northwind Traders (created offline)"})
+    print(f'Created offline: account "Northwind Traders (created offline)" ({account}).')
+    print(f"{offline_app.offline_status(demo).queued} change(s) wait to be sent. Going online …")
+    return show_online(offline_app.go_online(demo))
 
 
 def _latency_ms(text: str) -> int:

@@ -98,6 +98,19 @@ def _not_sync_computer(factory: Factory) -> NotSynchronizingComputer:
     )
 
 
+def sync_after_going_online(factory: Factory, *, yes: bool) -> int:
+    """One messaging sync right after ``offline online`` (as going online did in the original). A sync that
+    cannot run here (not set up, another computer synchronizes) is a note: going online itself succeeded."""
+    args = argparse.Namespace(kind=None, dry_run=False, yes=yes, json=False)
+    print("Synchronizing email, contacts, appointments and tasks…", file=sys.stderr)
+    try:
+        with factory.engine(CliReporter(sys.stderr, dry_run=False)) as engine:
+            return _sync_once(factory, engine, args)
+    except (NotConfigured, NotSynchronizingComputer) as error:
+        print(f"d365sync: the messaging sync did not run: {error.user_text}", file=sys.stderr)
+        return EXIT_OK
+
+
 def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
     summary = _run_and_show(factory, engine, args)
     return EXIT_OK if summary.status in (RunStatus.OK, RunStatus.DRY_RUN) else EXIT_FAILURE

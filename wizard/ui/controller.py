@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from wizard.app import instance, mailbox, options, orgs
+from wizard.app import instance, mailbox, offline, options, orgs
 from wizard.app.factory import Factory
 from wizard.app.options import OptionsChoice
 from wizard.crm.records import Claim, ClaimHeldElsewhere
@@ -256,9 +256,16 @@ class WizardController(QObject):
 
         return self._start(OP_SET_SYNC, work, done)
 
-    def remove_org(self, org_id: str) -> Task:
+    def queued_changes(self, org_id: str) -> int:
+        """Offline changes of ``org_id`` not sent yet (a local read, no network): removing or switching away
+        from it warns first."""
+        return offline.queued_changes(self.factory, org_id)
+
+    def remove_org(self, org_id: str, *, discard_offline: bool = False) -> Task:
+        """Remove it with its offline store; its unsent offline changes only with ``discard_offline``."""
+
         def work(ctx: TaskContext) -> Profile:
-            orgs.remove_org(self.factory, self.factory.org(org_id))
+            orgs.remove_org(self.factory, self.factory.org(org_id), discard_offline=discard_offline)
             return self._snapshot()
 
         def done(profile: Profile) -> None:

@@ -6,7 +6,9 @@ calls arrive here from the worker and are re-emitted in the GUI thread (queued c
 object's own slots). The adapter also runs the schedule (the rule is :mod:`wizard.app.schedule`'s, shared with
 ``d365sync sync``): the next run after the interval, Pause/Resume, Sync now, and a growing back-off after a
 failure, with the retry time shown in the account state. The server's interval values are read on the worker
-before the first run (``server_intervals``), never in the GUI thread.
+before the first run (``server_intervals``), never in the GUI thread. Beside the sync it owns its
+:class:`~wizard.ui.periodic.PeriodicJob` s (the offline store's background refresh): they start with
+:meth:`EngineAdapter.start`, skip their turn while it is paused or held, and stop at :meth:`shutdown`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from wizard.sync.engine import KindResult, Reporter, RunSummary
 from wizard.sync.run import KindRunStatus, RunStatus
 from wizard.ui.account_state import AccountState, AccountStateModel
 from wizard.ui.engine_texts import translate as engine_text
+from wizard.ui.periodic import PeriodicJob, Work
 from wizard.ui.workers import Task, TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -186,6 +189,8 @@ class EngineAdapter(QObject):
         self._held = False  # hold(): no run starts (the synchronizing organization is being changed)
         self._when_idle: list[Callable[[], None]] = []
         self._idle: tuple[AccountState, str] = (AccountState.CONNECTING, "")
+        self.jobs: list[PeriodicJob] = []
+        self._started = False
         queued = Qt.ConnectionType.QueuedConnection
         self._run_started.connect(self._on_run_started, queued)
         self._kind_started.connect(self._on_kind_started, queued)
@@ -217,8 +222,27 @@ class EngineAdapter(QObject):
     def paused(self) -> bool:
         return self._paused
 
+    def add_job(self, name: str, work: Work, *, may_run: Callable[[], bool] = lambda: True) -> PeriodicJob:
+        """A second schedule: ``work`` runs on a worker when due (see :class:`~wizard.ui.periodic.PeriodicJob`),
+        from :meth:`start` on, never while paused or held, nor while ``may_run()`` says no."""
+        job = PeriodicJob(
+            name,
+            work,
+            may_run=lambda: not self._paused and not self._held and may_run(),
+            clock=self.clock,
+            parent=self,
+        )
+        self.jobs.append(job)
+        if self._started:
+            job.start()
+        return job
+
     def start(self, *, run_now: bool = True) -> None:
-        """Begin: a run right away (the usual start-up) or only the schedule."""
+        """Begin: a run right away (the usual start-up) or only the schedule; the jobs start too."""
+        if not self._started:
+            self._started = True
+            for job in self.jobs:
+                job.start()
         if run_now:
             self.sync_now()
         else:
@@ -324,7 +348,11 @@ class EngineAdapter(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop the schedule and give a running engine a moment to finish (window closed, Quit)."""
         self.timer.stop()
+        for job in self.jobs:
+            job.stop()
         self.runner.wait_all(timeout_ms)
+        for job in self.jobs:
+            job.runner.wait_all(timeout_ms)
 
     # -- the schedule -----------------------------------------------------------------------------
     def _schedule(self, delay: timedelta) -> None:

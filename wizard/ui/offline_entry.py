@@ -4,13 +4,16 @@
 buttons Records… and Go offline / Go online; :func:`install_offline` puts it into a status window (above its
 buttons) and :meth:`OfflinePanel.add_to_menu` the same commands into the tray's menu. The state is read from
 the offline store on a worker (no network); going offline or online runs in
-:class:`wizard.ui.offline_progress.OfflineProgressDialog`.
+:class:`wizard.ui.offline_progress.OfflineProgressDialog`. While the user is online, the store is refreshed in
+the background (``wizard.app.offline.background_refresh``) on a second schedule of the status window's
+:class:`~wizard.ui.engine_adapter.EngineAdapter`, on a worker, never while going offline or online. When a
+synchronization finds Dynamics 365 unreachable and a store exists, the line says so and offers Go offline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtGui import QAction
@@ -20,6 +23,7 @@ from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.app.offline import OfflineStatus
 from wizard.errors import D365SyncError
+from wizard.odata.errors import NetworkError
 from wizard.ui.offline_progress import GO_OFFLINE, GO_ONLINE, OfflineProgressDialog
 from wizard.ui.workers import TaskRunner
 
@@ -54,6 +58,8 @@ class OfflinePanel(QWidget):
         self.status: OfflineStatus | None = None
         self.records_window: Any = None
         self.dialog: OfflineProgressDialog | None = None
+        self.refresh_job: Any = None  # the background refresh (install_offline)
+        self.unreachable = False  # the last synchronization could not reach Dynamics 365
         self.line = QLabel(self)
         self.line.setWordWrap(True)
         self.records_button = QPushButton(self.tr("Recor&ds…"), self)
@@ -88,6 +94,17 @@ class OfflinePanel(QWidget):
             on_failure=self._status_failed,
         )
 
+    def run_failed(self, error: D365SyncError) -> None:
+        """A synchronization failed: when Dynamics 365 could not be reached, offer to go offline."""
+        self.set_unreachable(isinstance(error, NetworkError))
+
+    def set_unreachable(self, unreachable: bool) -> None:
+        if unreachable != self.unreachable:
+            self.unreachable = unreachable
+            if self.status is not None:
+                self.show_status(self.status)
+            self.refresh()
+
     def _status_failed(self, error: D365SyncError) -> None:
         self.line.setText(error.user_text)
 
@@ -105,6 +122,20 @@ class OfflinePanel(QWidget):
             ).format(records)
             if when:
                 text += self.tr(", last refreshed {0}").format(when)
+            if status.queued:
+                text += " · " + self.waiting(status.queued)
+        elif status.state == offline.ONLINE and self.unreachable:
+            text = (
+                self.tr(
+                    "Dynamics 365 cannot be reached. Go offline to keep working with the {0} record on "
+                    "this computer."
+                )
+                if records == 1
+                else self.tr(
+                    "Dynamics 365 cannot be reached. Go offline to keep working with the {0} records on "
+                    "this computer."
+                )
+            ).format(records)
             if status.queued:
                 text += " · " + self.waiting(status.queued)
         elif status.state == offline.ONLINE:
@@ -185,5 +216,17 @@ def install_offline(window: Any, factory: Factory) -> OfflinePanel:
     QWidget.setTabOrder(panel.records_button, panel.go_button)
     QWidget.setTabOrder(panel.go_button, window.log_button)
     window.refreshed.connect(panel.refresh)
+    window.adapter.run_failed.connect(panel.run_failed)  # Dynamics 365 unreachable: offer Go offline
+    window.adapter.run_finished.connect(lambda _summary: panel.set_unreachable(False))
+
+    def refresh_store() -> tuple[timedelta, Any]:  # on the adapter's worker
+        done = offline.background_refresh(factory)
+        return done.next_in, done.result
+
+    job = window.adapter.add_job(
+        "Refresh the offline store", refresh_store, may_run=lambda: panel.dialog is None
+    )
+    job.ran.connect(lambda result: panel.refresh() if result is not None else None)
+    panel.refresh_job = job
     window.offline_panel = panel
     return panel

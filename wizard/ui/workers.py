@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from wizard.errors import D365SyncError
@@ -210,6 +211,8 @@ class TaskRunner(QObject):
 
     def _finished(self, key: int) -> None:
         self._running.pop(key, None)
+        if not shiboken6.isValid(self):  # its owner (a window) was deleted while the task ran
+            return
         if not self._running:
             self.busy_changed.emit(False)
 

@@ -31,7 +31,7 @@ from wizard.ui.icons import icon
 from wizard.ui.pages.add_org import AddOrganizationDialog
 from wizard.ui.pages.base import BasePage
 from wizard.ui.presets import Preset
-from wizard.ui.sync_org import change_sync_org_question
+from wizard.ui.sync_org import change_sync_org_question, queued_changes_warning
 from wizard.ui.widgets import MessageBanner, ask, hint, tree_items
 
 
@@ -201,8 +201,11 @@ class OrganizationsPage(BasePage):
         if org is None:
             return
         current = self.controller.profile.sync_org
+        queued = (
+            self.controller.queued_changes(current.id) if current is not None and current.id != org.id else 0
+        )
         title, text = change_sync_org_question(
-            current.display_name if current is not None else None, org.display_name
+            current.display_name if current is not None else None, org.display_name, queued
         )
         if not self.confirm(title, text):
             return
@@ -223,12 +226,16 @@ class OrganizationsPage(BasePage):
                 "It is your synchronizing organization: until you choose another one, messaging data will "
                 "not be synchronized."
             )
+        queued = self.controller.queued_changes(org.id)
+        if queued:  # never deleted without a yes: said here, and the yes is passed on
+            text += "\n\n" + queued_changes_warning(org.display_name, queued)
+            text += " " + self.tr("Removing it deletes them. To keep them, go online first.")
         if not self.confirm(self.tr("Remove organization"), text):
             return
         if self.dialog is not None:  # removing signs the organization's account out of this profile
             self.dialog.forget_sign_in()
         self.run_step(OP_REMOVE, self.tr("Removing {0}…").format(org.display_name), cancellable=False)
-        self.controller.remove_org(org.id)
+        self.controller.remove_org(org.id, discard_offline=bool(queued))
 
     # -- answers ---------------------------------------------------------------------------------
     def _org_added(self, org: OrgProfile, became_sync: bool) -> None:

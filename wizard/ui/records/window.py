@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -264,6 +265,8 @@ class RecordsWindow(QMainWindow):
         self.runner.run("Lookup choices", work, on_success=done)
 
     def _lookup_loaded(self, table: str, name: str, records: list[Record]) -> None:
+        if not shiboken6.isValid(self.form):  # the window was deleted while the worker read the choices
+            return
         if table == self._form_table:
             self.form.set_lookup_choices(name, records)
 

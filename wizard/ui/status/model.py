@@ -70,6 +70,20 @@ class ConflictView:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class OfflineDecisionView:
+    """An offline change going online held for the user (``wizard.offline.decide``): a field changed on both
+    sides ("ask me"), a record deleted on one side and edited on the other (field ``*``), a duplicate."""
+
+    id: int
+    table: str  # the logical name: "contact", "account", …
+    field: str
+    server_value: Any
+    local_value: Any
+    reason: str  # "deleted_on_server", "edited_on_server", "duplicate", or the merge's reason for a field
+    item: str = ""
+
+
 @dataclass
 class StatusView:
     """Everything the window shows that is not a live engine event."""
@@ -84,6 +98,8 @@ class StatusView:
     organizations: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the configured ones
     sync_org_id: str = ""
     activity: list[RunActivity] = field(default_factory=list)  # the latest runs, newest first (the Log)
+    queued_offline: dict[str, int] = field(default_factory=dict)  # org id -> offline changes not sent yet
+    offline_decisions: list[OfflineDecisionView] = field(default_factory=list)  # under "Needs your attention"
 
 
 LoadStatus = Callable[[], StatusView]
@@ -148,4 +164,11 @@ def view_from_report(report: StatusReport) -> StatusView:
     """The window's view of :func:`wizard.app.status.read_status`."""
     view = view_from_snapshot(report.snapshot, report.conflicts, profile=report.profile)
     view.activity = list(report.activity)
+    view.queued_offline = dict(report.queued_offline)
+    view.offline_decisions = [
+        OfflineDecisionView(
+            c.id, c.table, c.field, c.server_value, c.local_value, c.reason, c.item or c.row_id
+        )
+        for c in report.offline_conflicts
+    ]
     return view

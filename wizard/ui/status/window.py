@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.app import offline
 from wizard.app.conflicts import resolve_conflict
 from wizard.app.factory import Factory
 from wizard.app.schedule import read_server_intervals
@@ -60,6 +62,7 @@ from wizard.ui.status.model import (
     SwitchOrg,
     view_from_report,
 )
+from wizard.ui.status.offline_cards import OfflineDecisionCard
 from wizard.ui.status.widgets import ConflictCard, ErrorLine, KindTable, number
 from wizard.ui.sync_org import change_sync_org_question
 from wizard.ui.widgets import ask, fit_to_screen, heading, hint
@@ -87,11 +90,13 @@ class StatusWindow(QMainWindow):
         settings: QSettings | None = None,
         log_handler: SignalLogHandler | None = None,
         switch_org: SwitchOrg | None = None,
+        resolve_offline: Callable[[int, str], object] | None = None,
     ) -> None:
         super().__init__()
         self.adapter = adapter
         self.load_status = load_status
         self.resolve = resolve
+        self.resolve_offline = resolve_offline  # (offline conflict id, "local" | "server"); on a worker
         self.check_account = check_account
         self.checking = False  # an account check is on its way (the mailbox line says "checking…")
         self.setup_page = WizardPage.NONE  # where the wizard fixes what the last check found missing
@@ -109,6 +114,7 @@ class StatusWindow(QMainWindow):
         self.run_error: tuple[str | None, str] | None = None  # a failure of a whole run
         self.setup_text = ""  # what the setup lacks (its line offers the wizard instead of a retry)
         self.cards: list[ConflictCard] = []
+        self.offline_cards: list[OfflineDecisionCard] = []
         self.error_lines: list[ErrorLine] = []
         self.log_handler = log_handler or SignalLogHandler()
         self._own_handler = log_handler is None
@@ -378,7 +384,8 @@ class StatusWindow(QMainWindow):
 
     def _ask_switch(self, org_id: str, names: dict[str, str]) -> None:
         current = names.get(self.view.sync_org_id) if self.view.sync_org_id else None
-        title, text = change_sync_org_question(current, names[org_id])
+        queued = self.view.queued_offline.get(self.view.sync_org_id, 0) if current is not None else 0
+        title, text = change_sync_org_question(current, names[org_id], queued)
         if not self.confirm(title, text):
             self._switch_ended("resume")
             return
@@ -493,6 +500,22 @@ class StatusWindow(QMainWindow):
             on_failure=self._resolve_failed,
         )
 
+    def choose_offline(self, conflict_id: int, use: str) -> None:
+        """Decide an offline change going online held (``wizard.app.offline.resolve_conflict``) on a worker;
+        the list reloads when it is done (the next go-online sends what is queued)."""
+        resolve = self.resolve_offline
+        if resolve is None:
+            return
+        for card in self.offline_cards:
+            if card.decision.id == conflict_id:
+                card.set_busy(True)
+        self.runner.run(
+            "Offline decision",
+            lambda _ctx: resolve(conflict_id, use),
+            on_success=lambda _r: self.refresh(),
+            on_failure=self._resolve_failed,
+        )
+
     def _resolve_failed(self, error: D365SyncError) -> None:
         self.run_error = (None, engine_text(error.user_text))
         self.refresh()
@@ -517,7 +540,7 @@ class StatusWindow(QMainWindow):
         self._loaded(seq, self.view)
 
     def _loaded(self, seq: int, view: StatusView) -> None:
-        if seq != self._refresh_seq:  # a newer load is on its way
+        if seq != self._refresh_seq or not shiboken6.isValid(self.title):  # newer load on its way; deleted
             return
         for row in view.kinds:  # the state DB keeps the engine's English texts
             row.errors = [engine_text(e) for e in row.errors]
@@ -568,16 +591,21 @@ class StatusWindow(QMainWindow):
         )
 
     def _show_issues(self) -> None:
-        for widget in [*self.cards, *self.error_lines]:
+        for widget in [*self.cards, *self.offline_cards, *self.error_lines]:
             widget.setParent(None)
             widget.deleteLater()
-        self.cards, self.error_lines = [], []
+        self.cards, self.offline_cards, self.error_lines = [], [], []
         position = 0
         for conflict in self.view.conflicts:
             card = ConflictCard(conflict, self.choose, self.issues)
             card.set_busy(self.adapter.running)
             self.issues_layout.insertWidget(position, card)
             self.cards.append(card)
+            position += 1
+        for decision in self.view.offline_decisions if self.resolve_offline is not None else []:
+            offline_card = OfflineDecisionCard(decision, self.choose_offline, self.issues)
+            self.issues_layout.insertWidget(position, offline_card)
+            self.offline_cards.append(offline_card)
             position += 1
         errors: list[tuple[str | None, str]] = [(k.kind, e) for k in self.view.kinds for e in k.errors]
         if self.run_error is not None and self.run_error not in errors:
@@ -593,7 +621,7 @@ class StatusWindow(QMainWindow):
             self.issues_layout.insertWidget(position, line)
             self.error_lines.append(line)
             position += 1
-        self.nothing_label.setVisible(not (self.cards or self.error_lines))
+        self.nothing_label.setVisible(not (self.cards or self.offline_cards or self.error_lines))
         self._chain_issue_focus()
 
     def _with_retry_time(self, text: str) -> str:
@@ -609,6 +637,8 @@ class StatusWindow(QMainWindow):
         chain: list[QWidget] = [self.table]
         for card in self.cards:
             chain += [card.use_mailbox, card.use_crm]
+        for offline_card in self.offline_cards:
+            chain += [offline_card.use_local, offline_card.use_server]
         chain += [line.retry for line in self.error_lines]
         chain.append(self.sync_button)
         for first, second in itertools.pairwise(chain):
@@ -767,6 +797,7 @@ def build_status_window(
         open_wizard=open_wizard,
         settings=settings,
         switch_org=status.switch,
+        resolve_offline=functools.partial(offline.resolve_conflict, factory),
     )
     adapter.setParent(window)
     install_offline(window, factory)  # Records…, Go offline / Go online and the offline line (issue 14)
