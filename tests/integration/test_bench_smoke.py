@@ -109,7 +109,9 @@ def test_offline_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     sizes = bo.Sizes(contacts=60, accounts=30, leads=20, appointments=25, tasks=25)
     with bo.standin_in_process(sizes) as (running, _seed_seconds):
         figures = bo.run(running, sizes, queued=40)
-    assert figures.problems() == []
+    # in process, the peak RSS is the test worker's (everything the tests before it loaded), not the client's:
+    # the bound is checked by the standalone run (stand-in in a child process) and by `broken` below
+    assert [p for p in figures.problems() if not p.startswith("peak RSS")] == []
     for spec in bo.TABLES:
         assert figures.offline[spec.entity_set] == {"metadata": 6, "filter": 1, "rows": 1}, spec
         assert figures.counts[spec.logical_name] == sizes.of(spec.entity_set)
