@@ -46,3 +46,24 @@ def _keep_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(before)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """``wizard.logging_setup.configure`` sets up the root logger once per process; a test that runs the CLI
+    in this process must not leave its log file (in its own throw-away home) to the next tests, whose
+    ``main()`` would then log there instead of into their own home."""
+    import logging
+
+    from wizard.logging_setup import ConsoleFormatter, RedactingFormatter
+
+    try:
+        yield
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if isinstance(handler.formatter, (ConsoleFormatter, RedactingFormatter)):
+                root.removeHandler(handler)
+                handler.close()
+        if getattr(root, "_d365sync_configured", False):
+            root._d365sync_configured = False  # type: ignore[attr-defined]
