@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTreeWidgetItem
 
 from tests.gui.helpers import TIMEOUT
-from wizard.app import offline, orgs
+from tests.support.profiles import signed_in_profile
+from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.app.offline_preview import count_fetchxml
 from wizard.paths import locations
@@ -29,17 +30,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def signed_in(sandbox: Sandbox, isolated_home: Path) -> Factory:
-    info = sandbox.port_info()
-    user = info["users"][0]
-    factory = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        factory,
-        info["dataverse_url"],
-        username=user["upn"],
-        password=user["password"],
-        ca_file=info["ca_file"],
-    )
-    orgs.save_org(factory, connected)
+    factory = signed_in_profile(sandbox)
     client = factory.dataverse(factory.require_sync_org())
     for name in ("Anna", "Jörg", "Nina"):
         client.create("contacts", {"lastname": name})

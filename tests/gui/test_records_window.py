@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 
 from tests.gui.helpers import TIMEOUT, click
-from wizard.app import offline, orgs
+from tests.support.profiles import signed_in_profile
+from wizard.app import offline
 from wizard.app.factory import Factory
-from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.ui.offline_entry import OfflinePanel
 from wizard.ui.offline_progress import GO_OFFLINE, GO_ONLINE, OfflineProgressDialog
@@ -29,17 +29,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 @pytest.fixture
 def signed_in(sandbox: Sandbox, isolated_home: Path) -> Factory:
     """A profile with Contoso Sales added and an account, two contacts and a task of the user."""
-    info = sandbox.port_info()
-    user = info["users"][0]
-    factory = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        factory,
-        info["dataverse_url"],
-        username=user["upn"],
-        password=user["password"],
-        ca_file=info["ca_file"],
-    )
-    orgs.save_org(factory, connected)
+    factory = signed_in_profile(sandbox)
     client = factory.dataverse(factory.require_sync_org())
     account = client.create("accounts", {"name": "Fabrikam GUI"})
     client.create(

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_engine import Setup, _configure
-from wizard.app import orgs
+from tests.support.profiles import signed_in_profile
 from wizard.app.factory import Factory
-from wizard.paths import locations
 from wizard.sandbox import Sandbox
 
 
@@ -36,15 +35,4 @@ def setup(sandbox: Sandbox) -> Iterator[Setup]:
 @pytest.fixture
 def signed_in_factory(sandbox: Sandbox, isolated_home: Path) -> Factory:
     """A profile with Contoso Sales added (the first user signed in; it is the synchronizing organization)."""
-    info = sandbox.port_info()
-    user = info["users"][0]
-    factory = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        factory,
-        info["dataverse_url"],
-        username=user["upn"],
-        password=user["password"],
-        ca_file=info["ca_file"],
-    )
-    orgs.save_org(factory, connected)
-    return factory
+    return signed_in_profile(sandbox)

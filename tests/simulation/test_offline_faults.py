@@ -19,10 +19,10 @@ import pytest
 
 from tests.simulation.engine_harness import seeds
 from tests.simulation.offline_harness import OfflineWorld, fast_dataverse
-from wizard.app import offline, orgs
+from tests.support.profiles import signed_in_profile
+from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.errors import D365SyncError
-from wizard.paths import locations
 from wizard.sandbox import Sandbox
 from wizard.settings.enums import ConflictPolicy
 
@@ -42,14 +42,7 @@ def factory(sandbox: Sandbox, isolated_home: Path, monkeypatch: pytest.MonkeyPat
     """The first user signed in to Contoso Sales; retry waits recorded, not slept."""
     monkeypatch.setattr(Factory, "dataverse", Factory.dataverse)  # undone after the test
     fast_dataverse(Factory)
-    info = sandbox.port_info()
-    user = info["users"][0]
-    made = Factory(locations().ensure())
-    connected = orgs.connect_org(
-        made, info["dataverse_url"], username=user["upn"], password=user["password"], ca_file=info["ca_file"]
-    )
-    orgs.save_org(made, connected)
-    return made
+    return signed_in_profile(sandbox)
 
 
 def _simulate(factory: Factory, sandbox: Sandbox, seed: int, tmp_path: Path) -> None:
