@@ -25,6 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -149,11 +150,17 @@ def _start_environment(folder: Path, contacts: int) -> tuple[Any, dict[str, str]
     return env, info, seed_seconds
 
 
+#: how a benchmark's stand-in starts in ``folder`` with its sizes: (environment, connection info, seed seconds)
+StartEnvironment = Callable[[Path, Any], tuple[Any, dict[str, str], float]]
+
+
 @contextmanager
-def standin_in_process(contacts: int) -> Iterator[tuple[Standin, float]]:
+def standin_in_process(
+    sizes: Any, *, start: StartEnvironment = _start_environment, prefix: str = "bench-dataverse-"
+) -> Iterator[tuple[Standin, float]]:
     """The stand-in on threads of this process (tests: fast, but memory figures include the server)."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-dataverse-"))
-    env, info, seed_seconds = _start_environment(folder, contacts)
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    env, info, seed_seconds = start(folder, sizes)
     try:
         yield (
             Standin(
@@ -171,12 +178,14 @@ def standin_in_process(contacts: int) -> Iterator[tuple[Standin, float]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _serve(conn: multiprocessing.connection.Connection, contacts: int) -> None:
+def _serve(
+    conn: multiprocessing.connection.Connection, sizes: Any, start: StartEnvironment, prefix: str
+) -> None:
     """Child process: run the stand-in and answer "count" / "reset" / "stop" from the parent."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-dataverse-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     env = None
     try:
-        env, info, seed_seconds = _start_environment(folder, contacts)
+        env, info, seed_seconds = start(folder, sizes)
         conn.send({**info, "seed_seconds": seed_seconds})
         while True:
             command = conn.recv()
@@ -196,20 +205,29 @@ def _serve(conn: multiprocessing.connection.Connection, contacts: int) -> None:
 
 
 @contextmanager
-def standin_in_subprocess(contacts: int) -> Iterator[tuple[Standin, float]]:
-    """The stand-in in a child process, so the parent's tracemalloc peak is the client's alone."""
+def standin_in_subprocess(
+    sizes: Any,
+    *,
+    start: StartEnvironment = _start_environment,
+    prefix: str = "bench-dataverse-",
+    start_timeout: float = 300,
+) -> Iterator[tuple[Standin, float]]:
+    """The stand-in in a child process, so the parent's peak memory is the client's alone. ``start`` must be a
+    module-level function (the ``spawn`` child imports it by name)."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_serve, args=(child, contacts), daemon=True)
+    process = context.Process(target=_serve, args=(child, sizes, start, prefix), daemon=True)
     process.start()
+    lock = threading.Lock()  # one question and its answer at a time, whichever thread asks
     try:
-        if not parent.poll(300):
-            raise RuntimeError("the Dataverse stand-in did not start within 300 s")
+        if not parent.poll(start_timeout):
+            raise RuntimeError(f"the Dataverse stand-in did not start within {start_timeout:.0f} s")
         info = parent.recv()
 
         def ask(command: str) -> Any:
-            parent.send(command)
-            return parent.recv()
+            with lock:
+                parent.send(command)
+                return parent.recv()
 
         yield (
             Standin(

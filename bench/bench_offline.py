@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
-import multiprocessing.connection
 import os
 import resource
 import shutil
@@ -34,13 +32,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from bench import bench_dataverse
 from bench.bench_dataverse import BENCH_UPN, OTHER_UPN, Standin, connect
 from bench.common import PERFORMANCE_MD, machine_description, markdown_table, today, update_section
 from wizard.crm.client import DataverseClient
@@ -161,88 +160,16 @@ def _start_environment(folder: Path, sizes: Sizes) -> tuple[Any, dict[str, str],
     )
 
 
-@contextmanager
-def standin_in_process(sizes: Sizes) -> Iterator[tuple[Standin, float]]:
+def standin_in_process(sizes: Sizes) -> AbstractContextManager[tuple[Standin, float]]:
     """The stand-in on threads of this process (the smoke test: fast; RSS then includes the server)."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-offline-"))
-    env, info, seed_seconds = _start_environment(folder, sizes)
-    try:
-        yield (
-            Standin(
-                info["url"],
-                info["ca_file"],
-                info["token"],
-                info["user_id"],
-                lambda: int(env.server.request_count),
-                env.server.reset_counts,
-            ),
-            seed_seconds,
-        )
-    finally:
-        env.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    return bench_dataverse.standin_in_process(sizes, start=_start_environment, prefix="bench-offline-")
 
 
-def _serve(conn: multiprocessing.connection.Connection, sizes: Sizes) -> None:
-    """Child process: run the stand-in and answer "count" / "reset" / "stop" from the parent."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-offline-"))
-    env = None
-    try:
-        env, info, seed_seconds = _start_environment(folder, sizes)
-        conn.send({**info, "seed_seconds": seed_seconds})
-        while True:
-            command = conn.recv()
-            if command == "count":
-                conn.send(int(env.server.request_count))
-            elif command == "reset":
-                env.server.reset_counts()
-                conn.send(True)
-            else:
-                break
-    except EOFError:
-        pass
-    finally:
-        if env is not None:
-            env.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def standin_in_subprocess(sizes: Sizes) -> Iterator[tuple[Standin, float]]:
+def standin_in_subprocess(sizes: Sizes) -> AbstractContextManager[tuple[Standin, float]]:
     """The stand-in in a child process, so this process's peak RSS is the client's alone."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve, args=(child, sizes), daemon=True)
-    process.start()
-    lock = threading.Lock()
-    try:
-        if not parent.poll(600):
-            raise RuntimeError("the Dataverse stand-in did not start within 600 s")
-        info = parent.recv()
-
-        def ask(command: str) -> Any:
-            with lock:
-                parent.send(command)
-                return parent.recv()
-
-        yield (
-            Standin(
-                info["url"],
-                info["ca_file"],
-                info["token"],
-                info["user_id"],
-                lambda: int(ask("count")),
-                lambda: ask("reset"),
-            ),
-            float(info["seed_seconds"]),
-        )
-    finally:
-        with suppress(BrokenPipeError, OSError):
-            parent.send("stop")
-        process.join(30)
-        if process.is_alive():
-            process.terminate()
-            process.join(5)
+    return bench_dataverse.standin_in_subprocess(
+        sizes, start=_start_environment, prefix="bench-offline-", start_timeout=600
+    )
 
 
 # --------------------------------------------------------------------------- request classes
