@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -342,3 +343,35 @@ def test_the_background_refresh_runs_only_online_and_when_the_interval_has_passe
     with OfflineStore.open(offline.store_file(factory)) as store:
         row = store.row("contact", seeded["jorg"])
         assert row is not None and row.local["telephone1"] == "555-0200"
+
+
+def test_the_status_does_not_open_an_unchanged_offline_store_again(
+    signed_in_factory: Factory, seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``read_status`` runs on every refresh of the status window: it reads each organization's offline
+    summary without opening the store while the file is unchanged."""
+    from wizard.app.status import read_status
+    from wizard.offline import summary
+
+    offline.go_offline(signed_in_factory)
+    offline.update_record(signed_in_factory, "contacts", seeded["anna"], {"jobtitle": "Buyer"})
+    later = datetime.now(UTC).timestamp() + summary.SETTLE_SECONDS + 5
+    monkeypatch.setattr(summary, "now_ns", lambda: int(later * 1e9))
+    opened: list[str] = []
+    real = OfflineStore.open
+
+    def counted(path: str | Path) -> OfflineStore:
+        opened.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(OfflineStore, "open", counted)
+    first = read_status(signed_in_factory)
+    assert first.queued_offline == {signed_in_factory.require_sync_org().id: 1}
+    read_status(signed_in_factory)
+    settled = len(opened)
+    for _ in range(3):
+        assert read_status(signed_in_factory).queued_offline == first.queued_offline
+        assert offline.offline_status(signed_in_factory).queued == 1
+    assert len(opened) == settled <= 2
+    offline.update_record(signed_in_factory, "contacts", seeded["jorg"], {"jobtitle": "Buyer"})
+    assert read_status(signed_in_factory).queued_offline == {signed_in_factory.require_sync_org().id: 2}

@@ -8,6 +8,7 @@ return plain results, so the GUI can run them on a worker thread.
 
 * :func:`offline_status`: no network; what the store holds;
 * :func:`list_filters` / :func:`set_filter`: the offline filters (created from the templates or defaults);
+  :func:`stored_filters`: the same as the store last saw them (no network);
 * :func:`go_offline`: download into a new store and swap it in (refused while changes wait to be sent);
 * :func:`go_online`: replay the queue, then refresh; :func:`refresh`: change tracking only;
 * :func:`list_conflicts` / :func:`resolve_conflict`: the offline conflict log and the user's decisions;
@@ -42,6 +43,9 @@ from wizard.offline import refresh as refresh_mod
 from wizard.offline.decide import decide
 from wizard.offline.fields import body, kept
 from wizard.offline.store import OfflineConflict, OfflineStore, project_row, store_path
+from wizard.offline.summary import OFFLINE as OFFLINE
+from wizard.offline.summary import ONLINE as ONLINE
+from wizard.offline.summary import STOPPED_KEY, read_summary
 from wizard.offline.tables import (
     ANNOTATIONS,
     BY_NAME,
@@ -56,9 +60,8 @@ from wizard.settings.enums import Kind
 
 log = logging.getLogger(__name__)
 
-OFFLINE = "offline"
-ONLINE = "online"
 NONE = "none"
+CANCELLED = "you cancelled it"  # why going online stopped, when the user cancelled it
 
 
 class OfflineError(D365SyncError):
@@ -75,6 +78,7 @@ class OfflineStatus:
     open_conflicts: int = 0
     downloaded_at: str | None = None
     refreshed_at: str | None = None
+    stopped: str = ""  # why the last go-online stopped with changes left to send ("" when it did not)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,7 @@ class OfflineStatus:
             "open_conflicts": self.open_conflicts,
             "downloaded_at": self.downloaded_at,
             "last_refresh": self.refreshed_at,
+            "going_online_stopped": self.stopped or None,
         }
 
 
@@ -112,8 +117,15 @@ class Record:
 
 @dataclass
 class OnlineResult:
+    """What going online did. ``online``: the queue was sent (decisions held for the user count as sent: they
+    wait in "Needs your attention"); otherwise the user is still offline with ``waiting`` changes not sent yet,
+    and ``stopped`` says why (a cancel, a change Dynamics 365 refused)."""
+
     replay: replay.ReplayResult
     refresh: refresh_mod.RefreshResult | None
+    online: bool = True
+    waiting: int = 0
+    stopped: str = ""
 
 
 # -- the store ---------------------------------------------------------------------------------------------
@@ -139,29 +151,28 @@ def _require_store(factory: Factory) -> OfflineStore:
 
 
 def offline_status(factory: Factory) -> OfflineStatus:
+    """What the store holds (no network; an unchanged store is not opened again, see
+    ``wizard.offline.summary``)."""
     path = store_file(factory)
-    if not path.exists():
+    found = read_summary(path)
+    if found is None:
         return OfflineStatus(NONE, str(path))
-    with OfflineStore.open(path) as store:
-        queue = store.queue()
-        return OfflineStatus(
-            state=store.get_meta("mode", ONLINE) or ONLINE,
-            path=str(path),
-            records=store.counts(),
-            queued=len(queue),
-            held=sum(1 for c in queue if c.status != "pending"),
-            open_conflicts=len(store.conflicts(unresolved_only=True)),
-            downloaded_at=store.get_meta("downloaded_at"),
-            refreshed_at=store.get_meta("refreshed_at"),
-        )
+    return OfflineStatus(
+        state=found.mode,
+        path=str(path),
+        records=dict(found.records),
+        queued=found.queued,
+        held=found.held,
+        open_conflicts=len(found.open_conflicts),
+        downloaded_at=found.downloaded_at,
+        refreshed_at=found.refreshed_at,
+        stopped=found.stopped,
+    )
 
 
 def is_offline(factory: Factory) -> bool:
-    path = store_file(factory)
-    if not path.exists():
-        return False
-    with OfflineStore.open(path) as store:
-        return store.get_meta("mode") == OFFLINE
+    found = read_summary(store_file(factory))
+    return found is not None and found.mode == OFFLINE
 
 
 # -- filters -----------------------------------------------------------------------------------------------
@@ -172,8 +183,28 @@ def _client(factory: Factory) -> DataverseClient:
 
 
 def list_filters(factory: Factory) -> list[UserQuery]:
-    """The user's offline filters (created from the templates or the defaults on first use)."""
-    return scope.ensure_offline_filters(_client(factory))
+    """The user's offline filters (created from the templates or the defaults on first use); the store
+    remembers them for :func:`stored_filters`."""
+    filters = scope.ensure_offline_filters(_client(factory))
+    _remember_filters(factory, filters)
+    return filters
+
+
+def stored_filters(factory: Factory) -> list[UserQuery]:
+    """The offline filters as the store last saw them (no network; none without a store): what the status
+    window shows while the user is offline or Dynamics 365 cannot be reached."""
+    store = _open(factory)
+    if store is None:
+        return []
+    with store:
+        return scope.remembered_filters(store)
+
+
+def _remember_filters(factory: Factory, filters: list[UserQuery]) -> None:
+    store = _open(factory)
+    if store is not None:
+        with store:
+            scope.remember_filters(store, filters)
 
 
 def set_filter(factory: Factory, filter_id: str, active: bool) -> UserQuery:
@@ -186,7 +217,9 @@ def set_filter(factory: Factory, filter_id: str, active: bool) -> UserQuery:
             user_text=f"You have no offline filter with the id {filter_id}. See: d365sync offline filters list",
         )
     crm_filters.set_active(client, wanted, active)
-    return next(f for f in crm_filters.offline_filters(client) if f.id == wanted)
+    filters = crm_filters.offline_filters(client)
+    _remember_filters(factory, filters)
+    return next(f for f in filters if f.id == wanted)
 
 
 # -- go offline, go online, refresh -------------------------------------------------------------------------
@@ -248,21 +281,40 @@ def go_online(
     progress: replay.Progress | None = None,
     cancel: download.CancelFlag | None = None,
 ) -> OnlineResult:
-    """Send the queued changes, refresh the store, and be online. A cancel stops between ``$batch`` requests:
-    what was not sent stays queued and the user stays offline (``replay.cancelled``, no refresh)."""
+    """Send the queued changes; when none is left to send, be online and refresh the store. A go-online that
+    stops part way (a cancel between ``$batch`` requests, a change refused, Dynamics 365 unreachable or a
+    503 storm mid-replay: the error is raised) leaves the user offline with what was not sent still queued,
+    and the store remembers why (``OfflineStatus.stopped``) for the status to show."""
     store = _require_store(factory)
     with store:
-        client = _client(factory)
-        _language, duplicates = _user_options(client)
-        policy = factory.profile.sync.policy_for(Kind.CONTACTS)
-        result = replay.go_online(
-            client, store, policy=policy, duplicate_detection=duplicates, progress=progress, cancel=cancel
-        )
-        refreshed = None
-        if not result.cancelled:
-            refreshed = refresh_mod.refresh(client, store, scope.ensure_offline_filters(client))
-            store.set_meta("mode", ONLINE)
+        store.set_meta(STOPPED_KEY, None)
+        try:
+            client = _client(factory)
+            _language, duplicates = _user_options(client)
+            policy = factory.profile.sync.policy_for(Kind.CONTACTS)
+            result = replay.go_online(
+                client, store, policy=policy, duplicate_detection=duplicates, progress=progress, cancel=cancel
+            )
+        except D365SyncError as error:
+            store.set_meta(STOPPED_KEY, error.user_text or str(error))
+            raise
+        waiting = len(store.queue(status="pending"))
+        if result.cancelled or waiting:
+            reason = CANCELLED if result.cancelled else _first_failure(result)
+            store.set_meta(STOPPED_KEY, reason)
+            return OnlineResult(result, None, online=False, waiting=waiting, stopped=reason)
+        store.set_meta("mode", ONLINE)
+        filters = scope.ensure_offline_filters(client)
+        scope.remember_filters(store, filters)
+        refreshed = refresh_mod.refresh(client, store, filters)
     return OnlineResult(result, refreshed)
+
+
+def _first_failure(result: replay.ReplayResult) -> str:
+    if not result.failed:
+        return "changes are still waiting to be sent"
+    more = len(result.failed) - 1
+    return result.failed[0] + (f" (and {more} more)" if more else "")
 
 
 def refresh(
@@ -273,9 +325,9 @@ def refresh(
 ) -> refresh_mod.RefreshResult:
     with _require_store(factory) as store:
         client = _client(factory)
-        return refresh_mod.refresh(
-            client, store, scope.ensure_offline_filters(client), progress=progress, cancel=cancel
-        )
+        filters = scope.ensure_offline_filters(client)
+        scope.remember_filters(store, filters)
+        return refresh_mod.refresh(client, store, filters, progress=progress, cancel=cancel)
 
 
 # -- records -----------------------------------------------------------------------------------------------
@@ -490,10 +542,13 @@ def delete_record(factory: Factory, table_name: str, record_id: str) -> None:
 def list_conflicts(factory: Factory, *, unresolved_only: bool = False) -> list[OfflineConflict]:
     """The offline conflict log: every automatic decision with its losing value, and what waits for the user."""
     path = store_file(factory)
+    if unresolved_only:  # what the status shows on every refresh: from the summary
+        found = read_summary(path)
+        return list(found.open_conflicts) if found is not None else []
     if not path.exists():
         return []
     with OfflineStore.open(path) as store:
-        return store.conflicts(unresolved_only=unresolved_only)
+        return store.conflicts()
 
 
 def resolve_conflict(factory: Factory, conflict_id: int, use: str) -> str:
@@ -562,14 +617,10 @@ def background_refresh(factory: Factory, *, now: datetime | None = None) -> Back
     :func:`refresh_interval` has passed since the last refresh (or download); say when to look again. No store
     or offline: nothing is read from the network, look again in 15 minutes. Network: call it on a worker."""
     idle = BackgroundRefresh(timedelta(minutes=FLOOR_MINUTES))
-    path = store_file(factory)
-    if not path.exists():
+    found = read_summary(store_file(factory))
+    if found is None or found.mode == OFFLINE:
         return idle
-    with OfflineStore.open(path) as store:
-        mode = store.get_meta("mode", ONLINE) or ONLINE
-        last = _moment(store.get_meta("refreshed_at") or store.get_meta("downloaded_at"))
-    if mode == OFFLINE:
-        return idle
+    last = _moment(found.refreshed_at or found.downloaded_at)
     interval = refresh_interval(factory)
     moment = now or datetime.now(UTC)
     if last is not None and timedelta(0) <= moment - last < interval:
@@ -580,11 +631,8 @@ def background_refresh(factory: Factory, *, now: datetime | None = None) -> Back
 def queued_changes(factory: Factory, org_id: str) -> int:
     """Offline changes of organization ``org_id`` not sent yet (switching or removing it warns when any;
     no network)."""
-    path = store_path(factory.where.data_dir, org_id)
-    if not path.exists():
-        return 0
-    with OfflineStore.open(path) as store:
-        return store.queued_count()
+    found = read_summary(store_path(factory.where.data_dir, org_id))
+    return found.queued if found is not None else 0
 
 
 def remove_store(factory: Factory, org_id: str) -> None:

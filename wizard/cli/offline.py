@@ -12,6 +12,7 @@ from wizard.app.factory import Factory
 from wizard.cli.configured import require_sync_org
 from wizard.cli.output import EXIT_FAILURE, EXIT_OK, Command, confirm, emit_json, table
 from wizard.cli.sync import sync_after_going_online
+from wizard.errors import D365SyncError
 
 STATE_TEXT = {
     offline.NONE: "Online; nothing has been taken offline yet.",
@@ -34,6 +35,8 @@ def cmd_status(factory: Factory, args: argparse.Namespace) -> int:
             print(f"  {name}: {count}")
     if status.queued:
         print(f"{status.queued} change(s) waiting to be sent ({status.held} waiting for your decision).")
+    if status.stopped and status.state == offline.OFFLINE:
+        print(f"Going online stopped: {status.stopped}. Try again: d365sync offline online")
     if status.open_conflicts:
         print(f"{status.open_conflicts} conflict(s) need your attention.")
     return EXIT_OK
@@ -68,10 +71,11 @@ def cmd_go(factory: Factory, args: argparse.Namespace) -> int:
 
 
 def show_online(result: offline.OnlineResult) -> int:
-    """Print what going online sent (the failures on standard error); EXIT_FAILURE when a change was refused."""
+    """Print what going online sent (the failures on standard error); EXIT_FAILURE when a change was refused
+    or going online stopped part way (the user is still offline)."""
     replay = result.replay
     print(
-        f"Online. Sent {replay.created} new, {replay.updated} changed and {replay.deleted} deleted record(s)"
+        f"{'Online' if result.online else 'Still offline'}. Sent {replay.created} new, {replay.updated} changed and {replay.deleted} deleted record(s)"
         f" in {replay.batches} batch request(s)."
     )
     if replay.merged:
@@ -82,6 +86,13 @@ def show_online(result: offline.OnlineResult) -> int:
         print(f"{replay.held} record(s) wait for your decision.")
     for failure in replay.failed:
         print(f"Not sent: {failure}", file=sys.stderr)
+    if not result.online:
+        print(
+            f"Going online stopped: {result.stopped}. {result.waiting} change(s) not yet sent; you are still "
+            "offline. Try again: d365sync offline online",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     return EXIT_FAILURE if replay.failed else EXIT_OK
 
 
@@ -95,10 +106,18 @@ def cmd_online(factory: Factory, args: argparse.Namespace) -> int:
     if status.queued and not confirm(question, yes=args.yes):
         print("Not done. Run with --yes to go online without being asked.", file=sys.stderr)
         return EXIT_FAILURE
-    result = offline.go_online(factory)
-    replay = result.replay
+    try:
+        result = offline.go_online(factory)
+    except D365SyncError as error:  # Dynamics 365 unreachable mid-replay, a 503 storm: still offline
+        waiting = offline.offline_status(factory)
+        print(
+            f"Going online stopped: {error.user_text} {waiting.queued - waiting.held} change(s) not yet sent;"
+            " you are still offline. Try again: d365sync offline online",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     code = show_online(result)
-    if args.no_sync or replay.cancelled:
+    if args.no_sync or not result.online:
         return code
     synced = sync_after_going_online(factory, yes=args.yes)  # going online ends with the messaging sync
     return code if code != EXIT_OK else synced

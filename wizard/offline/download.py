@@ -28,7 +28,7 @@ from wizard.crm.metadata import TableDefinition, read_table
 from wizard.errors import D365SyncError
 from wizard.isotime import now_z
 from wizard.odata.errors import NotFoundError, ODataError, PrivilegeError
-from wizard.offline.scope import PAGE_SIZE, filter_ids
+from wizard.offline.scope import PAGE_SIZE, filter_ids, remember_filters
 from wizard.offline.store import OfflineStore, now_text
 from wizard.offline.tables import ANNOTATIONS, TABLES, OfflineTable
 from wizard.sync.merge import parse_time
@@ -162,6 +162,7 @@ def go_offline(
             store.set_meta("definitions_at", read_at or now_z())
             store.set_meta("user_id", user_id)
             store.set_meta("language", str(language))
+            remember_filters(store, filters)
             for spec in TABLES:
                 if flag.is_set():
                     raise Cancelled(

@@ -6,10 +6,14 @@ from the organization's offline templates (savedquery querytype 8192, "Is Defaul
 the original's defaults (the contacts, appointments and tasks the user owns). Whatever the filters select,
 the accounts, contacts and leads those rows refer to (parent account, regarding) go offline too, so that
 their names can be shown and the lookups offer them.
+
+The store remembers the filters it was filled with (:func:`remember_filters`: name, table, on/off), so that
+the status window can show them while the user is offline (:func:`remembered_filters`, no network).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -23,12 +27,14 @@ from wizard.crm.filters import (
     run_filters,
 )
 from wizard.odata.errors import NotFoundError
+from wizard.offline.store import OfflineStore
 
 log = logging.getLogger(__name__)
 
 QUERYTYPE_OFFLINE_TEMPLATE = 8192
 TEMPLATE_SET = "savedqueries"
 PAGE_SIZE = 5000  # the largest FetchXML page
+FILTERS_KEY = "filters"  # store meta: the offline filters the store was filled with
 
 
 def offline_templates(client: DataverseClient) -> list[DefaultFilter]:
@@ -66,3 +72,31 @@ def ensure_offline_filters(client: DataverseClient) -> list[UserQuery]:
 def filter_ids(client: DataverseClient, table: str, filters: Sequence[UserQuery]) -> set[str]:
     """Ids of the ``table`` rows the active filters select (their union)."""
     return run_filters(client, table, filters, page_size=PAGE_SIZE)
+
+
+def _filters_text(filters: Sequence[UserQuery]) -> str:
+    return json.dumps(
+        [{"id": f.id, "name": f.name, "table": f.returnedtypecode, "active": f.active} for f in filters],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def remember_filters(store: OfflineStore, filters: Sequence[UserQuery]) -> None:
+    """Keep the filters (not their FetchXML) in the store; written only when they changed."""
+    text = _filters_text(filters)
+    if store.get_meta(FILTERS_KEY) != text:
+        store.set_meta(FILTERS_KEY, text)
+
+
+def remembered_filters(store: OfflineStore) -> list[UserQuery]:
+    """The filters the store last saw (none when it never saw any), without their FetchXML."""
+    try:
+        rows = json.loads(store.get_meta(FILTERS_KEY) or "[]")
+    except ValueError:
+        return []
+    return [
+        UserQuery(str(r["id"]), str(r["name"]), "", str(r["table"]), QUERYTYPE_OFFLINE, bool(r["active"]))
+        for r in rows
+        if isinstance(r, dict) and {"id", "name", "table", "active"} <= r.keys()
+    ]
