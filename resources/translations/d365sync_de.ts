@@ -2018,15 +2018,7 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     </message>
 </context>
 <context>
-    <name>OfflinePage</name>
-    <message>
-        <source>Offline</source>
-        <translation>Offline</translation>
-    </message>
-    <message>
-        <source>Choose the records you take with you when you go offline. Each filter selects records of one table; the records they refer to (parent accounts, regarding) go offline too.</source>
-        <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen. Jeder Filter wählt Datensätze einer Tabelle aus; die Datensätze, auf die sie verweisen (übergeordnete Firmen, Bezug), gehen ebenfalls offline.</translation>
-    </message>
+    <name>OfflineFilterList</name>
     <message>
         <source>Offline filter</source>
         <translation>Offlinefilter</translation>
@@ -2038,10 +2030,6 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     <message>
         <source>Offline filters</source>
         <translation>Offlinefilter</translation>
-    </message>
-    <message>
-        <source>Counts are estimates. A table with no filter turned on stays online only. You can change this later in the wizard; going offline is in the status window and the tray.</source>
-        <translation>Die Anzahlen sind Schätzungen. Eine Tabelle ohne eingeschalteten Filter bleibt nur online. Sie können das später im Assistenten ändern; offline gehen Sie im Statusfenster und im Infobereich.</translation>
     </message>
     <message>
         <source>Accounts</source>
@@ -2064,6 +2052,84 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>Aufgaben</translation>
     </message>
     <message>
+        <source>Turn on to take these records offline</source>
+        <translation>Einschalten, um diese Datensätze offline mitzunehmen</translation>
+    </message>
+    <message>
+        <source>about {0}</source>
+        <translation>etwa {0}</translation>
+    </message>
+</context>
+<context>
+    <name>OfflineFiltersDialog</name>
+    <message>
+        <source>Offline filters</source>
+        <translation>Offlinefilter</translation>
+    </message>
+    <message>
+        <source>Offline &amp;filters:</source>
+        <translation>Offline&amp;filter:</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>S&amp;peichern</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>You are offline. These are the filters the records on this computer were taken offline with; you can change them when you are online again. A change applies the next time the records are refreshed.</source>
+        <translation>Sie sind offline. Mit diesen Filtern wurden die Datensätze auf diesem Computer offline genommen; Sie können sie ändern, wenn Sie wieder online sind. Eine Änderung gilt ab der nächsten Aktualisierung der Datensätze.</translation>
+    </message>
+    <message>
+        <source>Choose the records you take with you when you go offline. Each filter selects records of one table; the records they refer to go offline too. Saved changes apply the next time the records on this computer are refreshed, or when you go offline.</source>
+        <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen. Jeder Filter wählt Datensätze einer Tabelle aus; die Datensätze, auf die sie verweisen, gehen ebenfalls offline. Gespeicherte Änderungen gelten ab der nächsten Aktualisierung der Datensätze auf diesem Computer oder wenn Sie offline gehen.</translation>
+    </message>
+    <message>
+        <source>Reading your offline filters…</source>
+        <translation>Ihre Offlinefilter werden gelesen…</translation>
+    </message>
+    <message>
+        <source>You have no offline filters.</source>
+        <translation>Sie haben keine Offlinefilter.</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+    <message>
+        <source>Dynamics 365 cannot be reached, so the filters cannot be changed now. These are the filters as this computer last saw them.</source>
+        <translation>Dynamics 365 ist nicht erreichbar, daher können die Filter jetzt nicht geändert werden. So hat dieser Computer die Filter zuletzt gesehen.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>Schl&amp;ießen</translation>
+    </message>
+    <message>
+        <source>No offline filters are kept on this computer.</source>
+        <translation>Auf diesem Computer sind keine Offlinefilter gespeichert.</translation>
+    </message>
+    <message>
+        <source>Saving your offline filters…</source>
+        <translation>Ihre Offlinefilter werden gespeichert…</translation>
+    </message>
+</context>
+<context>
+    <name>OfflinePage</name>
+    <message>
+        <source>Offline</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>Choose the records you take with you when you go offline. Each filter selects records of one table; the records they refer to (parent accounts, regarding) go offline too.</source>
+        <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen. Jeder Filter wählt Datensätze einer Tabelle aus; die Datensätze, auf die sie verweisen (übergeordnete Firmen, Bezug), gehen ebenfalls offline.</translation>
+    </message>
+    <message>
+        <source>Counts are estimates. A table with no filter turned on stays online only. You can change this later in the wizard; going offline is in the status window and the tray.</source>
+        <translation>Die Anzahlen sind Schätzungen. Eine Tabelle ohne eingeschalteten Filter bleibt nur online. Sie können das später im Assistenten ändern; offline gehen Sie im Statusfenster und im Infobereich.</translation>
+    </message>
+    <message>
         <source>No organization synchronizes, so nothing can go offline. You can skip this page.</source>
         <translation>Keine Organisation synchronisiert, daher kann nichts offline gehen. Sie können diese Seite überspringen.</translation>
     </message>
@@ -2076,16 +2142,8 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <source>Turn on to take these records offline</source>
-        <translation>Einschalten, um diese Datensätze offline mitzunehmen</translation>
-    </message>
-    <message>
         <source>You have no offline filters.</source>
         <translation>Sie haben keine Offlinefilter.</translation>
-    </message>
-    <message>
-        <source>about {0}</source>
-        <translation>etwa {0}</translation>
     </message>
     <message>
         <source>Turning the filter on…</source>
@@ -2103,6 +2161,14 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>&amp;Datensätze…</translation>
     </message>
     <message>
+        <source>Offline filt&amp;ers…</source>
+        <translation>Off&amp;linefilter…</translation>
+    </message>
+    <message>
+        <source>Choose the records you take with you when you go offline</source>
+        <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen</translation>
+    </message>
+    <message>
         <source>Go o&amp;ffline</source>
         <translation>O&amp;ffline gehen</translation>
     </message>
@@ -2117,6 +2183,14 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     <message>
         <source>, last refreshed {0}</source>
         <translation>, zuletzt aktualisiert {0}</translation>
+    </message>
+    <message>
+        <source>Offline — {0} change not yet sent; going online stopped: {1}</source>
+        <translation>Offline — {0} Änderung noch nicht gesendet; das Onlinegehen wurde angehalten: {1}</translation>
+    </message>
+    <message>
+        <source>Offline — {0} changes not yet sent; going online stopped: {1}</source>
+        <translation>Offline — {0} Änderungen noch nicht gesendet; das Onlinegehen wurde angehalten: {1}</translation>
     </message>
     <message>
         <source>Dynamics 365 cannot be reached. Go offline to keep working with the {0} record on this computer.</source>
@@ -2149,6 +2223,10 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     <message>
         <source>Go onl&amp;ine</source>
         <translation>Onl&amp;ine gehen</translation>
+    </message>
+    <message>
+        <source>you cancelled it</source>
+        <translation>Sie haben es abgebrochen</translation>
     </message>
     <message>
         <source>{0} change waiting to be sent</source>
@@ -2252,6 +2330,10 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
     <message>
         <source>You are online.</source>
         <translation>Sie sind online.</translation>
+    </message>
+    <message>
+        <source>Going online stopped: {0} changes not yet sent; you are still offline. Try again with Go online.</source>
+        <translation>Das Onlinegehen wurde angehalten: {0} Änderungen noch nicht gesendet; Sie sind weiterhin offline. Versuchen Sie es erneut mit „Online gehen“.</translation>
     </message>
     <message>
         <source>Cancelled: nothing was changed; the records on this computer are as before.</source>

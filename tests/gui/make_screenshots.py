@@ -53,8 +53,30 @@ def grab(widget: QWidget, out: Path, name: str, saved: list[Path]) -> None:
     saved.append(path)
 
 
+def filters_dialog_shot(factory: Any, out: Path, saved: list[Path]) -> None:
+    """24-offline-filters-dialog: the status window's Offline filters dialog (online, one filter turned off and
+    not saved yet)."""
+    from PySide6.QtCore import Qt
+
+    from wizard.ui.status.offline_filters import OfflineFiltersDialog
+
+    dialog = OfflineFiltersDialog(factory)
+    dialog.resize(560, 400)
+    dialog.show()
+    dialog.start()
+    wait_until(lambda: dialog.view == "online" and not dialog.runner.busy)
+    last = dialog.list.topLevelItem(dialog.list.topLevelItemCount() - 1)
+    item = last.child(0) if last is not None else None
+    if item is not None:  # the last table's first filter, turned off by the user
+        dialog.list.setCurrentItem(item)
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+    dialog.list.setFocus()
+    grab(dialog, out, "24-offline-filters-dialog", saved)
+    dialog.reject()
+
+
 def records_shots(factory: Any, out: Path, saved: list[Path]) -> None:
-    """18-go-offline (the progress dialog when done) and 19-records (the Records window offline, a contact
+    """24-offline-filters-dialog (before going offline), 18-go-offline (the progress dialog when done) and 19-records (the Records window offline, a contact
     with a change not sent yet)."""
     from wizard.app import offline
     from wizard.ui.offline_progress import GO_OFFLINE, OfflineProgressDialog
@@ -76,6 +98,7 @@ def records_shots(factory: Any, out: Path, saved: list[Path]) -> None:
                 "parentcustomerid_account@odata.bind": f"/accounts({fabrikam})",
             },
         )
+    filters_dialog_shot(factory, out, saved)
     dialog = OfflineProgressDialog(factory, GO_OFFLINE)
     dialog.resize(520, 330)
     dialog.show()

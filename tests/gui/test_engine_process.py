@@ -152,7 +152,7 @@ def test_a_process_local_keyring_keeps_the_engine_in_this_process(isolated_home:
     from wizard.app.factory import Factory
     from wizard.paths import locations
     from wizard.secrets import keyring_is_process_local, use_memory_keyring
-    from wizard.ui.status.window import engine_maker
+    from wizard.ui.status.compose import engine_maker
 
     make_engine = engine_maker(Factory(locations().ensure()))
     assert type(make_engine(Recorder())).__name__ == "ProcessEngine"

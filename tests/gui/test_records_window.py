@@ -245,7 +245,8 @@ def test_the_status_window_and_the_tray_offer_records_and_go_offline(qtbot: Any,
         qtbot.waitUntil(lambda: panel.status is not None, timeout=TIMEOUT)
         assert panel.line.text() == "No records are kept on this computer for working offline."
         assert window.wizard_button.nextInFocusChain() is panel.records_button
-        assert panel.records_button.nextInFocusChain() is panel.go_button
+        assert panel.records_button.nextInFocusChain() is panel.filters_button
+        assert panel.filters_button.nextInFocusChain() is panel.go_button
         tray = StatusTray(window, quit_app=lambda: None)
         texts = [action.text() for action in tray.menu.actions()]
         assert "Recor&ds…" in texts and "Go o&ffline" in texts

@@ -1,7 +1,8 @@
 """Where the user reaches the offline features: a row in the status window and entries in the tray menu.
 
-:class:`OfflinePanel` shows "Offline — N records, last refreshed …" or "N changes waiting to be sent" and the
-buttons Records… and Go offline / Go online; :func:`install_offline` puts it into a status window (above its
+:class:`OfflinePanel` shows "Offline — N records, last refreshed …" or "N changes waiting to be sent" (or, after
+a go-online that stopped part way, "N changes not yet sent; going online stopped: <why>") and the buttons
+Records…, Offline filters… (``wizard.ui.status.offline_filters``) and Go offline / Go online; :func:`install_offline` puts it into a status window (above its
 buttons) and :meth:`OfflinePanel.add_to_menu` the same commands into the tray's menu. The state is read from
 the offline store on a worker (no network); going offline or online runs in
 :class:`wizard.ui.offline_progress.OfflineProgressDialog`. While the user is online, the store is refreshed in
@@ -24,6 +25,7 @@ from wizard.app.factory import Factory
 from wizard.app.offline import OfflineStatus
 from wizard.errors import D365SyncError
 from wizard.odata.errors import NetworkError
+from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.offline_progress import GO_OFFLINE, GO_ONLINE, OfflineProgressDialog
 from wizard.ui.workers import TaskRunner
 
@@ -40,9 +42,14 @@ def _when(text: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+FiltersDialog = Callable[[QWidget, bool], Any]
+"""``(parent, offline now)`` -> the Offline filters dialog, not shown yet (it has ``start()``)."""
+
+
 class OfflinePanel(QWidget):
     """The offline line and its buttons; ``after_online`` runs once the user is online again (the status
-    window's Sync now: going online ends with the messaging sync)."""
+    window's Sync now: going online ends with the messaging sync); ``filters_dialog`` makes the dialog behind
+    Offline filters… (no such button without it)."""
 
     def __init__(
         self,
@@ -50,10 +57,12 @@ class OfflinePanel(QWidget):
         parent: QWidget | None = None,
         *,
         after_online: Callable[[], None] | None = None,
+        filters_dialog: FiltersDialog | None = None,
     ) -> None:
         super().__init__(parent)
         self.factory = factory
         self.after_online = after_online
+        self.make_filters_dialog = filters_dialog
         self.runner = TaskRunner(self)
         self.status: OfflineStatus | None = None
         self.records_window: Any = None
@@ -63,16 +72,22 @@ class OfflinePanel(QWidget):
         self.line = QLabel(self)
         self.line.setWordWrap(True)
         self.records_button = QPushButton(self.tr("Recor&ds…"), self)
+        self.filters_button = QPushButton(self.tr("Offline filt&ers…"), self)
+        self.filters_button.setToolTip(self.tr("Choose the records you take with you when you go offline"))
+        self.filters_button.setVisible(filters_dialog is not None)
         self.go_button = QPushButton(self.tr("Go o&ffline"), self)
-        for button in (self.records_button, self.go_button):
+        for button in (self.records_button, self.filters_button, self.go_button):
             button.setAutoDefault(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.line, 1)
         layout.addWidget(self.records_button)
+        layout.addWidget(self.filters_button)
         layout.addWidget(self.go_button)
         self.records_action = QAction(self.tr("Recor&ds…"), self)
         self.go_action = QAction(self.tr("Go o&ffline"), self)
+        self.filters_dialog: Any = None
+        self.filters_button.clicked.connect(self.open_filters)
         self.records_button.clicked.connect(self.open_records)
         self.records_action.triggered.connect(self.open_records)
         self.go_button.clicked.connect(self.toggle)
@@ -122,7 +137,13 @@ class OfflinePanel(QWidget):
             ).format(records)
             if when:
                 text += self.tr(", last refreshed {0}").format(when)
-            if status.queued:
+            if status.stopped and status.queued > status.held:
+                text = (
+                    self.tr("Offline — {0} change not yet sent; going online stopped: {1}")
+                    if status.queued - status.held == 1
+                    else self.tr("Offline — {0} changes not yet sent; going online stopped: {1}")
+                ).format(status.queued - status.held, self.stopped_text(status.stopped))
+            elif status.queued:
                 text += " · " + self.waiting(status.queued)
         elif status.state == offline.ONLINE and self.unreachable:
             text = (
@@ -161,6 +182,10 @@ class OfflinePanel(QWidget):
         self.go_button.setText(going)
         self.go_action.setText(going)
 
+    def stopped_text(self, reason: str) -> str:
+        """Why going online stopped, in the user's language where it is known."""
+        return self.tr("you cancelled it") if reason == offline.CANCELLED else engine_text(reason)
+
     def waiting(self, count: int) -> str:
         return (
             self.tr("{0} change waiting to be sent")
@@ -179,6 +204,26 @@ class OfflinePanel(QWidget):
         self.records_window.show()
         self.records_window.raise_()
         self.records_window.activateWindow()
+
+    def open_filters(self) -> None:
+        """The Offline filters dialog (the wizard's list): read-only with the store's copy while offline."""
+        if self.filters_dialog is not None:
+            self.filters_dialog.raise_()
+            self.filters_dialog.activateWindow()
+            return
+        if self.make_filters_dialog is None:
+            return
+        dialog = self.make_filters_dialog(self.window(), self.offline)
+        dialog.finished.connect(self._filters_closed)
+        self.filters_dialog = dialog
+        dialog.show()
+        dialog.start()
+
+    def _filters_closed(self, *_args: object) -> None:
+        if self.filters_dialog is not None:
+            self.filters_dialog.deleteLater()
+        self.filters_dialog = None
+        self.refresh()
 
     def toggle(self) -> None:
         """Go offline, or online when offline (in the progress dialog)."""
@@ -206,14 +251,17 @@ class OfflinePanel(QWidget):
         self.dialog = None
 
 
-def install_offline(window: Any, factory: Factory) -> OfflinePanel:
+def install_offline(
+    window: Any, factory: Factory, *, filters_dialog: FiltersDialog | None = None
+) -> OfflinePanel:
     """Put the offline row into a status window, above its buttons (``window.offline_panel``)."""
     central = window.centralWidget()
-    panel = OfflinePanel(factory, central, after_online=window.sync_now)
+    panel = OfflinePanel(factory, central, after_online=window.sync_now, filters_dialog=filters_dialog)
     layout = central.layout()
     layout.insertWidget(layout.count() - 1, panel)
     QWidget.setTabOrder(window.wizard_button, panel.records_button)
-    QWidget.setTabOrder(panel.records_button, panel.go_button)
+    QWidget.setTabOrder(panel.records_button, panel.filters_button)
+    QWidget.setTabOrder(panel.filters_button, panel.go_button)
     QWidget.setTabOrder(panel.go_button, window.log_button)
     window.refreshed.connect(panel.refresh)
     window.adapter.run_failed.connect(panel.run_failed)  # Dynamics 365 unreachable: offer Go offline

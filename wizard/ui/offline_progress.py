@@ -229,10 +229,17 @@ class OfflineProgressDialog(QDialog):
                 ).format(sent.held)
             )
         lines.extend(sent.failed)
-        if not sent.cancelled:
+        if result.online:
             lines.append(self.tr("You are online."))
-        self.banner.show_message("warning" if needs_you or sent.cancelled else "ok", "\n".join(lines))
-        self.finished_work.emit(not sent.cancelled)
+        elif not sent.cancelled:
+            lines.append(
+                self.tr(
+                    "Going online stopped: {0} changes not yet sent; you are still offline. Try again with Go "
+                    "online."
+                ).format(result.waiting)
+            )
+        self.banner.show_message("warning" if needs_you or not result.online else "ok", "\n".join(lines))
+        self.finished_work.emit(result.online)
 
     def _failed(self, error: D365SyncError) -> None:
         self._finish()

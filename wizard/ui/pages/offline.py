@@ -3,7 +3,8 @@
 Between "What to synchronize" and the Summary. The filters are the user's ``userquery`` rows of query type 16
 (created from the organization's templates or the defaults on first use, ``wizard.app.offline.list_filters``);
 turning one on or off writes it to Dynamics 365 at once, as the original's Local Data tab did, and the counts
-(``wizard.app.offline_preview``) are read again. All of it runs on a worker; the page never blocks Next.
+(``wizard.app.offline_preview``) are read again. All of it runs on a worker; the page never blocks Next. The
+list is ``wizard.ui.offline_filters.OfflineFilterList``, as in the status window's Offline filters dialog.
 """
 
 from __future__ import annotations
@@ -11,20 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QWidget
 
 from wizard.app import offline, offline_preview
 from wizard.crm.entities import UserQuery
 from wizard.errors import D365SyncError
 from wizard.ui.controller import WizardController
+from wizard.ui.offline_filters import OfflineFilterList
 from wizard.ui.pages.base import BasePage
 from wizard.ui.widgets import hint
 from wizard.ui.workers import Task, TaskContext
-
-ID_ROLE = Qt.ItemDataRole.UserRole
-# the tables in the order the page lists them
-TABLE_ORDER = ("contact", "account", "lead", "appointment", "task")
 
 
 class OfflinePage(BasePage):
@@ -41,17 +38,8 @@ class OfflinePage(BasePage):
         self.task: Task | None = None
         self.filters: list[UserQuery] = []
         self.counts: dict[str, int] = {}
-        self._filling = False
-        self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels([self.tr("Offline filter"), self.tr("Records")])
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setAccessibleName(self.tr("Offline filters"))
-        self.tree.setMinimumHeight(160)
-        self.tree.itemChanged.connect(self._item_changed)
+        self.tree = OfflineFilterList(self)
+        self.tree.toggled.connect(self.set_filter)
         self.note = hint(
             self.tr(
                 "Counts are estimates. A table with no filter turned on stays online only. You can change "
@@ -62,16 +50,6 @@ class OfflinePage(BasePage):
         self.body.addWidget(self.tree, 1)
         self.body.addWidget(self.note)
         self.busy_bar.cancel_requested.connect(self.cancel)
-
-    def table_label(self, logical_name: str) -> str:
-        names = {
-            "account": self.tr("Accounts"),
-            "contact": self.tr("Contacts"),
-            "lead": self.tr("Leads"),
-            "appointment": self.tr("Appointments"),
-            "task": self.tr("Tasks"),
-        }
-        return names.get(logical_name, logical_name)
 
     # -- loading -----------------------------------------------------------------------------------
     def initializePage(self) -> None:
@@ -118,48 +96,11 @@ class OfflinePage(BasePage):
         self.fill(self.filters, self.counts)
 
     def fill(self, filters: Sequence[UserQuery], counts: dict[str, int]) -> None:
-        self._filling = True
-        try:
-            self.tree.clear()
-            tables = sorted(
-                {f.returnedtypecode for f in filters},
-                key=lambda t: TABLE_ORDER.index(t) if t in TABLE_ORDER else len(TABLE_ORDER),
-            )
-            for table in tables:
-                mine = [f for f in filters if f.returnedtypecode == table]
-                total = sum(counts.get(f.id, 0) for f in mine if f.active)
-                parent = QTreeWidgetItem(self.tree, [self.table_label(table), self.about(total)])
-                parent.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                for query in mine:
-                    item = QTreeWidgetItem(parent, [query.name, self.number(counts.get(query.id))])
-                    item.setData(0, ID_ROLE, query.id)
-                    item.setFlags(
-                        Qt.ItemFlag.ItemIsEnabled
-                        | Qt.ItemFlag.ItemIsSelectable
-                        | Qt.ItemFlag.ItemIsUserCheckable
-                    )
-                    item.setCheckState(0, Qt.CheckState.Checked if query.active else Qt.CheckState.Unchecked)
-                    item.setToolTip(0, self.tr("Turn on to take these records offline"))
-                parent.setExpanded(True)
-            if not filters:
-                self.banner.show_message("info", self.tr("You have no offline filters."))
-        finally:
-            self._filling = False
-
-    def about(self, count: int) -> str:
-        return self.tr("about {0}").format(self.locale().toString(count))
-
-    def number(self, count: int | None) -> str:
-        return "" if count is None else self.locale().toString(count)
+        self.tree.fill(filters, counts)
+        if not filters:
+            self.banner.show_message("info", self.tr("You have no offline filters."))
 
     # -- on / off ----------------------------------------------------------------------------------
-    def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        filter_id = item.data(0, ID_ROLE)
-        if self._filling or column != 0 or not filter_id:
-            return
-        active = item.checkState(0) == Qt.CheckState.Checked
-        self.set_filter(str(filter_id), active)
-
     def set_filter(self, filter_id: str, active: bool) -> None:
         factory = self.controller.factory
         known = list(self.filters)

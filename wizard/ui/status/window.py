@@ -7,18 +7,16 @@ SQLite, no network) and talks to the engine only through :class:`~wizard.ui.engi
 anything that may touch the network (resolving a conflict, checking the account) runs on a worker. The account
 check (``wizard.app.status.check_account``) is the one source of what the setup allows: it runs at start, after
 the wizard closes and after a switch, so the window never contradicts what the wizard just did.
-:func:`build_status_window` puts it together over the application layer (``wizard.app.status`` and
-``wizard.app.conflicts``).
+:func:`wizard.ui.status.compose.build_status_window` puts it together over the application layer
+(``wizard.app.status``, ``wizard.app.conflicts``, ``wizard.app.offline``).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
@@ -36,11 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.app import offline
-from wizard.app.conflicts import resolve_conflict
-from wizard.app.factory import Factory
-from wizard.app.schedule import read_server_intervals
-from wizard.app.status import AccountCheck, StatusReader, WizardPage
+from wizard.app.status import AccountCheck, WizardPage
 from wizard.errors import D365SyncError
 from wizard.sync.engine import KindResult, RunSummary
 from wizard.sync.run import RunStatus
@@ -50,7 +44,6 @@ from wizard.ui.engine_texts import kind_title
 from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.log_view import LogView, SignalLogHandler
-from wizard.ui.offline_entry import install_offline
 from wizard.ui.status.activity import entries as activity_entries
 from wizard.ui.status.model import (
     MAILBOX_KINDS,
@@ -60,7 +53,6 @@ from wizard.ui.status.model import (
     Resolve,
     StatusView,
     SwitchOrg,
-    view_from_report,
 )
 from wizard.ui.status.offline_cards import OfflineDecisionCard
 from wizard.ui.status.widgets import ConflictCard, ErrorLine, KindTable, number
@@ -750,55 +742,3 @@ class StatusWindow(QMainWindow):
         if self._own_handler:
             logging.getLogger().removeHandler(self.log_handler)
             self._own_handler = False
-
-
-# -- composition: the window over the application layer ----------------------------------------------------
-def engine_maker(factory: Factory, *, in_process: bool = False) -> Callable[[Any], Any]:
-    """What makes the engine for a run: in a child process (wizard.app.worker: it cannot stall the GUI
-    thread by holding the interpreter lock), or in this process when asked (debugging)."""
-
-    def make_engine(reporter: Any) -> Any:
-        from wizard.secrets import keyring_is_process_local
-
-        if in_process or keyring_is_process_local():  # the demo's secrets live in this process
-            return factory.engine(reporter)
-        from wizard.app.worker import ProcessEngine
-
-        return ProcessEngine(reporter, home=factory.where.home)
-
-    return make_engine
-
-
-def build_status_window(
-    factory: Factory,
-    *,
-    open_wizard: Callable[[WizardPage], None] | None = None,
-    settings: QSettings | None = None,
-    engine_in_process: bool = False,
-) -> StatusWindow:
-    """The adapter, the window and their callables for a configured profile (not started: call ``start()``).
-    The engine runs in a child process unless ``engine_in_process``."""
-    profile = factory.profile  # loaded here, in the GUI thread, before workers share it
-    status = StatusReader(factory)
-
-    def resolve(conflict_id: int, use: str) -> None:
-        resolve_conflict(factory, conflict_id, use)
-
-    adapter = EngineAdapter(
-        engine_maker(factory, in_process=engine_in_process),
-        interval_minutes=profile.sync.interval_minutes,
-        server_intervals=functools.partial(read_server_intervals, factory),
-    )
-    window = StatusWindow(
-        adapter,
-        lambda: view_from_report(status.read()),
-        resolve=resolve,
-        check_account=status.check,
-        open_wizard=open_wizard,
-        settings=settings,
-        switch_org=status.switch,
-        resolve_offline=functools.partial(offline.resolve_conflict, factory),
-    )
-    adapter.setParent(window)
-    install_offline(window, factory)  # Records…, Go offline / Go online and the offline line (issue 14)
-    return window
