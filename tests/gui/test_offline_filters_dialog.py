@@ -256,3 +256,21 @@ def test_the_offline_line_after_a_go_online_that_stopped(
         assert fresh.line.text() == german_text
     finally:
         i18n.remove_translations()
+
+
+def test_the_go_online_dialog_says_you_are_still_offline_when_it_stopped(
+    qtbot: Any, signed_in: Factory
+) -> None:
+    from wizard.offline.replay import ReplayResult
+    from wizard.ui.offline_progress import GO_ONLINE, OfflineProgressDialog
+
+    dialog = OfflineProgressDialog(signed_in, GO_ONLINE)
+    qtbot.addWidget(dialog)
+    stopped = offline.OnlineResult(
+        ReplayResult(updated=2, failed=["contact 1: too long"]), None, online=False, waiting=1, stopped="x"
+    )
+    with qtbot.waitSignal(dialog.finished_work, timeout=TIMEOUT) as signal:
+        dialog._succeeded(stopped)
+    assert signal.args == [False]  # no messaging sync after it
+    assert "you are still offline" in dialog.banner.text() and "You are online." not in dialog.banner.text()
+    assert dialog.banner.kind == "warning"
