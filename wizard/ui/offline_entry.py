@@ -2,9 +2,10 @@
 
 :class:`OfflinePanel` shows "Offline — N records, last refreshed …" or "N changes waiting to be sent" (or, after
 a go-online that stopped part way, "N changes not yet sent; going online stopped: <why>") and the buttons
-Records…, Offline filters… (``wizard.ui.status.offline_filters``) and Go offline / Go online; :func:`install_offline` puts it into a status window (above its
-buttons) and :meth:`OfflinePanel.add_to_menu` the same commands into the tray's menu. The state is read from
-the offline store on a worker (no network); going offline or online runs in
+Records…, Offline filters… (the dialog the composition makes, ``wizard.ui.status.offline_filters``) and Go
+offline / Go online; :func:`install_offline` puts it into a status window (above its buttons) and
+:meth:`OfflinePanel.add_to_menu` the same commands into the tray's menu. The state is read from the offline
+store on a worker (no network); going offline or online runs in
 :class:`wizard.ui.offline_progress.OfflineProgressDialog`. While the user is online, the store is refreshed in
 the background (``wizard.app.offline.background_refresh``) on a second schedule of the status window's
 :class:`~wizard.ui.engine_adapter.EngineAdapter`, on a worker, never while going offline or online. When a
