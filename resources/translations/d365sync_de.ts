@@ -2088,6 +2088,10 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>etwa {0}</translation>
     </message>
     <message>
+        <source>more than {0}</source>
+        <translation>mehr als {0}</translation>
+    </message>
+    <message>
         <source>Turning the filter on…</source>
         <translation>Der Filter wird eingeschaltet…</translation>
     </message>

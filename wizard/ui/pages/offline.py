@@ -147,10 +147,18 @@ class OfflinePage(BasePage):
             self._filling = False
 
     def about(self, count: int) -> str:
+        if offline_preview.over_limit(count):
+            return self.more_than_limit()
         return self.tr("about {0}").format(self.locale().toString(count))
 
     def number(self, count: int | None) -> str:
+        if count is not None and offline_preview.over_limit(count):
+            return self.more_than_limit()
         return "" if count is None else self.locale().toString(count)
+
+    def more_than_limit(self) -> str:
+        """What a count says when the service counts no further (its 50,000-record aggregate limit)."""
+        return self.tr("more than {0}").format(self.locale().toString(offline_preview.AGGREGATE_LIMIT))
 
     # -- on / off ----------------------------------------------------------------------------------
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
