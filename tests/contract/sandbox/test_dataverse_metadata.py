@@ -259,8 +259,24 @@ RETRIEVE_ENTITY = (
     "?@p1=Microsoft.Dynamics.CRM.EntityFilters'{filters}'&@p2='{name}'"
     "&@p3=00000000-0000-0000-0000-000000000000&@p4=false"
 )
-#: the keys of one option in PAD webapi/query-metadata-web-api.md ("Retrieving attributes", the OptionSet sample)
+#: the keys of the OptionSet and of one option in PAD webapi/query-metadata-web-api.md ("Retrieving attributes", the
+#: sample answer of ``…/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet``)
+DOC_OPTION_SET_KEYS = {
+    "Options",
+    "Description",
+    "DisplayName",
+    "IsCustomOptionSet",
+    "IsGlobal",
+    "IsManaged",
+    "IsCustomizable",
+    "Name",
+    "OptionSetType",
+    "IntroducedVersion",
+    "MetadataId",
+    "HasChanged",
+}
 DOC_OPTION_KEYS = {"Value", "Label", "Description", "Color", "IsManaged", "MetadataId", "HasChanged"}
+DOC_LABEL_KEYS = {"Label", "LanguageCode", "IsManaged", "MetadataId", "HasChanged"}
 
 
 def test_retrieve_entity_answers_the_whole_table_in_one_request(client: Client) -> None:
@@ -285,8 +301,11 @@ def test_retrieve_entity_answers_the_whole_table_in_one_request(client: Client) 
     assert lastname["RequiredLevel"]["Value"] == "ApplicationRequired"
     status = by_name["statuscode"]
     assert status["@odata.type"] == "#Microsoft.Dynamics.CRM.StatusAttributeMetadata"
+    assert set(status["OptionSet"]) >= DOC_OPTION_SET_KEYS
     options = status["OptionSet"]["Options"]
     assert options and set(options[0]) >= DOC_OPTION_KEYS
+    assert set(options[0]["Label"]["LocalizedLabels"][0]) == DOC_LABEL_KEYS
+    assert set(options[0]["Label"]["UserLocalizedLabel"]) == DOC_LABEL_KEYS
     assert {o["Value"] for o in options} >= {1, 2}
     assert by_name["statecode"]["OptionSet"]["OptionSetType"] == "State"
     assert "OptionSet" not in lastname
