@@ -2059,6 +2059,10 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <source>about {0}</source>
         <translation>etwa {0}</translation>
     </message>
+    <message>
+        <source>more than {0}</source>
+        <translation>mehr als {0}</translation>
+    </message>
 </context>
 <context>
     <name>OfflineFiltersDialog</name>

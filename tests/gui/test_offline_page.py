@@ -71,7 +71,7 @@ def test_the_page_lists_the_offline_filters_with_counts_and_turns_one_off(
     mine.setCheckState(0, Qt.CheckState.Unchecked)
     qtbot.waitUntil(lambda: not page.runner.busy and page.tree.isEnabled(), timeout=TIMEOUT)
     assert page.banner.kind != "error", page.banner.text()
-    assert _table_item(page, "Contacts").text(1) == "about 0"
+    assert _table_item(page, "Contacts").text(1) == "0"  # nothing selected: no "about"
     assert filter_name not in page.active_filters()
     # written to Dynamics 365
     assert not next(f for f in offline.list_filters(page.controller.factory) if f.name == filter_name).active
@@ -125,3 +125,52 @@ def test_the_preview_reads_the_aggregate_answer_and_counts_ids_when_it_is_refuse
 
     assert filter_count(Aggregating(), query) == 4210  # type: ignore[arg-type]
     assert filter_count(Refusing(), query) == 3  # type: ignore[arg-type]
+
+
+def test_the_preview_costs_one_aggregate_request_per_filter(signed_in: Factory, sandbox: Sandbox) -> None:
+    """Against the stand-in (aggregate FetchXML as documented): one request per filter, no id pages."""
+    from wizard.app.offline_preview import preview_counts
+
+    filters = offline.list_filters(signed_in)
+    server = sandbox.environments[0].server
+    server.reset_counts()
+    counts = preview_counts(signed_in, filters)
+    fetches = [path for _method, path in server.request_log if "fetchXml=" in path]
+    assert len(fetches) == len(filters) and all("aggregate" in path for path in fetches)
+    mine = next(f for f in filters if f.returnedtypecode == "contact" and f.active)
+    assert counts[mine.id] == 3
+
+
+def test_a_filter_over_the_aggregate_limit_shows_more_than_50000_without_counting_ids(qtbot: Any) -> None:
+    """The service counts no further than 50,000 records (0x8004E023 AggregateQueryRecordLimit exceeded)."""
+    from wizard.app.offline_preview import OVER_LIMIT, filter_count
+    from wizard.crm.entities import UserQuery
+    from wizard.odata.errors import ValidationError
+
+    query = UserQuery("q1", "All contacts", '<fetch><entity name="contact"/></fetch>', "contact", 16, True)
+    asked: list[str] = []
+
+    class Limited:
+        def fetch(self, entity_set: str, fetchxml: str, **_: Any) -> Iterator[dict[str, Any]]:
+            asked.append(fetchxml)
+            raise ValidationError(
+                "AggregateQueryRecordLimit exceeded. Cannot perform this operation.",
+                status=400,
+                code="0x8004e023",
+            )
+            yield {}
+
+    assert filter_count(Limited(), query) == OVER_LIMIT  # type: ignore[arg-type]
+    assert len(asked) == 1  # the ids were not read instead
+    controller = WizardController(Factory(locations().ensure()))
+    page = OfflinePage(controller)
+    qtbot.addWidget(page)
+    page.fill([query], {"q1": OVER_LIMIT})
+    limit = "more than " + page.locale().toString(50_000)  # "more than 50,000" in English
+    contacts = _table_item(page, "Contacts")
+    assert contacts.text(1) == limit
+    child = contacts.child(0)
+    assert child is not None and child.text(1) == limit
+    page.fill([query], {"q1": 4210})
+    assert _table_item(page, "Contacts").text(1) == "about " + page.locale().toString(4210)
+    controller.shutdown(1000)

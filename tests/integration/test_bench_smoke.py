@@ -113,9 +113,9 @@ def test_offline_benchmark_at_small_sizes_keeps_its_request_counts() -> None:
     # the bound is checked by the standalone run (stand-in in a child process) and by `broken` below
     assert [p for p in figures.problems() if not p.startswith("peak RSS")] == []
     for spec in bo.TABLES:
-        assert figures.offline[spec.entity_set] == {"metadata": 6, "filter": 1, "rows": 1}, spec
+        assert figures.offline[spec.entity_set] == {"metadata": 1, "filter": 1, "rows": 1}, spec
         assert figures.counts[spec.logical_name] == sizes.of(spec.entity_set)
-    assert figures.offline_total == figures.offline_server == 5 * 8
+    assert figures.offline_total == figures.offline_server == 5 * 3
     assert figures.refresh_requests == {s.entity_set: 1 for s in bo.TABLES} and figures.refresh_total == 5
     assert (figures.online_total, figures.online_batches, figures.online_updated) == (1, 1, 40)
     assert figures.again_metadata == 0 and figures.search_hits > 0

@@ -287,16 +287,36 @@ def test_definitions_read_within_a_day_are_not_read_again(
     env = sandbox.environments[0].server
 
     def definition_reads() -> int:
-        return sum(1 for _m, path in env.request_log if "EntityDefinitions" in path)
+        return sum(
+            1 for _m, path in env.request_log if "EntityDefinitions" in path or "RetrieveEntity" in path
+        )
 
     env.reset_counts()
     offline.go_offline(signed_in_factory)
-    assert definition_reads() == 6 * 5  # the table with its columns, then five casts; five tables
+    assert definition_reads() == 5  # one RetrieveEntity per table (issue 14: one metadata read per table)
     env.reset_counts()
     offline.go_offline(signed_in_factory)
     assert definition_reads() == 0
     fields = {f.name: f for f in offline.form(signed_in_factory, "contacts")}
     assert fields["lastname"].max_length == 50  # still there
+
+
+def test_an_organization_without_retrieve_entity_is_read_with_the_casts(
+    signed_in_factory: Factory, seeded: dict[str, Any], sandbox: Sandbox
+) -> None:
+    """Older versions answer 404 for an unknown function: the definitions come the older way (six requests
+    a table) and are as complete."""
+    env = sandbox.environments[0].server
+    env.faults.error(404, path_contains="RetrieveEntity")
+    try:
+        env.reset_counts()
+        offline.go_offline(signed_in_factory)
+    finally:
+        env.faults.clear()
+    assert sum(1 for _m, path in env.request_log if "RetrieveEntity" in path) == 5
+    assert sum(1 for _m, path in env.request_log if "EntityDefinitions" in path) == 6 * 5
+    fields = {f.name: f for f in offline.form(signed_in_factory, "contacts")}
+    assert fields["lastname"].max_length == 50
 
 
 def test_1000_offline_edits_go_online_in_one_batch_request(

@@ -58,6 +58,28 @@ async function main() {
         return { entitySet: contact.EntitySetName, attributes: attributes.value.length };
     });
 
+    await step("retrieve_entity_function", async () => {
+        // One table's whole definition in one request (PAD webapi/reference/retrieveentity): the library passes
+        // the parameters as @p1..@p4 aliases, the enum value and the GUID unquoted, the name quoted.
+        const answer = await api.callFunction({
+            name: "RetrieveEntity",
+            parameters: {
+                EntityFilters: "Microsoft.Dynamics.CRM.EntityFilters'Attributes'",
+                LogicalName: "contact",
+                MetadataId: "00000000-0000-0000-0000-000000000000",
+                RetrieveAsIfPublished: false,
+            },
+        });
+        const table = answer.EntityMetadata;
+        check(table && table.EntitySetName === "contacts", `EntityMetadata.EntitySetName ${table && table.EntitySetName}`);
+        const byName = new Map((table.Attributes || []).map((a) => [a.LogicalName, a]));
+        const lastname = byName.get("lastname");
+        check(lastname && lastname.MaxLength > 0, "lastname carries its MaxLength");
+        const status = byName.get("statuscode");
+        check(status && status.OptionSet && status.OptionSet.Options.length > 0, "statuscode carries its options");
+        return { attributes: byName.size, statusOptions: status.OptionSet.Options.length };
+    });
+
     await step("create", async () => {
         const account = await api.create({
             collection: "accounts",

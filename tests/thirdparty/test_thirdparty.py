@@ -49,6 +49,7 @@ STEPS: dict[str, list[tuple[str, pytest.MarkDecorator | None]]] = {
     "dataverse": [
         ("signin", None),
         ("metadata", None),
+        ("retrieve_entity_function", None),
         ("create", None),
         ("read_select_expand", None),
         ("update_if_match", None),

@@ -1,5 +1,14 @@
 """Table and column definitions (metadata) of a Dataverse environment, read through the Web API.
 
+One request per table: the ``RetrieveEntity`` function (learn.microsoft.com/power-apps/developer/data-platform/
+webapi/reference/retrieveentity; parameters passed as aliases, "Use Web API functions", .../webapi/
+use-web-api-functions) with ``EntityFilters'Attributes'`` answers ``RetrieveEntityResponse.EntityMetadata``: the
+table with every attribute as its derived type, ``MaxLength`` and the choices' ``OptionSet`` included.
+``EntityDefinitions(...)?$expand=Attributes`` cannot do that: it carries only the common AttributeMetadata
+properties and no option sets ("Query table definitions using the Web API", "Querying EntityMetadata attributes").
+A service that refuses the function (404 "Resource not found for the segment", 501, "not supported") is read
+the older way, described next: six requests.
+
 The shapes are the documented ones ("Query table definitions using the Web API",
 learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api; "Retrieve table
 definitions by name or MetadataId", .../webapi/retrieve-metadata-name-metadataid):
@@ -21,11 +30,14 @@ connection). Labels keep every language; :meth:`Label.text` picks the user's, th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wizard.odata.errors import malformed
+from wizard.odata.errors import ODataError, malformed
+
+log = logging.getLogger(__name__)
 
 ENGLISH = 1033
 GERMAN = 1031
@@ -37,6 +49,13 @@ MEMO_CAST = "Microsoft.Dynamics.CRM.MemoAttributeMetadata"
 PICKLIST_CAST = "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
 STATE_CAST = "Microsoft.Dynamics.CRM.StateAttributeMetadata"
 STATUS_CAST = "Microsoft.Dynamics.CRM.StatusAttributeMetadata"
+
+#: ``RetrieveEntity`` with its parameters as aliases (the values go in the query: :func:`_retrieve_entity_params`)
+RETRIEVE_ENTITY = "RetrieveEntity(EntityFilters=@p1,LogicalName=@p2,MetadataId=@p3,RetrieveAsIfPublished=@p4)"
+ENTITY_FILTERS = "Microsoft.Dynamics.CRM.EntityFilters"
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+OBJECT_DOES_NOT_EXIST = "0x80040217"  # the table is unknown: no point asking the older way
+NOT_SUPPORTED_CODES = frozenset({"0x80060888", "0x8006088a", "0x80040800"})
 
 _ENTITY_SELECT = "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,DisplayName"
 _ATTRIBUTE_SELECT = "LogicalName,AttributeType,RequiredLevel,DisplayName,IsValidForCreate,IsValidForUpdate"
@@ -246,8 +265,53 @@ def _rows(document: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
 
 
 def read_table(source: MetadataSource, logical_name: str) -> TableDefinition:
-    """A table's definition with its columns, their maximum lengths and option values: one request for the
-    table and its columns, then one per derived type (string, memo, picklist, state, status)."""
+    """A table's definition with its columns, their maximum lengths and option values, in one request
+    (``RetrieveEntity``); where the service refuses that function, :func:`read_table_by_casts`."""
+    _quoted(logical_name)  # refuses what is no logical name before anything is sent
+    try:
+        document = source.get_json(RETRIEVE_ENTITY, params=_retrieve_entity_params(logical_name))
+    except ODataError as error:
+        if not _function_refused(error):
+            raise
+        log.info("RetrieveEntity refused (%s): reading %s with the attribute casts", error, logical_name)
+        return read_table_by_casts(source, logical_name)
+    row = document.get("EntityMetadata")
+    if not isinstance(row, Mapping):
+        raise malformed(f"RetrieveEntity for {logical_name} without EntityMetadata", status=200, url=None)
+    try:
+        table = parse_table(row)
+    except ValueError as error:
+        raise malformed(f"the definition of {logical_name}: {error}", status=200, url=None) from None
+    if table.logical_name != logical_name:
+        raise malformed(
+            f"RetrieveEntity for {logical_name} answered {table.logical_name}", status=200, url=None
+        )
+    return table
+
+
+def _retrieve_entity_params(logical_name: str) -> dict[str, str]:
+    return {
+        "@p1": f"{ENTITY_FILTERS}'Attributes'",
+        "@p2": f"'{logical_name}'",
+        "@p3": EMPTY_GUID,
+        "@p4": "false",
+    }
+
+
+def _function_refused(error: ODataError) -> bool:
+    """Whether the service does not know the function (an older version), rather than the table."""
+    if error.code == OBJECT_DOES_NOT_EXIST:
+        return False
+    if error.status in (404, 501):
+        return True
+    return error.status == 400 and (
+        error.code in NOT_SUPPORTED_CODES or "not supported" in error.message.lower()
+    )
+
+
+def read_table_by_casts(source: MetadataSource, logical_name: str) -> TableDefinition:
+    """A table's definition the older way: one request for the table and its columns, then one per derived
+    type (string, memo, picklist, state, status)."""
     base = _quoted(logical_name)
     row = source.get_json(
         base, params={"$select": _ENTITY_SELECT, "$expand": f"Attributes($select={_ATTRIBUTE_SELECT})"}

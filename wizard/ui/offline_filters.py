@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from wizard.app import offline_preview
 from wizard.crm.entities import UserQuery
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -96,10 +97,21 @@ class OfflineFilterList(QTreeWidget):
             self._filling = False
 
     def about(self, count: int) -> str:
+        """A table's estimate ("about 4,210"); an exact none says "0", a count past the service's limit says so."""
+        if offline_preview.over_limit(count):
+            return self.more_than_limit()
+        if count == 0:
+            return self.locale().toString(0)
         return self.tr("about {0}").format(self.locale().toString(count))
 
     def number(self, count: int | None) -> str:
+        if count is not None and offline_preview.over_limit(count):
+            return self.more_than_limit()
         return "" if count is None else self.locale().toString(count)
+
+    def more_than_limit(self) -> str:
+        """What a count says when the service counts no further (its 50,000-record aggregate limit)."""
+        return self.tr("more than {0}").format(self.locale().toString(offline_preview.AGGREGATE_LIMIT))
 
     def states(self) -> dict[str, bool]:
         """Each filter's check box as shown now (filter id -> on)."""

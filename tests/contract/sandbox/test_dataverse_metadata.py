@@ -252,3 +252,135 @@ def test_csdl_metadata_document(client: Client) -> None:
     assert sets["contacts"] == "Microsoft.Dynamics.CRM.contact"
     for set_type in sets.values():
         assert str(set_type).split(".")[-1] in types
+
+
+RETRIEVE_ENTITY = (
+    "RetrieveEntity(EntityFilters=@p1,LogicalName=@p2,MetadataId=@p3,RetrieveAsIfPublished=@p4)"
+    "?@p1=Microsoft.Dynamics.CRM.EntityFilters'{filters}'&@p2='{name}'"
+    "&@p3=00000000-0000-0000-0000-000000000000&@p4=false"
+)
+#: the keys of the OptionSet and of one option in PAD webapi/query-metadata-web-api.md ("Retrieving attributes", the
+#: sample answer of ``…/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet``)
+DOC_OPTION_SET_KEYS = {
+    "Options",
+    "Description",
+    "DisplayName",
+    "IsCustomOptionSet",
+    "IsGlobal",
+    "IsManaged",
+    "IsCustomizable",
+    "Name",
+    "OptionSetType",
+    "IntroducedVersion",
+    "MetadataId",
+    "HasChanged",
+}
+DOC_OPTION_KEYS = {"Value", "Label", "Description", "Color", "IsManaged", "MetadataId", "HasChanged"}
+DOC_LABEL_KEYS = {"Label", "LanguageCode", "IsManaged", "MetadataId", "HasChanged"}
+
+
+def test_retrieve_entity_answers_the_whole_table_in_one_request(client: Client) -> None:
+    """PAD webapi/reference/retrieveentity.md (parameters EntityFilters, LogicalName, MetadataId,
+    RetrieveAsIfPublished; RetrieveEntityResponse.EntityMetadata) and webapi/use-web-api-functions.md (parameter
+    aliases). Each attribute comes as its derived type, with MaxLength and the option set inline."""
+    response = client.get(RETRIEVE_ENTITY.format(filters="Attributes", name="contact"))
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["@odata.context"].endswith("/$metadata#Microsoft.Dynamics.CRM.RetrieveEntityResponse")
+    table = document["EntityMetadata"]
+    assert (table["LogicalName"], table["EntitySetName"], table["PrimaryIdAttribute"]) == (
+        "contact",
+        "contacts",
+        "contactid",
+    )
+    assert _labels(table["DisplayName"]) == {1033: "Contact", 1031: "Kontakt"}
+    by_name = {a["LogicalName"]: a for a in table["Attributes"]}
+    lastname = by_name["lastname"]
+    assert lastname["@odata.type"] == "#Microsoft.Dynamics.CRM.StringAttributeMetadata"
+    assert lastname["MaxLength"] == 50
+    assert lastname["RequiredLevel"]["Value"] == "ApplicationRequired"
+    status = by_name["statuscode"]
+    assert status["@odata.type"] == "#Microsoft.Dynamics.CRM.StatusAttributeMetadata"
+    assert set(status["OptionSet"]) >= DOC_OPTION_SET_KEYS
+    options = status["OptionSet"]["Options"]
+    assert options and set(options[0]) >= DOC_OPTION_KEYS
+    assert set(options[0]["Label"]["LocalizedLabels"][0]) == DOC_LABEL_KEYS
+    assert set(options[0]["Label"]["UserLocalizedLabel"]) == DOC_LABEL_KEYS
+    assert {o["Value"] for o in options} >= {1, 2}
+    assert by_name["statecode"]["OptionSet"]["OptionSetType"] == "State"
+    assert "OptionSet" not in lastname
+    # the same answer as the casts give (EntityDefinitions(...)/Attributes/<cast>)
+    cast = client.get(
+        f"{CONTACT}/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$select=LogicalName&$expand=OptionSet"
+    ).json()
+    assert cast["value"][0]["OptionSet"]["Options"] == options
+    # inline parameter values work as well, and Entity alone leaves the attributes out
+    inline = client.get(
+        "RetrieveEntity(EntityFilters=Microsoft.Dynamics.CRM.EntityFilters'Entity',LogicalName='account',"
+        "MetadataId=00000000-0000-0000-0000-000000000000,RetrieveAsIfPublished=true)"
+    )
+    assert inline.status_code == 200, inline.text
+    assert inline.json()["EntityMetadata"]["EntitySetName"] == "accounts"
+    assert "Attributes" not in inline.json()["EntityMetadata"]
+    # several flags; by MetadataId without a name
+    both = client.get(
+        RETRIEVE_ENTITY.format(filters="Attributes,Relationships", name="contact").replace(
+            "00000000-0000-0000-0000-000000000000", table["MetadataId"]
+        )
+    ).json()["EntityMetadata"]
+    assert both["Attributes"] and any(
+        r["ReferencedEntity"] == "account" for r in both["ManyToOneRelationships"]
+    )
+
+
+def test_retrieve_entity_refuses_bad_parameters(client: Client) -> None:
+    """Parameters that bind to no overload: 404 as any unknown function; bad literals: 400; unknown table: 404
+    with 0x80040217, as EntityDefinitions(LogicalName='x') answers."""
+
+    def error(path: str) -> tuple[int, str]:
+        response = client.get(path)
+        return response.status_code, response.json()["error"]["code"]
+
+    assert error(RETRIEVE_ENTITY.format(filters="Attributes", name="nosuchtable")) == (404, "0x80040217")
+    assert error(RETRIEVE_ENTITY.format(filters="Everything", name="contact"))[0] == 400
+    assert (
+        error(RETRIEVE_ENTITY.format(filters="Attributes", name="contact").replace("@p4=false", "@p4=maybe"))[
+            0
+        ]
+        == 400
+    )
+    assert (
+        error(RETRIEVE_ENTITY.format(filters="Attributes", name="contact").replace("&@p3=", "&@x="))[0] == 400
+    )
+    missing = "RetrieveEntity(EntityFilters=@p1,LogicalName=@p2)?@p1=Microsoft.Dynamics.CRM.EntityFilters'Entity'&@p2='contact'"
+    assert error(missing)[0] == 404
+    assert (
+        error(
+            RETRIEVE_ENTITY.format(filters="Attributes", name="contact").replace("@p2='contact'", "@p2=null")
+        )[0]
+        == 400
+    )
+    assert (
+        client.post(RETRIEVE_ENTITY.format(filters="Attributes", name="contact"), json={}).status_code == 405
+    )
+
+
+def test_csdl_declares_retrieve_entity(client: Client) -> None:
+    """The function, its enum and its response type are in $metadata (webapi/reference/retrieveentity.md)."""
+    root = ElementTree.fromstring(client.get("$metadata").content)
+    schema = root.find(f".//{EDM}Schema")
+    assert schema is not None
+    function = next(f for f in schema.findall(f"{EDM}Function") if f.get("Name") == "RetrieveEntity")
+    parameters = {p.get("Name"): p.get("Type") for p in function.findall(f"{EDM}Parameter")}
+    assert parameters == {
+        "EntityFilters": "mscrm.EntityFilters",
+        "LogicalName": "Edm.String",
+        "MetadataId": "Edm.Guid",
+        "RetrieveAsIfPublished": "Edm.Boolean",
+    }
+    flags = next(e for e in schema.findall(f"{EDM}EnumType") if e.get("Name") == "EntityFilters")
+    assert flags.get("IsFlags") == "true"
+    assert {m.get("Name"): m.get("Value") for m in flags}["Attributes"] == "2"
+    container = schema.find(f"{EDM}EntityContainer")
+    assert container is not None
+    assert "RetrieveEntity" in {i.get("Name") for i in container.findall(f"{EDM}FunctionImport")}

@@ -205,3 +205,45 @@ def test_user_query_runs_its_fetchxml(client: Client) -> None:
     rows = client.get(f"contacts?userQuery={view}").json()["value"]
     assert len(rows) == 3
     assert client.get("contacts?userQuery=00000000-0000-0000-0000-000000000abc").status_code == 404
+
+
+AGGREGATE = (
+    "<fetch aggregate='true'><entity name='contact'>"
+    "<attribute name='contactid' alias='n' aggregate='count'/>"
+    "<attribute name='lastname' alias='who' groupby='true'/><order alias='who'/>"
+    "</entity></fetch>"
+)
+
+
+def test_fetchxml_aggregate_answers_one_row_per_group(client: Client) -> None:
+    """PAD fetchxml/aggregate-data.md through the Web API (webapi/use-fetchxml-web-api.md): rows of aliases."""
+    _bulk_contacts(client, 3)
+    client.env.store.bulk_create(
+        "contacts", [{"lastname": "Nachname00000", "_ownerid_value": client.user_id}], user_id=client.user_id
+    )
+    response = client.get("contacts", params={"fetchXml": AGGREGATE})
+    assert response.status_code == 200, response.text
+    rows = response.json()["value"]
+    assert [(r["who"], r["n"]) for r in rows] == [
+        ("Nachname00000", 2),
+        ("Nachname00001", 1),
+        ("Nachname00002", 1),
+    ]
+    assert all("@odata.etag" not in r and "contactid" not in r for r in rows)
+
+
+def test_fetchxml_aggregate_over_50000_records_is_refused_as_documented(client: Client) -> None:
+    """PAD fetchxml/aggregate-data.md, "Limitations": 0x8004E023 AggregateQueryRecordLimit exceeded."""
+    _bulk_contacts(client, 50_001)
+    count = "<fetch aggregate='true'><entity name='contact'><attribute name='contactid' alias='n' aggregate='count'/>"
+    response = client.get("contacts", params={"fetchXml": count + "</entity></fetch>"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "0x8004e023",
+        "message": "AggregateQueryRecordLimit exceeded. Cannot perform this operation.",
+    }
+    missing_alias = (
+        "<fetch aggregate='true'><entity name='contact'><attribute name='contactid' aggregate='count'/>"
+    )
+    refused = client.get("contacts", params={"fetchXml": missing_alias + "</entity></fetch>"})
+    assert refused.status_code == 400 and "alias is required" in refused.json()["error"]["message"]

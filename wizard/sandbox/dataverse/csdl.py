@@ -2,7 +2,8 @@
 
 One ``EntityType`` per table in :mod:`.schema` (``Key``, a ``Property`` per column with its Edm type, the
 ``_x_value`` lookup properties, a ``NavigationProperty`` per lookup target), an ``EntitySet`` per table in the
-``System`` container, and the ``WhoAmI`` function. Follows PAD ``webapi/web-api-service-documents.md`` (the
+``System`` container, the ``WhoAmI`` function, and the ``RetrieveEntity`` function with the table-definition
+types it answers with (``EntityMetadata``, ``AttributeMetadata``, the ``EntityFilters`` flags). Follows PAD ``webapi/web-api-service-documents.md`` (the
 namespace ``Microsoft.Dynamics.CRM``, alias ``mscrm``, base type ``crmbaseentity``) and OData CSDL XML 4.0."""
 
 from __future__ import annotations
@@ -86,6 +87,53 @@ def _entity_set(definition: EntityDef) -> list[str]:
     return lines
 
 
+def _metadata_declarations() -> list[str]:
+    """The table-definition types the ``RetrieveEntity`` function answers with (reduced to the properties every
+    metadata item has), the ``EntityFilters`` flags and the function itself (webapi/reference/retrieveentity)."""
+    members = [
+        f'<Member Name="{name}" Value="{value}"/>'
+        for name, value in (
+            ("Entity", 1),
+            ("Default", 1),
+            ("Attributes", 2),
+            ("Privileges", 4),
+            ("Relationships", 8),
+            ("All", 15),
+        )
+    ]
+    return [
+        '<EntityType Name="MetadataBase" Abstract="true">',
+        '<Key><PropertyRef Name="MetadataId"/></Key>',
+        '<Property Name="MetadataId" Type="Edm.Guid" Nullable="false"/>',
+        '<Property Name="HasChanged" Type="Edm.Boolean"/>',
+        "</EntityType>",
+        '<EntityType Name="AttributeMetadata" BaseType="mscrm.MetadataBase">',
+        '<Property Name="LogicalName" Type="Edm.String" Unicode="false"/>',
+        '<Property Name="AttributeType" Type="Edm.String" Unicode="false"/>',
+        "</EntityType>",
+        '<EntityType Name="EntityMetadata" BaseType="mscrm.MetadataBase">',
+        '<Property Name="LogicalName" Type="Edm.String" Unicode="false"/>',
+        '<Property Name="EntitySetName" Type="Edm.String" Unicode="false"/>',
+        '<Property Name="PrimaryIdAttribute" Type="Edm.String" Unicode="false"/>',
+        '<Property Name="PrimaryNameAttribute" Type="Edm.String" Unicode="false"/>',
+        '<NavigationProperty Name="Attributes" Type="Collection(mscrm.AttributeMetadata)"/>',
+        "</EntityType>",
+        '<EnumType Name="EntityFilters" UnderlyingType="Edm.Int32" IsFlags="true">',
+        *members,
+        "</EnumType>",
+        '<ComplexType Name="RetrieveEntityResponse">',
+        '<Property Name="EntityMetadata" Type="mscrm.EntityMetadata" Nullable="false"/>',
+        "</ComplexType>",
+        '<Function Name="RetrieveEntity">',
+        '<Parameter Name="EntityFilters" Type="mscrm.EntityFilters" Nullable="false"/>',
+        '<Parameter Name="LogicalName" Type="Edm.String" Unicode="false"/>',
+        '<Parameter Name="MetadataId" Type="Edm.Guid" Nullable="false"/>',
+        '<Parameter Name="RetrieveAsIfPublished" Type="Edm.Boolean" Nullable="false"/>',
+        '<ReturnType Type="mscrm.RetrieveEntityResponse" Nullable="false"/>',
+        "</Function>",
+    ]
+
+
 def csdl_document() -> str:
     """The whole ``$metadata`` document."""
     lines = [
@@ -104,12 +152,15 @@ def csdl_document() -> str:
         '<Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/>',
         "</ComplexType>",
         '<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>',
+        *_metadata_declarations(),
         '<EntityContainer Name="System">',
     ]
     for definition in ENTITIES.values():
         lines += _entity_set(definition)
     lines += [
+        '<EntitySet Name="EntityDefinitions" EntityType="Microsoft.Dynamics.CRM.EntityMetadata"/>',
         '<FunctionImport Name="WhoAmI" Function="Microsoft.Dynamics.CRM.WhoAmI"/>',
+        '<FunctionImport Name="RetrieveEntity" Function="Microsoft.Dynamics.CRM.RetrieveEntity"/>',
         "</EntityContainer>",
         "</Schema>",
         "</edmx:DataServices>",

@@ -184,7 +184,7 @@ class DefinitionRequests:
                     if _matches(_parse_filter(options.get("$filter")), a.to_json(self.language))
                 ]
             elif navigation == "ManyToOneRelationships":
-                out["ManyToOneRelationships"] = _relationships(table)
+                out["ManyToOneRelationships"] = relationships(table)
             else:
                 raise _query_error(
                     f"Could not find a property named '{navigation}' on type '{CRM}EntityMetadata'."
@@ -214,7 +214,7 @@ class DefinitionRequests:
     def _many_to_one(self, table: EntityDef) -> Response:
         body = {
             "@odata.context": f"{self.root}/$metadata#EntityDefinitions({metadata_id(table.logical_name)})/ManyToOneRelationships",
-            "value": _relationships(table),
+            "value": relationships(table),
         }
         return Response.json(200, body, collection=True)
 
@@ -302,7 +302,7 @@ class DefinitionRequests:
         return Response.json(200, body)
 
 
-def _relationships(table: EntityDef) -> list[dict[str, Any]]:
+def relationships(table: EntityDef) -> list[dict[str, Any]]:
     """OneToManyRelationshipMetadata for each lookup target (the table is the referencing side)."""
     out = []
     for lookup in table.lookups.values():

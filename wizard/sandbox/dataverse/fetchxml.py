@@ -3,7 +3,8 @@
 Parsing uses defusedxml (no DTDs, no entity expansion, no external references). Execution is an
 in-memory nested-loop join over a ``RowSource``; condition semantics are shared with $filter via
 ``odata_query.match_condition`` so both query languages agree on nulls, case and dates.
-Paging (count/page/paging-cookie) is parsed here but applied by the caller.
+Paging (count/page/paging-cookie) is parsed here but applied by the caller; aggregate queries are evaluated by
+:mod:`.fetch_aggregate`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from wizard.sandbox.dataverse import fetch_aggregate
+from wizard.sandbox.dataverse.fetch_aggregate import AggregateColumn
 from wizard.sandbox.dataverse.odata_query import (
     CONDITION_OPERATORS,
     MAX_DEPTH,
@@ -100,6 +103,9 @@ class FetchQuery:
     aggregate: bool = False
     attribute_aliases: dict[str, str] = field(default_factory=dict)
     link_orders: list[tuple[str, str, bool]] = field(default_factory=list)  # (alias, attribute, descending)
+    aggregates: list[AggregateColumn] = field(default_factory=list)  # aggregate queries: the columns
+    aggregate_orders: list[tuple[str, bool]] = field(default_factory=list)  # (column alias, descending)
+    aggregate_limit: int | None = None
 
 
 class RowSource(Protocol):
@@ -175,6 +181,7 @@ def parse_fetch(xml: str) -> FetchQuery:
     query.paging_cookie = root.get("paging-cookie")
     query.distinct = _bool_attr(root, "distinct")
     query.aggregate = _bool_attr(root, "aggregate")
+    query.aggregate_limit = _int_attr(root, "aggregatelimit", 1)
     if query.top is not None and (query.count is not None or root.get("page")):
         raise _fail("The 'top' attribute can't be used with the 'count' or 'page' attributes.")
     attributes: list[str] = []
@@ -183,11 +190,13 @@ def parse_fetch(xml: str) -> FetchQuery:
     for child in entity:
         tag = _tag(child)
         if tag == "attribute":
-            _add_attribute(child, attributes, query.attribute_aliases)
+            _add_attribute(child, attributes, query.attribute_aliases, query, None)
         elif tag == "all-attributes":
+            _no_plain_attributes(query)
             all_attributes = True
         elif tag == "order":
-            query.orders.append(_parse_order(child))
+            if _aggregate_order(child, query) is None:
+                query.orders.append(_parse_order(child))
         elif tag == "filter":
             filters.append(_parse_filter(child, 1))
         elif tag == "link-entity":
@@ -196,15 +205,44 @@ def parse_fetch(xml: str) -> FetchQuery:
             raise _fail(f"The element '{tag}' is not valid inside 'entity'.")
     query.attributes = None if all_attributes or not attributes else attributes
     query.filter = _merge_filters(filters)
+    if query.aggregate:
+        fetch_aggregate.check_query(query.aggregates, query.aggregate_orders, query.aggregate_limit)
     return query
 
 
-def _add_attribute(element: Element, attributes: list[str], aliases: dict[str, str]) -> None:
-    """An ``<attribute name=… alias=…/>`` of an entity or link-entity: the column (once) and its alias."""
+def _add_attribute(
+    element: Element, attributes: list[str], aliases: dict[str, str], query: FetchQuery, owner: str | None
+) -> None:
+    """An ``<attribute name=… alias=…/>`` of an entity or link-entity: the column (once) and its alias; in an
+    aggregate query, an aggregate or group-by column (:mod:`.fetch_aggregate`)."""
     name = _name(element, "name") or ""
+    if fetch_aggregate.is_aggregate_attribute(element):
+        query.aggregates.append(fetch_aggregate.parse_column(element, name, owner, query.aggregate))
+        return
+    _no_plain_attributes(query)
     _remember_alias(element, name, aliases)
     if name not in attributes:
         attributes.append(name)
+
+
+def _no_plain_attributes(query: FetchQuery) -> None:
+    if query.aggregate:
+        raise _fail(
+            "An attribute can not be requested when an aggregate operation has been specified and its neither "
+            "groupby nor aggregate."
+        )
+
+
+def _aggregate_order(element: Element, query: FetchQuery) -> tuple[str, bool] | None:
+    """``<order alias='…'/>`` of an aggregate query (recorded on the query); None for any other order."""
+    if not query.aggregate:
+        return None
+    alias = (element.get("alias") or "").strip()
+    if not alias or element.get("attribute") is not None:
+        raise _fail("An order in an aggregate query names the alias of an aggregate or groupby attribute.")
+    order = (alias, _bool_attr(element, "descending"))
+    query.aggregate_orders.append(order)
+    return order
 
 
 def _remember_alias(element: Element, name: str, aliases: dict[str, str]) -> None:
@@ -213,13 +251,11 @@ def _remember_alias(element: Element, name: str, aliases: dict[str, str]) -> Non
         if not _NAME_RE.fullmatch(alias.strip()):
             raise _fail(f"'{alias}' is not a valid alias.")
         aliases[name] = alias.strip()
-    if element.get("aggregate") or element.get("groupby"):
-        raise _fail("Aggregate FetchXML queries are not supported by the sandbox.")
 
 
 def _parse_order(element: Element) -> tuple[str, bool]:
     if element.get("alias") is not None and element.get("attribute") is None:
-        raise _fail("Ordering by an aggregate alias is not supported by the sandbox.")
+        raise _fail("An order by alias needs an aggregate query (aggregate='true').")
     return (_name(element, "attribute") or "", _bool_attr(element, "descending"))
 
 
@@ -295,10 +331,13 @@ def _parse_link(element: Element, depth: int, query: FetchQuery) -> LinkEntity:
     for child in element:
         tag = _tag(child)
         if tag == "attribute":
-            _add_attribute(child, link.attributes, link.attribute_aliases)
+            _add_attribute(child, link.attributes, link.attribute_aliases, query, link.alias)
         elif tag == "all-attributes":
+            _no_plain_attributes(query)
             link.all_attributes = True
         elif tag == "order":
+            if _aggregate_order(child, query) is not None:
+                continue
             attr, descending = _parse_order(child)
             link.orders.append((attr, descending))
             query.link_orders.append((link.alias, attr, descending))
@@ -432,9 +471,8 @@ def _output_key(row: Mapping[str, Any], attribute: str) -> str:
 
 
 def execute_fetch(query: FetchQuery, source: RowSource, ctx: EvalContext) -> list[dict[str, Any]]:
-    """Run a parsed query: all matching rows in Web API shape, ordered (paging is the caller's job)."""
-    if query.aggregate:
-        raise _fail("Aggregate FetchXML queries are not supported by the sandbox.")
+    """Run a parsed query: all matching rows in Web API shape, ordered (paging is the caller's job); an
+    aggregate query's rows are its groups (:func:`.fetch_aggregate.aggregate_rows`)."""
     executor = _Executor(source, ctx)
     primary = source.primary_key(query.entity)
     combos: list[_Combo] = [{None: row} for row in executor.table(query.entity)]
@@ -442,6 +480,10 @@ def execute_fetch(query: FetchQuery, source: RowSource, ctx: EvalContext) -> lis
     if query.filter is not None:
         flt = query.filter
         combos = [combo for combo in combos if _filter_holds(flt, combo, None, ctx)]
+    if query.aggregate:
+        return fetch_aggregate.aggregate_rows(
+            query.aggregates, query.aggregate_orders, list(combos), query.aggregate_limit
+        )
 
     def root(combo: _Combo) -> Mapping[str, Any]:
         row = combo[None]

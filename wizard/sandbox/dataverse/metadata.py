@@ -288,6 +288,12 @@ class Attribute:
             "DisplayName": label(english, german, language, table, self.logical_name, "optionset"),
             "Description": _empty_label(),
             "Options": options,
+            "IsCustomizable": {
+                "Value": True,
+                "CanBeChanged": False,
+                "ManagedPropertyLogicalName": "iscustomizable",
+            },
+            "IntroducedVersion": None,
             "HasChanged": None,
         }
 

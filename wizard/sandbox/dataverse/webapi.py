@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.sandbox.dataverse import odata_query as oq
+from wizard.sandbox.dataverse import retrieve_entity
 from wizard.sandbox.dataverse.csdl import csdl_document
 from wizard.sandbox.dataverse.definitions import DefinitionRequests
 from wizard.sandbox.dataverse.labels import ENGLISH
@@ -129,6 +130,15 @@ class WebApi(RowAccess):
                     405, f"The requested resource does not support http method '{request.method}'."
                 )
             return Response(200, csdl_document().encode(), {}, "application/xml")
+        if retrieve_entity.is_call(rest):
+            return retrieve_entity.handle(
+                request.method,
+                rest,
+                request.params,
+                root,
+                self._language(request),
+                lambda s: self.store.tracking.get(s, False),
+            )
         segments = rest.split("/")
         first = SEGMENT_RE.match(segments[0])
         if first is not None and first.group("name") == "EntityDefinitions":
