@@ -52,20 +52,31 @@ class ClaimGuard:
     slip through a caller that caught the first error.
     """
 
-    def __init__(self, crm: DataverseClient, instance_id: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        crm: DataverseClient,
+        instance_id: str,
+        clock: Callable[[], datetime],
+        row: MailboxRecord | None = None,
+    ) -> None:
         self.crm = crm
         self.instance_id = instance_id
         self.clock = clock
         self.checks = 0
         self.lost: ClaimLost | None = None
-        self._row: MailboxRecord | None = None  # the mailbox record as our last heartbeat wrote it
+        #: the mailbox record as our last heartbeat wrote it, or as the claim was last read or kept (run
+        #: cache): the next heartbeat PATCHes with ``If-Match`` on its ETag, a 412 reads the row and decides
+        self.row: MailboxRecord | None = row
+        self.renewed_at: datetime | None = None  # when a heartbeat of this guard last succeeded
 
     def check(self) -> None:
         if self.lost is not None:
             raise self.lost
         self.checks += 1
+        now = self.clock()
         try:
-            self._row = records.renew_heartbeat(self.crm, self.instance_id, self._row, now=self.clock())
+            self.row = records.renew_heartbeat(self.crm, self.instance_id, self.row, now=now)
+            self.renewed_at = now
         except records.ClaimHeldElsewhere as held:
             self.lost = ClaimLost(held.holder.hostname)
         except records.ClaimReleased:
