@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from tests.integration.test_engine import KINDS, Setup, _configure, _new_contact, _ok
+from wizard.app.worker import ProcessEngine
 from wizard.crm import records
 from wizard.mailbox.base import TRACKED_CATEGORY, ContactItem, FolderKind, LinkState
 from wizard.sandbox import Sandbox
 from wizard.settings.enums import Kind
+from wizard.sync.run import NullReporter
 from wizard.sync.run_cache import CLAIM_RECHECK, FRESH_FOR, HEARTBEAT_EVERY
 
 PER_RUN = ("mailboxes", "userqueries", "usersettings", "WhoAmI")
@@ -56,11 +58,17 @@ def _kind_requests(log: list[tuple[str, str]], *, per_run: bool = False) -> Coun
 
 
 def _measure(
-    setup: Setup, *, fresh: bool = False, later: timedelta = timedelta(0), status: str = "ok"
+    setup: Setup,
+    *,
+    fresh: bool = False,
+    later: timedelta = timedelta(0),
+    status: str = "ok",
+    child: bool = False,
 ) -> tuple[Counter[str], Counter[str], list[tuple[str, str]]]:
     """(Dataverse requests per entity set, EWS operations by name, the Dataverse log) of one run, in a new
     engine as each ``sync --once`` builds one; ``later``: the run's clock that much ahead (the run cache's
-    entries that much older). No request reaches the authority (a cached token)."""
+    entries that much older); ``child``: in a process of its own, as the status window runs it
+    (``wizard.app.worker``). No request reaches the authority (a cached token)."""
     env = setup.sandbox.environments[0].server
     ews = setup.sandbox.ews
     authority = setup.sandbox.authority.server
@@ -76,10 +84,15 @@ def _measure(
     authority.reset_counts()
     ews.operations.handle = counting
     try:
-        with setup.engine() as engine:
-            if later:
-                engine.clock = lambda: datetime.now(UTC) + later
-            summary = engine.run_once(KINDS, fresh=fresh)
+        if child:
+            summary = ProcessEngine(NullReporter(), home=setup.factory.where.home).run_once(
+                KINDS, fresh=fresh
+            )
+        else:
+            with setup.engine() as engine:
+                if later:
+                    engine.clock = lambda: datetime.now(UTC) + later
+                summary = engine.run_once(KINDS, fresh=fresh)
         if status == "ok":
             _ok(summary)
         else:
@@ -108,10 +121,27 @@ def test_a_run_with_no_changes_costs_one_request_per_kind_and_side(setup: Setup)
     assert ews == QUIET_EWS
 
 
+def test_the_status_windows_runs_are_quiet_too(setup: Setup) -> None:
+    """The status window runs each sync in a process of its own (``wizard.app.worker``): what one run keeps
+    is in the profile's cache folder, so its runs with nothing to do cost what the command line's cost."""
+    _new_contact(setup.client, "Ada", "Lovelace")
+    _measure(setup, child=True)
+    for _ in range(2):
+        crm, ews, log = _measure(setup, child=True)
+        assert crm == QUIET, log
+        assert ews == QUIET_EWS
+    _, _, log = _measure(setup, child=True, fresh=True)  # Sync now: read again
+    assert set(_kind_requests(log, per_run=True)) == {
+        "GET mailboxes",
+        "GET usersettingscollection",
+        "GET userqueries",
+    }, log
+
+
 def test_the_first_run_and_a_stale_cache_read_the_per_run_rows_once(setup: Setup) -> None:
     _new_contact(setup.client, "Ada", "Lovelace")
     _measure(setup)  # the initial sync (it makes the default filters)
-    setup.factory.forget_run_reads()  # the wizard closed: nothing kept
+    setup.factory.save()  # the wizard's Finish saves the profile: nothing kept
     # The claim, WhoAmI, the settings, the filters are read; the heartbeat the initial sync wrote is recent:
     # it waits for a write.
     _, ews, log = _measure(setup)
@@ -244,6 +274,8 @@ def test_the_engine_benchmark_runs_and_names_its_bounds() -> None:
 
     result = bench_engine.run(10)
     assert result["nochange"]["ews_operations"] == {"SyncFolderItems": 3}
+    assert (result["nochange"]["crm_requests"], result["nochange"]["authority_requests"]) == (3, 0)
+    assert result["nochange"]["process_seconds"] > result["nochange"]["seconds"] > 0
     assert result["initial"]["created_in_mailbox"] == result["items"] == 20
     text = bench_engine.render(result)
     assert "lower bound" in text and "no-change run: Dataverse requests" in text

@@ -124,7 +124,10 @@ class Factory:
             raise
 
     def save(self) -> None:
+        """Save the profile; the next run reads what the last one kept again (the wizard closed: filters,
+        settings, the organization or the mailbox may have changed)."""
         save_profile(self.where.profile_file, self.profile)
+        self.forget_run_reads()
 
     def org(self, ident: str) -> OrgProfile:
         """A configured organization by id or unique name."""
@@ -289,7 +292,7 @@ class Factory:
         return self.where.cache_dir / "runs" / f"{guid(org_id)}.json"
 
     def forget_run_reads(self) -> None:
-        """The next run reads the claim, the filters and the user's settings again (the wizard closed)."""
+        """The next run reads the claim, the filters and the user's settings again."""
         for org in self.profile.organizations:
             with contextlib.suppress(ValueError, OSError):  # an id that is no GUID has no file
                 self.run_cache_file(org.id).unlink(missing_ok=True)

@@ -98,7 +98,6 @@ def apply_options(factory: Factory, choice: OptionsChoice) -> None:
     org = factory.profile.sync_org
     if org is not None and (choice.filter_active or choice.tracking is not None or choice.interval):
         client = factory.dataverse(org)
-        factory.forget_run_reads()
         for query_id, active in choice.filter_active.items():
             crm_filters.set_active(client, query_id, active)
         changes: dict[str, Any] = {}

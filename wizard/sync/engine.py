@@ -4,9 +4,11 @@ The pure parts (planner, merge, mapping) decide; ``wizard.sync.records`` (contac
 ``wizard.sync.email`` do the I/O per kind and record results in the state DB. The engine itself checks
 that this computer holds the synchronizing-computer claim, takes the profile's lock so only one engine
 runs, records the run's start in the state DB (a full disk stops the run here, before anything is written
-to either side), renews the claim's heartbeat (``wizard.sync.claim``; the writers renew it again before
-each batch of writes, and a lost claim stops the run), resolves creates a crash left pending, runs the
-kinds (a kind-level failure stops that kind only, an account-level one the run) and keeps the run's counts.
+to either side), renews the claim's heartbeat when it is due (``wizard.sync.claim``; the writers renew it
+before each batch of writes, and a lost claim stops the run), resolves creates a crash left pending, runs
+the kinds (a kind-level failure stops that kind only, an account-level one the run) and keeps the run's
+counts. What the run read once (the claim, WhoAmI, the filters, the user's settings) it keeps for the next
+run in the run cache (``wizard.sync.run_cache``), so a run with nothing to do asks only for the changes.
 """
 
 from __future__ import annotations
