@@ -48,7 +48,8 @@ T = TypeVar("T")
 
 
 class RunCache:
-    """The kept reads of one organization; ``path`` None keeps nothing (every run reads everything)."""
+    """The kept reads of one organization; ``path`` None keeps nothing (every run reads everything, also
+    within one process)."""
 
     def __init__(self, path: Path | None, data: dict[str, Any] | None = None) -> None:
         self.path = path
@@ -96,7 +97,7 @@ class RunCache:
 
     # -- WhoAmI ------------------------------------------------------------------------------------------
     def whoami(self, account: str) -> WhoAmI | None:
-        entry = self.data.get("whoami")
+        entry = self.data.get("whoami") if self.enabled else None
         if not isinstance(entry, dict) or entry.get("account") != account:
             return None
         return _build(WhoAmI, entry.get("value"))
@@ -125,7 +126,7 @@ class RunCache:
     # -- the claim ----------------------------------------------------------------------------------------
     def claim_row(self) -> MailboxRecord | None:
         """The user's mailbox record as the claim last read or wrote it (whatever its age)."""
-        entry = self.data.get("claim")
+        entry = self.data.get("claim") if self.enabled else None
         return _build(MailboxRecord, entry.get("row")) if isinstance(entry, dict) else None
 
     def claim_confirmed(self, now: datetime) -> MailboxRecord | None:
@@ -142,7 +143,7 @@ class RunCache:
             self.data["claim"] = {"at": now.isoformat(), "value": True, "row": dataclasses.asdict(row)}
 
     def _fresh(self, key: str, now: datetime, fresh_for: timedelta) -> Any:
-        entry = self.data.get(key)
+        entry = self.data.get(key) if self.enabled else None
         if not isinstance(entry, dict):
             return None
         try:

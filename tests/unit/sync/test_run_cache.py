@@ -104,5 +104,10 @@ def test_a_damaged_file_is_an_empty_cache(tmp_path: Path, text: str) -> None:
 def test_without_a_file_nothing_is_kept() -> None:
     cache = RunCache(None)
     cache.remember_whoami("a", WHO)
+    cache.remember_filters(NOW, [FILTER])
+    cache.remember_claim(NOW, ROW)
     cache.save()  # no file: nothing written, nothing raised
     assert not cache.enabled
+    # not even for the next run of the same engine (an Engine built without the Factory's cache)
+    assert cache.whoami("a") is None and cache.filters(NOW) is None
+    assert cache.claim_confirmed(NOW) is None and cache.claim_row() is None
