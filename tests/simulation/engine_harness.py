@@ -149,8 +149,11 @@ class Rig:
         fast(engine, self.waits)
         return engine
 
-    def run(self) -> RunSummary:
+    def run(self, *, later: dt.timedelta | None = None) -> RunSummary:
+        """One run; ``later``: with the engine's clock that much ahead (the run cache's entries older)."""
         with self.engine() as engine:
+            if later is not None:
+                engine.clock = lambda: dt.datetime.now(dt.UTC) + later
             return engine.run_once(KINDS)
 
     @property

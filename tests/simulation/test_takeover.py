@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from wizard.crm import records
 from wizard.sandbox import Sandbox
 from wizard.settings.enums import RECORD_KINDS
 from wizard.sync.engine import RunSummary
+from wizard.sync.run_cache import CLAIM_RECHECK
 
 CI_SEEDS = list(range(500, 510))  # 10 seeds in CI
 SLOW_SEEDS = list(range(510, 570))
@@ -62,6 +64,9 @@ class Watch:
         self.claimed = False
         self.claiming = False
         self.heartbeats = 0
+        self.data_seen = (
+            False  # A asked for something besides the claim (its row, WhoAmI): the run is under way
+        )
         self.batch_begun = False  # before the claim: A wrote data or began a batch of writes (checked it)
         self.sandbox = rig.sandbox
         self._handle = rig.sandbox.ews.operations.handle
@@ -82,11 +87,15 @@ class Watch:
             self.seen += 1
             if self.claimed:
                 self.log.append((side, what, write))
-            elif write and "/mailboxes" in what:  # a heartbeat: the run's start, then one per batch of writes
+            elif write and "/mailboxes" in what:  # a heartbeat: maybe the run's start, then one per batch
                 self.heartbeats += 1
-                self.batch_begun = self.batch_begun or self.heartbeats > 1
+                # one after the run's reads began starts a batch of writes (a run whose heartbeat is recent,
+                # wizard.sync.run_cache, renews it at its first batch only)
+                self.batch_begun = self.batch_begun or self.data_seen
             elif write:
                 self.batch_begun = True
+            elif "/mailboxes" not in what and "WhoAmI" not in what:
+                self.data_seen = True
             take = self.seen == self.k
             if take:
                 self.claiming = True
@@ -177,10 +186,11 @@ def _takeover(a: Rig, b: Rig, seed: int) -> World:
         stopped = [k for k in first.kinds if f"Another computer, {B_HOST}, now synchronizes" in k.message]
         assert stopped, first.kinds
         world.stats.run_status["A stopped mid-run"] += 1
-    # A stays alive and tries again: it writes nothing and says why
+    # A stays alive and tries again at its next scheduled run (a run sooner than CLAIM_RECHECK may take
+    # the claim it confirmed as still its own, until its first write): it writes nothing and says why
     with Watch(a, 10**9, lambda: None) as again_watch:
         again_watch.claimed = True  # log everything
-        again = a.run()
+        again = a.run(later=CLAIM_RECHECK + timedelta(minutes=1))
     assert again.status == "not_sync_computer", describe(again)
     assert not [e for e in again_watch.log if e[2]], again_watch.log
     # B synchronizes from a fresh state DB: relinks what A made, creates the rest once

@@ -22,7 +22,9 @@ class _Engine:
     def __init__(self, summary: RunSummary) -> None:
         self.summary = summary
 
-    def run_once(self, kinds: Any, *, dry_run: bool = False, force: bool = False) -> RunSummary:
+    def run_once(
+        self, kinds: Any, *, dry_run: bool = False, force: bool = False, fresh: bool = False
+    ) -> RunSummary:
         return self.summary
 
 

@@ -8,14 +8,16 @@ of earlier versions for the synchronizing organization. The use cases (``wizard.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wizard.crm.auth import DEFAULT_CLIENT_ID, SignIn, ntlm_auth
 from wizard.crm.authority_cache import AuthorityCache
-from wizard.crm.client import DataverseClient, service_root
+from wizard.crm.client import DataverseClient, guid, service_root
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.mailbox.base import MailboxStore
 from wizard.odata import ODataSession
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 class NotConfigured(ConfigurationError):
     """Nothing (or not enough) is configured for the step; the CLI exits with 3."""
 
+
+#: the Exchange servers' versions per EWS address, kept across runs (in the cache folder)
+EWS_VERSIONS_FILE = "ews-versions.json"
 
 NO_MAILBOX_TEXT = (
     "No mailbox is bound, so nothing can be synchronized. Bind one in the wizard (Mailbox page) or with: "
@@ -119,7 +124,10 @@ class Factory:
             raise
 
     def save(self) -> None:
+        """Save the profile; the next run reads what the last one kept again (the wizard closed: filters,
+        settings, the organization or the mailbox may have changed)."""
         save_profile(self.where.profile_file, self.profile)
+        self.forget_run_reads()
 
     def org(self, ident: str) -> OrgProfile:
         """A configured organization by id or unique name."""
@@ -270,6 +278,7 @@ class Factory:
             auth=EwsAuth(binding.auth),
             username=binding.username or None,
             ca_file=binding.ca_file or None,
+            build_file=os.fspath(self.where.cache_dir / EWS_VERSIONS_FILE),
         )
         if settings.auth is EwsAuth.OAUTH2:
             org = self.require_sync_org()
@@ -278,11 +287,22 @@ class Factory:
         return EwsStore(settings, password=password)
 
     # -- the sync engine ---------------------------------------------------------------------------
+    def run_cache_file(self, org_id: str) -> Path:
+        """The per-run reads one run keeps for the next (``wizard.sync.run_cache``), per organization."""
+        return self.where.cache_dir / "runs" / f"{guid(org_id)}.json"
+
+    def forget_run_reads(self) -> None:
+        """The next run reads the claim, the filters and the user's settings again."""
+        for org in self.profile.organizations:
+            with contextlib.suppress(ValueError, OSError):  # an id that is no GUID has no file
+                self.run_cache_file(org.id).unlink(missing_ok=True)
+
     def engine(self, reporter: Reporter | None = None) -> Engine:
         """The sync engine for this profile (state DB, the synchronizing organization's client, the bound
         mailbox, the email kind when it is built); close it with ``Engine.close()`` or ``with``."""
         from wizard.sync.email import EmailSync
         from wizard.sync.engine import Engine
+        from wizard.sync.run_cache import RunCache
         from wizard.sync.state import StateDB
 
         org = self.require_sync_org()
@@ -305,6 +325,7 @@ class Factory:
             store.close()
             raise
         return Engine(
+            cache=RunCache.load(self.run_cache_file(org.id)),
             crm=client,
             mailbox=store,
             state=state,

@@ -20,9 +20,11 @@ def read_claim(factory: Factory) -> records.Claim | None:
 def claim_instance(factory: Factory, *, force: bool = False) -> records.Claim:
     """Make this computer the synchronizing client; raises records.ClaimHeldElsewhere unless ``force``."""
     client = factory.dataverse(factory.require_sync_org())
+    factory.forget_run_reads()
     return records.claim(client, factory.profile.instance_id, hostname(), force=force)
 
 
 def release_claim(factory: Factory) -> bool:
     """This computer stops being the synchronizing client; False when it did not hold the claim."""
+    factory.forget_run_reads()
     return records.release(factory.dataverse(factory.require_sync_org()), factory.profile.instance_id)

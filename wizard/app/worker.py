@@ -123,7 +123,12 @@ class ProcessEngine:
         self._process: subprocess.Popen[str] | None = None
 
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> RunSummary:
         args = [self.python, "-m", "wizard.app.worker"]
         if kinds is not None:
@@ -132,6 +137,8 @@ class ProcessEngine:
             args.append("--dry-run")
         if force:
             args.append("--force")
+        if fresh:
+            args.append("--fresh")
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # the child shows nothing
         env.pop(HOME_ENV, None)
         if self.home is not None:  # the same profile as the parent's Factory, however it was chosen
@@ -220,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", default=None)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args(argv)
 
     from wizard import logging_setup
@@ -233,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = args.kinds.split(",") if args.kinds else None
     try:
         with Factory(where).engine(reporter) as engine:
-            summary = engine.run_once(kinds, dry_run=args.dry_run, force=args.force)
+            summary = engine.run_once(kinds, dry_run=args.dry_run, force=args.force, fresh=args.fresh)
     except D365SyncError as error:
         reporter._emit({"event": "error", "error": error_json(error)})
         return 1

@@ -119,7 +119,7 @@ def _sync_once(factory: Factory, engine: Any, args: argparse.Namespace) -> int:
 def _run_and_show(factory: Factory, engine: Any, args: argparse.Namespace) -> Any:
     """One run (a mass delete confirmed or refused), shown as asked; returns the RunSummary."""
     kinds = args.kind or None
-    summary = engine.run_once(kinds, dry_run=args.dry_run)
+    summary = engine.run_once(kinds, dry_run=args.dry_run, fresh=getattr(args, "fresh", False))
     if summary.status == RunStatus.NOT_SYNC_COMPUTER:
         stopped = next((k.message for k in summary.kinds if k.message), "")
         if stopped:  # another computer took over during the run: what ran before its next batch is kept
@@ -333,6 +333,12 @@ def register(sub: Any, command: Command) -> None:
     p.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     p.add_argument("--yes", action="store_true", help="confirm a mass delete without asking")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="read the synchronizing-computer claim and your filters and settings in Dynamics 365 again, "
+        "even when the last run read them a few minutes ago",
+    )
     p = command(sub, "status", cmd_status, "last runs, counts per kind and direction, conflicts, errors")
     p.add_argument("--json", action="store_true", help="print the status as JSON (docs/cli.md)")
     conflicts = sub.add_parser("conflicts", help="values that lost a conflict")

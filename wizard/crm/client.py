@@ -134,6 +134,16 @@ class DataverseClient:
             self._whoami = WhoAmI.from_row(self.session.get_json("WhoAmI"))
         return self._whoami
 
+    def assume_whoami(self, who: WhoAmI) -> None:
+        """Take ``who`` as this client's WhoAmI without asking (kept from an earlier run of the same signed-in
+        account: the answer does not change for it)."""
+        self._whoami = who
+
+    @property
+    def known_whoami(self) -> WhoAmI | None:
+        """The WhoAmI read or assumed so far (None: not asked yet)."""
+        return self._whoami
+
     def current_organization(self) -> OrganizationDetail:
         """The organization's friendly and unique names (``RetrieveCurrentOrganization``)."""
         row = self.session.get_json(

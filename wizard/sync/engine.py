@@ -4,9 +4,11 @@ The pure parts (planner, merge, mapping) decide; ``wizard.sync.records`` (contac
 ``wizard.sync.email`` do the I/O per kind and record results in the state DB. The engine itself checks
 that this computer holds the synchronizing-computer claim, takes the profile's lock so only one engine
 runs, records the run's start in the state DB (a full disk stops the run here, before anything is written
-to either side), renews the claim's heartbeat (``wizard.sync.claim``; the writers renew it again before
-each batch of writes, and a lost claim stops the run), resolves creates a crash left pending, runs the
-kinds (a kind-level failure stops that kind only, an account-level one the run) and keeps the run's counts.
+to either side), renews the claim's heartbeat when it is due (``wizard.sync.claim``; the writers renew it
+before each batch of writes, and a lost claim stops the run), resolves creates a crash left pending, runs
+the kinds (a kind-level failure stops that kind only, an account-level one the run) and keeps the run's
+counts. What the run read once (the claim, WhoAmI, the filters, the user's settings) it keeps for the next
+run in the run cache (``wizard.sync.run_cache``), so a run with nothing to do asks only for the changes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,10 +43,12 @@ from wizard.sync.run import (
     RunStatus,
     RunSummary,
 )
+from wizard.sync.run_cache import HEARTBEAT_EVERY, RunCache
 from wizard.sync.state import RunCounts
 
 if TYPE_CHECKING:
     from wizard.crm.client import DataverseClient
+    from wizard.crm.entities import MailboxRecord
     from wizard.mailbox.base import MailboxStore
     from wizard.settings.profile import OrgProfile, Profile
     from wizard.sync.state import StateDB
@@ -157,6 +162,7 @@ class Engine:
         email: KindSync | None = None,
         lock_path: Path | None = None,
         kinds: dict[str, KindSync] | None = None,
+        cache: RunCache | None = None,
     ) -> None:
         self.crm = crm
         self.mailbox = mailbox
@@ -172,6 +178,10 @@ class Engine:
         self.syncs: dict[str, KindSync] = dict(kinds)
         if email is not None:
             self.syncs["email"] = email
+        #: the per-run reads kept between runs (``wizard.sync.run_cache``); without a file every run reads all
+        self.cache = cache or RunCache(None)
+        self._fresh = False  # this run reads everything again (Sync now, the wizard closing)
+        self._claim_row: MailboxRecord | None = None  # the mailbox record as the claim check saw it
 
     def close(self) -> None:
         """Close what the engine was given: the state DB and the mailbox connection."""
@@ -205,9 +215,18 @@ class Engine:
 
     # -- the run -------------------------------------------------------------------------------------
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> RunSummary:
-        """One sync of ``kinds`` (default: every enabled kind). Never raises for a kind's failure."""
+        """One sync of ``kinds`` (default: every enabled kind). Never raises for a kind's failure.
+
+        ``fresh``: read the claim, the filters and the user's settings again even when the run cache has
+        them (Sync now, the wizard closing)."""
+        self._fresh = fresh
         started = self.clock()
         names = self.enabled_kinds(kinds)
         try:
@@ -230,8 +249,72 @@ class Engine:
             return self._run(names, started, dry_run=dry_run, force=force)
 
     def _claim_is_ours(self, *, dry_run: bool) -> bool:
-        """The claim read before a run (nothing written: the heartbeat follows the run's first state write)."""
-        return self.is_sync_computer()
+        """The claim check before a run (nothing written: the heartbeat follows the run's first state write).
+
+        A claim the run cache confirmed less than ``CLAIM_RECHECK`` ago is taken as it is (no request): the
+        run's heartbeat, before its first write, is a PATCH with ``If-Match`` on the kept ETag, so a
+        takeover since is still noticed before anything is written."""
+        self._use_kept_identity()
+        now = self.clock()
+        kept = None if self._fresh else self.cache.claim_confirmed(now)
+        if kept is not None and self._names_us(kept):
+            self._claim_row = kept
+            return True
+        record = records.own_mailbox(self.crm)
+        ours = self._names_us(record)
+        self._claim_row = record if ours else None
+        self.cache.remember_claim(now, self._claim_row)
+        self._keep_identity()
+        self.cache.save()
+        return ours
+
+    def _names_us(self, record: MailboxRecord) -> bool:
+        claim = records.parse_claim(record.exchangesyncstatexml)
+        return claim is not None and claim.instance_id == self.profile.instance_id
+
+    def _heartbeat_due(self, now: datetime) -> bool:
+        """Renew the heartbeat at the start of the run (else at its first write): always without a run
+        cache (as before it), when the claim's row is unknown, or when the heartbeat is older than
+        ``HEARTBEAT_EVERY``."""
+        row = self._claim_row
+        if not self.cache.enabled or row is None:
+            return True
+        claim = records.parse_claim(row.exchangesyncstatexml)
+        return claim is None or now - claim.heartbeat >= HEARTBEAT_EVERY
+
+    # -- the run cache -------------------------------------------------------------------------------
+    def _account(self) -> str:
+        """Whom a kept WhoAmI belongs to: the organization, its address, the sign-in kind and the account."""
+        org = self.org
+        return "|".join((org.id, org.api_url, org.auth_kind, org.username.casefold()))
+
+    def _use_kept_identity(self) -> None:
+        if self.crm.known_whoami is not None:
+            return
+        who = self.cache.whoami(self._account())
+        if who is not None and (not self.org.user_id or who.user_id == self.org.user_id.lower()):
+            self.crm.assume_whoami(who)
+
+    def _keep_identity(self) -> None:
+        who = self.crm.known_whoami
+        if who is not None:
+            self.cache.remember_whoami(self._account(), who)
+
+    def _keep(self, ctx: RunContext, kept: RunContext, guard: ClaimGuard | None) -> None:
+        """Keep what this run read or wrote for the next one (``kept``: what the run started with)."""
+        cache = self.cache
+        if not cache.enabled:
+            return
+        if guard is not None and guard.lost is not None:
+            cache.remember_claim(self.clock(), None)
+        elif guard is not None and guard.renewed_at is not None:
+            cache.remember_claim(guard.renewed_at, guard.row)  # None (no representation): read next time
+        if ctx.outlook_filters and ctx.outlook_filters is not kept.outlook_filters:
+            cache.remember_filters(ctx.now, ctx.outlook_filters)
+        if ctx.sync_contact_company is not None and kept.sync_contact_company is None:
+            cache.remember_contact_company(ctx.now, ctx.sync_contact_company)
+        self._keep_identity()
+        cache.save()
 
     def _run(self, names: list[str], started: datetime, *, dry_run: bool, force: bool) -> RunSummary:
         state = self.state
@@ -239,12 +322,16 @@ class Engine:
         # run stops here and nothing changed anywhere, not even the claim's heartbeat.
         run_id = None if dry_run else state.start_run()
         ctx = self._context(run_id, started)
+        kept = replace(ctx)  # what the run starts with, to keep what it reads
+        guard: ClaimGuard | None = None
         if run_id is not None:
-            guard = ClaimGuard(self.crm, self.profile.instance_id, self.clock)
+            guard = ClaimGuard(self.crm, self.profile.instance_id, self.clock, row=self._claim_row)
             ctx.claim_check = guard.check
             try:
-                guard.check()  # the heartbeat: this computer synchronizes (and says so) from now on
+                if self._heartbeat_due(started) or state.pending_creates():
+                    guard.check()  # the heartbeat: this computer synchronizes (and says so) from now on
             except D365SyncError as error:
+                self._keep(ctx, kept, guard)
                 return self._stopped(run_id, names, started, error)
             self._recover_creates(ctx)
         self.reporter.run_started(names)
@@ -292,6 +379,7 @@ class Engine:
             status = RunStatus.NOT_SYNC_COMPUTER
         if run_id is not None:
             state.finish_run(run_id, status)
+        self._keep(ctx, kept, guard)
         summary = RunSummary(run_id, started, self.clock(), status, results, list(ctx.planned))
         self.reporter.run_finished(summary)
         return summary
@@ -339,8 +427,10 @@ class Engine:
         return done
 
     def _context(self, run_id: int | None, now: datetime) -> RunContext:
-        """The context the kinds share, with the options taken from the profile once for the run."""
-        return RunContext(
+        """The context the kinds share, with the options taken from the profile once for the run and the
+        reads the run cache keeps while they are fresh (the filters, the user's contact-company setting)."""
+        fresh = self._fresh or not self.cache.enabled
+        ctx = RunContext(
             crm=self.crm,
             mailbox=self.mailbox,
             state=self.state,
@@ -351,6 +441,10 @@ class Engine:
             run_id=run_id,
             now=now,
         )
+        if not fresh:
+            ctx.outlook_filters = self.cache.filters(now)
+            ctx.sync_contact_company = self.cache.contact_company(now)
+        return ctx
 
     def _record_error(
         self, run_id: int | None, kind: str, severity: Severity, message: str, item: str | None = None

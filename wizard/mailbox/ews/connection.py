@@ -10,6 +10,10 @@
 * **Bounded back-off.** :class:`BoundedBackOff` honors ``BackOffMilliseconds`` like exchangelib's
   ``FaultTolerance`` but caps the *total* wait per operation, and never mistakes a 401 for throttling;
   when the budget is spent the caller gets :class:`~wizard.mailbox.base.Throttled` with ``retry_after``.
+* **The server's version, once.** Without a version exchangelib guesses it (a ``ConvertId`` request) each
+  time a store connects; ``EwsSettings.build_file`` keeps the version found, per EWS address, for the
+  next store (a run in another process), and it is guessed again when the address changes or the server
+  answers with a version error.
 * :class:`EwsConnection` runs one operation at a time with the back-off budget reset, a fresh token and
   typed errors, and calls exchangelib's item services in batches.
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +50,13 @@ from exchangelib import (
 )
 from exchangelib import Mailbox as XMailbox
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
-from exchangelib.errors import RateLimitError, UnauthorizedError
+from exchangelib.errors import (
+    ErrorIncorrectSchemaVersion,
+    ErrorInvalidSchemaVersionForMailboxVersion,
+    ErrorInvalidServerVersion,
+    RateLimitError,
+    UnauthorizedError,
+)
 from exchangelib.folders import Calendar, Contacts, DeletedItems, Inbox, Root, SentItems, Tasks
 from exchangelib.items import SAVE_ONLY, SEND_TO_NONE
 from exchangelib.properties import DistinguishedFolderId
@@ -61,6 +73,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
 T = TypeVar("T")
+ServerBuild = tuple[int, int, int, int]
+#: the server refused the version a request named: the kept version is wrong (the server was upgraded)
+VERSION_ERRORS = (
+    ErrorInvalidServerVersion,
+    ErrorIncorrectSchemaVersion,
+    ErrorInvalidSchemaVersionForMailboxVersion,
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -99,6 +118,8 @@ class EwsSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
     #: (major, minor, build, revision) to skip exchangelib's version probe; None = ask the server once
     server_build: tuple[int, int, int, int] | None = None
+    #: a JSON file (0600) keeping the server's version per EWS address across stores and runs; None = none
+    build_file: str | None = None
     #: IANA zone the mailbox works in (calendar items are written in it); None = this computer's zone
     timezone: str | None = None
     #: messages larger than this are parsed partially (no attachments)
@@ -276,6 +297,53 @@ class Opened:
     root_stub: Any = None
 
 
+def kept_build(build_file: str | None, ews_url: str | None) -> ServerBuild | None:
+    """The server version ``build_file`` keeps for ``ews_url`` (None: none, or an unreadable file)."""
+    if not build_file or not ews_url:
+        return None
+    try:
+        with open(build_file, encoding="utf-8") as source:
+            value = json.load(source).get(ews_url)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(value, list) and len(value) == 4 and all(type(v) is int for v in value):
+        return (value[0], value[1], value[2], value[3])
+    return None
+
+
+def keep_build(build_file: str, ews_url: str, build: ServerBuild | None) -> None:
+    """Keep (or, with None, forget) the server version of ``ews_url``; a failure is logged, not raised."""
+    try:
+        with open(build_file, encoding="utf-8") as source:
+            kept = json.load(source)
+        if not isinstance(kept, dict):
+            kept = {}
+    except (OSError, ValueError):
+        kept = {}
+    if build is None:
+        kept.pop(ews_url, None)
+    else:
+        kept[ews_url] = list(build)
+    temp = build_file + ".tmp"
+    try:
+        os.makedirs(os.path.dirname(build_file) or ".", mode=0o700, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(kept, out)
+        os.replace(temp, build_file)
+    except OSError as error:
+        log.warning("EWS server version not kept in %s: %s", build_file, error)
+
+
+def _build_of(protocol: Any) -> ServerBuild | None:
+    """The version exchangelib found (or was given), without asking the server."""
+    version = getattr(protocol.config, "version", None)
+    build = getattr(version, "build", None)
+    if build is None:
+        return None
+    return (build.major_version, build.minor_version, build.major_build or 0, build.minor_build or 0)
+
+
 class EwsConnection:
     """The connection half of :class:`~wizard.mailbox.ews.store.EwsStore`: credentials, autodiscover, the
     store's own exchangelib ``Protocol`` and ``Account``, one operation with back-off and typed errors, and the
@@ -309,6 +377,7 @@ class EwsConnection:
         self._ews_url = settings.ews_url
         self._address = settings.address
         self._build = settings.server_build
+        self._build_kept = False  # the build was found and written to settings.build_file
         if self._ews_url:
             self._check_url(self._ews_url)
 
@@ -377,6 +446,9 @@ class EwsConnection:
             self._ews_url = found.ews_url
             self._address = found.address
             self._build = self._build or found.build
+        if not self._build:
+            self._build = kept_build(self.settings.build_file, self._ews_url)
+            self._build_kept = self._build is not None
         version = Version(Build(*self._build)) if self._build else None
         config = Configuration(
             service_endpoint=self._ews_url,
@@ -440,9 +512,17 @@ class EwsConnection:
                 self._policy.reset()
                 if isinstance(self._credentials, TokenCredentials) and self._credentials.update():
                     opened.protocol.close()  # sessions carry the old token
-                return func(opened)
+                result = func(opened)
+                self._keep_build(opened)
+                return result
             except MailboxError:
                 raise
+            except VERSION_ERRORS as exc:
+                if attempt == 1 and self._build_kept:  # the kept version is stale: guess it again
+                    log.info("EWS %s: the server refused the kept version; asking it again", what)
+                    self._forget_build()
+                    continue
+                raise translate_error(exc, server=self._server) from exc
             except UnauthorizedError as exc:
                 if (
                     attempt == 1
@@ -458,6 +538,28 @@ class EwsConnection:
                 log.info("EWS %s failed: %s", what, error.message)
                 raise error from exc
         raise AssertionError("unreachable")
+
+    def _keep_build(self, opened: Opened) -> None:
+        """After the first operation: keep the version exchangelib found, for the next store."""
+        if self._build_kept or not self.settings.build_file or not self._ews_url:
+            return
+        build = _build_of(opened.protocol)
+        if build is not None:
+            keep_build(self.settings.build_file, self._ews_url, build)
+        self._build_kept = True
+
+    def _forget_build(self) -> None:
+        """Drop the kept version (file and connection): the next connect guesses it again."""
+        if self.settings.build_file and self._ews_url:
+            keep_build(self.settings.build_file, self._ews_url, None)
+        self._build = self.settings.server_build
+        self._build_kept = False
+        opened, self._open = self._open, None
+        if opened is not None:
+            with contextlib.suppress(Exception):
+                opened.protocol.close()
+            with contextlib.suppress(Exception):
+                del Protocol[opened.protocol.config]
 
     def _folder_obj(self, opened: Opened, kind: FolderKind) -> Any:
         """The well-known folder as exchangelib knows it, without a request.
