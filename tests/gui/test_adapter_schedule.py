@@ -25,7 +25,12 @@ class OkEngine:
         self.reporter = reporter
 
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> RunSummary:
         return RunSummary(1, NOW, NOW, RunStatus.OK, [], [])
 
@@ -105,3 +110,24 @@ def test_a_second_schedule_runs_its_job_on_a_worker_from_start_and_not_while_pau
     assert len(threads) == 2 and job.next_run == NOW + timedelta(minutes=15)
     adapter.shutdown()
     assert not job.timer.isActive()
+
+
+def test_a_scheduled_run_uses_the_kept_reads_and_a_run_the_user_asked_for_reads_fresh(qtbot: Any) -> None:
+    asked: list[bool] = []
+
+    class Recording(OkEngine):
+        def run_once(self, kinds: Sequence[str] | None = None, **options: Any) -> RunSummary:
+            asked.append(bool(options.get("fresh")))
+            return super().run_once(kinds)
+
+    adapter = EngineAdapter(Recording, clock=lambda: NOW, runner=TaskRunner(pool=QThreadPool()))
+    with qtbot.waitSignal(
+        adapter.running_changed, timeout=10000, check_params_cb=lambda running: not running
+    ):
+        adapter._due()  # the timer's run
+    with qtbot.waitSignal(
+        adapter.running_changed, timeout=10000, check_params_cb=lambda running: not running
+    ):
+        assert adapter.sync_now(fresh=True)  # Sync now
+    assert asked == [False, True]
+    adapter.shutdown()

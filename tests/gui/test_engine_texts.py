@@ -111,7 +111,7 @@ def test_engine_errors_are_german_in_the_status_window(qtbot: Any, german: None)
     ]
 
     class Engine:
-        def run_once(self, kinds: Any = None, *, dry_run: bool = False, force: bool = False) -> RunSummary:
+        def run_once(self, kinds: Any = None, **_: Any) -> RunSummary:
             outcome = outcomes.pop(0)
             if isinstance(outcome, Exception):
                 raise outcome

@@ -119,7 +119,7 @@ class Engine:
     def __init__(self, reporter: Reporter, outcomes: list[Any], gate: threading.Event | None) -> None:
         self.reporter, self.outcomes, self.gate = reporter, outcomes, gate
 
-    def run_once(self, kinds: Any = None, *, dry_run: bool = False, force: bool = False) -> RunSummary:
+    def run_once(self, kinds: Any = None, **_: Any) -> RunSummary:
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, D365SyncError):
             raise outcome

@@ -48,6 +48,7 @@ class Script:
     at_gate: threading.Event = field(default_factory=threading.Event)
     calls: list[list[str] | None] = field(default_factory=list)
     forced: list[bool] = field(default_factory=list)
+    fresh: list[bool] = field(default_factory=list)
     threads: list[Any] = field(default_factory=list)
 
 
@@ -57,11 +58,17 @@ class FakeEngine:
         self.script = script
 
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> RunSummary:
         s = self.script
         s.calls.append(list(kinds) if kinds is not None else None)
         s.forced.append(force)
+        s.fresh.append(fresh)
         s.threads.append(QThread.currentThread())
         started = datetime.now(UTC)
         if s.raises is not None:
@@ -231,6 +238,7 @@ def test_sync_now_runs_on_a_worker_with_progress_and_gui_keeps_responding(
         qtbot.mouseClick(window.sync_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.progress_label.text() == "Contacts: 620 of 1,000", timeout=TIMEOUT)
     assert script.at_gate.is_set() and script.threads[0] is not QThread.currentThread()
+    assert script.fresh == [True]  # Sync now: the reads kept from earlier runs are read again
     # the engine blocks in its worker; the GUI thread still runs timers and repaints
     ticks: list[int] = []
     timer = QTimer()
@@ -371,6 +379,7 @@ def test_a_mass_delete_waits_for_confirmation_then_runs_with_force(
     script.results.pop("contacts")
     run_and_wait(qtbot, window, lambda: qtbot.mouseClick(line.retry, Qt.MouseButton.LeftButton))
     assert script.calls[-1] == ["contacts"] and script.forced[-1] is True
+    assert script.fresh[-1] is True  # the user asked: the run reads what earlier runs kept again
 
 
 def test_not_the_synchronizing_computer(

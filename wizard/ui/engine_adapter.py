@@ -45,7 +45,12 @@ class RunsOnce(Protocol):
     """What the adapter needs of :class:`wizard.sync.engine.Engine`."""
 
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> RunSummary: ...
 
 
@@ -286,9 +291,12 @@ class EngineAdapter(QObject):
             self._server_read = None
         self.schedule.server = None
 
-    def sync_now(self, kinds: Sequence[str] | None = None, *, force: bool = False) -> bool:
+    def sync_now(
+        self, kinds: Sequence[str] | None = None, *, force: bool = False, fresh: bool = False
+    ) -> bool:
         """Start a run now (also while paused: the user asked for it). False when one is running already
-        or the engine is held."""
+        or the engine is held. ``fresh``: the user asked (Sync now, Retry): the run reads the claim, the
+        filters and the user's settings again instead of the ones kept from earlier runs."""
         if self._task is not None or self._held:
             return False
         self.timer.stop()
@@ -300,7 +308,7 @@ class EngineAdapter(QObject):
             self._read_server_intervals()
             engine = self._make_engine(reporter)
             try:
-                return engine.run_once(wanted, force=force)
+                return engine.run_once(wanted, force=force, fresh=fresh)
             finally:
                 close = getattr(engine, "close", None)  # the real engine holds the state DB and the mailbox
                 if close is not None:

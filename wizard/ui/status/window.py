@@ -336,10 +336,10 @@ class StatusWindow(QMainWindow):
         self._update_buttons()
 
     def sync_now(self) -> None:
-        self.adapter.sync_now()
+        self.adapter.sync_now(fresh=True)  # the user asked: nothing kept from earlier runs is trusted
 
     def retry(self, kind: str | None) -> None:
-        self.adapter.sync_now([kind] if kind else None)
+        self.adapter.sync_now([kind] if kind else None, fresh=True)
 
     def force(self, kind: str | None) -> None:
         """A kind stopped before deleting many items: run it with ``force`` once the user confirms."""
@@ -348,7 +348,7 @@ class StatusWindow(QMainWindow):
             "{kind} stopped because the run would delete many items. Synchronize anyway and delete them?"
         ).format(kind=kind_title(kind) if kind else self.tr("The synchronization"))
         if self.confirm(title, text):
-            self.adapter.sync_now([kind] if kind else None, force=True)
+            self.adapter.sync_now([kind] if kind else None, force=True, fresh=True)
 
     def _ask(self, title: str, text: str) -> bool:
         return ask(self, title, text)
