@@ -37,13 +37,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from wizard.settings.profile import DEFAULT_CONCURRENT_REQUESTS, MAX_CONCURRENT_REQUESTS
+
 K = TypeVar("K")
 T = TypeVar("T")
 
 #: requests of one service in flight at once unless the profile says otherwise
-DEFAULT_CONCURRENCY = 4
-#: the most the profile may ask for (services allow a few connections per user, not dozens)
-MAX_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = DEFAULT_CONCURRENT_REQUESTS
+#: the most the profile may ask for
+MAX_CONCURRENCY = MAX_CONCURRENT_REQUESTS
 
 
 def checked_limit(value: int) -> int:
@@ -69,10 +71,12 @@ class Gate:
         self._configured = checked_limit(limit)
         self._hint: int | None = None
         self._until = 0.0
+        self._pauser: int | None = None
         self._busy = 0
         self._clock = clock
         self._sleeper = sleeper
         self._cond = threading.Condition()
+        self._local = threading.local()  # per thread: slots held, and whether it set the pause
         #: the most requests that held a slot at once (for tests and benchmarks)
         self.most_busy = 0
 
@@ -103,35 +107,55 @@ class Gate:
                 self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:
-        """No request of this service starts before ``seconds`` from now (a longer pause already set stays)."""
+        """No request of this service starts before ``seconds`` from now (a longer pause already set stays).
+
+        The thread that got the answer asking for it waits through its own retry policy (which honours the
+        same Retry-After), so the pause holds back the *other* threads."""
         if seconds > 0:
             with self._cond:
-                self._until = max(self._until, self._clock() + seconds)
+                until = self._clock() + seconds
+                if until > self._until:
+                    self._until = until
+                    self._pauser = threading.get_ident()
 
     def remaining_pause(self) -> float:
         with self._cond:
             return max(0.0, self._until - self._clock())
 
     def wait_for_pause(self) -> float:
-        """Sleep until the service's pause (if any) has passed; the seconds slept."""
+        """Sleep until the service's pause (if any) has passed; the seconds slept. The thread that set the
+        pause does not wait here (its retry policy already does)."""
         slept = 0.0
         while (remaining := self.remaining_pause()) > 0:
+            with self._cond:
+                if self._pauser == threading.get_ident():
+                    break
             self._sleeper(remaining)
             slept += remaining
         return slept
 
+    def held_here(self) -> bool:
+        """True in a thread that holds one of this gate's slots (a nested bulk call then runs sequentially)."""
+        return bool(getattr(self._local, "held", 0))
+
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one of the service's request slots (waiting for one, and for a pause, first)."""
+        """Hold one of the service's request slots (waiting for one, and for a pause, first). Re-entrant: a
+        thread that holds one already keeps using it."""
+        if self.held_here():
+            yield
+            return
         with self._cond:
             while self._busy >= (min(self._configured, self._hint) if self._hint else self._configured):
                 self._cond.wait()
             self._busy += 1
             self.most_busy = max(self.most_busy, self._busy)
+        self._local.held = 1
         try:
             self.wait_for_pause()
             yield
         finally:
+            self._local.held = 0
             with self._cond:
                 self._busy -= 1
                 self._cond.notify_all()
@@ -181,7 +205,9 @@ class InOrder(Generic[K, T]):
     def submit(self, key: K, call: Callable[[], T]) -> None:
         """Start ``call`` (on a worker thread, in one of the gate's slots); its answer comes back under ``key``."""
         future: Future[T] = Future()
-        if self.gate.configured <= 1:  # sequential: run it here and now, as before overlapping existed
+        if self.gate.configured <= 1 or self.gate.held_here():
+            # sequential (as before overlapping existed, or nested in a call that holds a slot already):
+            # run it here and now
             try:
                 with self.gate.slot():
                     future.set_result(call())
