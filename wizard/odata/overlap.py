@@ -150,6 +150,8 @@ class Gate:
                 self._cond.wait()
             self._busy += 1
             self.most_busy = max(self.most_busy, self._busy)
+            if self._pauser == threading.get_ident():  # a new call on this thread: the pause holds it too
+                self._pauser = None
         self._local.held = 1
         try:
             self.wait_for_pause()
