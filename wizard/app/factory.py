@@ -258,6 +258,7 @@ class Factory:
             graph_url=graph_url,
             ca_file=binding.ca_file or None,
             timezone=local_zone_name(),
+            concurrency=self.profile.sync.concurrent_requests,
         )
         provider = GraphTokenProvider(self.sign_in(org), graph_url, org.username)
         return GraphStore(settings, token_provider=provider)

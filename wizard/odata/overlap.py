@@ -32,7 +32,7 @@ import collections
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -243,7 +243,7 @@ class InOrder(Generic[K, T]):
             yield self._pop()
 
 
-def run_in_order(gate: Gate, calls: list[Callable[[], T]], name: str = "overlap") -> list[Answer[T]]:
+def run_in_order(gate: Gate, calls: Sequence[Callable[[], T]], name: str = "overlap") -> list[Answer[T]]:
     """Every call of ``calls`` through :class:`InOrder`; their answers in the same order (for reads, where
     nothing is recorded between two calls)."""
     answers: list[Answer[T]] = []
