@@ -16,7 +16,10 @@ from tests.integration.test_engine import Setup
 from wizard.mailbox.base import TRACKED_CATEGORY, ContactItem, FolderKind
 from wizard.sandbox.ews._soap import t
 from wizard.settings.enums import Kind
+from wizard.sync.claim import ClaimLost
 from wizard.sync.records import apply
+from wizard.sync.records.apply import PlanExecutor
+from wizard.sync.run import RunContext
 
 
 def _contacts(n: int, tag: str = "K", categories: list[str] | None = None) -> list[ContactItem]:
@@ -230,3 +233,50 @@ def test_a_failed_crm_part_among_several_in_flight_keeps_the_others_links(
         r for r in setup.client.query("contacts", select=["firstname"]) if str(r["firstname"]).startswith("X")
     ]
     assert len(crm) == 40  # no duplicates
+
+
+def test_a_claim_lost_between_crm_parts_stops_sending_and_records_the_parts_on_the_wire(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is checked before each part is sent: once it is lost nothing more is sent, and the parts
+    already on the wire are answered and linked (their journal entries done), none left behind."""
+    monkeypatch.setattr(apply, "CREATE_BATCH", 10)
+    setup.store.create_many(FolderKind.CONTACTS, _contacts(60, "L", [TRACKED_CATEGORY]))
+    env = setup.sandbox.environments[0].server
+    checks = {"n": 0}
+    original = RunContext.before_writes
+
+    def before_writes(ctx: RunContext) -> None:
+        original(ctx)
+        if ctx.crm is not None and in_crm_creates.is_set():
+            checks["n"] += 1
+            if checks["n"] == 2:  # before part 3: parts 1 and 2 are on the wire (or answered)
+                raise ClaimLost("other-computer")
+
+    in_crm_creates = threading.Event()
+    create_many = PlanExecutor._create_in_crm_many
+
+    def watched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_crm_creates.set()
+        try:
+            return create_many(self, *args, **kwargs)
+        finally:
+            in_crm_creates.clear()
+
+    monkeypatch.setattr(RunContext, "before_writes", before_writes)
+    monkeypatch.setattr(PlanExecutor, "_create_in_crm_many", watched)
+    env.latency = 0.05
+    env.reset_counts()
+    try:
+        summary = setup.run()
+    finally:
+        env.latency = 0.0
+    assert summary.status != "ok"
+    batches = [p for _, p in env.request_log if p.endswith("$batch")]
+    assert len(batches) == 2  # the first part (checked by the caller) and the second; not the third
+    state = setup.state()
+    try:
+        assert len(state.links(Kind.CONTACTS)) == 20
+        assert state.pending_creates() == []
+    finally:
+        state.close()
