@@ -394,7 +394,14 @@ class EwsStore(OccurrenceWrites):
                     self._failed(chunk, results, failure)
                     out.extend(r for r in results if r is not None)
                     continue
-                pipe.submit((chunk, results), build(chunk, results))
+                try:
+                    send = build(chunk, results)  # may read first (a series' occurrences)
+                except Exception as exc:  # as a failed request: the chunks on the wire keep their answers
+                    failure = exc
+                    self._failed(chunk, results, exc)
+                    out.extend(r for r in results if r is not None)
+                    continue
+                pipe.submit((chunk, results), send)
             take(pipe.drain())
         if failure is not None and not answered:
             raise failure
