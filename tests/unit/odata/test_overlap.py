@@ -3,6 +3,7 @@ caps the limit, a pause holds back every thread, a failing call leaves the other
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -132,7 +133,8 @@ def test_a_nested_bulk_call_in_a_worker_runs_in_sequence_instead_of_waiting_for_
 
     def outer(n: int) -> Callable[[], list[int]]:
         def run() -> list[int]:
-            inner = run_in_order(gate, [lambda m=m: m for m in range(3)])  # would deadlock if it took slots
+            calls = [functools.partial(int, m) for m in range(3)]
+            inner = run_in_order(gate, calls)  # would deadlock if it took slots of its own
             return [n, *(a.result() for a in inner)]
 
         return run
