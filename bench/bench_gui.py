@@ -300,7 +300,12 @@ class FloodEngine:
         self.stats = stats
 
     def run_once(
-        self, kinds: Sequence[str] | None = None, *, dry_run: bool = False, force: bool = False
+        self,
+        kinds: Sequence[str] | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        fresh: bool = False,
     ) -> Any:
         from datetime import UTC, datetime
 

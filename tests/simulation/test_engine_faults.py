@@ -42,10 +42,11 @@ from wizard.crm.client import DataverseClient
 from wizard.errors import D365SyncError
 from wizard.mailbox.base import FolderKind
 from wizard.mailbox.ews import EwsStore
+from wizard.mailbox.ews.connection import EwsConnection
 from wizard.sandbox import Sandbox
 from wizard.settings.enums import Kind
 from wizard.sync.engine import RunSummary
-from wizard.sync.records import KindAborted, RecordSync
+from wizard.sync.records import KindAborted, RecordSync, apply
 from wizard.sync.records.apply import PlanExecutor
 
 #: 50 seeds per CI run, 2 rounds each (the slow set: 8); 110: a mailbox edit mid-run that was once
@@ -117,10 +118,12 @@ def _converge(world: World) -> None:
         world.stats.conflicts = len(state.conflicts())
 
 
-def _simulate(rig: Rig, seed: int, rounds: int) -> World:
+def _simulate(rig: Rig, seed: int, rounds: int, bulk: int = 0) -> World:
     world = World(rig, seed)
     world.draw_policies()
     world.random_edits(6)  # a starting population on both sides
+    for n in range(bulk):  # contacts each way: the first run's creates are bulk calls on both sides
+        world.create("contacts", "crm" if n % 2 else "mailbox")
     world.ran(rig.run())
     for round_ in range(rounds):
         if round_ == rounds // 2:  # half way, time passes for series: what waited is written under faults
@@ -186,6 +189,37 @@ def test_engine_converges_under_faults(seed_rig: Rig, seed: int) -> None:
     world = _simulate(seed_rig, seed, CI_ROUNDS)
     report(f"seed {seed}", world)
     assert world.stats.faults_hit  # the faults did hit something
+
+
+#: a share of the CI seeds again, with every bulk call cut into requests of one item (EWS) or one row (CRM
+#: creates) so that they overlap, up to the profile's default of 4 per service, under the same faults
+OVERLAP_SEEDS = [11, 23, 47, 110, 200, 201, 202, 203]
+
+
+def _small_chunks(self: EwsConnection, values: Any) -> Iterator[Any]:
+    for start in range(len(values)):
+        yield values[start : start + 1]
+
+
+@pytest.mark.parametrize("seed", seeds(OVERLAP_SEEDS))
+def test_engine_converges_under_faults_with_requests_overlapped(
+    seed_rig: Rig, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert seed_rig.factory.profile.sync.concurrent_requests == 4  # the default: overlapping is on
+    monkeypatch.setattr(EwsConnection, "_chunks", _small_chunks)
+    monkeypatch.setattr(apply, "CREATE_BATCH", 1)
+    servers = [seed_rig.sandbox.environments[0].server, seed_rig.sandbox.ews.server]
+    for server in servers:
+        server.latency = 0.005  # a round trip: long enough for the next request to leave before the answer
+        server.reset_counts()
+    try:
+        world = _simulate(seed_rig, seed, CI_ROUNDS, bulk=8)
+    finally:
+        for server in servers:
+            server.latency = 0.0
+    report(f"seed {seed} (overlapped)", world)
+    assert world.stats.faults_hit
+    assert max(server.most_in_flight for server in servers) > 1  # requests really were on the wire together
 
 
 @pytest.mark.slow

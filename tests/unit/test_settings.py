@@ -183,3 +183,19 @@ def test_set_policy_writes_every_record_kind_in_the_stored_format(tmp_path: Path
     stored = json.loads(path.read_text())["sync"]["conflict_policy"]
     assert stored == {"contacts": "mailbox_wins", "appointments": "mailbox_wins", "tasks": "mailbox_wins"}
     assert load_profile(path).sync.policy_for("tasks") is ConflictPolicy.MAILBOX_WINS
+
+
+def test_concurrent_requests_default_round_trip_and_bounds(tmp_path: Path) -> None:
+    """sync.concurrent_requests (issue 15 item 2): 4 by default, kept across a save, 1 to 16 only."""
+    path = tmp_path / "profile.json"
+    profile = Profile()
+    assert profile.sync.concurrent_requests == 4
+    profile.sync.concurrent_requests = 1
+    save_profile(path, profile)
+    assert load_profile(path).sync.concurrent_requests == 1
+    for bad in (0, 17, True, "4"):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["sync"]["concurrent_requests"] = bad
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        with pytest.raises(ProfileError, match="concurrent_requests"):
+            load_profile(path)

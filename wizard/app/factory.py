@@ -21,6 +21,7 @@ from wizard.crm.client import DataverseClient, guid, service_root
 from wizard.errors import ConfigurationError, D365SyncError
 from wizard.mailbox.base import MailboxStore
 from wizard.odata import ODataSession
+from wizard.odata.transport import gate_of
 from wizard.paths import Locations
 from wizard.secrets import SecretStore, load_token_cache, mailbox_key, org_key
 from wizard.settings import MailboxBinding, OrgProfile, Profile, load_profile, save_profile
@@ -193,7 +194,9 @@ class Factory:
             auth: Any = ntlm_auth(org.username, password)
         else:
             auth = self.sign_in(org).provider(org.api_url, org.username)
-        return DataverseClient(self.session_for(org, auth))
+        session = self.session_for(org, auth)
+        gate_of(session).configure(self.profile.sync.concurrent_requests)
+        return DataverseClient(session)
 
     def mailbox_password(self, binding: MailboxBinding) -> str | None:
         return self.secret_store().get(mailbox_key(binding.address))
@@ -263,6 +266,7 @@ class Factory:
             graph_url=graph_url,
             ca_file=binding.ca_file or None,
             timezone=local_zone_name(),
+            concurrency=self.profile.sync.concurrent_requests,
         )
         provider = GraphTokenProvider(self.sign_in(org), graph_url, org.username)
         return GraphStore(settings, token_provider=provider)
@@ -279,6 +283,7 @@ class Factory:
             username=binding.username or None,
             ca_file=binding.ca_file or None,
             build_file=os.fspath(self.where.cache_dir / EWS_VERSIONS_FILE),
+            concurrency=self.profile.sync.concurrent_requests,
         )
         if settings.auth is EwsAuth.OAUTH2:
             org = self.require_sync_org()

@@ -10,6 +10,7 @@ as not run.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -30,6 +31,8 @@ from wizard.odata.errors import (
     parse_error_body,
 )
 from wizard.odata.links import same_origin
+from wizard.odata.overlap import InOrder
+from wizard.odata.transport import gate_of
 
 
 class BatchSession(Protocol):
@@ -408,6 +411,38 @@ def map_results(
     return results
 
 
+def _send(
+    session: BatchSession,
+    chunk: Sequence[BatchItem],
+    content_type: str,
+    body: bytes,
+    *,
+    continue_on_error: bool,
+    path: str,
+) -> list[BatchResult]:
+    """One ``$batch`` request of ``chunk`` (its body built already); one result per request in it."""
+    response = session.request(
+        "POST",
+        path,
+        data=body,
+        headers={"Content-Type": content_type},
+        prefer=["odata.continue-on-error"] if continue_on_error else [],
+        idempotent=False,
+        allow_statuses=[400],
+    )
+    answer_type = response.headers.get("Content-Type", "")
+    sniffed = not answer_type and response.content.lstrip().startswith(b"--")
+    if "multipart/" not in answer_type.lower() and not sniffed:
+        if response.status_code >= 400:
+            raise session.error_from(response)
+        raise malformed(
+            f"content type {answer_type or 'none'} for $batch",
+            status=response.status_code,
+            url=response.url,
+        )
+    return map_results(chunk, parse_batch_response(answer_type, response.content), root=session.root)
+
+
 def run_batch(
     session: BatchSession,
     items: Sequence[BatchItem],
@@ -418,40 +453,45 @@ def run_batch(
 ) -> list[BatchResult]:
     """Send ``items`` in as few ``$batch`` requests as the limit allows; return one result per request.
 
-    With ``continue_on_error`` off, the first failure stops everything after it, including later batches.
+    With ``continue_on_error`` (the default) the requests overlap, up to the session's gate
+    (:func:`wizard.odata.transport.gate_of`): the next body is built while the last one is on the wire. A
+    request that fails raises its error once those on the wire have finished. With ``continue_on_error`` off
+    they go one after the other, and the first failure stops everything after it, including later batches.
     """
+    chunks = split_batches(items, max_requests)
+    if continue_on_error and len(chunks) > 1:
+        return _overlapped(session, chunks, path)
     results: list[BatchResult] = []
     stopped = False
-    for chunk in split_batches(items, max_requests):
+    for chunk in chunks:
         if stopped:
             for item in chunk:
                 requests_ = item.requests if isinstance(item, ChangeSet) else [item]
                 results.extend(_not_run(r, "an earlier request in the batch failed") for r in requests_)
             continue
         content_type, body = build_batch(chunk, session.root)
-        response = session.request(
-            "POST",
-            path,
-            data=body,
-            headers={"Content-Type": content_type},
-            prefer=["odata.continue-on-error"] if continue_on_error else [],
-            idempotent=False,
-            allow_statuses=[400],
-        )
-        answer_type = response.headers.get("Content-Type", "")
-        sniffed = not answer_type and response.content.lstrip().startswith(b"--")
-        if "multipart/" not in answer_type.lower() and not sniffed:
-            if response.status_code >= 400:
-                raise session.error_from(response)
-            raise malformed(
-                f"content type {answer_type or 'none'} for $batch",
-                status=response.status_code,
-                url=response.url,
-            )
-        chunk_results = map_results(
-            chunk, parse_batch_response(answer_type, response.content), root=session.root
+        chunk_results = _send(
+            session, chunk, content_type, body, continue_on_error=continue_on_error, path=path
         )
         results.extend(chunk_results)
         if not continue_on_error and any(r.error is not None for r in chunk_results):
             stopped = True
+    return results
+
+
+def _overlapped(session: BatchSession, chunks: Sequence[Sequence[BatchItem]], path: str) -> list[BatchResult]:
+    results: list[BatchResult] = []
+    with InOrder[int, list[BatchResult]](gate_of(session), "dataverse") as pipe:
+        for n, chunk in enumerate(chunks):
+            for _, answer in pipe.room():
+                results.extend(answer.result())
+            content_type, body = build_batch(chunk, session.root)
+            pipe.submit(
+                n,
+                functools.partial(
+                    _send, session, chunk, content_type, body, continue_on_error=True, path=path
+                ),
+            )
+        for _, answer in pipe.drain():
+            results.extend(answer.result())
     return results

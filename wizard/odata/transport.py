@@ -7,7 +7,9 @@ which wakes a read blocked anywhere in http.client or urllib3 (status line, head
 in large chunks and counted after decoding, and reading stops at a limit.
 
 The connection classes register themselves with the deadline of the request running in their thread; they
-are installed by :class:`WatchedAdapter` (the session mounts it for http and https).
+are installed by :class:`WatchedAdapter` (the session mounts it for http and https). The adapter also keeps
+the service's :class:`~wizard.odata.overlap.Gate` (:func:`gate_of`): every request waits for a pause a 429/503
+with Retry-After set, and the server's ``x-ms-dop-hint`` caps how many requests bulk calls overlap.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from wizard.odata.errors import ResponseTooLargeError, StoppedAnsweringError
+from wizard.odata.overlap import DEFAULT_CONCURRENCY, Gate
+from wizard.odata.retry import parse_retry_after
 
 #: read the body this many bytes at a time (requests' default of 10 KiB makes a large page slow)
 CHUNK_SIZE = 256 * 1024
@@ -165,7 +169,22 @@ _POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _WatchedHTTPPool, "https"
 
 
 class WatchedAdapter(HTTPAdapter):
-    """A transport adapter whose connections obey the deadline of the request running in their thread."""
+    """A transport adapter whose connections obey the deadline of the request running in their thread, and
+    whose requests pass the service's gate (a pause asked for by the server holds back every thread)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = Gate(DEFAULT_CONCURRENCY)
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.gate.wait_for_pause()
+        response = super().send(request, *args, **kwargs)
+        self.gate.hint(response.headers.get("x-ms-dop-hint"))
+        if response.status_code in (429, 503):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after:
+                self.gate.pause(retry_after)
+        return response
 
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
@@ -177,6 +196,22 @@ class WatchedAdapter(HTTPAdapter):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _POOLS
         return manager
+
+
+#: the gate of a session that has none of its own (a stand-in for tests): one request at a time
+_SEQUENTIAL = Gate(1)
+
+
+def gate_of(session: object) -> Gate:
+    """The gate of an :class:`~wizard.odata.session.ODataSession` (its adapter's for the service root); one that
+    runs everything in sequence for anything else."""
+    http = getattr(session, "http", None)
+    if isinstance(http, requests.Session):
+        with contextlib.suppress(Exception):
+            gate = getattr(http.get_adapter(str(getattr(session, "root", ""))), "gate", None)
+            if isinstance(gate, Gate):
+                return gate
+    return _SEQUENTIAL
 
 
 def _host(url: str) -> str:

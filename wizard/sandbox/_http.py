@@ -140,6 +140,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self.server.count_request(method, self.path)
+        self.server.count_in_flight(+1)
+        try:
+            self._answer(method)
+        finally:
+            self.server.count_in_flight(-1)
+
+    def _answer(self, method: str) -> None:
         body = self.read_body()
         if self.server.latency > 0:
             time.sleep(self.server.latency)
@@ -244,6 +251,8 @@ class SandboxServer(ThreadingHTTPServer):
         self.ntlm_sign_ins = 0  # completed NTLM handshakes (one per connection that signed in)
         self.latency = 0.0  # seconds every request waits before it is answered (a network's round trip)
         self._count_lock = threading.Lock()
+        self.in_flight = 0  # requests being answered now (each on its own thread)
+        self.most_in_flight = 0  # the most at once since the start or the last reset_counts()
         self._thread: threading.Thread | None = None
         if tls is not None:
             # The handshake runs in the request's own thread (SandboxHandler.setup), not in accept().
@@ -267,6 +276,12 @@ class SandboxServer(ThreadingHTTPServer):
         if self.on_request is not None:
             self.on_request(method, path)
 
+    def count_in_flight(self, change: int) -> None:
+        """A request starts (+1) or has been answered (-1); :attr:`most_in_flight` keeps the peak."""
+        with self._count_lock:
+            self.in_flight += change
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
     def count_sign_in(self) -> None:
         with self._count_lock:
             self.ntlm_sign_ins += 1
@@ -274,6 +289,7 @@ class SandboxServer(ThreadingHTTPServer):
     def reset_counts(self) -> None:
         with self._count_lock:
             self.request_log.clear()
+            self.most_in_flight = self.in_flight
 
     @property
     def request_count(self) -> int:

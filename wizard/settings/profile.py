@@ -76,6 +76,12 @@ class MailboxBinding:
     bound_at: str = ""
 
 
+#: requests of one service a bulk call keeps in flight at once, unless the profile says otherwise
+DEFAULT_CONCURRENT_REQUESTS = 4
+#: the most a profile may ask for (services allow a few connections per user, not dozens)
+MAX_CONCURRENT_REQUESTS = 16
+
+
 @dataclass
 class SyncOptions:
     """What to synchronize and how (DESIGN section 4); server-side settings (filters, tracking option) live in Dynamics."""
@@ -88,6 +94,8 @@ class SyncOptions:
     )
     field_directions: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> field -> 0..3
     sync_all_addresses: bool = False  # contacts: all three addresses instead of the mailing address only
+    #: requests a bulk write or read keeps on the wire at once, per service (1 = one after the other)
+    concurrent_requests: int = DEFAULT_CONCURRENT_REQUESTS
 
     def policy_for(self, kind: str) -> ConflictPolicy:
         """The conflict policy of ``kind``; :data:`DEFAULT_POLICY` when the profile names none."""
@@ -157,6 +165,11 @@ class Profile:
         for kind, policy in self.sync.conflict_policy.items():
             if policy not in set(ConflictPolicy):
                 raise ProfileFormatError(f"$.sync.conflict_policy.{kind}", f"unknown value {policy!r}")
+        requests = self.sync.concurrent_requests
+        if isinstance(requests, bool) or not 1 <= requests <= MAX_CONCURRENT_REQUESTS:
+            raise ProfileFormatError(
+                "$.sync.concurrent_requests", f"must be a whole number from 1 to {MAX_CONCURRENT_REQUESTS}"
+            )
         for kind, directions in self.sync.field_directions.items():
             for name, direction in directions.items():
                 if direction not in (0, 1, 2, 3):

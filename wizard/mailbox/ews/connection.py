@@ -15,7 +15,11 @@
   next store (a run in another process), and it is guessed again when the address changes or the server
   answers with a version error.
 * :class:`EwsConnection` runs one operation at a time with the back-off budget reset, a fresh token and
-  typed errors, and calls exchangelib's item services in batches.
+  typed errors, and calls exchangelib's item services in batches. The batches of one operation go up to
+  ``EwsSettings.concurrency`` at a time (:mod:`wizard.odata.overlap`): the store's protocol keeps that many
+  sessions (``max_connections``), and a back-off one request gets (``ErrorServerBusy``) holds back all of
+  them, because exchangelib's retry policy, which records it, is the protocol's and checked before every
+  request.
 
 Secrets (passwords, tokens) are kept out of reprs, logs and error texts.
 """
@@ -24,9 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +72,7 @@ from wizard.mailbox.base import FolderKind, MailboxError, TLSFailure
 from wizard.mailbox.ews.autodiscover import autodiscover
 from wizard.mailbox.ews.errors import BatchUpdateItem, translate_error
 from wizard.mailbox.ews.props import deregister_named_properties, register_named_properties
+from wizard.odata.overlap import DEFAULT_CONCURRENCY, Gate, checked_limit, run_in_order
 from wizard.odata.session import TokenProvider
 from wizard.tls import is_loopback_host, tls_context, verify_for
 
@@ -80,6 +87,7 @@ VERSION_ERRORS = (
     ErrorIncorrectSchemaVersion,
     ErrorInvalidSchemaVersionForMailboxVersion,
 )
+R = TypeVar("R")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,6 +132,8 @@ class EwsSettings:
     timezone: str | None = None
     #: messages larger than this are parsed partially (no attachments)
     size_limit: int = 25 * 1024 * 1024
+    #: requests of one bulk operation on the wire at once (1 = one after the other)
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,16 +196,19 @@ class BoundedBackOff(FaultTolerance):  # type: ignore[misc]
     def __init__(self, max_wait: float) -> None:
         super().__init__(max_wait=max_wait)
         self.waited = 0.0
+        self._budget_lock = threading.Lock()  # the requests of one operation may run on several threads
 
     def reset(self) -> None:
-        self.waited = 0.0
+        with self._budget_lock:
+            self.waited = 0.0
         self.back_off_until = None
 
     def back_off(self, seconds: float | None) -> None:
         wait = float(self.max_wait if seconds is None else seconds)
-        if wait > self.max_wait or self.waited + wait > self.max_wait:
-            raise RateLimitError("Max total back-off reached", wait=wait)
-        self.waited += wait
+        with self._budget_lock:
+            if wait > self.max_wait or self.waited + wait > self.max_wait:
+                raise RateLimitError("Max total back-off reached", wait=wait)
+            self.waited += wait
         super().back_off(wait)
 
     def raise_response_errors(self, response: Any) -> Any:
@@ -364,6 +377,7 @@ class EwsConnection:
             raise ValueError(f"{settings.auth.value} needs a password")
         if not 1 <= settings.batch_size <= 1000:
             raise ValueError("batch_size must be between 1 and 1000")
+        checked_limit(settings.concurrency)
         if settings.timezone:
             EWSTimeZone(settings.timezone)  # raises for a zone name exchangelib cannot map to Windows
         self.settings = settings
@@ -371,6 +385,8 @@ class EwsConnection:
         self._token_provider = token_provider
         self._adapter_cls = make_adapter_class(settings.ca_file)
         self._policy = BoundedBackOff(max_wait=settings.max_wait)
+        #: how many requests of one operation are on the wire at once
+        self.gate = Gate(settings.concurrency)
         self._credentials: Any = None
         self._open: Opened | None = None
         self._registered = False
@@ -456,6 +472,7 @@ class EwsConnection:
             auth_type=self._auth_type,
             version=version,
             retry_policy=self._policy,
+            max_connections=self.settings.concurrency,  # one session (connection) per request in flight
         )
         # A Protocol subclass of our own: its adapter (CA, TLS 1.2+) and timeouts apply to this store only.
         protocol_cls = type(
@@ -586,14 +603,29 @@ class EwsConnection:
         for start in range(0, len(values), size):
             yield values[start : start + size]
 
+    def _in_chunks(self, values: Sequence[T], call: Callable[[Sequence[T]], list[R]]) -> list[R]:
+        """``call`` over ``values`` in chunks of ``batch_size``, up to the gate's limit at once; the results in
+        input order. The first chunk's error is raised (after every chunk on the wire has finished)."""
+        chunks = list(self._chunks(values))
+        if len(chunks) == 1:
+            return call(chunks[0])
+        out: list[R] = []
+        for answer in run_in_order(self.gate, [functools.partial(call, c) for c in chunks], "ews"):
+            out.extend(answer.result())
+        return out
+
     def _call_batch(
         self, opened: Opened, service: type[Any], *, items: Sequence[Any], **kwargs: Any
     ) -> list[Any]:
         """One item service over ``items`` in requests of ``batch_size``; results in input order."""
         if not items:
             return []
-        svc = service(account=opened.account, chunk_size=self.settings.batch_size)
-        return list(svc.call(items=items, **kwargs))
+
+        def one(chunk: Sequence[Any]) -> list[Any]:
+            svc = service(account=opened.account, chunk_size=self.settings.batch_size)
+            return list(svc.call(items=chunk, **kwargs))
+
+        return self._in_chunks(items, one)
 
     def _update(self, opened: Opened, pairs: Sequence[tuple[Any, list[str]]], resolution: str) -> list[Any]:
         return self._call_batch(

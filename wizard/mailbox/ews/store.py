@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -52,7 +52,13 @@ from wizard.mailbox.ews.convert import (
     task_from_ews,
     task_to_fields,
 )
-from wizard.mailbox.ews.errors import BatchCreateItem, BatchDeleteItem, InvalidSyncState, item_error
+from wizard.mailbox.ews.errors import (
+    BatchCreateItem,
+    BatchDeleteItem,
+    InvalidSyncState,
+    item_error,
+    translate_error,
+)
 from wizard.mailbox.ews.fastpath import (
     FastCreateItem,
     FastUpdateItem,
@@ -73,6 +79,7 @@ from wizard.mailbox.ews.props import (
 )
 from wizard.mailbox.ews.values import as_text, name_and_address
 from wizard.mailbox.message import build_mime, render
+from wizard.odata.overlap import Answer, InOrder
 from wizard.odata.session import TokenProvider
 
 log = logging.getLogger(__name__)
@@ -265,15 +272,21 @@ class EwsStore(OccurrenceWrites):
         return base + list(PROP_ATTRS)
 
     def _fetch(self, opened: Opened, kind: FolderKind, ids: Sequence[str]) -> list[Any]:
+        """GetItem in requests of ``batch_size`` ids, up to the gate's limit at once; in the order of ``ids``."""
         folder = self._folder_obj(opened, kind)
-        return list(
-            opened.account.fetch(
-                ids=[(i, None) for i in ids],
-                folder=folder,
-                only_fields=self._fields_for(kind),
-                chunk_size=self.settings.batch_size,
+        only = self._fields_for(kind)
+
+        def one(chunk: Sequence[str]) -> list[Any]:
+            return list(
+                opened.account.fetch(
+                    ids=[(i, None) for i in chunk],
+                    folder=folder,
+                    only_fields=only,
+                    chunk_size=self.settings.batch_size,
+                )
             )
-        )
+
+        return self._in_chunks(ids, one)
 
     def get_many(self, kind: FolderKind, ids: Sequence[str]) -> list[ItemResult[Item]]:
         self._readable(kind)
@@ -344,20 +357,83 @@ class EwsStore(OccurrenceWrites):
         return xitem, fields
 
     # -- writing ---------------------------------------------------------------------------------
+    def _overlapped_writes(
+        self,
+        opened: Opened,
+        items: Sequence[Item],
+        build: Callable[[Sequence[Item], list[ItemResult[Item] | None]], Callable[[], list[tuple[int, Any]]]],
+        finish: Callable[[Sequence[Item], list[ItemResult[Item] | None], list[tuple[int, Any]]], None],
+    ) -> list[ItemResult[Item]]:
+        """Chunks of ``items``, each built here (``build`` returns the round trip) and sent up to the gate's
+        limit at once; ``finish`` records each chunk's answers here, in order.
+
+        A chunk whose request fails gives each of its items that error, and no chunk is sent after it (those
+        on the wire finish and keep their answers); when no chunk was answered at all, the error is raised.
+        """
+        out: list[ItemResult[Item]] = []
+        failure: BaseException | None = None
+        answered = False
+        Key = tuple[Sequence[Item], list[ItemResult[Item] | None]]
+
+        def take(done: Iterator[tuple[Key, Answer[list[tuple[int, Any]]]]]) -> None:
+            nonlocal failure, answered
+            for (chunk, results), answer in done:
+                if answer.error is None:
+                    answered = True
+                    finish(chunk, results, answer.value or [])
+                else:
+                    failure = failure or answer.error
+                    self._failed(chunk, results, answer.error)
+                out.extend(r for r in results if r is not None)
+
+        with InOrder[Key, list[tuple[int, Any]]](self.gate, "ews") as pipe:
+            for chunk in self._chunks(items):
+                take(pipe.room())
+                results: list[ItemResult[Item] | None] = [None] * len(chunk)
+                if failure is not None:  # an earlier request failed: nothing more is sent
+                    self._failed(chunk, results, failure)
+                    out.extend(r for r in results if r is not None)
+                    continue
+                try:
+                    send = build(chunk, results)  # may read first (a series' occurrences)
+                except Exception as exc:  # as a failed request: the chunks on the wire keep their answers
+                    failure = exc
+                    self._failed(chunk, results, exc)
+                    out.extend(r for r in results if r is not None)
+                    continue
+                pipe.submit((chunk, results), send)
+            take(pipe.drain())
+        if failure is not None and not answered:
+            raise failure
+        return out
+
+    def _failed(
+        self, chunk: Sequence[Item], results: list[ItemResult[Item] | None], error: BaseException
+    ) -> None:
+        """The items of a chunk whose request failed (or was not sent): each gets that error."""
+        translated = error if isinstance(error, MailboxError) else translate_error(error, server=self._server)
+        for n, item in enumerate(chunk):
+            if results[n] is None:
+                results[n] = ItemResult(id=item.id or None, error=translated)
+
     def create_many(self, kind: FolderKind, items: Sequence[Item]) -> list[ItemResult[Item]]:
         self._writable(kind)
         if not items:
             return []
 
         def work(opened: Opened) -> list[ItemResult[Item]]:
-            out: list[ItemResult[Item]] = []
             fast = supports_fast_path(opened.account.version)
-            for chunk in self._chunks(items):
-                results: list[ItemResult[Item] | None] = [None] * len(chunk)
+
+            def build(
+                chunk: Sequence[Item], results: list[ItemResult[Item] | None]
+            ) -> Callable[[], list[tuple[int, Any]]]:
                 if fast:
-                    created = self._fast_create(opened, kind, chunk, results)
-                else:
-                    created = self._slow_create(opened, kind, chunk, results)
+                    return self._fast_create(opened, kind, chunk, results)
+                return self._slow_create(opened, kind, chunk, results)
+
+            def finish(
+                chunk: Sequence[Item], results: list[ItemResult[Item] | None], created: list[tuple[int, Any]]
+            ) -> None:
                 for n, res in created:
                     if isinstance(res, Exception):
                         results[n] = ItemResult(id=None, error=item_error(res))
@@ -368,8 +444,8 @@ class EwsStore(OccurrenceWrites):
                 if kind is FolderKind.CALENDAR:
                     self._occurrences_after_create(opened, chunk, results)
                     self._read_back(opened, kind, results)
-                out.extend(r for r in results if r is not None)
-            return out
+
+            return self._overlapped_writes(opened, items, build, finish)
 
         return self._run(f"create {kind.value}", work)
 
@@ -392,8 +468,9 @@ class EwsStore(OccurrenceWrites):
 
     def _fast_create(
         self, opened: Opened, kind: FolderKind, chunk: Sequence[Item], results: list[ItemResult[Item] | None]
-    ) -> list[tuple[int, Any]]:
-        """One CreateItem written with lxml; (index in chunk, (id, change key) or the item's error)."""
+    ) -> Callable[[], list[tuple[int, Any]]]:
+        """One CreateItem written with lxml, built now; the returned call sends it and answers (index in
+        chunk, (id, change key) or the item's error)."""
         version = opened.account.version
         built: list[tuple[int, Any]] = []
         for n, item in enumerate(chunk):
@@ -403,16 +480,22 @@ class EwsStore(OccurrenceWrites):
                 results[n] = ItemResult(id=None, error=exc)
                 continue
             built.append((n, item_element(tag, fields, version)))
-        if not built:
-            return []
-        svc = FastCreateItem(account=opened.account, chunk_size=self.settings.batch_size)
-        answers = svc.fast_call([el for _, el in built], self._folder_obj(opened, kind), SEND_TO_NONE)
-        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+        folder = self._folder_obj(opened, kind)
+
+        def send() -> list[tuple[int, Any]]:
+            if not built:
+                return []
+            svc = FastCreateItem(account=opened.account, chunk_size=self.settings.batch_size)
+            answers = svc.fast_call([el for _, el in built], folder, SEND_TO_NONE)
+            return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+        return send
 
     def _slow_create(
         self, opened: Opened, kind: FolderKind, chunk: Sequence[Item], results: list[ItemResult[Item] | None]
-    ) -> list[tuple[int, Any]]:
-        """One CreateItem through exchangelib's item objects (servers older than Exchange 2010)."""
+    ) -> Callable[[], list[tuple[int, Any]]]:
+        """One CreateItem through exchangelib's item objects (servers older than Exchange 2010), built now;
+        the returned call sends it."""
         built: list[tuple[int, Any]] = []
         for n, item in enumerate(chunk):
             try:
@@ -421,18 +504,25 @@ class EwsStore(OccurrenceWrites):
                 results[n] = ItemResult(id=None, error=exc)
                 continue
             built.append((n, xitem))
-        created = self._call_batch(
-            opened,
-            BatchCreateItem,
-            items=[x for _, x in built],
-            folder=self._folder_obj(opened, kind),
-            message_disposition=SAVE_ONLY,
-            send_meeting_invitations=SEND_TO_NONE,
-        )
-        return [
-            (n, res if isinstance(res, Exception) else (res.id, res.changekey))
-            for (n, _), res in zip(built, created, strict=True)
-        ]
+        folder = self._folder_obj(opened, kind)
+
+        def send() -> list[tuple[int, Any]]:
+            if not built:
+                return []
+            created = self._call_batch(
+                opened,
+                BatchCreateItem,
+                items=[x for _, x in built],
+                folder=folder,
+                message_disposition=SAVE_ONLY,
+                send_meeting_invitations=SEND_TO_NONE,
+            )
+            return [
+                (n, res if isinstance(res, Exception) else (res.id, res.changekey))
+                for (n, _), res in zip(built, created, strict=True)
+            ]
+
+        return send
 
     def _read_back(self, opened: Opened, kind: FolderKind, results: list[ItemResult[Item] | None]) -> None:
         """Add what only the server knows of a created appointment (organizer, UID): one GetItem per batch.
@@ -468,11 +558,13 @@ class EwsStore(OccurrenceWrites):
             return []
 
         def work(opened: Opened) -> list[ItemResult[Item]]:
-            out: list[ItemResult[Item]] = []
             fast = supports_fast_path(opened.account.version)
-            for chunk in self._chunks(items):
-                results: list[ItemResult[Item] | None] = [None] * len(chunk)
-                series = self._series_before_update(opened, kind, chunk)
+            series_of: dict[int, Any] = {}  # id(results) -> the chunk's series (read before it is sent)
+
+            def build(
+                chunk: Sequence[Item], results: list[ItemResult[Item] | None]
+            ) -> Callable[[], list[tuple[int, Any]]]:
+                series = series_of[id(results)] = self._series_before_update(opened, kind, chunk)
                 # same pattern: keep the exceptions, so the Recurrence is not sent
                 keep = {i for i, (send, _) in series.items() if not send}
                 todo: list[int] = []
@@ -484,9 +576,12 @@ class EwsStore(OccurrenceWrites):
                     else:
                         todo.append(n)
                 if fast:
-                    answers = self._fast_update(opened, kind, chunk, todo, results, keep)
-                else:
-                    answers = self._slow_update(opened, kind, chunk, todo, results, keep)
+                    return self._fast_update(opened, kind, chunk, todo, results, keep)
+                return self._slow_update(opened, kind, chunk, todo, results, keep)
+
+            def finish(
+                chunk: Sequence[Item], results: list[ItemResult[Item] | None], answers: list[tuple[int, Any]]
+            ) -> None:
                 for n, res in answers:
                     original = chunk[n]
                     if isinstance(res, Exception):
@@ -495,10 +590,11 @@ class EwsStore(OccurrenceWrites):
                         value = copy.deepcopy(original)
                         value.id, value.change_key = res[0], res[1]
                         results[n] = ItemResult(id=value.id, value=value)
+                series = series_of.pop(id(results), None)
                 if series:
                     self._occurrences_after_update(opened, chunk, results, series)
-                out.extend(r for r in results if r is not None)
-            return out
+
+            return self._overlapped_writes(opened, items, build, finish)
 
         return self._run(f"update {kind.value}", work)
 
@@ -528,7 +624,7 @@ class EwsStore(OccurrenceWrites):
         todo: Sequence[int],
         results: list[ItemResult[Item] | None],
         keep: set[str],
-    ) -> list[tuple[int, Any]]:
+    ) -> Callable[[], list[tuple[int, Any]]]:
         built: list[tuple[int, Any]] = []
         for n in todo:
             item = chunk[n]
@@ -536,12 +632,16 @@ class EwsStore(OccurrenceWrites):
                 built.append((n, self._fast_change(opened, kind, item, item.id in keep)))
             except MailboxError as exc:
                 results[n] = ItemResult(id=item.id, error=exc)
-        if not built:
-            return []
-        svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
-        # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
-        answers = svc.fast_call([el for _, el in built], NEVER_OVERWRITE)
-        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+        def send() -> list[tuple[int, Any]]:
+            if not built:
+                return []
+            svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
+            # NeverOverwrite: a stale change key is a Conflict, as the protocol promises.
+            answers = svc.fast_call([el for _, el in built], NEVER_OVERWRITE)
+            return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+        return send
 
     def _slow_update(
         self,
@@ -551,7 +651,7 @@ class EwsStore(OccurrenceWrites):
         todo: Sequence[int],
         results: list[ItemResult[Item] | None],
         keep: set[str],
-    ) -> list[tuple[int, Any]]:
+    ) -> Callable[[], list[tuple[int, Any]]]:
         built: list[tuple[int, tuple[Any, list[str]]]] = []
         for n in todo:
             item = chunk[n]
@@ -563,8 +663,12 @@ class EwsStore(OccurrenceWrites):
             if item.id in keep:
                 fields = [f for f in fields if f != "recurrence"]
             built.append((n, (xitem, fields)))
-        answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
-        return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+        def send() -> list[tuple[int, Any]]:
+            answers = self._update(opened, [pair for _, pair in built], NEVER_OVERWRITE)
+            return [(n, res) for (n, _), res in zip(built, answers, strict=True)]
+
+        return send
 
     def delete_many(
         self, kind: FolderKind, ids: Sequence[str], *, permanently: bool = False
@@ -624,9 +728,13 @@ class EwsStore(OccurrenceWrites):
             changes = [
                 change_element(tag, item_id, None, stamp_fields(props), version) for item_id, props in updates
             ]
-            svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
-            # Stamping our own properties must not conflict with the user's concurrent edits.
-            answers = svc.fast_call(changes, ALWAYS_OVERWRITE)
+
+            def one(chunk: Sequence[Any]) -> list[Any]:
+                svc = FastUpdateItem(account=opened.account, chunk_size=self.settings.batch_size)
+                # Stamping our own properties must not conflict with the user's concurrent edits.
+                return list(svc.fast_call(chunk, ALWAYS_OVERWRITE))
+
+            answers = self._in_chunks(changes, one)
             return [
                 ItemResult(id=item_id, error=item_error(r))
                 if isinstance(r, Exception)

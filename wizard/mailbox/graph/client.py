@@ -9,6 +9,7 @@ Secrets (tokens) are never logged or shown: the session only ever puts them in t
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,10 @@ from wizard.mailbox.base import Conflict, FolderKind, ItemNotFound, MailboxError
 from wizard.mailbox.graph.errors import translate
 from wizard.mailbox.graph.values import zone_named
 from wizard.odata.errors import InsecureURLError, InvalidURLError, ODataError, error_for_status
+from wizard.odata.overlap import DEFAULT_CONCURRENCY, checked_limit, run_in_order
 from wizard.odata.retry import FaultTolerance, RetryPolicy, Sleeper, parse_retry_after
 from wizard.odata.session import ODataSession, TokenProvider
+from wizard.odata.transport import gate_of
 from wizard.tls import verify_for
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ class GraphSettings:
     batch_size: int = MAX_BATCH
     #: messages larger than this are parsed partially (no attachments)
     size_limit: int = 25 * 1024 * 1024
+    #: ``$batch`` requests of one bulk write on the wire at once (1 = one after the other)
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 @dataclass
@@ -168,6 +173,7 @@ class GraphConnection:
             )
         except (InsecureURLError, InvalidURLError) as exc:
             raise translate(exc, "connect") from exc
+        gate_of(self._session).configure(checked_limit(settings.concurrency))
         self._task_list: str | None = None
 
     @property
@@ -226,78 +232,88 @@ class GraphConnection:
 
         Account-level failures (auth, throttling beyond the budget) raise; item-level ones come back.
         ``max_bytes``: the largest answer accepted when it is more than the session's own cap (message
-        contents, see :func:`message_batch_bytes`).
+        contents, see :func:`message_batch_bytes`); such reads go one batch after the other, the others up to
+        ``GraphSettings.concurrency`` at once (:mod:`wizard.odata.overlap`), answers in order.
         """
-        results: list[SubResult | None] = [None] * len(subs)
         size = self.settings.batch_size
-        for start in range(0, len(subs), size):
-            pending = list(range(start, min(start + size, len(subs))))
-            attempt, waited = 0, 0.0
-            while pending:
-                attempt += 1
-                requests = []
-                for n in pending:
-                    sub = subs[n]
-                    entry: dict[str, Any] = {
-                        "id": str(n),
-                        "method": sub.method,
-                        "url": "/" + sub.url.lstrip("/"),
-                    }
-                    headers = dict(sub.headers or {})
-                    if sub.body is not None:
-                        headers.setdefault("Content-Type", "application/json")
-                        entry["body"] = sub.body
-                    if headers:
-                        entry["headers"] = headers
-                    requests.append(entry)
-                document = self._session.decode_json(self._post_batch(requests, max_bytes))
-                answers = document.get("responses")
-                if not isinstance(answers, list):
-                    raise ProtocolError(
-                        "a $batch answer without responses",
-                        user_text="Exchange Online answered a batch oddly.",
-                    )
-                retry: list[int] = []
-                delays: list[float] = []
-                for answer in answers:
-                    if not isinstance(answer, Mapping):
-                        continue
-                    try:
-                        n = int(str(answer.get("id")))
-                    except ValueError:
-                        continue
-                    if n not in pending:
-                        continue
-                    headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
-                    status = int(answer.get("status") or 0)
-                    result = SubResult(status=status, body=answer.get("body"), headers=headers)
-                    if status in (429, 503, 504):
-                        retry.append(n)
-                        lowered = {k.lower(): v for k, v in headers.items()}
-                        after = parse_retry_after(lowered.get("retry-after"))
-                        if after is not None:
-                            delays.append(after)
-                    results[n] = result
-                missing = [n for n in pending if results[n] is None]
-                if missing:
-                    raise ProtocolError(
-                        "a $batch answer without some responses",
-                        user_text="Exchange Online left out part of a batch answer.",
-                    )
-                if not retry:
-                    break
-                delay = self._policy.next_delay(attempt, waited, max(delays) if delays else None)
-                if delay is None:
-                    last = results[retry[0]]
-                    assert last is not None
-                    raise self._sub_error(last, "batch")
-                log.info("Graph $batch: %d request(s) throttled; retrying in %.1fs", len(retry), delay)
-                self._sleeper(delay)
-                waited += delay
-                for n in retry:
-                    results[n] = None
-                pending = retry
-        return [r for r in results if r is not None]
+        ranges = [range(start, min(start + size, len(subs))) for start in range(0, len(subs), size)]
+        calls = [functools.partial(self._one_batch, subs, list(r), max_bytes) for r in ranges]
+        if max_bytes is not None or len(calls) <= 1:  # the answer cap is the session's: not shared
+            return [result for call in calls for result in call()]
+        results: list[SubResult] = []
+        for answer in run_in_order(gate_of(self._session), calls, "graph"):
+            results.extend(answer.result())
+        return results
+
+    def _one_batch(self, subs: Sequence[Sub], pending: list[int], max_bytes: int | None) -> list[SubResult]:
+        """One ``$batch`` of ``subs[n] for n in pending``, its throttled requests retried alone."""
+        results: dict[int, SubResult] = {}
+        attempt, waited = 0, 0.0
+        while pending:
+            attempt += 1
+            requests = []
+            for n in pending:
+                sub = subs[n]
+                entry: dict[str, Any] = {
+                    "id": str(n),
+                    "method": sub.method,
+                    "url": "/" + sub.url.lstrip("/"),
+                }
+                headers = dict(sub.headers or {})
+                if sub.body is not None:
+                    headers.setdefault("Content-Type", "application/json")
+                    entry["body"] = sub.body
+                if headers:
+                    entry["headers"] = headers
+                requests.append(entry)
+            document = self._session.decode_json(self._post_batch(requests, max_bytes))
+            answers = document.get("responses")
+            if not isinstance(answers, list):
+                raise ProtocolError(
+                    "a $batch answer without responses",
+                    user_text="Exchange Online answered a batch oddly.",
+                )
+            retry: list[int] = []
+            delays: list[float] = []
+            for answer in answers:
+                if not isinstance(answer, Mapping):
+                    continue
+                try:
+                    n = int(str(answer.get("id")))
+                except ValueError:
+                    continue
+                if n not in pending:
+                    continue
+                headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+                status = int(answer.get("status") or 0)
+                result = SubResult(status=status, body=answer.get("body"), headers=headers)
+                if status in (429, 503, 504):
+                    retry.append(n)
+                    lowered = {k.lower(): v for k, v in headers.items()}
+                    after = parse_retry_after(lowered.get("retry-after"))
+                    if after is not None:
+                        delays.append(after)
+                results[n] = result
+            missing = [n for n in pending if n not in results]
+            if missing:
+                raise ProtocolError(
+                    "a $batch answer without some responses",
+                    user_text="Exchange Online left out part of a batch answer.",
+                )
+            if not retry:
+                break
+            delay = self._policy.next_delay(attempt, waited, max(delays) if delays else None)
+            if delay is None:
+                raise self._sub_error(results[retry[0]], "batch")
+            log.info("Graph $batch: %d request(s) throttled; retrying in %.1fs", len(retry), delay)
+            if delays:  # the service asked for a pause: the other batches on their way wait too
+                gate_of(self._session).pause(max(delays))
+            self._sleeper(delay)
+            waited += delay
+            for n in retry:
+                del results[n]
+            pending = retry
+        return [results[n] for n in sorted(results)]
 
     def _post_batch(self, requests: list[dict[str, Any]], max_bytes: int | None) -> Any:
         """POST one ``$batch``, accepting an answer of up to ``max_bytes`` (never less than the session's cap)."""

@@ -42,6 +42,8 @@ class Environment(Protocol):
 
 class DataverseServer(SandboxServer):
     environment: Environment
+    #: the degree of parallelism every answer recommends (``x-ms-dop-hint``); tests lower it
+    dop_hint: int = 4
 
 
 class DataverseHandler(SandboxHandler):
@@ -82,7 +84,7 @@ class DataverseHandler(SandboxHandler):
         headers["x-ms-service-request-id"] = headers["REQ_ID"]
         headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = "5999"
         headers["x-ms-ratelimit-time-remaining-xrm-requests"] = "1,200,000.00"
-        headers["x-ms-dop-hint"] = "4"
+        headers["x-ms-dop-hint"] = str(cast(DataverseServer, self.server).dop_hint)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ from wizard.mailbox.base import (
     TaskItem,
 )
 from wizard.odata.errors import NotFoundError
+from wizard.odata.overlap import Answer, InOrder
+from wizard.odata.transport import gate_of
 from wizard.settings.enums import Kind
 from wizard.sync import mapping
 from wizard.sync.cursors import CrmCursor
@@ -588,33 +591,38 @@ class PlanExecutor:
             payload["activityid" if entity_set != "contacts" else "contactid"] = new
             prepared.append((op, new, entity_set, payload))
         created: list[tuple[CreateInCrm, str]] = []
-        for start in range(0, len(prepared), CREATE_BATCH):
-            part = prepared[start : start + CREATE_BATCH]
-            with state.transaction():
-                entries = [
-                    state.journal_create(kind, "crm", op.mailbox_id, content_hash(op.fields), target_id=new)
-                    for op, new, _set, _payload in part
-                ]
-            outcomes: list[D365SyncError | None]
-            try:
-                if len(part) == 1:  # one row: a plain POST
-                    ctx.crm.create(part[0][2], part[0][3])
-                    outcomes = [None]
-                else:
-                    results = ctx.crm.create_many(
-                        [(entity_set, payload) for _op, _new, entity_set, payload in part],
-                        max_requests=CREATE_BATCH,
-                    )
-                    outcomes = [None if r.ok else (r.error or _batch_error(r.status)) for r in results]
-            except D365SyncError as error:
+        # Parts go up to the service's limit at once (wizard.odata.overlap): each is journaled and the claim
+        # checked before it is sent; the answers are recorded here, in order. A lost claim or an error of the
+        # kind or the account stops sending; the parts on the wire finish and their answers are recorded.
+        halt = False  # nothing more is sent
+        stop: BaseException | None = None  # raised once the parts on the wire are recorded
+        Part = list[tuple[CreateInCrm, str, str, dict[str, Any]]]
+
+        def send(part: Part) -> list[D365SyncError | None]:
+            if len(part) == 1:  # one row: a plain POST
+                ctx.crm.create(part[0][2], part[0][3])
+                return [None]
+            results = ctx.crm.create_many(
+                [(entity_set, payload) for _op, _new, entity_set, payload in part], max_requests=CREATE_BATCH
+            )
+            return [None if r.ok else (r.error or _batch_error(r.status)) for r in results]
+
+        def record(part: Part, entries: list[Any], answer: Answer[list[D365SyncError | None]]) -> None:
+            nonlocal stop, halt
+            error = answer.error
+            if error is not None and not isinstance(error, D365SyncError):
+                halt, stop = True, stop or error  # not the service's answer (a bug): raised below
+                return
+            if error is not None:
                 with state.batch():
                     for entry in entries:
                         if len(part) == 1 or not error.retriable:
                             state.journal_done(entry.id, None)
                 failed.extend((op, error) for op, *_rest in part)
                 if error.severity >= Severity.KIND:
-                    break  # the caller stops the kind (or the run); the rest is planned again next run
-                continue
+                    halt = True  # the caller stops the kind (or the run) with this error
+                return
+            outcomes = answer.value or []
             linked: list[tuple[CreateInCrm, str]] = []
             with state.batch():  # one commit for the part's links and journal entries, not two per item
                 for (op, new, _set, _payload), entry, outcome in zip(part, entries, outcomes, strict=True):
@@ -624,8 +632,8 @@ class PlanExecutor:
                         continue
                     try:
                         state.link(kind, new, op.mailbox_id, op.base)
-                    except D365SyncError as error:  # left pending: the next run's recovery resolves it
-                        failed.append((op, error))
+                    except D365SyncError as link_error:  # left pending: the next run's recovery resolves it
+                        failed.append((op, link_error))
                         continue
                     state.journal_done(entry.id, new)
                     tally.to_crm.created += 1
@@ -635,6 +643,34 @@ class PlanExecutor:
                 # a series' deleted / modified occurrences; what waits leaves the stored base (dates noted)
                 if kind == Kind.APPOINTMENTS and series.after_create(ctx.crm, mctx, new, op.fields, op.base):
                     state.update_base(kind, new, op.base)
+
+        with InOrder[tuple[Part, list[Any]], list[D365SyncError | None]](
+            gate_of(getattr(ctx.crm, "session", None)), "dataverse"
+        ) as pipe:
+            for start in range(0, len(prepared), CREATE_BATCH):
+                for (done_part, done_entries), answer in pipe.room():
+                    record(done_part, done_entries, answer)
+                if halt:
+                    break  # nothing more is sent; the rest is planned again next run
+                if start:  # the caller checked the claim before the first part
+                    try:
+                        ctx.before_writes()
+                    except BaseException as lost:  # the claim is lost: record what is on the wire, then stop
+                        halt, stop = True, lost
+                        break
+                part = prepared[start : start + CREATE_BATCH]
+                with state.transaction():  # journal before write: committed before the part is sent
+                    entries = [
+                        state.journal_create(
+                            kind, "crm", op.mailbox_id, content_hash(op.fields), target_id=new
+                        )
+                        for op, new, _set, _payload in part
+                    ]
+                pipe.submit((part, entries), functools.partial(send, part))
+            for (done_part, done_entries), answer in pipe.drain():
+                record(done_part, done_entries, answer)
+        if stop is not None:
+            raise stop
         stamped = self._stamp_many(
             ctx, [(op.mailbox_id, new) for op, new in created], LinkState.TRACKED, read
         )
