@@ -434,6 +434,27 @@ def test_default_filters_of_an_english_user_have_english_names(
     assert {f.name for f in created} == {"My Outlook Contacts", "My Appointments", "My Tasks"}
 
 
+def test_default_filters_are_created_only_after_the_hook_allows_it(
+    env: DataverseEnvironment, world: tuple[Directory, TokenSigner, SandboxTLS]
+) -> None:
+    """The sync engine passes its claim check: a computer that lost the claim creates no filters."""
+    client = connect(env, world)
+
+    class Lost(Exception):
+        pass
+
+    def lost() -> None:
+        raise Lost
+
+    with pytest.raises(Lost):
+        crm_filters.ensure_default_filters(client, before_create=lost)
+    assert crm_filters.outlook_filters(client) == []  # nothing written
+    calls: list[int] = []
+    created = crm_filters.ensure_default_filters(client, before_create=lambda: calls.append(1))
+    assert len(created) == 3 and calls == [1]
+    assert crm_filters.ensure_default_filters(client, before_create=lost) == created  # none to create
+
+
 def test_default_filters_and_union(
     env: DataverseEnvironment, world: tuple[Directory, TokenSigner, SandboxTLS]
 ) -> None:

@@ -7,7 +7,7 @@ created as ordinary user filters so they can be edited or deactivated like any o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from wizard.crm.client import DataverseClient, guid
@@ -119,12 +119,20 @@ def create_filter(
     )
 
 
-def ensure_default_filters(client: DataverseClient, querytype: int = QUERYTYPE_OUTLOOK) -> list[UserQuery]:
+def ensure_default_filters(
+    client: DataverseClient,
+    querytype: int = QUERYTYPE_OUTLOOK,
+    *,
+    before_create: Callable[[], None] | None = None,
+) -> list[UserQuery]:
     """Create the default filters when the user has none of this type, named in the user's Dynamics 365
-    language; return the user's filters."""
+    language; return the user's filters. ``before_create`` runs once before the first write (the sync
+    engine's claim check: a computer that lost the claim creates nothing) and may raise to stop it."""
     existing = list_filters(client, querytype)
     if existing:
         return existing
+    if before_create is not None:
+        before_create()
     defaults = DEFAULT_OFFLINE_FILTERS if querytype == QUERYTYPE_OFFLINE else DEFAULT_OUTLOOK_FILTERS
     names = default_filter_names(client)
     for default in defaults:

@@ -211,7 +211,9 @@ class KindReader:
         table = TABLE[self.record_kind]
         if ctx.outlook_filters is None:
             if create_defaults:
-                ctx.outlook_filters = ensure_default_filters(ctx.crm, QUERYTYPE_OUTLOOK)
+                ctx.outlook_filters = ensure_default_filters(
+                    ctx.crm, QUERYTYPE_OUTLOOK, before_create=ctx.before_writes
+                )
             else:
                 ctx.outlook_filters = list_filters(ctx.crm, QUERYTYPE_OUTLOOK)
         filters = ctx.outlook_filters
