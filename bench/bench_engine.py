@@ -582,13 +582,28 @@ def render_curve(points: Sequence[dict[str, Any]]) -> str:
     )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     sizes = ",".join(str(p["contacts"]) for p in points)
+    slopes = ""
+    if len(points) > 1:
+        slopes = (
+            f"\nGrowth per 1,000 contacts (least squares over the sizes): initial sync "
+            f"{_slope(points, 'initial'):.2f} MiB, no-change run {_slope(points, 'nochange'):.2f} MiB.\n"
+        )
     return (
         "## Engine memory curve\n\n"
         f"Measured {today()} on {machine_description()} (load average {load:.1f} at the end) with "
         f"`python -m bench.bench_engine --curve {sizes}`: contacts only, each size in a fresh sandbox; peak "
         "RSS is the engine process's `VmHWM`.\n\n"
-        f"{table}\n"
+        f"{table}{slopes}\n"
     )
+
+
+def _slope(points: Sequence[dict[str, Any]], label: str) -> float:
+    """MiB of peak RSS per 1,000 contacts, a least-squares line through the curve's points."""
+    xs = [p["contacts"] / 1000 for p in points]
+    ys = [p[label]["maxrss_mib"] for p in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
