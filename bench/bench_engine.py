@@ -539,9 +539,10 @@ def render(r: dict[str, Any]) -> str:
         "- Updates are batched too (not measured here: an initial sync only creates): the pairs changed on one "
         "side go in one `$batch` of PATCHes with If-Match each, or in one `UpdateItem` per 100 items "
         "(tests/integration/test_engine_requests.py).\n"
-        "- Memory: the engine streams rows and messages a page at a time; what grows with the mailbox is, for the "
-        "kind being synchronized, its links with their merge bases and the CRM snapshot (ids, versions), "
-        "read from the state DB at the start of the kind and let go at its end.\n"
+        "- Memory: the engine streams rows and messages a page at a time; links are looked up by id and a merge "
+        "base is read only for a pair that changed (a run with nothing to do reads none); new records are planned "
+        "and created 500 at a time. What still grows with the mailbox is, for the kind being synchronized, the CRM "
+        "snapshot (ids, versions) and, in a full read, the mapped views of the rows in scope.\n"
     )
 
 
