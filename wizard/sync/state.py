@@ -474,17 +474,26 @@ class StateDB:
     def _tombstones_in_sql(self) -> dict[str, dict[str, str]]:
         """:meth:`tombstones` for CRM cursors in CrmCursor's JSON (v2); the old format in Python."""
         out: dict[str, dict[str, str]] = {}
-        rows = self._db.execute(
-            "SELECT c.kind, j.key, j.value FROM cursors AS c, json_each(c.value, '$.versions') AS j"
-            " WHERE c.side = 'crm' AND json_valid(c.value) AND json_type(c.value) = 'object'"
-            " AND json_type(c.value, '$.v') IS NOT NULL AND json_type(c.value, '$.versions') = 'object'"
-            " AND lower(j.key) NOT IN (SELECT lower(l.crm_id) FROM links AS l WHERE l.kind = c.kind)"
-            " AND lower(j.key) NOT IN (SELECT lower(r.value) FROM json_each(c.value, '$.retry') AS r"
-            "   WHERE json_type(c.value, '$.retry') = 'array')"
-            " ORDER BY c.kind, j.key"
-        )
-        for kind, crm_id, version in rows:
-            out.setdefault(str(kind), {})[str(crm_id)] = str(version)
+        kinds = [
+            str(kind)
+            for (kind,) in self._db.execute(
+                "SELECT kind FROM cursors WHERE side = 'crm' AND json_valid(value) AND json_type(value) = 'object'"
+                " AND json_type(value, '$.v') IS NOT NULL AND json_type(value, '$.versions') = 'object'"
+                " ORDER BY kind"
+            )
+        ]
+        for kind in kinds:  # per kind, so that both subqueries are computed once (not once per row)
+            rows = self._db.execute(
+                "SELECT j.key, j.value FROM cursors AS c, json_each(c.value, '$.versions') AS j"
+                " WHERE c.kind = ? AND c.side = 'crm'"
+                " AND lower(j.key) NOT IN (SELECT lower(crm_id) FROM links WHERE kind = ?)"
+                " AND lower(j.key) NOT IN (SELECT lower(r.value) FROM cursors AS d, json_each(d.value, '$.retry')"
+                "   AS r WHERE d.kind = ? AND d.side = 'crm' AND json_type(d.value, '$.retry') = 'array')"
+                " ORDER BY j.key",
+                (kind, kind, kind),
+            )
+            for crm_id, version in rows:
+                out.setdefault(kind, {})[str(crm_id)] = str(version)
         old = self._db.execute(  # the old format (a bare id -> version object, no "v"): rare, small
             "SELECT kind, value FROM cursors WHERE side = 'crm' AND NOT (json_valid(value)"
             " AND json_type(value) = 'object' AND json_type(value, '$.v') IS NOT NULL) ORDER BY kind"

@@ -150,3 +150,31 @@ def test_tombstones_worked_out_in_sqlite_equal_the_python_ones(
 
     monkeypatch.setattr(db, "_tombstones_in_sql", no_json)
     assert db.tombstones() == in_sql
+
+
+def _tombstone_steps(tmp_path: Path, n: int) -> int:
+    """SQLite VM steps (in thousands) for the tombstones of a kind with ``n`` links and ``n + 10`` snapshot rows."""
+    with StateDB.open(tmp_path / f"steps{n}.sqlite3") as state:
+        with state.batch():
+            for i in range(n):
+                state.link(Kind.CONTACTS, f"c{i:06}", f"m{i:06}", {"subject": "x"})
+            versions = {f"c{i:06}": "W/1" for i in range(n + 10)}
+            state.set_cursor(
+                Kind.CONTACTS, "crm", CrmCursor(token="t", versions=versions, retry=["c000001"]).dump()
+            )
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        state._db.set_progress_handler(count, 1000)
+        assert len(state._tombstones_in_sql()["contacts"]) == 10
+        state._db.set_progress_handler(None, 1000)
+        return steps[0]
+
+
+def test_tombstones_in_sqlite_cost_linear_steps(tmp_path: Path) -> None:
+    """Each subquery is computed once per kind, not once per snapshot row (which was quadratic: minutes at 40k)."""
+    small, large = _tombstone_steps(tmp_path, 1000), _tombstone_steps(tmp_path, 4000)
+    assert large < 6 * small, (small, large)  # linear (x4, some log factor); quadratic would be x16
