@@ -57,8 +57,9 @@ Decisions:
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Collection, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -269,6 +270,72 @@ class Lookups:
     crm_rows: tuple[str, ...] = ()
 
 
+# ------------------------------------------------------------------------------------------ the links
+
+
+class Links(Mapping[str, Link]):
+    """The links of one kind as :func:`plan` reads them: ids at hand, a merge base only when it is asked for.
+
+    A mapping CRM id -> :class:`Link` (base included). :func:`plan` and :func:`lookups` ask about the ids that
+    changed (:meth:`linked`, :meth:`by_mailbox`) and read the bases of the pairs something happened to
+    (:meth:`bases`, in one call), so a run with nothing to do reads no merge base at all. The state DB's
+    subclass answers from the DB (wizard.sync.state); :meth:`of` wraps links already in memory.
+    """
+
+    @abstractmethod
+    def linked(self, crm_ids: Collection[str]) -> dict[str, str]:
+        """CRM id -> mailbox id of those of ``crm_ids`` that are linked."""
+
+    @abstractmethod
+    def by_mailbox(self, mailbox_ids: Collection[str]) -> dict[str, str]:
+        """Mailbox id -> CRM id of those of ``mailbox_ids`` that are linked."""
+
+    @abstractmethod
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """Every link's (CRM id, mailbox id), no base."""
+
+    @abstractmethod
+    def bases(self, crm_ids: Collection[str]) -> dict[str, Link]:
+        """The links of those of ``crm_ids`` that are linked, with their merge bases."""
+
+    def __getitem__(self, crm_id: str) -> Link:
+        return self.bases([crm_id])[crm_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return (crm_id for crm_id, _ in self.pairs())
+
+    def __contains__(self, crm_id: object) -> bool:
+        return isinstance(crm_id, str) and bool(self.linked([crm_id]))
+
+    @staticmethod
+    def of(links: Mapping[str, Link]) -> Links:
+        """``links`` as :class:`Links` (any keys; a link is known by its CRM id)."""
+        return links if isinstance(links, Links) else _MemoryLinks(links)
+
+
+class _MemoryLinks(Links):
+    """Links held in a mapping (tests, the planner's simulation)."""
+
+    def __init__(self, links: Mapping[str, Link]) -> None:
+        self._by_crm = {link.crm_id: link for link in links.values()}
+        self._by_mailbox = {link.mailbox_id: link.crm_id for link in links.values()}
+
+    def linked(self, crm_ids: Collection[str]) -> dict[str, str]:
+        return {c: self._by_crm[c].mailbox_id for c in crm_ids if c in self._by_crm}
+
+    def by_mailbox(self, mailbox_ids: Collection[str]) -> dict[str, str]:
+        return {m: self._by_mailbox[m] for m in mailbox_ids if m in self._by_mailbox}
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        return ((c, link.mailbox_id) for c, link in self._by_crm.items())
+
+    def bases(self, crm_ids: Collection[str]) -> dict[str, Link]:
+        return {c: self._by_crm[c] for c in crm_ids if c in self._by_crm}
+
+    def __len__(self) -> int:
+        return len(self._by_crm)
+
+
 # ------------------------------------------------------------------------------------------ the rules
 
 
@@ -314,8 +381,8 @@ def _edited(base: Fields | None, fields: Fields, names: list[str]) -> bool:
 
 def lookups(links: Mapping[str, Link], crm_changes: CrmChanges, mailbox_changes: MailboxChanges) -> Lookups:
     """The fetches that let :func:`plan` relink instead of duplicating (see :class:`Lookups`)."""
-    linked_crm = {link.crm_id for link in links.values()}
-    linked_mailbox = {link.mailbox_id for link in links.values()}
+    table = Links.of(links)
+    linked_mailbox = table.by_mailbox(list(mailbox_changes.changed))
     claimed = {
         item.get("@crmid")
         for mid, item in mailbox_changes.changed.items()
@@ -323,12 +390,14 @@ def lookups(links: Mapping[str, Link], crm_changes: CrmChanges, mailbox_changes:
     }
     mailbox_items_for: tuple[str, ...] = ()
     if not mailbox_changes.full_resync:
+        linked_crm = table.linked(list(crm_changes.changed))
         mailbox_items_for = tuple(
             sorted(cid for cid in crm_changes.changed if cid not in linked_crm and cid not in claimed)
         )
     crm_rows: list[str] = []
     if not crm_changes.full_resync:
         known = set(crm_changes.changed) | set(crm_changes.deleted) | set(crm_changes.out_of_scope)
+        linked_claimed = table.linked([c for c in claimed if isinstance(c, str)])
         for mid in sorted(mailbox_changes.changed):
             item = mailbox_changes.changed[mid]
             cid = item.get("@crmid")
@@ -336,7 +405,7 @@ def lookups(links: Mapping[str, Link], crm_changes: CrmChanges, mailbox_changes:
                 mid not in linked_mailbox
                 and isinstance(cid, str)
                 and cid
-                and cid not in linked_crm
+                and cid not in linked_claimed
                 and cid not in known
                 and item.get("@linkstate") in (LINK_PENDING, LINK_TRACKED)
             ):
@@ -354,10 +423,15 @@ def plan(
     mailbox_changes: MailboxChanges,
     rules: Rules,
 ) -> Plan:
-    """Plan one kind's run. ``links`` are the state DB's links of this kind (any keys; usually crm ids)."""
+    """Plan one kind's run. ``links`` are the state DB's links of this kind (any keys; usually crm ids).
+
+    Only the pairs something happened to are looked at (a pair neither side reported, still in scope, has
+    nothing to do), and only their merge bases are read (see :class:`Links`)."""
     names = synced_fields(rules.directions)
-    by_crm = {link.crm_id: link for link in links.values()}
-    by_mailbox = {link.mailbox_id: link for link in links.values()}
+    table = Links.of(links)
+    by_mailbox = table.by_mailbox(list(mailbox_changes.changed))
+    claims = {item.get("@crmid") for mid, item in mailbox_changes.changed.items() if mid not in by_mailbox}
+    claimed_linked = table.linked([c for c in claims if isinstance(c, str) and c])
 
     relinks: dict[str, Link] = {}
     creates_in_crm: list[CreateInCrm] = []
@@ -369,7 +443,7 @@ def plan(
         cid = item.get("@crmid") or None
         state = item.get("@linkstate")
         if isinstance(cid, str):
-            if cid in by_crm or cid in relinks:
+            if cid in claimed_linked or cid in relinks:
                 if state in (LINK_PENDING, LINK_TRACKED):  # a copy of a linked item: never a second link
                     strays.append(Unlink(None, mid, "another item is linked to this record"))
                 continue
@@ -390,19 +464,71 @@ def plan(
             creates_in_crm.append(CreateInCrm(mid, fields, base))
 
     ops: list[Operation] = []
-    pairs = {**by_crm, **relinks}
-    for cid in sorted(pairs):
-        ops.extend(_plan_pair(kind, pairs[cid], cid in relinks, names, crm_changes, mailbox_changes, rules))
+    pairs = _pairs(table, crm_changes, mailbox_changes)
+    touched = [
+        cid
+        for cid, mid in pairs.items()
+        if cid in crm_changes.changed
+        or cid in crm_changes.deleted
+        or mid in mailbox_changes.changed
+        or mid in mailbox_changes.deleted
+    ]
+    # The others only left the scope (an Unlink, whatever their base says) or have nothing to do.
+    stored = table.bases(touched) if touched else {}
+    for cid in sorted({*pairs, *relinks}):
+        link = relinks.get(cid) or stored.get(cid) or Link(kind, cid, pairs[cid], None)
+        ops.extend(_plan_pair(kind, link, cid in relinks, names, crm_changes, mailbox_changes, rules))
 
     for cid in sorted(crm_changes.changed):
-        if cid in pairs or cid in crm_changes.deleted or cid in crm_changes.out_of_scope:
+        if cid in pairs or cid in relinks or cid in crm_changes.deleted or cid in crm_changes.out_of_scope:
             continue
-        row = crm_changes.changed[cid]
-        fields = project(row, names)
-        ops.append(CreateInMailbox(cid, fields, {**fields, **_meta(None, row, None)}))
+        ops.append(_create_in_mailbox(cid, crm_changes.changed[cid], names))
     ops.extend(creates_in_crm)
     ops.extend(strays)
     return _guard(kind, ops, links, crm_changes, mailbox_changes, rules)
+
+
+def only_created(
+    links: Mapping[str, Link], crm_changes: CrmChanges, mailbox_changes: MailboxChanges
+) -> list[str]:
+    """The changed CRM rows whose one operation in :func:`plan` is a :class:`CreateInMailbox`: not linked,
+    named by no mailbox item, neither deleted nor out of scope (most rows of an initial sync).
+
+    Their creates depend on nothing else in the plan and count for no guard, so a caller may plan the other
+    rows with :func:`plan` and these a page at a time with :func:`mailbox_creates`: the same operations,
+    without holding all of them at once."""
+    table = Links.of(links)
+    claimed = {item.get("@crmid") for item in mailbox_changes.changed.values()}
+    candidates = [
+        cid
+        for cid in crm_changes.changed
+        if cid not in crm_changes.deleted and cid not in crm_changes.out_of_scope and cid not in claimed
+    ]
+    linked = table.linked(candidates)
+    return sorted(cid for cid in candidates if cid not in linked)
+
+
+def mailbox_creates(rows: Mapping[str, Fields], rules: Rules) -> list[CreateInMailbox]:
+    """The creates :func:`plan` makes of rows :func:`only_created` named, in the same order (by CRM id)."""
+    names = synced_fields(rules.directions)
+    return [_create_in_mailbox(cid, rows[cid], names) for cid in sorted(rows)]
+
+
+def _create_in_mailbox(cid: str, row: Fields, names: list[str]) -> CreateInMailbox:
+    """A CRM row in scope that the mailbox lacks: every synced field, whatever its arrow (see the docstring)."""
+    fields = project(row, names)
+    return CreateInMailbox(cid, fields, {**fields, **_meta(None, row, None)})
+
+
+def _pairs(table: Links, crm_changes: CrmChanges, mailbox_changes: MailboxChanges) -> dict[str, str]:
+    """CRM id -> mailbox id of the links a side reported something about (all of them on a full CRM read,
+    which unlinks what it did not list)."""
+    if crm_changes.full_resync:
+        return dict(table.pairs())
+    pairs = table.linked({*crm_changes.changed, *crm_changes.deleted, *crm_changes.out_of_scope})
+    mailbox = table.by_mailbox({*mailbox_changes.changed, *mailbox_changes.deleted})
+    pairs.update({cid: mid for mid, cid in mailbox.items()})
+    return pairs
 
 
 def _plan_pair(

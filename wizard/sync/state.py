@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -40,7 +40,7 @@ from wizard.errors import Severity
 from wizard.settings.enums import Kind
 from wizard.sync.merge import FieldConflict
 from wizard.sync.model import Fields, Link, content_hash
-from wizard.sync.planner import UNRESOLVED, WAITING
+from wizard.sync.planner import UNRESOLVED, WAITING, Links
 from wizard.sync.statefile import (
     FILE_MODE,
     TOMBSTONES_SUFFIX,
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
+ID_PAGE = 500  # ids per ``IN (...)`` look-up (SQLite allows 32,766 parameters; a page keeps memory small)
 
 Side = Literal["crm", "mailbox"]
 RunDirection = Literal["to_crm", "to_mailbox"]
@@ -267,6 +268,7 @@ class StateDB:
         self._tombstone_ids: set[tuple[str, str]] = set()  # (kind, CRM id) in the file now
         self._tombstones_kept: dict[str, dict[str, str]] = {}  # what the file holds (as far as we know)
         self._tombstones_next: dict[str, dict[str, str]] | None = None  # computed before the commit
+        self.base_reads = 0  # links read with their merge base (a seam: a run with nothing to do reads none)
 
     # ------------------------------------------------------------------ opening, versions, corruption
 
@@ -449,7 +451,12 @@ class StateDB:
 
     def tombstones(self) -> dict[str, dict[str, str]]:
         """kind -> CRM id -> version of the rows in a kind's CRM snapshot that are not linked on purpose (the
-        user removed them from the mailbox; see the module docstring). Failed creates (``retry``) are not."""
+        user removed them from the mailbox; see the module docstring). Failed creates (``retry``) are not.
+
+        Worked out by SQLite's JSON functions where it has them, so the snapshot (every in-scope row of a
+        kind) is not taken into Python memory on every commit that touches it: only the tombstones are."""
+        with contextlib.suppress(sqlite3.OperationalError):  # no JSON functions: in Python below
+            return self._tombstones_in_sql()
         linked: dict[str, set[str]] = {}
         for kind, crm_id in self._db.execute("SELECT kind, crm_id FROM links").fetchall():
             linked.setdefault(kind, set()).add(str(crm_id).lower())
@@ -463,6 +470,46 @@ class StateDB:
             if kept:
                 out[kind] = kept
         return out
+
+    def _tombstones_in_sql(self) -> dict[str, dict[str, str]]:
+        """:meth:`tombstones` for CRM cursors in CrmCursor's JSON (v2); the old format in Python."""
+        out: dict[str, dict[str, str]] = {}
+        kinds = [
+            str(kind)
+            for (kind,) in self._db.execute(
+                "SELECT kind FROM cursors WHERE side = 'crm' AND json_valid(value) AND json_type(value) = 'object'"
+                " AND json_type(value, '$.v') IS NOT NULL AND json_type(value, '$.versions') = 'object'"
+                " ORDER BY kind"
+            )
+        ]
+        for kind in kinds:  # per kind, so that both subqueries are computed once (not once per row)
+            rows = self._db.execute(
+                "SELECT j.key, j.value FROM cursors AS c, json_each(c.value, '$.versions') AS j"
+                " WHERE c.kind = ? AND c.side = 'crm'"
+                " AND lower(j.key) NOT IN (SELECT lower(crm_id) FROM links WHERE kind = ?)"
+                " AND lower(j.key) NOT IN (SELECT lower(r.value) FROM cursors AS d, json_each(d.value, '$.retry')"
+                "   AS r WHERE d.kind = ? AND d.side = 'crm' AND json_type(d.value, '$.retry') = 'array')"
+                " ORDER BY j.key",
+                (kind, kind, kind),
+            )
+            for crm_id, version in rows:
+                out.setdefault(kind, {})[str(crm_id)] = str(version)
+        old = self._db.execute(  # the old format (a bare id -> version object, no "v"): rare, small
+            "SELECT kind, value FROM cursors WHERE side = 'crm' AND NOT (json_valid(value)"
+            " AND json_type(value) = 'object' AND json_type(value, '$.v') IS NOT NULL) ORDER BY kind"
+        ).fetchall()
+        for kind, value in old:
+            versions, _retry = snapshot(value)
+            if not versions:
+                continue
+            linked = {
+                str(cid).lower()
+                for (cid,) in self._db.execute("SELECT crm_id FROM links WHERE kind = ?", (kind,))
+            }
+            kept = {cid: ver for cid, ver in sorted(versions.items()) if cid.lower() not in linked}
+            if kept:
+                out[str(kind)] = kept
+        return dict(sorted(out.items()))
 
     def _write_tombstones(self, stones: dict[str, dict[str, str]] | None = None) -> None:
         """Write the tombstones file (temporary file, fsync, rename): a kill leaves the old or the new one.
@@ -534,6 +581,82 @@ class StateDB:
         rows = self._db.execute("SELECT * FROM links WHERE kind = ? ORDER BY crm_id", (kind,)).fetchall()
         return {row[1]: self._link(row) for row in rows}
 
+    def link_table(self, kind: Kind) -> StoredLinks:
+        """The links of a kind for the planner: ids looked up when asked, merge bases read only for the pairs
+        that need one (see wizard.sync.planner.Links)."""
+        return StoredLinks(self, kind)
+
+    def _linked(self, kind: Kind, column: str, ids: Iterable[str]) -> dict[str, str]:
+        """``column`` value -> the other id (CRM id <-> mailbox id) of the links among ``ids``, in pages."""
+        other = "mailbox_id" if column == "crm_id" else "crm_id"
+        wanted = sorted(set(ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), ID_PAGE):
+            page = wanted[start : start + ID_PAGE]
+            marks = ", ".join("?" for _ in page)
+            rows = self._db.execute(
+                f"SELECT {column}, {other} FROM links WHERE kind = ? AND {column} IN ({marks})",  # noqa: S608
+                (kind, *page),
+            )
+            out.update({str(a): str(b) for a, b in rows})
+        return out
+
+    def link_pairs(self, kind: Kind) -> Iterator[tuple[str, str]]:
+        """Every link's (CRM id, mailbox id) of a kind, in CRM id order (no base)."""
+        for crm_id, mailbox_id in self._db.execute(
+            "SELECT crm_id, mailbox_id FROM links WHERE kind = ? ORDER BY crm_id", (kind,)
+        ).fetchall():
+            yield str(crm_id), str(mailbox_id)
+
+    def links_by_crm(self, kind: Kind, crm_ids: Iterable[str]) -> dict[str, Link]:
+        """The links (merge bases included) of those of ``crm_ids`` that are linked, read in pages."""
+        wanted = sorted(set(crm_ids))
+        out: dict[str, Link] = {}
+        for start in range(0, len(wanted), ID_PAGE):
+            page = wanted[start : start + ID_PAGE]
+            marks = ", ".join("?" for _ in page)
+            rows = self._db.execute(
+                f"SELECT * FROM links WHERE kind = ? AND crm_id IN ({marks})",  # noqa: S608
+                (kind, *page),
+            ).fetchall()
+            out.update({str(row[1]): self._link(row) for row in rows})
+        return out
+
+    def waiting_dates(self, kind: Kind) -> dict[str, list[str]]:
+        """CRM id -> the ``@waiting`` dates of the links whose base notes some (recurring series whose
+        mailbox exceptions wait for Dynamics 365), without reading their merge bases."""
+        rows = self._db.execute(
+            "SELECT crm_id, base FROM links WHERE kind = ? AND base LIKE ?", (kind, f'%"{WAITING}"%')
+        ).fetchall()
+        out: dict[str, list[str]] = {}
+        for crm_id, text in rows:  # the LIKE is a coarse filter: the JSON decides
+            dates = self._member(text, WAITING)
+            if dates:
+                out[str(crm_id)] = [str(d) for d in dates]
+        return out
+
+    def series_links(self, kind: Kind) -> list[str]:
+        """The CRM ids of the links whose base holds a recurrence (a recurring series), in CRM id order."""
+        try:
+            rows = self._db.execute(
+                "SELECT crm_id FROM links WHERE kind = ? AND json_type(base, '$.recurrence') NOT IN ('null')"
+                " ORDER BY crm_id",
+                (kind,),
+            ).fetchall()
+        except sqlite3.OperationalError:  # an SQLite without its JSON functions: look in Python
+            every = self._db.execute(
+                "SELECT crm_id, base FROM links WHERE kind = ? AND base LIKE ? ORDER BY crm_id",
+                (kind, '%"recurrence"%'),
+            ).fetchall()
+            return [str(cid) for cid, text in every if self._member(text, "recurrence") is not None]
+        return [str(crm_id) for (crm_id,) in rows]
+
+    @staticmethod
+    def _member(text: str | None, name: str) -> Any:
+        """One top-level member of a stored base (not counted as a merge base read: nothing else is kept)."""
+        base = _load(text)
+        return base.get(name) if isinstance(base, dict) else None
+
     def link_by_crm(self, kind: Kind, crm_id: str) -> Link | None:
         row = self._db.execute("SELECT * FROM links WHERE kind = ? AND crm_id = ?", (kind, crm_id)).fetchone()
         return None if row is None else self._link(row)
@@ -555,10 +678,17 @@ class StateDB:
         ).fetchall()
         return sum(len((_load(base) or {}).get(WAITING) or ()) for (base,) in rows)
 
-    @staticmethod
-    def _link(row: tuple[Any, ...]) -> Link:
+    def _link(self, row: tuple[Any, ...]) -> Link:
         kind, crm_id, mailbox_id, etag, change_key, chash, base, linked_at, updated_at = row
+        self.base_reads += 1
         return Link(kind, crm_id, mailbox_id, _load(base), etag, change_key, chash, linked_at, updated_at)
+
+    def mailbox_change_key(self, kind: Kind, mailbox_id: str) -> str | None:
+        """The change key stored on the link of a mailbox item (None: no link, or none stored)."""
+        row = self._db.execute(
+            "SELECT mailbox_change_key FROM links WHERE kind = ? AND mailbox_id = ?", (kind, mailbox_id)
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     def link(
         self,
@@ -872,6 +1002,30 @@ class StateDB:
             "SELECT run_id, kind, severity, message, item FROM errors WHERE run_id = ? ORDER BY id", (run_id,)
         ).fetchall()
         return [ErrorRecord(r[0], r[1], Severity(r[2]), r[3], r[4]) for r in rows]
+
+
+class StoredLinks(Links):
+    """A kind's links in the state DB as the planner reads them (:class:`wizard.sync.planner.Links`): nothing
+    is held in memory; ids are looked up in pages, merge bases read only for the pairs that ask for them."""
+
+    def __init__(self, db: StateDB, kind: Kind) -> None:
+        self._state = db
+        self.kind = kind
+
+    def linked(self, crm_ids: Collection[str]) -> dict[str, str]:
+        return self._state._linked(self.kind, "crm_id", crm_ids) if crm_ids else {}
+
+    def by_mailbox(self, mailbox_ids: Collection[str]) -> dict[str, str]:
+        return self._state._linked(self.kind, "mailbox_id", mailbox_ids) if mailbox_ids else {}
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        return self._state.link_pairs(self.kind)
+
+    def bases(self, crm_ids: Collection[str]) -> dict[str, Link]:
+        return self._state.links_by_crm(self.kind, crm_ids) if crm_ids else {}
+
+    def __len__(self) -> int:
+        return self._state.count_links(self.kind)
 
 
 _COUNT_NAMES = tuple(f.name for f in fields(RunCounts))

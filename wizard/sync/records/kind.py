@@ -11,8 +11,10 @@ One :class:`RecordSync` per kind implements :class:`wizard.sync.run.KindSync`. T
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any, cast
 
 from wizard.errors import D365SyncError, Severity
 from wizard.mailbox.base import LISTING_PAGE, ChangeBatch
@@ -33,12 +35,14 @@ from wizard.sync.planner import (
     Unlink,
     UpdateCrm,
     UpdateMailbox,
+    mailbox_creates,
+    only_created,
     plan,
 )
-from wizard.sync.records.apply import PlanExecutor, Tally
+from wizard.sync.records.apply import MAILBOX_CREATES_PER_CHECK, PlanExecutor, Tally
 from wizard.sync.records.common import FOLDERS, MailboxItem, mapping_context
 from wizard.sync.records.read import KindRead, KindReader
-from wizard.sync.run import KindCounts, KindResult, KindRunStatus, RunContext
+from wizard.sync.run import KindCounts, KindResult, KindRunStatus, Reporter, RunContext
 from wizard.sync.state import RunCounts
 
 log = logging.getLogger(__name__)
@@ -87,8 +91,15 @@ class RecordSync:
         mctx = mapping_context(ctx)
         ctx.reporter.progress(kind, 0, None, "reading Dynamics 365 and the mailbox")
         read = self.reader.read(ctx, mctx, create_defaults=not dry_run)
-        links = ctx.state.links(kind)
+        links = ctx.state.link_table(kind)  # the planner reads the merge bases it needs, no others
         rules = Rules(directions, ctx.now, options.policy(kind), ctx.user_id, force=force)
+        # Rows that are only created in the mailbox (most of an initial sync) are planned and created a page
+        # at a time (_create_fresh), their views let go as they go: no plan holds all of them at once.
+        fresh = [] if dry_run else only_created(links, read.crm, read.mailbox)
+        if fresh:
+            skip = set(fresh)
+            rest = {cid: view for cid, view in read.crm.changed.items() if cid not in skip}
+            read = replace(read, crm=replace(read.crm, changed=rest))
         the_plan = plan(kind, links, read.crm, read.mailbox, rules)
         if the_plan.needs_confirmation is not None:
             md = the_plan.needs_confirmation
@@ -103,12 +114,37 @@ class RecordSync:
             ctx.planned.extend(describe(the_plan))
             return KindResult(kind, *self._preview_counts(the_plan), status=KindRunStatus.OK)
         tally = Tally(
-            mailbox_writes=any(isinstance(op, _MAILBOX_WRITES) for op in the_plan.operations),
+            mailbox_writes=bool(fresh) or any(isinstance(op, _MAILBOX_WRITES) for op in the_plan.operations),
             recreated={op.crm_id for op in the_plan.operations if isinstance(op, CreateInMailbox)},
         )
-        self.executor.execute(ctx, mctx, the_plan, read, tally)
+        if fresh:
+            self._create_fresh(ctx, mctx, fresh, read, rules, tally, len(the_plan.operations))
+            with _progress_after(ctx, len(fresh)):
+                self.executor.execute(ctx, mctx, the_plan, read, tally)
+        else:
+            self.executor.execute(ctx, mctx, the_plan, read, tally)
         self._save_cursors(ctx, read, tally)
         return KindResult(kind, _counts(tally.to_crm), _counts(tally.to_mailbox), KindRunStatus.OK)
+
+    def _create_fresh(
+        self,
+        ctx: RunContext,
+        mctx: mapping.MappingContext,
+        fresh: Sequence[str],
+        read: KindRead,
+        rules: Rules,
+        tally: Tally,
+        more: int,
+    ) -> None:
+        """Plan (:func:`~wizard.sync.planner.mailbox_creates`) and carry out the creates of the rows only
+        created in the mailbox, MAILBOX_CREATES_PER_CHECK at a time (one claim check each, as in one plan),
+        dropping each page's views once planned. ``more``: the operations of the plan that follows."""
+        total = len(fresh) + more
+        for start in range(0, len(fresh), MAILBOX_CREATES_PER_CHECK):
+            page = fresh[start : start + MAILBOX_CREATES_PER_CHECK]
+            ops = mailbox_creates({cid: read.crm_rows.pop(cid) for cid in page}, rules)
+            with _progress_after(ctx, start, total):
+                self.executor.execute(ctx, mctx, Plan(self.record_kind, tuple(ops)), read, tally)
 
     def find_by_crmids(self, ctx: RunContext, crm_ids: Sequence[str]) -> dict[str, list[MailboxItem]]:
         """Mailbox items that carry each of ``crm_ids`` in their crmid named property (see :mod:`.read`)."""
@@ -155,6 +191,31 @@ class RecordSync:
         return to_crm, to_mailbox
 
 
+class _Offset:
+    """A reporter whose progress counts start at ``done`` (an executor's part of a kind's larger run)."""
+
+    def __init__(self, reporter: Reporter, done: int, total: int | None) -> None:
+        self.reporter, self.done, self.total = reporter, done, total
+
+    def progress(self, kind: str, done: int, total: int | None, message: str = "") -> None:
+        whole = self.total if self.total is not None else (None if total is None else self.done + total)
+        self.reporter.progress(kind, self.done + done, whole, message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reporter, name)
+
+
+@contextmanager
+def _progress_after(ctx: RunContext, done: int, total: int | None = None) -> Iterator[None]:
+    """Progress reported inside the block counts on from ``done`` (of ``total``, else of what follows)."""
+    reporter = ctx.reporter
+    ctx.reporter = cast(Reporter, _Offset(reporter, done, total))
+    try:
+        yield
+    finally:
+        ctx.reporter = reporter
+
+
 def _changed_since_written(ctx: RunContext, kind: Kind, batch: ChangeBatch) -> list[str]:
     """The created/updated ids of ``batch`` minus the items still exactly as this engine wrote them.
 
@@ -170,8 +231,7 @@ def _changed_since_written(ctx: RunContext, kind: Kind, batch: ChangeBatch) -> l
         key = batch.change_keys.get(item_id)
         if not key:
             return False
-        link = ctx.state.link_by_mailbox(kind, item_id)  # one indexed look-up per listed item
-        return link is not None and link.mailbox_change_key == key
+        return ctx.state.mailbox_change_key(kind, item_id) == key  # one indexed look-up per listed item
 
     return [i for i in ids if not unchanged(i)]
 

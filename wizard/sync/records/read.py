@@ -31,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,7 +54,7 @@ from wizard.settings.enums import Kind
 from wizard.sync import mapping
 from wizard.sync.cursors import FULL_READ_EVERY, CrmCursor, MailboxCursor, parse_stamp
 from wizard.sync.model import Fields, content_hash
-from wizard.sync.planner import WAITING, CrmChanges, MailboxChanges, lookups
+from wizard.sync.planner import CrmChanges, Links, MailboxChanges, lookups
 from wizard.sync.records import appointment_series as series
 from wizard.sync.records.common import (
     CHUNK,
@@ -124,7 +125,13 @@ class KindReader:
     def read_rows(
         self, ctx: RunContext, ids: Sequence[str], *, table_rows: int | None = None
     ) -> list[dict[str, Any]]:
-        """The rows of ``ids`` with the columns the mapping needs.
+        """The rows of ``ids`` with the columns the mapping needs (all pages of :meth:`row_pages`)."""
+        return [row for page in self.row_pages(ctx, ids, table_rows=table_rows) for row in page]
+
+    def row_pages(
+        self, ctx: RunContext, ids: Sequence[str], *, table_rows: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of ``ids`` with the columns the mapping needs, a page (at most READ_PAGE rows) at a time.
 
         By id (``In`` queries of CHUNK ids), or -- when ``table_rows`` (the table's size, known after a
         full change read) says that costs fewer requests -- the whole table in pages of READ_PAGE rows,
@@ -140,32 +147,39 @@ class KindReader:
         key = ID_COLUMN[kind]
         wanted = {i.lower() for i in ids}
         if not wanted:
-            return []
+            return
         paged = table_rows is not None and -(-max(table_rows, 1) // READ_PAGE) < -(-len(wanted) // CHUNK)
-        rows: list[dict[str, Any]] = []
         parts: list[Sequence[str] | None] = [None] if paged else list(chunks(sorted(wanted)))
+        page: list[dict[str, Any]] = []
         for chunk in parts:
             while True:
+                given = 0  # rows of this query handed out already (a retry must not repeat them)
                 try:
                     if chunk is None:
-                        rows = [
-                            row
-                            for row in ctx.crm.query(
-                                entity_set, select=select, expand=expand, page_size=READ_PAGE
-                            )
-                            if str(row.get(key) or "").lower() in wanted
-                        ]
+                        for row in ctx.crm.query(
+                            entity_set, select=select, expand=expand, page_size=READ_PAGE
+                        ):
+                            if str(row.get(key) or "").lower() in wanted:
+                                page.append(row)
+                                if len(page) >= READ_PAGE:
+                                    given += len(page)
+                                    yield page
+                                    page = []
                     else:
-                        rows.extend(
+                        page.extend(
                             ctx.crm.query(
                                 entity_set, select=select, filter=in_filter(key, chunk), expand=expand
                             )
                         )
+                        if len(page) >= READ_PAGE:
+                            yield page
+                            page = []
                     break
                 except ValidationError as error:
                     missing = _MISSING_PROPERTY.search(error.message or "")
                     if (
-                        missing is None
+                        given
+                        or missing is None
                         or missing.group(1) not in OPTIONAL_COLUMNS
                         or missing.group(1) not in select
                     ):
@@ -177,7 +191,10 @@ class KindReader:
                     )
                     ctx.missing_columns.add(missing.group(1))
                     select = [c for c in select if c != missing.group(1)]
-        return rows
+                    if chunk is None:
+                        page = []  # the whole table is read again
+        if page:
+            yield page
 
     def existing(self, ctx: RunContext, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` still exist in Dynamics 365 (the rest was deleted)."""
@@ -194,9 +211,13 @@ class KindReader:
                     found.add(str(row[ID_COLUMN[kind]]).lower())
         return found
 
-    def _account_names(self, ctx: RunContext, rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    def _account_names(
+        self, ctx: RunContext, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The names of the accounts ``rows`` name as their company (those not in ``known`` already)."""
         ids = sorted(
             {str(r["_parentcustomerid_value"]).lower() for r in rows if r.get("_parentcustomerid_value")}
+            - set(known or ())
         )
         names: dict[str, str] = {}
         for chunk in chunks(ids):
@@ -246,7 +267,10 @@ class KindReader:
                     ctx.series_touched.add(str(row["_seriesid_value"]).lower())
                 continue
             cid = str(row[ID_COLUMN[kind]]).lower()
-            views[cid] = mapping.crm_view(kind, row, mctx)
+            # the field names shared by every view (a mapping may build them anew for each row)
+            views[cid] = {
+                sys.intern(name): value for name, value in mapping.crm_view(kind, row, mctx).items()
+            }
             versions[cid] = str(row.get("@odata.etag") or row.get("modifiedon") or content_hash(views[cid]))
         return views, versions
 
@@ -264,7 +288,7 @@ class KindReader:
         self,
         ctx: RunContext,
         mctx: mapping.MappingContext,
-        links: Mapping[str, Any],
+        links: Links,
         *,
         create_defaults: bool,
     ) -> CrmRead:
@@ -298,9 +322,9 @@ class KindReader:
         if not incremental:
             # A full change read listed the whole table: its size decides how the scope's rows are read.
             table_rows = len(changes.rows) if changes is not None and changes.full_read else None
+            changes = None  # its rows (every id of the table) are not needed for the full read: let them go
             return self._read_crm_full(ctx, mctx, links, previous, queries, digest, token, table_rows)
         assert changes is not None and previous.versions is not None
-        known = set(previous.versions) | {k.lower() for k in links}
         touched = {str(row[key]).lower() for row in changes.rows if row.get(key)} | set(previous.retry)
         removed = {str(i).lower() for i in changes.deleted_ids} - touched
         versions = dict(previous.versions)
@@ -308,6 +332,9 @@ class KindReader:
         if touched:
             views, fresh = self._scoped_views(ctx, mctx, touched, queries)
             versions.update(fresh)
+        # the ids this engine knows (snapshot or link) among those that were removed or no longer match
+        unseen = (touched - set(views)) | removed
+        known = set(previous.versions) | {k.lower() for k in links} if unseen else set()
         left = (touched - set(views)) & known  # changed and no longer matched (or a series now)
         gone = (removed & known) | left
         existing = self.existing(ctx, gone) if gone else set()
@@ -325,7 +352,7 @@ class KindReader:
         self,
         ctx: RunContext,
         mctx: mapping.MappingContext,
-        links: Mapping[str, Any],
+        links: Links,
         previous: CrmCursor,
         queries: Sequence[str],
         digest: str,
@@ -344,10 +371,21 @@ class KindReader:
             for row in ctx.crm.fetch(entity_set, fetchxml, page_size=READ_PAGE):
                 if row.get(key):
                     ids.add(str(row[key]).lower())
-        rows = self.read_rows(ctx, sorted(ids), table_rows=table_rows)
+        # A page of rows at a time: only the views (smaller than the rows) of the whole scope are kept.
+        views: dict[str, Fields] = {}
+        versions: dict[str, str] = {}
         if kind == Kind.CONTACTS and mctx.sync_contact_company:
-            mctx.account_names = self._account_names(ctx, rows)
-        views, versions = self._views(ctx, mctx, rows)
+            mctx.account_names = {}
+        for page in self.row_pages(ctx, sorted(ids), table_rows=table_rows):
+            if kind == Kind.CONTACTS and mctx.sync_contact_company:
+                mctx.account_names = {
+                    **mctx.account_names,
+                    **self._account_names(ctx, page, mctx.account_names),
+                }
+            page_views, page_versions = self._views(ctx, mctx, page)
+            views.update(page_views)
+            versions.update(page_versions)
+        del ids
         snapshot = previous.versions
         full = snapshot is None
         changed = {cid: v for cid, v in views.items() if full or snapshot.get(cid) != versions[cid]}  # type: ignore[union-attr]
@@ -366,7 +404,7 @@ class KindReader:
 
     def read(self, ctx: RunContext, mctx: mapping.MappingContext, *, create_defaults: bool) -> KindRead:
         kind, state = self.record_kind, ctx.state
-        links = state.links(kind)
+        links = state.link_table(kind)  # ids looked up when needed; no merge base is read here
         previous_crm = CrmCursor.load(state.cursor(kind, "crm")) if kind == Kind.APPOINTMENTS else None
         crm = self._read_crm(ctx, mctx, links, create_defaults=create_defaults)
         if previous_crm is not None:
@@ -377,9 +415,7 @@ class KindReader:
         # Mailbox: what changed since the stored sync state (+ last run's failures).
         cursor = MailboxCursor.load(state.cursor(kind, "mailbox"))
         created: set[str] = set()
-        updated: set[str] = set(cursor.retry) | {
-            links[cid].mailbox_id for cid in crm.reread if cid in links and links[cid].mailbox_id
-        }
+        updated: set[str] = set(cursor.retry) | {mid for mid in links.linked(crm.reread).values() if mid}
         removed: set[str] = set(cursor.deleted)
         new_state = cursor.state
         mailbox_full = cursor.state is None
@@ -394,10 +430,10 @@ class KindReader:
         crm_changes = CrmChanges(
             changed, deleted, out_of_scope, full_resync=crm.full_resync, total=len(versions)
         )
+        waiting_dates = state.waiting_dates(kind)  # crm id -> dates, read without the merge bases
         waiting = {
-            link.mailbox_id: series.waiting_dates(link.base)
-            for cid, link in links.items()
-            if link.base and link.base.get(WAITING) and cid not in crm.reread
+            mid: waiting_dates[cid]
+            for cid, mid in links.linked([c for c in waiting_dates if c not in crm.reread]).items()
         }
         mailbox_changes = MailboxChanges(
             {mid: planned_view(kind, item, mctx, waiting.get(mid)) for mid, item in items.items()},
@@ -439,7 +475,7 @@ class KindReader:
         self,
         ctx: RunContext,
         mctx: mapping.MappingContext,
-        links: Mapping[str, Any],
+        links: Links,
         crm: CrmRead,
         previous: CrmCursor,
     ) -> CrmRead:
@@ -450,7 +486,7 @@ class KindReader:
         """
         touched = set(ctx.series_touched) | {c.lower() for c in previous.retry}
         ctx.series_touched.clear()  # taken: the next kind's run starts without them
-        linked = [cid for cid, link in links.items() if link.base and link.base.get("recurrence") is not None]
+        linked = ctx.state.series_links(self.record_kind)  # without reading their merge bases
         got = series.read(
             ctx.crm,
             mctx,
@@ -463,9 +499,8 @@ class KindReader:
         # An id the appointment read found is an appointment now (a series turned back into one).
         handled = got.handled - set(crm.views)
         # Our own writes touch a series too: only a waiting date that has an occurrence now is worth a read.
-        waiting = {
-            cid: series.waiting_dates(links[cid].base) for cid in touched & set(got.views) if cid in links
-        }
+        waiting_dates = ctx.state.waiting_dates(self.record_kind)
+        waiting = {cid: waiting_dates.get(cid, []) for cid in touched & set(got.views) if cid in links}
         reread = frozenset(series.ready(ctx.crm, mctx, {cid: d for cid, d in waiting.items() if d}))
         versions = {cid: v for cid, v in (crm.cursor.versions or {}).items() if cid not in handled}
         versions.update(got.versions)
