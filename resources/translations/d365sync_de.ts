@@ -2130,8 +2130,8 @@ Ihr Benutzername und Ihr Kennwort werden an diese Website gesendet. Lassen Sie e
         <translation>Wählen Sie die Datensätze, die Sie beim Offlinegehen mitnehmen. Jeder Filter wählt Datensätze einer Tabelle aus; die Datensätze, auf die sie verweisen (übergeordnete Firmen, Bezug), gehen ebenfalls offline.</translation>
     </message>
     <message>
-        <source>Counts are estimates. A table with no filter turned on stays online only. You can change this later in the wizard; going offline is in the status window and the tray.</source>
-        <translation>Die Anzahlen sind Schätzungen. Eine Tabelle ohne eingeschalteten Filter bleibt nur online. Sie können das später im Assistenten ändern; offline gehen Sie im Statusfenster und im Infobereich.</translation>
+        <source>Counts are estimates. A table with no filter turned on stays online only. You can change this later here or with Offline filters… in the status window; going offline is in the status window and the tray.</source>
+        <translation>Die Anzahlen sind Schätzungen. Eine Tabelle ohne eingeschalteten Filter bleibt nur online. Sie können das später hier oder über „Offlinefilter…“ im Statusfenster ändern; offline gehen Sie im Statusfenster und im Infobereich.</translation>
     </message>
     <message>
         <source>No organization synchronizes, so nothing can go offline. You can skip this page.</source>

@@ -11,6 +11,7 @@ import json as jsonlib
 import logging
 import re
 import ssl
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -250,7 +251,8 @@ class ODataSession:
             self.http.headers.update(extra_headers)
         if isinstance(auth, requests.auth.AuthBase):
             self.http.auth = auth
-        self.request_count = 0
+        self.request_count = 0  # requests sent (retries included); counted under a lock: calls overlap
+        self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ODataSession({self.root!r})"
@@ -336,7 +338,8 @@ class ODataSession:
                     token_value = provider.token()
                 send_headers["Authorization"] = f"Bearer {token_value}"
             try:
-                self.request_count += 1
+                with self._count_lock:
+                    self.request_count += 1
                 response = self._exchange(method, url, body, send_headers, seconds)
             except StoppedAnsweringError as stopped:
                 stalled += 1

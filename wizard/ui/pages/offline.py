@@ -43,7 +43,8 @@ class OfflinePage(BasePage):
         self.note = hint(
             self.tr(
                 "Counts are estimates. A table with no filter turned on stays online only. You can change "
-                "this later in the wizard; going offline is in the status window and the tray."
+                "this later here or with Offline filters… in the status window; going offline is in the "
+                "status window and the tray."
             ),
             self,
         )
