@@ -571,7 +571,17 @@ def resolve_conflict(factory: Factory, conflict_id: int, use: str) -> str:
                 return None
 
         done = decide(store, conflict_id, use, fetch)
-        return f"{conflict.table} {conflict.item or conflict.row_id}: {done}."
+    text = f"{conflict.table} {conflict.item or conflict.row_id}: {done}."
+    found = read_summary(store_file(factory))
+    if found is not None and found.mode == ONLINE and found.pending:
+        # Online, a decision that keeps the local change queues it again: send it now, as going online
+        # would. If Dynamics 365 cannot take it now it stays queued and the background refresh sends it.
+        try:
+            go_online(factory)
+        except D365SyncError as error:
+            log.info("a decided change waits to be sent: %s", error)
+            return text[:-1] + "; it is sent with the next refresh."
+    return text
 
 
 # -- for the schedule and the organization steps ------------------------------------------------------------
@@ -623,8 +633,10 @@ def background_refresh(factory: Factory, *, now: datetime | None = None) -> Back
     last = _moment(found.refreshed_at or found.downloaded_at)
     interval = refresh_interval(factory)
     moment = now or datetime.now(UTC)
-    if last is not None and timedelta(0) <= moment - last < interval:
+    if not found.pending and last is not None and timedelta(0) <= moment - last < interval:
         return BackgroundRefresh(interval - (moment - last))
+    if found.pending:  # online with changes still to send (a decision kept mine): send them, then refresh
+        return BackgroundRefresh(interval, go_online(factory).refresh)
     return BackgroundRefresh(interval, refresh(factory))
 
 
