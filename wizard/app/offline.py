@@ -577,10 +577,12 @@ def resolve_conflict(factory: Factory, conflict_id: int, use: str) -> str:
         # Online, a decision that keeps the local change queues it again: send it now, as going online
         # would. If Dynamics 365 cannot take it now it stays queued and the background refresh sends it.
         try:
-            go_online(factory)
+            sent = go_online(factory)
         except D365SyncError as error:
             log.info("a decided change waits to be sent: %s", error)
-            return text[:-1] + "; it is sent with the next refresh."
+            return f"{conflict.table} {conflict.item or conflict.row_id}: kept; it is sent with the next refresh."
+        if sent.online:
+            return f"{conflict.table} {conflict.item or conflict.row_id}: kept and sent to Dynamics 365."
     return text
 
 
