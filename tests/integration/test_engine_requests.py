@@ -383,3 +383,23 @@ def test_the_servers_version_is_guessed_once_and_kept(setup: Setup) -> None:
     assert ews == {"ConvertId": 1, **QUIET_EWS}  # exchangelib guesses the version: once
     _, ews, _ = _measure(setup)
     assert ews == QUIET_EWS
+
+
+def test_email_keeps_its_settings_between_runs_too(setup: Setup) -> None:
+    """Email reads the user's filtering method, the organization's tracking prefix and attachment limit and the
+    user's address and name: kept like the record kinds' per-run reads (FRESH_FOR), read again when stale."""
+    env = setup.sandbox.environments[0].server
+    settings = ("usersettingscollection", "organizations", "systemusers")
+
+    def run(later: timedelta = timedelta(0)) -> Counter[str]:
+        env.reset_counts()
+        with setup.engine() as engine:
+            if later:
+                engine.clock = lambda: datetime.now(UTC) + later
+            _ok(engine.run_once(["email"]))
+        counts = _kind_requests(list(env.request_log))
+        return Counter({name: counts[name] for name in settings if counts[name]})
+
+    assert run() == Counter(dict.fromkeys(settings, 1))  # the first run reads each once
+    assert run() == Counter()  # kept
+    assert run(FRESH_FOR + timedelta(minutes=1)) == Counter(dict.fromkeys(settings, 1))  # stale: read again

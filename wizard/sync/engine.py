@@ -313,6 +313,8 @@ class Engine:
             cache.remember_filters(ctx.now, ctx.outlook_filters)
         if ctx.sync_contact_company is not None and kept.sync_contact_company is None:
             cache.remember_contact_company(ctx.now, ctx.sync_contact_company)
+        if ctx.email_server is not None and kept.email_server is None:
+            cache.remember_email_server(ctx.now, ctx.email_server)
         self._keep_identity()
         cache.save()
 
@@ -444,6 +446,7 @@ class Engine:
         if not fresh:
             ctx.outlook_filters = self.cache.filters(now)
             ctx.sync_contact_company = self.cache.contact_company(now)
+            ctx.email_server = self.cache.email_server(now)
         return ctx
 
     def _record_error(

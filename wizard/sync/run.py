@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wizard.settings.enums import DEFAULT_POLICY, ConflictPolicy, Kind
 
@@ -163,6 +163,9 @@ class RunContext:
     # Read once per run, shared by the record kinds:
     outlook_filters: list[UserQuery] | None = None  # the user's Outlook filters (all tables)
     sync_contact_company: bool | None = None  # the user's "synchronize the contact's company" setting
+    #: what email needs from Dynamics 365 (filtering method, tracking prefix, attachment limit, the user's
+    #: address and name: ``wizard.sync.email.common.read_settings``), as plain values the run cache keeps
+    email_server: dict[str, Any] | None = None
     attendee_resolver: Callable[[str], tuple[str, str] | None] | None = None  # address -> (table, id)
     missing_columns: set[str] = field(default_factory=set)  # optional columns this organization lacks
     series_touched: set[str] = field(default_factory=set)  # series whose instances changed (appointments)

@@ -123,6 +123,14 @@ class RunCache:
     def remember_contact_company(self, now: datetime, value: bool) -> None:
         self.data["contact_company"] = {"at": now.isoformat(), "value": value}
 
+    def email_server(self, now: datetime) -> dict[str, Any] | None:
+        """What email needs from Dynamics 365 (``wizard.sync.email.common.read_settings``), when fresh."""
+        value = self._fresh("email_server", now, FRESH_FOR)
+        return value if isinstance(value, dict) else None
+
+    def remember_email_server(self, now: datetime, value: dict[str, Any]) -> None:
+        self.data["email_server"] = {"at": now.isoformat(), "value": dict(value)}
+
     # -- the claim ----------------------------------------------------------------------------------------
     def claim_row(self) -> MailboxRecord | None:
         """The user's mailbox record as the claim last read or wrote it (whatever its age)."""

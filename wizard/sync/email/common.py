@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from wizard.crm import emails as crm_emails
 from wizard.crm.client import guid
@@ -35,19 +36,40 @@ class EmailSettings:
     org_id: str
 
 
-def read_settings(ctx: RunContext) -> EmailSettings:
+SERVER_KEYS = ("method", "prefix", "max_upload", "address", "name")
+
+
+def _read_server(ctx: RunContext, me: str) -> dict[str, Any]:
+    """The user's incoming-email filtering, the organization's tracking prefix and attachment limit, the
+    user's address and name: three requests, so kept between runs (``RunContext.email_server``)."""
     crm = ctx.crm
-    me = guid(ctx.user_id)
     method = crm.user_settings(me).incomingemailfilteringmethod
     prefix, max_upload = crm_emails.organization_settings(crm)
     user = crm.user(me)
+    return {
+        "method": method,
+        "prefix": prefix,
+        "max_upload": max_upload,
+        "address": user.internalemailaddress,
+        "name": user.fullname,
+    }
+
+
+def read_settings(ctx: RunContext) -> EmailSettings:
+    me = guid(ctx.user_id)
+    server = ctx.email_server
+    if not isinstance(server, dict) or set(server) != set(SERVER_KEYS):
+        server = ctx.email_server = _read_server(ctx, me)
+    method, max_upload = server["method"], server["max_upload"]
     return EmailSettings(
         filtering_method=method if method in range(5) else crm_emails.FILTER_CUSTOMERS,
-        tracking_prefix=prefix or DEFAULT_TRACKING_PREFIX,
-        max_upload=max_upload or crm_emails.DEFAULT_MAX_UPLOAD,
+        tracking_prefix=str(server["prefix"] or "") or DEFAULT_TRACKING_PREFIX,
+        max_upload=max_upload
+        if isinstance(max_upload, int) and max_upload > 0
+        else crm_emails.DEFAULT_MAX_UPLOAD,
         me=me,
-        me_address=ctx.options.mailbox_address or user.internalemailaddress,
-        me_name=user.fullname,
+        me_address=ctx.options.mailbox_address or str(server["address"] or ""),
+        me_name=str(server["name"] or ""),
         org_id=ctx.org.id,
     )
 
