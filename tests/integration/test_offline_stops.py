@@ -152,10 +152,9 @@ def test_the_command_line_exits_non_zero_and_status_shows_the_reason(
     assert "Going online stopped:" in text.stdout
 
 
-def test_a_decision_made_while_online_is_sent_at_once_or_with_the_next_refresh(factory: Factory) -> None:
-    """Online, "create it again" for a record deleted in Dynamics 365 but edited offline queues the record
-    again: it goes out at once (the user has no Go online to press); when Dynamics 365 cannot take it then,
-    the background refresh sends it."""
+def _held_while_online(factory: Factory) -> tuple[DataverseClient, int]:
+    """Online again with one decision waiting: a contact edited offline was deleted in Dynamics 365 meanwhile.
+    Returns the client and the decision's id."""
     client = factory.dataverse(factory.require_sync_org())
     row = next(
         r for r in client.query("contacts", select=["contactid", "jobtitle"]) if r.get("jobtitle") is None
@@ -168,35 +167,35 @@ def test_a_decision_made_while_online_is_sent_at_once_or_with_the_next_refresh(f
     back = offline.go_online(factory)
     assert back.online and offline.offline_status(factory).state == offline.ONLINE
     [held] = offline.list_conflicts(factory, unresolved_only=True)
-    said = offline.resolve_conflict(factory, held.id, "local")
+    return client, held.id
+
+
+def _kept(client: DataverseClient) -> list[dict[str, Any]]:
+    return [r for r in client.query("contacts", select=["jobtitle"]) if r.get("jobtitle") == "kept offline"]
+
+
+def test_a_decision_made_while_online_is_sent_at_once(factory: Factory) -> None:
+    """Online, "create it again" for a record deleted in Dynamics 365 but edited offline queues the record
+    again: it goes out at once (the user has no Go online to press)."""
+    client, held = _held_while_online(factory)
+    said = offline.resolve_conflict(factory, held, "local")
     assert said.endswith("kept and sent to Dynamics 365."), said
     status = offline.offline_status(factory)
     assert status.queued == 0, status
-    again = [r for r in client.query("contacts", select=["jobtitle"]) if r.get("jobtitle") == "kept offline"]
-    assert len(again) == 1  # created again in Dynamics 365, once
+    assert len(_kept(client)) == 1  # created again in Dynamics 365, once
 
 
 def test_a_decided_change_that_cannot_go_out_waits_for_the_background_refresh(
     factory: Factory, sandbox: Sandbox
 ) -> None:
-    client = factory.dataverse(factory.require_sync_org())
-    row = next(
-        r for r in client.query("contacts", select=["contactid", "jobtitle"]) if r.get("jobtitle") is None
-    )
-    mine = str(row["contactid"])
-    offline.go_online(factory)
-    offline.go_offline(factory)
-    offline.update_record(factory, "contacts", mine, {"jobtitle": "kept offline"})
-    client.delete("contacts", mine)
-    offline.go_online(factory)
-    [held] = offline.list_conflicts(factory, unresolved_only=True)
+    client, held = _held_while_online(factory)
     sandbox.faults.error(503, path_contains="$batch")
     try:
-        said = offline.resolve_conflict(factory, held.id, "local")
+        said = offline.resolve_conflict(factory, held, "local")
     finally:
         sandbox.faults.clear()
     assert said.endswith("it is sent with the next refresh."), said
     assert offline.offline_status(factory).queued == 1  # kept, not lost
     offline.background_refresh(factory)  # due at once: a change waits
     assert offline.offline_status(factory).queued == 0
-    assert [r for r in client.query("contacts", select=["jobtitle"]) if r.get("jobtitle") == "kept offline"]
+    assert _kept(client)
