@@ -1175,6 +1175,46 @@ Diesen Computer zum synchronisierenden Client machen? {0} synchronisiert dann ni
         <source>Checking {folder}</source>
         <translation>{folder} wird geprüft</translation>
     </message>
+    <message>
+        <source>{record}: it will be created at the next go-online although it looks like a duplicate.</source>
+        <translation>{record}: Der Datensatz wird beim nächsten Onlinegehen erstellt, obwohl er wie ein Duplikat aussieht.</translation>
+    </message>
+    <message>
+        <source>{record}: the new record was discarded.</source>
+        <translation>{record}: Der neue Datensatz wurde verworfen.</translation>
+    </message>
+    <message>
+        <source>{record}: it will be created again at the next go-online.</source>
+        <translation>{record}: Der Datensatz wird beim nächsten Onlinegehen erneut erstellt.</translation>
+    </message>
+    <message>
+        <source>{record}: your offline changes were dropped; the record was deleted in Dynamics 365.</source>
+        <translation>{record}: Ihre Offlineänderungen wurden verworfen; der Datensatz wurde in Dynamics 365 gelöscht.</translation>
+    </message>
+    <message>
+        <source>{record}: it will be deleted at the next go-online.</source>
+        <translation>{record}: Der Datensatz wird beim nächsten Onlinegehen gelöscht.</translation>
+    </message>
+    <message>
+        <source>{record}: the record from Dynamics 365 is back.</source>
+        <translation>{record}: Der Datensatz aus Dynamics 365 ist wieder da.</translation>
+    </message>
+    <message>
+        <source>{record}: your offline value will be sent at the next go-online.</source>
+        <translation>{record}: Ihr Offlinewert wird beim nächsten Onlinegehen gesendet.</translation>
+    </message>
+    <message>
+        <source>{record}: the value from Dynamics 365 is kept.</source>
+        <translation>{record}: Der Wert aus Dynamics 365 bleibt erhalten.</translation>
+    </message>
+    <message>
+        <source>{record}: kept and sent to Dynamics 365.</source>
+        <translation>{record}: Beibehalten und an Dynamics 365 gesendet.</translation>
+    </message>
+    <message>
+        <source>{record}: kept; it is sent with the next refresh.</source>
+        <translation>{record}: Beibehalten; wird mit der nächsten Aktualisierung gesendet.</translation>
+    </message>
 </context>
 <context>
     <name>ErrorLine</name>

@@ -239,6 +239,17 @@ TABLE: tuple[EngineText, ...] = (
     _same(QT_TRANSLATE_NOOP("EngineText", "Reading email settings")),
     _same(QT_TRANSLATE_NOOP("EngineText", "Sending: {subject}")),
     _same(QT_TRANSLATE_NOOP("EngineText", "Checking {folder}")),
+    # Offline decisions (wizard/offline/decide.py, wizard/app/offline.py resolve_conflict: "<table> <name>: <what>.")
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: it will be created at the next go-online although it looks like a duplicate.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: the new record was discarded.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: it will be created again at the next go-online.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: your offline changes were dropped; the record was deleted in Dynamics 365.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: it will be deleted at the next go-online.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: the record from Dynamics 365 is back.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: your offline value will be sent at the next go-online.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: the value from Dynamics 365 is kept.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: kept and sent to Dynamics 365.")),
+    _same(QT_TRANSLATE_NOOP("EngineText", "{record}: kept; it is sent with the next refresh.")),
 )
 # fmt: on
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from wizard.app import offline
 from wizard.app.factory import Factory
 from wizard.errors import D365SyncError
+from wizard.ui.engine_texts import translate as engine_text
 from wizard.ui.icons import icon
 from wizard.ui.widgets import MessageBanner, fit_to_screen, hint
 from wizard.ui.workers import TaskRunner
@@ -159,7 +160,7 @@ class DecisionsDialog(QDialog):
 
     def _decided(self, text: str) -> None:
         self.decided += 1
-        self.banner.show_message("ok", text)
+        self.banner.show_message("ok", engine_text(text))  # the application's English, translated
         self.load()
 
     def _failed(self, error: D365SyncError) -> None:
