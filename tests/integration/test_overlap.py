@@ -282,3 +282,26 @@ def test_a_claim_lost_between_crm_parts_stops_sending_and_records_the_parts_on_t
         assert state.pending_creates() == []
     finally:
         state.close()
+
+
+def test_a_busy_server_never_has_the_session_pool_shrunk_under_the_threads(setup: Setup) -> None:
+    """exchangelib shrinks its session pool on ErrorServerBusy: under the pool's lock it waits for a free
+    session to close, while the threads holding the sessions wait for that lock to shrink it too (a hang,
+    seen once in CI-like runs of the test above). The store's protocol keeps its pool; the gate's pause slows
+    every request instead."""
+    setup.store.check()
+    protocol = setup.store._connect().protocol
+    held = [protocol.get_session() for _ in range(protocol._session_pool_size)]  # every request in flight
+    done = threading.Event()
+
+    def shrink() -> None:
+        protocol.decrease_poolsize()
+        done.set()
+
+    threading.Thread(target=shrink, daemon=True).start()
+    try:
+        assert done.wait(5)
+    finally:
+        for session in held:
+            protocol.release_session(session)
+    assert protocol._session_pool_size == len(held)

@@ -348,6 +348,13 @@ def keep_build(build_file: str, ews_url: str, build: ServerBuild | None) -> None
         log.warning("EWS server version not kept in %s: %s", build_file, error)
 
 
+def _keep_pool_size(_protocol: Any) -> None:
+    """exchangelib answers ``ErrorServerBusy`` by shrinking the session pool: it takes the pool's lock, then
+    waits for a free session to close. With several requests in flight that deadlocks (the sessions are held
+    by threads that wait for the same lock to shrink the pool in turn), so the pool keeps its size: the
+    service's gate (:mod:`wizard.odata.overlap`) already holds back every request while the server is busy."""
+
+
 def _build_of(protocol: Any) -> ServerBuild | None:
     """The version exchangelib found (or was given), without asking the server."""
     version = getattr(protocol.config, "version", None)
@@ -482,6 +489,7 @@ class EwsConnection:
                 "HTTP_ADAPTER_CLS": self._adapter_cls,
                 "TIMEOUT": self.settings.timeout,
                 "RETRY_WAIT": self.settings.retry_wait,
+                "decrease_poolsize": _keep_pool_size,
             },
         )
         protocol = protocol_cls(config=config)  # cached by exchangelib under (url, our unique credentials)
