@@ -290,7 +290,7 @@ def test_a_busy_server_never_has_the_session_pool_shrunk_under_the_threads(setup
     seen once in CI-like runs of the test above). The store's protocol keeps its pool; the gate's pause slows
     every request instead."""
     setup.store.check()
-    protocol = setup.store._connect().protocol
+    protocol = setup.store._connect().protocol  # type: ignore[attr-defined]
     held = [protocol.get_session() for _ in range(protocol._session_pool_size)]  # every request in flight
     done = threading.Event()
 
